@@ -1,0 +1,1 @@
+"""Channel adapters: provider formats in and out, free of Flask and the database."""

@@ -1,0 +1,116 @@
+"""`helpdesk worker`: send the outbox and run periodic jobs, once or until told to stop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TypeVar
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from helpdesk.extensions import db
+from helpdesk.outbox import RunSummary, run_due
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodicJob:
+    """Work a worker does every ``interval`` seconds besides the outbox; it commits itself."""
+
+    name: str
+    interval: float
+    run: Callable[[], object]
+
+
+# Mailbox polling, SLA checks and the like go here. Every worker process runs them, so a job
+# must be safe to run in several at once (e.g. hold a lease row in the database).
+PERIODIC_JOBS: tuple[PeriodicJob, ...] = ()
+
+
+def run_once(name: str, jobs: tuple[PeriodicJob, ...] = PERIODIC_JOBS) -> RunSummary:
+    """Send everything due and run every periodic job once."""
+    summary = run_due(name)
+    for job in jobs:
+        job.run()
+    return summary
+
+
+def serve(
+    name: str,
+    interval: float,
+    stop: threading.Event,
+    jobs: tuple[PeriodicJob, ...] = PERIODIC_JOBS,
+) -> None:
+    """Poll until ``stop`` is set; a message being sent is finished first."""
+    last_run: dict[str, float] = {}
+    while not stop.is_set():
+        summary = _guarded("sending the outbox", lambda: run_due(name, should_stop=stop.is_set))
+        if summary and summary.total:
+            click.echo(f"{name}: {summary}")
+        for job in jobs:
+            if stop.is_set():
+                break
+            if time.monotonic() - last_run.get(job.name, float("-inf")) >= job.interval:
+                last_run[job.name] = time.monotonic()
+                _guarded(job.name, job.run)
+        stop.wait(interval)
+
+
+def _guarded(what: str, work: Callable[[], T]) -> T | None:
+    """Run one piece of work; a failure is logged and the worker lives on to retry it."""
+    try:
+        return work()
+    except Exception:
+        db.session.rollback()
+        current_app.logger.exception("worker: %s failed", what)
+        return None
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    stop = threading.Event()
+    previous = {
+        signum: signal.signal(signum, lambda *_: stop.set())
+        for signum in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        yield stop
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Do everything due now, then exit.")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1),
+    default=2.0,
+    show_default=True,
+    help="Seconds to wait between polls.",
+)
+@click.option(
+    "--name",
+    default=lambda: f"{socket.gethostname()}:{os.getpid()}",
+    show_default="host:pid",
+    help="Name recorded on each delivery attempt.",
+)
+@with_appcontext
+def command(once: bool, interval: float, name: str) -> None:
+    """Send queued outbound messages and run periodic jobs."""
+    if once:
+        click.echo(str(run_once(name)))
+        return
+    click.echo(f"{name}: working; stop with Ctrl-C or SIGTERM")
+    with _stop_on_signals() as stop:
+        serve(name, interval, stop)
+    click.echo(f"{name}: stopped")

@@ -1,0 +1,55 @@
+"""Configuration from the environment, with defaults that work on a fresh machine."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+
+def load_config(app: Flask) -> None:
+    """Fill ``app.config`` from the environment; nothing is read at import time."""
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    env = os.environ
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'helpdesk.sqlite3'}"
+    app.config.update(
+        SECRET_KEY=env.get("SECRET_KEY") or _shared_secret_key(instance),
+        SQLALCHEMY_DATABASE_URI=_sqlalchemy_url(database_url),
+        REDIS_URL=env.get("REDIS_URL"),
+        HELPDESK_PUBLIC_URL=env.get("HELPDESK_PUBLIC_URL", "http://127.0.0.1:5000"),
+        HELPDESK_TIMEZONE=env.get("HELPDESK_TIMEZONE", "UTC"),
+        HELPDESK_STORAGE_DIR=env.get("HELPDESK_STORAGE_DIR") or str(instance / "storage"),
+        HELPDESK_REOPEN_DAYS=int(env.get("HELPDESK_REOPEN_DAYS", "7")),
+        HELPDESK_MAX_SEND_ATTEMPTS=int(env.get("HELPDESK_MAX_SEND_ATTEMPTS", "8")),
+        TWILIO_ACCOUNT_SID=env.get("TWILIO_ACCOUNT_SID"),
+        TWILIO_AUTH_TOKEN=env.get("TWILIO_AUTH_TOKEN"),
+        TWILIO_API_URL=env.get("TWILIO_API_URL", "https://api.twilio.com"),
+    )
+
+
+def _shared_secret_key(instance: Path) -> str:
+    """Generate the key once into the instance folder so every process of one install agrees."""
+    key_file = instance / "secret_key"
+    if not key_file.exists():
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return key_file.read_text().strip()
+
+
+def _sqlalchemy_url(url: str) -> str:
+    # Hosting platforms hand out postgres:// URLs; SQLAlchemy wants an explicit driver.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def engine_options(url: str) -> dict:
+    """Connection settings that suit the database the URL names."""
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True}

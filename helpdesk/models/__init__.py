@@ -1,0 +1,47 @@
+"""All models, importable from one place so Alembic sees the whole metadata."""
+
+from helpdesk.models.base import (
+    DeliveryState,
+    Direction,
+    IdentityKind,
+    Priority,
+    Role,
+    Stage,
+    StageSource,
+    TicketStatus,
+    utcnow,
+)
+from helpdesk.models.channels import Endpoint, StageRule
+from helpdesk.models.people import ApiToken, Customer, CustomerIdentity, User
+from helpdesk.models.tickets import (
+    Attachment,
+    Counter,
+    DeliveryAttempt,
+    Message,
+    Ticket,
+    TicketEvent,
+)
+
+__all__ = [
+    "ApiToken",
+    "Attachment",
+    "Counter",
+    "Customer",
+    "CustomerIdentity",
+    "DeliveryAttempt",
+    "DeliveryState",
+    "Direction",
+    "Endpoint",
+    "IdentityKind",
+    "Message",
+    "Priority",
+    "Role",
+    "Stage",
+    "StageRule",
+    "StageSource",
+    "Ticket",
+    "TicketEvent",
+    "TicketStatus",
+    "User",
+    "utcnow",
+]

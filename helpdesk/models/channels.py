@@ -1,0 +1,69 @@
+"""Where requests arrive (endpoints) and the rules that tag them with a journey stage."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from channels.base import Channel
+from helpdesk.extensions import db
+from helpdesk.models.base import Stage, UtcDateTime, enum_column, utcnow
+
+
+class Endpoint(db.Model):
+    """A mailbox, an SMS number or messaging service, or a chat site."""
+
+    __tablename__ = "endpoints"
+    __table_args__ = (UniqueConstraint("channel", "address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel))
+    address: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str | None] = mapped_column(String(120))
+    default_stage: Mapped[Stage | None] = mapped_column(enum_column(Stage))
+    settings: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    @property
+    def label(self) -> str:
+        return self.name or self.address
+
+
+class StageRule(db.Model):
+    """One ordered rule of the stage engine: every condition set must match; first rule wins."""
+
+    __tablename__ = "stage_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    position: Mapped[int] = mapped_column(index=True)
+    stage: Mapped[Stage] = mapped_column(enum_column(Stage))
+    enabled: Mapped[bool] = mapped_column(default=True)
+    channel: Mapped[Channel | None] = mapped_column(enum_column(Channel))
+    endpoint: Mapped[str | None] = mapped_column(String(254))
+    recipient: Mapped[str | None] = mapped_column(String(254))
+    first_word: Mapped[str | None] = mapped_column(String(60))
+    url_pattern: Mapped[str | None] = mapped_column(String(500))
+    utm_source: Mapped[str | None] = mapped_column(String(120))
+    utm_medium: Mapped[str | None] = mapped_column(String(120))
+    utm_campaign: Mapped[str | None] = mapped_column(String(120))
+    keyword: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    CONDITIONS = (
+        "channel",
+        "endpoint",
+        "recipient",
+        "first_word",
+        "url_pattern",
+        "utm_source",
+        "utm_medium",
+        "utm_campaign",
+        "keyword",
+    )
+
+    def conditions(self) -> dict[str, str]:
+        """The conditions this rule sets, by name."""
+        return {name: getattr(self, name) for name in self.CONDITIONS if getattr(self, name)}

@@ -1,0 +1,101 @@
+"""Agents, managers and admins; their API tokens; customers and their identities."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from helpdesk.extensions import db
+from helpdesk.models.base import IdentityKind, Role, UtcDateTime, enum_column, utcnow
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[Role] = mapped_column(enum_column(Role), default=Role.AGENT)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    active: Mapped[bool] = mapped_column(default=True)
+    available: Mapped[bool] = mapped_column(default=False)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses sessions of deactivated users
+        return self.active
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def __repr__(self) -> str:
+        return f"<User {self.email} {self.role}>"
+
+
+class ApiToken(db.Model):
+    """A named bearer token; only its SHA-256 is stored (tokens are random, so no salt needed)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    user: Mapped[User] = relationship(back_populates="tokens")
+
+    @staticmethod
+    def hash(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Customer(db.Model):
+    """One person, however many addresses, numbers and chat visitors they reach us from."""
+
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    identities: Mapped[list[CustomerIdentity]] = relationship(
+        back_populates="customer", order_by="CustomerIdentity.id"
+    )
+
+    def identity(self, kind: IdentityKind) -> str | None:
+        """The first identity of one kind, e.g. the address replies go to."""
+        return next((i.value for i in self.identities if i.kind == kind), None)
+
+    @property
+    def display_name(self) -> str:
+        if self.name:
+            return self.name
+        return self.identities[0].value if self.identities else f"Customer {self.id}"
+
+
+class CustomerIdentity(db.Model):
+    __tablename__ = "customer_identities"
+    __table_args__ = (UniqueConstraint("kind", "value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    kind: Mapped[IdentityKind] = mapped_column(enum_column(IdentityKind))
+    value: Mapped[str] = mapped_column(String(254))  # normalised: lower-case address, E.164
+    verified: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    customer: Mapped[Customer] = relationship(back_populates="identities")

@@ -1,0 +1,173 @@
+"""Tickets, their messages, attachments, delivery attempts and the audit trail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from channels.base import Channel
+from helpdesk.extensions import db
+from helpdesk.models.base import (
+    DeliveryState,
+    Direction,
+    Priority,
+    Stage,
+    StageSource,
+    TicketStatus,
+    UtcDateTime,
+    enum_column,
+    utcnow,
+)
+from helpdesk.models.channels import Endpoint
+from helpdesk.models.people import Customer, User
+
+
+class Counter(db.Model):
+    """Named counters handed out with an atomic UPDATE … RETURNING (ticket numbers)."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(default=0)
+
+
+class Ticket(db.Model):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_created_at_id", "created_at", "id"),
+        Index("ix_tickets_status_created_at", "status", "created_at"),
+        Index("ix_tickets_customer_id_created_at", "customer_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column(unique=True)
+    subject: Mapped[str] = mapped_column(String(300))
+    status: Mapped[TicketStatus] = mapped_column(
+        enum_column(TicketStatus), default=TicketStatus.NEW
+    )
+    priority: Mapped[Priority] = mapped_column(enum_column(Priority), default=Priority.NORMAL)
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel))
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("endpoints.id"), index=True)
+    conversation_id: Mapped[str | None] = mapped_column(String(120), index=True)
+    stage: Mapped[Stage] = mapped_column(enum_column(Stage), index=True)
+    intake_stage: Mapped[Stage] = mapped_column(enum_column(Stage))
+    intake_rule: Mapped[str | None] = mapped_column(String(120))
+    stage_source: Mapped[StageSource] = mapped_column(enum_column(StageSource))
+    stage_reason: Mapped[str] = mapped_column(String(300))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    previous_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_customer_message_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    first_response_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    solved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    endpoint: Mapped[Endpoint] = relationship()
+    customer: Mapped[Customer] = relationship()
+    assignee: Mapped[User | None] = relationship()
+    previous_ticket: Mapped[Ticket | None] = relationship(remote_side=[id])
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="ticket", order_by="(Message.created_at, Message.id)"
+    )
+    events: Mapped[list[TicketEvent]] = relationship(
+        back_populates="ticket", order_by="(TicketEvent.created_at, TicketEvent.id)"
+    )
+
+
+class Message(db.Model):
+    __tablename__ = "messages"
+    __table_args__ = (
+        # Replaying input changes nothing: one row per provider message and direction.
+        UniqueConstraint("direction", "channel", "endpoint_id", "external_id"),
+        Index("ix_messages_outbox", "delivery_state", "next_attempt_at"),
+        Index("ix_messages_ticket_id_created_at", "ticket_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    direction: Mapped[Direction] = mapped_column(enum_column(Direction))
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel))
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("endpoints.id"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    sender: Mapped[str | None] = mapped_column(String(254))
+    recipient: Mapped[str | None] = mapped_column(String(254))
+    subject: Mapped[str | None] = mapped_column(String(300))
+    text: Mapped[str] = mapped_column(Text)
+    html: Mapped[str | None] = mapped_column(Text)
+    external_id: Mapped[str | None] = mapped_column(String(300), index=True)
+    raw_ref: Mapped[str | None] = mapped_column(String(100))
+    auto_submitted: Mapped[bool] = mapped_column(default=False)
+    thread_reason: Mapped[str | None] = mapped_column(String(300))
+    delivery_state: Mapped[DeliveryState | None] = mapped_column(enum_column(DeliveryState))
+    error_code: Mapped[str | None] = mapped_column(String(60))
+    error_text: Mapped[str | None] = mapped_column(Text)
+    attempt_count: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="messages")
+    endpoint: Mapped[Endpoint] = relationship()
+    author: Mapped[User | None] = relationship()
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="message")
+    attempts: Mapped[list[DeliveryAttempt]] = relationship(
+        back_populates="message", order_by="DeliveryAttempt.id"
+    )
+
+    @property
+    def is_public(self) -> bool:
+        return self.direction != Direction.NOTE
+
+
+class Attachment(db.Model):
+    """A file of a message; the bytes live in content-addressed storage under ``storage_key``."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int]
+    storage_key: Mapped[str] = mapped_column(String(100))
+
+    message: Mapped[Message] = relationship(back_populates="attachments")
+
+
+class DeliveryAttempt(db.Model):
+    """One try at handing a message to its provider; ``finished_at`` stays empty if we died."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    worker: Mapped[str] = mapped_column(String(120))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(20))  # sent | retry | failed
+    provider_id: Mapped[str | None] = mapped_column(String(300))
+    error_code: Mapped[str | None] = mapped_column(String(60))
+    error_text: Mapped[str | None] = mapped_column(Text)
+
+    message: Mapped[Message] = relationship(back_populates="attempts")
+
+
+class TicketEvent(db.Model):
+    """The audit trail: who changed what on a ticket, from what to what, and when."""
+
+    __tablename__ = "ticket_events"
+    __table_args__ = (Index("ix_ticket_events_ticket_id_created_at", "ticket_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    from_value: Mapped[str | None] = mapped_column(String(300))
+    to_value: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()

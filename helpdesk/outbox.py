@@ -1,0 +1,291 @@
+"""The outbox: queued outbound messages and the adapters that send them.
+
+A worker claims due messages under a lease in one short transaction, sends them with no
+transaction open, and records each answer in a transaction of its own (DESIGN.md "Delivery").
+A worker that dies between the provider's answer and that last commit leaves an attempt with no
+``finished_at``; the lease runs out and the message goes once more, never more often.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from flask import current_app
+from sqlalchemy import or_, select
+
+from channels.base import (
+    Channel,
+    ChannelAdapter,
+    DeliveryError,
+    OutboundAttachment,
+    OutboundMessage,
+    PermanentFailure,
+    SendResult,
+    TemporaryFailure,
+)
+from helpdesk.extensions import db
+from helpdesk.models import DeliveryAttempt, DeliveryState, Direction, Message, utcnow
+from helpdesk.storage import blob_store
+
+# Far longer than any adapter may take to send, so a live worker never loses its lease.
+LEASE = timedelta(minutes=5)
+BATCH_SIZE = 20
+RETRY_BASE = timedelta(seconds=30)
+RETRY_CAP = timedelta(hours=1)
+
+log = logging.getLogger(__name__)
+
+
+class AdapterRegistry:
+    """One adapter per channel; the worker asks it who sends a message."""
+
+    def __init__(self) -> None:
+        self._adapters: dict[Channel, ChannelAdapter] = {}
+
+    def register(self, adapter: ChannelAdapter) -> None:
+        self._adapters[adapter.channel] = adapter
+
+    def get(self, channel: Channel) -> ChannelAdapter | None:
+        return self._adapters.get(channel)
+
+    def channels(self) -> list[Channel]:
+        return list(self._adapters)
+
+
+class AttemptOutcome(StrEnum):
+    SENT = "sent"
+    RETRY = "retry"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAttachment:
+    """An attachment to send, its bytes still in the blob store until the send itself."""
+
+    filename: str
+    content_type: str
+    storage_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A message this worker holds the lease on, with everything its adapter needs."""
+
+    message_id: int
+    attempt_id: int
+    lease_until: datetime
+    outbound: OutboundMessage
+    attachments: tuple[StoredAttachment, ...] = ()
+
+
+@dataclass(slots=True)
+class RunSummary:
+    """How the attempts of one run ended."""
+
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+    def count(self, outcome: AttemptOutcome) -> None:
+        if outcome == AttemptOutcome.SENT:
+            self.sent += 1
+        elif outcome == AttemptOutcome.RETRY:
+            self.retrying += 1
+        else:
+            self.failed += 1
+
+    @property
+    def total(self) -> int:
+        return self.sent + self.retrying + self.failed
+
+    def __str__(self) -> str:
+        return f"sent {self.sent}, retrying {self.retrying}, failed {self.failed}"
+
+
+def adapters() -> AdapterRegistry:
+    """The adapters registered on the running app."""
+    return current_app.extensions["helpdesk.adapters"]
+
+
+def run_due(
+    worker_name: str,
+    now: datetime | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> RunSummary:
+    """Send every message due at ``now``, batch by batch; stop between messages when asked."""
+    summary = RunSummary()
+    while not should_stop() and (claims := claim_due(worker_name, now)):
+        for position, claim in enumerate(claims):
+            if should_stop():
+                release(claims[position:])
+                break
+            summary.count(record(claim, send(claim), now))
+    return summary
+
+
+def claim_due(
+    worker_name: str, now: datetime | None = None, limit: int = BATCH_SIZE
+) -> list[Claim]:
+    """Lease due messages of channels we can send on and log an attempt for each; commits."""
+    at = now or utcnow()
+    channels = adapters().channels()
+    if not channels:
+        return []
+    messages = db.session.scalars(
+        select(Message)
+        .where(
+            Message.direction == Direction.OUTBOUND,
+            Message.delivery_state == DeliveryState.QUEUED,
+            Message.next_attempt_at <= at,
+            or_(Message.lease_until.is_(None), Message.lease_until <= at),
+            Message.channel.in_(channels),
+        )
+        .order_by(Message.next_attempt_at, Message.id)
+        .limit(limit)
+        # Concurrent workers skip each other's rows instead of waiting (a no-op on SQLite).
+        .with_for_update(skip_locked=True)
+    ).all()
+    attempts = []
+    for message in messages:
+        message.lease_until = at + LEASE
+        message.attempt_count += 1
+        attempts.append(DeliveryAttempt(message=message, worker=worker_name, started_at=at))
+    db.session.add_all(attempts)
+    db.session.flush()
+    claims = [_claim(message, attempt) for message, attempt in zip(messages, attempts, strict=True)]
+    # Commit before any network call: the lease is what keeps other workers away now.
+    db.session.commit()
+    return claims
+
+
+def _claim(message: Message, attempt: DeliveryAttempt) -> Claim:
+    in_reply_to, references = _thread_headers(message)
+    outbound = OutboundMessage(
+        channel=message.channel,
+        endpoint=message.endpoint.address,
+        to=message.recipient or "",
+        text=message.text,
+        subject=message.subject,
+        html=message.html,
+        message_id=message.external_id if message.channel == Channel.EMAIL else None,
+        in_reply_to=in_reply_to,
+        references=references,
+    )
+    stored = tuple(
+        StoredAttachment(item.filename, item.content_type, item.storage_key)
+        for item in message.attachments
+    )
+    return Claim(message.id, attempt.id, message.lease_until, outbound, stored)
+
+
+def _thread_headers(message: Message) -> tuple[str | None, tuple[str, ...]]:
+    """In-Reply-To the customer's latest mail; References every earlier mail of the ticket."""
+    if message.channel != Channel.EMAIL:
+        return None, ()
+    earlier = db.session.execute(
+        select(Message.direction, Message.external_id)
+        .where(
+            Message.ticket_id == message.ticket_id,
+            Message.channel == Channel.EMAIL,
+            Message.direction != Direction.NOTE,
+            Message.external_id.is_not(None),
+            Message.id < message.id,
+        )
+        .order_by(Message.id)
+    ).all()
+    inbound = [external_id for direction, external_id in earlier if direction == Direction.INBOUND]
+    return (inbound[-1] if inbound else None), tuple(external_id for _, external_id in earlier)
+
+
+def send(claim: Claim) -> SendResult | DeliveryError:
+    """Hand one claimed message to its adapter; every failure comes back as a value."""
+    if not claim.outbound.to:
+        return PermanentFailure("no-recipient", "the message has no recipient")
+    try:
+        store = blob_store()
+        attachments = tuple(
+            OutboundAttachment(item.filename, item.content_type, store.get(item.storage_key))
+            for item in claim.attachments
+        )
+        adapter = adapters().get(claim.outbound.channel)
+        return adapter.send(replace(claim.outbound, attachments=attachments))
+    except DeliveryError as error:
+        return error
+    except Exception as error:
+        # An adapter bug or an error it did not translate: retrying may help, and the
+        # attempt limit stops it from going on forever.
+        log.exception("sending message %s failed unexpectedly", claim.message_id)
+        return TemporaryFailure(type(error).__name__, str(error))
+
+
+def record(
+    claim: Claim, answer: SendResult | DeliveryError, now: datetime | None = None
+) -> AttemptOutcome:
+    """Log the answer on the attempt and, while our lease holds, on the message; commits."""
+    at = now or utcnow()
+    message = db.session.get(Message, claim.message_id, with_for_update=True)
+    attempt = db.session.get(DeliveryAttempt, claim.attempt_id)
+    attempt.finished_at = at
+    if isinstance(answer, SendResult):
+        attempt.outcome = AttemptOutcome.SENT
+        attempt.provider_id = answer.provider_id
+    else:
+        attempt.outcome = _failure_outcome(answer, message.attempt_count)
+        attempt.error_code, attempt.error_text = answer.code, answer.text
+    # After our lease ran out another worker took the message over; its answer decides.
+    if message.lease_until == claim.lease_until:
+        _apply(message, attempt, answer, at)
+    db.session.commit()
+    return AttemptOutcome(attempt.outcome)
+
+
+def _failure_outcome(error: DeliveryError, attempts: int) -> AttemptOutcome:
+    if isinstance(error, TemporaryFailure) and (
+        attempts < current_app.config["HELPDESK_MAX_SEND_ATTEMPTS"]
+    ):
+        return AttemptOutcome.RETRY
+    return AttemptOutcome.FAILED
+
+
+def _apply(
+    message: Message,
+    attempt: DeliveryAttempt,
+    answer: SendResult | DeliveryError,
+    at: datetime,
+) -> None:
+    message.lease_until = None
+    if isinstance(answer, SendResult):
+        message.delivery_state = DeliveryState.DELIVERED if answer.delivered else DeliveryState.SENT
+        message.error_code = message.error_text = None
+        if message.external_id is None:
+            # SMS and chat learn their id from the provider; status callbacks look it up.
+            message.external_id = answer.provider_id
+        return
+    message.error_code, message.error_text = answer.code, answer.text
+    if attempt.outcome == AttemptOutcome.RETRY:
+        message.next_attempt_at = at + retry_delay(message.attempt_count)
+    else:
+        message.delivery_state = DeliveryState.FAILED
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff with jitter: about 30 s, doubling per attempt, at most an hour."""
+    ceiling = min(RETRY_BASE * 2 ** min(attempts - 1, 20), RETRY_CAP)
+    # Jitter spreads out retries of messages that failed together (a provider outage).
+    return ceiling * random.uniform(0.5, 1.0)
+
+
+def release(claims: Sequence[Claim]) -> None:
+    """Give back leases not used yet, as if never claimed, so a stopping worker blocks nothing."""
+    for claim in claims:
+        message = db.session.get(Message, claim.message_id, with_for_update=True)
+        if message.lease_until == claim.lease_until:
+            message.lease_until = None
+            message.attempt_count -= 1
+            db.session.delete(db.session.get(DeliveryAttempt, claim.attempt_id))
+    db.session.commit()

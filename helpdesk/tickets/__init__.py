@@ -1,0 +1,1 @@
+"""Ticket rules: intake, threading, stages and agent actions (see ``service``)."""

@@ -1,0 +1,80 @@
+"""Customer resolution: one person behind every address, number and chat visitor."""
+
+from __future__ import annotations
+
+import phonenumbers
+from sqlalchemy import select
+
+from channels.base import Channel, InboundMessage
+from helpdesk.extensions import db
+from helpdesk.models import Customer, CustomerIdentity, IdentityKind
+from helpdesk.tickets.errors import InvalidInput
+
+
+def normalize_email(address: str) -> str:
+    address = address.strip()
+    if "@" not in address or address.startswith("@") or address.endswith("@"):
+        raise InvalidInput(f"not an email address: {address!r}")
+    return address.lower()
+
+
+def normalize_phone(number: str) -> str:
+    """E.164; any *possible* number is accepted, since fictional +1555… numbers are not "valid"."""
+    try:
+        parsed = phonenumbers.parse(number.strip(), None)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidInput(f"not a phone number in international format: {number!r}") from exc
+    if not phonenumbers.is_possible_number(parsed):
+        raise InvalidInput(f"not a possible phone number: {number!r}")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def identities_of(msg: InboundMessage) -> list[tuple[IdentityKind, str, bool]]:
+    """(kind, normalised value, verified) for the sender, most trustworthy first."""
+    if msg.channel == Channel.EMAIL:
+        return [(IdentityKind.EMAIL, normalize_email(msg.sender), False)]
+    if msg.channel == Channel.SMS:
+        return [(IdentityKind.PHONE, normalize_phone(msg.sender), False)]
+    found: list[tuple[IdentityKind, str, bool]] = []
+    if msg.host_user_id:
+        found.append((IdentityKind.HOST_USER, msg.host_user_id, True))
+    found.append((IdentityKind.VISITOR, msg.sender, False))
+    if msg.email:
+        found.append((IdentityKind.EMAIL, normalize_email(msg.email), False))
+    return found
+
+
+def resolve_customer(msg: InboundMessage) -> Customer:
+    """The customer who sent this message, created on first contact; new identities are added.
+
+    An identity already held by someone else is never moved: merging two people is an
+    agent's decision, not something a typed-in address may cause.
+    """
+    wanted = identities_of(msg)
+    existing = {
+        (identity.kind, identity.value): identity
+        for identity in db.session.scalars(
+            select(CustomerIdentity).where(
+                CustomerIdentity.value.in_([value for _, value, _ in wanted])
+            )
+        )
+    }
+    owner = next(
+        (
+            existing[(kind, value)].customer
+            for kind, value, _ in wanted
+            if (kind, value) in existing
+        ),
+        None,
+    )
+    customer = owner or Customer(name=msg.sender_name)
+    if customer.name is None and msg.sender_name:
+        customer.name = msg.sender_name
+    db.session.add(customer)
+    for kind, value, verified in wanted:
+        if (kind, value) not in existing:
+            db.session.add(
+                CustomerIdentity(customer=customer, kind=kind, value=value, verified=verified)
+            )
+    db.session.flush()
+    return customer

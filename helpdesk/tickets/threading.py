@@ -1,0 +1,100 @@
+"""Which existing ticket an inbound message belongs to, and why. Never the subject alone."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from channels.base import Channel, InboundMessage
+from helpdesk.extensions import db
+from helpdesk.models import Customer, Endpoint, Message, Ticket
+
+SUBJECT_TOKEN = re.compile(r"\[#(\d{1,12})\]")
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadMatch:
+    ticket: Ticket
+    reason: str
+
+
+def subject_token(subject: str | None) -> int | None:
+    """The ticket number of a ``[#N]`` token in a subject line, if any."""
+    match = SUBJECT_TOKEN.search(subject or "")
+    return int(match.group(1)) if match else None
+
+
+def find_thread(msg: InboundMessage, customer: Customer, endpoint: Endpoint) -> ThreadMatch | None:
+    """The ticket this message continues, by the rules of DESIGN.md in their order."""
+    return (
+        _by_message_id(msg)
+        or _by_subject_token(msg, customer)
+        or _by_sms_conversation(msg, customer, endpoint)
+        or _by_chat_conversation(msg, endpoint)
+    )
+
+
+def _by_message_id(msg: InboundMessage) -> ThreadMatch | None:
+    # Our own Message-IDs and any the customer used before are stored as external ids.
+    hints = [hint for hint in msg.thread_hints if hint]
+    if not hints:
+        return None
+    known = db.session.execute(
+        select(Message.external_id, Message.ticket_id)
+        .where(Message.channel == Channel.EMAIL, Message.external_id.in_(hints))
+        .order_by(Message.id.desc())
+    ).all()
+    if not known:
+        return None
+    # Prefer the most specific hint: In-Reply-To comes first, References oldest-first after it.
+    by_id = {external_id: ticket_id for external_id, ticket_id in known}
+    hint = next(h for h in hints if h in by_id)
+    ticket = db.session.get(Ticket, by_id[hint])
+    return ThreadMatch(ticket, f"reply to message {hint}")
+
+
+def _by_subject_token(msg: InboundMessage, customer: Customer) -> ThreadMatch | None:
+    number = subject_token(msg.subject)
+    if number is None:
+        return None
+    ticket = db.session.scalar(select(Ticket).where(Ticket.number == number))
+    # Only a participant may continue a ticket by its token; anyone else opens a new one.
+    if ticket is None or ticket.customer_id != customer.id:
+        return None
+    return ThreadMatch(ticket, f"subject token [#{number}] from the ticket's customer")
+
+
+def _by_sms_conversation(
+    msg: InboundMessage, customer: Customer, endpoint: Endpoint
+) -> ThreadMatch | None:
+    if msg.channel != Channel.SMS:
+        return None
+    ticket = db.session.scalar(
+        select(Ticket)
+        .where(
+            Ticket.channel == Channel.SMS,
+            Ticket.customer_id == customer.id,
+            Ticket.endpoint_id == endpoint.id,
+        )
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .limit(1)
+    )
+    return ThreadMatch(ticket, f"latest text conversation with {msg.sender}") if ticket else None
+
+
+def _by_chat_conversation(msg: InboundMessage, endpoint: Endpoint) -> ThreadMatch | None:
+    if msg.channel != Channel.CHAT or not msg.conversation_id:
+        return None
+    ticket = db.session.scalar(
+        select(Ticket)
+        .where(
+            Ticket.channel == Channel.CHAT,
+            Ticket.endpoint_id == endpoint.id,
+            Ticket.conversation_id == msg.conversation_id,
+        )
+        .order_by(Ticket.id.desc())
+        .limit(1)
+    )
+    return ThreadMatch(ticket, f"chat conversation {msg.conversation_id}") if ticket else None

@@ -1,0 +1,67 @@
+"""Every API error answers ``{"error": {"code": "…", "message": "…"}}`` with its HTTP status."""
+
+from __future__ import annotations
+
+from flask import Response, jsonify, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+
+from helpdesk.tickets.errors import InvalidInput, TicketError
+from helpdesk.tickets.queries import InvalidFilter
+from helpdesk.web.api import bp
+
+
+class ApiError(Exception):
+    """A request the API refuses before or instead of calling the ticket service."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def error_response(status: int, code: str, message: str) -> Response:
+    """The JSON error body every API failure uses."""
+    response = jsonify(error={"code": code, "message": message})
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="helpdesk"'
+    return response
+
+
+@bp.errorhandler(ApiError)
+def _api_error(error: ApiError) -> Response:
+    return error_response(error.status, error.code, error.message)
+
+
+@bp.errorhandler(InvalidFilter)
+def _invalid_filter(error: InvalidFilter) -> Response:
+    return error_response(400, "invalid_parameter", str(error))
+
+
+@bp.errorhandler(TicketError)
+def _ticket_error(error: TicketError) -> Response:
+    code = "invalid_input" if isinstance(error, InvalidInput) else "refused"
+    return error_response(422, code, str(error))
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(error: HTTPException) -> Response:
+    response = error_response(
+        error.code or 500, (error.name or "error").lower().replace(" ", "_"), error.description
+    )
+    # Keep what the exception says beyond its body, e.g. the Allow header of a 405.
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
+@bp.app_errorhandler(NotFound)
+@bp.app_errorhandler(MethodNotAllowed)
+def _routing_error(error: HTTPException) -> Response | HTTPException:
+    # URL matching failed, so Flask cannot tell which blueprint the path belongs to and skips
+    # blueprint handlers; claim paths under our prefix and leave every other path as it was.
+    if request.path == bp.url_prefix or request.path.startswith(f"{bp.url_prefix}/"):
+        return _http_error(error)
+    return error

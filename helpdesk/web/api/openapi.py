@@ -1,0 +1,378 @@
+"""The OpenAPI 3.1 document of /api/v1, written by hand next to the views it describes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.base import Channel
+from helpdesk.models import (
+    DeliveryState,
+    Direction,
+    IdentityKind,
+    Priority,
+    Stage,
+    StageSource,
+    TicketStatus,
+)
+from helpdesk.tickets.queries import DEFAULT_LIMIT, MAX_LIMIT
+
+Schema = dict[str, Any]
+
+
+def _ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(schema: Schema) -> Schema:
+    return {"oneOf": [schema, {"type": "null"}]}
+
+
+def _string(nullable: bool = False, **extra: Any) -> Schema:
+    return {"type": ["string", "null"] if nullable else "string", **extra}
+
+
+def _enum(enum: type, nullable: bool = False) -> Schema:
+    values: list[Any] = [member.value for member in enum]
+    if nullable:
+        return {"type": ["string", "null"], "enum": [*values, None]}
+    return {"type": "string", "enum": values}
+
+
+def _time(nullable: bool = False) -> Schema:
+    return _string(nullable, format="date-time")
+
+
+def _object(properties: dict[str, Schema], description: str = "") -> Schema:
+    schema: Schema = {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+    }
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def _page(item: str) -> Schema:
+    return _object(
+        {
+            "items": {"type": "array", "items": _ref(item)},
+            "next_cursor": _string(
+                nullable=True, description="Pass as `cursor` for the next page; null on the last."
+            ),
+        }
+    )
+
+
+_INTEGER = {"type": "integer"}
+
+_TICKET_SUMMARY = {
+    "id": _INTEGER,
+    "number": {"type": "integer", "description": "The human ticket number, as in `[#N]`."},
+    "subject": _string(),
+    "status": _enum(TicketStatus),
+    "priority": _enum(Priority),
+    "channel": _enum(Channel),
+    "stage": _enum(Stage),
+    "stage_source": _enum(StageSource),
+    "customer": _ref("CustomerRef"),
+    "assignee": _nullable(_ref("User")),
+    "created_at": _time(),
+    "updated_at": _time(),
+}
+
+_CUSTOMER = {
+    "id": _INTEGER,
+    "name": _string(description="The customer's name, or their first identity when unknown."),
+    "created_at": _time(),
+    "identities": {"type": "array", "items": _ref("Identity")},
+}
+
+SCHEMAS: dict[str, Schema] = {
+    "Error": _object(
+        {"error": _object({"code": _string(), "message": _string()})},
+        "Every failure answers this shape with its HTTP status.",
+    ),
+    "User": _object({"id": _INTEGER, "name": _string(), "email": _string(format="email")}),
+    "CustomerRef": _object({"id": _INTEGER, "name": _string()}),
+    "TicketRef": _object({"id": _INTEGER, "number": _INTEGER}),
+    "Identity": _object(
+        {"kind": _enum(IdentityKind), "value": _string(), "verified": {"type": "boolean"}}
+    ),
+    "Attachment": _object(
+        {"id": _INTEGER, "filename": _string(), "content_type": _string(), "size": _INTEGER}
+    ),
+    "Message": _object(
+        {
+            "id": _INTEGER,
+            "direction": _enum(Direction),
+            "channel": _enum(Channel),
+            "author": _nullable(_ref("User")),
+            "sender": _string(nullable=True),
+            "recipient": _string(nullable=True),
+            "text": _string(),
+            "external_id": _string(nullable=True),
+            "delivery_state": _enum(DeliveryState, nullable=True),
+            "error_code": _string(nullable=True),
+            "error_text": _string(nullable=True),
+            "thread_reason": _string(nullable=True),
+            "created_at": _time(),
+            "attachments": {"type": "array", "items": _ref("Attachment")},
+        },
+        "A customer message (inbound), an agent reply (outbound) or an internal note.",
+    ),
+    "Event": _object(
+        {
+            "kind": _string(description="created, status, reopened, priority, stage, …"),
+            "actor": _nullable(_ref("User")),
+            "from": _string(nullable=True),
+            "to": _string(nullable=True),
+            "created_at": _time(),
+        },
+        "One entry of the ticket's audit trail.",
+    ),
+    "TicketSummary": _object(_TICKET_SUMMARY),
+    "Ticket": _object(
+        {
+            **_TICKET_SUMMARY,
+            "endpoint": _string(description="The address, number or site the request came to."),
+            "intake_stage": _enum(Stage),
+            "intake_rule": _string(nullable=True),
+            "stage_reason": _string(),
+            "customer": _ref("Customer"),
+            "previous_ticket": _nullable(_ref("TicketRef")),
+            "first_response_at": _time(nullable=True),
+            "solved_at": _time(nullable=True),
+            "messages": {"type": "array", "items": _ref("Message")},
+            "events": {"type": "array", "items": _ref("Event")},
+        }
+    ),
+    "Customer": _object(_CUSTOMER),
+    "CustomerDetail": _object(
+        {**_CUSTOMER, "tickets": {"type": "array", "items": _ref("TicketSummary")}}
+    ),
+    "TicketPage": _page("TicketSummary"),
+    "CustomerPage": _page("Customer"),
+    "TicketChanges": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "status": _enum(TicketStatus),
+            "priority": _enum(Priority),
+            "stage": _enum(Stage),
+            "assignee": {
+                "type": ["integer", "null"],
+                "description": "An active user's id, or null to unassign.",
+            },
+        },
+    },
+    "MessageText": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["text"],
+        "properties": {"text": _string(minLength=1)},
+    },
+}
+
+
+def _error(description: str) -> Schema:
+    return {"description": description, "content": _json(_ref("Error"))}
+
+
+def _json(schema: Schema) -> Schema:
+    return {"application/json": {"schema": schema}}
+
+
+RESPONSES: dict[str, Schema] = {
+    "BadRequest": _error("Bad input: a filter, cursor, date, body or field the API cannot use."),
+    "Unauthorized": _error("Missing, unknown or revoked token, or a deactivated user."),
+    "NotFound": _error("No such ticket or customer."),
+    "Unprocessable": _error("The ticket rules refuse the change, e.g. an empty text."),
+}
+
+
+def _query(name: str, description: str, schema: Schema | None = None) -> Schema:
+    return {"name": name, "in": "query", "description": description, "schema": schema or _string()}
+
+
+def _list_of(enum: type, name: str) -> Schema:
+    allowed = ", ".join(member.value for member in enum)
+    return _query(name, f"One {name} or several, comma-separated: {allowed}.")
+
+
+PARAMETERS: dict[str, Schema] = {
+    "ticket_id": {"name": "ticket_id", "in": "path", "required": True, "schema": _INTEGER},
+    "customer_id": {"name": "customer_id", "in": "path", "required": True, "schema": _INTEGER},
+    "limit": _query(
+        "limit",
+        "Page size.",
+        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+    ),
+    "cursor": _query("cursor", "The `next_cursor` of the previous page."),
+}
+
+
+def _param(name: str) -> Schema:
+    return {"$ref": f"#/components/parameters/{name}"}
+
+
+def _answer(name: str) -> Schema:
+    return {"$ref": f"#/components/responses/{name}"}
+
+
+def _ok(description: str, schema: str) -> Schema:
+    return {"description": description, "content": _json(_ref(schema))}
+
+
+def _body(schema: str) -> Schema:
+    return {"required": True, "content": _json(_ref(schema))}
+
+
+_TICKET_FILTERS = [
+    _list_of(TicketStatus, "status"),
+    _list_of(Stage, "stage"),
+    _list_of(Channel, "channel"),
+    _list_of(Priority, "priority"),
+    _query("assignee", "`me`, `none` (unassigned) or a user id."),
+    _query(
+        "q",
+        "Words that must all appear, case-insensitively, in the subject or a message's text.",
+    ),
+    _query("created_from", "Created on or after this UTC date.", _string(format="date")),
+    _query("created_to", "Created on or before this UTC date.", _string(format="date")),
+]
+
+_WRITE_ERRORS = {
+    "400": _answer("BadRequest"),
+    "401": _answer("Unauthorized"),
+    "404": _answer("NotFound"),
+    "422": _answer("Unprocessable"),
+}
+
+PATHS: dict[str, Schema] = {
+    "/api/v1/openapi.json": {
+        "get": {
+            "operationId": "getOpenApi",
+            "summary": "This document",
+            "security": [],
+            "responses": {
+                "200": {
+                    "description": "The OpenAPI document.",
+                    "content": _json({"type": "object"}),
+                }
+            },
+        }
+    },
+    "/api/v1/tickets": {
+        "get": {
+            "operationId": "listTickets",
+            "summary": "Tickets, newest first, filtered and paginated by cursor",
+            "parameters": [*_TICKET_FILTERS, _param("limit"), _param("cursor")],
+            "responses": {
+                "200": _ok("One page of tickets.", "TicketPage"),
+                "400": _answer("BadRequest"),
+                "401": _answer("Unauthorized"),
+            },
+        }
+    },
+    "/api/v1/tickets/{ticket_id}": {
+        "parameters": [_param("ticket_id")],
+        "get": {
+            "operationId": "getTicket",
+            "summary": "A ticket with its customer, messages and audit trail",
+            "responses": {
+                "200": _ok("The ticket.", "Ticket"),
+                "401": _answer("Unauthorized"),
+                "404": _answer("NotFound"),
+            },
+        },
+        "patch": {
+            "operationId": "updateTicket",
+            "summary": "Change status, priority, stage or assignee; each change is audited",
+            "description": "A stage set here gets `stage_source` `api`; `intake_stage` stays.",
+            "requestBody": _body("TicketChanges"),
+            "responses": {
+                "200": _ok("The updated ticket.", "Ticket"),
+                **_WRITE_ERRORS,
+            },
+        },
+    },
+    "/api/v1/tickets/{ticket_id}/replies": {
+        "parameters": [_param("ticket_id")],
+        "post": {
+            "operationId": "replyToTicket",
+            "summary": "Queue a public reply on the ticket's channel",
+            "requestBody": _body("MessageText"),
+            "responses": {
+                "201": _ok("The queued outbound message.", "Message"),
+                **_WRITE_ERRORS,
+            },
+        },
+    },
+    "/api/v1/tickets/{ticket_id}/notes": {
+        "parameters": [_param("ticket_id")],
+        "post": {
+            "operationId": "addNote",
+            "summary": "Add an internal note (never sent to the customer)",
+            "requestBody": _body("MessageText"),
+            "responses": {"201": _ok("The note.", "Message"), **_WRITE_ERRORS},
+        },
+    },
+    "/api/v1/customers": {
+        "get": {
+            "operationId": "listCustomers",
+            "summary": "Customers, newest first, paginated by cursor",
+            "parameters": [
+                _query("q", "Words that must all appear in the name or an identity value."),
+                _param("limit"),
+                _param("cursor"),
+            ],
+            "responses": {
+                "200": _ok("One page of customers.", "CustomerPage"),
+                "400": _answer("BadRequest"),
+                "401": _answer("Unauthorized"),
+            },
+        }
+    },
+    "/api/v1/customers/{customer_id}": {
+        "parameters": [_param("customer_id")],
+        "get": {
+            "operationId": "getCustomer",
+            "summary": "A customer with their identities and tickets, newest first",
+            "responses": {
+                "200": _ok("The customer.", "CustomerDetail"),
+                "401": _answer("Unauthorized"),
+                "404": _answer("NotFound"),
+            },
+        },
+    },
+}
+
+
+def document() -> Schema:
+    """The whole OpenAPI document."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Helpdesk API",
+            "version": "1",
+            "description": (
+                "Tickets and customers of the omnichannel helpdesk. Ids are internal; tickets "
+                "also carry their human `number`. Timestamps are ISO 8601 in UTC."
+            ),
+        },
+        "security": [{"bearer": []}],
+        "paths": PATHS,
+        "components": {
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API token minted with `helpdesk users token EMAIL`.",
+                }
+            },
+            "schemas": SCHEMAS,
+            "parameters": PARAMETERS,
+            "responses": RESPONSES,
+        },
+    }

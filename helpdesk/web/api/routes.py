@@ -1,0 +1,146 @@
+"""API views: parse the request, call the ticket service, commit once, serialize."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import request
+from sqlalchemy.orm import joinedload, selectinload
+
+from helpdesk.extensions import db
+from helpdesk.models import Customer, Message, StageSource, Ticket, TicketEvent, User
+from helpdesk.tickets import queries, service
+from helpdesk.tickets.errors import InvalidInput
+from helpdesk.web.api import bp, openapi
+from helpdesk.web.api import serializers as out
+from helpdesk.web.api.auth import api_user
+from helpdesk.web.api.errors import ApiError
+
+TICKET_CHANGES = frozenset({"status", "priority", "stage", "assignee"})
+
+
+@bp.get("/openapi.json")
+def openapi_json() -> out.Json:
+    return openapi.document()
+
+
+@bp.get("/tickets")
+def list_tickets() -> out.Json:
+    filters = queries.TicketFilter.from_args(request.args, me=api_user().id)
+    page = queries.ticket_page(
+        filters, queries.parse_limit(request.args.get("limit")), request.args.get("cursor")
+    )
+    return out.page_json(page, out.ticket_summary)
+
+
+@bp.get("/tickets/<int:ticket_id>")
+def get_ticket(ticket_id: int) -> out.Json:
+    return out.ticket_detail(_ticket(ticket_id))
+
+
+@bp.patch("/tickets/<int:ticket_id>")
+def update_ticket(ticket_id: int) -> out.Json:
+    ticket = _ticket(ticket_id)
+    changes = _json_body(TICKET_CHANGES)
+    user = api_user()
+    if "status" in changes:
+        service.set_status(ticket, user, _string(changes, "status"))
+    if "priority" in changes:
+        service.set_priority(ticket, user, _string(changes, "priority"))
+    if "stage" in changes:
+        service.set_stage(ticket, user, _string(changes, "stage"), source=StageSource.API)
+    if "assignee" in changes:
+        service.assign(ticket, user, _assignee(changes["assignee"]))
+    db.session.commit()
+    return out.ticket_detail(ticket)
+
+
+@bp.post("/tickets/<int:ticket_id>/replies")
+def create_reply(ticket_id: int) -> tuple[out.Json, int]:
+    return _write_message(ticket_id, service.reply)
+
+
+@bp.post("/tickets/<int:ticket_id>/notes")
+def create_note(ticket_id: int) -> tuple[out.Json, int]:
+    return _write_message(ticket_id, service.add_note)
+
+
+@bp.get("/customers")
+def list_customers() -> out.Json:
+    page = queries.customer_page(
+        request.args.get("q", ""),
+        queries.parse_limit(request.args.get("limit")),
+        request.args.get("cursor"),
+    )
+    return out.page_json(page, out.customer_summary)
+
+
+@bp.get("/customers/<int:customer_id>")
+def get_customer(customer_id: int) -> out.Json:
+    customer = db.session.get(Customer, customer_id, options=[selectinload(Customer.identities)])
+    if customer is None:
+        raise ApiError(404, "not_found", f"no customer with id {customer_id}")
+    return out.customer_detail(customer, queries.customer_tickets(customer.id))
+
+
+def _ticket(ticket_id: int) -> Ticket:
+    ticket = db.session.get(
+        Ticket,
+        ticket_id,
+        options=[
+            selectinload(Ticket.messages).selectinload(Message.attachments),
+            selectinload(Ticket.messages).joinedload(Message.author),
+            selectinload(Ticket.events).joinedload(TicketEvent.actor),
+            selectinload(Ticket.customer).selectinload(Customer.identities),
+            joinedload(Ticket.assignee),
+        ],
+    )
+    if ticket is None:
+        raise ApiError(404, "not_found", f"no ticket with id {ticket_id}")
+    return ticket
+
+
+def _write_message(
+    ticket_id: int, write: Callable[[Ticket, User, str], Message]
+) -> tuple[out.Json, int]:
+    ticket = _ticket(ticket_id)
+    message = write(ticket, api_user(), _string(_json_body(frozenset({"text"})), "text"))
+    db.session.commit()
+    return out.message_json(message), 201
+
+
+def _json_body(allowed: frozenset[str]) -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(
+            400, "invalid_body", "send a JSON object with Content-Type: application/json"
+        )
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise ApiError(
+            400,
+            "unknown_field",
+            f"unknown field {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}",
+        )
+    return body
+
+
+def _string(body: dict[str, Any], field: str) -> str:
+    # A missing text is the service's call (it refuses empty text); a wrong type is bad input.
+    value = body.get(field, "")
+    if not isinstance(value, str):
+        raise ApiError(400, "invalid_field", f"{field} must be a string")
+    return value
+
+
+def _assignee(value: Any) -> User | None:
+    if value is None:
+        return None
+    # bool is an int in Python, but true is no user id.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ApiError(400, "invalid_field", "assignee must be a user id or null")
+    user = db.session.get(User, value)
+    if user is None:
+        raise InvalidInput(f"no user with id {value}")
+    return user

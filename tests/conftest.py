@@ -1,0 +1,170 @@
+"""Fixtures: one migrated database per test run (SQLite, or PostgreSQL from DATABASE_URL),
+emptied after every test, and builder functions for users, tokens and inbound messages."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+from flask import Flask
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from channels.base import Channel, InboundMessage
+from helpdesk import create_app
+from helpdesk.extensions import db
+from helpdesk.models import ApiToken, Role, User
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key")
+
+
+def _server_url(url: str) -> str:
+    return make_url(url).set(drivername="postgresql+psycopg").render_as_string(False)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database of this run's own: a fresh PostgreSQL database, or a SQLite file."""
+    configured = os.environ.get("DATABASE_URL", "")
+    if not configured.startswith("postgres"):
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'helpdesk.sqlite3'}"
+        return
+    name = f"helpdesk_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(_server_url(configured), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(_server_url(configured)).set(database=name).render_as_string(False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "HELPDESK_STORAGE_DIR": str(tmp_path_factory.mktemp("storage")),
+            "HELPDESK_PUBLIC_URL": "http://helpdesk.test",
+            "WTF_CSRF_ENABLED": False,
+        }
+    )
+    with app.app_context():
+        upgrade()
+        db.session.remove()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rows(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test starts with empty tables (tests without the app fixture pay nothing)."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app: Flask = request.getfixturevalue("app")
+    with app.app_context():
+        db.session.remove()
+        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    conn.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def ctx(app: Flask) -> Iterator[Flask]:
+    """An application context for tests that call the service directly."""
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app: Flask):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    return app.test_cli_runner()
+
+
+_sequence = itertools.count(1)
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., User]:
+    """Build and commit a user: ``make_user(role="admin", email=...)``."""
+
+    def build(
+        role: Role | str = Role.AGENT,
+        email: str | None = None,
+        name: str | None = None,
+        password: str = "correct horse battery",
+        active: bool = True,
+    ) -> User:
+        n = next(_sequence)
+        user = User(
+            email=email or f"agent{n}@helpdesk.test",
+            name=name or f"Agent {n}",
+            role=Role(role),
+            active=active,
+        )
+        user.set_password(password)
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return build
+
+
+@pytest.fixture
+def make_token(app: Flask) -> Callable[[User], str]:
+    """Mint and commit an API token for a user; returns the secret."""
+
+    def build(user: User) -> str:
+        secret = f"test-{uuid.uuid4().hex}"
+        db.session.add(
+            ApiToken(name=f"test-{uuid.uuid4().hex[:8]}", user=user, token_hash=ApiToken.hash(secret))
+        )
+        db.session.commit()
+        return secret
+
+    return build
+
+
+@pytest.fixture
+def inbound() -> Callable[..., InboundMessage]:
+    """Build an InboundMessage with sensible defaults per channel; any field can be given."""
+
+    defaults = {
+        Channel.EMAIL: {"endpoint": "support@shop.test", "sender": "ada@customer.test"},
+        Channel.SMS: {"endpoint": "+15550001000", "sender": "+15550002000"},
+        Channel.CHAT: {"endpoint": "shop.test", "sender": "visitor-1"},
+    }
+
+    def build(channel: Channel | str = Channel.EMAIL, **fields) -> InboundMessage:
+        channel = Channel(channel)
+        values = {
+            **defaults[channel],
+            "external_id": f"ext-{uuid.uuid4().hex}",
+            "text": "Hello, I need help.",
+            **fields,
+        }
+        if channel == Channel.EMAIL:
+            values.setdefault("subject", "Help with my order")
+        return InboundMessage(channel=channel, **values)
+
+    return build
+
