@@ -136,7 +136,9 @@ def make_token(app: Flask) -> Callable[[User], str]:
     def build(user: User) -> str:
         secret = f"test-{uuid.uuid4().hex}"
         db.session.add(
-            ApiToken(name=f"test-{uuid.uuid4().hex[:8]}", user=user, token_hash=ApiToken.hash(secret))
+            ApiToken(
+                name=f"test-{uuid.uuid4().hex[:8]}", user=user, token_hash=ApiToken.hash(secret)
+            )
         )
         db.session.commit()
         return secret
@@ -167,4 +169,3 @@ def inbound() -> Callable[..., InboundMessage]:
         return InboundMessage(channel=channel, **values)
 
     return build
-
