@@ -22,6 +22,24 @@ from helpdesk.models import ApiToken, Role, User
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
 
 
+def _on_postgresql() -> bool:
+    return os.environ.get("DATABASE_URL", "").startswith("postgres")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "postgresql: runs only in the PostgreSQL pass of the suite")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave PostgreSQL-only tests out of the SQLite pass (deselected, not skipped)."""
+    if _on_postgresql():
+        return
+    keep = [item for item in items if item.get_closest_marker("postgresql") is None]
+    if len(keep) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep
+
+
 def _server_url(url: str) -> str:
     return make_url(url).set(drivername="postgresql+psycopg").render_as_string(False)
 
@@ -30,7 +48,7 @@ def _server_url(url: str) -> str:
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A database of this run's own: a fresh PostgreSQL database, or a SQLite file."""
     configured = os.environ.get("DATABASE_URL", "")
-    if not configured.startswith("postgres"):
+    if not _on_postgresql():
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'helpdesk.sqlite3'}"
         return
     name = f"helpdesk_test_{uuid.uuid4().hex[:12]}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import Counter
@@ -342,10 +341,8 @@ def test_worker_once_command_prints_a_summary(runner, queue_reply, adapters):
     assert outcomes(sent) == [("cli-worker", "sent", True)]
 
 
-@pytest.mark.skipif(
-    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
-    reason="SQLite runs one worker by design; concurrent claiming needs PostgreSQL",
-)
+# SQLite runs one worker by design; concurrent claiming is a PostgreSQL matter.
+@pytest.mark.postgresql
 def test_two_workers_send_every_message_exactly_once(app, ctx, make_user, inbound, adapters):
     adapter = adapters(Channel.EMAIL, pause=0.002)
     agent = make_user()
