@@ -32,11 +32,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from helpdesk import models  # noqa: F401  (register every table with the metadata)
     from helpdesk.cli import register_commands
     from helpdesk.outbox import AdapterRegistry
-    from helpdesk.web.api import bp as api_bp
+    from helpdesk.web import register_web
 
     app.extensions["helpdesk.adapters"] = AdapterRegistry()
-    app.register_blueprint(api_bp)
-    csrf.exempt(api_bp)
+    register_web(app)
     register_commands(app)
     return app
 

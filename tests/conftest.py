@@ -7,6 +7,7 @@ import itertools
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 
 import pytest
 from flask import Flask
@@ -18,6 +19,7 @@ from channels.base import Channel, InboundMessage
 from helpdesk import create_app
 from helpdesk.extensions import db
 from helpdesk.models import ApiToken, Role, User
+from helpdesk.tickets import service
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
 
@@ -185,5 +187,29 @@ def inbound() -> Callable[..., InboundMessage]:
         if channel == Channel.EMAIL:
             values.setdefault("subject", "Help with my order")
         return InboundMessage(channel=channel, **values)
+
+    return build
+
+
+@pytest.fixture
+def setup(app: Flask) -> Callable[[], AbstractContextManager[None]]:
+    """``with setup(): ...`` runs in a fresh app context and commits at the end."""
+
+    @contextmanager
+    def block() -> Iterator[None]:
+        with app.app_context():
+            yield
+            db.session.commit()
+
+    return block
+
+
+@pytest.fixture
+def open_ticket(setup, inbound) -> Callable[..., int]:
+    """Receive an inbound message (``inbound`` fields) and return its ticket's id."""
+
+    def build(channel: str = "email", **fields) -> int:
+        with setup():
+            return service.receive(inbound(channel, **fields)).ticket_id
 
     return build

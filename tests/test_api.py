@@ -7,13 +7,10 @@ so each request runs in its own context and session exactly as in production.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
-from flask import Flask
 from sqlalchemy import select
 
 from channels.base import InboundAttachment
@@ -33,34 +30,10 @@ def at(day: int, hour: int = 12) -> datetime:
 
 
 @pytest.fixture
-def setup(app: Flask) -> Callable[[], AbstractContextManager[None]]:
-    """``with setup(): ...`` runs in a fresh app context and commits at the end."""
-
-    @contextmanager
-    def block() -> Iterator[None]:
-        with app.app_context():
-            yield
-            db.session.commit()
-
-    return block
-
-
-@pytest.fixture
 def caller(setup, make_user, make_token) -> Caller:
     with setup():
         user = make_user(name="Ada Agent", email="ada@helpdesk.test")
         return Caller(user.id, {"Authorization": f"Bearer {make_token(user)}"})
-
-
-@pytest.fixture
-def open_ticket(setup, inbound) -> Callable[..., int]:
-    """Receive an inbound message (``inbound`` fields) and return its ticket's id."""
-
-    def build(channel: str = "email", **fields) -> int:
-        with setup():
-            return service.receive(inbound(channel, **fields)).ticket_id
-
-    return build
 
 
 def error_of(response) -> tuple[int, str]:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
-
 import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from helpdesk import accounts
 from helpdesk.extensions import db
-from helpdesk.models import ApiToken, Role, User, utcnow
+from helpdesk.models import ApiToken, Role, User
 
 
 @click.group("users")
@@ -18,7 +17,7 @@ def command() -> None:
 
 
 def _user_by_email(email: str) -> User:
-    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    user = accounts.user_by_email(email)
     if user is None:
         raise click.ClickException(f"no user with email {email}")
     return user
@@ -37,16 +36,10 @@ def _user_by_email(email: str) -> User:
 @with_appcontext
 def create_user(email: str, role: str, name: str | None, password: str) -> None:
     """Create a user who logs in with EMAIL and a password."""
-    email = email.strip().lower()
-    if "@" not in email:
-        raise click.BadParameter("must be an email address", param_hint="EMAIL")
-    if len(password) < 8:
-        raise click.BadParameter("must be at least 8 characters", param_hint="password")
-    if db.session.scalar(select(User.id).where(User.email == email)):
-        raise click.ClickException(f"a user with email {email} already exists")
-    user = User(email=email, name=name or email.split("@")[0], role=Role(role))
-    user.set_password(password)
-    db.session.add(user)
+    try:
+        user = accounts.create_user(email, password, role, name)
+    except accounts.AccountError as error:
+        raise click.ClickException(str(error)) from None
     db.session.commit()
     click.echo(f"Created {user.role} {user.email}")
 
@@ -67,15 +60,15 @@ def list_users() -> None:
 def mint_token(email: str, name: str | None) -> None:
     """Mint a new API token for EMAIL; the token is the last word printed, shown only once."""
     user = _user_by_email(email)
-    if not user.active:
-        raise click.ClickException(f"{user.email} is deactivated")
-    name = name or f"{user.email.split('@')[0]}-{utcnow():%Y%m%d%H%M%S}-{secrets.token_hex(2)}"
-    if db.session.scalar(select(ApiToken.id).where(ApiToken.name == name)):
-        raise click.ClickException(f"a token named {name} already exists")
-    secret = secrets.token_urlsafe(32)
-    db.session.add(ApiToken(name=name, user=user, token_hash=ApiToken.hash(secret)))
+    try:
+        minted = accounts.mint_token(user, name)
+    except accounts.AccountError as error:
+        raise click.ClickException(str(error)) from None
     db.session.commit()
-    click.echo(f"Token {name} for {user.email} (store it now; it is not shown again): {secret}")
+    click.echo(
+        f"Token {minted.token.name} for {user.email} (store it now; it is not shown again): "
+        f"{minted.secret}"
+    )
 
 
 @command.command("revoke-token")
@@ -86,7 +79,6 @@ def revoke_token(name: str) -> None:
     token = db.session.scalar(select(ApiToken).where(ApiToken.name == name))
     if token is None:
         raise click.ClickException(f"no token named {name}")
-    if token.revoked_at is None:
-        token.revoked_at = utcnow()
-        db.session.commit()
+    accounts.revoke_token(token)
+    db.session.commit()
     click.echo(f"Revoked token {name}")

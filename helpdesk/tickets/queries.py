@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Generic, Literal, TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from channels.base import Channel
 from helpdesk.extensions import db
@@ -26,6 +26,7 @@ from helpdesk.models import (
     Priority,
     Stage,
     Ticket,
+    TicketEvent,
     TicketStatus,
 )
 
@@ -133,6 +134,21 @@ def customer_tickets(customer_id: int) -> list[Ticket]:
             .order_by(Ticket.created_at.desc(), Ticket.id.desc())
             .options(selectinload(Ticket.assignee))
         )
+    )
+
+
+def ticket_with_thread(ticket_id: int) -> Ticket | None:
+    """One ticket with everything its page shows loaded up front: messages, events, people."""
+    return db.session.get(
+        Ticket,
+        ticket_id,
+        options=[
+            selectinload(Ticket.messages).selectinload(Message.attachments),
+            selectinload(Ticket.messages).joinedload(Message.author),
+            selectinload(Ticket.events).joinedload(TicketEvent.actor),
+            selectinload(Ticket.customer).selectinload(Customer.identities),
+            joinedload(Ticket.assignee),
+        ],
     )
 
 

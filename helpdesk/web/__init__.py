@@ -1,1 +1,24 @@
-"""Blueprints, one per audience."""
+"""The web layer: one blueprint per audience, the login session, roles and error pages."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from helpdesk.extensions import csrf
+
+
+def register_web(app: Flask) -> None:
+    """Attach every blueprint, the login session, page helpers and the error pages."""
+    from helpdesk.web import access, errors, formatting
+    from helpdesk.web.admin import bp as admin_bp
+    from helpdesk.web.agent import bp as agent_bp
+    from helpdesk.web.api import bp as api_bp
+    from helpdesk.web.auth import bp as auth_bp
+
+    access.init_app(app)
+    formatting.init_app(app)
+    errors.init_app(app)
+    for blueprint in (auth_bp, agent_bp, admin_bp, api_bp):
+        app.register_blueprint(blueprint)
+    # The API authenticates every request by its bearer token, so cookies cannot forge one.
+    csrf.exempt(api_bp)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Response, jsonify, request
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from flask import Response, jsonify
+from werkzeug.exceptions import HTTPException
 
 from helpdesk.tickets.errors import InvalidInput, TicketError
 from helpdesk.tickets.queries import InvalidFilter
@@ -46,7 +46,8 @@ def _ticket_error(error: TicketError) -> Response:
 
 
 @bp.errorhandler(HTTPException)
-def _http_error(error: HTTPException) -> Response:
+def http_error_json(error: HTTPException) -> Response:
+    """Any HTTP error as the API's JSON error body."""
     response = error_response(
         error.code or 500, (error.name or "error").lower().replace(" ", "_"), error.description
     )
@@ -55,13 +56,3 @@ def _http_error(error: HTTPException) -> Response:
         if name.lower() != "content-type":
             response.headers[name] = value
     return response
-
-
-@bp.app_errorhandler(NotFound)
-@bp.app_errorhandler(MethodNotAllowed)
-def _routing_error(error: HTTPException) -> Response | HTTPException:
-    # URL matching failed, so Flask cannot tell which blueprint the path belongs to and skips
-    # blueprint handlers; claim paths under our prefix and leave every other path as it was.
-    if request.path == bp.url_prefix or request.path.startswith(f"{bp.url_prefix}/"):
-        return _http_error(error)
-    return error

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import request
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 
 from helpdesk.extensions import db
-from helpdesk.models import Customer, Message, StageSource, Ticket, TicketEvent, User
+from helpdesk.models import Customer, Message, StageSource, Ticket, User
 from helpdesk.tickets import queries, service
 from helpdesk.tickets.errors import InvalidInput
 from helpdesk.web.api import bp, openapi
@@ -85,17 +85,7 @@ def get_customer(customer_id: int) -> out.Json:
 
 
 def _ticket(ticket_id: int) -> Ticket:
-    ticket = db.session.get(
-        Ticket,
-        ticket_id,
-        options=[
-            selectinload(Ticket.messages).selectinload(Message.attachments),
-            selectinload(Ticket.messages).joinedload(Message.author),
-            selectinload(Ticket.events).joinedload(TicketEvent.actor),
-            selectinload(Ticket.customer).selectinload(Customer.identities),
-            joinedload(Ticket.assignee),
-        ],
-    )
+    ticket = queries.ticket_with_thread(ticket_id)
     if ticket is None:
         raise ApiError(404, "not_found", f"no ticket with id {ticket_id}")
     return ticket

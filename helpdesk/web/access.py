@@ -1,0 +1,80 @@
+"""Who may see what: the login session, role checks and "last seen" for availability."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from functools import wraps
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import Flask, abort, request
+from flask_login import current_user, login_required
+
+from helpdesk.extensions import db, login_manager
+from helpdesk.models import Role, User, utcnow
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+# "Agent online" means available and seen within two minutes (DESIGN.md); refreshing the stamp
+# once a minute keeps that true without a write on every request.
+SEEN_REFRESH = timedelta(minutes=1)
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to continue."
+    login_manager.login_message_category = "info"
+    app.before_request(_note_seen)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.active else None
+
+
+def _note_seen() -> None:
+    if not current_user.is_authenticated:
+        return
+    now = utcnow()
+    if current_user.last_seen_at is None or now - current_user.last_seen_at > SEEN_REFRESH:
+        current_user.last_seen_at = now
+        db.session.commit()
+
+
+def roles_required(*roles: Role) -> Callable[[View], View]:
+    """Let in logged-in users holding one of ``roles``; others get 403, strangers the login."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        @login_required
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return guarded  # type: ignore[return-value]
+
+    return decorate
+
+
+staff_required = roles_required(Role.AGENT, Role.MANAGER, Role.ADMIN)
+admin_required = roles_required(Role.ADMIN)
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` when it is a path on this site, else None (no open redirects after login)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target:
+        return None
+    return target
+
+
+def current_path() -> str:
+    """The path and query of this request, to come back to after logging in."""
+    return request.full_path.rstrip("?")

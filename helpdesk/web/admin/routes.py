@@ -1,0 +1,118 @@
+"""Admin pages: thin views over helpdesk.accounts; each request commits once."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+from werkzeug.wrappers import Response
+
+from helpdesk import accounts
+from helpdesk.extensions import db
+from helpdesk.models import ApiToken, User
+from helpdesk.web.access import admin_required
+from helpdesk.web.admin import bp
+from helpdesk.web.admin.forms import EditUserForm, NewTokenForm, NewUserForm, ResetPasswordForm
+
+
+@bp.get("/users")
+@admin_required
+def users() -> str:
+    everyone = db.session.scalars(select(User).order_by(User.active.desc(), User.name)).all()
+    return render_template("admin/users.html", users=everyone)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@admin_required
+def new_user() -> str | Response:
+    form = NewUserForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_user(
+                form.email.data, form.password.data, form.role.data, form.name.data
+            )
+        except accounts.AccountError as refused:
+            form.email.errors.append(str(refused))
+        else:
+            db.session.commit()
+            flash(f"{user.name} can now log in as {user.email}.", "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/new_user.html", form=form)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@admin_required
+def edit_user(user_id: int) -> str | Response:
+    user = db.session.get(User, user_id) or abort(404)
+    form = EditUserForm(obj=user)
+    password_form = ResetPasswordForm(prefix="pw")
+    if form.submit.data and form.validate_on_submit():
+        try:
+            accounts.update_user(
+                user,
+                name=form.name.data,
+                role=form.role.data,
+                active=form.active.data,
+                actor=current_user,
+            )
+        except accounts.AccountError as refused:
+            db.session.rollback()
+            form.active.errors.append(str(refused))
+        else:
+            db.session.commit()
+            flash(f"Saved {user.name}.", "success")
+            return redirect(url_for("admin.users"))
+    return render_template(
+        "admin/edit_user.html", user=user, form=form, password_form=password_form
+    )
+
+
+@bp.post("/users/<int:user_id>/password")
+@admin_required
+def reset_password(user_id: int) -> str | Response:
+    user = db.session.get(User, user_id) or abort(404)
+    password_form = ResetPasswordForm(prefix="pw")
+    if password_form.validate_on_submit():
+        accounts.reset_password(user, password_form.password.data)
+        db.session.commit()
+        flash(f"New password set for {user.name}.", "success")
+        return redirect(url_for("admin.edit_user", user_id=user.id))
+    form = EditUserForm(obj=user, formdata=None)
+    page = render_template(
+        "admin/edit_user.html", user=user, form=form, password_form=password_form
+    )
+    return page, 400
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@admin_required
+def tokens() -> str | tuple[str, int]:
+    form = NewTokenForm()
+    form.offer_users(accounts.active_users())
+    minted = None
+    if form.validate_on_submit():
+        user = db.session.get(User, int(form.user.data))
+        try:
+            minted = accounts.mint_token(user, form.name.data)
+        except accounts.AccountError as refused:
+            form.name.errors.append(str(refused))
+        else:
+            db.session.commit()
+            form = NewTokenForm(formdata=None)
+            form.offer_users(accounts.active_users())
+    listed = db.session.scalars(
+        select(ApiToken).options(joinedload(ApiToken.user)).order_by(ApiToken.created_at.desc())
+    ).all()
+    status = 400 if form.errors else 200
+    return render_template("admin/tokens.html", form=form, tokens=listed, minted=minted), status
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@admin_required
+def revoke_token(token_id: int) -> Response:
+    token = db.session.get(ApiToken, token_id) or abort(404)
+    accounts.revoke_token(token)
+    db.session.commit()
+    flash(f"Token {token.name} is revoked; requests using it are refused.", "success")
+    return redirect(url_for("admin.tokens"))

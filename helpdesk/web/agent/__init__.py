@@ -1,0 +1,7 @@
+"""The agent workspace: the queue, the ticket page, customers."""
+
+from flask import Blueprint
+
+bp = Blueprint("agent", __name__)
+
+from helpdesk.web.agent import routes  # noqa: E402,F401  (views register on bp when imported)

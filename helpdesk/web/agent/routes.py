@@ -1,0 +1,192 @@
+"""Agent pages: thin views that parse a form, call the ticket service and commit once."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from helpdesk import accounts
+from helpdesk.extensions import db
+from helpdesk.models import Attachment, Customer, Ticket, TicketStatus, User
+from helpdesk.storage import blob_store
+from helpdesk.tickets import queries, service
+from helpdesk.tickets.errors import TicketError
+from helpdesk.web.access import staff_required
+from helpdesk.web.agent import bp
+from helpdesk.web.agent.forms import ComposeForm, TicketPropertiesForm
+
+QUEUE_PAGE_SIZE = 50
+# The queue a bare visit lands on: everything still waiting for the team.
+OPEN_WORK = "new,open,pending"
+# The status tabs above the queue: the ``status`` value each stands for.
+STATUS_TABS = (OPEN_WORK, "new", "open", "pending", "solved", "closed", "")
+SORT_LABELS = {"newest": "Newest first", "waiting": "Longest waiting", "priority": "Priority"}
+# Shown inline, not downloaded: images an agent wants to see at a glance.
+INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+
+
+@bp.get("/")
+@staff_required
+def home() -> Response:
+    return redirect(url_for("agent.queue", status=OPEN_WORK))
+
+
+@bp.get("/tickets")
+@staff_required
+def queue() -> str:
+    error = None
+    try:
+        filters = queries.TicketFilter.from_args(request.args, me=current_user.id)
+        sort = queries.parse_sort(request.args.get("sort"))
+        page = queries.ticket_page(filters, QUEUE_PAGE_SIZE, request.args.get("cursor"), sort)
+    except queries.InvalidFilter as invalid:
+        error = str(invalid)
+        filters, sort = queries.TicketFilter(), queries.QueueSort.NEWEST
+        page = queries.ticket_page(filters, QUEUE_PAGE_SIZE, None, sort)
+    return render_template(
+        "agent/queue.html",
+        page=page,
+        sort=sort,
+        sort_labels=SORT_LABELS.items(),
+        tab_counts=_tab_counts(queries.status_counts(filters)),
+        agents=accounts.active_users(),
+        error=error,
+    )
+
+
+def _tab_counts(counts: dict[TicketStatus, queries.StatusCount]) -> dict[str, str]:
+    """What each status tab shows: the sum of its statuses' counts, "+" when any was capped."""
+    shown = {}
+    for tab in STATUS_TABS:
+        statuses = [TicketStatus(part) for part in tab.split(",")] if tab else list(TicketStatus)
+        total = sum(counts[status].value for status in statuses)
+        capped = any(counts[status].capped for status in statuses)
+        shown[tab] = f"{total:,}+" if capped else f"{total:,}"
+    return shown
+
+
+@bp.get("/tickets/<int:ticket_id>")
+@staff_required
+def ticket(ticket_id: int) -> str:
+    found = _ticket_or_404(ticket_id)
+    compose = ComposeForm()
+    properties = _properties_form(found)
+    return _render_ticket(found, compose, properties)
+
+
+@bp.post("/tickets/<int:ticket_id>/messages")
+@staff_required
+def write_message(ticket_id: int) -> str | Response:
+    found = _ticket_or_404(ticket_id)
+    compose = ComposeForm()
+    if compose.validate_on_submit():
+        write = service.add_note if compose.note.data else service.reply
+        try:
+            write(found, current_user, compose.text.data)
+        except TicketError as refused:
+            db.session.rollback()
+            compose.text.errors.append(str(refused))
+        else:
+            db.session.commit()
+            flash("Note added." if compose.note.data else "Reply queued for sending.", "success")
+            return redirect(url_for("agent.ticket", ticket_id=found.id, _anchor="composer"))
+    return _render_ticket(found, compose, _properties_form(found)), 400
+
+
+@bp.post("/tickets/<int:ticket_id>/properties")
+@staff_required
+def update_properties(ticket_id: int) -> str | Response:
+    found = _ticket_or_404(ticket_id)
+    properties = _properties_form(found)
+    if properties.validate_on_submit():
+        assignee = db.session.get(User, int(properties.assignee.data or 0))
+        try:
+            service.assign(found, current_user, assignee)
+            service.set_status(found, current_user, properties.status.data)
+            service.set_priority(found, current_user, properties.priority.data)
+            service.set_stage(found, current_user, properties.stage.data)
+        except TicketError as refused:
+            db.session.rollback()
+            properties.assignee.errors.append(str(refused))
+        else:
+            db.session.commit()
+            flash("Ticket updated.", "success")
+            return redirect(url_for("agent.ticket", ticket_id=found.id))
+    return _render_ticket(found, ComposeForm(), properties), 400
+
+
+@bp.get("/customers/<int:customer_id>")
+@staff_required
+def customer(customer_id: int) -> str:
+    found = db.session.get(Customer, customer_id)
+    if found is None:
+        abort(404)
+    return render_template(
+        "agent/customer.html", customer=found, tickets=queries.customer_tickets(found.id)
+    )
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@staff_required
+def attachment(attachment_id: int) -> Response:
+    found = db.session.get(Attachment, attachment_id)
+    if found is None:
+        abort(404)
+    try:
+        data = blob_store().get(found.storage_key)
+    except KeyError:
+        abort(404)
+    inline = found.content_type in INLINE_TYPES
+    response = Response(data, mimetype=found.content_type if inline else "application/octet-stream")
+    disposition = "inline" if inline else "attachment"
+    response.headers.set("Content-Disposition", disposition, filename=found.filename)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.post("/me/availability")
+@staff_required
+def set_availability() -> Response:
+    current_user.available = request.form.get("available") == "1"
+    db.session.commit()
+    state = "available" if current_user.available else "away"
+    flash(f"You are {state}.", "info")
+    return redirect(request.referrer if _same_site(request.referrer) else url_for("agent.home"))
+
+
+def _same_site(url: str | None) -> bool:
+    return bool(url) and url.startswith(request.host_url)
+
+
+def _ticket_or_404(ticket_id: int) -> Ticket:
+    found = queries.ticket_with_thread(ticket_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _properties_form(ticket: Ticket) -> TicketPropertiesForm:
+    form = TicketPropertiesForm(
+        data=None
+        if request.method == "POST"
+        else {
+            "assignee": str(ticket.assignee_id or ""),
+            "status": ticket.status.value,
+            "priority": ticket.priority.value,
+            "stage": ticket.stage.value,
+        }
+    )
+    form.offer_assignees(accounts.active_users())
+    return form
+
+
+def _render_ticket(ticket: Ticket, compose: ComposeForm, properties: TicketPropertiesForm) -> str:
+    others = [t for t in queries.customer_tickets(ticket.customer_id) if t.id != ticket.id]
+    return render_template(
+        "agent/ticket.html",
+        ticket=ticket,
+        compose=compose,
+        properties=properties,
+        other_tickets=others,
+    )

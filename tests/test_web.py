@@ -1,0 +1,338 @@
+"""The agent workspace as a browser without JavaScript sees it: forms in, pages out."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from helpdesk.extensions import db
+from helpdesk.models import (
+    ApiToken,
+    DeliveryState,
+    Direction,
+    Message,
+    Role,
+    Stage,
+    StageSource,
+    Ticket,
+    TicketStatus,
+    User,
+)
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def login(client, setup, make_user):
+    """``login(role)`` creates a user of that role, logs the client in and returns the user id."""
+
+    def build(role: Role | str = Role.AGENT, **fields) -> int:
+        with setup():
+            user = make_user(role=role, **fields)
+            email, user_id = user.email, user.id
+        response = client.post("/login", data={"email": email, "password": PASSWORD})
+        assert response.status_code == 302, response.text
+        return user_id
+
+    return build
+
+
+def ticket_of(ticket_id: int) -> Ticket:
+    db.session.expire_all()
+    return db.session.get(Ticket, ticket_id)
+
+
+# --- logging in -------------------------------------------------------------------------------
+
+
+def test_pages_send_strangers_to_the_login_and_back_after_it(client, setup, make_user):
+    with setup():
+        make_user(email="ada@helpdesk.test")
+    page = client.get("/tickets?stage=purchase")
+    assert page.status_code == 302
+    assert page.headers["Location"].startswith("/login?next=")
+    form = client.get(page.headers["Location"])
+    assert 'value="/tickets?stage=purchase"' in form.text
+    done = client.post(
+        "/login",
+        data={"email": "ada@helpdesk.test", "password": PASSWORD, "next": "/tickets?stage=use"},
+    )
+    assert done.headers["Location"] == "/tickets?stage=use"
+
+
+@pytest.mark.parametrize(
+    "target", ["https://evil.test/", "//evil.test/x", "/\\evil.test", "javascript:alert(1)"]
+)
+def test_login_never_redirects_off_site(client, setup, make_user, target):
+    with setup():
+        make_user(email="ada@helpdesk.test")
+    done = client.post(
+        "/login", data={"email": "ada@helpdesk.test", "password": PASSWORD, "next": target}
+    )
+    assert done.status_code == 302
+    assert done.headers["Location"] == "/tickets"
+
+
+def test_wrong_password_and_deactivated_users_get_the_same_message(client, setup, make_user):
+    with setup():
+        make_user(email="ada@helpdesk.test")
+        make_user(email="gone@helpdesk.test", active=False)
+    for email, password in (("ada@helpdesk.test", "wrong"), ("gone@helpdesk.test", PASSWORD)):
+        page = client.post("/login", data={"email": email, "password": password})
+        assert page.status_code == 200
+        assert "Wrong email or password" in page.text
+
+
+def test_a_blank_login_form_says_what_is_missing_next_to_the_field(client):
+    page = client.post("/login", data={"email": "", "password": ""})
+    assert 'id="email-error">This field is required' in page.text
+    assert 'id="password-error">This field is required' in page.text
+
+
+def test_remember_me_sets_a_lasting_cookie(client, setup, make_user):
+    with setup():
+        make_user(email="ada@helpdesk.test")
+    done = client.post(
+        "/login", data={"email": "ada@helpdesk.test", "password": PASSWORD, "remember": "y"}
+    )
+    assert "remember_token=" in " ".join(done.headers.getlist("Set-Cookie"))
+
+
+def test_logout_ends_the_session(client, login):
+    login()
+    assert client.post("/logout").status_code == 302
+    assert client.get("/tickets").status_code == 302
+
+
+def test_deactivating_a_user_ends_their_session(client, login, setup):
+    user_id = login()
+    with setup():
+        db.session.get(User, user_id).active = False
+    assert client.get("/tickets").status_code == 302
+
+
+def test_forms_refuse_a_post_without_the_csrf_token(app, client, login, open_ticket):
+    login()
+    ticket_id = open_ticket()
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        refused = client.post(f"/tickets/{ticket_id}/messages", data={"text": "hi", "reply": "1"})
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    assert refused.status_code == 400
+    with app.app_context():
+        assert db.session.scalar(select(Message).where(Message.author_id.is_not(None))) is None
+
+
+def test_an_agent_sets_themselves_available_and_away(client, login, app):
+    user_id = login()
+    client.post("/me/availability", data={"available": "1"})
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        assert user.available and user.last_seen_at is not None
+    page = client.post("/me/availability", data={"available": "0"}, follow_redirects=True)
+    assert "You are away." in page.text
+
+
+# --- the ticket page --------------------------------------------------------------------------
+
+
+def test_the_ticket_page_shows_thread_stage_customer_and_other_tickets(
+    client, login, open_ticket, setup
+):
+    login()
+    first = open_ticket(sender="ada@customer.test", subject="Where is my parcel?")
+    other = open_ticket(sender="ada@customer.test", subject="Invoice question")
+    page = client.get(f"/tickets/{first}")
+    assert page.status_code == 200
+    assert "Where is my parcel?" in page.text
+    assert "Threaded: new request" in page.text
+    assert "ada@customer.test" in page.text
+    assert f'href="/tickets/{other}"' in page.text and "Invoice question" in page.text
+    assert "Stage reason" in page.text
+
+
+def test_an_agent_replies_and_the_reply_is_queued_on_the_ticket(client, login, open_ticket, app):
+    login(name="Ada Agent")
+    ticket_id = open_ticket()
+    done = client.post(
+        f"/tickets/{ticket_id}/messages", data={"text": "On its way!", "reply": "Send reply"}
+    )
+    assert done.status_code == 302
+    page = client.get(f"/tickets/{ticket_id}")
+    assert "On its way!" in page.text and "Queued" in page.text
+    with app.app_context():
+        ticket = ticket_of(ticket_id)
+        reply = ticket.messages[-1]
+        assert reply.direction == Direction.OUTBOUND
+        assert reply.delivery_state == DeliveryState.QUEUED
+        assert ticket.first_response_at is not None and ticket.status == TicketStatus.OPEN
+
+
+def test_a_note_stays_internal_and_is_no_first_response(client, login, open_ticket, app):
+    login()
+    ticket_id = open_ticket()
+    client.post(f"/tickets/{ticket_id}/messages", data={"text": "Check stock", "note": "Add"})
+    page = client.get(f"/tickets/{ticket_id}")
+    assert "Internal note" in page.text and "Check stock" in page.text
+    with app.app_context():
+        ticket = ticket_of(ticket_id)
+        assert ticket.messages[-1].direction == Direction.NOTE
+        assert ticket.first_response_at is None
+
+
+def test_an_empty_reply_gets_a_message_next_to_the_box(client, login, open_ticket, app):
+    login()
+    ticket_id = open_ticket()
+    page = client.post(f"/tickets/{ticket_id}/messages", data={"text": "", "reply": "Send"})
+    assert page.status_code == 400
+    assert 'id="text-error">Write something first.' in page.text
+    with app.app_context():
+        assert len(ticket_of(ticket_id).messages) == 1
+
+
+def test_properties_change_together_and_each_change_is_audited(
+    client, login, open_ticket, app, setup, make_user
+):
+    me = login(name="Ada Agent")
+    with setup():
+        colleague = make_user(name="Bo Colleague").id
+    ticket_id = open_ticket()
+    done = client.post(
+        f"/tickets/{ticket_id}/properties",
+        data={"assignee": str(colleague), "status": "pending", "priority": "high", "stage": "use"},
+    )
+    assert done.status_code == 302
+    with app.app_context():
+        ticket = ticket_of(ticket_id)
+        assert ticket.assignee_id == colleague
+        assert (ticket.status, ticket.priority, ticket.stage) == ("pending", "high", Stage.USE)
+        assert ticket.stage_source == StageSource.AGENT
+        changes = {(e.kind, e.to_value) for e in ticket.events if e.actor_id == me}
+        assert changes == {
+            ("assignee", ticket.assignee.email),
+            ("status", "pending"),
+            ("priority", "high"),
+            ("stage", "use"),
+        }
+    page = client.get(f"/tickets/{ticket_id}")
+    assert "changed stage from <b>unknown</b> to <b>use</b>" in page.text
+
+
+def test_an_unknown_value_is_refused_next_to_its_field(client, login, open_ticket):
+    login()
+    ticket_id = open_ticket()
+    page = client.post(
+        f"/tickets/{ticket_id}/properties",
+        data={"assignee": "", "status": "exploded", "priority": "normal", "stage": "use"},
+    )
+    assert page.status_code == 400
+    assert 'id="status-error">Not a valid choice' in page.text
+
+
+def test_the_customer_page_lists_their_tickets_across_channels(client, login, open_ticket, app):
+    login()
+    ticket_id = open_ticket(sender="ada@customer.test", subject="Mail question")
+    with app.app_context():
+        customer_id = ticket_of(ticket_id).customer_id
+    page = client.get(f"/customers/{customer_id}")
+    assert "Mail question" in page.text and "ada@customer.test" in page.text
+
+
+def test_missing_things_get_a_friendly_404(client, login):
+    login()
+    for path in ("/tickets/999999", "/customers/999999", "/attachments/999999", "/nowhere"):
+        page = client.get(path)
+        assert page.status_code == 404 and "Not found" in page.text, path
+
+
+# --- admin ------------------------------------------------------------------------------------
+
+
+def test_an_admin_creates_a_user_who_can_log_in(client, login, app):
+    login(Role.ADMIN)
+    done = client.post(
+        "/admin/users/new",
+        data={
+            "name": "Cy New",
+            "email": "Cy@Helpdesk.test",
+            "role": "manager",
+            "password": "long enough pw",
+            "confirm": "long enough pw",
+        },
+    )
+    assert done.status_code == 302
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == "cy@helpdesk.test"))
+        assert user.role == Role.MANAGER and user.check_password("long enough pw")
+
+
+def test_new_user_form_errors_sit_next_to_their_fields(client, login, setup, make_user):
+    login(Role.ADMIN)
+    with setup():
+        make_user(email="taken@helpdesk.test")
+    page = client.post(
+        "/admin/users/new",
+        data={
+            "name": "X",
+            "email": "taken@helpdesk.test",
+            "role": "agent",
+            "password": "short",
+            "confirm": "other",
+        },
+    )
+    assert page.status_code == 200
+    assert 'id="password-error">At least 8 characters.' in page.text
+    assert 'id="confirm-error">The passwords differ.' in page.text
+    page = client.post(
+        "/admin/users/new",
+        data={
+            "name": "X",
+            "email": "taken@helpdesk.test",
+            "role": "agent",
+            "password": "long enough pw",
+            "confirm": "long enough pw",
+        },
+    )
+    assert 'id="email-error">a user with email taken@helpdesk.test already exists' in page.text
+
+
+def test_admin_changes_role_deactivates_resets_password(client, login, setup, make_user, app):
+    login(Role.ADMIN)
+    with setup():
+        target = make_user(name="Dee").id
+    client.post(f"/admin/users/{target}", data={"name": "Dee", "role": "manager", "submit": "1"})
+    client.post(
+        f"/admin/users/{target}/password",
+        data={"pw-password": "brand new secret", "pw-confirm": "brand new secret"},
+    )
+    with app.app_context():
+        user = db.session.get(User, target)
+        assert user.role == Role.MANAGER and not user.active
+        assert user.check_password("brand new secret")
+
+
+def test_the_last_admin_cannot_demote_themselves(client, login, app):
+    me = login(Role.ADMIN)
+    page = client.post(
+        f"/admin/users/{me}", data={"name": "Me", "role": "agent", "active": "y", "submit": "1"}
+    )
+    assert "last active admin" in page.text
+    with app.app_context():
+        assert db.session.get(User, me).role == Role.ADMIN
+
+
+def test_tokens_are_minted_shown_once_and_revoked(client, login, app):
+    me = login(Role.ADMIN)
+    page = client.post("/admin/tokens", data={"user": str(me), "name": "zapier"})
+    secret = re.search(r'id="minted-secret">([^<]+)<', page.text).group(1)
+    works = client.get("/api/v1/tickets", headers={"Authorization": f"Bearer {secret}"})
+    assert works.status_code == 200
+    assert secret not in client.get("/admin/tokens").text
+    with app.app_context():
+        token_id = db.session.scalar(select(ApiToken.id).where(ApiToken.name == "zapier"))
+    client.post(f"/admin/tokens/{token_id}/revoke")
+    refused = client.get("/api/v1/tickets", headers={"Authorization": f"Bearer {secret}"})
+    assert refused.status_code == 401
