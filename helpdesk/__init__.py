@@ -22,9 +22,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         "SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
     )
 
+    from helpdesk.tickets.search import include_in_autogenerate
+
     db.init_app(app)
     migrate.init_app(
-        app, db, directory=_migrations_dir(), render_as_batch=True, render_item=render_column_type
+        app,
+        db,
+        directory=_migrations_dir(),
+        render_as_batch=True,
+        render_item=render_column_type,
+        include_name=include_in_autogenerate,
     )
     login_manager.init_app(app)
     csrf.init_app(app)

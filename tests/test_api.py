@@ -202,6 +202,35 @@ def test_pagination_walks_all_tickets_once(client, caller, open_ticket):
     assert seen == sorted(seen, reverse=True), "newest first, the id breaking ties"
 
 
+def test_ticket_list_sorts(client, caller, queue):
+    assert listed(client, caller, "sort=newest") == [queue["chat"], queue["sms"], queue["refund"]]
+    assert listed(client, caller, "sort=priority") == [queue["chat"], queue["sms"], queue["refund"]]
+    assert listed(client, caller, "sort=waiting") == [queue["refund"], queue["sms"], queue["chat"]]
+    assert listed(client, caller, "sort=waiting&status=new,pending") == [
+        queue["refund"],
+        queue["chat"],
+    ]
+
+
+def test_a_cursor_of_another_sort_is_refused(client, caller, queue):
+    first = client.get("/api/v1/tickets?limit=1&sort=priority", headers=caller.headers)
+    cursor = first.get_json()["next_cursor"]
+    response = client.get(f"/api/v1/tickets?sort=waiting&cursor={cursor}", headers=caller.headers)
+    assert error_of(response) == (400, "invalid_parameter")
+    assert "priority" in response.get_json()["error"]["message"]
+    second = client.get(
+        f"/api/v1/tickets?limit=1&sort=priority&cursor={cursor}", headers=caller.headers
+    )
+    assert [item["id"] for item in second.get_json()["items"]] == [queue["sms"]]
+
+
+def test_openapi_describes_the_sorts(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    parameters = document["paths"]["/api/v1/tickets"]["get"]["parameters"]
+    sort = next(p for p in parameters if p.get("name") == "sort")
+    assert sort["schema"]["enum"] == ["newest", "waiting", "priority"]
+
+
 @pytest.mark.parametrize(
     "query",
     [
@@ -216,6 +245,7 @@ def test_pagination_walks_all_tickets_once(client, caller, open_ticket):
         "limit=201",
         "limit=many",
         "cursor=garbage",
+        "sort=oldest",
     ],
 )
 def test_ticket_list_refuses_bad_parameters(client, caller, query):

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from types import SimpleNamespace
 
 import pytest
+from sqlalchemy import text
 
 from channels.base import Channel
 from helpdesk.extensions import db
@@ -113,15 +114,51 @@ def test_word_search_matches_subject_and_any_message_text(queue, inbound):
     assert numbers(TicketFilter(q="where", channels=(Channel.SMS,))) == {queue.texting.number}
 
 
-def test_word_search_takes_percent_and_underscore_literally(ctx, inbound):
-    discount = receive(inbound, at(1), subject="Coupon 50% off")
-    receive(inbound, at(2), subject="Coupon 500 off")
-    receive(inbound, at(3), subject="my_account")
+def test_query_words_match_the_start_of_words(ctx, inbound):
+    half = receive(inbound, at(1), subject="Coupon 50% off")
+    five_hundred = receive(inbound, at(2), subject="Coupon 500 off")
+    underscore = receive(inbound, at(3), subject="my_account")
     receive(inbound, at(4), subject="myXaccount")
     db.session.commit()
 
-    assert numbers(TicketFilter(q="50%")) == {discount.number}
-    assert len(ticket_page(TicketFilter(q="my_account")).items) == 1
+    assert numbers(TicketFilter(q="50%")) == {half.number, five_hundred.number}, (
+        "punctuation only separates words; a word matches words starting with it"
+    )
+    assert numbers(TicketFilter(q="500")) == {five_hundred.number}
+    assert numbers(TicketFilter(q="upon")) == set(), "the middle of a word does not match"
+    assert numbers(TicketFilter(q="account")) == {underscore.number}
+    assert numbers(TicketFilter(q="%%% ...")) == numbers(TicketFilter()), "no words, no filter"
+
+
+def test_search_folds_case_but_keeps_accents(ctx, inbound):
+    cafe = receive(inbound, at(1), subject="Café CRÈME", text="write to ada@customer.test")
+    plain = receive(inbound, at(2), subject="cafe creme")
+    db.session.commit()
+
+    assert numbers(TicketFilter(q="CAFÉ crème")) == {cafe.number}
+    assert numbers(TicketFilter(q="cafe")) == {plain.number}
+    assert numbers(TicketFilter(q="customer.test ada")) == {cafe.number}
+
+
+def test_replies_and_later_messages_are_searchable(ctx, inbound, make_user):
+    agent = make_user()
+    ticket = receive(inbound, at(1), subject="Parcel", sender="lee@customer.test", text="Hi")
+    service.reply(ticket, agent, "We sent a replacement")
+    receive(inbound, at(2), sender="lee@customer.test", subject="Re: Parcel [#1]", text="Thanks")
+    db.session.commit()
+
+    assert numbers(TicketFilter(q="replacement thanks parcel")) == {ticket.number}
+
+
+def test_deleting_a_ticket_forgets_its_words(ctx, inbound):
+    ticket = receive(inbound, at(1), subject="Forget me")
+    db.session.commit()
+    for table in ("ticket_events", "messages", "tickets"):
+        column = "id" if table == "tickets" else "ticket_id"
+        db.session.execute(text(f"DELETE FROM {table} WHERE {column} = :id"), {"id": ticket.id})
+    db.session.commit()
+
+    assert db.session.scalar(text("SELECT count(*) FROM ticket_search")) == 0
 
 
 def test_date_range_includes_both_whole_days_in_utc(ctx, inbound):

@@ -37,8 +37,20 @@ class Ticket(db.Model):
     __tablename__ = "tickets"
     __table_args__ = (
         Index("ix_tickets_created_at_id", "created_at", "id"),
-        Index("ix_tickets_status_created_at", "status", "created_at"),
         Index("ix_tickets_customer_id_created_at", "customer_id", "created_at"),
+        # The queue: one index per filter in the order of the newest-first list, so a filtered
+        # page reads only the rows it shows (the id breaks ties from the row itself).
+        Index("ix_tickets_status_created_at", "status", "created_at"),
+        Index("ix_tickets_stage_created_at", "stage", "created_at"),
+        Index("ix_tickets_channel_created_at", "channel", "created_at"),
+        Index("ix_tickets_priority_created_at", "priority", "created_at"),
+        Index("ix_tickets_assignee_id_created_at", "assignee_id", "created_at"),
+        # The longest-waiting list, across statuses and within one.
+        Index("ix_tickets_last_customer_message_at", "last_customer_message_at"),
+        Index("ix_tickets_status_last_customer_message_at", "status", "last_customer_message_at"),
+        # Capped counts per status under the other filters, read from the index alone.
+        Index("ix_tickets_status_stage_channel", "status", "stage", "channel"),
+        Index("ix_tickets_status_priority_assignee_id", "status", "priority", "assignee_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,12 +63,12 @@ class Ticket(db.Model):
     channel: Mapped[Channel] = mapped_column(enum_column(Channel))
     endpoint_id: Mapped[int] = mapped_column(ForeignKey("endpoints.id"), index=True)
     conversation_id: Mapped[str | None] = mapped_column(String(120), index=True)
-    stage: Mapped[Stage] = mapped_column(enum_column(Stage), index=True)
+    stage: Mapped[Stage] = mapped_column(enum_column(Stage))
     intake_stage: Mapped[Stage] = mapped_column(enum_column(Stage))
     intake_rule: Mapped[str | None] = mapped_column(String(120))
     stage_source: Mapped[StageSource] = mapped_column(enum_column(StageSource))
     stage_reason: Mapped[str] = mapped_column(String(300))
-    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     previous_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

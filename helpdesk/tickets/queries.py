@@ -1,21 +1,22 @@
-"""Ticket and customer lists: filters and keyset pagination, newest first.
+"""Ticket and customer lists: filters, sorts, keyset pagination and capped status counts.
 
 Callers pass plain values (the API and the agent queue parse query strings with
-``TicketFilter.from_args`` and ``parse_limit``), so nothing here depends on a Flask request.
+``TicketFilter.from_args``, ``parse_sort`` and ``parse_limit``), so nothing here depends on a
+Flask request.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import ColumnElement, Select, exists, func, literal, or_, select, tuple_
+from sqlalchemy.orm import InstrumentedAttribute, joinedload, selectinload
 
 from channels.base import Channel
 from helpdesk.extensions import db
@@ -29,9 +30,11 @@ from helpdesk.models import (
     TicketEvent,
     TicketStatus,
 )
+from helpdesk.tickets import search
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+COUNT_CAP = 1000
 UNASSIGNED = "none"
 
 Row = TypeVar("Row", Ticket, Customer)
@@ -51,7 +54,7 @@ class TicketFilter:
     channels: tuple[Channel, ...] = ()
     priorities: tuple[Priority, ...] = ()
     assignee: int | Literal["none"] | None = None  # a user id, UNASSIGNED, or anyone
-    q: str = ""  # every word must appear in the subject or in some message's text
+    q: str = ""  # every word must start a word of the subject or of some message's text
     created_from: date | None = None  # inclusive, UTC
     created_to: date | None = None  # inclusive, UTC
 
@@ -84,7 +87,9 @@ class TicketFilter:
             found.append(Ticket.assignee_id.is_(None))
         elif self.assignee is not None:
             found.append(Ticket.assignee_id == self.assignee)
-        found.extend(_word_in_ticket(word) for word in _words(self.q))
+        matching = search.tickets_matching(self.q, db.session.get_bind().dialect.name)
+        if matching is not None:
+            found.append(matching)
         if self.created_from:
             found.append(Ticket.created_at >= _start_of(self.created_from))
         if self.created_to:
@@ -98,10 +103,103 @@ class Page(Generic[Row]):
     next_cursor: str | None
 
 
+class QueueSort(StrEnum):
+    """The orders a ticket list can be read in (see ``ticket_page``)."""
+
+    NEWEST = "newest"
+    WAITING = "waiting"
+    PRIORITY = "priority"
+
+
+@dataclass(frozen=True, slots=True)
+class StatusCount:
+    """Tickets in one status, counted up to COUNT_CAP; ``capped`` means "COUNT_CAP or more"."""
+
+    value: int
+    capped: bool
+
+    def __str__(self) -> str:
+        return f"{self.value:,}+" if self.capped else f"{self.value:,}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Segment:
+    """One run of a list: the rows meeting ``where`` (and ``holds``), by ``key`` then id."""
+
+    where: ColumnElement[bool] | None
+    holds: Callable[[Any], bool]
+    key: InstrumentedAttribute
+    row_id: InstrumentedAttribute
+    descending: bool
+
+    def order(self) -> list[ColumnElement]:
+        if self.descending:
+            return [self.key.desc(), self.row_id.desc()]
+        return [self.key.asc(), self.row_id.asc()]
+
+    def after(self, key: datetime, row_id: int) -> ColumnElement[bool]:
+        """The rows that come after (key, row_id) in this segment's order."""
+        position = tuple_(self.key, self.row_id)
+        boundary = tuple_(literal(key, self.key.type), literal(row_id, self.row_id.type))
+        return position < boundary if self.descending else position > boundary
+
+
+def _always(row: object) -> bool:
+    return True
+
+
+def _priority_segment(level: Priority) -> _Segment:
+    return _Segment(
+        Ticket.priority == level,
+        lambda ticket: ticket.priority == level,
+        Ticket.created_at,
+        Ticket.id,
+        descending=True,
+    )
+
+
+_PRIORITY_ORDER = (Priority.URGENT, Priority.HIGH, Priority.NORMAL, Priority.LOW)
+# A sort is a list of segments read one after the other, each along an index of its own, so a
+# page costs a few index range scans however deep it lies; the cursor names its segment.
+_CUSTOMERS = "customers"
+_SEGMENTS: dict[str, list[_Segment]] = {
+    QueueSort.NEWEST: [_Segment(None, _always, Ticket.created_at, Ticket.id, descending=True)],
+    QueueSort.WAITING: [
+        _Segment(
+            Ticket.last_customer_message_at.is_not(None),
+            lambda ticket: ticket.last_customer_message_at is not None,
+            Ticket.last_customer_message_at,
+            Ticket.id,
+            descending=False,
+        ),
+        _Segment(
+            Ticket.last_customer_message_at.is_(None),
+            lambda ticket: ticket.last_customer_message_at is None,
+            Ticket.created_at,
+            Ticket.id,
+            descending=False,
+        ),
+    ],
+    QueueSort.PRIORITY: [_priority_segment(level) for level in _PRIORITY_ORDER],
+    _CUSTOMERS: [_Segment(None, _always, Customer.created_at, Customer.id, descending=True)],
+}
+
+
 def ticket_page(
-    filters: TicketFilter, limit: int = DEFAULT_LIMIT, cursor: str | None = None
+    filters: TicketFilter,
+    limit: int = DEFAULT_LIMIT,
+    cursor: str | None = None,
+    sort: QueueSort = QueueSort.NEWEST,
 ) -> Page[Ticket]:
-    """One page of matching tickets, newest first, with the cursor of the next page."""
+    """One page of matching tickets in ``sort`` order, with the cursor of the next page.
+
+    ``newest``: created_at descending. ``waiting``: the customer who has waited longest for us
+    first, i.e. ``last_customer_message_at`` (their latest message that was not automatic)
+    ascending; an agent's reply does not reset it, so combine with ``status=new,open`` for
+    "still waiting for us". Tickets without any customer message come last, oldest first.
+    ``priority``: urgent, high, normal, low, newest first within each. The ticket id breaks
+    ties in every order. A cursor only continues the sort that made it.
+    """
     query = (
         select(Ticket)
         .where(*filters.conditions())
@@ -110,7 +208,44 @@ def ticket_page(
             selectinload(Ticket.assignee),
         )
     )
-    return _page(query, Ticket, limit, cursor)
+    skipped = None
+    if sort == QueueSort.PRIORITY and filters.priorities:
+        # A level the filter rules out has nothing to read: skip its query.
+        skipped = [level not in filters.priorities for level in _PRIORITY_ORDER]
+    return _keyset_page(query, sort, limit, cursor, skipped)
+
+
+def status_counts(filters: TicketFilter) -> dict[TicketStatus, StatusCount]:
+    """Matching tickets per status under every filter but the status one, each up to COUNT_CAP.
+
+    Counting stops past COUNT_CAP so the cost stays bounded however many tickets there are: a
+    ``StatusCount`` with ``capped`` set means "COUNT_CAP or more" and prints as "1,000+".
+    """
+    conditions = replace(filters, statuses=()).conditions()
+    # One bounded count per status, so each walks a (status, …) index and stops at the cap.
+    counted = [
+        select(func.count())
+        .select_from(
+            select(Ticket.id)
+            .where(Ticket.status == status, *conditions)
+            .limit(COUNT_CAP + 1)
+            .subquery()
+        )
+        .scalar_subquery()
+        for status in TicketStatus
+    ]
+    values = db.session.execute(select(*counted)).one()
+    return {
+        status: StatusCount(min(value, COUNT_CAP), value > COUNT_CAP)
+        for status, value in zip(TicketStatus, values, strict=True)
+    }
+
+
+def cursor_for(ticket: Ticket, sort: QueueSort = QueueSort.NEWEST) -> str:
+    """The cursor of the page that continues a ``sort`` list right after ``ticket``."""
+    segments = _SEGMENTS[sort]
+    index = next(n for n, segment in enumerate(segments) if segment.holds(ticket))
+    return _encode_cursor(sort, index, getattr(ticket, segments[index].key.key), ticket.id)
 
 
 def customer_page(
@@ -119,10 +254,10 @@ def customer_page(
     """One page of customers whose name or identities hold every word of ``q``, newest first."""
     query = (
         select(Customer)
-        .where(*(_word_in_customer(word) for word in _words(q)))
+        .where(*(_word_in_customer(word) for word in q.lower().split()))
         .options(selectinload(Customer.identities))
     )
-    return _page(query, Customer, limit, cursor)
+    return _keyset_page(query, _CUSTOMERS, limit, cursor)
 
 
 def customer_tickets(customer_id: int) -> list[Ticket]:
@@ -165,45 +300,68 @@ def parse_limit(value: str | None) -> int:
     return limit
 
 
+def parse_sort(value: str | None) -> QueueSort:
+    """A sort from a query string: ``newest`` when absent."""
+    if value is None or value == "":
+        return QueueSort.NEWEST
+    try:
+        return QueueSort(value)
+    except ValueError:
+        allowed = ", ".join(member.value for member in QueueSort)
+        raise InvalidFilter(f"sort must be one of {allowed}") from None
+
+
 # --- keyset pagination ------------------------------------------------------------------------
 
 
-def _page(query: Select, model: type[Row], limit: int, cursor: str | None) -> Page[Row]:
-    # Keyset rather than OFFSET: pages stay stable while new rows arrive at the top.
-    if cursor:
-        created_at, last_id = _decode_cursor(cursor)
-        query = query.where(
-            or_(
-                model.created_at < created_at,
-                and_(model.created_at == created_at, model.id < last_id),
-            )
-        )
-    rows = list(
-        db.session.scalars(
-            query.order_by(model.created_at.desc(), model.id.desc()).limit(limit + 1)
-        )
-    )
+def _keyset_page(
+    query: Select,
+    kind: str,
+    limit: int,
+    cursor: str | None,
+    skipped: list[bool] | None = None,
+) -> Page:
+    # Keyset rather than OFFSET: pages stay stable while new rows arrive, and a deep page costs
+    # what the first one does.
+    segments = _SEGMENTS[kind]
+    start, after = (0, None) if not cursor else _decode_cursor(cursor, kind)
+    rows: list[tuple[int, Any]] = []
+    for index in range(start, len(segments)):
+        segment = segments[index]
+        if skipped and skipped[index]:
+            continue
+        part = query if segment.where is None else query.where(segment.where)
+        if after is not None and index == start:
+            part = part.where(segment.after(*after))
+        found = db.session.scalars(part.order_by(*segment.order()).limit(limit + 1 - len(rows)))
+        rows += [(index, row) for row in found]
+        if len(rows) > limit:
+            break
     if len(rows) <= limit:
-        return Page(rows, None)
-    last = rows[limit - 1]
-    return Page(rows[:limit], _encode_cursor(last.created_at, last.id))
+        return Page([row for _, row in rows], None)
+    index, last = rows[limit - 1]
+    key = getattr(last, segments[index].key.key)
+    return Page([row for _, row in rows[:limit]], _encode_cursor(kind, index, key, last.id))
 
 
-def _encode_cursor(created_at: datetime, row_id: int) -> str:
-    raw = f"{created_at.astimezone(UTC).isoformat()}|{row_id}".encode()
+def _encode_cursor(kind: str, segment: int, key: datetime, row_id: int) -> str:
+    raw = f"{kind}|{segment}|{key.astimezone(UTC).isoformat()}|{row_id}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+def _decode_cursor(cursor: str, kind: str) -> tuple[int, tuple[datetime, int]]:
+    """The segment a cursor points into and the (key, id) it continues after."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        stamp, row_id = raw.split("|")
-        created_at = datetime.fromisoformat(stamp)
-        if created_at.tzinfo is None:
-            raise ValueError("naive timestamp")
-        return created_at, int(row_id)
+        cursor_kind, segment, stamp, row_id = raw.split("|")
+        key = datetime.fromisoformat(stamp)
+        if key.tzinfo is None or not 0 <= int(segment) < len(_SEGMENTS.get(cursor_kind, ())):
+            raise ValueError("not a cursor of ours")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidFilter("cursor is not one this server handed out") from None
+    if cursor_kind != kind:
+        raise InvalidFilter(f"cursor belongs to the {cursor_kind} list, not the {kind} list")
+    return int(segment), (key, int(row_id))
 
 
 # --- parsing and matching ---------------------------------------------------------------------
@@ -244,19 +402,8 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
 
 
-def _words(q: str) -> list[str]:
-    return [word.lower() for word in q.split()]
-
-
-def _word_in_ticket(word: str) -> ColumnElement[bool]:
-    # LIKE on lower() works alike on SQLite and PostgreSQL; autoescape keeps % and _ literal.
-    in_messages = exists().where(
-        Message.ticket_id == Ticket.id, func.lower(Message.text).contains(word, autoescape=True)
-    )
-    return or_(func.lower(Ticket.subject).contains(word, autoescape=True), in_messages)
-
-
 def _word_in_customer(word: str) -> ColumnElement[bool]:
+    # LIKE on lower() works alike on SQLite and PostgreSQL; autoescape keeps % and _ literal.
     in_identities = exists().where(
         CustomerIdentity.customer_id == Customer.id,
         func.lower(CustomerIdentity.value).contains(word, autoescape=True),

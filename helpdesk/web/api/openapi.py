@@ -14,7 +14,7 @@ from helpdesk.models import (
     StageSource,
     TicketStatus,
 )
-from helpdesk.tickets.queries import DEFAULT_LIMIT, MAX_LIMIT
+from helpdesk.tickets.queries import DEFAULT_LIMIT, MAX_LIMIT, QueueSort
 
 Schema = dict[str, Any]
 
@@ -236,11 +236,20 @@ _TICKET_FILTERS = [
     _query("assignee", "`me`, `none` (unassigned) or a user id."),
     _query(
         "q",
-        "Words that must all appear, case-insensitively, in the subject or a message's text.",
+        "Words that must each start a word of the subject or of a message's text; case is "
+        "ignored, accents are not, punctuation only separates words.",
     ),
     _query("created_from", "Created on or after this UTC date.", _string(format="date")),
     _query("created_to", "Created on or before this UTC date.", _string(format="date")),
 ]
+
+_SORT = _query(
+    "sort",
+    "`newest` (default): created first. `waiting`: the customer's latest message is oldest "
+    "first; tickets without a customer message last. `priority`: urgent to low, newest first "
+    "within. A cursor only continues the sort it came from.",
+    {**_enum(QueueSort), "default": QueueSort.NEWEST.value},
+)
 
 _WRITE_ERRORS = {
     "400": _answer("BadRequest"),
@@ -266,8 +275,8 @@ PATHS: dict[str, Schema] = {
     "/api/v1/tickets": {
         "get": {
             "operationId": "listTickets",
-            "summary": "Tickets, newest first, filtered and paginated by cursor",
-            "parameters": [*_TICKET_FILTERS, _param("limit"), _param("cursor")],
+            "summary": "Tickets, filtered, sorted and paginated by cursor",
+            "parameters": [*_TICKET_FILTERS, _SORT, _param("limit"), _param("cursor")],
             "responses": {
                 "200": _ok("One page of tickets.", "TicketPage"),
                 "400": _answer("BadRequest"),

@@ -29,7 +29,10 @@ def openapi_json() -> out.Json:
 def list_tickets() -> out.Json:
     filters = queries.TicketFilter.from_args(request.args, me=api_user().id)
     page = queries.ticket_page(
-        filters, queries.parse_limit(request.args.get("limit")), request.args.get("cursor")
+        filters,
+        queries.parse_limit(request.args.get("limit")),
+        request.args.get("cursor"),
+        queries.parse_sort(request.args.get("sort")),
     )
     return out.page_json(page, out.ticket_summary)
 

@@ -1,0 +1,167 @@
+"""The agent queue's queries: the three sorts with cursor paging across ties, capped counts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from helpdesk.extensions import db
+from helpdesk.models import Priority, Stage, Ticket, TicketStatus
+from helpdesk.tickets import queries, service
+from helpdesk.tickets.queries import (
+    InvalidFilter,
+    QueueSort,
+    StatusCount,
+    TicketFilter,
+    cursor_for,
+    customer_page,
+    parse_sort,
+    status_counts,
+    ticket_page,
+)
+
+
+def at(day: int, hour: int = 12) -> datetime:
+    return datetime(2024, 5, day, hour, tzinfo=UTC)
+
+
+def receive(inbound, when: datetime, **fields) -> Ticket:
+    return service.receive(inbound(received_at=when, **fields)).ticket
+
+
+def walk(filters: TicketFilter, sort: QueueSort, limit: int = 2) -> list[int]:
+    """Every ticket id in list order, read page by page through the cursors."""
+    seen: list[int] = []
+    cursor = None
+    while True:
+        page = ticket_page(filters, limit=limit, cursor=cursor, sort=sort)
+        assert len(page.items) <= limit
+        seen += [ticket.id for ticket in page.items]
+        cursor = page.next_cursor
+        if cursor is None:
+            return seen
+
+
+def test_waiting_puts_the_longest_waiting_customer_first(ctx, inbound):
+    # Two pairs tie on the time of the customer's last message; the id breaks the tie.
+    late = receive(inbound, at(1), sender="a@customer.test")
+    tie_one = receive(inbound, at(2), sender="b@customer.test")
+    tie_two = receive(inbound, at(2), sender="c@customer.test")
+    fresh = receive(inbound, at(4), sender="d@customer.test")
+    # The customer wrote again on day 3: they have waited since then, not since day 1.
+    receive(inbound, at(3), sender="a@customer.test", subject="Re: Help [#1]")
+    silent_old = receive(inbound, at(1, 9), sender="e@customer.test", auto_submitted=True)
+    silent_new = receive(inbound, at(5), sender="f@customer.test", auto_submitted=True)
+    db.session.commit()
+    assert silent_old.last_customer_message_at is None
+
+    expected = [tie_one, tie_two, late, fresh, silent_old, silent_new]
+    assert walk(TicketFilter(), QueueSort.WAITING) == [t.id for t in expected]
+    assert walk(TicketFilter(), QueueSort.WAITING, limit=4) == [t.id for t in expected]
+
+
+def test_priority_goes_urgent_to_low_and_newest_first_within(ctx, inbound, make_user):
+    agent = make_user()
+    made = {}
+    for name, day, level in [
+        ("low", 5, "low"),
+        ("normal_old", 1, "normal"),
+        ("normal_new", 4, "normal"),
+        ("high_a", 2, "high"),
+        ("high_b", 2, "high"),
+        ("urgent", 1, "urgent"),
+    ]:
+        made[name] = ticket = receive(inbound, at(day), sender=f"{name}@customer.test")
+        service.set_priority(ticket, agent, level)
+    db.session.commit()
+
+    order = ["urgent", "high_b", "high_a", "normal_new", "normal_old", "low"]
+    for limit in (1, 2, 4):
+        assert walk(TicketFilter(), QueueSort.PRIORITY, limit) == [made[n].id for n in order]
+    high_or_low = TicketFilter(priorities=(Priority.LOW, Priority.HIGH))
+    for limit in (1, 2):
+        assert walk(high_or_low, QueueSort.PRIORITY, limit) == [
+            made[n].id for n in ("high_b", "high_a", "low")
+        ]
+
+
+def test_newest_pages_across_ties_with_filters(ctx, inbound):
+    tickets = [
+        receive(inbound, at(day), sender=f"n{n}@customer.test")
+        for n, day in enumerate([1, 2, 2, 2, 3])
+    ]
+    db.session.commit()
+    newest = sorted(tickets, key=lambda t: (t.created_at, t.id), reverse=True)
+    assert walk(TicketFilter(), QueueSort.NEWEST) == [t.id for t in newest]
+    assert walk(TicketFilter(stages=(Stage.UNKNOWN,)), QueueSort.NEWEST, 1) == [
+        t.id for t in newest
+    ]
+
+
+def test_cursor_for_continues_after_a_given_ticket(ctx, inbound, make_user):
+    agent = make_user()
+    tickets = [receive(inbound, at(day), sender=f"k{day}@customer.test") for day in (1, 2, 3)]
+    service.set_priority(tickets[0], agent, "urgent")
+    db.session.commit()
+
+    after_urgent = ticket_page(
+        TicketFilter(), cursor=cursor_for(tickets[0], QueueSort.PRIORITY), sort=QueueSort.PRIORITY
+    )
+    assert after_urgent.items == [tickets[2], tickets[1]]
+    assert ticket_page(TicketFilter(), cursor=cursor_for(tickets[2])).items == tickets[1::-1]
+
+
+def test_a_cursor_only_continues_its_own_list(ctx, inbound):
+    for day in (1, 2, 3):
+        receive(inbound, at(day), sender=f"s{day}@customer.test")
+    db.session.commit()
+    newest = ticket_page(TicketFilter(), limit=1).next_cursor
+    customers = customer_page(limit=1).next_cursor
+
+    with pytest.raises(InvalidFilter, match="newest"):
+        ticket_page(TicketFilter(), cursor=newest, sort=QueueSort.WAITING)
+    with pytest.raises(InvalidFilter, match="customers"):
+        ticket_page(TicketFilter(), cursor=customers)
+    with pytest.raises(InvalidFilter, match="cursor"):
+        customer_page(cursor=newest)
+
+
+def test_parse_sort():
+    assert parse_sort(None) == parse_sort("") == QueueSort.NEWEST
+    assert parse_sort("waiting") == QueueSort.WAITING
+    with pytest.raises(InvalidFilter, match="newest, waiting, priority"):
+        parse_sort("oldest")
+
+
+def test_status_counts_ignore_the_status_filter_and_keep_the_others(ctx, inbound, make_user):
+    agent = make_user()
+    for n, (status, channel) in enumerate(
+        [("new", "email"), ("new", "sms"), ("open", "email"), ("closed", "email")]
+    ):
+        sender = f"+1555000{n:04d}" if channel == "sms" else f"c{n}@customer.test"
+        ticket = receive(inbound, at(n + 1), channel=channel, sender=sender, text=f"word{n}")
+        service.set_status(ticket, agent, status)
+    db.session.commit()
+
+    def counted(filters: TicketFilter) -> dict[str, str]:
+        return {status.value: str(count) for status, count in status_counts(filters).items()}
+
+    every = {"new": "2", "open": "1", "pending": "0", "solved": "0", "closed": "1"}
+    assert counted(TicketFilter()) == every
+    assert counted(TicketFilter(statuses=(TicketStatus.CLOSED,))) == every
+    assert counted(TicketFilter(channels=("email",))) == {**every, "new": "1"}
+    assert counted(TicketFilter(q="word1")) == {**every, "new": "1", "open": "0", "closed": "0"}
+
+
+def test_status_counts_stop_at_the_cap(ctx, inbound, monkeypatch):
+    for n in range(4):
+        receive(inbound, at(n + 1), sender=f"cap{n}@customer.test")
+    db.session.commit()
+    monkeypatch.setattr(queries, "COUNT_CAP", 3)
+
+    counts = status_counts(TicketFilter())
+    assert counts[TicketStatus.NEW] == StatusCount(3, capped=True)
+    assert str(counts[TicketStatus.NEW]) == "3+"
+    assert counts[TicketStatus.OPEN] == StatusCount(0, capped=False)
+    assert str(StatusCount(1000, capped=True)) == "1,000+"
