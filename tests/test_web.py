@@ -20,6 +20,7 @@ from helpdesk.models import (
     TicketStatus,
     User,
 )
+from helpdesk.tickets import service
 
 PASSWORD = "correct horse battery"
 
@@ -72,7 +73,7 @@ def test_login_never_redirects_off_site(client, setup, make_user, target):
         "/login", data={"email": "ada@helpdesk.test", "password": PASSWORD, "next": target}
     )
     assert done.status_code == 302
-    assert done.headers["Location"] == "/tickets"
+    assert done.headers["Location"] == "/"
 
 
 def test_wrong_password_and_deactivated_users_get_the_same_message(client, setup, make_user):
@@ -336,3 +337,72 @@ def test_tokens_are_minted_shown_once_and_revoked(client, login, app):
     client.post(f"/admin/tokens/{token_id}/revoke")
     refused = client.get("/api/v1/tickets", headers={"Authorization": f"Bearer {secret}"})
     assert refused.status_code == 401
+
+
+# --- the queue --------------------------------------------------------------------------------
+
+
+def queue_numbers(page_text: str) -> list[str]:
+    return re.findall(r'<span class="num">#(\d+)</span>', page_text)
+
+
+def test_the_queue_filters_by_the_api_parameter_names(client, login, open_ticket, setup):
+    me = login()
+    email = open_ticket(subject="Parcel never arrived")
+    sms = open_ticket("sms", text="ORDER 12 beans please")
+    with setup():
+        service.assign(db.session.get(Ticket, sms), None, db.session.get(User, me))
+        service.set_stage(db.session.get(Ticket, email), None, "purchase")
+    numbers = {}
+    with setup():
+        numbers = {t.id: str(t.number) for t in db.session.scalars(select(Ticket))}
+    for query, expected in (
+        ("", [sms, email]),
+        ("?channel=sms", [sms]),
+        ("?stage=purchase", [email]),
+        ("?assignee=me", [sms]),
+        ("?assignee=none", [email]),
+        ("?q=parcel", [email]),
+        ("?status=solved", []),
+        ("?priority=normal&channel=email", [email]),
+    ):
+        page = client.get(f"/tickets{query}")
+        assert page.status_code == 200
+        assert queue_numbers(page.text) == [numbers[i] for i in expected], query
+
+
+def test_the_queue_shows_counts_per_status_for_the_other_filters(client, login, open_ticket, setup):
+    login()
+    first = open_ticket()
+    open_ticket()
+    open_ticket("sms")
+    with setup():
+        service.set_status(db.session.get(Ticket, first), None, "solved")
+    page = client.get("/tickets?channel=email&status=new")
+    counts = dict(
+        re.findall(r'>\s*([A-Z][a-z ]+)\s*<span class="count">([\d,+]+)</span>', page.text)
+    )
+    assert counts["New"] == "1" and counts["Solved"] == "1" and counts["All"] == "2"
+    assert counts["Open work"] == "1"
+
+
+def test_the_queue_pages_with_a_cursor_and_sorts_by_priority(client, login, open_ticket, setup):
+    login()
+    ids = [open_ticket(subject=f"Request {n}") for n in range(55)]
+    with setup():
+        service.set_priority(db.session.get(Ticket, ids[0]), None, "urgent")
+    first = client.get("/tickets")
+    assert len(queue_numbers(first.text)) == 50
+    cursor = re.search(r'href="/tickets\?cursor=([^"]+)">Next page', first.text).group(1)
+    second = client.get(f"/tickets?cursor={cursor}")
+    assert len(queue_numbers(second.text)) == 5
+    by_priority = client.get("/tickets?sort=priority")
+    assert queue_numbers(by_priority.text)[0] == "1"
+
+
+def test_a_bad_filter_is_explained_not_a_crash(client, login, open_ticket):
+    login()
+    open_ticket()
+    page = client.get("/tickets?stage=nonsense&created_from=yesterday")
+    assert page.status_code == 200
+    assert "stage must be one or more of" in page.text

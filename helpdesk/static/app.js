@@ -5,6 +5,12 @@ document.addEventListener("DOMContentLoaded", () => {
     form.querySelectorAll("select, input[type=date]").forEach((input) => {
       input.addEventListener("change", () => form.requestSubmit());
     });
+    // Leave unused filters out of the URL, so bookmarks and shared links stay readable.
+    form.addEventListener("submit", () => {
+      form.querySelectorAll("input, select").forEach((input) => {
+        if (!input.value) input.disabled = true;
+      });
+    });
   });
   // Ask before actions that cannot be undone.
   document.querySelectorAll("form[data-confirm]").forEach((form) => {

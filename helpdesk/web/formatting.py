@@ -39,14 +39,14 @@ def local_time(value: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
     return value.astimezone(ZoneInfo(current_app.config["HELPDESK_TIMEZONE"])).strftime(fmt)
 
 
-def ago(value: datetime | None) -> str:
-    """How long ago, in the largest whole unit: "just now", "5 min", "3 h", "2 d"."""
+def ago(value: datetime | None, suffix: str = "") -> str:
+    """How long ago, in the largest whole unit: "just now", "5 min", "3 h", "2 d" + suffix."""
     if value is None:
         return ""
     seconds = max(0, int((utcnow() - value).total_seconds()))
     for size, unit in ((86400, "d"), (3600, "h"), (60, "min")):
         if seconds >= size:
-            return f"{seconds // size} {unit}"
+            return f"{seconds // size} {unit}{suffix}"
     return "just now"
 
 

@@ -21,7 +21,11 @@ QUEUE_PAGE_SIZE = 50
 OPEN_WORK = "new,open,pending"
 # The status tabs above the queue: the ``status`` value each stands for.
 STATUS_TABS = (OPEN_WORK, "new", "open", "pending", "solved", "closed", "")
-SORT_LABELS = {"newest": "Newest first", "waiting": "Longest waiting", "priority": "Priority"}
+SORT_LABELS = {
+    queries.QueueSort.NEWEST: "Newest first",
+    queries.QueueSort.WAITING: "Longest waiting",
+    queries.QueueSort.PRIORITY: "Priority",
+}
 # Shown inline, not downloaded: images an agent wants to see at a glance.
 INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 

@@ -16,12 +16,12 @@ from helpdesk.web.auth.forms import LoginForm
 def login() -> str | Response:
     form = LoginForm(next=request.args.get("next", ""))
     if current_user.is_authenticated:
-        return redirect(safe_next(form.next.data) or url_for("agent.queue"))
+        return redirect(safe_next(form.next.data) or url_for("agent.home"))
     if form.validate_on_submit():
         user = accounts.user_by_email(form.email.data)
         if user is not None and user.active and user.check_password(form.password.data):
             login_user(user, remember=form.remember.data)
-            return redirect(safe_next(form.next.data) or url_for("agent.queue"))
+            return redirect(safe_next(form.next.data) or url_for("agent.home"))
         # One message for an unknown address, a wrong password and a deactivated user alike,
         # so the form does not tell strangers which addresses have accounts.
         form.password.errors.append("Wrong email or password, or the account is deactivated.")

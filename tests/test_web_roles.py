@@ -1,0 +1,76 @@
+"""Roles are enforced on the server for every route of the workspace: role × route class."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from channels.base import InboundAttachment
+from helpdesk.extensions import db
+from helpdesk.models import ApiToken, Role, Ticket
+from helpdesk.tickets import service
+
+PASSWORD = "correct horse battery"
+# Route classes by blueprint: who may use them.
+STAFF = {Role.AGENT, Role.MANAGER, Role.ADMIN}
+ROUTE_CLASSES = {"agent": STAFF, "admin": {Role.ADMIN}}
+
+
+@pytest.fixture
+def world(app: Flask, setup, make_user, make_token, inbound) -> dict[str, int]:
+    """One of everything a route can point at; the ids by URL parameter name."""
+    with setup():
+        admin = make_user(role=Role.ADMIN)
+        make_token(admin)
+        attachment = InboundAttachment("receipt.pdf", "application/pdf", b"%PDF-1.4")
+        message = service.receive(inbound(attachments=(attachment,)))
+        db.session.flush()
+        ticket = db.session.get(Ticket, message.ticket_id)
+        return {
+            "ticket_id": ticket.id,
+            "customer_id": ticket.customer_id,
+            "attachment_id": message.attachments[0].id,
+            "user_id": admin.id,
+            "token_id": db.session.scalar(select(ApiToken.id)),
+        }
+
+
+def workspace_routes(app: Flask, world: dict[str, int]) -> list[tuple[str, str, str]]:
+    """(blueprint, method, path) for every route of the guarded blueprints."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        blueprint = rule.endpoint.partition(".")[0]
+        if blueprint not in ROUTE_CLASSES:
+            continue
+        path = rule.build({name: world[name] for name in rule.arguments})[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            found.append((blueprint, method, path))
+    return found
+
+
+def test_every_workspace_route_belongs_to_a_guarded_class(app, world):
+    routes = workspace_routes(app, world)
+    assert {blueprint for blueprint, _, _ in routes} == set(ROUTE_CLASSES)
+    assert len(routes) >= 14
+
+
+def test_strangers_are_sent_to_the_login_everywhere(app, client, world):
+    for _, method, path in workspace_routes(app, world):
+        response = client.open(path, method=method)
+        assert response.status_code == 302, (method, path)
+        assert response.headers["Location"].startswith("/login"), (method, path)
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_each_role_reaches_exactly_its_route_classes(app, client, setup, make_user, world, role):
+    with setup():
+        email = make_user(role=role).email
+    client.post("/login", data={"email": email, "password": PASSWORD})
+    for blueprint, method, path in workspace_routes(app, world):
+        response = client.open(path, method=method, data={})
+        if role in ROUTE_CLASSES[blueprint]:
+            assert response.status_code in (200, 302, 400), (role, method, path)
+        else:
+            assert response.status_code == 403, (role, method, path)
+            assert "Not for your role" in response.text
