@@ -1,4 +1,4 @@
-"""Roles are enforced on the server for every route of the workspace: each role against each route class."""
+"""Roles are enforced on the server: every workspace route, for every role."""
 
 from __future__ import annotations
 
