@@ -406,3 +406,16 @@ def test_a_bad_filter_is_explained_not_a_crash(client, login, open_ticket):
     page = client.get("/tickets?stage=nonsense&created_from=yesterday")
     assert page.status_code == 200
     assert "stage must be one or more of" in page.text
+
+
+def test_an_unexpected_error_gets_a_friendly_500_page(client, login, open_ticket, monkeypatch):
+    login()
+    ticket_id = open_ticket()
+
+    def broken(customer_id: int) -> None:
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr("helpdesk.tickets.queries.customer_tickets", broken)
+    page = client.get(f"/tickets/{ticket_id}")
+    assert page.status_code == 500
+    assert "Something went wrong" in page.text and "on fire" not in page.text
