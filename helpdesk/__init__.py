@@ -39,8 +39,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from helpdesk import models  # noqa: F401  (register every table with the metadata)
     from helpdesk.cli import register_commands
     from helpdesk.outbox import AdapterRegistry
+    from helpdesk.tickets.sla import BusinessHours
     from helpdesk.web import register_web
 
+    # Fail at start-up, not at the first request, on business hours nobody can read.
+    BusinessHours.parse(app.config["HELPDESK_BUSINESS_HOURS"], app.config["HELPDESK_TIMEZONE"])
     app.extensions["helpdesk.adapters"] = AdapterRegistry()
     register_web(app)
     register_commands(app)

@@ -18,6 +18,7 @@ from flask.cli import with_appcontext
 
 from helpdesk.extensions import db
 from helpdesk.outbox import RunSummary, run_due
+from helpdesk.tickets import sla
 
 T = TypeVar("T")
 
@@ -31,9 +32,11 @@ class PeriodicJob:
     run: Callable[[], object]
 
 
-# Mailbox polling, SLA checks and the like go here. Every worker process runs them, so a job
-# must be safe to run in several at once (e.g. hold a lease row in the database).
-PERIODIC_JOBS: tuple[PeriodicJob, ...] = ()
+# Every worker process runs these, so a job must be safe to run in several at once (e.g. hold
+# a lease row in the database, or be idempotent like the SLA check).
+PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
+    PeriodicJob("recording SLA breaches", interval=60, run=sla.record_breaches),
+)
 
 
 def run_once(name: str, jobs: tuple[PeriodicJob, ...] = PERIODIC_JOBS) -> RunSummary:

@@ -11,7 +11,7 @@ from helpdesk.models.base import (
     TicketStatus,
     utcnow,
 )
-from helpdesk.models.channels import Endpoint, StageRule
+from helpdesk.models.channels import Endpoint, StageRule, StageSla
 from helpdesk.models.people import ApiToken, Customer, CustomerIdentity, User
 from helpdesk.models.tickets import (
     Attachment,
@@ -38,6 +38,7 @@ __all__ = [
     "Role",
     "Stage",
     "StageRule",
+    "StageSla",
     "StageSource",
     "Ticket",
     "TicketEvent",

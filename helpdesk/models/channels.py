@@ -67,3 +67,13 @@ class StageRule(db.Model):
     def conditions(self) -> dict[str, str]:
         """The conditions this rule sets, by name."""
         return {name: getattr(self, name) for name in self.CONDITIONS if getattr(self, name)}
+
+
+class StageSla(db.Model):
+    """The service targets for requests of one journey stage, in business minutes."""
+
+    __tablename__ = "stage_slas"
+
+    stage: Mapped[Stage] = mapped_column(enum_column(Stage), primary_key=True)
+    first_response_minutes: Mapped[int | None]
+    resolution_minutes: Mapped[int | None]

@@ -51,6 +51,8 @@ class Ticket(db.Model):
         # Capped counts per status under the other filters, read from the index alone.
         Index("ix_tickets_status_stage_channel", "status", "stage", "channel"),
         Index("ix_tickets_status_priority_assignee_id", "status", "priority", "assignee_id"),
+        # The SLA job and the "due soonest" queue read tickets by their next deadline.
+        Index("ix_tickets_sla_due_at", "sla_due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -76,6 +78,18 @@ class Ticket(db.Model):
     last_customer_message_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     first_response_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     solved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Calendar seconds from creation, kept by the ticket service for the stage reports: to the
+    # first public agent reply, and to the latest solve (cleared while reopened).
+    first_response_seconds: Mapped[int | None]
+    resolution_seconds: Mapped[int | None]
+    reopen_count: Mapped[int] = mapped_column(default=0)
+    # Stage-aware SLA (helpdesk/tickets/sla.py): the targets, the next deadline still to be met
+    # or recorded as breached, and when each target was recorded as breached.
+    first_response_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    resolution_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    sla_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    first_response_breached_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    resolution_breached_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     endpoint: Mapped[Endpoint] = relationship()
     customer: Mapped[Customer] = relationship()

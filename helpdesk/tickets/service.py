@@ -33,6 +33,7 @@ from helpdesk.models import (
     utcnow,
 )
 from helpdesk.storage import blob_store
+from helpdesk.tickets import sla
 from helpdesk.tickets.customers import normalize_email, normalize_phone, resolve_customer
 from helpdesk.tickets.errors import InvalidInput, TicketError
 from helpdesk.tickets.stages import decide, ordered_rules
@@ -159,11 +160,13 @@ def _open_ticket(
         stage_reason=decision.reason[:SUBJECT_LENGTH],
         customer=customer,
         previous_ticket=previous,
+        reopen_count=0,
         created_at=at,
         updated_at=at,
     )
     db.session.add(ticket)
     _record(ticket, None, "created", None, f"{decision.stage.value}: {decision.reason}", at)
+    sla.apply_targets(ticket)
     return ticket
 
 
@@ -269,6 +272,8 @@ def reply(
     _store_attachments(message, attachments)
     if ticket.first_response_at is None:
         ticket.first_response_at = at
+        ticket.first_response_seconds = _seconds_since_creation(ticket, at)
+        sla.note_progress(ticket, at)
     if ticket.status == TicketStatus.NEW:
         _change_status(ticket, author, TicketStatus.OPEN, at)
     _record(ticket, author, "reply", None, _excerpt(text), at)
@@ -358,6 +363,9 @@ def set_stage(
     ticket.stage_source = source
     ticket.stage_reason = (reason or f"set by {who}")[:SUBJECT_LENGTH]
     ticket.updated_at = at
+    # The corrected stage's targets apply, still counted from when the request arrived.
+    sla.apply_targets(ticket)
+    sla.note_progress(ticket, at)
     db.session.flush()
 
 
@@ -375,9 +383,14 @@ def _change_status(
     ticket.status = status
     if status == TicketStatus.SOLVED:
         ticket.solved_at = at
+        ticket.resolution_seconds = _seconds_since_creation(ticket, at)
     elif status != TicketStatus.CLOSED:
         ticket.solved_at = None
+        ticket.resolution_seconds = None
+    if kind == "reopened":
+        ticket.reopen_count += 1
     ticket.updated_at = at
+    sla.note_progress(ticket, at)
 
 
 def _record(
@@ -411,6 +424,10 @@ def _required_text(text: str | None) -> str:
     if text is None or not text.strip():
         raise InvalidInput("text must not be empty")
     return text.strip()
+
+
+def _seconds_since_creation(ticket: Ticket, at: datetime) -> int:
+    return max(0, int((at - ticket.created_at).total_seconds()))
 
 
 def _excerpt(text: str) -> str:
