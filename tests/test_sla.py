@@ -43,7 +43,7 @@ def test_office_hours_cross_a_daylight_saving_change():
 
 @pytest.mark.parametrize("spec", ["weekdays", "mon-fri 17:00-09:00", "xyz 09:00-10:00"])
 def test_unreadable_business_hours_are_refused_with_the_format(spec):
-    with pytest.raises(InvalidBusinessHours, match="mon-fri 09:00-17:00|close after"):
+    with pytest.raises(InvalidBusinessHours, match=r"mon-fri 09:00-17:00|close after"):
         BusinessHours.parse(spec)
 
 
