@@ -14,7 +14,7 @@ from helpdesk.tickets import service
 PASSWORD = "correct horse battery"
 # Route classes by blueprint: who may use them.
 STAFF = {Role.AGENT, Role.MANAGER, Role.ADMIN}
-ROUTE_CLASSES = {"agent": STAFF, "admin": {Role.ADMIN}}
+ROUTE_CLASSES = {"agent": STAFF, "manager": {Role.MANAGER, Role.ADMIN}, "admin": {Role.ADMIN}}
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any, Generic, Literal, TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, exists, func, literal, or_, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, joinedload, selectinload
@@ -45,6 +46,32 @@ class InvalidFilter(ValueError):
     """A filter, limit or cursor value that cannot be understood; the message says which."""
 
 
+class Trait(StrEnum):
+    """Facts about a ticket the ``has`` filter asks for; the stage reports count the same."""
+
+    FIRST_RESPONSE = "first_response"  # an agent has answered publicly
+    RESOLUTION = "resolution"  # solved (and not reopened since)
+    REOPEN = "reopen"  # reopened at least once
+    SLA_TARGET = "sla_target"  # its stage had a target when it arrived or was corrected
+    SLA_BREACH = "sla_breach"  # a target was missed
+
+
+def trait_condition(trait: Trait) -> ColumnElement[bool]:
+    """The WHERE clause for tickets that have ``trait``."""
+    return {
+        Trait.FIRST_RESPONSE: Ticket.first_response_seconds.is_not(None),
+        Trait.RESOLUTION: Ticket.resolution_seconds.is_not(None),
+        Trait.REOPEN: Ticket.reopen_count > 0,
+        Trait.SLA_TARGET: or_(
+            Ticket.first_response_due_at.is_not(None), Ticket.resolution_due_at.is_not(None)
+        ),
+        Trait.SLA_BREACH: or_(
+            Ticket.first_response_breached_at.is_not(None),
+            Ticket.resolution_breached_at.is_not(None),
+        ),
+    }[trait]
+
+
 @dataclass(frozen=True, slots=True)
 class TicketFilter:
     """What a ticket list is narrowed to; empty fields do not narrow anything."""
@@ -55,11 +82,13 @@ class TicketFilter:
     priorities: tuple[Priority, ...] = ()
     assignee: int | Literal["none"] | None = None  # a user id, UNASSIGNED, or anyone
     q: str = ""  # every word must start a word of the subject or of some message's text
-    created_from: date | None = None  # inclusive, UTC
-    created_to: date | None = None  # inclusive, UTC
+    created_from: date | None = None  # inclusive, in ``timezone``
+    created_to: date | None = None  # inclusive, in ``timezone``
+    has: tuple[Trait, ...] = ()  # every trait must hold
+    timezone: str = "UTC"  # the helpdesk's time zone, in which the dates are days
 
     @classmethod
-    def from_args(cls, args: Mapping[str, str], me: int) -> TicketFilter:
+    def from_args(cls, args: Mapping[str, str], me: int, timezone: str = "UTC") -> TicketFilter:
         """Parse query-string values; ``me`` is the user id that ``assignee=me`` stands for."""
         return cls(
             statuses=_enum_list(TicketStatus, args.get("status"), "status"),
@@ -68,8 +97,10 @@ class TicketFilter:
             priorities=_enum_list(Priority, args.get("priority"), "priority"),
             assignee=_assignee(args.get("assignee"), me),
             q=args.get("q", ""),
-            created_from=_date(args.get("created_from"), "created_from"),
-            created_to=_date(args.get("created_to"), "created_to"),
+            created_from=parse_date(args.get("created_from"), "created_from"),
+            created_to=parse_date(args.get("created_to"), "created_to"),
+            has=_enum_list(Trait, args.get("has"), "has"),
+            timezone=timezone,
         )
 
     def conditions(self) -> list[ColumnElement[bool]]:
@@ -91,9 +122,11 @@ class TicketFilter:
         if matching is not None:
             found.append(matching)
         if self.created_from:
-            found.append(Ticket.created_at >= _start_of(self.created_from))
+            found.append(Ticket.created_at >= start_of_day(self.created_from, self.timezone))
         if self.created_to:
-            found.append(Ticket.created_at < _start_of(self.created_to + timedelta(days=1)))
+            next_day = self.created_to + timedelta(days=1)
+            found.append(Ticket.created_at < start_of_day(next_day, self.timezone))
+        found.extend(trait_condition(trait) for trait in self.has)
         return found
 
 
@@ -389,7 +422,8 @@ def _assignee(value: str | None, me: int) -> int | Literal["none"] | None:
     return int(value)
 
 
-def _date(value: str | None, name: str) -> date | None:
+def parse_date(value: str | None, name: str) -> date | None:
+    """A YYYY-MM-DD query-string value, None when absent."""
     if value is None or value == "":
         return None
     try:
@@ -398,8 +432,9 @@ def _date(value: str | None, name: str) -> date | None:
         raise InvalidFilter(f"{name} must be a date as YYYY-MM-DD") from None
 
 
-def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=UTC)
+def start_of_day(day: date, timezone: str = "UTC") -> datetime:
+    """The UTC moment a day begins in ``timezone``."""
+    return datetime.combine(day, time(), tzinfo=ZoneInfo(timezone)).astimezone(UTC)
 
 
 def _word_in_customer(word: str) -> ColumnElement[bool]:

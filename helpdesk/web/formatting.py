@@ -23,6 +23,8 @@ IDENTITY_LABELS = {
 def init_app(app: Flask) -> None:
     app.add_template_filter(local_time)
     app.add_template_filter(ago)
+    app.add_template_filter(duration)
+    app.add_template_filter(percent)
     app.add_template_global(url_with)
     app.add_template_global(STAGE_LABELS, "stage_labels")
     app.add_template_global(CHANNEL_LABELS, "channel_labels")
@@ -48,6 +50,27 @@ def ago(value: datetime | None, suffix: str = "") -> str:
         if seconds >= size:
             return f"{seconds // size} {unit}{suffix}"
     return "just now"
+
+
+def duration(seconds: int | None) -> str:
+    """Seconds as people read them: "45 s", "12 min", "3 h 20 min", "2 d 4 h"."""
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def percent(rate: float | None) -> str:
+    """A 0–1 rate as a percentage with one decimal, "—" when there is nothing to divide."""
+    return "—" if rate is None else f"{rate * 100:.1f} %"
 
 
 def url_with(**changes: str | None) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -41,7 +41,9 @@ def home() -> Response:
 def queue() -> str:
     error = None
     try:
-        filters = queries.TicketFilter.from_args(request.args, me=current_user.id)
+        filters = queries.TicketFilter.from_args(
+            request.args, me=current_user.id, timezone=current_app.config["HELPDESK_TIMEZONE"]
+        )
         sort = queries.parse_sort(request.args.get("sort"))
         page = queries.ticket_page(filters, QUEUE_PAGE_SIZE, request.args.get("cursor"), sort)
     except queries.InvalidFilter as invalid:

@@ -166,6 +166,34 @@ SCHEMAS: dict[str, Schema] = {
             },
         },
     },
+    "StageLoad": _object(
+        {
+            "from": _string(format="date"),
+            "to": _string(format="date"),
+            "timezone": _string(),
+            "rows": {"type": "array", "items": _ref("StageLoadRow")},
+        },
+        "Tickets created from `from` to `to` (inclusive local dates in `timezone`).",
+    ),
+    "StageLoadRow": _object(
+        {
+            "stage": _enum(Stage),
+            "channel": _enum(Channel),
+            "arrivals": _INTEGER,
+            "backlog": {**_INTEGER, "description": "Open now (new, open, pending), any date."},
+            "first_response_median_s": _nullable(_INTEGER),
+            "first_response_p90_s": _nullable(_INTEGER),
+            "resolution_median_s": _nullable(_INTEGER),
+            "reopen_rate": {"type": ["number", "null"], "description": "reopened / arrivals"},
+            "sla_breach_rate": {
+                "type": ["number", "null"],
+                "description": "breached / arrivals with an SLA target",
+            },
+            "csat": {"type": ["number", "null"], "description": "mean of 1–5 answers"},
+            "csat_count": _INTEGER,
+        },
+        "One journey stage on one channel; calendar seconds, nearest-rank percentiles.",
+    ),
     "MessageText": {
         "type": "object",
         "additionalProperties": False,
@@ -187,6 +215,7 @@ RESPONSES: dict[str, Schema] = {
     "BadRequest": _error("Bad input: a filter, cursor, date, body or field the API cannot use."),
     "Unauthorized": _error("Missing, unknown or revoked token, or a deactivated user."),
     "NotFound": _error("No such ticket or customer."),
+    "Forbidden": _error("The token's user lacks the role this needs."),
     "Unprocessable": _error("The ticket rules refuse the change, e.g. an empty text."),
 }
 
@@ -239,8 +268,21 @@ _TICKET_FILTERS = [
         "Words that must each start a word of the subject or of a message's text; case is "
         "ignored, accents are not, punctuation only separates words.",
     ),
-    _query("created_from", "Created on or after this UTC date.", _string(format="date")),
-    _query("created_to", "Created on or before this UTC date.", _string(format="date")),
+    _query(
+        "created_from",
+        "Created on or after this date in the helpdesk's time zone (HELPDESK_TIMEZONE).",
+        _string(format="date"),
+    ),
+    _query(
+        "created_to",
+        "Created on or before this date in the helpdesk's time zone (HELPDESK_TIMEZONE).",
+        _string(format="date"),
+    ),
+    _query(
+        "has",
+        "Only tickets with every one of these, comma-separated: first_response (answered), "
+        "resolution (solved), reopen (reopened at least once), sla_target, sla_breach.",
+    ),
 ]
 
 _SORT = _query(
@@ -342,6 +384,24 @@ PATHS: dict[str, Schema] = {
                 "401": _answer("Unauthorized"),
             },
         }
+    },
+    "/api/v1/reports/stage-load": {
+        "get": {
+            "operationId": "getStageLoad",
+            "summary": "Service load per journey stage and channel (managers and admins)",
+            "parameters": [
+                _query("from", "First day (default: 29 days before `to`).", _string(format="date")),
+                _query("to", "Last day, inclusive (default: today).", _string(format="date")),
+                _list_of(Channel, "channel"),
+                _query("agent", "Only tickets assigned to this user id."),
+            ],
+            "responses": {
+                "200": _ok("One row per stage and channel, zeros included.", "StageLoad"),
+                "400": _answer("BadRequest"),
+                "401": _answer("Unauthorized"),
+                "403": _answer("Forbidden"),
+            },
+        },
     },
     "/api/v1/customers/{customer_id}": {
         "parameters": [_param("customer_id")],

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import request
+from flask import current_app, request
 from sqlalchemy.orm import selectinload
 
 from helpdesk.extensions import db
-from helpdesk.models import Customer, Message, StageSource, Ticket, User
+from helpdesk.models import Customer, Message, Role, StageSource, Ticket, User
+from helpdesk.reports import stage_load
 from helpdesk.tickets import queries, service
 from helpdesk.tickets.errors import InvalidInput
 from helpdesk.web.api import bp, openapi
@@ -27,7 +30,9 @@ def openapi_json() -> out.Json:
 
 @bp.get("/tickets")
 def list_tickets() -> out.Json:
-    filters = queries.TicketFilter.from_args(request.args, me=api_user().id)
+    filters = queries.TicketFilter.from_args(
+        request.args, me=api_user().id, timezone=current_app.config["HELPDESK_TIMEZONE"]
+    )
     page = queries.ticket_page(
         filters,
         queries.parse_limit(request.args.get("limit")),
@@ -137,3 +142,18 @@ def _assignee(value: Any) -> User | None:
     if user is None:
         raise InvalidInput(f"no user with id {value}")
     return user
+
+
+@bp.get("/reports/stage-load")
+def stage_load_report() -> out.Json:
+    if api_user().role not in (Role.MANAGER, Role.ADMIN):
+        raise ApiError(403, "forbidden", "reports are for managers and admins")
+    timezone = current_app.config["HELPDESK_TIMEZONE"]
+    today = datetime.now(ZoneInfo(timezone)).date()
+    load = stage_load.stage_load(stage_load.ReportRange.from_args(request.args, timezone, today))
+    return {
+        "from": load.range.first_day.isoformat(),
+        "to": load.range.last_day.isoformat(),
+        "timezone": timezone,
+        "rows": load.rows(),
+    }

@@ -1,0 +1,1 @@
+"""Reports managers read: the service load per journey stage."""

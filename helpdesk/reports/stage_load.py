@@ -1,0 +1,377 @@
+"""The service load per journey stage: what the manager dashboard, its CSV and the API show.
+
+Figures for a range count tickets *created* in it (inclusive local dates in the helpdesk's time
+zone), grouped by their current ``stage`` and channel; the backlog is what is open now,
+whatever the range. Times are calendar seconds; percentiles are by nearest rank (the value at
+rank ceil(p × n) of the sorted values), computed by the database alike on SQLite and
+PostgreSQL. Every figure is backed by a queue filter (``drill_down``) that lists exactly the
+tickets behind it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Select, case, func, null, or_, select
+
+from channels.base import Channel
+from helpdesk.extensions import db
+from helpdesk.models import Stage, Ticket, TicketStatus, utcnow
+from helpdesk.reports.sql import epoch_seconds
+from helpdesk.tickets.queries import (
+    InvalidFilter,
+    Trait,
+    parse_date,
+    start_of_day,
+    trait_condition,
+)
+
+OPEN_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
+DEFAULT_DAYS = 30
+MAX_DAYS = 731
+PERCENTILES = {"median": 50, "p90": 90}
+# Backlog ages: (label, upper bound in days; None = no bound).
+AGE_BUCKETS = (("< 1 day", 1), ("1–3 days", 3), ("3–7 days", 7), ("1–4 weeks", 28), ("older", None))
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRange:
+    """Which tickets a report looks at: created on these local days, optionally narrowed."""
+
+    first_day: date
+    last_day: date
+    timezone: str = "UTC"
+    channel: Channel | None = None
+    agent_id: int | None = None
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str], timezone: str, today: date) -> ReportRange:
+        """Read ``from``, ``to``, ``channel`` and ``agent``; the last 30 days by default."""
+        last = parse_date(args.get("to"), "to") or today
+        first = parse_date(args.get("from"), "from") or last - timedelta(days=DEFAULT_DAYS - 1)
+        if first > last:
+            raise InvalidFilter("from must be on or before to")
+        if (last - first).days >= MAX_DAYS:
+            raise InvalidFilter(f"a report covers at most {MAX_DAYS} days")
+        channel = args.get("channel") or None
+        agent = args.get("agent") or None
+        try:
+            return cls(
+                first,
+                last,
+                timezone,
+                Channel(channel) if channel else None,
+                int(agent) if agent else None,
+            )
+        except ValueError:
+            raise InvalidFilter("channel must be email, sms or chat; agent a user id") from None
+
+    @property
+    def start(self) -> datetime:
+        return start_of_day(self.first_day, self.timezone)
+
+    @property
+    def end(self) -> datetime:
+        return start_of_day(self.last_day + timedelta(days=1), self.timezone)
+
+    @property
+    def days(self) -> list[date]:
+        return [
+            self.first_day + timedelta(days=n)
+            for n in range((self.last_day - self.first_day).days + 1)
+        ]
+
+    def narrowing(self) -> list[ColumnElement[bool]]:
+        """The channel and agent conditions (the backlog ignores the dates)."""
+        found = []
+        if self.channel:
+            found.append(Ticket.channel == self.channel)
+        if self.agent_id:
+            found.append(Ticket.assignee_id == self.agent_id)
+        return found
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """Tickets created in the range, narrowed."""
+        return [Ticket.created_at >= self.start, Ticket.created_at < self.end, *self.narrowing()]
+
+
+@dataclass(slots=True)
+class Cell:
+    """The figures of one stage on one channel (``channel`` None: all channels)."""
+
+    arrivals: int = 0
+    backlog: int = 0
+    reopened: int = 0
+    with_target: int = 0
+    breached: int = 0
+    first_response_median_s: int | None = None
+    first_response_p90_s: int | None = None
+    resolution_median_s: int | None = None
+    csat_total: int = 0
+    csat_count: int = 0
+
+    @property
+    def reopen_rate(self) -> float | None:
+        return self.reopened / self.arrivals if self.arrivals else None
+
+    @property
+    def sla_breach_rate(self) -> float | None:
+        return self.breached / self.with_target if self.with_target else None
+
+    @property
+    def csat(self) -> float | None:
+        return round(self.csat_total / self.csat_count, 2) if self.csat_count else None
+
+    def add(self, other: Cell) -> None:
+        """Add another channel's counts (percentiles are not additive; they are queried)."""
+        for name in ("arrivals", "backlog", "reopened", "with_target", "breached"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.csat_total += other.csat_total
+        self.csat_count += other.csat_count
+
+
+@dataclass(slots=True)
+class StageLoad:
+    """Every stage on every channel and in total, for one range."""
+
+    range: ReportRange
+    cells: dict[tuple[Stage, Channel | None], Cell] = field(default_factory=dict)
+
+    def cell(self, stage: Stage, channel: Channel | None = None) -> Cell:
+        return self.cells[(stage, channel)]
+
+    def rows(self) -> list[dict]:
+        """One row per stage and channel, zeros included: the API's and the CSV's shape."""
+        return [
+            {"stage": stage.value, "channel": channel.value, **figures(self.cell(stage, channel))}
+            for stage in Stage
+            for channel in Channel
+        ]
+
+
+def figures(cell: Cell) -> dict:
+    """A cell's published figures, by their API names."""
+    return {
+        "arrivals": cell.arrivals,
+        "backlog": cell.backlog,
+        "first_response_median_s": cell.first_response_median_s,
+        "first_response_p90_s": cell.first_response_p90_s,
+        "resolution_median_s": cell.resolution_median_s,
+        "reopen_rate": _rounded(cell.reopen_rate),
+        "sla_breach_rate": _rounded(cell.sla_breach_rate),
+        "csat": cell.csat,
+        "csat_count": cell.csat_count,
+    }
+
+
+def stage_load(report: ReportRange) -> StageLoad:
+    """Every figure of the stage table for one range."""
+    load = StageLoad(report)
+    for stage in Stage:
+        for channel in (*Channel, None):
+            load.cells[(stage, channel)] = Cell()
+    _count(load)
+    for stage in Stage:
+        total = load.cell(stage)
+        for channel in Channel:
+            total.add(load.cell(stage, channel))
+    _percentiles(load, Ticket.first_response_seconds, "first_response", ("median", "p90"))
+    _percentiles(load, Ticket.resolution_seconds, "resolution", ("median",))
+    return load
+
+
+def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _count(load: StageLoad) -> None:
+    report = load.range
+    arrivals = db.session.execute(
+        select(
+            Ticket.stage,
+            Ticket.channel,
+            func.count(),
+            _flag(trait_condition(Trait.REOPEN)),
+            _flag(trait_condition(Trait.SLA_TARGET)),
+            _flag(trait_condition(Trait.SLA_BREACH)),
+        )
+        .where(*report.conditions())
+        .group_by(Ticket.stage, Ticket.channel)
+    )
+    for stage, channel, count, reopened, with_target, breached in arrivals:
+        cell = load.cell(stage, channel)
+        cell.arrivals, cell.reopened = count, reopened
+        cell.with_target, cell.breached = with_target, breached
+    backlog = db.session.execute(
+        select(Ticket.stage, Ticket.channel, func.count())
+        .where(Ticket.status.in_(OPEN_STATUSES), *report.narrowing())
+        .group_by(Ticket.stage, Ticket.channel)
+    )
+    for stage, channel, count in backlog:
+        load.cell(stage, channel).backlog = count
+
+
+def _percentiles(
+    load: StageLoad, column: ColumnElement[int], name: str, wanted: tuple[str, ...]
+) -> None:
+    """Nearest-rank percentiles per stage and channel, and per stage over all channels."""
+    for by_channel in (True, False):
+        for stage, channel, value, rank, count in db.session.execute(
+            _ranked(column, by_channel, load.range, wanted)
+        ):
+            cell = load.cell(stage, channel if by_channel else None)
+            for label in wanted:
+                if rank == _nearest_rank(PERCENTILES[label], count):
+                    setattr(cell, f"{name}_{label}_s", value)
+
+
+def _nearest_rank(percent, count):
+    """ceil(percent / 100 × count) in integers only: the same in Python and on both databases."""
+    return (percent * count + 99) // 100
+
+
+def _ranked(
+    column: ColumnElement[int], by_channel: bool, report: ReportRange, wanted: tuple[str, ...]
+) -> Select:
+    partition = [Ticket.stage, Ticket.channel] if by_channel else [Ticket.stage]
+    ranked = (
+        select(
+            Ticket.stage.label("stage"),
+            (Ticket.channel if by_channel else null()).label("channel"),
+            column.label("value"),
+            func.row_number().over(partition_by=partition, order_by=column).label("rank"),
+            func.count().over(partition_by=partition).label("count"),
+        )
+        .where(*report.conditions(), column.is_not(None))
+        .subquery()
+    )
+    ranks = [_nearest_rank(PERCENTILES[label], ranked.c.count) for label in wanted]
+    return select(ranked).where(or_(*(ranked.c.rank == rank for rank in ranks)))
+
+
+# --- charts -----------------------------------------------------------------------------------
+
+
+def arrivals_per_day(report: ReportRange) -> dict[date, dict[Stage, int]]:
+    """Tickets created on each local day of the range, by stage; days without any included."""
+    day_number = (epoch_seconds(Ticket.created_at) + _utc_offset(report)) // 86400
+    found: dict[date, dict[Stage, int]] = {day: {} for day in report.days}
+    rows = db.session.execute(
+        select(day_number, Ticket.stage, func.count())
+        .where(*report.conditions())
+        .group_by(day_number, Ticket.stage)
+    )
+    for number, stage, count in rows:
+        day = date(1970, 1, 1) + timedelta(days=int(number))
+        found.setdefault(day, {})[stage] = count
+    return found
+
+
+def _utc_offset(report: ReportRange) -> ColumnElement[int]:
+    """The zone's UTC offset in seconds at each ticket's creation, as SQL: a CASE over the
+    offset changes inside the range (daylight saving), so local days come out exact."""
+    zone = ZoneInfo(report.timezone)
+    changes = list(_offset_changes(zone, report.start, report.end))
+    first_offset = int(report.start.astimezone(zone).utcoffset().total_seconds())
+    if not changes:
+        return first_offset  # type: ignore[return-value]
+    whens = []
+    offset = first_offset
+    for moment, next_offset in changes:
+        whens.append((Ticket.created_at < moment, offset))
+        offset = next_offset
+    return case(*whens, else_=offset)
+
+
+def _offset_changes(
+    zone: ZoneInfo, start: datetime, end: datetime
+) -> Iterator[tuple[datetime, int]]:
+    """(moment, new offset) for every change of the zone's offset between start and end."""
+    step = timedelta(minutes=15)  # zones change offset on quarter hours
+    offset = start.astimezone(zone).utcoffset()
+    moment = start
+    while moment < end:
+        moment += step
+        now = moment.astimezone(zone).utcoffset()
+        if now != offset:
+            yield moment, int(now.total_seconds())
+            offset = now
+
+
+def backlog_by_age(report: ReportRange, now: datetime | None = None) -> dict[Stage, list[int]]:
+    """Open tickets per stage, counted per AGE_BUCKETS by how long ago they were created."""
+    now = now or utcnow()
+    bounds = [days for _, days in AGE_BUCKETS if days is not None]
+    bucket = case(
+        *((Ticket.created_at > now - timedelta(days=days), n) for n, days in enumerate(bounds)),
+        else_=len(bounds),
+    )
+    found = {stage: [0] * len(AGE_BUCKETS) for stage in Stage}
+    rows = db.session.execute(
+        select(Ticket.stage, bucket, func.count())
+        .where(Ticket.status.in_(OPEN_STATUSES), *report.narrowing())
+        .group_by(Ticket.stage, bucket)
+    )
+    for stage, index, count in rows:
+        found[stage][index] = count
+    return found
+
+
+def journey_flow(report: ReportRange) -> dict[tuple[Stage, Stage], int]:
+    """How customers moved between stages: (earlier stage, next stage) → how often, counting
+    each pair of one customer's consecutive requests that both arrived in the range."""
+    earlier = (
+        func.lag(Ticket.stage)
+        .over(partition_by=Ticket.customer_id, order_by=(Ticket.created_at, Ticket.id))
+        .label("earlier")
+    )
+    steps = select(earlier, Ticket.stage.label("stage")).where(*report.conditions()).subquery()
+    rows = db.session.execute(
+        select(steps.c.earlier, steps.c.stage, func.count())
+        .where(steps.c.earlier.is_not(None))
+        .group_by(steps.c.earlier, steps.c.stage)
+    )
+    return {(Stage(before), Stage(after)): count for before, after, count in rows}
+
+
+# --- drill-down -------------------------------------------------------------------------------
+
+# The queue filter behind each figure, on top of stage, channel, agent and the dates.
+_DRILL_TRAITS = {
+    "arrivals": (),
+    "first_response_median_s": (Trait.FIRST_RESPONSE,),
+    "first_response_p90_s": (Trait.FIRST_RESPONSE,),
+    "resolution_median_s": (Trait.RESOLUTION,),
+    "reopen_rate": (Trait.REOPEN,),
+    "sla_breach_rate": (Trait.SLA_BREACH,),
+}
+
+
+def drill_down(
+    report: ReportRange, metric: str, stage: Stage | None, channel: Channel | None
+) -> dict[str, str]:
+    """Queue parameters that list exactly the tickets behind one figure."""
+    args: dict[str, str] = {}
+    if stage:
+        args["stage"] = stage.value
+    channel = channel or report.channel
+    if channel:
+        args["channel"] = channel.value
+    if report.agent_id:
+        args["assignee"] = str(report.agent_id)
+    if metric == "backlog":
+        args["status"] = ",".join(status.value for status in OPEN_STATUSES)
+        return args
+    args["created_from"] = report.first_day.isoformat()
+    args["created_to"] = report.last_day.isoformat()
+    traits = _DRILL_TRAITS.get(metric, ())
+    if traits:
+        args["has"] = ",".join(trait.value for trait in traits)
+    return args
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)

@@ -1,0 +1,7 @@
+"""Manager pages: the service load per journey stage."""
+
+from flask import Blueprint
+
+bp = Blueprint("manager", __name__, url_prefix="/reports")
+
+from helpdesk.web.manager import routes  # noqa: E402,F401  (views register on bp when imported)

@@ -1,0 +1,179 @@
+"""The stage dashboard and its CSV exports: thin views over helpdesk.reports.stage_load."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Response, current_app, render_template, request, stream_with_context, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from channels.base import Channel
+from helpdesk import accounts
+from helpdesk.extensions import db
+from helpdesk.models import Role, Stage, Ticket
+from helpdesk.reports import stage_load as report
+from helpdesk.tickets.queries import InvalidFilter
+from helpdesk.web.access import roles_required
+from helpdesk.web.formatting import CHANNEL_LABELS
+from helpdesk.web.manager import bp
+from helpdesk.web.manager.charts import arrival_bars, axis_labels
+
+managers_only = roles_required(Role.MANAGER, Role.ADMIN)
+
+METRICS = {
+    "arrivals": "Arrivals",
+    "backlog": "Backlog now",
+    "first_response_median_s": "1st response median",
+    "first_response_p90_s": "1st response p90",
+    "resolution_median_s": "Resolution median",
+    "reopen_rate": "Reopened",
+    "sla_breach_rate": "SLA breached",
+    "csat": "CSAT",
+}
+TICKET_COLUMNS = (
+    "number",
+    "subject",
+    "stage",
+    "intake_stage",
+    "stage_source",
+    "channel",
+    "status",
+    "priority",
+    "assignee",
+    "created_at",
+    "first_response_s",
+    "resolution_s",
+    "reopened",
+    "sla_breached",
+)
+
+
+@bp.errorhandler(InvalidFilter)
+def _invalid_filter(error: InvalidFilter) -> tuple[str, int]:
+    page = render_template("errors/error.html", code=400, title="Bad report range", text=str(error))
+    return page, 400
+
+
+@bp.get("/stages")
+@managers_only
+def stages() -> str | tuple[str, int]:
+    error = None
+    try:
+        chosen = _range()
+    except InvalidFilter as invalid:
+        error, chosen = str(invalid), report.ReportRange.from_args({}, _tz(), _today())
+    metric = request.args.get("metric", "arrivals")
+    if metric not in METRICS:
+        metric = "arrivals"
+    bars = arrival_bars(report.arrivals_per_day(chosen))
+    page = render_template(
+        "manager/stages.html",
+        range=chosen,
+        load=report.stage_load(chosen),
+        metric=metric,
+        metrics=METRICS,
+        bars=bars,
+        axis=axis_labels(bars),
+        backlog=report.backlog_by_age(chosen),
+        age_buckets=[label for label, _ in report.AGE_BUCKETS],
+        flow=report.journey_flow(chosen),
+        agents=accounts.active_users(),
+        channels=list(Channel),
+        channel_labels=CHANNEL_LABELS,
+        drill=lambda metric, stage=None, channel=None: url_for(
+            "agent.queue", **report.drill_down(chosen, metric, stage, channel)
+        ),
+        error=error,
+    )
+    return (page, 400) if error else page
+
+
+@bp.get("/stages.csv")
+@managers_only
+def stages_csv() -> Response:
+    """The table: one row per stage and channel, the API's figures."""
+    chosen = _range()
+    load = report.stage_load(chosen)
+    rows = load.rows()
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return _csv(out.getvalue(), f"stage-load-{chosen.first_day}-{chosen.last_day}.csv")
+
+
+@bp.get("/stages-tickets.csv")
+@managers_only
+def tickets_csv() -> Response:
+    """Every ticket behind the table, streamed so a long range needs no memory."""
+    chosen = _range()
+    stage = request.args.get("stage")
+    query = (
+        select(Ticket)
+        .where(*chosen.conditions())
+        .options(joinedload(Ticket.assignee))
+        .order_by(Ticket.created_at, Ticket.id)
+        .execution_options(yield_per=1000)
+    )
+    if stage:
+        if stage not in Stage.__members__.values():
+            raise InvalidFilter(f"no stage {stage!r}")
+        query = query.where(Ticket.stage == stage)
+    zone = ZoneInfo(chosen.timezone)
+
+    def lines() -> Iterator[str]:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(TICKET_COLUMNS)
+        for ticket in db.session.scalars(query):
+            writer.writerow(_ticket_row(ticket, zone))
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+        if out.getvalue():
+            yield out.getvalue()
+
+    name = f"stage-tickets-{chosen.first_day}-{chosen.last_day}.csv"
+    return _csv(stream_with_context(lines()), name)
+
+
+def _ticket_row(ticket: Ticket, zone: ZoneInfo) -> list:
+    return [
+        ticket.number,
+        ticket.subject,
+        ticket.stage.value,
+        ticket.intake_stage.value,
+        ticket.stage_source.value,
+        ticket.channel.value,
+        ticket.status.value,
+        ticket.priority.value,
+        ticket.assignee.email if ticket.assignee else "",
+        ticket.created_at.astimezone(zone).isoformat(),
+        ticket.first_response_seconds if ticket.first_response_seconds is not None else "",
+        ticket.resolution_seconds if ticket.resolution_seconds is not None else "",
+        ticket.reopen_count,
+        "yes" if ticket.first_response_breached_at or ticket.resolution_breached_at else "no",
+    ]
+
+
+def _csv(body, filename: str) -> Response:
+    response = Response(body, mimetype="text/csv")
+    response.headers.set("Content-Disposition", "attachment", filename=filename)
+    return response
+
+
+def _tz() -> str:
+    return current_app.config["HELPDESK_TIMEZONE"]
+
+
+def _today():
+    return datetime.now(ZoneInfo(_tz())).date()
+
+
+def _range() -> report.ReportRange:
+    return report.ReportRange.from_args(request.args, _tz(), _today())
