@@ -43,7 +43,7 @@ from helpdesk.models import (
     utcnow,
 )
 from helpdesk.outbox import AttemptOutcome
-from helpdesk.tickets import service
+from helpdesk.tickets import service, sla
 
 SEED = 5690
 PASSWORD = "demo-password"
@@ -67,6 +67,14 @@ class StaffMember:
     def first(self) -> str:
         return self.name.split()[0]
 
+
+# Stage -> (first response, resolution) in minutes, around the clock.
+SLA_TARGETS = {
+    Stage.PURCHASE: (60, 8 * 60),
+    Stage.USE: (4 * 60, 2 * 24 * 60),
+    Stage.INTERACTION: (8 * 60, 3 * 24 * 60),
+    Stage.DISCOVERY: (2 * 60, 24 * 60),
+}
 
 STAFF = (
     StaffMember(
@@ -962,6 +970,7 @@ def load(tickets: int = 1000, customers: int = 200, seed: int = SEED) -> bool:
     """Load the demo (flushes); False when its conversations are already there."""
     users = _ensure_staff()
     _ensure_channels()
+    _ensure_targets()
     now = utcnow().replace(microsecond=0)
     rng = random.Random(seed)
     plans = _plan(rng, tickets, customers, now)
@@ -1004,6 +1013,14 @@ def _ensure_channels() -> None:
         if name not in existing:
             db.session.add(StageRule(name=name, position=position * 10, stage=stage, **conditions))
     db.session.flush()
+
+
+def _ensure_targets() -> None:
+    """Service targets per stage, buyers first; kept if an admin has set any already."""
+    if sla.targets():
+        return
+    for stage, (first_response, resolution) in SLA_TARGETS.items():
+        sla.set_target(stage, first_response, resolution)
 
 
 def _already_loaded(plans: list[Plan], seed: int) -> bool:

@@ -103,3 +103,22 @@ def test_solving_in_time_meets_the_target_and_a_reopen_counts(ctx, inbound, make
     assert ticket.resolution_seconds is None
     assert ticket.sla_due_at == utc(2, 11)
     assert sla.record_breaches(now=utc(2, 11) + timedelta(seconds=1)) == 1
+
+
+def test_the_queue_sorts_by_the_next_deadline_and_shows_overdue(
+    ctx, client, inbound, make_user, app
+):
+    sla.set_target("unknown", first_response=60, resolution=None)
+    early = service.receive(inbound(received_at=utc(2, 9))).ticket
+    later = service.receive(inbound(received_at=utc(2, 10), sender="b@x.test")).ticket
+    sla.set_target("purchase", first_response=None, resolution=None)
+    none = service.receive(inbound(received_at=utc(2, 11), sender="c@x.test")).ticket
+    service.set_stage(none, None, "purchase")
+    make_user(email="ada@helpdesk.test")
+    db.session.commit()
+    numbers = [early.number, later.number, none.number]
+    client.post("/login", data={"email": "ada@helpdesk.test", "password": "correct horse battery"})
+    page = client.get("/tickets?sort=due").text
+    positions = [page.index(f'<span class="num">#{n}</span>') for n in numbers]
+    assert positions == sorted(positions)
+    assert page.count('class="due overdue"') == 2

@@ -142,6 +142,7 @@ class QueueSort(StrEnum):
     NEWEST = "newest"
     WAITING = "waiting"
     PRIORITY = "priority"
+    DUE = "due"
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +215,22 @@ _SEGMENTS: dict[str, list[_Segment]] = {
         ),
     ],
     QueueSort.PRIORITY: [_priority_segment(level) for level in _PRIORITY_ORDER],
+    QueueSort.DUE: [
+        _Segment(
+            Ticket.sla_due_at.is_not(None),
+            lambda ticket: ticket.sla_due_at is not None,
+            Ticket.sla_due_at,
+            Ticket.id,
+            descending=False,
+        ),
+        _Segment(
+            Ticket.sla_due_at.is_(None),
+            lambda ticket: ticket.sla_due_at is None,
+            Ticket.created_at,
+            Ticket.id,
+            descending=True,
+        ),
+    ],
     _CUSTOMERS: [_Segment(None, _always, Customer.created_at, Customer.id, descending=True)],
 }
 
@@ -230,8 +247,9 @@ def ticket_page(
     first, i.e. ``last_customer_message_at`` (their latest message that was not automatic)
     ascending; an agent's reply does not reset it, so combine with ``status=new,open`` for
     "still waiting for us". Tickets without any customer message come last, oldest first.
-    ``priority``: urgent, high, normal, low, newest first within each. The ticket id breaks
-    ties in every order. A cursor only continues the sort that made it.
+    ``priority``: urgent, high, normal, low, newest first within each. ``due``: the next SLA
+    deadline soonest first (overdue ones lead), then tickets without one, newest first. The
+    ticket id breaks ties in every order. A cursor only continues the sort that made it.
     """
     query = (
         select(Ticket)

@@ -23,6 +23,8 @@ IDENTITY_LABELS = {
 def init_app(app: Flask) -> None:
     app.add_template_filter(local_time)
     app.add_template_filter(ago)
+    app.add_template_filter(until)
+    app.add_template_global(utcnow, "now")
     app.add_template_filter(duration)
     app.add_template_filter(percent)
     app.add_template_global(url_with)
@@ -45,11 +47,22 @@ def ago(value: datetime | None, suffix: str = "") -> str:
     """How long ago, in the largest whole unit: "just now", "5 min", "3 h", "2 d" + suffix."""
     if value is None:
         return ""
-    seconds = max(0, int((utcnow() - value).total_seconds()))
+    return _span(int((utcnow() - value).total_seconds()), suffix, "just now")
+
+
+def until(value: datetime | None) -> str:
+    """How long from now, in the largest whole unit: "5 min", "3 h", "2 d"."""
+    if value is None:
+        return ""
+    return _span(int((value - utcnow()).total_seconds()), "", "a minute")
+
+
+def _span(seconds: int, suffix: str, below_a_minute: str) -> str:
+    seconds = max(0, seconds)
     for size, unit in ((86400, "d"), (3600, "h"), (60, "min")):
         if seconds >= size:
             return f"{seconds // size} {unit}{suffix}"
-    return "just now"
+    return below_a_minute
 
 
 def duration(seconds: int | None) -> str:

@@ -25,6 +25,7 @@ SORT_LABELS = {
     queries.QueueSort.NEWEST: "Newest first",
     queries.QueueSort.WAITING: "Longest waiting",
     queries.QueueSort.PRIORITY: "Priority",
+    queries.QueueSort.DUE: "Due soonest",
 }
 # Shown inline, not downloaded: images an agent wants to see at a glance.
 INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})

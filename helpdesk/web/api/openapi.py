@@ -289,7 +289,8 @@ _SORT = _query(
     "sort",
     "`newest` (default): created first. `waiting`: the customer's latest message is oldest "
     "first; tickets without a customer message last. `priority`: urgent to low, newest first "
-    "within. A cursor only continues the sort it came from.",
+    "within. `due`: the next SLA deadline soonest first, then tickets without one. A cursor "
+    "only continues the sort it came from.",
     {**_enum(QueueSort), "default": QueueSort.NEWEST.value},
 )
 
