@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from helpdesk.extensions import db
-from helpdesk.models import Ticket, TicketEvent
+from helpdesk.models import Stage, Ticket, TicketEvent
 from helpdesk.tickets import service, sla
 from helpdesk.tickets.sla import BusinessHours, InvalidBusinessHours
 
@@ -122,3 +122,27 @@ def test_the_queue_sorts_by_the_next_deadline_and_shows_overdue(
     positions = [page.index(f'<span class="num">#{n}</span>') for n in numbers]
     assert positions == sorted(positions)
     assert page.count('class="due overdue"') == 2
+
+
+def test_admins_set_targets_in_the_browser_form_with_errors_by_the_field(client, app, make_user):
+    with app.app_context():
+        make_user(role="admin", email="root@helpdesk.test")
+    client.post("/login", data={"email": "root@helpdesk.test", "password": "correct horse battery"})
+    page = client.post("/admin/sla", data={"purchase_first_response": "soon"})
+    assert 'id="purchase_first_response-error">' in page.text and "not a duration" in page.text
+    client.post(
+        "/admin/sla", data={"purchase_first_response": "1h 30m", "purchase_resolution": "2d"}
+    )
+    with app.app_context():
+        target = sla.targets()[Stage.PURCHASE]
+        assert (target.first_response_minutes, target.resolution_minutes) == (90, 2 * 24 * 60)
+    assert 'value="1h 30m"' in client.get("/admin/sla").text
+
+
+def test_the_cli_sets_and_lists_targets(runner, ctx):
+    done = runner.invoke(args=["sla", "set", "use", "--first-response", "4h"])
+    assert done.exit_code == 0, done.output
+    listing = runner.invoke(args=["sla", "list"]).output
+    assert "use          first response 4h" in listing
+    bad = runner.invoke(args=["sla", "set", "use", "--resolution", "0m"])
+    assert bad.exit_code != 0 and "longer than zero" in bad.output

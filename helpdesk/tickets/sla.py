@@ -26,6 +26,38 @@ _SPEC = re.compile(r"^(\w{3})(?:-(\w{3}))?\s+(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})
 BREACH_BATCH = 500
 
 
+_DURATION = re.compile(r"^(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m?)?$")
+
+
+def parse_minutes(text: str) -> int | None:
+    """A target as people write it: "90", "90m", "4h", "2d", "1h 30m"; blank means none."""
+    text = text.strip().lower()
+    if not text:
+        return None
+    match = _DURATION.match(text)
+    if not match or not any(match.groups()):
+        raise ValueError(f"{text!r} is not a duration like 90m, 4h, 2d or 1h 30m")
+    days, hours, minutes = (int(part or 0) for part in match.groups())
+    total = days * 24 * 60 + hours * 60 + minutes
+    if total <= 0:
+        raise ValueError("a target must be longer than zero")
+    return total
+
+
+def format_minutes(minutes: int | None) -> str:
+    """The inverse of parse_minutes: 90 -> "1h 30m"."""
+    if minutes is None:
+        return ""
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = [
+        f"{days}d" if days else "",
+        f"{hours}h" if hours else "",
+        f"{minutes}m" if minutes else "",
+    ]
+    return " ".join(part for part in parts if part)
+
+
 class InvalidBusinessHours(ValueError):
     """A HELPDESK_BUSINESS_HOURS value that cannot be read; the message shows the format."""
 

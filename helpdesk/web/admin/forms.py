@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from helpdesk.accounts import MIN_PASSWORD_LENGTH
-from helpdesk.models import Role, User
+from helpdesk.models import Role, Stage, User
+from helpdesk.tickets import sla
 
 ROLE_CHOICES = [SelectChoice(role.value, role.value.capitalize()) for role in Role]
 PASSWORD_RULES = [
@@ -54,3 +55,35 @@ class NewTokenForm(FlaskForm):
 
     def offer_users(self, users: list[User]) -> None:
         self.user.choices = [SelectChoice(str(u.id), f"{u.name} <{u.email}>") for u in users]
+
+
+def _duration(form: FlaskForm, field: StringField) -> None:
+    try:
+        sla.parse_minutes(field.data or "")
+    except ValueError as error:
+        raise ValidationError(str(error)) from None
+
+
+class SlaTargetsForm(FlaskForm):
+    """Two targets per journey stage, written like 30m, 4h or 2d; blank for none."""
+
+    submit = SubmitField("Save targets")
+
+    def pairs(self) -> list[tuple[Stage, StringField, StringField]]:
+        return [
+            (stage, self[f"{stage.value}_first_response"], self[f"{stage.value}_resolution"])
+            for stage in Stage
+        ]
+
+
+for _stage in Stage:
+    setattr(
+        SlaTargetsForm,
+        f"{_stage.value}_first_response",
+        StringField("First response", validators=[Optional(), _duration]),
+    )
+    setattr(
+        SlaTargetsForm,
+        f"{_stage.value}_resolution",
+        StringField("Resolution", validators=[Optional(), _duration]),
+    )

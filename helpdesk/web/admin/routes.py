@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -11,9 +11,16 @@ from werkzeug.wrappers import Response
 from helpdesk import accounts
 from helpdesk.extensions import db
 from helpdesk.models import ApiToken, User
+from helpdesk.tickets import sla
 from helpdesk.web.access import admin_required
 from helpdesk.web.admin import bp
-from helpdesk.web.admin.forms import EditUserForm, NewTokenForm, NewUserForm, ResetPasswordForm
+from helpdesk.web.admin.forms import (
+    EditUserForm,
+    NewTokenForm,
+    NewUserForm,
+    ResetPasswordForm,
+    SlaTargetsForm,
+)
 
 
 @bp.get("/users")
@@ -116,3 +123,29 @@ def revoke_token(token_id: int) -> Response:
     db.session.commit()
     flash(f"Token {token.name} is revoked; requests using it are refused.", "success")
     return redirect(url_for("admin.tokens"))
+
+
+@bp.route("/sla", methods=["GET", "POST"])
+@admin_required
+def sla_targets() -> str | Response:
+    form = SlaTargetsForm()
+    if form.validate_on_submit():
+        for stage, first_response, resolution in form.pairs():
+            first, solve = (
+                sla.parse_minutes(first_response.data),
+                sla.parse_minutes(resolution.data),
+            )
+            sla.set_target(stage, first, solve)
+        db.session.commit()
+        flash("Targets saved; new and re-staged tickets get deadlines from them.", "success")
+        return redirect(url_for("admin.sla_targets"))
+    if not form.is_submitted():
+        targets = sla.targets()
+        for stage, first_response, resolution in form.pairs():
+            target = targets.get(stage)
+            first_response.data = sla.format_minutes(
+                target.first_response_minutes if target else None
+            )
+            resolution.data = sla.format_minutes(target.resolution_minutes if target else None)
+    hours = current_app.config["HELPDESK_BUSINESS_HOURS"] or "around the clock"
+    return render_template("admin/sla.html", form=form, hours=hours)
