@@ -29,9 +29,9 @@ BREACH_BATCH = 500
 _DURATION = re.compile(r"^(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m?)?$")
 
 
-def parse_minutes(text: str) -> int | None:
+def parse_minutes(text: str | None) -> int | None:
     """A target as people write it: "90", "90m", "4h", "2d", "1h 30m"; blank means none."""
-    text = text.strip().lower()
+    text = (text or "").strip().lower()
     if not text:
         return None
     match = _DURATION.match(text)

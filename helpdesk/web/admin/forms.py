@@ -59,7 +59,7 @@ class NewTokenForm(FlaskForm):
 
 def _duration(form: FlaskForm, field: StringField) -> None:
     try:
-        sla.parse_minutes(field.data or "")
+        sla.parse_minutes(field.data)
     except ValueError as error:
         raise ValidationError(str(error)) from None
 
