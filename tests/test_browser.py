@@ -97,3 +97,27 @@ def test_an_agent_cannot_reach_the_admin_pages(page, live_url, setup, make_user)
     assert response.status == 403
     expect(page.get_by_role("heading", name="Not for your role")).to_be_visible()
     expect(page.get_by_text("root@helpdesk.test")).to_have_count(0)
+
+
+def test_a_manager_reads_the_stage_dashboard_and_drills_down(
+    page, live_url, setup, make_user, open_ticket
+):
+    with setup():
+        make_user(role=Role.MANAGER, email="mo@helpdesk.test")
+    for n in range(3):
+        open_ticket("sms", text=f"ORDER {n} bags", sender=f"+1555000300{n}")
+    open_ticket(subject="Where is my parcel?")
+    log_in(page, live_url, "mo@helpdesk.test")
+    page.get_by_role("link", name="Journey stages").click()
+    expect(page.get_by_role("heading", name="Journey stages")).to_be_visible()
+    expect(page.locator("svg.chart rect")).not_to_have_count(0)
+
+    table = page.locator("table.report").first
+    unknown = table.locator("tr", has=page.locator("th", has_text="Unknown"))
+    expect(unknown.locator("td").first).to_have_text("4")
+    unknown.locator("td").first.get_by_role("link").click()
+    expect(page.get_by_role("heading", name="Tickets", exact=True)).to_be_visible()
+    expect(page.locator("table.queue tbody tr")).to_have_count(4)
+
+    page.goto(f"{live_url}/reports/stages?from=2020-01-01&to=2020-01-31")
+    expect(page.get_by_text("No requests arrived in this range.")).to_be_visible()
