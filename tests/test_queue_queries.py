@@ -8,7 +8,7 @@ import pytest
 
 from helpdesk.extensions import db
 from helpdesk.models import Priority, Stage, Ticket, TicketStatus
-from helpdesk.tickets import queries, service
+from helpdesk.tickets import queries, service, sla
 from helpdesk.tickets.queries import (
     InvalidFilter,
     QueueSort,
@@ -165,3 +165,56 @@ def test_status_counts_stop_at_the_cap(ctx, inbound, monkeypatch):
     assert str(counts[TicketStatus.NEW]) == "3+"
     assert counts[TicketStatus.OPEN] == StatusCount(0, capped=False)
     assert str(StatusCount(1000, capped=True)) == "1,000+"
+
+
+def expected_order(tickets: list[Ticket], sort: QueueSort) -> list[int]:
+    """The order each sort promises, computed here from the tickets' own fields."""
+    rank = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
+    if sort == QueueSort.NEWEST:
+        ordered = sorted(tickets, key=lambda t: (t.created_at, t.id), reverse=True)
+    elif sort == QueueSort.PRIORITY:
+        newest = sorted(tickets, key=lambda t: (t.created_at, t.id), reverse=True)
+        ordered = sorted(newest, key=lambda t: rank[t.priority])
+    elif sort == QueueSort.DUE:
+        due = [t for t in tickets if t.sla_due_at is not None]
+        undated = [t for t in tickets if t.sla_due_at is None]
+        ordered = sorted(due, key=lambda t: (t.sla_due_at, t.id)) + sorted(
+            undated, key=lambda t: (t.created_at, t.id), reverse=True
+        )
+    else:
+        waiting = [t for t in tickets if t.last_customer_message_at is not None]
+        silent = [t for t in tickets if t.last_customer_message_at is None]
+        ordered = sorted(waiting, key=lambda t: (t.last_customer_message_at, t.id)) + sorted(
+            silent, key=lambda t: (t.created_at, t.id)
+        )
+    return [t.id for t in ordered]
+
+
+@pytest.mark.parametrize("sort", list(QueueSort))
+def test_every_sort_walks_a_multi_status_filter_once_in_order(ctx, inbound, make_user, sort):
+    agent = make_user()
+    sla.set_target("unknown", first_response=60 * 24, resolution=None)
+    plan = [
+        (1, "new", "low", False),
+        (2, "open", "urgent", False),
+        (2, "new", "urgent", False),
+        (2, "closed", "high", False),
+        (3, "open", "normal", True),
+        (3, "new", "normal", False),
+        (4, "open", "high", False),
+        (4, "pending", "low", True),
+        (5, "new", "normal", True),
+    ]
+    tickets = []
+    for n, (day, status, priority, automatic) in enumerate(plan):
+        ticket = receive(inbound, at(day), sender=f"m{n}@customer.test", auto_submitted=automatic)
+        service.set_status(ticket, agent, status)
+        service.set_priority(ticket, agent, priority)
+        tickets.append(ticket)
+    db.session.commit()
+
+    new_or_open = TicketFilter(statuses=(TicketStatus.NEW, TicketStatus.OPEN))
+    chosen = [t for t in tickets if t.status in ("new", "open")]
+    for limit in (1, 3, 50):
+        assert walk(TicketFilter(), sort, limit) == expected_order(tickets, sort)
+        assert walk(new_or_open, sort, limit) == expected_order(chosen, sort)

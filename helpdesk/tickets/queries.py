@@ -16,7 +16,17 @@ from enum import StrEnum
 from typing import Any, Generic, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, exists, func, literal, or_, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.orm import InstrumentedAttribute, joinedload, selectinload
 
 from channels.base import Channel
@@ -81,7 +91,7 @@ class TicketFilter:
     channels: tuple[Channel, ...] = ()
     priorities: tuple[Priority, ...] = ()
     assignee: int | Literal["none"] | None = None  # a user id, UNASSIGNED, or anyone
-    q: str = ""  # every word must start a word of the subject or of some message's text
+    q: str = ""  # every word must be a word of the subject or of some message\'s text
     created_from: date | None = None  # inclusive, in ``timezone``
     created_to: date | None = None  # inclusive, in ``timezone``
     has: tuple[Trait, ...] = ()  # every trait must hold
@@ -251,19 +261,24 @@ def ticket_page(
     deadline soonest first (overdue ones lead), then tickets without one, newest first. The
     ticket id breaks ties in every order. A cursor only continues the sort that made it.
     """
-    query = (
-        select(Ticket)
-        .where(*filters.conditions())
-        .options(
-            selectinload(Ticket.customer).selectinload(Customer.identities),
-            selectinload(Ticket.assignee),
-        )
-    )
     skipped = None
     if sort == QueueSort.PRIORITY and filters.priorities:
         # A level the filter rules out has nothing to read: skip its query.
         skipped = [level not in filters.priorities for level in _PRIORITY_ORDER]
-    return _keyset_page(query, sort, limit, cursor, skipped)
+    return _keyset_page(
+        Ticket,
+        filters.conditions(),
+        sort,
+        limit,
+        cursor,
+        options=(
+            # Many-to-ones joined into the loading query: one round trip fewer per page.
+            joinedload(Ticket.customer).selectinload(Customer.identities),
+            joinedload(Ticket.assignee),
+        ),
+        splits=[Ticket.status == status for status in filters.statuses],
+        skipped=skipped,
+    )
 
 
 def status_counts(filters: TicketFilter) -> dict[TicketStatus, StatusCount]:
@@ -271,21 +286,28 @@ def status_counts(filters: TicketFilter) -> dict[TicketStatus, StatusCount]:
 
     Counting stops past COUNT_CAP so the cost stays bounded however many tickets there are: a
     ``StatusCount`` with ``capped`` set means "COUNT_CAP or more" and prints as "1,000+".
+    With a word search the matches are counted in one pass, so that cost grows with them.
     """
     conditions = replace(filters, statuses=()).conditions()
-    # One bounded count per status, so each walks a (status, …) index and stops at the cap.
-    counted = [
-        select(func.count())
-        .select_from(
-            select(Ticket.id)
-            .where(Ticket.status == status, *conditions)
-            .limit(COUNT_CAP + 1)
-            .subquery()
-        )
-        .scalar_subquery()
-        for status in TicketStatus
-    ]
-    values = db.session.execute(select(*counted)).one()
+    if search.words(filters.q):
+        # The word index yields the matches once; one pass over them counts every status.
+        query = select(Ticket.status, func.count()).where(*conditions).group_by(Ticket.status)
+        found = {status: count for status, count in db.session.execute(query)}
+        values = [found.get(status, 0) for status in TicketStatus]
+    else:
+        # One bounded count per status, each walking a (status, …) index up to the cap.
+        counted = [
+            select(func.count())
+            .select_from(
+                select(Ticket.id)
+                .where(Ticket.status == status, *conditions)
+                .limit(COUNT_CAP + 1)
+                .subquery()
+            )
+            .scalar_subquery()
+            for status in TicketStatus
+        ]
+        values = list(db.session.execute(select(*counted)).one())
     return {
         status: StatusCount(min(value, COUNT_CAP), value > COUNT_CAP)
         for status, value in zip(TicketStatus, values, strict=True)
@@ -303,12 +325,15 @@ def customer_page(
     q: str = "", limit: int = DEFAULT_LIMIT, cursor: str | None = None
 ) -> Page[Customer]:
     """One page of customers whose name or identities hold every word of ``q``, newest first."""
-    query = (
-        select(Customer)
-        .where(*(_word_in_customer(word) for word in q.lower().split()))
-        .options(selectinload(Customer.identities))
+    conditions = [_word_in_customer(word) for word in q.lower().split()]
+    return _keyset_page(
+        Customer,
+        conditions,
+        _CUSTOMERS,
+        limit,
+        cursor,
+        options=(selectinload(Customer.identities),),
     )
-    return _keyset_page(query, _CUSTOMERS, limit, cursor)
 
 
 def customer_tickets(customer_id: int) -> list[Ticket]:
@@ -366,33 +391,65 @@ def parse_sort(value: str | None) -> QueueSort:
 
 
 def _keyset_page(
-    query: Select,
+    model: type[Row],
+    conditions: list[ColumnElement[bool]],
     kind: str,
     limit: int,
     cursor: str | None,
+    *,
+    options: tuple = (),
+    splits: list[ColumnElement[bool]] | None = None,
     skipped: list[bool] | None = None,
-) -> Page:
+) -> Page[Row]:
     # Keyset rather than OFFSET: pages stay stable while new rows arrive, and a deep page costs
-    # what the first one does.
+    # what the first one does. Ids and keys are found first, then the page's rows are loaded
+    # with their relations in one go, however many segments the page spans.
     segments = _SEGMENTS[kind]
     start, after = (0, None) if not cursor else _decode_cursor(cursor, kind)
-    rows: list[tuple[int, Any]] = []
+    found: list[tuple[int, int, datetime]] = []  # (segment, id, key)
     for index in range(start, len(segments)):
         segment = segments[index]
         if skipped and skipped[index]:
             continue
-        part = query if segment.where is None else query.where(segment.where)
+        where = list(conditions)
+        if segment.where is not None:
+            where.append(segment.where)
         if after is not None and index == start:
-            part = part.where(segment.after(*after))
-        found = db.session.scalars(part.order_by(*segment.order()).limit(limit + 1 - len(rows)))
-        rows += [(index, row) for row in found]
-        if len(rows) > limit:
+            where.append(segment.after(*after))
+        wanted = limit + 1 - len(found)
+        ordered = _ordered_keys(segment, where, splits or [], wanted)
+        found += [(index, row_id, key) for row_id, key in db.session.execute(ordered)]
+        if len(found) > limit:
             break
-    if len(rows) <= limit:
-        return Page([row for _, row in rows], None)
-    index, last = rows[limit - 1]
-    key = getattr(last, segments[index].key.key)
-    return Page([row for _, row in rows[:limit]], _encode_cursor(kind, index, key, last.id))
+    page_ids = [row_id for _, row_id, _ in found[:limit]]
+    loaded = {}
+    if page_ids:
+        rows = db.session.scalars(select(model).where(model.id.in_(page_ids)).options(*options))
+        loaded = {row.id: row for row in rows}
+    items = [loaded[row_id] for row_id in page_ids]
+    if len(found) <= limit:
+        return Page(items, None)
+    index, row_id, key = found[limit - 1]
+    return Page(items, _encode_cursor(kind, index, key, row_id))
+
+
+def _ordered_keys(
+    segment: _Segment, where: list[ColumnElement[bool]], splits: list, wanted: int
+) -> Select:
+    """The ids and keys of a segment's next rows; with splits, one ordered read per value."""
+
+    def ordered(*extra: ColumnElement[bool]) -> Select:
+        query = select(segment.row_id, segment.key).where(*where, *extra)
+        return query.order_by(*segment.order()).limit(wanted)
+
+    if len(splits) < 2:
+        return ordered()
+    # status IN (a, b) cannot walk a (status, key) index in key order; status = a and
+    # status = b each can, so read both that way and merge the few rows they give.
+    merged = union_all(*(select(ordered(split).subquery()) for split in splits)).subquery()
+    key, row_id = merged.c[segment.key.key], merged.c[segment.row_id.key]
+    order = [key.desc(), row_id.desc()] if segment.descending else [key.asc(), row_id.asc()]
+    return select(row_id, key).order_by(*order).limit(wanted)
 
 
 def _encode_cursor(kind: str, segment: int, key: datetime, row_id: int) -> str:

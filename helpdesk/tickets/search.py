@@ -3,8 +3,9 @@
 Text is split into words here, in Python, so SQLite and PostgreSQL see exactly the same words:
 a word is a run of letters and digits (anything else separates words), compared after Unicode
 NFKC normalisation and case folding; accents are kept ("café" is not "cafe"). A query matches a
-ticket when every query word is the *start* of some word of the ticket, so ``refund`` finds
-"refunds" and ``1001`` finds order "10015"; punctuation in a query only separates words.
+ticket when every query word is a whole word of the ticket: ``refund`` does not find "refunds"
+(prefix queries cost the index several times more; see bench/queue.py), and punctuation in a
+query only separates words, so ``ada@example.com`` looks for "ada", "example" and "com".
 
 The index lives outside the models because its storage is the database's own full-text engine:
 an FTS5 table on SQLite and a ``tsvector`` column with a GIN index on PostgreSQL (migration
@@ -56,18 +57,18 @@ def words(text: str | None) -> list[str]:
 
 
 def tickets_matching(query: str, dialect: str) -> ColumnElement[bool] | None:
-    """The condition 'every word of ``query`` starts a word of the ticket'; None without words."""
+    """The condition 'every word of ``query`` is a word of the ticket'; None without words."""
     wanted = words(query)
     if not wanted:
         return None
     if dialect == "postgresql":
         # Lexemes quoted and cast, not parsed by to_tsquery: the words are already normalised.
-        tsquery = " & ".join(f"'{word}':*" for word in wanted)
+        tsquery = " & ".join(f"'{word}'" for word in wanted)
         matching = select(_postgres_index.c.ticket_id).where(
             _postgres_index.c.words.op("@@")(bindparam("search_query", tsquery, TSQUERY))
         )
     else:
-        fts_query = " ".join(f'"{word}"*' for word in wanted)
+        fts_query = " ".join(f'"{word}"' for word in wanted)
         # detail=none tables take queries on the whole table, not on a column.
         matching = select(_sqlite_index.c.rowid).where(
             literal_column(SEARCH_TABLE).op("MATCH")(bindparam("search_query", fts_query))

@@ -155,7 +155,7 @@ def apply_targets(ticket: Ticket) -> None:
 
 def note_progress(ticket: Ticket, at: datetime) -> None:
     """Record a target missed by a reply or solve happening now, then move the next deadline."""
-    _record_breaches(ticket, at, late_by=at)
+    _record_breaches(ticket, at)
     refresh_next_due(ticket)
 
 
@@ -178,7 +178,7 @@ def record_breaches(now: datetime | None = None) -> int:
         .with_for_update(skip_locked=True)
     ).all():
         for ticket in tickets:
-            recorded += _record_breaches(ticket, now, late_by=now)
+            recorded += _record_breaches(ticket, now)
             refresh_next_due(ticket)
         db.session.commit()
     return recorded
@@ -191,26 +191,24 @@ def is_breached(ticket: Ticket) -> bool:
 
 
 def _pending_targets(ticket: Ticket) -> list[tuple[datetime, str]]:
+    done = ticket.status in (TicketStatus.SOLVED, TicketStatus.CLOSED)
     pending = []
     if (
         ticket.first_response_due_at
         and ticket.first_response_at is None
         and ticket.first_response_breached_at is None
+        and not done
     ):
         pending.append((ticket.first_response_due_at, "first_response"))
-    if (
-        ticket.resolution_due_at
-        and ticket.status not in (TicketStatus.SOLVED, TicketStatus.CLOSED)
-        and ticket.resolution_breached_at is None
-    ):
+    if ticket.resolution_due_at and ticket.resolution_breached_at is None and not done:
         pending.append((ticket.resolution_due_at, "resolution"))
     return pending
 
 
-def _record_breaches(ticket: Ticket, at: datetime, late_by: datetime) -> int:
-    """Breaches of targets that were still pending before this moment's change."""
+def _record_breaches(ticket: Ticket, at: datetime) -> int:
+    """Record, as of ``at``, every target missed and not recorded yet."""
     recorded = 0
-    for due, target in _targets_missed(ticket, late_by):
+    for due, target in _targets_missed(ticket, at):
         setattr(ticket, f"{target}_breached_at", at)
         ticket.events.append(
             TicketEvent(
@@ -221,16 +219,22 @@ def _record_breaches(ticket: Ticket, at: datetime, late_by: datetime) -> int:
     return recorded
 
 
-def _targets_missed(ticket: Ticket, late_by: datetime) -> list[tuple[datetime, str]]:
-    missed = []
+def _targets_missed(ticket: Ticket, now: datetime) -> list[tuple[datetime, str]]:
+    # A ticket solved without any public reply (spam, a duplicate) owes no first response.
+    answered_or_open = ticket.first_response_at is not None or ticket.status not in (
+        TicketStatus.SOLVED,
+        TicketStatus.CLOSED,
+    )
     checks = (
         ("first_response", ticket.first_response_due_at, ticket.first_response_at),
         ("resolution", ticket.resolution_due_at, ticket.solved_at),
     )
+    missed = []
     for target, due, done_at in checks:
         if due is None or getattr(ticket, f"{target}_breached_at") is not None:
             continue
-        finished = done_at if done_at is not None else late_by
-        if finished > due:
+        if target == "first_response" and not answered_or_open:
+            continue
+        if (done_at or now) > due:
             missed.append((due, target))
     return missed

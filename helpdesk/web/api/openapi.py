@@ -265,8 +265,8 @@ _TICKET_FILTERS = [
     _query("assignee", "`me`, `none` (unassigned) or a user id."),
     _query(
         "q",
-        "Words that must each start a word of the subject or of a message's text; case is "
-        "ignored, accents are not, punctuation only separates words.",
+        "Words that must each appear as a whole word in the subject or a message's text; case "
+        "is ignored, accents are not, punctuation only separates words.",
     ),
     _query(
         "created_from",

@@ -1,0 +1,587 @@
+"""Server time of the agent queue's queries at scale: first page, deep page, filters, search.
+
+Usage: python bench/queue.py [--tickets N] [--database-url URL] [--reuse] [--repeat R]
+
+Fills a database with N tickets (default 1,000,000) spread over the last two years, each with
+at least one inbound message, many with agent replies, customer follow-ups and internal notes,
+across every channel, stage, status and priority, most assigned to one of 20 agents. Rows go
+in with bulk inserts (executemany on SQLite, COPY on PostgreSQL) while the secondary indexes
+are dropped, and the indexes are rebuilt afterwards exactly as the migrations define them.
+
+Then, inside an app context, it times what the queue page does per request: ``ticket_page``
+plus ``status_counts`` for the same filters, and the rows serialised to dicts. Every case runs
+R times (default 30) on a fresh session after warming up; it prints the median and p95.
+
+Without --database-url the database is a SQLite file in the temp folder; a PostgreSQL URL gets
+a database of its own on that server (``helpdesk_queue_bench_N``). Either is kept afterwards,
+so --reuse measures again without refilling when it holds N tickets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Connection, make_url
+
+AGENTS = 20
+CHUNK = 20_000
+SPAN = timedelta(days=730)
+STATUSES_BY_AGE = [
+    # (newer than, {status: weight}): the older a ticket, the likelier it is done with.
+    (timedelta(days=2), {"new": 50, "open": 30, "pending": 10, "solved": 10}),
+    (timedelta(days=30), {"new": 3, "open": 20, "pending": 15, "solved": 30, "closed": 32}),
+    (SPAN * 2, {"open": 0.5, "pending": 0.5, "solved": 5, "closed": 94}),
+]
+PRIORITIES = {"low": 20, "normal": 60, "high": 15, "urgent": 5}
+CHANNELS = {"email": 50, "sms": 25, "chat": 25}
+STAGES = {
+    "awareness": 5,
+    "discovery": 8,
+    "attraction": 7,
+    "interaction": 10,
+    "purchase": 20,
+    "use": 30,
+    "cultivation": 8,
+    "advocacy": 4,
+    "unknown": 8,
+}
+# A word list reads best as words.
+BRANDS = (  # noqa: SIM905
+    "aurora zephyr nimbus solstice ember cobalt juniper quartz tundra sierra meridian "
+    "halcyon orchid falcon granite willow lumen vertex atlas nova cascade harbor summit "
+    "coral pioneer mistral sable ionic terra polaris"
+).split()
+PRODUCTS = (  # noqa: SIM905
+    "thermostat router headphones kettle blender vacuum speaker camera doorbell lamp "
+    "charger backpack jacket sneakers watch tablet keyboard monitor printer scooter "
+    "mattress toaster purifier humidifier projector drone microwave dishwasher smartphone "
+    "earbuds"
+).split()
+ISSUES = [
+    ("Refund request", "I would like a refund for the {item}, it is not what I expected."),
+    ("Delivery delayed", "My {item} has not arrived yet and the tracking has not moved."),
+    ("Arrived damaged", "The {item} arrived damaged, the box was crushed and it rattles."),
+    (
+        "Cannot log in",
+        "I cannot log in to my account to register the {item}, password reset fails.",
+    ),
+    ("Invoice question", "The invoice for the {item} shows the wrong address and VAT number."),
+    ("Warranty claim", "The {item} stopped working after three months, is it under warranty?"),
+    ("Exchange size", "Can I exchange the {item} for another size or colour?"),
+    ("Discount code", "The discount code did not apply when I bought the {item}."),
+    ("Cancel order", "Please cancel my order for the {item} before it ships."),
+    ("Subscription", "How do I pause the subscription that came with the {item}?"),
+    ("Setup help", "I need help setting up the {item}, the app does not find it."),
+    ("Double charge", "I was charged twice for the {item}, please check my card."),
+    ("Missing part", "The {item} came without the charger cable and the manual."),
+    ("Pricing question", "Is there a bundle price for the {item} and do you ship abroad?"),
+]
+GREETINGS = ["Hello,", "Hi there,", "Good morning,", "Dear support,", "Hey,", ""]
+CLOSINGS = ["Thanks.", "Thank you in advance.", "Best regards.", "Cheers.", "Kind regards.", ""]
+REPLIES = [
+    "Thanks for reaching out. We have issued a return label for your {item}.",
+    "Sorry about the trouble with your {item}. A replacement ships tomorrow.",
+    "We checked with the courier: your {item} is at the local depot.",
+    "Your refund for the {item} has been processed and shows in 3 to 5 days.",
+    "Please try resetting the {item} by holding the button for ten seconds.",
+]
+NOTES = [
+    "Customer called as well, VIP account.",
+    "Escalated to the warehouse team.",
+    "Checked the payment provider, one charge was reversed.",
+    "Possible fraud, verify the address before shipping.",
+]
+FIRST_NAMES = (  # noqa: SIM905
+    "Ada Grace Alan Linus Margaret Barbara Dennis Ken Radia Frances Edsger Donald"
+).split()
+LAST_NAMES = (  # noqa: SIM905
+    "Lovelace Hopper Turing Torvalds Hamilton Liskov Ritchie Thompson Perlman"
+).split()
+
+
+def pick(rng: random.Random, weights: dict[str, float]) -> str:
+    return rng.choices(list(weights), list(weights.values()))[0]
+
+
+# --- filling ----------------------------------------------------------------------------------
+
+
+class Filler:
+    """Makes the rows of N tickets, chunk by chunk, from one seed."""
+
+    def __init__(self, count: int, now: datetime, seed: int = 11) -> None:
+        self.count = count
+        self.customers = max(count // 2, 1)
+        self.start = now - SPAN
+        self.now = now
+        self.rng = random.Random(seed)
+        self.message_id = 0
+
+    def tickets(self, first: int, last: int) -> Iterator[tuple[tuple, list[tuple], list[str]]]:
+        """(ticket row, message rows, words) for ticket ids first..last."""
+        from helpdesk.tickets.search import words
+
+        rng = self.rng
+        step = SPAN / self.count
+        for ticket_id in range(first, last + 1):
+            created = self.start + step * (ticket_id - 1 + rng.random())
+            age = self.now - created
+            status = pick(rng, next(w for limit, w in STATUSES_BY_AGE if age < limit))
+            channel = pick(rng, CHANNELS)
+            endpoint = {"email": 1 if rng.random() < 0.8 else 2, "sms": 3, "chat": 4}[channel]
+            customer = rng.randrange(self.customers) + 1
+            assigned = rng.random() < (0.1 if status == "new" else 0.92)
+            assignee = rng.randrange(AGENTS) + 1 if assigned else None
+            stage = pick(rng, STAGES)
+            title, sentence = rng.choice(ISSUES)
+            item = f"{rng.choice(BRANDS)} {rng.choice(PRODUCTS)}"
+            order = f"order {rng.randrange(1_000_000, 9_999_999)}"
+            body = " ".join(
+                part
+                for part in (
+                    rng.choice(GREETINGS),
+                    sentence.format(item=item.title()),
+                    f"It was {order}.",
+                    rng.choice(CLOSINGS),
+                )
+                if part
+            )
+            subject = f"{title}: {item.title()}" if channel == "email" else body[:80]
+            messages, last_customer, first_response, last_at = self._messages(
+                ticket_id, channel, endpoint, customer, created, status, body, item, assignee
+            )
+            solved = last_at + timedelta(hours=20) if status in ("solved", "closed") else None
+            row = (
+                ticket_id,
+                ticket_id,
+                subject,
+                status,
+                pick(rng, PRIORITIES),
+                channel,
+                endpoint,
+                f"conv-{customer}" if channel == "chat" else None,
+                stage,
+                stage,
+                None,
+                "rule" if stage != "unknown" else "none",
+                "bench data",
+                assignee,
+                customer,
+                None,
+                created,
+                solved or last_at,
+                last_customer,
+                first_response,
+                solved,
+            )
+            found = words(subject)
+            for message in messages:
+                found += words(message[9])
+            yield row, messages, list(dict.fromkeys(found))
+
+    def _messages(self, ticket_id, channel, endpoint, customer, created, status, body, item, agent):
+        rng = self.rng
+        automatic = rng.random() < 0.03
+        rows = [
+            self._message(ticket_id, "inbound", channel, endpoint, None, body, created, automatic)
+        ]
+        last_customer = None if automatic else created
+        at = created
+        first_response = None
+        if status != "new" and rng.random() < 0.85:
+            at += timedelta(minutes=rng.randrange(5, 600))
+            reply = rng.choice(REPLIES).format(item=item)
+            rows.append(self._message(ticket_id, "outbound", channel, endpoint, agent, reply, at))
+            first_response = at
+            if rng.random() < 0.3:
+                at += timedelta(minutes=rng.randrange(10, 2000))
+                again = f"Thanks, but the {item} still does not work. Any update?"
+                rows.append(self._message(ticket_id, "inbound", channel, endpoint, None, again, at))
+                last_customer = at
+        if rng.random() < 0.12:
+            at += timedelta(minutes=rng.randrange(1, 60))
+            note = rng.choice(NOTES)
+            rows.append(self._message(ticket_id, "note", channel, endpoint, agent, note, at))
+        return rows, last_customer, first_response, at
+
+    def _message(
+        self, ticket_id, direction, channel, endpoint, author, body, at, automatic=False
+    ) -> tuple:
+        self.message_id += 1
+        n = self.message_id
+        external = {"inbound": f"bench-in-{n}", "outbound": f"bench-out-{n}"}.get(direction)
+        return (
+            n,
+            ticket_id,
+            direction,
+            channel,
+            endpoint,
+            author if direction != "inbound" else None,
+            None if direction == "note" else f"sender-{ticket_id}",
+            None,
+            None,
+            body,
+            None,
+            external,
+            None,
+            automatic,
+            "bench data",
+            "delivered" if direction == "outbound" else None,
+            None,
+            None,
+            1 if direction == "outbound" else 0,
+            None,
+            None,
+            at,
+        )
+
+    def people(self) -> tuple[list[tuple], list[tuple], list[tuple], list[tuple]]:
+        """Users, endpoints, customers and their identities."""
+        rng = self.rng
+        users = [
+            (n, f"agent{n}@helpdesk.test", f"Agent {n}", "agent", "!", True, False, self.start)
+            for n in range(1, AGENTS + 1)
+        ]
+        endpoints = [
+            (1, "email", "support@shop.test", "{}", self.start),
+            (2, "email", "sales@shop.test", "{}", self.start),
+            (3, "sms", "+15550001000", "{}", self.start),
+            (4, "chat", "shop.test", "{}", self.start),
+        ]
+        customers, identities = [], []
+        for n in range(1, self.customers + 1):
+            named = rng.random() < 0.7
+            name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}" if named else None
+            customers.append((n, name, self.start))
+            kind, value = [
+                ("email", f"customer{n}@example.test"),
+                ("phone", f"+1555{n:07d}"),
+                ("visitor", f"visitor-{n}"),
+            ][n % 3]
+            identities.append((n, n, kind, value, False, self.start))
+        return users, endpoints, customers, identities
+
+
+COLUMNS = {
+    "users": "id, email, name, role, password_hash, active, available, created_at",
+    "endpoints": "id, channel, address, settings, created_at",
+    "customers": "id, name, created_at",
+    "customer_identities": "id, customer_id, kind, value, verified, created_at",
+    "tickets": (
+        "id, number, subject, status, priority, channel, endpoint_id, conversation_id, stage, "
+        "intake_stage, intake_rule, stage_source, stage_reason, assignee_id, customer_id, "
+        "previous_ticket_id, created_at, updated_at, last_customer_message_at, "
+        "first_response_at, solved_at"
+    ),
+    "messages": (
+        "id, ticket_id, direction, channel, endpoint_id, author_id, sender, recipient, subject, "
+        "text, html, external_id, raw_ref, auto_submitted, thread_reason, delivery_state, "
+        "error_code, error_text, attempt_count, next_attempt_at, lease_until, created_at"
+    ),
+}
+
+
+class SqliteLoader:
+    """executemany into one SQLite file, timestamps in SQLAlchemy's storage format."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.raw = connection.connection.driver_connection
+        self.raw.execute("PRAGMA synchronous=OFF")
+
+    def secondary_indexes(self) -> list[tuple[str, str]]:
+        return self.raw.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+            "AND tbl_name IN ('tickets', 'messages', 'customers', 'customer_identities')"
+        ).fetchall()
+
+    def run(self, statement: str) -> None:
+        self.raw.execute(statement)
+
+    def insert(self, table: str, rows: list[tuple]) -> None:
+        columns = COLUMNS[table]
+        marks = ", ".join("?" for _ in columns.split(","))
+        self.raw.executemany(
+            f"INSERT INTO {table} ({columns}) VALUES ({marks})", [self._row(r) for r in rows]
+        )
+
+    def insert_words(self, rows: list[tuple[int, list[str]]]) -> None:
+        self.raw.executemany(
+            "INSERT INTO ticket_search (rowid, words) VALUES (?, ?)",
+            [(ticket_id, " ".join(found)) for ticket_id, found in rows],
+        )
+
+    def commit(self) -> None:
+        self.raw.commit()
+
+    def finish(self) -> None:
+        # Merge the FTS segments the bulk load wrote, then give the planner statistics.
+        self.raw.execute("INSERT INTO ticket_search (ticket_search) VALUES ('optimize')")
+        self.raw.execute("ANALYZE")
+        self.raw.commit()
+
+    @staticmethod
+    def _row(row: tuple) -> tuple:
+        return tuple(
+            value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+            if isinstance(value, datetime)
+            else value
+            for value in row
+        )
+
+
+class PostgresLoader:
+    """COPY into PostgreSQL with foreign-key triggers off during the load (superuser)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.raw = connection.connection.driver_connection
+        with self.raw.cursor() as cursor:
+            cursor.execute("SET session_replication_role = replica")
+            cursor.execute("SET maintenance_work_mem = '1GB'")
+
+    def secondary_indexes(self) -> list[tuple[str, str]]:
+        with self.raw.cursor() as cursor:
+            cursor.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' "
+                "AND tablename IN ('tickets', 'messages', 'customers', 'customer_identities', "
+                "'ticket_search') AND indexname NOT IN "
+                "(SELECT conname FROM pg_constraint WHERE contype IN ('p', 'u'))"
+            )
+            return cursor.fetchall()
+
+    def run(self, statement: str) -> None:
+        with self.raw.cursor() as cursor:
+            cursor.execute(statement)
+
+    def insert(self, table: str, rows: list[tuple]) -> None:
+        with (
+            self.raw.cursor() as cursor,
+            cursor.copy(f"COPY {table} ({COLUMNS[table]}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+
+    def insert_words(self, rows: list[tuple[int, list[str]]]) -> None:
+        with (
+            self.raw.cursor() as cursor,
+            cursor.copy("COPY ticket_search (ticket_id, words) FROM STDIN") as copy,
+        ):
+            for ticket_id, found in rows:
+                # tsvector input with quoted lexemes: taken as they are, like array_to_tsvector.
+                copy.write_row((ticket_id, " ".join(f"'{word}'" for word in found)))
+
+    def commit(self) -> None:
+        self.raw.commit()
+
+    def finish(self) -> None:
+        self.raw.commit()
+        self.raw.autocommit = True
+        with self.raw.cursor() as cursor:
+            cursor.execute("SET session_replication_role = origin")
+            cursor.execute("VACUUM ANALYZE")
+        self.raw.autocommit = False
+
+
+def fill(connection: Connection, count: int) -> None:
+    """N tickets with their people and messages, indexes rebuilt after the load."""
+    loader_type = PostgresLoader if connection.dialect.name == "postgresql" else SqliteLoader
+    loader = loader_type(connection)
+    filler = Filler(count, datetime.now(UTC).replace(minute=0, second=0, microsecond=0))
+    started = time.perf_counter()
+    indexes = loader.secondary_indexes()
+    for name, _ in indexes:
+        loader.run(f"DROP INDEX {name}")
+    users, endpoints, customers, identities = filler.people()
+    for table, rows in [
+        ("users", users),
+        ("endpoints", endpoints),
+        ("customers", customers),
+        ("customer_identities", identities),
+    ]:
+        loader.insert(table, rows)
+    loader.run(f"INSERT INTO counters (name, value) VALUES ('ticket', {count})")
+    messages_total = 0
+    for first in range(1, count + 1, CHUNK):
+        made = list(filler.tickets(first, min(first + CHUNK - 1, count)))
+        loader.insert("tickets", [row for row, _, _ in made])
+        messages = [message for _, ticket_messages, _ in made for message in ticket_messages]
+        loader.insert("messages", messages)
+        loader.insert_words([(row[0], found) for row, _, found in made])
+        loader.commit()
+        messages_total += len(messages)
+        print(f"\r  {first + len(made) - 1:,} tickets", end="", flush=True)
+    loaded = time.perf_counter()
+    print(f", {messages_total:,} messages loaded in {loaded - started:.0f} s")
+    for _, definition in indexes:
+        loader.run(definition)
+    loader.commit()
+    loader.finish()
+    print(f"  indexes built and statistics gathered in {time.perf_counter() - loaded:.0f} s")
+
+
+# --- measuring --------------------------------------------------------------------------------
+
+
+def cases(deep_cursor: str, order_number: str) -> list[tuple[str, dict, str | None]]:
+    """(name, query-string arguments, cursor) as the queue page would receive them."""
+    return [
+        ("first page", {}, None),
+        ("deep page (90% down)", {}, deep_cursor),
+        ("status=open", {"status": "open"}, None),
+        ("stage=purchase&channel=sms", {"stage": "purchase", "channel": "sms"}, None),
+        ("assignee=none&priority=urgent", {"assignee": "none", "priority": "urgent"}, None),
+        ("q=zephyr thermostat", {"q": "zephyr thermostat"}, None),
+        (f"q={order_number} (one ticket)", {"q": order_number}, None),
+        ("q=xylophone (no hit)", {"q": "xylophone"}, None),
+        ("q=refund (common word)", {"q": "refund"}, None),
+        ("status=new,open&sort=waiting", {"status": "new,open", "sort": "waiting"}, None),
+        ("sort=priority", {"sort": "priority"}, None),
+    ]
+
+
+def measure(case: Callable[[], object], repeat: int) -> list[float]:
+    from helpdesk.extensions import db
+
+    for _ in range(3):
+        case()
+        db.session.remove()
+    timings = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        case()
+        timings.append((time.perf_counter() - started) * 1000)
+        db.session.remove()
+    return timings
+
+
+def queue_request(args: dict, cursor: str | None) -> Callable[[], object]:
+    """What the queue page does for one request: list, counts, rows to dicts."""
+    from helpdesk.tickets import queries
+    from helpdesk.web.api.serializers import ticket_summary
+
+    def run() -> object:
+        filters = queries.TicketFilter.from_args(args, me=1)
+        sort = queries.parse_sort(args.get("sort"))
+        page = queries.ticket_page(filters, queries.DEFAULT_LIMIT, cursor, sort)
+        counts = {status.value: str(n) for status, n in queries.status_counts(filters).items()}
+        return [ticket_summary(ticket) for ticket in page.items], counts
+
+    return run
+
+
+def report(count: int, repeat: int) -> None:
+    from sqlalchemy import select
+
+    from helpdesk.extensions import db
+    from helpdesk.models import Message, Ticket
+    from helpdesk.tickets import queries
+
+    deep = db.session.scalars(
+        select(Ticket)
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .offset(int(count * 0.9))
+        .limit(1)
+    ).one()
+    deep_cursor = queries.cursor_for(deep)
+    some_text = db.session.scalar(
+        select(Message.text).where(Message.ticket_id == count // 3).order_by(Message.id)
+    )
+    order_number = re.search(r"order (\d{7})", some_text).group(1)
+    db.session.remove()
+    print(f"{'case':<36} {'median ms':>10} {'p95 ms':>8}  rows  counts")
+    for name, args, cursor in cases(deep_cursor, order_number):
+        rows, counts = queue_request(args, cursor)()
+        db.session.remove()
+        timings = sorted(measure(queue_request(args, cursor), repeat))
+        p95 = timings[min(len(timings) - 1, round(0.95 * len(timings)) - 1)]
+        shown = " ".join(f"{status[:2]}={value}" for status, value in counts.items())
+        print(
+            f"{name:<36} {statistics.median(timings):>10.1f} {p95:>8.1f}  {len(rows):>4}  {shown}"
+        )
+
+
+# --- the database -----------------------------------------------------------------------------
+
+
+def database_url(url: str | None, count: int) -> str:
+    """The benchmark's own database: a file in the temp folder, or one on the given server."""
+    if not url:
+        return f"sqlite:///{Path(tempfile.gettempdir()) / f'helpdesk_queue_bench_{count}.sqlite3'}"
+    server = make_url(url).set(drivername="postgresql+psycopg")
+    return server.set(database=f"helpdesk_queue_bench_{count}").render_as_string(False)
+
+
+def fresh_database(url: str, server_url: str | None) -> None:
+    if url.startswith("sqlite"):
+        path = Path(make_url(url).database)
+        for leftover in (
+            path,
+            path.with_name(path.name + "-wal"),
+            path.with_name(path.name + "-shm"),
+        ):
+            leftover.unlink(missing_ok=True)
+        return
+    name = make_url(url).database
+    admin = create_engine(
+        make_url(server_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+
+
+def holds(url: str, count: int) -> bool:
+    """Whether the database exists and holds N tickets."""
+    engine = create_engine(make_url(url))
+    try:
+        with engine.connect() as conn:
+            return conn.scalar(text("SELECT count(*) FROM tickets")) == count
+    except Exception:
+        return False
+    finally:
+        engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tickets", type=int, default=1_000_000)
+    parser.add_argument("--database-url", help="a PostgreSQL server; default a SQLite file")
+    parser.add_argument("--reuse", action="store_true", help="keep a database already filled")
+    parser.add_argument("--repeat", type=int, default=30)
+    args = parser.parse_args()
+    os.environ.setdefault("SECRET_KEY", "bench")
+    from flask_migrate import upgrade
+
+    from helpdesk import create_app
+    from helpdesk.extensions import db
+
+    url = database_url(args.database_url, args.tickets)
+    reuse = args.reuse and holds(url, args.tickets)
+    if not reuse:
+        fresh_database(url, args.database_url)
+    with tempfile.TemporaryDirectory() as storage:
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "HELPDESK_STORAGE_DIR": storage})
+        with app.app_context():
+            print(f"{db.engine.dialect.name}, {args.tickets:,} tickets: {url}")
+            if reuse:
+                print("  reusing the filled database")
+            else:
+                upgrade()
+                with db.engine.connect() as connection:
+                    fill(connection, args.tickets)
+            report(args.tickets, args.repeat)
+            db.engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
