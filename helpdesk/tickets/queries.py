@@ -202,45 +202,38 @@ def _priority_segment(level: Priority) -> _Segment:
     )
 
 
+def _dated_first(column: InstrumentedAttribute, undated_newest_first: bool) -> list[_Segment]:
+    """Tickets with a ``column`` value, earliest first, then those without, by creation."""
+    name = column.key
+    return [
+        _Segment(
+            column.is_not(None),
+            lambda ticket: getattr(ticket, name) is not None,
+            column,
+            Ticket.id,
+            descending=False,
+        ),
+        _Segment(
+            column.is_(None),
+            lambda ticket: getattr(ticket, name) is None,
+            Ticket.created_at,
+            Ticket.id,
+            descending=undated_newest_first,
+        ),
+    ]
+
+
 _PRIORITY_ORDER = (Priority.URGENT, Priority.HIGH, Priority.NORMAL, Priority.LOW)
 # A sort is a list of segments read one after the other, each along an index of its own, so a
 # page costs a few index range scans however deep it lies; the cursor names its segment.
 _CUSTOMERS = "customers"
 _SEGMENTS: dict[str, list[_Segment]] = {
     QueueSort.NEWEST: [_Segment(None, _always, Ticket.created_at, Ticket.id, descending=True)],
-    QueueSort.WAITING: [
-        _Segment(
-            Ticket.last_customer_message_at.is_not(None),
-            lambda ticket: ticket.last_customer_message_at is not None,
-            Ticket.last_customer_message_at,
-            Ticket.id,
-            descending=False,
-        ),
-        _Segment(
-            Ticket.last_customer_message_at.is_(None),
-            lambda ticket: ticket.last_customer_message_at is None,
-            Ticket.created_at,
-            Ticket.id,
-            descending=False,
-        ),
-    ],
+    # The customer who has waited longest first; tickets without a customer message last.
+    QueueSort.WAITING: _dated_first(Ticket.last_customer_message_at, undated_newest_first=False),
     QueueSort.PRIORITY: [_priority_segment(level) for level in _PRIORITY_ORDER],
-    QueueSort.DUE: [
-        _Segment(
-            Ticket.sla_due_at.is_not(None),
-            lambda ticket: ticket.sla_due_at is not None,
-            Ticket.sla_due_at,
-            Ticket.id,
-            descending=False,
-        ),
-        _Segment(
-            Ticket.sla_due_at.is_(None),
-            lambda ticket: ticket.sla_due_at is None,
-            Ticket.created_at,
-            Ticket.id,
-            descending=True,
-        ),
-    ],
+    # The next SLA deadline soonest first; tickets without one last, newest first.
+    QueueSort.DUE: _dated_first(Ticket.sla_due_at, undated_newest_first=True),
     _CUSTOMERS: [_Segment(None, _always, Customer.created_at, Customer.id, descending=True)],
 }
 
