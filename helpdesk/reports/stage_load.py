@@ -3,9 +3,8 @@
 Figures for a range count tickets *created* in it (inclusive local dates in the helpdesk's time
 zone), grouped by their current ``stage`` and channel; the backlog is what is open now,
 whatever the range. Times are calendar seconds; percentiles are by nearest rank (the value at
-rank ceil(p × n) of the sorted values), computed by the database alike on SQLite and
-PostgreSQL. Every figure is backed by a queue filter (``drill_down``) that lists exactly the
-tickets behind it.
+rank ceil(p × n) of the sorted values), so SQLite and PostgreSQL give the same answer. Every
+figure is backed by a queue filter (``drill_down``) that lists exactly the tickets behind it.
 """
 
 from __future__ import annotations
@@ -15,12 +14,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, case, func, null, or_, select
+from sqlalchemy import ColumnElement, String, case, func, or_, select, type_coerce
 
 from channels.base import Channel
 from helpdesk.extensions import db
 from helpdesk.models import Stage, Ticket, TicketStatus, utcnow
-from helpdesk.reports.sql import epoch_seconds
+from helpdesk.reports.sql import epoch_seconds, unindexed
 from helpdesk.tickets.queries import (
     InvalidFilter,
     Trait,
@@ -178,9 +177,13 @@ def stage_load(report: ReportRange) -> StageLoad:
         total = load.cell(stage)
         for channel in Channel:
             total.add(load.cell(stage, channel))
-    _percentiles(load, Ticket.first_response_seconds, "first_response", ("median", "p90"))
-    _percentiles(load, Ticket.resolution_seconds, "resolution", ("median",))
+    _percentiles(load)
     return load
+
+
+def _unordered(*columns: ColumnElement) -> list[ColumnElement]:
+    # Grouping must not tempt SQLite into reading the table in index order (see unindexed).
+    return [unindexed(column) for column in columns]
 
 
 def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
@@ -199,7 +202,7 @@ def _count(load: StageLoad) -> None:
             _flag(trait_condition(Trait.SLA_BREACH)),
         )
         .where(*report.conditions())
-        .group_by(Ticket.stage, Ticket.channel)
+        .group_by(*_unordered(Ticket.stage, Ticket.channel))
     )
     for stage, channel, count, reopened, with_target, breached in arrivals:
         cell = load.cell(stage, channel)
@@ -208,48 +211,53 @@ def _count(load: StageLoad) -> None:
     backlog = db.session.execute(
         select(Ticket.stage, Ticket.channel, func.count())
         .where(Ticket.status.in_(OPEN_STATUSES), *report.narrowing())
-        .group_by(Ticket.stage, Ticket.channel)
+        .group_by(*_unordered(Ticket.stage, Ticket.channel))
     )
     for stage, channel, count in backlog:
         load.cell(stage, channel).backlog = count
 
 
-def _percentiles(
-    load: StageLoad, column: ColumnElement[int], name: str, wanted: tuple[str, ...]
-) -> None:
-    """Nearest-rank percentiles per stage and channel, and per stage over all channels."""
-    for by_channel in (True, False):
-        for stage, channel, value, rank, count in db.session.execute(
-            _ranked(column, by_channel, load.range, wanted)
-        ):
-            cell = load.cell(stage, channel if by_channel else None)
-            for label in wanted:
-                if rank == _nearest_rank(PERCENTILES[label], count):
-                    setattr(cell, f"{name}_{label}_s", value)
+def _percentiles(load: StageLoad) -> None:
+    """Nearest-rank percentiles per stage and channel, and per stage over all channels.
 
-
-def _nearest_rank(percent, count):
-    """ceil(percent / 100 × count) in integers only: the same in Python and on both databases."""
-    return (percent * count + 99) // 100
-
-
-def _ranked(
-    column: ColumnElement[int], by_channel: bool, report: ReportRange, wanted: tuple[str, ...]
-) -> Select:
-    partition = [Ticket.stage, Ticket.channel] if by_channel else [Ticket.stage]
-    ranked = (
+    The values come out of the covering report index in one read and are sorted here: at a
+    hundred thousand tickets that is several times cheaper than window functions in SQLite.
+    """
+    # Plain strings for stage and channel: no enum per row on the way out.
+    values: dict[tuple[str, str | None], tuple[list[int], list[int]]] = {
+        (stage.value, channel.value if channel else None): ([], []) for stage, channel in load.cells
+    }
+    rows = db.session.connection().execute(
         select(
-            Ticket.stage.label("stage"),
-            (Ticket.channel if by_channel else null()).label("channel"),
-            column.label("value"),
-            func.row_number().over(partition_by=partition, order_by=column).label("rank"),
-            func.count().over(partition_by=partition).label("count"),
+            type_coerce(Ticket.stage, String),
+            type_coerce(Ticket.channel, String),
+            Ticket.first_response_seconds,
+            Ticket.resolution_seconds,
+        ).where(
+            *load.range.conditions(),
+            or_(Ticket.first_response_seconds.is_not(None), Ticket.resolution_seconds.is_not(None)),
         )
-        .where(*report.conditions(), column.is_not(None))
-        .subquery()
     )
-    ranks = [_nearest_rank(PERCENTILES[label], ranked.c.count) for label in wanted]
-    return select(ranked).where(or_(*(ranked.c.rank == rank for rank in ranks)))
+    for stage, channel, first_response, resolution in rows:
+        for key in ((stage, channel), (stage, None)):
+            if first_response is not None:
+                values[key][0].append(first_response)
+            if resolution is not None:
+                values[key][1].append(resolution)
+    for (stage, channel), (first_responses, resolutions) in values.items():
+        cell = load.cell(Stage(stage), Channel(channel) if channel else None)
+        first_responses.sort()
+        resolutions.sort()
+        cell.first_response_median_s = _percentile(first_responses, PERCENTILES["median"])
+        cell.first_response_p90_s = _percentile(first_responses, PERCENTILES["p90"])
+        cell.resolution_median_s = _percentile(resolutions, PERCENTILES["median"])
+
+
+def _percentile(ordered: list[int], percent: int) -> int | None:
+    """The value at rank ceil(percent / 100 × n) of sorted values (nearest rank)."""
+    if not ordered:
+        return None
+    return ordered[(percent * len(ordered) + 99) // 100 - 1]
 
 
 # --- charts -----------------------------------------------------------------------------------
@@ -262,7 +270,7 @@ def arrivals_per_day(report: ReportRange) -> dict[date, dict[Stage, int]]:
     rows = db.session.execute(
         select(day_number, Ticket.stage, func.count())
         .where(*report.conditions())
-        .group_by(day_number, Ticket.stage)
+        .group_by(day_number, *_unordered(Ticket.stage))
     )
     for number, stage, count in rows:
         day = date(1970, 1, 1) + timedelta(days=int(number))
@@ -313,7 +321,7 @@ def backlog_by_age(report: ReportRange, now: datetime | None = None) -> dict[Sta
     rows = db.session.execute(
         select(Ticket.stage, bucket, func.count())
         .where(Ticket.status.in_(OPEN_STATUSES), *report.narrowing())
-        .group_by(Ticket.stage, bucket)
+        .group_by(*_unordered(Ticket.stage), bucket)
     )
     for stage, index, count in rows:
         found[stage][index] = count
