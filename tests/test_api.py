@@ -228,7 +228,7 @@ def test_openapi_describes_the_sorts(client):
     document = client.get("/api/v1/openapi.json").get_json()
     parameters = document["paths"]["/api/v1/tickets"]["get"]["parameters"]
     sort = next(p for p in parameters if p.get("name") == "sort")
-    assert sort["schema"]["enum"] == ["newest", "waiting", "priority"]
+    assert sort["schema"]["enum"] == ["newest", "waiting", "priority", "due"]
 
 
 @pytest.mark.parametrize(
