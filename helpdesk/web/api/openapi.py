@@ -245,9 +245,9 @@ _TICKET_FILTERS = [
 
 _SORT = _query(
     "sort",
-    "`newest` (default): created first. `waiting`: the customer's latest message is oldest "
-    "first; tickets without a customer message last. `priority`: urgent to low, newest first "
-    "within. A cursor only continues the sort it came from.",
+    "`newest` (default): most recently created first. `waiting`: the customer whose latest "
+    "message is oldest first; tickets without a customer message last. `priority`: urgent to "
+    "low, newest first within. A cursor only continues the sort it came from.",
     {**_enum(QueueSort), "default": QueueSort.NEWEST.value},
 )
 
