@@ -56,7 +56,7 @@ class Ticket(db.Model):
         Index("ix_tickets_created_at_id", "created_at", "id"),
         Index("ix_tickets_customer_id_created_at", "customer_id", "created_at"),
         # The queue: one index per filter in the order of the newest-first list, so a filtered
-        # page reads only the rows it shows (the id breaks ties from the row itself).
+        # page reads only the rows it shows (ties on created_at are rare; the id orders them).
         Index("ix_tickets_status_created_at", "status", "created_at"),
         Index("ix_tickets_stage_created_at", "stage", "created_at"),
         Index("ix_tickets_channel_created_at", "channel", "created_at"),

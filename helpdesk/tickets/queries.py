@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     ColumnElement,
     Select,
+    and_,
     exists,
     func,
     literal,
@@ -185,7 +186,11 @@ class _Segment:
         """The rows that come after (key, row_id) in this segment's order."""
         position = tuple_(self.key, self.row_id)
         boundary = tuple_(literal(key, self.key.type), literal(row_id, self.row_id.type))
-        return position < boundary if self.descending else position > boundary
+        # The plain bound on the key lets any (…, key) index start at the cursor; the row
+        # comparison alone only reaches an index that ends in (key, id).
+        if self.descending:
+            return and_(self.key <= key, position < boundary)
+        return and_(self.key >= key, position > boundary)
 
 
 def _always(row: object) -> bool:

@@ -287,10 +287,10 @@ _TICKET_FILTERS = [
 
 _SORT = _query(
     "sort",
-    "`newest` (default): created first. `waiting`: the customer's latest message is oldest "
-    "first; tickets without a customer message last. `priority`: urgent to low, newest first "
-    "within. `due`: the next SLA deadline soonest first, then tickets without one. A cursor "
-    "only continues the sort it came from.",
+    "`newest` (default): most recently created first. `waiting`: the customer whose latest "
+    "message is oldest first; tickets without a customer message last. `priority`: urgent to "
+    "low, newest first within. `due`: the next SLA deadline soonest first, then tickets "
+    "without one. A cursor only continues the sort it came from.",
     {**_enum(QueueSort), "default": QueueSort.NEWEST.value},
 )
 
