@@ -10,7 +10,9 @@ are dropped, and the indexes are rebuilt afterwards exactly as the migrations de
 
 Then, inside an app context, it times what the queue page does per request: ``ticket_page``
 plus ``status_counts`` for the same filters, and the rows serialised to dicts. Every case runs
-R times (default 30) on a fresh session after warming up; it prints the median and p95.
+R times (default 30) on a fresh session after warming up; it prints the median and p95. Last,
+it requests whole queue pages through the Flask test client as a logged-in agent (session,
+queries and template: the server time of the page).
 
 Without --database-url the database is a SQLite file in the temp folder; a PostgreSQL URL gets
 a database of its own on that server (``helpdesk_queue_bench_N``). Either is kept afterwards,
@@ -531,6 +533,34 @@ def report(count: int, repeat: int) -> None:
         )
 
 
+PAGES = (
+    ("page: open work", "/tickets?status=new,open,pending"),
+    ("page: stage=purchase&channel=sms", "/tickets?stage=purchase&channel=sms"),
+    ("page: q=zephyr thermostat", "/tickets?q=zephyr+thermostat"),
+)
+
+
+def page_report(app, repeat: int) -> None:
+    """The whole queue page as an agent's browser gets it: session, queries, template."""
+    from helpdesk import accounts
+    from helpdesk.extensions import db
+
+    email, password = "bench-agent@helpdesk.test", "bench password"
+    if accounts.user_by_email(email) is None:
+        accounts.create_user(email, password, "agent", "Bench Agent")
+        db.session.commit()
+    client = app.test_client()
+    client.post("/login", data={"email": email, "password": password})
+    for name, path in PAGES:
+
+        def request(path: str = path) -> None:
+            assert client.get(path).status_code == 200
+
+        wall, cpu = measure(request, repeat)
+        figures = [statistics.median(wall), p95(wall), statistics.median(cpu), p95(cpu)]
+        print(f"{name:<33} {' '.join(f'{f:>7.1f}' for f in figures)} {len(wall):>4}")
+
+
 # --- the database -----------------------------------------------------------------------------
 
 
@@ -592,7 +622,13 @@ def main() -> None:
     if not reuse:
         fresh_database(url, args.database_url)
     with tempfile.TemporaryDirectory() as storage:
-        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "HELPDESK_STORAGE_DIR": storage})
+        app = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": url,
+                "HELPDESK_STORAGE_DIR": storage,
+                "WTF_CSRF_ENABLED": False,
+            }
+        )
         with app.app_context():
             print(f"{db.engine.dialect.name}, {args.tickets:,} tickets: {url}")
             if reuse:
@@ -602,6 +638,7 @@ def main() -> None:
                 with db.engine.connect() as connection:
                     fill(connection, args.tickets)
             report(args.tickets, args.repeat)
+            page_report(app, args.repeat)
             db.engine.dispose()
 
 
