@@ -31,12 +31,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from helpdesk import models  # noqa: F401  (register every table with the metadata)
     from helpdesk.cli import register_commands
-    from helpdesk.outbox import AdapterRegistry
+    from helpdesk.outbox import AdapterRegistry, twilio_adapter
     from helpdesk.web.api import bp as api_bp
+    from helpdesk.web.webhooks import bp as webhooks_bp
 
-    app.extensions["helpdesk.adapters"] = AdapterRegistry()
+    registry = AdapterRegistry()
+    sms_adapter = twilio_adapter(app.config)
+    if sms_adapter is not None:
+        registry.register(sms_adapter)
+    app.extensions["helpdesk.adapters"] = registry
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
+    app.register_blueprint(webhooks_bp)
+    csrf.exempt(webhooks_bp)
     register_commands(app)
     return app
 

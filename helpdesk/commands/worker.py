@@ -17,6 +17,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from helpdesk.extensions import db
+from helpdesk.media import fetch_due
 from helpdesk.outbox import RunSummary, run_due
 
 T = TypeVar("T")
@@ -33,7 +34,9 @@ class PeriodicJob:
 
 # Mailbox polling, SLA checks and the like go here. Every worker process runs them, so a job
 # must be safe to run in several at once (e.g. hold a lease row in the database).
-PERIODIC_JOBS: tuple[PeriodicJob, ...] = ()
+PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
+    PeriodicJob("fetching MMS media", interval=5.0, run=fetch_due),
+)
 
 
 def run_once(name: str, jobs: tuple[PeriodicJob, ...] = PERIODIC_JOBS) -> RunSummary:
