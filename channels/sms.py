@@ -62,11 +62,6 @@ def is_authentic(auth_token: str | None, url: str, form: Mapping, signature: str
     return RequestValidator(auth_token).validate(url, form, signature)
 
 
-def sign(auth_token: str, url: str, form: Mapping) -> str:
-    """The signature Twilio sends for this URL and form (for tests and benchmarks)."""
-    return RequestValidator(auth_token).compute_signature(url, form)
-
-
 def parse(form: Mapping[str, str]) -> InboundMessage:
     """An inbound SMS or MMS webhook form as an InboundMessage."""
     sid = form.get("MessageSid") or form.get("SmsMessageSid")
