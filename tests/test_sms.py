@@ -16,11 +16,13 @@ from twilio.request_validator import RequestValidator
 from channels import sms
 from channels.base import Channel, SmsKeyword
 from helpdesk.extensions import db
+from helpdesk.inbox import process_due
 from helpdesk.media import fetch_due
 from helpdesk.models import (
     Attachment,
     Customer,
     DeliveryState,
+    InboxItem,
     Message,
     Stage,
     Ticket,
@@ -91,16 +93,20 @@ def signature(path: str, form: dict[str, str], token: str = AUTH_TOKEN) -> str:
 
 
 @pytest.fixture
-def text_in(client, twilio) -> Callable[..., object]:
-    """POST a signed inbound SMS webhook: ``text_in("STOP", From=...)``."""
+def text_in(ctx, client, twilio) -> Callable[..., object]:
+    """POST a signed inbound SMS webhook, then run the worker's intake as it would moments
+    later: ``text_in("STOP", From=...)``; ``intake=False`` leaves it in the inbox."""
 
-    def post(body: str = "Where is my parcel?", **fields: str):
+    def post(body: str = "Where is my parcel?", intake: bool = True, **fields: str):
         form = sms_form(body, **fields)
-        return client.post(
+        response = client.post(
             "/webhooks/twilio/sms",
             data=form,
             headers={"X-Twilio-Signature": signature("/webhooks/twilio/sms", form)},
         )
+        if intake:
+            process_due()
+        return response
 
     return post
 
@@ -179,14 +185,20 @@ def test_a_form_without_message_sid_is_refused():
 # --- inbound webhook --------------------------------------------------------------------------
 
 
-def test_signed_text_becomes_a_ticket_and_the_answer_is_empty_twiml(ctx, text_in, twilio):
-    response = text_in("ORDER 1234 has not arrived")
+def test_signed_text_is_stored_at_once_and_becomes_a_ticket(ctx, text_in, twilio):
+    response = text_in("ORDER 1234 has not arrived", intake=False)
 
     assert response.status_code == 200
     assert response.mimetype == "text/xml"
     assert response.data.decode() == sms.EMPTY_TWIML
     assert twilio.requests == []  # nothing asked of Twilio while answering
+    [item] = db.session.scalars(select(InboxItem)).all()
+    assert item.payload["Body"] == "ORDER 1234 has not arrived"
+
+    assert str(process_due()) == "intake stored 1, duplicates 0, retrying 0, failed 0"
+
     ticket = only_ticket()
+    assert ticket.created_at == item.received_at
     assert (ticket.channel, ticket.endpoint.address, ticket.status) == (
         Channel.SMS,
         NUMBER,
@@ -226,6 +238,7 @@ def test_unsigned_or_badly_signed_webhooks_are_refused_and_store_nothing(
     response = client.post("/webhooks/twilio/sms", data=form, headers=headers)
 
     assert response.status_code == 403
+    assert db.session.scalars(select(InboxItem)).all() == []
     assert messages() == []
 
 
@@ -249,12 +262,35 @@ def test_webhooks_are_refused_while_no_auth_token_is_configured(ctx, app, text_i
 
 
 def test_the_same_message_sid_twice_stores_one_message(ctx, text_in):
-    first = text_in("Where is my parcel?", MessageSid="SMretried")
+    first = text_in("Where is my parcel?", MessageSid="SMretried", intake=False)
     again = text_in("Where is my parcel?", MessageSid="SMretried")
+    later = text_in("Where is my parcel?", MessageSid="SMretried")
 
-    assert (first.status_code, again.status_code) == (200, 200)
-    assert again.data.decode() == sms.EMPTY_TWIML
+    assert [r.status_code for r in (first, again, later)] == [200, 200, 200]
+    assert later.data.decode() == sms.EMPTY_TWIML
     assert [m.external_id for m in messages()] == ["SMretried"]
+    assert len(db.session.scalars(select(InboxItem)).all()) == 1
+
+
+def test_a_message_sid_already_on_a_ticket_is_not_stored_again(ctx, text_in, inbound):
+    service.receive(inbound(Channel.SMS, endpoint=NUMBER, external_id="SMknown"))
+    db.session.commit()
+
+    text_in("Where is my parcel?", MessageSid="SMknown", intake=False)
+
+    assert str(process_due()) == "intake stored 0, duplicates 1, retrying 0, failed 0"
+    assert [m.external_id for m in messages()] == ["SMknown"]
+
+
+def test_a_text_the_service_refuses_stays_in_the_inbox_with_the_reason(ctx, text_in):
+    response = text_in("Hello", From="SHOPNEWS", intake=False)
+
+    assert response.status_code == 200
+    assert process_due().failed == 1
+    [item] = db.session.scalars(select(InboxItem)).all()
+    assert (item.processed_at, item.next_attempt_at) == (None, None)
+    assert item.error == "InvalidInput: not a phone number in international format: 'SHOPNEWS'"
+    assert messages() == []
 
 
 def test_any_pool_number_of_a_registered_messaging_service_is_accepted(ctx, text_in):

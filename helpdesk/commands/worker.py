@@ -17,6 +17,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from helpdesk.extensions import db
+from helpdesk.inbox import process_due
 from helpdesk.media import fetch_due
 from helpdesk.outbox import RunSummary, run_due
 
@@ -35,6 +36,7 @@ class PeriodicJob:
 # Mailbox polling, SLA checks and the like go here. Every worker process runs them, so a job
 # must be safe to run in several at once (e.g. hold a lease row in the database).
 PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
+    PeriodicJob("taking in webhook payloads", interval=0.0, run=process_due),
     PeriodicJob("fetching MMS media", interval=5.0, run=fetch_due),
 )
 

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import insert, select, update
+from sqlalchemy import text as sql
 from sqlalchemy.exc import IntegrityError
 
 from channels.base import Channel, DeliveryError, InboundMessage, MediaLink, SmsKeyword
@@ -57,6 +58,7 @@ _QUIET_KEYWORDS = (SmsKeyword.OPT_OUT, SmsKeyword.OPT_IN)
 
 def receive(msg: InboundMessage) -> Message | None:
     """Attach an inbound message to its ticket; None when it was already stored."""
+    _serialise_intake(msg)
     endpoint = endpoint_for(msg.channel, msg.endpoint)
     if _already_stored(msg, endpoint):
         return None
@@ -76,6 +78,27 @@ def receive(msg: InboundMessage) -> Message | None:
             return None
         raise
     return message
+
+
+def _serialise_intake(msg: InboundMessage) -> None:
+    """Let concurrent intakes from one sender wait for each other instead of racing.
+
+    Two texts from one number at once must not open two tickets or two customers. On
+    PostgreSQL a transaction-scoped advisory lock per sender does it; on SQLite the write
+    lock is taken up front, since upgrading a read snapshot to a write fails at once with
+    "database is locked" when another process wrote in between.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            sql("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"intake {msg.channel.value} {msg.sender}"},
+        )
+    elif (
+        connection.dialect.name == "sqlite"
+        and not connection.connection.driver_connection.in_transaction
+    ):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def endpoint_for(channel: Channel, address: str) -> Endpoint:
