@@ -384,7 +384,10 @@ def test_texts_join_the_open_ticket_and_a_solved_one_reopens(ctx, text_in, make_
     text_in("First")
     text_in("Second", From="+1 555 000 2000")  # the same number, written otherwise
     ticket = only_ticket()
-    assert [m.text for m in ticket.messages] == ["First", "Second"]
+    assert [(m.text, m.sender) for m in ticket.messages] == [
+        ("First", CUSTOMER),
+        ("Second", CUSTOMER),
+    ]
     service.set_status(ticket, make_user(), TicketStatus.SOLVED)
     db.session.commit()
 
@@ -773,3 +776,19 @@ def test_removing_a_number_with_tickets_keeps_them(ctx, text_in):
         (),
         1,
     )
+
+
+def test_worker_once_takes_in_texts_fetches_media_and_sends_replies(ctx, runner, text_in, twilio):
+    url = twilio.add_media("image/jpeg", b"\xff\xd8photo")
+    text_in(
+        "Photo attached", intake=False, NumMedia="1", MediaUrl0=url, MediaContentType0="image/jpeg"
+    )
+
+    result = runner.invoke(args=["worker", "--once", "--name", "w1"])
+
+    assert result.exit_code == 0, result.output
+    ticket = only_ticket()
+    [message] = ticket.messages
+    assert [(a.filename, a.stored) for a in message.attachments] == [
+        (url.rsplit("/", 1)[1] + ".jpg", True)
+    ]

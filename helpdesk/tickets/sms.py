@@ -182,6 +182,8 @@ def _set_keyword_rule(address: str, word: str, stage: Stage) -> None:
 
 def receive(msg: InboundMessage) -> Message | None:
     """Store an inbound text at its endpoint; None when this MessageSid is already stored."""
+    # Replies go to the stored sender, so it is kept in E.164 like the customer's identity.
+    msg = replace(msg, sender=normalize_phone(msg.sender))
     return service.receive(_at_registered_endpoint(msg))
 
 
