@@ -43,6 +43,7 @@ _PROGRESS = {
     DeliveryState.DELIVERED: 2,
     DeliveryState.FAILED: 2,
 }
+
 # Far longer than any adapter may take to send, so a live worker never loses its lease.
 LEASE = timedelta(minutes=5)
 BATCH_SIZE = 20
