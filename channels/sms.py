@@ -6,6 +6,7 @@ worker calls ``send`` and ``fetch_media``.
 
 from __future__ import annotations
 
+import hmac
 import mimetypes
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -59,7 +60,12 @@ def is_authentic(auth_token: str | None, url: str, form: Mapping, signature: str
     """True when ``X-Twilio-Signature`` is Twilio's HMAC of the public URL and the form."""
     if not auth_token or not signature:
         return False
-    return RequestValidator(auth_token).validate(url, form, signature)
+    validator = RequestValidator(auth_token)
+    # The URL as configured is what Twilio signs; only when that fails are the variants
+    # ``validate`` also tries (with and without the default port) worth computing.
+    if hmac.compare_digest(validator.compute_signature(url, form).encode(), signature.encode()):
+        return True
+    return validator.validate(url, form, signature)
 
 
 def parse(form: Mapping[str, str]) -> InboundMessage:

@@ -217,6 +217,7 @@ def test_signed_text_is_stored_at_once_and_becomes_a_ticket(ctx, text_in, twilio
     [
         {},
         {"X-Twilio-Signature": "not-a-signature"},
+        {"X-Twilio-Signature": "ünïcödé"},
         # Signed with another account's token.
         {
             "X-Twilio-Signature": RequestValidator("other-token").compute_signature(
@@ -792,3 +793,16 @@ def test_worker_once_takes_in_texts_fetches_media_and_sends_replies(ctx, runner,
     assert [(a.filename, a.stored) for a in message.attachments] == [
         (url.rsplit("/", 1)[1] + ".jpg", True)
     ]
+
+
+def test_a_signature_over_the_url_with_its_default_port_is_accepted(ctx, client, twilio):
+    form = sms_form("Hello")
+    signed = RequestValidator(AUTH_TOKEN).compute_signature(
+        "http://helpdesk.test:80/webhooks/twilio/sms", form
+    )
+
+    response = client.post(
+        "/webhooks/twilio/sms", data=form, headers={"X-Twilio-Signature": signed}
+    )
+
+    assert response.status_code == 200
