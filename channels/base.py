@@ -26,6 +26,23 @@ class InboundAttachment:
 
 
 @dataclass(frozen=True, slots=True)
+class MediaLink:
+    """A file the provider hosts (an MMS picture): recorded at once, fetched later."""
+
+    url: str
+    content_type: str
+    filename: str
+
+
+class SmsKeyword(StrEnum):
+    """The carrier-level keywords every SMS sender must honour."""
+
+    OPT_OUT = "opt-out"
+    OPT_IN = "opt-in"
+    HELP = "help"
+
+
+@dataclass(frozen=True, slots=True)
 class Utm:
     source: str | None = None
     medium: str | None = None
@@ -57,6 +74,9 @@ class InboundMessage:
     chosen_stage: str | None = None  # the customer's explicit pre-chat choice
     email: str | None = None  # an address the visitor typed (unverified)
     host_user_id: str | None = None  # a host-site user id whose HMAC was verified
+    # SMS only.
+    media: tuple[MediaLink, ...] = ()  # MMS items, downloaded by the worker after intake
+    keyword: SmsKeyword | None = None  # STOP, START, HELP or one of their synonyms
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +100,9 @@ class OutboundMessage:
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()
     attachments: tuple[OutboundAttachment, ...] = ()
+    # Our own id of the message: SMS status callbacks carry it back, so a status that
+    # arrives before the provider id was recorded still finds its message.
+    reference: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +129,10 @@ class TemporaryFailure(DeliveryError):
 
 class PermanentFailure(DeliveryError):
     """Retrying will not help (unknown recipient, opted-out number, rejected content)."""
+
+
+class RecipientOptedOut(PermanentFailure):
+    """The provider refused because the recipient unsubscribed (an SMS STOP)."""
 
 
 class ChannelAdapter(Protocol):

@@ -38,13 +38,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from helpdesk import models  # noqa: F401  (register every table with the metadata)
     from helpdesk.cli import register_commands
-    from helpdesk.outbox import AdapterRegistry
+    from helpdesk.outbox import AdapterRegistry, twilio_adapter
     from helpdesk.tickets.sla import BusinessHours
     from helpdesk.web import register_web
 
     # Fail at start-up, not at the first request, on business hours nobody can read.
     BusinessHours.parse(app.config["HELPDESK_BUSINESS_HOURS"], app.config["HELPDESK_TIMEZONE"])
-    app.extensions["helpdesk.adapters"] = AdapterRegistry()
+    registry = AdapterRegistry()
+    sms_adapter = twilio_adapter(app.config)
+    if sms_adapter is not None:
+        registry.register(sms_adapter)
+    app.extensions["helpdesk.adapters"] = registry
     register_web(app)
     register_commands(app)
     return app
@@ -64,6 +68,9 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
+        # SQLite's advice for WAL: no fsync per commit, never corrupt; a power cut (not a
+        # crashed process) may undo the last commits. PostgreSQL is for full durability.
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()

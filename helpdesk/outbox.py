@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import or_, select
@@ -25,12 +26,23 @@ from channels.base import (
     OutboundAttachment,
     OutboundMessage,
     PermanentFailure,
+    RecipientOptedOut,
     SendResult,
     TemporaryFailure,
 )
+from channels.sms import TwilioAccount, TwilioSmsAdapter
 from helpdesk.extensions import db
 from helpdesk.models import DeliveryAttempt, DeliveryState, Direction, Message, utcnow
 from helpdesk.storage import blob_store
+from helpdesk.tickets import service
+
+# Final states are never left; a late or repeated status never moves a message backwards.
+_PROGRESS = {
+    DeliveryState.QUEUED: 0,
+    DeliveryState.SENT: 1,
+    DeliveryState.DELIVERED: 2,
+    DeliveryState.FAILED: 2,
+}
 
 # Far longer than any adapter may take to send, so a live worker never loses its lease.
 LEASE = timedelta(minutes=5)
@@ -57,6 +69,17 @@ class AdapterRegistry:
         return list(self._adapters)
 
 
+def twilio_adapter(config: Mapping[str, Any]) -> TwilioSmsAdapter | None:
+    """The SMS adapter for the configured Twilio account; None until credentials are set."""
+    if not config.get("TWILIO_ACCOUNT_SID") or not config.get("TWILIO_AUTH_TOKEN"):
+        return None
+    account = TwilioAccount(
+        config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], config["TWILIO_API_URL"]
+    )
+    public_url = config["HELPDESK_PUBLIC_URL"].rstrip("/")
+    return TwilioSmsAdapter(account, status_callback=f"{public_url}/webhooks/twilio/status")
+
+
 class AttemptOutcome(StrEnum):
     SENT = "sent"
     RETRY = "retry"
@@ -81,6 +104,7 @@ class Claim:
     lease_until: datetime
     outbound: OutboundMessage
     attachments: tuple[StoredAttachment, ...] = ()
+    refusal: str | None = None  # why it must not go out after all (the number opted out)
 
 
 @dataclass(slots=True)
@@ -175,12 +199,20 @@ def _claim(message: Message, attempt: DeliveryAttempt) -> Claim:
         message_id=message.external_id if message.channel == Channel.EMAIL else None,
         in_reply_to=in_reply_to,
         references=references,
+        reference=str(message.id),
     )
     stored = tuple(
         StoredAttachment(item.filename, item.content_type, item.storage_key)
         for item in message.attachments
     )
-    return Claim(message.id, attempt.id, message.lease_until, outbound, stored)
+    return Claim(
+        message.id,
+        attempt.id,
+        message.lease_until,
+        outbound,
+        stored,
+        refusal=service.delivery_block(message),
+    )
 
 
 def _thread_headers(message: Message) -> tuple[str | None, tuple[str, ...]]:
@@ -206,6 +238,8 @@ def send(claim: Claim) -> SendResult | DeliveryError:
     """Hand one claimed message to its adapter; every failure comes back as a value."""
     if not claim.outbound.to:
         return PermanentFailure("no-recipient", "the message has no recipient")
+    if claim.refusal:
+        return PermanentFailure("opted-out", claim.refusal)
     try:
         store = blob_store()
         attachments = tuple(
@@ -237,6 +271,8 @@ def record(
     else:
         attempt.outcome = _failure_outcome(answer, message.attempt_count)
         attempt.error_code, attempt.error_text = answer.code, answer.text
+    if isinstance(answer, RecipientOptedOut):
+        service.recipient_opted_out(message, answer, at)
     # After our lease ran out another worker took the message over; its answer decides.
     if message.lease_until == claim.lease_until:
         _apply(message, attempt, answer, at)
@@ -260,8 +296,10 @@ def _apply(
 ) -> None:
     message.lease_until = None
     if isinstance(answer, SendResult):
-        message.delivery_state = DeliveryState.DELIVERED if answer.delivered else DeliveryState.SENT
-        message.error_code = message.error_text = None
+        # A status callback may have got here first and said more (delivered, failed).
+        advance(message, DeliveryState.DELIVERED if answer.delivered else DeliveryState.SENT)
+        if message.delivery_state != DeliveryState.FAILED:
+            message.error_code = message.error_text = None
         if message.external_id is None:
             # SMS and chat learn their id from the provider; status callbacks look it up.
             message.external_id = answer.provider_id
@@ -271,6 +309,22 @@ def _apply(
         message.next_attempt_at = at + retry_delay(message.attempt_count)
     else:
         message.delivery_state = DeliveryState.FAILED
+
+
+def advance(
+    message: Message,
+    state: DeliveryState,
+    error_code: str | None = None,
+    error_text: str | None = None,
+) -> bool:
+    """Move the delivery state forward (a provider's status); False when it says nothing new."""
+    current = message.delivery_state or DeliveryState.QUEUED
+    if _PROGRESS[state] <= _PROGRESS[current]:
+        return False
+    message.delivery_state = state
+    if state == DeliveryState.FAILED:
+        message.error_code, message.error_text = error_code, error_text
+    return True
 
 
 def retry_delay(attempts: int) -> timedelta:

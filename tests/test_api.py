@@ -295,7 +295,13 @@ def test_ticket_detail_has_the_whole_story(client, caller, setup, inbound):
     assert body["intake_rule"] is None and body["stage_reason"]
     assert body["customer"]["name"] == "Ada Lovelace"
     assert body["customer"]["identities"] == [
-        {"kind": "email", "value": "ada@customer.test", "verified": False}
+        {
+            "kind": "email",
+            "value": "ada@customer.test",
+            "verified": False,
+            "opted_out_at": None,
+            "opt_out_reason": None,
+        }
     ]
     assert body["assignee"] is None
     assert body["previous_ticket"] == {"id": first_id, "number": 1}
@@ -512,7 +518,15 @@ def test_customer_list_searches_and_pages(client, caller, open_ticket):
 
     found = client.get("/api/v1/customers?q=navy", headers=caller.headers).get_json()
     assert [c["identities"] for c in found["items"]] == [
-        [{"kind": "email", "value": "grace@navy.test", "verified": False}]
+        [
+            {
+                "kind": "email",
+                "value": "grace@navy.test",
+                "verified": False,
+                "opted_out_at": None,
+                "opt_out_reason": None,
+            }
+        ]
     ]
     assert error_of(client.get("/api/v1/customers?cursor=%%%", headers=caller.headers)) == (
         400,
@@ -532,7 +546,13 @@ def test_customer_detail_lists_their_tickets_newest_first(client, caller, open_t
     assert body["name"] == "Ada"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", body["created_at"])
     assert body["identities"] == [
-        {"kind": "email", "value": "ada@customer.test", "verified": False}
+        {
+            "kind": "email",
+            "value": "ada@customer.test",
+            "verified": False,
+            "opted_out_at": None,
+            "opt_out_reason": None,
+        }
     ]
     assert [t["id"] for t in body["tickets"]] == [newer, older]
     assert body["tickets"][0]["subject"] == "Again"

@@ -17,6 +17,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from helpdesk.extensions import db
+from helpdesk.inbox import process_due
+from helpdesk.media import fetch_due
 from helpdesk.outbox import RunSummary, run_due
 from helpdesk.tickets import sla
 
@@ -35,6 +37,8 @@ class PeriodicJob:
 # Every worker process runs these, so a job must be safe to run in several at once (e.g. hold
 # a lease row in the database, or be idempotent like the SLA check).
 PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
+    PeriodicJob("taking in webhook payloads", interval=0.0, run=process_due),
+    PeriodicJob("fetching MMS media", interval=5.0, run=fetch_due),
     PeriodicJob("recording SLA breaches", interval=60, run=sla.record_breaches),
 )
 

@@ -11,7 +11,7 @@ from helpdesk.models.base import (
     TicketStatus,
     utcnow,
 )
-from helpdesk.models.channels import Endpoint, StageRule, StageSla
+from helpdesk.models.channels import Endpoint, InboxItem, StageRule, StageSla
 from helpdesk.models.people import ApiToken, Customer, CustomerIdentity, User
 from helpdesk.models.tickets import (
     Attachment,
@@ -33,6 +33,7 @@ __all__ = [
     "Direction",
     "Endpoint",
     "IdentityKind",
+    "InboxItem",
     "Message",
     "Priority",
     "Role",

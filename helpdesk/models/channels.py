@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from channels.base import Channel
@@ -67,6 +67,32 @@ class StageRule(db.Model):
     def conditions(self) -> dict[str, str]:
         """The conditions this rule sets, by name."""
         return {name: getattr(self, name) for name in self.CONDITIONS if getattr(self, name)}
+
+
+class InboxItem(db.Model):
+    """A verified provider webhook, kept as received until intake has made it a message.
+
+    The webhook only verifies and stores (one insert, unique per provider id, so a retried
+    webhook is stored once); the worker hands each item to the ticket service. A payload the
+    service refuses stays here with the reason, so nothing a customer sent is lost.
+    """
+
+    __tablename__ = "inbox_items"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id"),
+        Index("ix_inbox_items_due", "processed_at", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel))
+    external_id: Mapped[str] = mapped_column(String(300))
+    payload: Mapped[dict] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    attempts: Mapped[int] = mapped_column(default=0)
+    processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 class StageSla(db.Model):

@@ -97,5 +97,8 @@ class CustomerIdentity(db.Model):
     value: Mapped[str] = mapped_column(String(254))  # normalised: lower-case address, E.164
     verified: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Phone numbers only: the customer texted STOP (or the carrier said so); nothing is sent.
+    opted_out_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    opt_out_reason: Mapped[str | None] = mapped_column(String(300))
 
     customer: Mapped[Customer] = relationship(back_populates="identities")

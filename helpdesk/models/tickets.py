@@ -169,16 +169,29 @@ class Message(db.Model):
 
 
 class Attachment(db.Model):
-    """A file of a message; the bytes live in content-addressed storage under ``storage_key``."""
+    """A file of a message; the bytes live in content-addressed storage under ``storage_key``.
+
+    A file the provider hosts (an MMS picture) is recorded with its ``source_url`` on intake
+    and has no ``storage_key`` until the worker has fetched it.
+    """
 
     __tablename__ = "attachments"
+    __table_args__ = (Index("ix_attachments_fetch", "storage_key", "next_fetch_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
     filename: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(120))
-    size: Mapped[int]
-    storage_key: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int | None]
+    storage_key: Mapped[str | None] = mapped_column(String(100))
+    source_url: Mapped[str | None] = mapped_column(String(1000))
+    fetch_attempts: Mapped[int] = mapped_column(default=0)
+    next_fetch_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    fetch_error: Mapped[str | None] = mapped_column(Text)
+
+    @property
+    def stored(self) -> bool:
+        return self.storage_key is not None
 
     message: Mapped[Message] = relationship(back_populates="attachments")
 

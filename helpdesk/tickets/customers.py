@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import phonenumbers
 from sqlalchemy import select
 
 from channels.base import Channel, InboundMessage
 from helpdesk.extensions import db
 from helpdesk.models import Customer, CustomerIdentity, IdentityKind
-from helpdesk.tickets.errors import InvalidInput
+from helpdesk.tickets.errors import InvalidInput, TicketError
 
 
 def normalize_email(address: str) -> str:
@@ -78,3 +80,44 @@ def resolve_customer(msg: InboundMessage) -> Customer:
             )
     db.session.flush()
     return customer
+
+
+def phone_identity(number: str) -> CustomerIdentity | None:
+    """The stored identity of a phone number in any format, if anyone has it."""
+    try:
+        value = normalize_phone(number)
+    except InvalidInput:
+        return None
+    return db.session.scalar(
+        select(CustomerIdentity).where(
+            CustomerIdentity.kind == IdentityKind.PHONE, CustomerIdentity.value == value
+        )
+    )
+
+
+def add_phone(customer: Customer, number: str) -> CustomerIdentity:
+    """Put a phone number on a customer's profile, so their texts land on them."""
+    value = normalize_phone(number)
+    identity = phone_identity(value)
+    if identity is not None and identity.customer_id != customer.id:
+        raise TicketError(f"{value} already belongs to {identity.customer.display_name}")
+    if identity is None:
+        identity = CustomerIdentity(customer=customer, kind=IdentityKind.PHONE, value=value)
+        db.session.add(identity)
+        db.session.flush()
+    return identity
+
+
+def opted_out(number: str | None) -> CustomerIdentity | None:
+    """The identity of a number that must not be texted, or None when it may be."""
+    identity = phone_identity(number) if number else None
+    return identity if identity is not None and identity.opted_out_at is not None else None
+
+
+def set_opt_out(identity: CustomerIdentity, reason: str | None, at: datetime) -> bool:
+    """Opt the number out (a reason) or back in (None); False when nothing changed."""
+    if (identity.opted_out_at is not None) == (reason is not None):
+        return False
+    identity.opted_out_at = at if reason is not None else None
+    identity.opt_out_reason = reason[:300] if reason is not None else None
+    return True

@@ -11,9 +11,11 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import insert, select, update
+from sqlalchemy import text as sql
 from sqlalchemy.exc import IntegrityError
 
-from channels.base import Channel, InboundMessage
+from channels.base import Channel, DeliveryError, InboundMessage, MediaLink, SmsKeyword
+from channels.sms import MAX_BODY as SMS_MAX_BODY
 from helpdesk.extensions import db
 from helpdesk.models import (
     Attachment,
@@ -34,13 +36,22 @@ from helpdesk.models import (
 )
 from helpdesk.storage import blob_store
 from helpdesk.tickets import sla
-from helpdesk.tickets.customers import normalize_email, normalize_phone, resolve_customer
+from helpdesk.tickets.customers import (
+    normalize_email,
+    normalize_phone,
+    opted_out,
+    phone_identity,
+    resolve_customer,
+    set_opt_out,
+)
 from helpdesk.tickets.errors import InvalidInput, TicketError
 from helpdesk.tickets.stages import decide, ordered_rules
 from helpdesk.tickets.threading import ThreadMatch, find_thread
 
 SUBJECT_LENGTH = 300
 _CLOSED_FOR_CUSTOMERS = (TicketStatus.SOLVED, TicketStatus.CLOSED)
+# STOP and START talk to the carrier, not to us: they are kept but reopen nothing.
+_QUIET_KEYWORDS = (SmsKeyword.OPT_OUT, SmsKeyword.OPT_IN)
 
 
 # --- intake -----------------------------------------------------------------------------------
@@ -48,6 +59,7 @@ _CLOSED_FOR_CUSTOMERS = (TicketStatus.SOLVED, TicketStatus.CLOSED)
 
 def receive(msg: InboundMessage) -> Message | None:
     """Attach an inbound message to its ticket; None when it was already stored."""
+    _serialise_intake(msg)
     endpoint = endpoint_for(msg.channel, msg.endpoint)
     if _already_stored(msg, endpoint):
         return None
@@ -58,6 +70,8 @@ def receive(msg: InboundMessage) -> Message | None:
             match = find_thread(msg, customer, endpoint)
             ticket, reason = _ticket_for(msg, match, customer, endpoint, at)
             message = _store_inbound(msg, ticket, endpoint, reason, at)
+            if msg.keyword:
+                _apply_keyword(msg, ticket, at)
             db.session.flush()
     except IntegrityError:
         # Another process stored the same message a moment ago: replaying changes nothing.
@@ -65,6 +79,27 @@ def receive(msg: InboundMessage) -> Message | None:
             return None
         raise
     return message
+
+
+def _serialise_intake(msg: InboundMessage) -> None:
+    """Let concurrent intakes from one sender wait for each other instead of racing.
+
+    Two texts from one number at once must not open two tickets or two customers. On
+    PostgreSQL a transaction-scoped advisory lock per sender does it; on SQLite the write
+    lock is taken up front, since upgrading a read snapshot to a write fails at once with
+    "database is locked" when another process wrote in between.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            sql("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"intake {msg.channel.value} {msg.sender}"},
+        )
+    elif (
+        connection.dialect.name == "sqlite"
+        and not connection.connection.driver_connection.in_transaction
+    ):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def endpoint_for(channel: Channel, address: str) -> Endpoint:
@@ -118,6 +153,8 @@ def _ticket_for(
     if msg.auto_submitted:
         # An out-of-office or bounce is kept on its thread but never reopens or starts anything.
         return ticket, f"{match.reason} (automatic message)"
+    if msg.keyword in _QUIET_KEYWORDS:
+        return ticket, f"{match.reason} ({msg.keyword.value} keyword)"
     if ticket.status == TicketStatus.CLOSED or (
         ticket.status == TicketStatus.SOLVED and not _within_reopen_window(ticket, at)
     ):
@@ -216,6 +253,7 @@ def _store_inbound(
     )
     db.session.add(message)
     _store_attachments(message, msg.attachments)
+    _record_media(message, msg.media, at)
     if not msg.auto_submitted:
         ticket.last_customer_message_at = at
     ticket.updated_at = max(ticket.updated_at, at)
@@ -236,6 +274,41 @@ def _store_attachments(message: Message, attachments) -> None:
         )
 
 
+def _record_media(message: Message, media: tuple[MediaLink, ...], at: datetime) -> None:
+    """Every provider-hosted file is on the message at once; the worker fetches the bytes."""
+    for item in media:
+        message.attachments.append(
+            Attachment(
+                filename=item.filename[:255] or "attachment",
+                content_type=item.content_type[:120],
+                source_url=item.url,
+                next_fetch_at=at,
+            )
+        )
+
+
+def _apply_keyword(msg: InboundMessage, ticket: Ticket, at: datetime) -> None:
+    """Honour STOP / START on the sender's number and note every keyword on the ticket."""
+    identity = phone_identity(msg.sender)
+    word = " ".join(msg.text.split()).upper()[:40]
+    if msg.keyword == SmsKeyword.OPT_OUT:
+        if set_opt_out(identity, f"texted {word}", at):
+            _record(ticket, None, "sms-opt-out", identity.value, f"texted {word}", at)
+    elif msg.keyword == SmsKeyword.OPT_IN:
+        if set_opt_out(identity, None, at):
+            _record(ticket, None, "sms-opt-in", identity.value, f"texted {word}", at)
+    else:
+        _record(ticket, None, "sms-help", identity.value, f"texted {word}", at)
+
+
+def recipient_opted_out(message: Message, error: DeliveryError, at: datetime) -> None:
+    """The provider refused a send because the number unsubscribed: never text it again."""
+    identity = phone_identity(message.recipient or "")
+    reason = f"Twilio refused to text it (error {error.code}: {error.text})"
+    if identity is not None and set_opt_out(identity, reason, at):
+        _record(message.ticket, None, "sms-opt-out", identity.value, reason, at)
+
+
 # --- agent actions ----------------------------------------------------------------------------
 
 
@@ -250,6 +323,11 @@ def reply(
 ) -> Message:
     """Queue a public reply on the ticket's channel; the worker sends it after commit."""
     text = _required_text(text)
+    blocked = reply_block(ticket)
+    if blocked:
+        raise TicketError(blocked)
+    if ticket.channel == Channel.SMS:
+        _check_sms(text, attachments)
     at = at or utcnow()
     message = Message(
         ticket=ticket,
@@ -280,6 +358,39 @@ def reply(
     ticket.updated_at = at
     db.session.flush()
     return message
+
+
+def reply_block(ticket: Ticket) -> str | None:
+    """Why no public reply can go out on this ticket right now; None when one can."""
+    return _recipient_block(ticket.channel, _reply_recipient(ticket))
+
+
+def delivery_block(message: Message) -> str | None:
+    """Why a queued message must not be sent after all; None when it may."""
+    return _recipient_block(message.channel, message.recipient)
+
+
+def _recipient_block(channel: Channel, recipient: str | None) -> str | None:
+    if channel != Channel.SMS:
+        return None
+    identity = opted_out(recipient)
+    if identity is None:
+        return None
+    return (
+        f"{identity.value} opted out of text messages on "
+        f"{identity.opted_out_at:%Y-%m-%d %H:%M} UTC ({identity.opt_out_reason}); "
+        "nothing can be sent to it until the customer texts START"
+    )
+
+
+def _check_sms(text: str, attachments) -> None:
+    if len(text) > SMS_MAX_BODY:
+        raise InvalidInput(
+            f"a text message can hold at most {SMS_MAX_BODY:,} characters; this reply has "
+            f"{len(text):,}: shorten it or send it in parts"
+        )
+    if attachments:
+        raise InvalidInput("text message replies cannot carry files")
 
 
 def add_note(ticket: Ticket, author: User, text: str, *, at: datetime | None = None) -> Message:

@@ -97,10 +97,27 @@ SCHEMAS: dict[str, Schema] = {
     "CustomerRef": _object({"id": _INTEGER, "name": _string()}),
     "TicketRef": _object({"id": _INTEGER, "number": _INTEGER}),
     "Identity": _object(
-        {"kind": _enum(IdentityKind), "value": _string(), "verified": {"type": "boolean"}}
+        {
+            "kind": _enum(IdentityKind),
+            "value": _string(),
+            "verified": {"type": "boolean"},
+            "opted_out_at": _time(nullable=True)
+            | {"description": "Phone numbers: when the customer texted STOP; null when textable."},
+            "opt_out_reason": _string(nullable=True, description="Why, e.g. 'texted STOP'."),
+        }
     ),
     "Attachment": _object(
-        {"id": _INTEGER, "filename": _string(), "content_type": _string(), "size": _INTEGER}
+        {
+            "id": _INTEGER,
+            "filename": _string(),
+            "content_type": _string(),
+            "size": {"type": ["integer", "null"], "description": "Null until stored."},
+            "stored": {
+                "type": "boolean",
+                "description": "False while an MMS item still waits to be fetched from Twilio.",
+            },
+            "fetch_error": _string(nullable=True, description="Why fetching it failed so far."),
+        }
     ),
     "Message": _object(
         {
@@ -143,6 +160,10 @@ SCHEMAS: dict[str, Schema] = {
             "previous_ticket": _nullable(_ref("TicketRef")),
             "first_response_at": _time(nullable=True),
             "solved_at": _time(nullable=True),
+            "reply_blocked": _string(
+                nullable=True,
+                description="Why no reply can go out now (an SMS number opted out), or null.",
+            ),
             "messages": {"type": "array", "items": _ref("Message")},
             "events": {"type": "array", "items": _ref("Event")},
         }

@@ -15,6 +15,7 @@ from helpdesk.models import (
     TicketEvent,
     User,
 )
+from helpdesk.tickets import service
 from helpdesk.tickets.queries import Page
 
 Json = dict[str, Any]
@@ -39,7 +40,13 @@ def user_ref(user: User | None) -> Json | None:
 
 
 def identity_json(identity: CustomerIdentity) -> Json:
-    return {"kind": identity.kind.value, "value": identity.value, "verified": identity.verified}
+    return {
+        "kind": identity.kind.value,
+        "value": identity.value,
+        "verified": identity.verified,
+        "opted_out_at": timestamp(identity.opted_out_at),
+        "opt_out_reason": identity.opt_out_reason,
+    }
 
 
 def ticket_summary(ticket: Ticket) -> Json:
@@ -73,6 +80,7 @@ def ticket_detail(ticket: Ticket) -> Json:
         "previous_ticket": {"id": previous.id, "number": previous.number} if previous else None,
         "first_response_at": timestamp(ticket.first_response_at),
         "solved_at": timestamp(ticket.solved_at),
+        "reply_blocked": service.reply_block(ticket),
         "messages": [message_json(message) for message in ticket.messages],
         "events": [event_json(event) for event in ticket.events],
     }
@@ -103,6 +111,8 @@ def attachment_json(attachment: Attachment) -> Json:
         "filename": attachment.filename,
         "content_type": attachment.content_type,
         "size": attachment.size,
+        "stored": attachment.stored,
+        "fetch_error": attachment.fetch_error,
     }
 
 

@@ -1,0 +1,274 @@
+"""Requests per second of the signed inbound SMS webhook, next to a bare Flask endpoint.
+
+Usage: python bench/sms_webhook.py [--seconds S] [--workers W] [--threads T] [--clients C]
+                                   [--database-url URL]
+
+Both run under gunicorn with the same settings (W gthread workers of T threads on
+127.0.0.1; clients are C processes opening a connection per request). The bare
+endpoint reads the same form and answers the same empty TwiML; the real one checks the
+Twilio signature and the form, and stores the payload in the inbox once per MessageSid with
+a commit. Requests are signed before the clock starts; new customers and follow-ups, some
+with an MMS item. Target: the real webhook at 50 % or more of the bare endpoint. Then the
+worker's intake turns the stored texts into tickets and its rate is printed too. Without
+--database-url it uses a fresh SQLite file; a PostgreSQL URL gets a fresh database of its
+own on that server, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+from flask import Flask, Response, request
+from twilio.request_validator import RequestValidator
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.ingest import scratch_database
+from channels.sms import EMPTY_TWIML
+
+PATH = "/webhooks/twilio/sms"
+PUBLIC_URL = "http://helpdesk.bench"
+ACCOUNT_SID = "AC" + "7" * 32
+AUTH_TOKEN = "bench-auth-token"
+NUMBER = "+15550001000"
+ROUNDS = 5
+
+
+def bare_app() -> Flask:
+    """The baseline: read the form, answer empty TwiML, nothing else."""
+    app = Flask(__name__)
+
+    @app.post(PATH)
+    def webhook() -> Response:
+        request.form.get("MessageSid")
+        return Response(EMPTY_TWIML, mimetype="text/xml")
+
+    return app
+
+
+def signed_requests(count: int, port: int, seed: int) -> list[bytes]:
+    """Raw HTTP requests with Twilio's signature, each with a new MessageSid."""
+    rng = random.Random(seed)
+    validator = RequestValidator(AUTH_TOKEN)
+    raw = []
+    for n in range(count):
+        sid = f"SM{seed:08d}{n:024d}"
+        form = {
+            "AccountSid": ACCOUNT_SID,
+            "MessageSid": sid,
+            "SmsMessageSid": sid,
+            "SmsSid": sid,
+            "From": f"+1555{rng.randrange(count // 3 + 1):07d}",
+            "To": NUMBER,
+            "Body": rng.choice(["Where is my parcel?", "ORDER 1234 is late", "Thanks!"]),
+            "NumMedia": "0",
+            "NumSegments": "1",
+            "ApiVersion": "2010-04-01",
+        }
+        if rng.random() < 0.1:
+            form |= {
+                "NumMedia": "1",
+                "MediaUrl0": f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}"
+                f"/Messages/MM{n:032d}/Media/ME{n:032d}",
+                "MediaContentType0": "image/jpeg",
+            }
+        body = urlencode(form).encode()
+        signature = validator.compute_signature(PUBLIC_URL + PATH, form)
+        head = (
+            f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n"
+            f"Content-Length: {len(body)}\r\nX-Twilio-Signature: {signature}\r\n"
+            "Connection: close\r\n\r\n"
+        )
+        raw.append(head.encode() + body)
+    return raw
+
+
+def _client(port: int, requests: list[bytes], deadline: float, results) -> None:
+    done = failed = 0
+    for payload in requests:
+        if time.monotonic() >= deadline:
+            break
+        with socket.create_connection(("127.0.0.1", port)) as conn:
+            conn.sendall(payload)
+            answer = b""
+            while chunk := conn.recv(65536):
+                answer += chunk
+        if answer.startswith(b"HTTP/1.1 200") and answer.endswith(EMPTY_TWIML.encode()):
+            done += 1
+        else:
+            failed += 1
+    results.put((done, failed))
+
+
+def measure(port: int, clients: int, seconds: float, seed: int) -> tuple[float, int]:
+    """Requests per second over ``seconds`` from ``clients`` processes; and the failures."""
+    per_client = int(seconds * 1500)  # far more than a client can send in time
+    batches = [signed_requests(per_client, port, seed * 100 + c) for c in range(clients)]
+    results: multiprocessing.Queue = multiprocessing.Queue()
+    started = time.monotonic()
+    deadline = started + seconds
+    procs = [
+        multiprocessing.Process(target=_client, args=(port, batch, deadline, results))
+        for batch in batches
+    ]
+    for proc in procs:
+        proc.start()
+    totals = [results.get() for _ in procs]
+    elapsed = time.monotonic() - started
+    for proc in procs:
+        proc.join()
+    return sum(done for done, _ in totals) / elapsed, sum(failed for _, failed in totals)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def serve(
+    app_spec: str, workers: int, threads: int, env: dict[str, str]
+) -> tuple[subprocess.Popen, int]:
+    """Start gunicorn on a free port and wait until it answers."""
+    port = free_port()
+    root = Path(__file__).resolve().parent.parent
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(threads),
+            "--log-level",
+            "warning",
+            "--chdir",
+            str(root),
+            app_spec,
+        ],
+        env=env,
+    )
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port)).close()
+            return server, port
+        except OSError:
+            time.sleep(0.05)
+    server.terminate()
+    raise RuntimeError(f"gunicorn for {app_spec} did not start")
+
+
+def stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    server.wait(timeout=30)
+
+
+def migrate(url: str, storage: str) -> None:
+    from flask_migrate import upgrade
+
+    from helpdesk import create_app
+    from helpdesk.extensions import db
+    from helpdesk.tickets import sms
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "HELPDESK_STORAGE_DIR": storage})
+    with app.app_context():
+        upgrade()
+        sms.add_number(number=NUMBER, stage="use", keywords={"ORDER": "purchase"})
+        db.session.commit()
+        db.engine.dispose()
+
+
+def run(seconds: float, workers: int, threads: int, clients: int, database_url: str | None) -> None:
+    with scratch_database(database_url) as url, tempfile.TemporaryDirectory() as storage:
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "SECRET_KEY": "bench",
+            "HELPDESK_PUBLIC_URL": PUBLIC_URL,
+            "HELPDESK_STORAGE_DIR": storage,
+            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        }
+        migrate(url, storage)
+        servers = {
+            name: serve(spec, workers, threads, env)
+            for name, spec in (
+                ("bare Flask endpoint", "bench.sms_webhook:bare_app()"),
+                ("signed SMS webhook", "helpdesk:create_app()"),
+            )
+        }
+        try:
+            rates: dict[str, list[float]] = {name: [] for name in servers}
+            failures = dict.fromkeys(servers, 0)
+            for _, port in servers.values():
+                measure(port, clients, 1.0, seed=1)  # warm up: imports, connections
+            # Short turns in alternation, so a change in the machine's load hits both alike.
+            for turn in range(ROUNDS):
+                for name, (_, port) in servers.items():
+                    rate, failed = measure(port, clients, seconds / ROUNDS, seed=10 + turn)
+                    rates[name].append(rate)
+                    failures[name] += failed
+        finally:
+            for server, _ in servers.values():
+                stop(server)
+        figures = {name: (statistics.median(rates[name]), failures[name]) for name in servers}
+        intake = take_in(url, storage)
+    dialect = "postgresql" if url.startswith("postgresql") else "sqlite"
+    print(
+        f"gunicorn: {workers} workers x {threads} threads (gthread); {clients} clients; "
+        f"{seconds:.0f} s each in {ROUNDS} alternating turns (median shown); {dialect}"
+    )
+    for name, (rate, failed) in figures.items():
+        print(f"  {name:<20} {rate:8.0f} requests/s  ({failed} failed)")
+    ratio = figures["signed SMS webhook"][0] / figures["bare Flask endpoint"][0]
+    print(f"  ratio                {ratio:8.0%}  (target: at least 50 %)")
+    count, elapsed, summary = intake
+    print(
+        f"worker intake afterwards (one process): {count / elapsed:.0f} texts/s "
+        f"into tickets; {summary}"
+    )
+
+
+def take_in(url: str, storage: str) -> tuple[int, float, object]:
+    """Run the worker's intake over everything the webhook stored, as `helpdesk worker` does."""
+    from helpdesk import create_app
+    from helpdesk.extensions import db
+    from helpdesk.inbox import process_due
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "HELPDESK_STORAGE_DIR": storage})
+    with app.app_context():
+        started = time.perf_counter()
+        summary = process_due()
+        elapsed = time.perf_counter() - started
+        db.engine.dispose()
+    return summary.stored + summary.duplicates + summary.failed, elapsed, summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--clients", type=int, default=6)
+    parser.add_argument("--database-url")
+    args = parser.parse_args()
+    run(args.seconds, args.workers, args.threads, args.clients, args.database_url)
+
+
+if __name__ == "__main__":
+    main()
