@@ -80,6 +80,8 @@ class OutboundMessage:
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()
     attachments: tuple[OutboundAttachment, ...] = ()
+    # Sent by the helpdesk itself (the survey question): email marks it Auto-Submitted.
+    auto_submitted: bool = False
 
 
 @dataclass(frozen=True, slots=True)

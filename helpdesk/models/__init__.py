@@ -13,6 +13,7 @@ from helpdesk.models.base import (
 )
 from helpdesk.models.channels import Endpoint, StageRule
 from helpdesk.models.people import ApiToken, Customer, CustomerIdentity, User
+from helpdesk.models.surveys import Survey
 from helpdesk.models.tickets import (
     Attachment,
     Counter,
@@ -39,6 +40,7 @@ __all__ = [
     "Stage",
     "StageRule",
     "StageSource",
+    "Survey",
     "Ticket",
     "TicketEvent",
     "TicketStatus",

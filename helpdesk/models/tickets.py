@@ -51,6 +51,8 @@ class Ticket(db.Model):
         # Capped counts per status under the other filters, read from the index alone.
         Index("ix_tickets_status_stage_channel", "status", "stage", "channel"),
         Index("ix_tickets_status_priority_assignee_id", "status", "priority", "assignee_id"),
+        # Per stage rule: how many tickets it decided and how many were corrected.
+        Index("ix_tickets_intake_rule", "intake_rule"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
