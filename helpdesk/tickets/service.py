@@ -427,18 +427,25 @@ def answer_survey(
     db.session.flush()
 
 
-def _ask_for_rating(ticket: Ticket, at: datetime) -> None:
-    """Queue the ticket's one satisfaction question on its channel, when surveys are on."""
-    if not surveys.enabled() or _reply_recipient(ticket) is None:
-        return
-    if db.session.scalar(select(Survey.id).where(Survey.ticket_id == ticket.id)) is not None:
-        return  # asked at an earlier solve: one question per ticket
+def ask_for_rating(ticket: Ticket, at: datetime | None = None) -> Survey | None:
+    """Queue the ticket's one satisfaction question on its channel; None if asked before."""
+    at = at or utcnow()
+    if _reply_recipient(ticket) is None:
+        return None
+    if survey_of(ticket) is not None:
+        return None  # asked at an earlier solve: one question per ticket
     survey = Survey(ticket=ticket, channel=ticket.channel, sent_at=at)
     db.session.add(survey)
     db.session.flush()  # the email link is signed over the survey's id
     text = surveys.question_text(survey, ticket.number)
     survey.question = _queue_outbound(ticket, None, text, "satisfaction survey", at, automatic=True)
     _record(ticket, None, "survey", None, f"asked on {ticket.channel.value}", at)
+    return survey
+
+
+def survey_of(ticket: Ticket) -> Survey | None:
+    """The ticket's satisfaction survey, if it was asked."""
+    return db.session.scalar(select(Survey).where(Survey.ticket_id == ticket.id))
 
 
 def _awaited_rating(msg: InboundMessage, match: ThreadMatch | None) -> Survey | None:
@@ -447,7 +454,7 @@ def _awaited_rating(msg: InboundMessage, match: ThreadMatch | None) -> Survey | 
         return None
     if match.ticket.status not in _CLOSED_FOR_CUSTOMERS or surveys.bare_score(msg.text) is None:
         return None
-    return db.session.scalar(select(Survey).where(Survey.ticket_id == match.ticket.id))
+    return survey_of(match.ticket)
 
 
 def _parse_score(score: int | str | None) -> int:
@@ -474,7 +481,8 @@ def _change_status(
     ticket.status = status
     if status == TicketStatus.SOLVED:
         ticket.solved_at = at
-        _ask_for_rating(ticket, at)
+        if surveys.enabled():
+            ask_for_rating(ticket, at)
     elif status != TicketStatus.CLOSED:
         ticket.solved_at = None
     ticket.updated_at = at
