@@ -13,7 +13,7 @@ from helpdesk.tickets.surveys import SCORE_LABELS
 
 class SurveyForm(FlaskForm):
     score = RadioField(
-        "How did we do?",
+        "Your rating",
         choices=[
             SelectChoice(score, f"{score} · {label}") for score, label in SCORE_LABELS.items()
         ],
