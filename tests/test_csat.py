@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from helpdesk.extensions import db
 from helpdesk.models import Direction, Message, Survey, Ticket, TicketStatus
-from helpdesk.tickets import service, surveys
+from helpdesk.tickets import queries, service, surveys
 
 
 @pytest.fixture
@@ -63,6 +63,8 @@ def test_solving_an_email_ticket_queues_one_automatic_question_with_a_link(
         service.set_status(ticket, None, TicketStatus.SOLVED)
     with app.app_context():
         assert len(automatic_messages(ticket_id)) == 1
+        # The question's words are on every asked ticket; they stay out of the word search.
+        assert queries.ticket_page(queries.TicketFilter(q="click"), 10).items == []
         assert [e.kind for e in db.session.get(Ticket, ticket_id).events].count("survey") == 1
 
 

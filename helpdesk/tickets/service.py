@@ -434,9 +434,9 @@ def ask_for_rating(ticket: Ticket, at: datetime | None = None) -> Survey | None:
         return None
     if survey_of(ticket) is not None:
         return None  # asked at an earlier solve: one question per ticket
-    survey = Survey(ticket=ticket, channel=ticket.channel, sent_at=at)
+    # The email link is signed over the ticket id, so the survey needs no flush of its own.
+    survey = Survey(ticket=ticket, ticket_id=ticket.id, channel=ticket.channel, sent_at=at)
     db.session.add(survey)
-    db.session.flush()  # the email link is signed over the survey's id
     text = surveys.question_text(survey, ticket.number)
     survey.question = _queue_outbound(ticket, None, text, "satisfaction survey", at, automatic=True)
     _record(ticket, None, "survey", None, f"asked on {ticket.channel.value}", at)

@@ -191,7 +191,7 @@ def _clean_conditions(conditions: Mapping[str, str | None]) -> dict[str, str | C
 
 
 def endpoints() -> list[Endpoint]:
-    """Every endpoint requests have arrived at or that has a default stage."""
+    """Every registered endpoint (each is registered when its first message arrives)."""
     return list(db.session.scalars(select(Endpoint).order_by(Endpoint.channel, Endpoint.address)))
 
 

@@ -10,6 +10,7 @@ import re
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select
 
 from channels.base import Channel
 from helpdesk.extensions import db
@@ -47,16 +48,18 @@ def question_text(survey: Survey, number: int) -> str:
 def survey_url(survey: Survey) -> str:
     """The signed public link to the survey page."""
     base = current_app.config["HELPDESK_PUBLIC_URL"].rstrip("/")
-    return f"{base}/survey/{_serializer().dumps(survey.id)}"
+    return f"{base}/survey/{_serializer().dumps(survey.ticket_id)}"
 
 
 def survey_for_token(token: str) -> Survey | None:
     """The survey a link's token names, or None when it was not signed by us."""
     try:
-        survey_id = _serializer().loads(token)
+        ticket_id = _serializer().loads(token)
     except BadSignature:
         return None
-    return db.session.get(Survey, survey_id) if isinstance(survey_id, int) else None
+    if not isinstance(ticket_id, int):
+        return None
+    return db.session.scalar(select(Survey).where(Survey.ticket_id == ticket_id))
 
 
 def bare_score(text: str | None) -> int | None:

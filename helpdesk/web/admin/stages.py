@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from channels.base import InboundMessage
 from helpdesk.extensions import db
 from helpdesk.models import Endpoint, StageRule
 from helpdesk.tickets import stage_rules
@@ -48,7 +49,7 @@ def stage_rules_page() -> tuple[str, int]:
     ), status
 
 
-def _sample_message(sample: TrySampleForm):
+def _sample_message(sample: TrySampleForm) -> InboundMessage:
     return stage_rules.sample_message(
         sample.channel.data,
         sample.endpoint.data,
