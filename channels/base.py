@@ -103,6 +103,8 @@ class OutboundMessage:
     # Our own id of the message: SMS status callbacks carry it back, so a status that
     # arrives before the provider id was recorded still finds its message.
     reference: str | None = None
+    # Sent by the helpdesk itself (the survey question): email marks it Auto-Submitted.
+    auto_submitted: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,10 +25,21 @@ def load_config(app: Flask) -> None:
         HELPDESK_STORAGE_DIR=env.get("HELPDESK_STORAGE_DIR") or str(instance / "storage"),
         HELPDESK_REOPEN_DAYS=int(env.get("HELPDESK_REOPEN_DAYS", "7")),
         HELPDESK_MAX_SEND_ATTEMPTS=int(env.get("HELPDESK_MAX_SEND_ATTEMPTS", "8")),
+        HELPDESK_CSAT=_switch("HELPDESK_CSAT", env.get("HELPDESK_CSAT", "off")),
         TWILIO_ACCOUNT_SID=env.get("TWILIO_ACCOUNT_SID"),
         TWILIO_AUTH_TOKEN=env.get("TWILIO_AUTH_TOKEN"),
         TWILIO_API_URL=env.get("TWILIO_API_URL", "https://api.twilio.com"),
     )
+
+
+def _switch(name: str, value: str) -> bool:
+    """An on/off setting; anything else stops the start with a message naming the variable."""
+    word = value.strip().lower()
+    if word in {"on", "true", "yes", "1"}:
+        return True
+    if word in {"off", "false", "no", "0", ""}:
+        return False
+    raise ValueError(f"{name} must be on or off, not {value!r}")
 
 
 def _shared_secret_key(instance: Path) -> str:

@@ -772,6 +772,21 @@ THANKS = (
     "Great, thanks for the quick help!",
     "Brilliant, thanks {agent}!",
 )
+# Share of asked customers who answer the satisfaction question, and how they score
+# (weights of 1..5): purchase and use problems cost a little more goodwill.
+SURVEY_ANSWER_RATE = 0.45
+SURVEY_SCORES = {
+    None: (4, 6, 12, 32, 46),
+    Stage.PURCHASE: (9, 10, 17, 30, 34),
+    Stage.USE: (8, 10, 16, 32, 34),
+}
+SURVEY_COMMENTS = {
+    1: ("Took far too long.", "Nobody really answered my question."),
+    2: ("Slow, and I had to repeat myself.", "Solved in the end, but it was a hassle."),
+    3: ("Fine, nothing special.", "OK, a bit slow."),
+    4: ("Helpful, thanks.", "Good answer, would have liked it sooner."),
+    5: ("Fast and friendly!", "{agent} was great.", "Exactly what I needed."),
+}
 NOTES = (
     "Checked the order history: nothing unusual on this account.",
     "Regular customer, orders about once a month.",
@@ -1298,6 +1313,7 @@ class Story:
         else:
             at = yield from self._talk(at)
         self._set_status(TicketStatus.SOLVED, at)
+        at = yield from self._rate(at)
         yield from self._aftercare(at)
 
     def _talk(self, at: datetime) -> Iterator[datetime]:
@@ -1339,6 +1355,30 @@ class Story:
             self._set_status(TicketStatus.CLOSED, at)
             if self.plan.follow_up:
                 yield from self._come_back(at)
+
+    def _rate(self, at: datetime) -> Iterator[datetime]:
+        """The satisfaction question after the first solve; some customers answer it."""
+        # The demo's history has surveys whether or not HELPDESK_CSAT is on for this install.
+        survey = service.ask_for_rating(self.ticket, at) or service.survey_of(self.ticket)
+        if survey is None:
+            return at
+        if survey.question is not None and survey.question not in self.cast.outbound:
+            self.cast.outbound.append(survey.question)
+        if self.rng.random() >= SURVEY_ANSWER_RATE:
+            return at
+        at = yield from self._after(at, "thanks")
+        weights = SURVEY_SCORES.get(self.template.stage, SURVEY_SCORES[None])
+        score = self.rng.choices(range(1, 6), weights=weights)[0]
+        if self.template.channel == SMS:
+            self._write(str(score), at)  # a bare digit answers the question, as texts do
+        else:
+            comment = (
+                self._fill(self.rng.choice(SURVEY_COMMENTS[score]))
+                if self.rng.random() < 0.4
+                else None
+            )
+            service.answer_survey(survey, score, comment, at=at)
+        return at
 
     def _come_back(self, at: datetime) -> Iterator[datetime]:
         """The customer answers an old email of ours; the service opens a linked ticket."""

@@ -200,6 +200,7 @@ def _claim(message: Message, attempt: DeliveryAttempt) -> Claim:
         in_reply_to=in_reply_to,
         references=references,
         reference=str(message.id),
+        auto_submitted=message.auto_submitted,
     )
     stored = tuple(
         StoredAttachment(item.filename, item.content_type, item.storage_key)

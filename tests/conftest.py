@@ -205,6 +205,21 @@ def setup(app: Flask) -> Callable[[], AbstractContextManager[None]]:
 
 
 @pytest.fixture
+def login(client, setup, make_user) -> Callable[..., int]:
+    """``login(role)`` creates a user of that role, logs the client in and returns the user id."""
+
+    def build(role: Role | str = Role.AGENT, **fields) -> int:
+        with setup():
+            user = make_user(role=role, **fields)
+            email, user_id = user.email, user.id
+        response = client.post("/login", data={"email": email, "password": "correct horse battery"})
+        assert response.status_code == 302, response.text
+        return user_id
+
+    return build
+
+
+@pytest.fixture
 def open_ticket(setup, inbound) -> Callable[..., int]:
     """Receive an inbound message (``inbound`` fields) and return its ticket's id."""
 

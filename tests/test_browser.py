@@ -8,9 +8,12 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from helpdesk.models import Role
+from helpdesk.extensions import db
+from helpdesk.models import Role, Survey, Ticket, TicketStatus
+from helpdesk.tickets import service, stage_rules, surveys
 
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "correct horse battery"
@@ -121,3 +124,66 @@ def test_a_manager_reads_the_stage_dashboard_and_drills_down(
 
     page.goto(f"{live_url}/reports/stages?from=2020-01-01&to=2020-01-31")
     expect(page.get_by_text("No requests arrived in this range.")).to_be_visible()
+
+
+def test_an_admin_adds_tries_reorders_and_disables_a_stage_rule(page, live_url, setup, make_user):
+    with setup():
+        make_user(role=Role.ADMIN, email="root@helpdesk.test")
+        stage_rules.add_rule("any text", "use", {"channel": "sms"})
+    log_in(page, live_url, "root@helpdesk.test")
+    page.get_by_role("link", name="Admin").click()
+    page.get_by_role("link", name="Stage rules").click()
+
+    page.get_by_role("link", name="New rule").click()
+    page.get_by_label("Name").fill("orders")
+    page.get_by_label("Gives the stage").select_option("purchase")
+    page.get_by_label("First word").fill("ORDER")
+    page.get_by_role("button", name="Save rule").click()
+    expect(page.locator(".flash")).to_contain_text("Rule “orders” added")
+    rows = page.locator("table.rules tbody tr")
+    expect(rows.nth(1)).to_contain_text("orders")
+
+    try_box = page.locator("#try")
+    try_box.get_by_label("Channel").select_option("sms")
+    try_box.get_by_label("Arrives at").fill("+15550001000")
+    try_box.get_by_label("Text").fill("order 12 is late")
+    try_box.get_by_role("button", name="Try it").click()
+    expect(page.locator(".trial-answer")).to_contain_text("Use")
+    expect(page.locator(".trial-steps")).to_contain_text("any text — matched")
+
+    page.get_by_role("button", name="Move orders up").click()
+    expect(rows.first).to_contain_text("orders")
+    page.goto(f"{live_url}/admin/stages?channel=sms&endpoint=%2B15550001000&text=order+12")
+    expect(page.locator(".trial-answer")).to_contain_text("Purchase")
+    expect(page.locator(".trial-answer")).to_contain_text("first word ORDER")
+
+    page.get_by_role("button", name="Disable orders").click()
+    expect(page.locator(".flash")).to_contain_text("is off")
+    expect(rows.first).to_contain_text("Disabled")
+    page.goto(f"{live_url}/admin/stages?channel=sms&endpoint=%2B15550001000&text=order+12")
+    expect(page.locator(".trial-steps")).to_contain_text("orders — skipped: disabled")
+    expect(page.locator(".trial-answer")).to_contain_text("Use")
+
+
+def test_a_customer_answers_the_survey_from_the_link(page, app, live_url, setup, open_ticket):
+    app.config["HELPDESK_CSAT"] = True
+    try:
+        ticket_id = open_ticket(subject="Grinder noise")
+        with setup():
+            ticket = db.session.get(Ticket, ticket_id)
+            service.set_status(ticket, None, TicketStatus.SOLVED)
+            link = surveys.survey_url(db.session.scalar(select(Survey)))
+    finally:
+        app.config["HELPDESK_CSAT"] = False
+    page.goto(live_url + link.removeprefix("http://helpdesk.test"))
+    expect(page.get_by_role("heading", name="How did we do?")).to_be_visible()
+    page.get_by_role("button", name="Send my answer").click()
+    expect(page.locator("#score-error")).to_have_text("Pick a rating from 1 to 5.")
+    page.get_by_label("4 · Good").check()
+    page.get_by_label("Anything you would like to tell us? (optional)").fill("Fixed in a day.")
+    page.get_by_role("button", name="Send my answer").click()
+    expect(page.get_by_role("status")).to_have_text("Thank you! We have your rating of 4 out of 5.")
+    with setup():
+        survey = db.session.scalar(select(Survey))
+        assert (survey.score, survey.comment) == (4, "Fixed in a day.")
+        assert survey.ticket.status == TicketStatus.SOLVED

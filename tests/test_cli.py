@@ -66,9 +66,13 @@ def test_stage_rules_can_be_added_listed_tested_and_removed(ctx, runner):
     assert runner.invoke(args=["stages", "add", "sales alias", "--stage", "use"]).exit_code != 0
     listing = runner.invoke(args=["stages", "list"])
     assert "sales alias" in listing.output and "recipient=sales@x.test" in listing.output
+    assert "[decided 0, corrected 0]" in listing.output
     tried = runner.invoke(args=["stages", "test", "--recipient", "sales@x.test"])
     assert "stage:  purchase" in tried.output
     assert "reason: sent to sales@x.test" in tried.output
+    assert "tried sales alias: matched" in tried.output
+    missed = runner.invoke(args=["stages", "test", "--recipient", "help@x.test"])
+    assert "tried sales alias: no match: needs sent to sales@x.test" in missed.output
     assert runner.invoke(args=["stages", "remove", "sales alias"]).exit_code == 0
     assert db.session.scalars(select(StageRule)).all() == []
 

@@ -21,6 +21,7 @@ from helpdesk.models import (
     Stage,
     StageRule,
     StageSource,
+    Survey,
     Ticket,
     TicketEvent,
     TicketStatus,
@@ -97,6 +98,15 @@ def test_demo_loads_two_months_of_requests_on_every_channel(ctx, runner, receive
 
     _assert_conversations_are_threaded(tickets)
     _assert_stages_are_explained(tickets, received)
+
+    # Satisfaction answers for the manager's report, on every channel; texts answered by SMS.
+    rated = db.session.execute(
+        select(Survey.channel, Survey.score, Ticket.status)
+        .join(Ticket, Survey.ticket_id == Ticket.id)
+        .where(Survey.score.is_not(None))
+    ).all()
+    assert len(rated) > 100 and {channel for channel, _, _ in rated} == set(Channel)
+    assert {score for _, score, _ in rated} == {1, 2, 3, 4, 5}
 
     # The worker must not send two months of made-up replies.
     outbound = Counter(

@@ -7,7 +7,8 @@ Six tickets around 1–2 March 2026 (EST, UTC-5); the report covers those two lo
   T3 sms   purchase  2 Mar 10:00  never answered
   T4 email use      28 Feb 23:59  outside the range, though 1 Mar in UTC
   T5 email purchase  3 Mar 00:30  outside the range, though still open (backlog)
-  T6 email purchase  2 Mar 12:00  answered after 3,000 s; same customer as T1
+  T6 email purchase  2 Mar 12:00  answered after 3,000 s, solved after 3,600 s; same customer
+                                  as T1; T1 rated the help 4 and T6 rated it 2
 
 Purchase has a 15-minute first-response target, so T2, T6 and (unanswered) T3 breach it.
 """
@@ -71,6 +72,9 @@ def tickets(new_york, setup, make_user, inbound) -> dict[str, int]:
         t5 = arrive("T5", local(3, 0, 30))
         t6 = arrive("T6", local(2, 12), sender="ann@customer.test")
         service.reply(t6, agent, "On it", at=local(2, 12, 50))
+        service.set_status(t6, agent, "solved", at=local(2, 13))
+        for ticket, score in ((t1, 4), (t6, 2)):
+            service.answer_survey(service.ask_for_rating(ticket, at=local(2, 14)), score)
         db.session.flush()
         sla.record_breaches(now=local(10, 0))
         return {
@@ -91,14 +95,14 @@ def test_purchase_by_email(ctx, tickets):
     cell = load().cell(Stage.PURCHASE, Channel.EMAIL)
     assert report.figures(cell) == {
         "arrivals": 3,  # T1, T2, T6
-        "backlog": 3,  # T2 (reopened), T5 (new, any date), T6 (open)
+        "backlog": 2,  # T2 (reopened), T5 (new, any date)
         "first_response_median_s": 1200,  # of 600, 1200, 3000: rank ceil(1.5) = 2
         "first_response_p90_s": 3000,  # rank ceil(2.7) = 3
-        "resolution_median_s": 3600,  # T1 only: T2 is open again
+        "resolution_median_s": 3600,  # of 3600 (T1) and 3600 (T6): T2 is open again
         "reopen_rate": 0.3333,  # T2 of three
         "sla_breach_rate": 0.6667,  # T2 and T6 of three with a target
-        "csat": None,
-        "csat_count": 0,
+        "csat": 3.0,  # T1 rated 4, T6 rated 2
+        "csat_count": 2,
     }
 
 
@@ -108,7 +112,7 @@ def test_purchase_by_sms_and_in_total(ctx, tickets):
     assert (sms["arrivals"], sms["backlog"], sms["first_response_median_s"]) == (1, 1, None)
     assert sms["sla_breach_rate"] == 1.0  # T3 was never answered
     total = report.figures(figures.cell(Stage.PURCHASE))
-    assert (total["arrivals"], total["backlog"], total["first_response_median_s"]) == (4, 4, 1200)
+    assert (total["arrivals"], total["backlog"], total["first_response_median_s"]) == (4, 3, 1200)
     assert total["sla_breach_rate"] == 0.75
 
 
@@ -140,9 +144,10 @@ def test_local_days_stay_exact_across_a_daylight_saving_change(ctx, new_york, in
     ("metric", "stage", "channel", "expected"),
     [
         ("arrivals", Stage.PURCHASE, Channel.EMAIL, {"T1", "T2", "T6"}),
-        ("backlog", Stage.PURCHASE, Channel.EMAIL, {"T2", "T5", "T6"}),
+        ("backlog", Stage.PURCHASE, Channel.EMAIL, {"T2", "T5"}),
+        ("csat", Stage.PURCHASE, None, {"T1", "T6"}),
         ("first_response_median_s", Stage.PURCHASE, None, {"T1", "T2", "T6"}),
-        ("resolution_median_s", Stage.PURCHASE, Channel.EMAIL, {"T1"}),
+        ("resolution_median_s", Stage.PURCHASE, Channel.EMAIL, {"T1", "T6"}),
         ("reopen_rate", Stage.PURCHASE, None, {"T2"}),
         ("sla_breach_rate", Stage.PURCHASE, None, {"T2", "T3", "T6"}),
         ("arrivals", None, None, {"T1", "T2", "T3", "T6"}),
@@ -191,7 +196,7 @@ def test_the_dashboard_and_its_csv_exports(client, tickets, setup, make_user):
     )
     table = client.get("/reports/stages.csv?from=2026-03-01&to=2026-03-02").text.splitlines()
     assert table[0].startswith("stage,channel,arrivals,backlog,")
-    assert "purchase,email,3,3,1200,3000,3600,0.3333,0.6667,,0" in table
+    assert "purchase,email,3,2,1200,3000,3600,0.3333,0.6667,3.0,2" in table
     rows = client.get("/reports/stages-tickets.csv?from=2026-03-01&to=2026-03-02").text.splitlines()
     assert len(rows) == 1 + 4
     assert client.get("/reports/stages?from=2026-03-05&to=2026-03-01").status_code == 400

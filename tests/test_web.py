@@ -25,21 +25,6 @@ from helpdesk.tickets import service
 PASSWORD = "correct horse battery"
 
 
-@pytest.fixture
-def login(client, setup, make_user):
-    """``login(role)`` creates a user of that role, logs the client in and returns the user id."""
-
-    def build(role: Role | str = Role.AGENT, **fields) -> int:
-        with setup():
-            user = make_user(role=role, **fields)
-            email, user_id = user.email, user.id
-        response = client.post("/login", data={"email": email, "password": PASSWORD})
-        assert response.status_code == 302, response.text
-        return user_id
-
-    return build
-
-
 def ticket_of(ticket_id: int) -> Ticket:
     db.session.expire_all()
     return db.session.get(Ticket, ticket_id)

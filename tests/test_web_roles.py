@@ -9,7 +9,7 @@ from sqlalchemy import select
 from channels.base import InboundAttachment
 from helpdesk.extensions import db
 from helpdesk.models import ApiToken, Role, Ticket
-from helpdesk.tickets import service
+from helpdesk.tickets import service, stage_rules
 
 PASSWORD = "correct horse battery"
 # Route classes by blueprint: who may use them.
@@ -25,6 +25,7 @@ def world(app: Flask, setup, make_user, make_token, inbound) -> dict[str, int]:
         make_token(admin)
         attachment = InboundAttachment("receipt.pdf", "application/pdf", b"%PDF-1.4")
         message = service.receive(inbound(attachments=(attachment,)))
+        rule = stage_rules.add_rule("sales alias", "purchase", {"recipient": "sales@shop.test"})
         db.session.flush()
         ticket = db.session.get(Ticket, message.ticket_id)
         return {
@@ -33,6 +34,8 @@ def world(app: Flask, setup, make_user, make_token, inbound) -> dict[str, int]:
             "attachment_id": message.attachments[0].id,
             "user_id": admin.id,
             "token_id": db.session.scalar(select(ApiToken.id)),
+            "rule_id": rule.id,
+            "endpoint_id": ticket.endpoint_id,
         }
 
 

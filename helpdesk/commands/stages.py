@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from channels.base import Channel, InboundMessage, Utm
+from channels.base import Channel
 from helpdesk.extensions import db
 from helpdesk.models import Endpoint, Stage, StageRule
-from helpdesk.tickets import service
+from helpdesk.tickets import service, stage_rules
 from helpdesk.tickets.errors import TicketError
-from helpdesk.tickets.stages import decide, ordered_rules
+from helpdesk.tickets.stages import ordered_rules
 
-STAGES = click.Choice([stage.value for stage in Stage if stage != Stage.UNKNOWN])
+STAGES = click.Choice([stage.value for stage in stage_rules.RULE_STAGES])
 CHANNELS = click.Choice([channel.value for channel in Channel])
 
 
@@ -36,8 +36,10 @@ def list_rules() -> None:
     rules = ordered_rules()
     if not rules:
         click.echo("No stage rules yet; every request falls back to its endpoint's default stage.")
+    usage = stage_rules.rule_usage()
     for rule in rules:
-        click.echo(_describe(rule))
+        used = usage.get(rule.name, stage_rules.RuleUsage())
+        click.echo(f"{_describe(rule)}  [decided {used.decided}, corrected {used.corrected}]")
     for endpoint in db.session.scalars(select(Endpoint).where(Endpoint.default_stage.is_not(None))):
         click.echo(
             f"default  {endpoint.channel.value} {endpoint.address} -> {endpoint.default_stage}"
@@ -60,15 +62,10 @@ def list_rules() -> None:
 @with_appcontext
 def add_rule(name: str, stage: str, position: int | None, **conditions: str | None) -> None:
     """Add rule NAME; every condition given must match for it to apply."""
-    if db.session.scalar(select(StageRule.id).where(StageRule.name == name)):
-        raise click.ClickException(f"a rule named {name} already exists")
-    if position is None:
-        position = (db.session.scalar(select(func.max(StageRule.position))) or 0) + 10
-    values = {key: value.strip() for key, value in conditions.items() if value and value.strip()}
-    if "channel" in values:
-        values["channel"] = Channel(values["channel"])
-    rule = StageRule(name=name, stage=Stage(stage), position=position, **values)
-    db.session.add(rule)
+    try:
+        rule = stage_rules.add_rule(name, stage, conditions, position=position)
+    except TicketError as refused:
+        raise click.ClickException(str(refused)) from None
     db.session.commit()
     click.echo(f"Added {_describe(rule).strip()}")
 
@@ -78,10 +75,10 @@ def add_rule(name: str, stage: str, position: int | None, **conditions: str | No
 @with_appcontext
 def remove_rule(name: str) -> None:
     """Remove rule NAME; tickets it tagged keep their stage and intake rule."""
-    rule = db.session.scalar(select(StageRule).where(StageRule.name == name))
+    rule = stage_rules.rule_named(name)
     if rule is None:
         raise click.ClickException(f"no rule named {name}")
-    db.session.delete(rule)
+    stage_rules.remove_rule(rule)
     db.session.commit()
     click.echo(f"Removed rule {name}")
 
@@ -97,7 +94,7 @@ def set_endpoint_default(channel: str, address: str, stage: str) -> None:
         endpoint = service.endpoint_for(Channel(channel), address)
     except TicketError as error:
         raise click.BadParameter(str(error), param_hint="ADDRESS") from None
-    endpoint.default_stage = None if stage == Stage.UNKNOWN else Stage(stage)
+    stage_rules.set_endpoint_default(endpoint, stage)
     db.session.commit()
     click.echo(f"{channel} {endpoint.address} defaults to {stage}")
 
@@ -127,26 +124,27 @@ def test_rules(
     choice: str | None,
 ) -> None:
     """Show which stage a request like this would get, and why (nothing is stored)."""
-    msg = InboundMessage(
-        channel=Channel(channel),
-        endpoint=endpoint,
-        external_id="stage-test",
-        sender="tester",
-        text=text,
-        subject=subject or None,
-        recipient=recipient or endpoint,
-        page_url=page_url,
-        utm=Utm(utm_source, utm_medium, utm_campaign),
-        chosen_stage=choice,
-    )
     try:
-        # Looked up (or made) only to read its default stage; rolled back, nothing is stored.
-        decision = decide(msg, service.endpoint_for(Channel(channel), endpoint), ordered_rules())
+        trial = stage_rules.try_sample(
+            stage_rules.sample_message(
+                channel,
+                endpoint,
+                recipient=recipient,
+                subject=subject,
+                text=text,
+                page_url=page_url,
+                utm_source=utm_source,
+                utm_medium=utm_medium,
+                utm_campaign=utm_campaign,
+                choice=choice,
+            )
+        )
     except TicketError as error:
         raise click.BadParameter(str(error), param_hint="--endpoint") from None
-    finally:
-        db.session.rollback()
+    decision = trial.decision
     click.echo(f"stage:  {decision.stage.value}")
     click.echo(f"source: {decision.source.value}")
     click.echo(f"rule:   {decision.rule or '-'}")
     click.echo(f"reason: {decision.reason}")
+    for step in trial.steps:
+        click.echo(f"  tried {step.rule.name}: {step.summary}")

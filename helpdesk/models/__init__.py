@@ -13,6 +13,7 @@ from helpdesk.models.base import (
 )
 from helpdesk.models.channels import Endpoint, InboxItem, StageRule, StageSla
 from helpdesk.models.people import ApiToken, Customer, CustomerIdentity, User
+from helpdesk.models.surveys import Survey
 from helpdesk.models.tickets import (
     Attachment,
     Counter,
@@ -41,6 +42,7 @@ __all__ = [
     "StageRule",
     "StageSla",
     "StageSource",
+    "Survey",
     "Ticket",
     "TicketEvent",
     "TicketStatus",

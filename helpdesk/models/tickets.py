@@ -73,6 +73,8 @@ class Ticket(db.Model):
         # The stage report reads a range of days from these two alone, never the table.
         Index("ix_tickets_report", *REPORT_COLUMNS),
         Index("ix_tickets_backlog", "status", "created_at", "stage", "channel", "assignee_id"),
+        # Per stage rule: how many tickets it decided and how many were corrected.
+        Index("ix_tickets_intake_rule", "intake_rule"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, String, case, func, or_, select, type_coer
 
 from channels.base import Channel
 from helpdesk.extensions import db
-from helpdesk.models import Stage, Ticket, TicketStatus, utcnow
+from helpdesk.models import Stage, Survey, Ticket, TicketStatus, utcnow
 from helpdesk.reports.sql import epoch_seconds, unindexed
 from helpdesk.tickets.queries import (
     InvalidFilter,
@@ -215,6 +215,15 @@ def _count(load: StageLoad) -> None:
     )
     for stage, channel, count in backlog:
         load.cell(stage, channel).backlog = count
+    answers = db.session.execute(
+        select(Ticket.stage, Ticket.channel, func.sum(Survey.score), func.count(Survey.score))
+        .join(Survey, Survey.ticket_id == Ticket.id)
+        .where(*report.conditions(), Survey.score.is_not(None))
+        .group_by(*_unordered(Ticket.stage, Ticket.channel))
+    )
+    for stage, channel, total, count in answers:
+        cell = load.cell(stage, channel)
+        cell.csat_total, cell.csat_count = total, count
 
 
 def _percentiles(load: StageLoad) -> None:
@@ -355,6 +364,7 @@ _DRILL_TRAITS = {
     "resolution_median_s": (Trait.RESOLUTION,),
     "reopen_rate": (Trait.REOPEN,),
     "sla_breach_rate": (Trait.SLA_BREACH,),
+    "csat": (Trait.CSAT,),
 }
 
 

@@ -38,6 +38,7 @@ from helpdesk.models import (
     Message,
     Priority,
     Stage,
+    Survey,
     Ticket,
     TicketEvent,
     TicketStatus,
@@ -65,6 +66,7 @@ class Trait(StrEnum):
     REOPEN = "reopen"  # reopened at least once
     SLA_TARGET = "sla_target"  # its stage had a target when it arrived or was corrected
     SLA_BREACH = "sla_breach"  # a target was missed
+    CSAT = "csat"  # the customer answered the satisfaction question
 
 
 def trait_condition(trait: Trait) -> ColumnElement[bool]:
@@ -80,6 +82,7 @@ def trait_condition(trait: Trait) -> ColumnElement[bool]:
             Ticket.first_response_breached_at.is_not(None),
             Ticket.resolution_breached_at.is_not(None),
         ),
+        Trait.CSAT: exists().where(Survey.ticket_id == Ticket.id, Survey.score.is_not(None)),
     }[trait]
 
 

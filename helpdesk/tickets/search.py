@@ -39,7 +39,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY, TSVECTOR
 from sqlalchemy.orm import Session, attributes
 from sqlalchemy.types import Text
 
-from helpdesk.models import Message, Ticket
+from helpdesk.models import Direction, Message, Ticket
 
 SEARCH_TABLE = "ticket_search"
 # Longer "words" are hashes, tokens or base64 leftovers; cut so one cannot bloat the index.
@@ -115,6 +115,10 @@ def include_in_autogenerate(name: str | None, type_: str, parent_names: dict[str
 def _collect(objects: Iterable[object], found: defaultdict[int, list[str]]) -> None:
     for obj in objects:
         if isinstance(obj, Message):
+            # Our own automatic messages (the survey question) are the same words on every
+            # ticket; indexed, they would make a search for "help" match every solved one.
+            if obj.auto_submitted and obj.direction == Direction.OUTBOUND:
+                continue
             found[obj.ticket_id].extend(words(obj.text))
         elif isinstance(obj, Ticket):
             found[obj.id].extend(words(obj.subject))

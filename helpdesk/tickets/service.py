@@ -28,6 +28,7 @@ from helpdesk.models import (
     Priority,
     Stage,
     StageSource,
+    Survey,
     Ticket,
     TicketEvent,
     TicketStatus,
@@ -35,7 +36,7 @@ from helpdesk.models import (
     utcnow,
 )
 from helpdesk.storage import blob_store
-from helpdesk.tickets import sla
+from helpdesk.tickets import sla, surveys
 from helpdesk.tickets.customers import (
     normalize_email,
     normalize_phone,
@@ -49,6 +50,7 @@ from helpdesk.tickets.stages import decide, ordered_rules
 from helpdesk.tickets.threading import ThreadMatch, find_thread
 
 SUBJECT_LENGTH = 300
+COMMENT_LENGTH = 2000
 _CLOSED_FOR_CUSTOMERS = (TicketStatus.SOLVED, TicketStatus.CLOSED)
 # STOP and START talk to the carrier, not to us: they are kept but reopen nothing.
 _QUIET_KEYWORDS = (SmsKeyword.OPT_OUT, SmsKeyword.OPT_IN)
@@ -68,10 +70,17 @@ def receive(msg: InboundMessage) -> Message | None:
         with db.session.begin_nested():
             customer = resolve_customer(msg)
             match = find_thread(msg, customer, endpoint)
-            ticket, reason = _ticket_for(msg, match, customer, endpoint, at)
-            message = _store_inbound(msg, ticket, endpoint, reason, at)
-            if msg.keyword:
-                _apply_keyword(msg, ticket, at)
+            survey = _awaited_rating(msg, match)
+            if survey is not None:
+                # A bare "4" after "How did we do?" answers it; it never reopens the ticket.
+                answer_survey(survey, surveys.bare_score(msg.text), at=at)
+                reason = f"{match.reason} (survey answer)"
+                message = _store_inbound(msg, match.ticket, endpoint, reason, at, waits=False)
+            else:
+                ticket, reason = _ticket_for(msg, match, customer, endpoint, at)
+                message = _store_inbound(msg, ticket, endpoint, reason, at)
+                if msg.keyword:
+                    _apply_keyword(msg, ticket, at)
             db.session.flush()
     except IntegrityError:
         # Another process stored the same message a moment ago: replaying changes nothing.
@@ -104,18 +113,27 @@ def _serialise_intake(msg: InboundMessage) -> None:
 
 def endpoint_for(channel: Channel, address: str) -> Endpoint:
     """The endpoint a message arrived at, registered on first sight so nothing is refused."""
-    address = _endpoint_address(channel, address)
-    endpoint = db.session.scalar(
-        select(Endpoint).where(Endpoint.channel == channel, Endpoint.address == address)
-    )
+    endpoint = find_endpoint(channel, address)
     if endpoint is None:
-        endpoint = Endpoint(channel=channel, address=address, settings={})
+        endpoint = Endpoint(
+            channel=channel, address=endpoint_address(channel, address), settings={}
+        )
         db.session.add(endpoint)
         db.session.flush()
     return endpoint
 
 
-def _endpoint_address(channel: Channel, address: str) -> str:
+def find_endpoint(channel: Channel, address: str) -> Endpoint | None:
+    """The endpoint registered at this address, or None; raises InvalidInput for a bad one."""
+    return db.session.scalar(
+        select(Endpoint).where(
+            Endpoint.channel == channel, Endpoint.address == endpoint_address(channel, address)
+        )
+    )
+
+
+def endpoint_address(channel: Channel, address: str) -> str:
+    """The address as endpoints store it: email addresses and phone numbers normalised."""
     address = address.strip()
     if channel == Channel.EMAIL:
         return normalize_email(address)
@@ -233,7 +251,13 @@ def next_ticket_number() -> int:
 
 
 def _store_inbound(
-    msg: InboundMessage, ticket: Ticket, endpoint: Endpoint, reason: str, at: datetime
+    msg: InboundMessage,
+    ticket: Ticket,
+    endpoint: Endpoint,
+    reason: str,
+    at: datetime,
+    *,
+    waits: bool = True,
 ) -> Message:
     message = Message(
         ticket=ticket,
@@ -254,7 +278,8 @@ def _store_inbound(
     db.session.add(message)
     _store_attachments(message, msg.attachments)
     _record_media(message, msg.media, at)
-    if not msg.auto_submitted:
+    # Only a message that wants an answer starts the customer's wait.
+    if waits and not msg.auto_submitted:
         ticket.last_customer_message_at = at
     ticket.updated_at = max(ticket.updated_at, at)
     return message
@@ -329,6 +354,30 @@ def reply(
     if ticket.channel == Channel.SMS:
         _check_sms(text, attachments)
     at = at or utcnow()
+    message = _queue_outbound(ticket, author, text, "agent reply", at, html=html)
+    _store_attachments(message, attachments)
+    if ticket.first_response_at is None:
+        ticket.first_response_at = at
+        ticket.first_response_seconds = _seconds_since_creation(ticket, at)
+        sla.note_progress(ticket, at)
+    if ticket.status == TicketStatus.NEW:
+        _change_status(ticket, author, TicketStatus.OPEN, at)
+    _record(ticket, author, "reply", None, _excerpt(text), at)
+    ticket.updated_at = at
+    db.session.flush()
+    return message
+
+
+def _queue_outbound(
+    ticket: Ticket,
+    author: User | None,
+    text: str,
+    reason: str,
+    at: datetime,
+    *,
+    html: str | None = None,
+    automatic: bool = False,
+) -> Message:
     message = Message(
         ticket=ticket,
         direction=Direction.OUTBOUND,
@@ -341,22 +390,15 @@ def reply(
         text=text,
         html=html,
         external_id=_new_message_id() if ticket.channel == Channel.EMAIL else None,
-        thread_reason="agent reply",
+        # Automatic messages (the survey question) are marked so they never count as a
+        # response and so email carries Auto-Submitted, which keeps autoresponders quiet.
+        auto_submitted=automatic,
+        thread_reason=reason,
         delivery_state=DeliveryState.QUEUED,
         next_attempt_at=at,
         created_at=at,
     )
     db.session.add(message)
-    _store_attachments(message, attachments)
-    if ticket.first_response_at is None:
-        ticket.first_response_at = at
-        ticket.first_response_seconds = _seconds_since_creation(ticket, at)
-        sla.note_progress(ticket, at)
-    if ticket.status == TicketStatus.NEW:
-        _change_status(ticket, author, TicketStatus.OPEN, at)
-    _record(ticket, author, "reply", None, _excerpt(text), at)
-    ticket.updated_at = at
-    db.session.flush()
     return message
 
 
@@ -480,6 +522,69 @@ def set_stage(
     db.session.flush()
 
 
+# --- satisfaction survey ---------------------------------------------------------------------
+
+
+def answer_survey(
+    survey: Survey,
+    score: int | str | None,
+    comment: str | None = None,
+    *,
+    at: datetime | None = None,
+) -> None:
+    """Store the customer's rating 1-5 and comment; a later answer replaces it. Never reopens."""
+    score = _parse_score(score)
+    comment = (comment or "").strip() or None
+    if comment is not None and len(comment) > COMMENT_LENGTH:
+        raise InvalidInput(f"the comment has at most {COMMENT_LENGTH} characters")
+    at = at or utcnow()
+    before = f"{survey.score}/5" if survey.score is not None else None
+    survey.score, survey.comment, survey.answered_at = score, comment, at
+    rated = f"{score}/5" + (f": {_excerpt(comment)}" if comment else "")
+    _record(survey.ticket, None, "csat", before, rated, at)
+    db.session.flush()
+
+
+def ask_for_rating(ticket: Ticket, at: datetime | None = None) -> Survey | None:
+    """Queue the ticket's one satisfaction question on its channel; None if asked before."""
+    at = at or utcnow()
+    if _reply_recipient(ticket) is None:
+        return None
+    if survey_of(ticket) is not None:
+        return None  # asked at an earlier solve: one question per ticket
+    # The email link is signed over the ticket id, so the survey needs no flush of its own.
+    survey = Survey(ticket=ticket, ticket_id=ticket.id, channel=ticket.channel, sent_at=at)
+    db.session.add(survey)
+    text = surveys.question_text(survey, ticket.number)
+    survey.question = _queue_outbound(ticket, None, text, "satisfaction survey", at, automatic=True)
+    _record(ticket, None, "survey", None, f"asked on {ticket.channel.value}", at)
+    return survey
+
+
+def survey_of(ticket: Ticket) -> Survey | None:
+    """The ticket's satisfaction survey, if it was asked."""
+    return db.session.scalar(select(Survey).where(Survey.ticket_id == ticket.id))
+
+
+def _awaited_rating(msg: InboundMessage, match: ThreadMatch | None) -> Survey | None:
+    """The survey a text answers: a bare 1-5 by SMS on a solved or closed ticket that asked."""
+    if match is None or msg.channel != Channel.SMS or msg.auto_submitted:
+        return None
+    if match.ticket.status not in _CLOSED_FOR_CUSTOMERS or surveys.bare_score(msg.text) is None:
+        return None
+    return survey_of(match.ticket)
+
+
+def _parse_score(score: int | str | None) -> int:
+    try:
+        value = int(score)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        value = 0
+    if value not in surveys.SCORES:
+        raise InvalidInput(f"a rating is a whole number from 1 to 5, not {score!r}")
+    return value
+
+
 # --- shared pieces ----------------------------------------------------------------------------
 
 
@@ -495,6 +600,8 @@ def _change_status(
     if status == TicketStatus.SOLVED:
         ticket.solved_at = at
         ticket.resolution_seconds = _seconds_since_creation(ticket, at)
+        if surveys.enabled():
+            ask_for_rating(ticket, at)
     elif status != TicketStatus.CLOSED:
         ticket.solved_at = None
         ticket.resolution_seconds = None

@@ -93,6 +93,15 @@ def rule_matches(rule: StageRule, msg: InboundMessage, endpoint: Endpoint) -> bo
     )
 
 
+def unmet_conditions(rule: StageRule, msg: InboundMessage, endpoint: Endpoint) -> list[str]:
+    """The names of the rule's conditions this message fails; empty when the rule matches."""
+    return [
+        name
+        for name, value in rule.conditions().items()
+        if not _CONDITIONS[name][0](value, msg, endpoint)
+    ]
+
+
 def _rule_reason(rule: StageRule, msg: InboundMessage, endpoint: Endpoint) -> str:
     conditions = rule.conditions()
     if len(conditions) > 1:

@@ -15,12 +15,13 @@ def register_web(app: Flask) -> None:
     from helpdesk.web.api import bp as api_bp
     from helpdesk.web.auth import bp as auth_bp
     from helpdesk.web.manager import bp as manager_bp
+    from helpdesk.web.survey import bp as survey_bp
     from helpdesk.web.webhooks import bp as webhooks_bp
 
     access.init_app(app)
     formatting.init_app(app)
     errors.init_app(app)
-    for blueprint in (auth_bp, agent_bp, manager_bp, admin_bp, api_bp, webhooks_bp):
+    for blueprint in (auth_bp, agent_bp, manager_bp, admin_bp, api_bp, webhooks_bp, survey_bp):
         app.register_blueprint(blueprint)
     # The API authenticates every request by its bearer token and the webhooks by the
     # provider's signature, so a browser's cookies cannot forge either.

@@ -1,15 +1,26 @@
-"""Forms for managing users and API tokens."""
+"""Forms of the admin pages: users, API tokens, stage rules."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
+from channels.base import Channel
 from helpdesk.accounts import MIN_PASSWORD_LENGTH
-from helpdesk.models import Role, Stage, User
+from helpdesk.models import Role, Stage, StageRule, User
 from helpdesk.tickets import sla
+from helpdesk.tickets.stage_rules import RULE_STAGES
+from helpdesk.web.formatting import CHANNEL_LABELS, STAGE_LABELS
 
 ROLE_CHOICES = [SelectChoice(role.value, role.value.capitalize()) for role in Role]
 PASSWORD_RULES = [
@@ -55,6 +66,79 @@ class NewTokenForm(FlaskForm):
 
     def offer_users(self, users: list[User]) -> None:
         self.user.choices = [SelectChoice(str(u.id), f"{u.name} <{u.email}>") for u in users]
+
+
+RULE_STAGE_CHOICES = [SelectChoice(s.value, STAGE_LABELS[s]) for s in RULE_STAGES]
+ANY_CHANNEL = [SelectChoice("", "Any channel")] + [
+    SelectChoice(c.value, CHANNEL_LABELS[c]) for c in Channel
+]
+
+
+class StageRuleForm(FlaskForm):
+    """A stage rule: the stage it gives and the conditions that must all hold."""
+
+    stage = SelectField("Gives the stage", choices=RULE_STAGE_CHOICES)
+    channel = SelectField("Channel", choices=ANY_CHANNEL, default="")
+    endpoint = StringField(
+        "Arrived at", description="Mailbox address, SMS number or chat site key."
+    )
+    recipient = StringField("Sent to", description="The address or alias the customer wrote to.")
+    first_word = StringField("First word", description="SMS keyword, any case, e.g. ORDER.")
+    url_pattern = StringField("Chat page URL", description="A pattern such as /pricing*.")
+    utm_source = StringField("utm_source")
+    utm_medium = StringField("utm_medium")
+    utm_campaign = StringField("utm_campaign")
+    keyword = StringField("Mentions", description="A word or phrase in the subject or text.")
+    submit = SubmitField("Save rule")
+
+    def conditions(self) -> dict[str, str | None]:
+        """The condition fields by the rule's column names."""
+        return {name: self[name].data for name in StageRule.CONDITIONS}
+
+
+class NewStageRuleForm(StageRuleForm):
+    """A new rule also gets its name, which stays: tickets remember their rule by it."""
+
+    name = StringField(
+        "Name",
+        validators=[DataRequired(), Length(max=120)],
+        description="Tickets remember the rule that tagged them by this name; it cannot change.",
+    )
+
+
+class TrySampleForm(FlaskForm):
+    """A sample request for the "try it" box; read from the query string, changes nothing."""
+
+    class Meta:
+        csrf = False
+
+    channel = SelectField(
+        "Channel", choices=[SelectChoice(c.value, CHANNEL_LABELS[c]) for c in Channel]
+    )
+    endpoint = StringField(
+        "Arrives at",
+        validators=[DataRequired("Say which mailbox, number or site it arrives at.")],
+        default="support@example.test",
+    )
+    recipient = StringField("Sent to", description="Empty: the same as where it arrives.")
+    subject = StringField("Subject")
+    text = TextAreaField("Text")
+    url = StringField("Chat page URL")
+    utm_source = StringField("utm_source")
+    utm_medium = StringField("utm_medium")
+    utm_campaign = StringField("utm_campaign")
+
+
+class EndpointStageForm(FlaskForm):
+    """The stage an endpoint's requests get when no rule matches."""
+
+    stage = SelectField(
+        "Default stage",
+        choices=[
+            SelectChoice(s.value, "None (unknown)" if s == Stage.UNKNOWN else STAGE_LABELS[s])
+            for s in [*RULE_STAGES, Stage.UNKNOWN]
+        ],
+    )
 
 
 def _duration(form: FlaskForm, field: StringField) -> None:

@@ -13,7 +13,7 @@ from helpdesk.storage import blob_store
 from helpdesk.tickets import queries, service
 from helpdesk.tickets.errors import TicketError
 from helpdesk.web.access import staff_required
-from helpdesk.web.agent import bp
+from helpdesk.web.agent import bp, journey
 from helpdesk.web.agent.forms import ComposeForm, TicketPropertiesForm
 
 QUEUE_PAGE_SIZE = 50
@@ -129,8 +129,9 @@ def customer(customer_id: int) -> str:
     found = db.session.get(Customer, customer_id)
     if found is None:
         abort(404)
+    tickets = queries.customer_tickets(found.id)
     return render_template(
-        "agent/customer.html", customer=found, tickets=queries.customer_tickets(found.id)
+        "agent/customer.html", customer=found, tickets=tickets, journey=journey.lay_out(tickets)
     )
 
 

@@ -302,7 +302,8 @@ _TICKET_FILTERS = [
     _query(
         "has",
         "Only tickets with every one of these, comma-separated: first_response (answered), "
-        "resolution (solved), reopen (reopened at least once), sla_target, sla_breach.",
+        "resolution (solved), reopen (reopened at least once), sla_target, sla_breach, csat "
+        "(answered the satisfaction question).",
     ),
 ]
 
