@@ -23,6 +23,8 @@ class InboundAttachment:
     filename: str
     content_type: str
     data: bytes
+    content_id: str | None = None  # email: what a ``cid:`` reference in the HTML points at
+    inline: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,7 @@ class InboundMessage:
     sender: str  # email address, E.164 number, or chat visitor id
     text: str
     sender_name: str | None = None
+    folded_text: str | None = None  # email: quoted history and signature, folded away for agents
     recipient: str | None = None  # the address or number the customer wrote to (aliases)
     subject: str | None = None
     html: str | None = None  # already sanitised by the adapter
@@ -80,6 +83,7 @@ class OutboundMessage:
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()
     attachments: tuple[OutboundAttachment, ...] = ()
+    auto_submitted: bool = False  # an automatic answer (acknowledgement), RFC 3834
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,12 +29,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
 
+    from channels.email.smtp import EmailAdapter
     from helpdesk import models  # noqa: F401  (register every table with the metadata)
     from helpdesk.cli import register_commands
+    from helpdesk.mail.mailboxes import smtp_settings_for
     from helpdesk.outbox import AdapterRegistry
     from helpdesk.web.api import bp as api_bp
 
-    app.extensions["helpdesk.adapters"] = AdapterRegistry()
+    adapters = AdapterRegistry()
+    adapters.register(EmailAdapter(smtp_settings_for))
+    app.extensions["helpdesk.adapters"] = adapters
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
     register_commands(app)

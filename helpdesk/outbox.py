@@ -175,6 +175,7 @@ def _claim(message: Message, attempt: DeliveryAttempt) -> Claim:
         message_id=message.external_id if message.channel == Channel.EMAIL else None,
         in_reply_to=in_reply_to,
         references=references,
+        auto_submitted=message.auto_submitted,
     )
     stored = tuple(
         StoredAttachment(item.filename, item.content_type, item.storage_key)

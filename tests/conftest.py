@@ -21,6 +21,9 @@ from helpdesk.models import ApiToken, Role, User
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
 
+# Dovecot and an SMTP sink for the email channel's tests.
+pytest_plugins = ("mail_servers",)
+
 
 def _server_url(url: str) -> str:
     return make_url(url).set(drivername="postgresql+psycopg").render_as_string(False)

@@ -12,6 +12,7 @@ from helpdesk.models.base import (
     utcnow,
 )
 from helpdesk.models.channels import Endpoint, StageRule
+from helpdesk.models.mail import InboundEmail, IntakeOutcome, Mailbox, Security
 from helpdesk.models.people import ApiToken, Customer, CustomerIdentity, User
 from helpdesk.models.tickets import (
     Attachment,
@@ -33,9 +34,13 @@ __all__ = [
     "Direction",
     "Endpoint",
     "IdentityKind",
+    "InboundEmail",
+    "IntakeOutcome",
+    "Mailbox",
     "Message",
     "Priority",
     "Role",
+    "Security",
     "Stage",
     "StageRule",
     "StageSource",

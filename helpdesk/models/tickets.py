@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from channels.base import Channel
@@ -96,6 +96,8 @@ class Message(db.Model):
     recipient: Mapped[str | None] = mapped_column(String(254))
     subject: Mapped[str | None] = mapped_column(String(300))
     text: Mapped[str] = mapped_column(Text)
+    # Email: quoted history and signature, folded away under the new text (one click away).
+    folded_text: Mapped[str | None] = mapped_column(Text)
     html: Mapped[str | None] = mapped_column(Text)
     external_id: Mapped[str | None] = mapped_column(String(300), index=True)
     raw_ref: Mapped[str | None] = mapped_column(String(100))
@@ -133,6 +135,9 @@ class Attachment(db.Model):
     content_type: Mapped[str] = mapped_column(String(120))
     size: Mapped[int]
     storage_key: Mapped[str] = mapped_column(String(100))
+    # Email: inline parts the HTML shows through ``cid:`` references.
+    content_id: Mapped[str | None] = mapped_column(String(255))
+    inline: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     message: Mapped[Message] = relationship(back_populates="attachments")
 

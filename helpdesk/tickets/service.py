@@ -6,6 +6,7 @@ Every function flushes and never commits: the request, CLI command or job commit
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -45,25 +46,43 @@ _CLOSED_FOR_CUSTOMERS = (TicketStatus.SOLVED, TicketStatus.CLOSED)
 # --- intake -----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Intake:
+    """What became of one inbound message."""
+
+    message: Message | None  # None: already stored, or deliberately not taken
+    reason: str
+    opened_ticket: bool = False
+
+
 def receive(msg: InboundMessage) -> Message | None:
     """Attach an inbound message to its ticket; None when it was already stored."""
+    return take(msg).message
+
+
+def take(msg: InboundMessage) -> Intake:
+    """Attach an inbound message to its ticket, or say why it was not stored."""
     endpoint = endpoint_for(msg.channel, msg.endpoint)
-    if _already_stored(msg, endpoint):
-        return None
+    if (stored := _already_stored(msg, endpoint)) is not None:
+        return Intake(None, f"already stored as message {stored}")
     at = msg.received_at or utcnow()
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested() as savepoint:
             customer = resolve_customer(msg)
             match = find_thread(msg, customer, endpoint)
+            if match is None and msg.auto_submitted:
+                # An out-of-office or other automatic mail never opens a ticket (nor a customer).
+                savepoint.rollback()
+                return Intake(None, "automatic message that answers none of our tickets")
             ticket, reason = _ticket_for(msg, match, customer, endpoint, at)
             message = _store_inbound(msg, ticket, endpoint, reason, at)
             db.session.flush()
     except IntegrityError:
         # Another process stored the same message a moment ago: replaying changes nothing.
-        if _already_stored(msg, endpoint):
-            return None
+        if (stored := _already_stored(msg, endpoint)) is not None:
+            return Intake(None, f"already stored as message {stored}")
         raise
-    return message
+    return Intake(message, reason, opened_ticket=match is None or ticket is not match.ticket)
 
 
 def endpoint_for(channel: Channel, address: str) -> Endpoint:
@@ -89,17 +108,14 @@ def _endpoint_address(channel: Channel, address: str) -> str:
     return address
 
 
-def _already_stored(msg: InboundMessage, endpoint: Endpoint) -> bool:
-    return (
-        db.session.scalar(
-            select(Message.id).where(
-                Message.direction == Direction.INBOUND,
-                Message.channel == msg.channel,
-                Message.endpoint_id == endpoint.id,
-                Message.external_id == msg.external_id,
-            )
+def _already_stored(msg: InboundMessage, endpoint: Endpoint) -> int | None:
+    return db.session.scalar(
+        select(Message.id).where(
+            Message.direction == Direction.INBOUND,
+            Message.channel == msg.channel,
+            Message.endpoint_id == endpoint.id,
+            Message.external_id == msg.external_id,
         )
-        is not None
     )
 
 
@@ -204,6 +220,7 @@ def _store_inbound(
         recipient=msg.recipient,
         subject=msg.subject,
         text=msg.text or "",
+        folded_text=msg.folded_text,
         html=msg.html,
         external_id=msg.external_id,
         raw_ref=msg.raw_ref,
@@ -229,6 +246,8 @@ def _store_attachments(message: Message, attachments) -> None:
                 content_type=item.content_type[:120],
                 size=len(item.data),
                 storage_key=key,
+                content_id=item.content_id,
+                inline=item.inline,
             )
         )
 
@@ -273,6 +292,31 @@ def reply(
         _change_status(ticket, author, TicketStatus.OPEN, at)
     _record(ticket, author, "reply", None, _excerpt(text), at)
     ticket.updated_at = at
+    db.session.flush()
+    return message
+
+
+def send_automatic(ticket: Ticket, to: str, text: str, *, at: datetime | None = None) -> Message:
+    """Queue an automatic answer (an acknowledgement): no author, never a first response."""
+    at = at or utcnow()
+    message = Message(
+        ticket=ticket,
+        direction=Direction.OUTBOUND,
+        channel=ticket.channel,
+        endpoint=ticket.endpoint,
+        sender=ticket.endpoint.address,
+        recipient=to,
+        subject=_reply_subject(ticket) if ticket.channel == Channel.EMAIL else None,
+        text=text,
+        external_id=_new_message_id() if ticket.channel == Channel.EMAIL else None,
+        auto_submitted=True,
+        thread_reason="automatic answer",
+        delivery_state=DeliveryState.QUEUED,
+        next_attempt_at=at,
+        created_at=at,
+    )
+    db.session.add(message)
+    _record(ticket, None, "automatic-answer", None, f"to {to}", at)
     db.session.flush()
     return message
 
@@ -378,6 +422,13 @@ def _change_status(
     elif status != TicketStatus.CLOSED:
         ticket.solved_at = None
     ticket.updated_at = at
+
+
+def record_event(
+    ticket: Ticket, kind: str, after: str | None, *, at: datetime | None = None
+) -> None:
+    """Write a system event (no actor) to the ticket's audit trail."""
+    _record(ticket, None, kind, None, after, at or utcnow())
 
 
 def _record(
