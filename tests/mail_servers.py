@@ -220,7 +220,7 @@ class SmtpSink:
         if self.failures:
             answer = self.failures.pop(0)
             if answer == "drop":
-                session.transport.close()
+                server.transport.close()
                 return "421 closing"
             return answer
         self.received.append(envelope)

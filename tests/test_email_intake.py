@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -191,7 +192,10 @@ def test_reply_to_our_message_threads_and_reopens(
         imap_folder,
         mail(
             subject="Re: something else entirely",
-            headers={"In-Reply-To": ours.external_id, "References": f"<q1@customer.test> {ours.external_id}"},
+            headers={
+                "In-Reply-To": ours.external_id,
+                "References": f"<q1@customer.test> {ours.external_id}",
+            },
         ),
     )
     fetch(mailbox)
@@ -345,3 +349,32 @@ def bounce(original_id: str) -> bytes:
         f"From: support@shop.test\r\nMessage-ID: {original_id}\r\nSubject: Re: x\r\n"
         "\r\n--B--\r\n"
     ).encode()
+
+
+def test_the_whole_corpus_flows_through_the_real_fetch_path(
+    ctx, dovecot, imap_folder, make_mailbox
+):
+    corpus = sorted((Path(__file__).parent / "data" / "email").glob("*.eml"))
+    mailbox = make_mailbox()
+    dovecot.append(imap_folder, *(path.read_bytes() for path in corpus))
+
+    taken = fetch(mailbox)
+
+    assert sum(taken.values()) == len(corpus)
+    assert taken["quarantined"] == 2  # no sender at all
+    logged = db.session.scalars(select(InboundEmail)).all()
+    assert len(logged) == len(corpus)
+    assert all(blob_store().get(entry.raw_ref) for entry in logged)
+    by_subject = {m.subject: m for m in db.session.scalars(select(Message))}
+    photo = by_subject["Photo of the damage"]
+    [image] = photo.attachments
+    assert (image.filename, image.content_id, image.inline) == (
+        "damage.png",
+        "damage@customer.test",
+        True,
+    )
+    assert blob_store().get(image.storage_key).startswith(b"\x89PNG")
+    assert by_subject["Re: Your parcel [#7]"].folded_text.startswith("On Tue, 24 Nov 2026")
+    # Auto-replies and bounces about mail we never sent open no ticket.
+    assert "Out of office: Your parcel" not in by_subject
+    assert "Undelivered Mail Returned to Sender" not in by_subject

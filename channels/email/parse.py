@@ -14,7 +14,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from email import policy
-from email.header import decode_header
+from email.header import Header, decode_header
 from email.message import Message as MimePart
 from email.parser import BytesParser, HeaderParser
 from email.utils import getaddresses
@@ -149,6 +149,16 @@ def _header_text(value: object) -> str:
     """A header as text: RFC 2047 words decoded, raw 8-bit bytes read as UTF-8, never an error."""
     if value is None:
         return ""
+    if isinstance(value, Header):
+        # compat32 wraps raw 8-bit header bytes as an "unknown-8bit" Header: almost always UTF-8.
+        return (
+            "".join(
+                chunk if isinstance(chunk, str) else decode_bytes(chunk, charset)
+                for chunk, charset in decode_header(value)
+            )
+            .replace("\r", "")
+            .replace("\n", "")
+        )
     text = str(value).replace("\r", "").replace("\n", "")
     if any("\udc80" <= char <= "\udcff" for char in text):
         # Unencoded 8-bit bytes (against RFC 5322, common anyway): almost always UTF-8.
@@ -172,6 +182,12 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
         codec = codecs.lookup(name).name
     except LookupError:
         codec = "utf-8"
+    if codec == "ascii" and not data.isascii():
+        # 8-bit text labelled ASCII (or not labelled at all): UTF-8 if it is, else Windows-1252.
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            return data.decode("cp1252", errors="replace")
     try:
         return data.decode(codec, errors="replace")
     except Exception:  # a codec that fails even in replace mode (utf-7 on garbage)

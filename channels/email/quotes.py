@@ -9,7 +9,7 @@ _HISTORY_STARTS = [
     # Gmail, Apple Mail, Thunderbird: "On Tue, 3 Mar 2026, Ada <ada@x> wrote:" (may wrap).
     re.compile(
         r"^\s*(On|Am|Le|El|Il|Op|Em|Den|På)\s.{0,300}?"
-        r"(wrote|schrieb|a écrit|escribió|ha scritto|schreef|escreveu|skrev)\s?:\s*$",
+        r"(wrote|schrieb|a écrit|escribió|ha scritto|schreef|escreveu|skrev)(\s.{0,120})?\s?:\s*$",
         re.I | re.S,
     ),
     # Outlook: "-----Original Message-----" and its translations.
