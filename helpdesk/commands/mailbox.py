@@ -9,7 +9,7 @@ from flask.cli import with_appcontext
 
 from helpdesk.extensions import db
 from helpdesk.mail import mailboxes
-from helpdesk.mail.intake import default_worker_name, fetch_all
+from helpdesk.mail.intake import BATCH_SIZE, default_worker_name, fetch_all
 from helpdesk.models import Mailbox, Security, Stage
 from helpdesk.tickets.errors import TicketError
 
@@ -94,18 +94,30 @@ def _describe(mailbox: Mailbox) -> str:
         f"  smtp   {mailbox.smtp_host}:{mailbox.smtp_port} ({mailbox.smtp_security})"
         if mailbox.smtp_host
         else "  smtp   none (replies cannot be sent)",
-        f"  last fetch {last}; fetched {mailbox.fetched_count}; "
-        + ", ".join(f"{outcome} {count}" for outcome, count in sorted(counts.items())),
+        "; ".join(
+            [
+                f"  last fetch {last}",
+                f"fetched {mailbox.fetched_count}",
+                *(f"{outcome} {count}" for outcome, count in sorted(counts.items())),
+            ]
+        ),
         f"  last error: {mailbox.last_error}" if mailbox.last_error else "  last error: none",
     ]
     return "\n".join(lines)
 
 
 @command.command("fetch")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=BATCH_SIZE,
+    show_default=True,
+    help="Messages stored per transaction.",
+)
 @with_appcontext
-def fetch() -> None:
+def fetch(batch_size: int) -> None:
     """Fetch every mailbox once and exit."""
-    reports = fetch_all(default_worker_name(), progress=_progress)
+    reports = fetch_all(default_worker_name(), progress=_progress, batch_size=batch_size)
     for report in reports:
         click.echo(str(report))
     if any(report.error for report in reports):

@@ -65,7 +65,9 @@ def default_worker_name() -> str:
 
 
 def fetch_all(
-    worker: str, progress: Callable[[Mailbox], Progress | None] = lambda mailbox: None
+    worker: str,
+    progress: Callable[[Mailbox], Progress | None] = lambda mailbox: None,
+    batch_size: int = BATCH_SIZE,
 ) -> list[FetchReport]:
     """Fetch every enabled mailbox once; commits."""
     ids = [mailbox.id for mailbox in list_mailboxes() if mailbox.enabled]
@@ -73,7 +75,7 @@ def fetch_all(
     reports = []
     for mailbox_id in ids:
         mailbox = db.session.get(Mailbox, mailbox_id)
-        reports.append(fetch_mailbox(mailbox, worker, progress(mailbox)))
+        reports.append(fetch_mailbox(mailbox, worker, progress(mailbox), batch_size))
     return reports
 
 
