@@ -11,6 +11,7 @@ from tests_email_support import mail
 
 from helpdesk.extensions import db
 from helpdesk.mail.intake import fetch_mailbox, ingest_batch
+from helpdesk.mail.mailboxes import list_mailboxes, remove_mailbox, update_mailbox
 from helpdesk.models import (
     DeliveryState,
     InboundEmail,
@@ -22,6 +23,10 @@ from helpdesk.models import (
 )
 from helpdesk.storage import blob_store
 from helpdesk.tickets import service
+from helpdesk.tickets.errors import InvalidInput
+from helpdesk.tickets.mail import html_with_remote_images, original_email
+
+CORPUS = Path(__file__).parent / "data" / "email"
 
 
 def fetch(mailbox: Mailbox) -> dict[str, int]:
@@ -330,7 +335,7 @@ def bounce(original_id: str) -> bytes:
 def test_the_whole_corpus_flows_through_the_real_fetch_path(
     ctx, dovecot, imap_folder, make_mailbox
 ):
-    corpus = sorted((Path(__file__).parent / "data" / "email").glob("*.eml"))
+    corpus = sorted(CORPUS.glob("*.eml"))
     mailbox = make_mailbox()
     dovecot.append(imap_folder, *(path.read_bytes() for path in corpus))
 
@@ -354,3 +359,42 @@ def test_the_whole_corpus_flows_through_the_real_fetch_path(
     # Auto-replies and bounces about mail we never sent open no ticket.
     assert "Out of office: Your parcel" not in by_subject
     assert "Undelivered Mail Returned to Sender" not in by_subject
+
+
+def test_agents_get_the_original_and_can_load_remote_images(
+    ctx, dovecot, imap_folder, make_mailbox
+):
+    mailbox = make_mailbox()
+    raw = (CORPUS / "html_only.eml").read_bytes()
+    dovecot.append(imap_folder, raw)
+    fetch(mailbox)
+    message = db.session.scalar(select(Message))
+    assert "tracker.test" not in message.html
+    assert original_email(message) == raw
+    assert 'src="https://tracker.test/pixel.gif"' in html_with_remote_images(message)
+    assert "<script" not in html_with_remote_images(message)
+
+
+def test_mailbox_settings_can_change_and_a_new_folder_starts_a_new_checkpoint(
+    ctx, dovecot, imap_folder, make_mailbox
+):
+    mailbox = make_mailbox()
+    dovecot.append(imap_folder, mail())
+    fetch(mailbox)
+    other = dovecot.new_folder()
+    dovecot.append(other, mail(), mail())
+
+    update_mailbox(mailbox, folder=other, acknowledge=True)
+    db.session.commit()
+    assert (mailbox.uidvalidity, mailbox.last_uid) == (None, 0)
+    assert fetch(mailbox) == {"stored": 2}
+    with pytest.raises(InvalidInput):
+        update_mailbox(mailbox, imap_port=70000)
+    with pytest.raises(InvalidInput):
+        update_mailbox(mailbox, address="other@shop.test")
+
+    remove_mailbox(mailbox)
+    db.session.commit()
+    assert list_mailboxes() == []
+    inbound = select(func.count(Message.id)).where(Message.direction == "inbound")
+    assert db.session.scalar(inbound) == 3  # tickets and their mail stay

@@ -94,6 +94,7 @@ def parse_email(
     own_addresses: Collection[str] = (),
     raw_ref: str | None = None,
     key: str | None = None,
+    remote_images: bool = False,
 ) -> ParsedEmail:
     """Parse one raw email received at ``endpoint``; EmailParseError when it cannot be taken."""
     if not raw.strip():
@@ -105,7 +106,7 @@ def parse_email(
     parts = _Parts()
     _walk(mime, parts)
     report = _delivery_report(mime)
-    html = sanitize_html(parts.html) if parts.html else None
+    html = sanitize_html(parts.html, remote_images=remote_images) if parts.html else None
     full_text = parts.text if parts.text is not None else html_to_text(parts.html or "")
     text, folded = split_reply(_clean_text(full_text))
     message_id = _first_id(mime.get("Message-ID"))

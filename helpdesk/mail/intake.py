@@ -162,12 +162,12 @@ def _ingest(mailbox: Mailbox, uid: int, raw: bytes, key: str, own: set[str]) -> 
     raw_ref = blob_store().put(raw)
     message_id = None
     try:
-        with db.session.begin_nested():
-            parsed = parse_email(
-                raw, endpoint=mailbox.address, own_addresses=own, raw_ref=raw_ref, key=key
-            )
-            message_id = parsed.message_id
-            intake = take_email(parsed, acknowledge=mailbox.acknowledge)
+        parsed = parse_email(
+            raw, endpoint=mailbox.address, own_addresses=own, raw_ref=raw_ref, key=key
+        )
+        message_id = parsed.message_id
+        # take_email writes only inside savepoints: a failure leaves nothing half-stored.
+        intake = take_email(parsed, acknowledge=mailbox.acknowledge)
     except (EmailParseError, TicketError) as error:
         intake = EmailIntake(IntakeOutcome.QUARANTINED, str(error))
     except Exception as error:

@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from channels.base import Channel
-from channels.email.parse import DeliveryReport, ParsedEmail
+from channels.email.parse import DeliveryReport, ParsedEmail, parse_email
 from helpdesk.extensions import db
 from helpdesk.models import (
     DeliveryState,
@@ -19,6 +19,7 @@ from helpdesk.models import (
     Ticket,
     utcnow,
 )
+from helpdesk.storage import blob_store
 from helpdesk.tickets import service
 
 AUTO_ANSWER_WINDOW = timedelta(hours=1)
@@ -34,16 +35,21 @@ class EmailIntake:
 
 
 def take_email(parsed: ParsedEmail, *, acknowledge: bool = False) -> EmailIntake:
-    """Decide what one parsed email becomes; flushes, the caller commits."""
+    """Decide what one parsed email becomes; flushes, the caller commits.
+
+    Every write happens inside a savepoint, so an error leaves nothing of this email behind.
+    """
     if parsed.from_us:
         return EmailIntake(IntakeOutcome.IGNORED, f"mail loop: {parsed.no_answer}")
     if parsed.report is not None:
-        return _take_report(parsed.report)
+        with db.session.begin_nested():
+            return _take_report(parsed.report)
     intake = service.take(parsed.message)
     if intake.message is None:
         return EmailIntake(IntakeOutcome.IGNORED, intake.reason)
     if intake.opened_ticket and acknowledge:
-        _acknowledge(intake.message.ticket, parsed)
+        with db.session.begin_nested():
+            _acknowledge(intake.message.ticket, parsed)
     return EmailIntake(IntakeOutcome.STORED, intake.reason, intake.message)
 
 
@@ -100,3 +106,21 @@ def _over_auto_answer_limit(address: str) -> str | None:
     if recent >= limit:
         return f"{address} got {recent} automatic answers in the last hour (limit {limit})"
     return None
+
+
+def original_email(message: Message) -> bytes:
+    """The raw email as it arrived (the "show original" of the agent's view); KeyError if none."""
+    if message.raw_ref is None:
+        raise KeyError(f"message {message.id} has no stored original")
+    return blob_store().get(message.raw_ref)
+
+
+def html_with_remote_images(message: Message) -> str | None:
+    """The message's HTML sanitised again from the original, remote images allowed this time.
+
+    Remote images stay blocked (tracking pixels) until an agent asks for them.
+    """
+    if message.raw_ref is None or message.html is None:
+        return message.html
+    raw = original_email(message)
+    return parse_email(raw, endpoint=message.endpoint.address, remote_images=True).message.html

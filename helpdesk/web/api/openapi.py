@@ -100,7 +100,14 @@ SCHEMAS: dict[str, Schema] = {
         {"kind": _enum(IdentityKind), "value": _string(), "verified": {"type": "boolean"}}
     ),
     "Attachment": _object(
-        {"id": _INTEGER, "filename": _string(), "content_type": _string(), "size": _INTEGER}
+        {
+            "id": _INTEGER,
+            "filename": _string(),
+            "content_type": _string(),
+            "size": _INTEGER,
+            "content_id": _string(nullable=True, description="what `cid:` in the HTML refers to"),
+            "inline": {"type": "boolean"},
+        }
     ),
     "Message": _object(
         {
@@ -111,6 +118,11 @@ SCHEMAS: dict[str, Schema] = {
             "sender": _string(nullable=True),
             "recipient": _string(nullable=True),
             "text": _string(),
+            "folded_text": _string(
+                nullable=True, description="email: quoted history and signature, folded away"
+            ),
+            "html": _string(nullable=True, description="sanitised; remote images blocked"),
+            "auto_submitted": {"type": "boolean"},
             "external_id": _string(nullable=True),
             "delivery_state": _enum(DeliveryState, nullable=True),
             "error_code": _string(nullable=True),

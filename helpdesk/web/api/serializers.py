@@ -87,6 +87,9 @@ def message_json(message: Message) -> Json:
         "sender": message.sender,
         "recipient": message.recipient,
         "text": message.text,
+        "folded_text": message.folded_text,
+        "html": message.html,
+        "auto_submitted": message.auto_submitted,
         "external_id": message.external_id,
         "delivery_state": message.delivery_state.value if message.delivery_state else None,
         "error_code": message.error_code,
@@ -103,6 +106,8 @@ def attachment_json(attachment: Attachment) -> Json:
         "filename": attachment.filename,
         "content_type": attachment.content_type,
         "size": attachment.size,
+        "content_id": attachment.content_id,
+        "inline": attachment.inline,
     }
 
 
