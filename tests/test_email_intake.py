@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from helpdesk.models import (
     Message,
     Ticket,
     TicketStatus,
+    utcnow,
 )
 from helpdesk.storage import blob_store
 from helpdesk.tickets import service
@@ -398,3 +400,15 @@ def test_mailbox_settings_can_change_and_a_new_folder_starts_a_new_checkpoint(
     assert list_mailboxes() == []
     inbound = select(func.count(Message.id)).where(Message.direction == "inbound")
     assert db.session.scalar(inbound) == 3  # tickets and their mail stay
+
+
+def test_a_mailbox_held_by_a_live_worker_elsewhere_is_left_alone(
+    ctx, dovecot, imap_folder, make_mailbox
+):
+    mailbox = make_mailbox()
+    mailbox.lease_owner, mailbox.lease_until = "other-host:4242", utcnow() + timedelta(minutes=1)
+    db.session.commit()
+    dovecot.append(imap_folder, mail())
+    report = fetch_mailbox(mailbox, "test-worker")
+    assert report.skipped and "other-host:4242" in report.skipped
+    assert db.session.scalar(select(func.count(Message.id))) == 0

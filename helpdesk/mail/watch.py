@@ -43,6 +43,9 @@ def _listen(settings: ImapSettings, wake: threading.Event, stop: threading.Event
             with ImapFolder(settings) as folder:
                 if not folder.supports_idle:
                     return  # polling it is
+                # Mail may have come while we were (re)connecting; the server reports anything
+                # after our SELECT at the first IDLE, so nothing falls in between.
+                wake.set()
                 while not stop.is_set():
                     if folder.wait_for_mail(IDLE_SECONDS):
                         wake.set()
