@@ -18,6 +18,14 @@ class ImapError(Exception):
     """The server refused or dropped us; the message says what happened."""
 
 
+def _said(error: Exception) -> str:
+    """The server's words, not the bytes repr imaplib wraps them in."""
+    text = str(error)
+    if text.startswith(("b'", 'b"')) and text.endswith(("'", '"')):
+        return text[2:-1]
+    return text
+
+
 @dataclass(frozen=True, slots=True)
 class ImapSettings:
     host: str
@@ -53,7 +61,7 @@ class ImapFolder:
             client.login(settings.user, settings.password)
             selected = client.select_folder(settings.folder)
         except (IMAPClientError, OSError) as error:
-            raise ImapError(f"{settings.host}:{settings.port}: {error}") from error
+            raise ImapError(f"{settings.host}:{settings.port}: {_said(error)}") from error
         self._client = client
         self.uidvalidity = int(selected[b"UIDVALIDITY"])
         return self

@@ -102,7 +102,10 @@ def parse_email(
     mime = _PARSER.parsebytes(raw)
     own = {address.lower() for address in own_addresses} | {endpoint.lower()}
     sender_name, sender = _sender(mime)
-    header = lambda name: _header_text(mime.get(name)) or None  # noqa: E731
+
+    def header(name: str) -> str | None:
+        return _header_text(mime.get(name)) or None
+
     parts = _Parts()
     _walk(mime, parts)
     report = _delivery_report(mime)
@@ -130,7 +133,7 @@ def parse_email(
     return ParsedEmail(
         message=inbound,
         message_id=message_id,
-        no_answer=no_answer_reason(header, sender, own) or (automatic and f"{automatic}"),
+        no_answer=no_answer_reason(header, sender, own) or automatic,
         from_us=sender.lower() in own,
         report=report,
     )
@@ -310,7 +313,7 @@ def _clean_text(text: str) -> str:
 
 def _delivery_report(mime: MimePart) -> DeliveryReport | None:
     """The failure a DSN (multipart/report; report-type=delivery-status) reports, if it is one."""
-    if mime.get_content_type() != "multipart/report":
+    if mime.get_content_type() != "multipart/report" or not mime.is_multipart():
         return None
     if (mime.get_param("report-type") or "").lower() != "delivery-status":
         return None
