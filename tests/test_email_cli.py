@@ -114,3 +114,17 @@ def test_worker_fetches_new_mail_at_once_through_idle(
     finally:
         stop.set()
         worker.join(timeout=30)
+
+
+def test_worker_once_fetches_mail_and_sends_replies(ctx, runner, dovecot, imap_folder, smtp_sink):
+    args = add_args(dovecot, imap_folder)
+    args[args.index("--smtp-port") + 1] = str(smtp_sink.port)
+    assert runner.invoke(args=[*args, "--acknowledge"]).exit_code == 0
+    dovecot.append(imap_folder, mail())
+
+    assert runner.invoke(args=["worker", "--once"]).exit_code == 0  # fetches, queues the ack
+    assert db.session.scalar(select(func.count(Ticket.id))) == 1
+    assert runner.invoke(args=["worker", "--once"]).exit_code == 0  # sends it
+    [envelope] = smtp_sink.received
+    assert envelope.rcpt_tos == ["ada@customer.test"]
+    assert b"Auto-Submitted: auto-replied" in envelope.content
