@@ -246,6 +246,7 @@ def test_out_of_office_never_opens_a_ticket(ctx, dovecot, imap_folder, make_mail
         {"List-Id": "<news.customer.test>"},
         {"List-Unsubscribe": "<mailto:leave@customer.test>"},
         {"X-Loop": "helpdesk@customer.test"},
+        {"Return-Path": "<>"},
     ],
 )
 def test_no_automatic_answer_where_rfc_3834_forbids_one(

@@ -42,6 +42,9 @@ def no_answer_reason(header: Headers, sender: str, own_addresses: Collection[str
             return f"mailing-list mail ({name})"
     if header("X-Loop"):
         return "X-Loop header: it went through a responder already"
+    if (header("Return-Path") or "").strip() == "<>":
+        # RFC 3834 section 4: no response to mail with a null envelope sender.
+        return "empty Return-Path (a bounce or notification)"
     if not sender or sender.lower().startswith(("mailer-daemon@", "postmaster@")):
         return "sent by a mail system"
     return None
