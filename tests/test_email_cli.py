@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
+from mail_samples import mail
 from sqlalchemy import func, select
-from tests_email_support import mail
 
 from helpdesk.commands.worker import periodic_jobs, serve
 from helpdesk.extensions import db

@@ -11,8 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from mail_samples import mail
 from sqlalchemy import func, select
-from tests_email_support import mail
 
 from helpdesk.extensions import db
 from helpdesk.mail.intake import default_worker_name, fetch_all

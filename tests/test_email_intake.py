@@ -7,8 +7,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from mail_samples import mail
 from sqlalchemy import func, select
-from tests_email_support import mail
 
 from helpdesk.extensions import db
 from helpdesk.mail.intake import fetch_mailbox, ingest_batch
