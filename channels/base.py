@@ -23,6 +23,8 @@ class InboundAttachment:
     filename: str
     content_type: str
     data: bytes
+    content_id: str | None = None  # email: what a ``cid:`` reference in the HTML points at
+    inline: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,7 @@ class InboundMessage:
     sender: str  # email address, E.164 number, or chat visitor id
     text: str
     sender_name: str | None = None
+    folded_text: str | None = None  # email: quoted history and signature, folded away for agents
     recipient: str | None = None  # the address or number the customer wrote to (aliases)
     subject: str | None = None
     html: str | None = None  # already sanitised by the adapter
@@ -103,7 +106,7 @@ class OutboundMessage:
     # Our own id of the message: SMS status callbacks carry it back, so a status that
     # arrives before the provider id was recorded still finds its message.
     reference: str | None = None
-    # Sent by the helpdesk itself (the survey question): email marks it Auto-Submitted.
+    # Sent by the helpdesk itself (a survey question, an acknowledgement): RFC 3834.
     auto_submitted: bool = False
 
 

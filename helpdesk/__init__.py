@@ -36,8 +36,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
 
+    from channels.email.smtp import EmailAdapter
     from helpdesk import models  # noqa: F401  (register every table with the metadata)
     from helpdesk.cli import register_commands
+    from helpdesk.mail.mailboxes import smtp_settings_for
     from helpdesk.outbox import AdapterRegistry, twilio_adapter
     from helpdesk.tickets.sla import BusinessHours
     from helpdesk.web import register_web
@@ -45,6 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # Fail at start-up, not at the first request, on business hours nobody can read.
     BusinessHours.parse(app.config["HELPDESK_BUSINESS_HOURS"], app.config["HELPDESK_TIMEZONE"])
     registry = AdapterRegistry()
+    registry.register(EmailAdapter(smtp_settings_for))
     sms_adapter = twilio_adapter(app.config)
     if sms_adapter is not None:
         registry.register(sms_adapter)

@@ -23,6 +23,9 @@ from helpdesk.tickets import service
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
 
+# Dovecot and an SMTP sink for the email channel's tests.
+pytest_plugins = ("mail_servers",)
+
 
 def _on_postgresql() -> bool:
     return os.environ.get("DATABASE_URL", "").startswith("postgres")

@@ -18,6 +18,8 @@ from flask.cli import with_appcontext
 
 from helpdesk.extensions import db
 from helpdesk.inbox import process_due
+from helpdesk.mail.intake import default_worker_name, fetch_all
+from helpdesk.mail.watch import listen_for_mail
 from helpdesk.media import fetch_due
 from helpdesk.outbox import RunSummary, run_due
 from helpdesk.tickets import sla
@@ -27,26 +29,40 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class PeriodicJob:
-    """Work a worker does every ``interval`` seconds besides the outbox; it commits itself."""
+    """Work a worker does every ``interval`` seconds besides the outbox; it commits itself.
+
+    When ``wake`` is set (an IMAP IDLE push), the job runs at the next turn instead.
+    """
 
     name: str
     interval: float
     run: Callable[[], object]
+    wake: threading.Event | None = None
 
 
-# Every worker process runs these, so a job must be safe to run in several at once (e.g. hold
-# a lease row in the database, or be idempotent like the SLA check).
-PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
-    PeriodicJob("taking in webhook payloads", interval=0.0, run=process_due),
-    PeriodicJob("fetching MMS media", interval=5.0, run=fetch_due),
-    PeriodicJob("recording SLA breaches", interval=60, run=sla.record_breaches),
-)
+def periodic_jobs(wake: threading.Event | None = None) -> tuple[PeriodicJob, ...]:
+    """Every job a worker runs. Every worker process runs them, so each must be safe to run in
+    several at once (mailboxes are fetched under a lease row in the database, webhook payloads
+    and MMS media are claimed with row locks, the SLA check is idempotent)."""
+    poll = current_app.config["HELPDESK_MAIL_POLL_SECONDS"]
+    return (
+        PeriodicJob("mailboxes", poll, _fetch_mailboxes, wake),
+        PeriodicJob("taking in webhook payloads", interval=0.0, run=process_due),
+        PeriodicJob("fetching MMS media", interval=5.0, run=fetch_due),
+        PeriodicJob("recording SLA breaches", interval=60, run=sla.record_breaches),
+    )
 
 
-def run_once(name: str, jobs: tuple[PeriodicJob, ...] = PERIODIC_JOBS) -> RunSummary:
+def _fetch_mailboxes() -> None:
+    for report in fetch_all(default_worker_name()):
+        if report.total or report.error:
+            click.echo(str(report))
+
+
+def run_once(name: str, jobs: tuple[PeriodicJob, ...] | None = None) -> RunSummary:
     """Send everything due and run every periodic job once."""
     summary = run_due(name)
-    for job in jobs:
+    for job in periodic_jobs() if jobs is None else jobs:
         job.run()
     return summary
 
@@ -55,9 +71,10 @@ def serve(
     name: str,
     interval: float,
     stop: threading.Event,
-    jobs: tuple[PeriodicJob, ...] = PERIODIC_JOBS,
+    jobs: tuple[PeriodicJob, ...] | None = None,
 ) -> None:
     """Poll until ``stop`` is set; a message being sent is finished first."""
+    jobs = periodic_jobs() if jobs is None else jobs
     last_run: dict[str, float] = {}
     while not stop.is_set():
         summary = _guarded("sending the outbox", lambda: run_due(name, should_stop=stop.is_set))
@@ -66,7 +83,10 @@ def serve(
         for job in jobs:
             if stop.is_set():
                 break
-            if time.monotonic() - last_run.get(job.name, float("-inf")) >= job.interval:
+            woken = job.wake is not None and job.wake.is_set()
+            if woken or time.monotonic() - last_run.get(job.name, float("-inf")) >= job.interval:
+                if job.wake is not None:
+                    job.wake.clear()
                 last_run[job.name] = time.monotonic()
                 _guarded(job.name, job.run)
         stop.wait(interval)
@@ -119,5 +139,7 @@ def command(once: bool, interval: float, name: str) -> None:
         return
     click.echo(f"{name}: working; stop with Ctrl-C or SIGTERM")
     with _stop_on_signals() as stop:
-        serve(name, interval, stop)
+        new_mail = threading.Event()
+        listen_for_mail(new_mail, stop)
+        serve(name, interval, stop, periodic_jobs(new_mail))
     click.echo(f"{name}: stopped")

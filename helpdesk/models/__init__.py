@@ -12,6 +12,7 @@ from helpdesk.models.base import (
     utcnow,
 )
 from helpdesk.models.channels import Endpoint, InboxItem, StageRule, StageSla
+from helpdesk.models.mail import InboundEmail, IntakeOutcome, Mailbox, Security
 from helpdesk.models.people import ApiToken, Customer, CustomerIdentity, User
 from helpdesk.models.surveys import Survey
 from helpdesk.models.tickets import (
@@ -34,10 +35,14 @@ __all__ = [
     "Direction",
     "Endpoint",
     "IdentityKind",
+    "InboundEmail",
     "InboxItem",
+    "IntakeOutcome",
+    "Mailbox",
     "Message",
     "Priority",
     "Role",
+    "Security",
     "Stage",
     "StageRule",
     "StageSla",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from channels.base import Channel
@@ -144,6 +144,8 @@ class Message(db.Model):
     recipient: Mapped[str | None] = mapped_column(String(254))
     subject: Mapped[str | None] = mapped_column(String(300))
     text: Mapped[str] = mapped_column(Text)
+    # Email: quoted history and signature, folded away under the new text (one click away).
+    folded_text: Mapped[str | None] = mapped_column(Text)
     html: Mapped[str | None] = mapped_column(Text)
     external_id: Mapped[str | None] = mapped_column(String(300), index=True)
     raw_ref: Mapped[str | None] = mapped_column(String(100))
@@ -190,6 +192,9 @@ class Attachment(db.Model):
     fetch_attempts: Mapped[int] = mapped_column(default=0)
     next_fetch_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     fetch_error: Mapped[str | None] = mapped_column(Text)
+    # Email: inline parts the HTML shows through ``cid:`` references.
+    content_id: Mapped[str | None] = mapped_column(String(255))
+    inline: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     @property
     def stored(self) -> bool:

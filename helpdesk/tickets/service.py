@@ -6,6 +6,7 @@ Every function flushes and never commits: the request, CLI command or job commit
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -59,23 +60,41 @@ _QUIET_KEYWORDS = (SmsKeyword.OPT_OUT, SmsKeyword.OPT_IN)
 # --- intake -----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Intake:
+    """What became of one inbound message."""
+
+    message: Message | None  # None: already stored, or deliberately not taken
+    reason: str
+    opened_ticket: bool = False
+
+
 def receive(msg: InboundMessage) -> Message | None:
     """Attach an inbound message to its ticket; None when it was already stored."""
+    return take(msg).message
+
+
+def take(msg: InboundMessage) -> Intake:
+    """Attach an inbound message to its ticket, or say why it was not stored."""
     _serialise_intake(msg)
     endpoint = endpoint_for(msg.channel, msg.endpoint)
-    if _already_stored(msg, endpoint):
-        return None
+    if (stored := _already_stored(msg, endpoint)) is not None:
+        return Intake(None, f"already stored as message {stored}")
     at = msg.received_at or utcnow()
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested() as savepoint:
             customer = resolve_customer(msg)
             match = find_thread(msg, customer, endpoint)
+            if match is None and msg.auto_submitted:
+                # An out-of-office or other automatic mail never opens a ticket (nor a customer).
+                savepoint.rollback()
+                return Intake(None, "automatic message that answers none of our tickets")
             survey = _awaited_rating(msg, match)
             if survey is not None:
                 # A bare "4" after "How did we do?" answers it; it never reopens the ticket.
                 answer_survey(survey, surveys.bare_score(msg.text), at=at)
-                reason = f"{match.reason} (survey answer)"
-                message = _store_inbound(msg, match.ticket, endpoint, reason, at, waits=False)
+                ticket, reason = match.ticket, f"{match.reason} (survey answer)"
+                message = _store_inbound(msg, ticket, endpoint, reason, at, waits=False)
             else:
                 ticket, reason = _ticket_for(msg, match, customer, endpoint, at)
                 message = _store_inbound(msg, ticket, endpoint, reason, at)
@@ -84,10 +103,10 @@ def receive(msg: InboundMessage) -> Message | None:
             db.session.flush()
     except IntegrityError:
         # Another process stored the same message a moment ago: replaying changes nothing.
-        if _already_stored(msg, endpoint):
-            return None
+        if (stored := _already_stored(msg, endpoint)) is not None:
+            return Intake(None, f"already stored as message {stored}")
         raise
-    return message
+    return Intake(message, reason, opened_ticket=match is None or ticket is not match.ticket)
 
 
 def _serialise_intake(msg: InboundMessage) -> None:
@@ -143,17 +162,14 @@ def endpoint_address(channel: Channel, address: str) -> str:
     return address
 
 
-def _already_stored(msg: InboundMessage, endpoint: Endpoint) -> bool:
-    return (
-        db.session.scalar(
-            select(Message.id).where(
-                Message.direction == Direction.INBOUND,
-                Message.channel == msg.channel,
-                Message.endpoint_id == endpoint.id,
-                Message.external_id == msg.external_id,
-            )
+def _already_stored(msg: InboundMessage, endpoint: Endpoint) -> int | None:
+    return db.session.scalar(
+        select(Message.id).where(
+            Message.direction == Direction.INBOUND,
+            Message.channel == msg.channel,
+            Message.endpoint_id == endpoint.id,
+            Message.external_id == msg.external_id,
         )
-        is not None
     )
 
 
@@ -268,6 +284,7 @@ def _store_inbound(
         recipient=msg.recipient,
         subject=msg.subject,
         text=msg.text or "",
+        folded_text=msg.folded_text,
         html=msg.html,
         external_id=msg.external_id,
         raw_ref=msg.raw_ref,
@@ -295,6 +312,8 @@ def _store_attachments(message: Message, attachments) -> None:
                 content_type=item.content_type[:120],
                 size=len(item.data),
                 storage_key=key,
+                content_id=item.content_id,
+                inline=item.inline,
             )
         )
 
@@ -377,6 +396,7 @@ def _queue_outbound(
     *,
     html: str | None = None,
     automatic: bool = False,
+    to: str | None = None,
 ) -> Message:
     message = Message(
         ticket=ticket,
@@ -385,7 +405,7 @@ def _queue_outbound(
         endpoint=ticket.endpoint,
         author=author,
         sender=ticket.endpoint.address,
-        recipient=_reply_recipient(ticket),
+        recipient=to or _reply_recipient(ticket),
         subject=_reply_subject(ticket) if ticket.channel == Channel.EMAIL else None,
         text=text,
         html=html,
@@ -433,6 +453,15 @@ def _check_sms(text: str, attachments) -> None:
         )
     if attachments:
         raise InvalidInput("text message replies cannot carry files")
+
+
+def send_automatic(ticket: Ticket, to: str, text: str, *, at: datetime | None = None) -> Message:
+    """Queue an automatic answer (an acknowledgement): no author, never a first response."""
+    at = at or utcnow()
+    message = _queue_outbound(ticket, None, text, "automatic answer", at, automatic=True, to=to)
+    _record(ticket, None, "automatic-answer", None, f"to {to}", at)
+    db.session.flush()
+    return message
 
 
 def add_note(ticket: Ticket, author: User, text: str, *, at: datetime | None = None) -> Message:
@@ -609,6 +638,13 @@ def _change_status(
         ticket.reopen_count += 1
     ticket.updated_at = at
     sla.note_progress(ticket, at)
+
+
+def record_event(
+    ticket: Ticket, kind: str, after: str | None, *, at: datetime | None = None
+) -> None:
+    """Write a system event (no actor) to the ticket's audit trail."""
+    _record(ticket, None, kind, None, after, at or utcnow())
 
 
 def _record(

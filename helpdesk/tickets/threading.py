@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from channels.base import Channel, InboundMessage
 from helpdesk.extensions import db
-from helpdesk.models import Customer, Endpoint, Message, Ticket
+from helpdesk.models import Customer, Direction, Endpoint, Message, Ticket
 
 SUBJECT_TOKEN = re.compile(r"\[#(\d{1,12})\]")
 
@@ -61,9 +61,25 @@ def _by_subject_token(msg: InboundMessage, customer: Customer) -> ThreadMatch | 
         return None
     ticket = db.session.scalar(select(Ticket).where(Ticket.number == number))
     # Only a participant may continue a ticket by its token; anyone else opens a new one.
-    if ticket is None or ticket.customer_id != customer.id:
+    if ticket is None or not _is_participant(ticket, customer, msg.sender):
         return None
-    return ThreadMatch(ticket, f"subject token [#{number}] from the ticket's customer")
+    return ThreadMatch(ticket, f"subject token [#{number}] from a participant of the ticket")
+
+
+def _is_participant(ticket: Ticket, customer: Customer, sender: str) -> bool:
+    """The ticket's customer, or anyone who already wrote on it (a colleague in Cc)."""
+    if ticket.customer_id == customer.id:
+        return True
+    wrote_before = db.session.scalar(
+        select(Message.id)
+        .where(
+            Message.ticket_id == ticket.id,
+            Message.direction == Direction.INBOUND,
+            Message.sender == sender,
+        )
+        .limit(1)
+    )
+    return wrote_before is not None
 
 
 def _by_sms_conversation(

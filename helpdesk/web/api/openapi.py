@@ -117,6 +117,8 @@ SCHEMAS: dict[str, Schema] = {
                 "description": "False while an MMS item still waits to be fetched from Twilio.",
             },
             "fetch_error": _string(nullable=True, description="Why fetching it failed so far."),
+            "content_id": _string(nullable=True, description="what `cid:` in the HTML refers to"),
+            "inline": {"type": "boolean"},
         }
     ),
     "Message": _object(
@@ -128,6 +130,11 @@ SCHEMAS: dict[str, Schema] = {
             "sender": _string(nullable=True),
             "recipient": _string(nullable=True),
             "text": _string(),
+            "folded_text": _string(
+                nullable=True, description="email: quoted history and signature, folded away"
+            ),
+            "html": _string(nullable=True, description="sanitised; remote images blocked"),
+            "auto_submitted": {"type": "boolean"},
             "external_id": _string(nullable=True),
             "delivery_state": _enum(DeliveryState, nullable=True),
             "error_code": _string(nullable=True),

@@ -95,6 +95,9 @@ def message_json(message: Message) -> Json:
         "sender": message.sender,
         "recipient": message.recipient,
         "text": message.text,
+        "folded_text": message.folded_text,
+        "html": message.html,
+        "auto_submitted": message.auto_submitted,
         "external_id": message.external_id,
         "delivery_state": message.delivery_state.value if message.delivery_state else None,
         "error_code": message.error_code,
@@ -113,6 +116,8 @@ def attachment_json(attachment: Attachment) -> Json:
         "size": attachment.size,
         "stored": attachment.stored,
         "fetch_error": attachment.fetch_error,
+        "content_id": attachment.content_id,
+        "inline": attachment.inline,
     }
 
 

@@ -1,0 +1,196 @@
+"""Email intake throughput through the real fetch path: Dovecot, IMAP, parsing, tickets.
+
+Usage: python bench/email_ingest.py [--messages N] [--database-url URL] [--seed S]
+
+Appends N generated support mails (30 % replies, 5 % auto-replies, attachments, non-ASCII
+text) to a Dovecot of its own, takes them in with the mailbox fetch the worker and
+``helpdesk mailbox fetch`` use, and prints messages per second, peak memory, how many replies
+landed on the right ticket and how many auto-replies became tickets. Without --database-url
+it uses a fresh SQLite file; a PostgreSQL URL gets a fresh database, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import random
+import resource
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
+
+from ingest import scratch_database  # noqa: E402  (bench/ingest.py)
+from mail_servers import running_dovecot  # noqa: E402  (the tests' Dovecot launcher)
+
+TEXT_PART = "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit"
+ATTACHMENT = base64.encodebytes(random.Random(0).randbytes(24_000)).decode()
+NAMES = ["Jürgen Groß", "Zoë Ødegård", "Ada Lovelace", "Łukasz Żółw", "Chloé Dupré", "Wei 王"]
+
+
+@dataclass(frozen=True, slots=True)
+class Generated:
+    raw: bytes
+    message_id: str
+    root: str | None  # the message whose ticket a reply belongs on
+    automatic: bool
+
+
+def generate(count: int, rng: random.Random) -> list[Generated]:
+    """A busy support inbox: new requests, replies to earlier mail, out-of-office answers."""
+    mails: list[Generated] = []
+    people: list[tuple[str, str, str]] = []  # (message id, sender, root) customers can reply to
+    for n in range(count):
+        message_id = f"<bench-{n}-{rng.getrandbits(32):x}@customer.test>"
+        roll = rng.random()
+        if roll < 0.05:
+            sender = f"away{n}@customer.test"
+            headers = "Auto-Submitted: auto-replied\r\nPrecedence: bulk\r\n"
+            mails.append(
+                Generated(
+                    _mail(message_id, sender, "Out of office", headers, "Back on Monday.", rng),
+                    message_id,
+                    None,
+                    True,
+                )
+            )
+        elif roll < 0.35 and people:
+            earlier, sender, root = rng.choice(people)
+            headers = f"In-Reply-To: {earlier}\r\nReferences: {earlier}\r\n"
+            body = (
+                "Danke, noch eine Frage zur Größe.\r\n\r\n"
+                "On Mon, 23 Nov 2026, Support wrote:\r\n> Ihre Bestellung ist unterwegs.\r\n"
+            )
+            mails.append(
+                Generated(
+                    _mail(message_id, sender, "Re: Bestellung", headers, body, rng),
+                    message_id,
+                    root,
+                    False,
+                )
+            )
+            people.append((message_id, sender, root))
+        else:
+            sender = f"customer{rng.randrange(count)}@customer.test"
+            body = (
+                f"Grüße! Meine Bestellung {1000 + n} ist nicht angekommen, könnten Sie nachsehen?"
+            )
+            mails.append(
+                Generated(
+                    _mail(
+                        message_id,
+                        sender,
+                        f"Bestellung {1000 + n}: Lieferung nach Köln",
+                        "",
+                        body,
+                        rng,
+                    ),
+                    message_id,
+                    None,
+                    False,
+                )
+            )
+            people.append((message_id, sender, message_id))
+    return mails
+
+
+def _mail(
+    message_id: str, sender: str, subject: str, headers: str, body: str, rng: random.Random
+) -> bytes:
+    name = rng.choice(NAMES)
+    head = (
+        f"From: {name} <{sender}>\r\nTo: support@shop.test\r\nSubject: {subject}\r\n"
+        f"Message-ID: {message_id}\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\n"
+        f"MIME-Version: 1.0\r\n{headers}"
+    )
+    if rng.random() < 0.15:
+        return (
+            f'{head}Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+            f"--b\r\n{TEXT_PART}\r\n\r\n{body}\r\n"
+            "--b\r\nContent-Type: application/pdf\r\n"
+            f'Content-Disposition: attachment; filename="Rechnung {rng.randrange(99)}.pdf"\r\n'
+            f"Content-Transfer-Encoding: base64\r\n\r\n{ATTACHMENT}--b--\r\n"
+        ).encode()
+    return (f"{head}{TEXT_PART}\r\n\r\n{body}\r\n").encode()
+
+
+def run(count: int, database_url: str | None, seed: int) -> None:
+    os.environ.setdefault("SECRET_KEY", "bench")
+    from flask_migrate import upgrade
+    from sqlalchemy import select
+
+    from helpdesk import create_app
+    from helpdesk.extensions import db
+    from helpdesk.mail.intake import fetch_all
+    from helpdesk.mail.mailboxes import MailboxSettings, add_mailbox
+    from helpdesk.models import Message, Ticket
+
+    mails = generate(count, random.Random(seed))
+    with (
+        running_dovecot() as dovecot,
+        scratch_database(database_url) as url,
+        tempfile.TemporaryDirectory() as storage,
+    ):
+        folder = dovecot.new_folder()
+        appended = time.perf_counter()
+        dovecot.append(folder, *(m.raw for m in mails))
+        print(f"appended {count} messages to Dovecot in {time.perf_counter() - appended:.1f} s")
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "HELPDESK_STORAGE_DIR": storage})
+        with app.app_context():
+            upgrade()
+            add_mailbox(
+                MailboxSettings(
+                    address="support@shop.test",
+                    imap_host=dovecot.host,
+                    imap_port=dovecot.port,
+                    imap_security="none",
+                    imap_user=dovecot.user,
+                    imap_password=dovecot.password,
+                    folder=folder,
+                )
+            )
+            db.session.commit()
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            started = time.perf_counter()
+            [report] = fetch_all("bench:1")
+            elapsed = time.perf_counter() - started
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            ticket_of = dict(
+                db.session.execute(select(Message.external_id, Message.ticket_id)).all()
+            )
+            replies = [m for m in mails if m.root and m.root != m.message_id]
+            right = sum(
+                ticket_of.get(m.message_id) == ticket_of.get(m.root) is not None for m in replies
+            )
+            automatic = {m.message_id for m in mails if m.automatic}
+            first_messages = db.session.scalars(
+                select(Message.external_id)
+                .join(Ticket)
+                .where(Message.thread_reason == "new request")
+            ).all()
+            auto_tickets = sum(external_id in automatic for external_id in first_messages)
+            dialect = db.engine.dialect.name
+            db.engine.dispose()
+    print(f"{dialect}: {report}")
+    print(f"{dialect}: {count} messages in {elapsed:.2f} s = {count / elapsed:.0f} messages/s")
+    print(f"peak memory: {peak / 1024:.0f} MB (before the fetch: {before / 1024:.0f} MB)")
+    print(f"replies threaded right: {right} of {len(replies)}")
+    print(f"auto-replies turned into tickets: {auto_tickets} of {len(automatic)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=5000)
+    parser.add_argument("--database-url")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    run(args.messages, args.database_url, args.seed)
+
+
+if __name__ == "__main__":
+    main()

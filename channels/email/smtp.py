@@ -1,0 +1,121 @@
+"""Sending replies by SMTP: MIME building, and SMTP answers turned into retry decisions."""
+
+from __future__ import annotations
+
+import html
+import smtplib
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, make_msgid
+
+from channels.base import (
+    Channel,
+    OutboundMessage,
+    PermanentFailure,
+    SendResult,
+    TemporaryFailure,
+)
+
+# Mail clients cope with long References, but some servers cut headers; the newest ids matter.
+_MAX_REFERENCES = 20
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str  # none | starttls | tls
+    address: str  # the mailbox address: From, Reply-To and envelope sender (bounces come back)
+    user: str | None = None
+    password: str | None = None
+    display_name: str | None = None
+    timeout: float = 30.0
+
+
+def build_mime(message: OutboundMessage, settings: SmtpSettings) -> EmailMessage:
+    """The email as it goes out: text and HTML alternatives, attachments, threading headers."""
+    mime = EmailMessage(policy=policy.SMTP)
+    mime["From"] = formataddr((settings.display_name or "", settings.address))
+    mime["Reply-To"] = settings.address
+    mime["To"] = message.to
+    mime["Subject"] = message.subject or ""
+    mime["Date"] = formatdate(usegmt=True)
+    mime["Message-ID"] = message.message_id or make_msgid()
+    if message.in_reply_to:
+        mime["In-Reply-To"] = message.in_reply_to
+    if message.references:
+        mime["References"] = " ".join(message.references[-_MAX_REFERENCES:])
+    if message.auto_submitted:
+        # RFC 3834: mark it so responders stay quiet; Outlook honours only its own header.
+        mime["Auto-Submitted"] = "auto-replied"
+        mime["X-Auto-Response-Suppress"] = "All"
+    mime.set_content(message.text)
+    mime.add_alternative(message.html or text_to_html(message.text), subtype="html")
+    for attachment in message.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        mime.add_attachment(
+            attachment.data,
+            maintype=maintype or "application",
+            subtype=subtype or "octet-stream",
+            filename=attachment.filename,
+        )
+    return mime
+
+
+def text_to_html(text: str) -> str:
+    """A plain reply as simple HTML: paragraphs and line breaks, everything escaped."""
+    paragraphs = [p for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
+    body = "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs)
+    return f"<!DOCTYPE html><html><body>{body}</body></html>"
+
+
+class EmailAdapter:
+    """Sends email replies through the SMTP server of the mailbox they belong to."""
+
+    channel = Channel.EMAIL
+
+    def __init__(self, settings_for: Callable[[str], SmtpSettings | None]) -> None:
+        self._settings_for = settings_for
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        """Hand the message to the SMTP server; 4xx and lost connections are temporary."""
+        settings = self._settings_for(message.endpoint)
+        if settings is None:
+            raise PermanentFailure("no-smtp", f"no SMTP server is set for {message.endpoint}")
+        mime = build_mime(message, settings)
+        try:
+            with _connect(settings) as client:
+                if settings.user:
+                    client.login(settings.user, settings.password or "")
+                client.send_message(mime, from_addr=settings.address, to_addrs=[message.to])
+        except smtplib.SMTPRecipientsRefused as error:
+            code, text = next(iter(error.recipients.values()))
+            raise _failure(code, text) from None
+        except smtplib.SMTPResponseException as error:
+            raise _failure(error.smtp_code, error.smtp_error) from None
+        except (smtplib.SMTPException, OSError) as error:
+            raise TemporaryFailure("connection", str(error) or type(error).__name__) from None
+        return SendResult(provider_id=str(mime["Message-ID"]), detail="accepted by SMTP server")
+
+
+def _connect(settings: SmtpSettings) -> smtplib.SMTP:
+    if settings.security == "tls":
+        return smtplib.SMTP_SSL(
+            settings.host,
+            settings.port,
+            timeout=settings.timeout,
+            context=ssl.create_default_context(),
+        )
+    client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+    if settings.security == "starttls":
+        client.starttls(context=ssl.create_default_context())
+    return client
+
+
+def _failure(code: int, text: bytes | str) -> TemporaryFailure | PermanentFailure:
+    answer = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    kind = TemporaryFailure if 400 <= code < 500 or code < 0 else PermanentFailure
+    return kind(str(code), answer)

@@ -1,0 +1,1 @@
+"""The email channel inside the app: mailbox administration, IMAP intake and SMTP settings."""

@@ -1,0 +1,290 @@
+"""Real mail servers for the email tests: Dovecot (IMAP) and an aiosmtpd sink that can fail.
+
+Dovecot is started once per test run from a config of its own; each test reads its own folder.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from imapclient import IMAPClient
+
+IMAP_USER = "support@shop.test"
+IMAP_PASSWORD = "support-imap-pw"
+_DOVECOT_CONF = """\
+base_dir = {root}/run
+state_dir = {root}/state
+instance_name = helpdesk-test-{instance}
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:{root}/mail/%u/Maildir
+# Test mail need not survive a power cut; appends without fsync are many times faster.
+mail_fsync = never
+log_path = {root}/dovecot.log
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/users
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={root}/mail/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+{unprivileged}
+"""
+_UNPRIVILEGED = """\
+default_internal_user = {user}
+default_internal_group = {group}
+default_login_user = {user}
+service anvil {{
+  chroot =
+}}
+service imap-login {{
+  chroot =
+}}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _dovecot_binary() -> str:
+    found = shutil.which("dovecot") or shutil.which("dovecot", path="/usr/sbin:/sbin")
+    if found is None and os.geteuid() == 0:
+        # CI machines start bare: install it as .ci/services does.
+        subprocess.run(["bash", str(Path(__file__).parent.parent / ".ci" / "services")], check=True)
+        found = shutil.which("dovecot", path="/usr/sbin:/sbin:/usr/bin")
+    if found is None:
+        raise RuntimeError("dovecot is not installed: run `bash .ci/services` as root")
+    return found
+
+
+@dataclass
+class Dovecot:
+    """A running Dovecot with one user; tests append to and read folders of their own."""
+
+    host: str
+    port: int
+    user: str = IMAP_USER
+    password: str = IMAP_PASSWORD
+    _names: Iterator[int] = field(default_factory=itertools.count)
+
+    def connect(self) -> IMAPClient:
+        client = IMAPClient(self.host, port=self.port, ssl=False, timeout=30)
+        client.login(self.user, self.password)
+        return client
+
+    def new_folder(self) -> str:
+        name = f"T{uuid.uuid4().hex[:10]}"
+        with self.connect() as client:
+            client.create_folder(name)
+        return name
+
+    def append(self, folder: str, *messages: bytes, seen: bool = False) -> list[int]:
+        """Deliver raw messages (MULTIAPPEND, in chunks); returns their UIDs."""
+        uids: list[int] = []
+        flags = [b"\\Seen"] if seen else []
+        with self.connect() as client:
+            for start in range(0, len(messages), 200):
+                chunk = messages[start : start + 200]
+                answer = client.multiappend(folder, [{"msg": raw, "flags": flags} for raw in chunk])
+                uids.extend(_appended_uids(answer[1][-1]))
+        return uids
+
+    def flags(self, folder: str) -> dict[int, tuple[bytes, ...]]:
+        with self.connect() as client:
+            client.select_folder(folder, readonly=True)
+            answer = client.fetch(client.search(), ["FLAGS"])
+            return {uid: data[b"FLAGS"] for uid, data in answer.items()}
+
+    def count(self, folder: str) -> int:
+        with self.connect() as client:
+            if not client.folder_exists(folder):
+                return 0
+            return client.select_folder(folder, readonly=True)[b"EXISTS"]
+
+    def recreate(self, folder: str) -> None:
+        """Delete and create the folder again: the server hands out a new UIDVALIDITY."""
+        with self.connect() as client:
+            client.delete_folder(folder)
+            client.create_folder(folder)
+
+
+def _appended_uids(answer: bytes) -> list[int]:
+    """UIDs from an APPENDUID response code: ``[APPENDUID validity 5:7] ...`` or ``5,6,7``."""
+    code = answer.split(b"]")[0].split()[-1].decode()
+    uids: list[int] = []
+    for part in code.split(","):
+        first, _, last = part.partition(":")
+        uids.extend(range(int(first), int(last or first) + 1))
+    return uids
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    with running_dovecot() as server:
+        yield server
+
+
+@contextmanager
+def running_dovecot() -> Iterator[Dovecot]:
+    """Start a Dovecot of our own (the benchmark uses it too); stopped and removed after."""
+    binary = _dovecot_binary()
+    # Not under pytest's basetemp: every pytest run of this user resets that to mode 0700,
+    # which would lock Dovecot's auth process (user dovecot) out of the users file mid-run.
+    root = Path(tempfile.mkdtemp(prefix="helpdesk-dovecot-"))
+    try:
+        yield from _run_dovecot(binary, root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _run_dovecot(binary: str, root: Path) -> Iterator[Dovecot]:
+    port = free_port()
+    for sub in ("run", "state", "mail"):
+        (root / sub).mkdir()
+    if os.geteuid() == 0:
+        # Dovecot refuses to store mail as root, and its auth process reads the users file as
+        # user dovecot: every parent must be traversable and mail/ owned by nobody.
+        uid, gid, unprivileged = "nobody", "nogroup", ""
+        root.chmod(0o755)
+        shutil.chown(root / "mail", "nobody", "nogroup")
+    else:
+        import grp
+        import pwd
+
+        user = pwd.getpwuid(os.getuid()).pw_name
+        group = grp.getgrgid(os.getgid()).gr_name
+        uid, gid = user, group
+        unprivileged = _UNPRIVILEGED.format(user=user, group=group)
+    (root / "users").write_text(f"{IMAP_USER}:{{PLAIN}}{IMAP_PASSWORD}::::::\n")
+    conf = root / "dovecot.conf"
+    conf.write_text(
+        _DOVECOT_CONF.format(
+            root=root,
+            instance=uuid.uuid4().hex[:8],
+            port=port,
+            uid=uid,
+            gid=gid,
+            unprivileged=unprivileged,
+        )
+    )
+    process = subprocess.Popen([binary, "-F", "-c", str(conf)])
+    server = Dovecot("127.0.0.1", port)
+    try:
+        _wait_for_port(port, process, root / "dovecot.log")
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_for_port(port: int, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"dovecot exited: {log.read_text() if log.exists() else ''}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("dovecot did not start listening")
+
+
+# --- SMTP -------------------------------------------------------------------------------------
+
+
+@dataclass
+class SmtpSink:
+    """Records what it receives; ``fail_next(code, times)`` makes the next DATA answers fail."""
+
+    host: str
+    port: int
+    received: list = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    def fail_next(self, answer: str, times: int = 1) -> None:
+        self.failures.extend([answer] * times)
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        if self.failures:
+            answer = self.failures.pop(0)
+            if answer == "drop":
+                server.transport.close()
+                return "421 closing"
+            return answer
+        self.received.append(envelope)
+        return "250 OK queued"
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    sink = SmtpSink("127.0.0.1", free_port())
+    controller = Controller(sink, hostname=sink.host, port=sink.port)
+    controller.start()
+    try:
+        yield sink
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def imap_folder(dovecot: Dovecot) -> str:
+    """A fresh, empty folder of this test's own."""
+    return dovecot.new_folder()
+
+
+@pytest.fixture
+def make_mailbox(app, dovecot: Dovecot, imap_folder: str) -> Callable[..., object]:
+    """Register and commit a mailbox reading this test's folder: ``make_mailbox(**settings)``."""
+    from helpdesk.extensions import db
+    from helpdesk.mail.mailboxes import MailboxSettings, add_mailbox
+
+    def build(**settings):
+        values = {
+            "address": "support@shop.test",
+            "imap_host": dovecot.host,
+            "imap_port": dovecot.port,
+            "imap_security": "none",
+            "imap_user": dovecot.user,
+            "imap_password": dovecot.password,
+            "folder": imap_folder,
+            **settings,
+        }
+        mailbox = add_mailbox(MailboxSettings(**values))
+        db.session.commit()
+        return mailbox
+
+    return build

@@ -1,0 +1,415 @@
+"""IMAP intake against a real Dovecot: exactly once, threading, loops, bounces, quarantine."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from mail_samples import mail
+from sqlalchemy import func, select
+
+from helpdesk.extensions import db
+from helpdesk.mail.intake import fetch_mailbox, ingest_batch
+from helpdesk.mail.mailboxes import list_mailboxes, remove_mailbox, update_mailbox
+from helpdesk.models import (
+    DeliveryState,
+    InboundEmail,
+    IntakeOutcome,
+    Mailbox,
+    Message,
+    Ticket,
+    TicketStatus,
+    utcnow,
+)
+from helpdesk.storage import blob_store
+from helpdesk.tickets import service
+from helpdesk.tickets.errors import InvalidInput
+from helpdesk.tickets.mail import html_with_remote_images, original_email
+
+CORPUS = Path(__file__).parent / "data" / "email"
+
+
+def fetch(mailbox: Mailbox) -> dict[str, int]:
+    report = fetch_mailbox(mailbox, "test-worker")
+    assert report.error is None, report.error
+    return report.taken
+
+
+def test_new_mail_becomes_tickets_and_is_flagged_seen_after_commit(
+    ctx, dovecot, imap_folder, make_mailbox
+):
+    mailbox = make_mailbox(stage="use")
+    uids = dovecot.append(imap_folder, mail(), mail(sender="bob@customer.test"))
+    assert all(b"\\Seen" not in flags for flags in dovecot.flags(imap_folder).values())
+
+    assert fetch(mailbox) == {"stored": 2}
+
+    tickets = db.session.scalars(select(Ticket).order_by(Ticket.id)).all()
+    assert [t.customer.identity("email") for t in tickets] == [
+        "ada@customer.test",
+        "bob@customer.test",
+    ]
+    assert tickets[0].stage == "use"
+    assert tickets[0].messages[0].text == "Hello, my order 1234 has not arrived."
+    assert all(b"\\Seen" in flags for flags in dovecot.flags(imap_folder).values())
+    assert (mailbox.uidvalidity, mailbox.last_uid) == (mailbox.uidvalidity, uids[-1])
+    # The raw message is stored for every email, byte for byte.
+    [first] = db.session.scalars(select(InboundEmail).where(InboundEmail.uid == uids[0]))
+    assert blob_store().get(first.raw_ref) == mail_raw(dovecot, imap_folder, uids[0])
+    assert fetch(mailbox) == {}
+
+
+def mail_raw(dovecot, folder: str, uid: int) -> bytes:
+    with dovecot.connect() as client:
+        client.select_folder(folder, readonly=True)
+        return client.fetch([uid], ["BODY.PEEK[]"])[uid][b"BODY[]"]
+
+
+def test_mail_already_read_by_another_client_is_still_taken(
+    ctx, dovecot, imap_folder, make_mailbox
+):
+    mailbox = make_mailbox()
+    dovecot.append(imap_folder, mail(), seen=True)
+    assert fetch(mailbox) == {"stored": 1}
+
+
+def test_a_crash_before_commit_leaves_mail_unseen_and_it_is_taken_once_later(
+    ctx, dovecot, imap_folder, make_mailbox, monkeypatch
+):
+    mailbox = make_mailbox()
+    dovecot.append(imap_folder, mail(), mail())
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt("killed mid-batch")
+
+    monkeypatch.setattr("helpdesk.mail.intake.ingest_batch", crash)
+    with pytest.raises(KeyboardInterrupt):
+        fetch_mailbox(mailbox, "test-worker")
+    db.session.rollback()
+    assert all(b"\\Seen" not in flags for flags in dovecot.flags(imap_folder).values())
+    monkeypatch.setattr("helpdesk.mail.intake.ingest_batch", ingest_batch)
+    # The dead fetch still holds the lease; once it runs out another worker goes on.
+    db.session.execute(db.update(Mailbox).values(lease_until=None))
+    db.session.commit()
+
+    assert fetch(mailbox) == {"stored": 2}
+    assert db.session.scalar(select(func.count(Message.id))) == 2
+
+
+def test_a_uidvalidity_change_resyncs_without_duplicates(ctx, dovecot, imap_folder, make_mailbox):
+    mailbox = make_mailbox()
+    first, second = mail(), mail(sender="bob@customer.test")
+    dovecot.append(imap_folder, first, second)
+    assert fetch(mailbox) == {"stored": 2}
+    old_validity = mailbox.uidvalidity
+
+    dovecot.recreate(imap_folder)  # the server renumbers: same mail, new UIDVALIDITY
+    dovecot.append(imap_folder, first, second, mail(sender="cy@customer.test"))
+
+    assert fetch(mailbox) == {"stored": 1}
+    assert mailbox.uidvalidity != old_validity
+    assert db.session.scalar(select(func.count(Message.id))) == 3
+
+
+def test_processed_folder_receives_the_mail_after_commit(ctx, dovecot, imap_folder, make_mailbox):
+    done = f"{imap_folder}-done"
+    mailbox = make_mailbox(processed_folder=done)
+    dovecot.append(imap_folder, mail(), mail())
+    assert fetch(mailbox) == {"stored": 2}
+    assert dovecot.count(imap_folder) == 0
+    assert dovecot.count(done) == 2
+
+
+def test_the_same_mail_delivered_twice_is_one_message(ctx, dovecot, imap_folder, make_mailbox):
+    mailbox = make_mailbox()
+    raw = mail(message_id="<same@customer.test>")
+    # A copy that came another way (an extra Received line), and one through a mailing list
+    # that added a footer: the same Message-ID, so the same message.
+    relayed = b"Received: from relay.test\r\n" + raw
+    with_footer = raw + b"--\r\nYou are subscribed to orders@customer.test\r\n"
+    dovecot.append(imap_folder, raw, relayed, with_footer)
+
+    assert fetch(mailbox) == {"stored": 1, "ignored": 1}
+    assert db.session.scalar(select(func.count(Message.id))) == 1
+    ignored = db.session.scalar(
+        select(InboundEmail).where(InboundEmail.outcome == IntakeOutcome.IGNORED)
+    )
+    assert ignored.reason.startswith("already stored as message")
+
+
+def test_unparseable_mail_is_quarantined_and_the_mailbox_flows_on(
+    ctx, dovecot, imap_folder, make_mailbox
+):
+    mailbox = make_mailbox()
+    dovecot.append(
+        imap_folder,
+        b"Subject: no sender at all\r\n\r\nwho wrote this?\r\n",
+        mail(),
+    )
+    assert fetch(mailbox) == {"quarantined": 1, "stored": 1}
+    [held] = db.session.scalars(
+        select(InboundEmail).where(InboundEmail.outcome == IntakeOutcome.QUARANTINED)
+    )
+    assert "no sender address" in held.reason
+    assert b"who wrote this?" in blob_store().get(held.raw_ref)
+    assert mailbox.quarantined_count == 1
+
+
+# --- threading ------------------------------------------------------------------------------
+
+
+def test_reply_to_our_message_threads_and_reopens(
+    ctx, app, dovecot, imap_folder, make_mailbox, make_user
+):
+    mailbox = make_mailbox()
+    dovecot.append(imap_folder, mail(message_id="<q1@customer.test>"))
+    fetch(mailbox)
+    ticket = db.session.scalar(select(Ticket))
+    ours = service.reply(ticket, make_user(), "It left the warehouse today.")
+    service.set_status(ticket, None, TicketStatus.SOLVED)
+    db.session.commit()
+
+    dovecot.append(
+        imap_folder,
+        mail(
+            subject="Re: something else entirely",
+            headers={
+                "In-Reply-To": ours.external_id,
+                "References": f"<q1@customer.test> {ours.external_id}",
+            },
+        ),
+    )
+    fetch(mailbox)
+
+    assert db.session.scalar(select(func.count(Ticket.id))) == 1
+    assert ticket.status == TicketStatus.OPEN
+    latest = ticket.messages[-1]
+    assert latest.thread_reason == f"reply to message {ours.external_id}"
+
+
+def test_customer_follow_up_to_their_own_mail_threads(ctx, dovecot, imap_folder, make_mailbox):
+    mailbox = make_mailbox()
+    dovecot.append(imap_folder, mail(message_id="<first@customer.test>"))
+    fetch(mailbox)
+    dovecot.append(
+        imap_folder,
+        mail(subject="Forgot the photo", headers={"In-Reply-To": "<first@customer.test>"}),
+    )
+    fetch(mailbox)
+    assert db.session.scalar(select(func.count(Ticket.id))) == 1
+
+
+def test_subject_token_counts_only_from_a_participant(ctx, dovecot, imap_folder, make_mailbox):
+    mailbox = make_mailbox()
+    dovecot.append(imap_folder, mail())
+    fetch(mailbox)
+    ticket = db.session.scalar(select(Ticket))
+    token = f"Re: Where is my parcel? [#{ticket.number}]"
+    dovecot.append(
+        imap_folder,
+        mail(subject=token, message_id="<from-ada@customer.test>"),
+        mail(subject=token, sender="mallory@elsewhere.test"),
+        mail(subject="Where is my parcel?", sender="ada@customer.test"),
+    )
+    fetch(mailbox)
+
+    by_id = {m.external_id: m for m in db.session.scalars(select(Message))}
+    assert by_id["<from-ada@customer.test>"].ticket_id == ticket.id
+    assert "subject token" in by_id["<from-ada@customer.test>"].thread_reason
+    # A stranger's token and a same-subject mail (never the subject alone) open new tickets.
+    assert db.session.scalar(select(func.count(Ticket.id))) == 3
+
+
+# --- loops and bounces ------------------------------------------------------------------------
+
+
+def test_out_of_office_never_opens_a_ticket(ctx, dovecot, imap_folder, make_mailbox):
+    mailbox = make_mailbox(acknowledge=True)
+    dovecot.append(
+        imap_folder,
+        mail(subject="Out of office", headers={"Auto-Submitted": "auto-replied"}),
+        mail(subject="Automatic reply: hi", headers={"X-Autoreply": "yes"}),
+    )
+    assert fetch(mailbox) == {"ignored": 2}
+    assert db.session.scalar(select(func.count(Ticket.id))) == 0
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Precedence": "bulk"},
+        {"Precedence": "list"},
+        {"Precedence": "junk"},
+        {"X-Auto-Response-Suppress": "All"},
+        {"List-Id": "<news.customer.test>"},
+        {"List-Unsubscribe": "<mailto:leave@customer.test>"},
+        {"X-Loop": "helpdesk@customer.test"},
+        {"Return-Path": "<>"},
+    ],
+)
+def test_no_automatic_answer_where_rfc_3834_forbids_one(
+    ctx, dovecot, imap_folder, make_mailbox, headers
+):
+    mailbox = make_mailbox(acknowledge=True)
+    dovecot.append(imap_folder, mail(headers=headers))
+    assert fetch(mailbox) == {"stored": 1}
+    ticket = db.session.scalar(select(Ticket))
+    assert not [m for m in ticket.messages if m.direction == "outbound"]
+    assert [e.kind for e in ticket.events][-1] == "no-automatic-answer"
+
+
+def test_mail_from_our_own_address_is_a_loop(ctx, dovecot, imap_folder, make_mailbox):
+    mailbox = make_mailbox(acknowledge=True, aliases=(("sales@shop.test", "purchase"),))
+    dovecot.append(imap_folder, mail(sender="support@shop.test"), mail(sender="sales@shop.test"))
+    assert fetch(mailbox) == {"ignored": 2}
+    assert db.session.scalar(select(func.count(Ticket.id))) == 0
+
+
+def test_acknowledgement_is_sent_once_per_new_ticket_and_rate_limited(
+    ctx, app, dovecot, imap_folder, make_mailbox, monkeypatch
+):
+    monkeypatch.setitem(app.config, "HELPDESK_AUTO_ANSWERS_PER_HOUR", 2)
+    mailbox = make_mailbox(acknowledge=True)
+    dovecot.append(imap_folder, *(mail(subject=f"Question {n}") for n in range(3)))
+    fetch(mailbox)
+    acks = db.session.scalars(
+        select(Message).where(Message.direction == "outbound", Message.auto_submitted.is_(True))
+    ).all()
+    assert len(acks) == 2
+    assert acks[0].author_id is None
+    assert f"ticket #{acks[0].ticket.number}" in acks[0].text
+    assert acks[0].ticket.first_response_at is None  # an automatic answer is no response
+
+
+def test_alias_sets_the_stage(ctx, dovecot, imap_folder, make_mailbox):
+    mailbox = make_mailbox(stage="use", aliases=(("sales@shop.test", "purchase"),))
+    dovecot.append(
+        imap_folder,
+        mail(to="sales@shop.test", headers={"Delivered-To": "support@shop.test"}),
+        mail(),
+    )
+    fetch(mailbox)
+    sales, support = db.session.scalars(select(Ticket).order_by(Ticket.id))
+    assert (sales.stage, sales.stage_reason) == ("purchase", "sent to sales@shop.test")
+    assert support.stage == "use"
+
+
+def test_bounce_marks_our_reply_failed_instead_of_opening_a_ticket(
+    ctx, dovecot, imap_folder, make_mailbox, make_user
+):
+    mailbox = make_mailbox()
+    dovecot.append(imap_folder, mail())
+    fetch(mailbox)
+    ticket = db.session.scalar(select(Ticket))
+    ours = service.reply(ticket, make_user(), "Here you go.")
+    ours.delivery_state = DeliveryState.SENT
+    db.session.commit()
+
+    dovecot.append(imap_folder, bounce(ours.external_id))
+    assert fetch(mailbox) == {"bounce": 1}
+    assert ours.delivery_state == DeliveryState.FAILED
+    assert ours.error_code == "5.1.1"
+    assert "no such user" in ours.error_text
+    assert db.session.scalar(select(func.count(Ticket.id))) == 1
+
+
+def bounce(original_id: str) -> bytes:
+    return (
+        "From: Mail Delivery System <MAILER-DAEMON@mx.customer.test>\r\n"
+        "To: support@shop.test\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\n"
+        "Auto-Submitted: auto-replied\r\n"
+        f"Message-ID: <{uuid.uuid4().hex}@mx.customer.test>\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n'
+        "\r\n--B\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.customer.test\r\n\r\n"
+        "Final-Recipient: rfc822; ada@customer.test\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 <ada@customer.test>: no such user\r\n"
+        "\r\n--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"From: support@shop.test\r\nMessage-ID: {original_id}\r\nSubject: Re: x\r\n"
+        "\r\n--B--\r\n"
+    ).encode()
+
+
+def test_the_whole_corpus_flows_through_the_real_fetch_path(
+    ctx, dovecot, imap_folder, make_mailbox
+):
+    corpus = sorted(CORPUS.glob("*.eml"))
+    mailbox = make_mailbox()
+    dovecot.append(imap_folder, *(path.read_bytes() for path in corpus))
+
+    taken = fetch(mailbox)
+
+    assert sum(taken.values()) == len(corpus)
+    assert taken["quarantined"] == 2  # no sender at all
+    logged = db.session.scalars(select(InboundEmail)).all()
+    assert len(logged) == len(corpus)
+    assert all(blob_store().get(entry.raw_ref) for entry in logged)
+    by_subject = {m.subject: m for m in db.session.scalars(select(Message))}
+    photo = by_subject["Photo of the damage"]
+    [image] = photo.attachments
+    assert (image.filename, image.content_id, image.inline) == (
+        "damage.png",
+        "damage@customer.test",
+        True,
+    )
+    assert blob_store().get(image.storage_key).startswith(b"\x89PNG")
+    assert by_subject["Re: Your parcel [#7]"].folded_text.startswith("On Tue, 24 Nov 2026")
+    # Auto-replies and bounces about mail we never sent open no ticket.
+    assert "Out of office: Your parcel" not in by_subject
+    assert "Undelivered Mail Returned to Sender" not in by_subject
+
+
+def test_agents_get_the_original_and_can_load_remote_images(
+    ctx, dovecot, imap_folder, make_mailbox
+):
+    mailbox = make_mailbox()
+    raw = (CORPUS / "html_only.eml").read_bytes()
+    dovecot.append(imap_folder, raw)
+    fetch(mailbox)
+    message = db.session.scalar(select(Message))
+    assert "tracker.test" not in message.html
+    assert original_email(message) == raw
+    assert 'src="https://tracker.test/pixel.gif"' in html_with_remote_images(message)
+    assert "<script" not in html_with_remote_images(message)
+
+
+def test_mailbox_settings_can_change_and_a_new_folder_starts_a_new_checkpoint(
+    ctx, dovecot, imap_folder, make_mailbox
+):
+    mailbox = make_mailbox()
+    dovecot.append(imap_folder, mail())
+    fetch(mailbox)
+    other = dovecot.new_folder()
+    dovecot.append(other, mail(), mail())
+
+    update_mailbox(mailbox, folder=other, acknowledge=True)
+    db.session.commit()
+    assert (mailbox.uidvalidity, mailbox.last_uid) == (None, 0)
+    assert fetch(mailbox) == {"stored": 2}
+    with pytest.raises(InvalidInput):
+        update_mailbox(mailbox, imap_port=70000)
+    with pytest.raises(InvalidInput):
+        update_mailbox(mailbox, address="other@shop.test")
+
+    remove_mailbox(mailbox)
+    db.session.commit()
+    assert list_mailboxes() == []
+    inbound = select(func.count(Message.id)).where(Message.direction == "inbound")
+    assert db.session.scalar(inbound) == 3  # tickets and their mail stay
+
+
+def test_a_mailbox_held_by_a_live_worker_elsewhere_is_left_alone(
+    ctx, dovecot, imap_folder, make_mailbox
+):
+    mailbox = make_mailbox()
+    mailbox.lease_owner, mailbox.lease_until = "other-host:4242", utcnow() + timedelta(minutes=1)
+    db.session.commit()
+    dovecot.append(imap_folder, mail())
+    report = fetch_mailbox(mailbox, "test-worker")
+    assert report.skipped and "other-host:4242" in report.skipped
+    assert db.session.scalar(select(func.count(Message.id))) == 0

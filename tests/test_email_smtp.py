@@ -1,0 +1,129 @@
+"""Replies leave by SMTP (a real aiosmtpd server) with the right headers, retried when it fails."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from email import message_from_bytes, policy
+
+import pytest
+from sqlalchemy import select
+
+from channels.base import InboundAttachment
+from helpdesk.extensions import db
+from helpdesk.mail.mailboxes import MailboxSettings, add_mailbox
+from helpdesk.models import DeliveryState, Message, utcnow
+from helpdesk.outbox import run_due
+from helpdesk.tickets import service
+
+
+@pytest.fixture
+def smtp_mailbox(ctx, smtp_sink):
+    """A mailbox whose replies go to the test's SMTP sink (its IMAP side is never read here)."""
+    mailbox = add_mailbox(
+        MailboxSettings(
+            address="support@shop.test",
+            imap_host="127.0.0.1",
+            imap_port=1,
+            imap_security="none",
+            imap_user="support",
+            imap_password="unused",
+            smtp_host=smtp_sink.host,
+            smtp_port=smtp_sink.port,
+            smtp_security="none",
+        )
+    )
+    db.session.commit()
+    return mailbox
+
+
+@pytest.fixture
+def reply(smtp_mailbox, inbound, make_user):
+    """Receive a customer's mail and queue an agent's reply with an attachment; commits."""
+    ticket = service.receive(
+        inbound(external_id="<q1@customer.test>", sender="ada@customer.test", subject="Parcel")
+    ).ticket
+    message = service.reply(
+        ticket,
+        make_user(),
+        "It left today.\n\nTracking: 42",
+        attachments=[InboundAttachment("label.pdf", "application/pdf", b"%PDF-1.7 label")],
+    )
+    db.session.commit()
+    return message
+
+
+def sent_mail(sink) -> object:
+    [envelope] = sink.received
+    return envelope, message_from_bytes(envelope.content, policy=policy.default)
+
+
+def test_reply_goes_out_with_threading_headers_alternatives_and_attachment(reply, smtp_sink):
+    assert str(run_due("w1")) == "sent 1, retrying 0, failed 0"
+
+    envelope, mime = sent_mail(smtp_sink)
+    assert envelope.mail_from == "support@shop.test"  # bounces come back to the mailbox
+    assert envelope.rcpt_tos == ["ada@customer.test"]
+    assert mime["From"] == "support@shop.test"
+    assert mime["Reply-To"] == "support@shop.test"
+    assert mime["Message-ID"] == reply.external_id
+    assert mime["In-Reply-To"] == "<q1@customer.test>"
+    assert mime["References"] == "<q1@customer.test>"
+    assert mime["Subject"] == f"Re: Parcel [#{reply.ticket.number}]"
+    assert mime["Auto-Submitted"] is None
+    plain = mime.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert plain.strip() == "It left today.\n\nTracking: 42"
+    assert "<p>It left today.</p>" in mime.get_body(("html",)).get_content()
+    [attachment] = list(mime.iter_attachments())
+    assert attachment.get_filename() == "label.pdf"
+    assert attachment.get_content() == b"%PDF-1.7 label"
+    assert reply.delivery_state == DeliveryState.SENT
+
+
+@pytest.mark.parametrize("failure", ["451 4.3.0 try again later", "drop"])
+def test_temporary_failure_is_retried_with_backoff_and_sent_once(reply, smtp_sink, failure):
+    smtp_sink.fail_next(failure, times=2)
+
+    assert run_due("w1").retrying == 1, reply.error_text
+    [attempt] = reply.attempts
+    assert attempt.outcome == "retry"
+    first_retry = reply.next_attempt_at
+    assert first_retry > utcnow()
+    assert run_due("w1").total == 0  # not due yet
+
+    assert run_due("w1", now=first_retry + timedelta(seconds=1)).retrying == 1
+    assert reply.next_attempt_at - first_retry > timedelta(seconds=10)  # backing off
+    assert run_due("w1", now=reply.next_attempt_at + timedelta(seconds=1)).sent == 1
+
+    assert len(smtp_sink.received) == 1
+    assert reply.delivery_state == DeliveryState.SENT
+    assert [a.outcome for a in reply.attempts] == ["retry", "retry", "sent"]
+    assert run_due("w1", now=utcnow() + timedelta(days=1)).total == 0
+
+
+def test_permanent_failure_marks_the_reply_failed_with_the_servers_answer(reply, smtp_sink):
+    smtp_sink.fail_next("550 5.1.1 mailbox unavailable")
+    assert run_due("w1").failed == 1
+    assert reply.delivery_state == DeliveryState.FAILED
+    assert (reply.error_code, reply.error_text) == ("550", "5.1.1 mailbox unavailable")
+    assert smtp_sink.received == []
+
+
+def test_acknowledgement_is_marked_auto_submitted(smtp_mailbox, smtp_sink, inbound):
+    ticket = service.receive(inbound(sender="ada@customer.test")).ticket
+    service.send_automatic(ticket, "ada@customer.test", f"Your ticket is #{ticket.number}.")
+    db.session.commit()
+    run_due("w1")
+    _, mime = sent_mail(smtp_sink)
+    assert mime["Auto-Submitted"] == "auto-replied"
+    assert mime["X-Auto-Response-Suppress"] == "All"
+    assert f"[#{ticket.number}]" in mime["Subject"]
+
+
+def test_a_reply_from_an_address_without_smtp_fails_with_a_clear_error(ctx, inbound, make_user):
+    ticket = service.receive(inbound(endpoint="nobody-set-this-up@shop.test")).ticket
+    service.reply(ticket, make_user(), "Hello")
+    db.session.commit()
+    assert run_due("w1").failed == 1
+    message = db.session.scalar(select(Message).where(Message.direction == "outbound"))
+    assert message.error_code == "no-smtp"
+    assert "nobody-set-this-up@shop.test" in message.error_text
