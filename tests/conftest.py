@@ -33,13 +33,15 @@ def _on_postgresql() -> bool:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "postgresql: runs only in the PostgreSQL pass of the suite")
+    config.addinivalue_line(
+        "markers", "once: database-independent and slow, so it runs in the SQLite pass only"
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Leave PostgreSQL-only tests out of the SQLite pass (deselected, not skipped)."""
-    if _on_postgresql():
-        return
-    keep = [item for item in items if item.get_closest_marker("postgresql") is None]
+    """Each pass leaves out what belongs to the other (deselected, not skipped)."""
+    other_pass = "once" if _on_postgresql() else "postgresql"
+    keep = [item for item in items if item.get_closest_marker(other_pass) is None]
     if len(keep) != len(items):
         config.hook.pytest_deselected(items=[i for i in items if i not in keep])
         items[:] = keep

@@ -59,6 +59,8 @@ def first_message(ticket: Ticket) -> Message:
     return next(m for m in ticket.messages if m.direction == Direction.INBOUND)
 
 
+# The full thousand-ticket demo takes a minute; the smaller demo below covers PostgreSQL.
+@pytest.mark.once
 def test_demo_loads_two_months_of_requests_on_every_channel(ctx, runner, received):
     started = utcnow()
     result = runner.invoke(args=["demo"])
