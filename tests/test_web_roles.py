@@ -8,7 +8,9 @@ from sqlalchemy import select
 
 from channels.base import InboundAttachment
 from helpdesk.extensions import db
-from helpdesk.models import ApiToken, Role, Ticket
+from helpdesk.mail.mailboxes import MailboxSettings, add_mailbox
+from helpdesk.models import ApiToken, InboundEmail, IntakeOutcome, Role, Ticket
+from helpdesk.storage import blob_store
 from helpdesk.tickets import service, stage_rules
 
 PASSWORD = "correct horse battery"
@@ -26,6 +28,18 @@ def world(app: Flask, setup, make_user, make_token, inbound) -> dict[str, int]:
         attachment = InboundAttachment("receipt.pdf", "application/pdf", b"%PDF-1.4")
         message = service.receive(inbound(attachments=(attachment,)))
         rule = stage_rules.add_rule("sales alias", "purchase", {"recipient": "sales@shop.test"})
+        mailbox = add_mailbox(MailboxSettings("help@shop.test", "127.0.0.1", "help", "pw"))
+        quarantined = InboundEmail(
+            mailbox=mailbox,
+            uidvalidity=1,
+            uid=1,
+            dedupe_key="x" * 64,
+            raw_ref=blob_store().put(b"Subject: broken\r\n\r\n"),
+            size=21,
+            outcome=IntakeOutcome.QUARANTINED,
+            reason="no sender address",
+        )
+        db.session.add(quarantined)
         db.session.flush()
         ticket = db.session.get(Ticket, message.ticket_id)
         return {
@@ -36,6 +50,8 @@ def world(app: Flask, setup, make_user, make_token, inbound) -> dict[str, int]:
             "token_id": db.session.scalar(select(ApiToken.id)),
             "rule_id": rule.id,
             "endpoint_id": ticket.endpoint_id,
+            "mailbox_id": mailbox.id,
+            "email_id": quarantined.id,
         }
 
 
@@ -49,7 +65,8 @@ def workspace_routes(app: Flask, world: dict[str, int]) -> list[tuple[str, str, 
         path = rule.build({name: world[name] for name in rule.arguments})[1]
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             found.append((blueprint, method, path))
-    return found
+    # Reads first: a POST may remove what a later GET points at.
+    return sorted(found, key=lambda route: route[1] != "GET")
 
 
 def test_every_workspace_route_belongs_to_a_guarded_class(app, world):

@@ -1,7 +1,7 @@
-"""Admin pages: users, API tokens and the journey-stage rules."""
+"""Admin pages: users, API tokens, journey-stage rules, service targets and channels."""
 
 from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from helpdesk.web.admin import routes, stages  # noqa: E402,F401  (views register on bp)
+from helpdesk.web.admin import channels, routes, stages  # noqa: E402,F401  (views register on bp)

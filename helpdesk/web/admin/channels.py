@@ -1,0 +1,142 @@
+"""Admin pages for the channels: mailboxes, SMS numbers, and mail that could not be taken in."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from helpdesk.extensions import db
+from helpdesk.mail import mailboxes
+from helpdesk.models import InboundEmail, Mailbox
+from helpdesk.storage import blob_store
+from helpdesk.tickets import sms
+from helpdesk.tickets.errors import TicketError
+from helpdesk.web.access import admin_required
+from helpdesk.web.admin import bp
+from helpdesk.web.admin.channel_forms import MailboxForm, SmsNumberForm, stage_pairs
+
+
+@bp.get("/channels")
+@admin_required
+def channels() -> str:
+    return _page(MailboxForm(formdata=None), SmsNumberForm(formdata=None))
+
+
+@bp.post("/channels/mailboxes")
+@admin_required
+def add_mailbox() -> str | Response:
+    form = MailboxForm()
+    if form.validate_on_submit():
+        settings = mailboxes.MailboxSettings(
+            address=form.address.data,
+            imap_host=form.imap_host.data,
+            imap_user=form.imap_user.data,
+            imap_password=form.imap_password.data,
+            imap_port=form.imap_port.data or 993,
+            imap_security=form.imap_security.data,
+            folder=form.folder.data,
+            processed_folder=form.processed_folder.data or None,
+            smtp_host=form.smtp_host.data or None,
+            smtp_port=form.smtp_port.data,
+            smtp_security=form.smtp_security.data,
+            smtp_user=form.smtp_user.data or None,
+            smtp_password=form.smtp_password.data or None,
+            stage=form.stage.data or None,
+            aliases=tuple(stage_pairs(form.aliases.data, "ADDRESS").items()),
+            acknowledge=form.acknowledge.data,
+        )
+        try:
+            mailbox = mailboxes.add_mailbox(settings)
+        except TicketError as refused:
+            db.session.rollback()
+            form.address.errors.append(str(refused))
+        else:
+            db.session.commit()
+            flash(
+                f"Mailbox {mailbox.endpoint.address} added; the worker reads it from now on.",
+                "success",
+            )
+            return redirect(url_for("admin.channels"))
+    return _page(form, SmsNumberForm(formdata=None)), 400
+
+
+@bp.post("/channels/mailboxes/<int:mailbox_id>/remove")
+@admin_required
+def remove_mailbox(mailbox_id: int) -> Response:
+    mailbox = db.session.get(Mailbox, mailbox_id) or abort(404)
+    address = mailbox.endpoint.address
+    mailboxes.remove_mailbox(mailbox)
+    db.session.commit()
+    flash(f"Mailbox {address} removed; its tickets stay.", "success")
+    return redirect(url_for("admin.channels"))
+
+
+@bp.post("/channels/sms")
+@admin_required
+def add_number() -> str | Response:
+    form = SmsNumberForm()
+    if form.validate_on_submit():
+        try:
+            endpoint = sms.add_number(
+                number=form.number.data or None,
+                messaging_service=form.messaging_service.data or None,
+                stage=form.stage.data or None,
+                keywords=stage_pairs(form.keywords.data, "WORD"),
+                name=form.name.data or None,
+            )
+        except TicketError as refused:
+            db.session.rollback()
+            form.number.errors.append(str(refused))
+        else:
+            db.session.commit()
+            flash(
+                f"{endpoint.address} added; point its webhook at /webhooks/twilio/sms.", "success"
+            )
+            return redirect(url_for("admin.channels"))
+    return _page(MailboxForm(formdata=None), form), 400
+
+
+@bp.post("/channels/sms/remove")
+@admin_required
+def remove_number() -> Response:
+    address = request.form.get("address", "")
+    try:
+        sms.remove_number(address)
+    except TicketError as refused:
+        flash(str(refused), "error")
+    else:
+        db.session.commit()
+        flash(f"{address} removed; its keyword rules went, its tickets stay.", "success")
+    return redirect(url_for("admin.channels"))
+
+
+@bp.get("/quarantine")
+@admin_required
+def quarantine() -> str:
+    return render_template("admin/quarantine.html", emails=mailboxes.quarantined())
+
+
+@bp.get("/quarantine/<int:email_id>/original")
+@admin_required
+def quarantined_original(email_id: int) -> Response:
+    email = db.session.get(InboundEmail, email_id) or abort(404)
+    try:
+        raw = blob_store().get(email.raw_ref)
+    except KeyError:
+        abort(404)
+    response = Response(raw, mimetype="message/rfc822")
+    response.headers.set(
+        "Content-Disposition", "attachment", filename=f"quarantined-{email.id}.eml"
+    )
+    return response
+
+
+def _page(mail_form: MailboxForm, sms_form: SmsNumberForm) -> str:
+    listed = mailboxes.list_mailboxes()
+    return render_template(
+        "admin/channels.html",
+        mailboxes=[(mailbox, mailboxes.outcome_counts(mailbox)) for mailbox in listed],
+        numbers=sms.list_numbers(),
+        mail_form=mail_form,
+        sms_form=sms_form,
+    )
