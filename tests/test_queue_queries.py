@@ -26,8 +26,13 @@ def at(day: int, hour: int = 12) -> datetime:
     return datetime(2024, 5, day, hour, tzinfo=UTC)
 
 
-def receive(inbound, when: datetime, **fields) -> Ticket:
-    return service.receive(inbound(received_at=when, **fields)).ticket
+def receive(inbound, when: datetime, auto_submitted: bool = False, **fields) -> Ticket:
+    """A new ticket; ``auto_submitted``: one whose customer has not written yet (only automatic
+    mail came in since, which opens no ticket by itself, so the test clears the wait)."""
+    ticket = service.receive(inbound(received_at=when, **fields)).ticket
+    if auto_submitted:
+        ticket.last_customer_message_at = None
+    return ticket
 
 
 def walk(filters: TicketFilter, sort: QueueSort, limit: int = 2) -> list[int]:
