@@ -43,7 +43,7 @@ from helpdesk.models import (
     utcnow,
 )
 from helpdesk.outbox import AttemptOutcome
-from helpdesk.tickets import service, sla
+from helpdesk.tickets import service, sla, sms
 
 SEED = 5690
 PASSWORD = "demo-password"
@@ -1023,6 +1023,8 @@ def _ensure_channels() -> None:
         endpoint = service.endpoint_for(channel, address)
         endpoint.name = endpoint.name or name
         endpoint.default_stage = endpoint.default_stage or stage
+    # Registered as an admin would, so the channels page lists the text line as connected.
+    sms.add_number(number=TEXT_LINE)
     existing = set(db.session.scalars(select(StageRule.name)))
     for position, (name, stage, conditions) in enumerate(RULES, start=1):
         if name not in existing:
