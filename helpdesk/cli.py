@@ -8,9 +8,9 @@ from flask.cli import FlaskGroup
 
 def register_commands(app: Flask) -> None:
     """Attach every command group to the app (``flask --app wsgi`` sees the same commands)."""
-    from helpdesk.commands import demo, stages, users, worker
+    from helpdesk.commands import chat, demo, stages, users, worker
 
-    for module in (users, stages, worker, demo):
+    for module in (users, stages, worker, demo, chat):
         app.cli.add_command(module.command)
 
 

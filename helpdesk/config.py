@@ -24,6 +24,17 @@ def load_config(app: Flask) -> None:
         HELPDESK_STORAGE_DIR=env.get("HELPDESK_STORAGE_DIR") or str(instance / "storage"),
         HELPDESK_REOPEN_DAYS=int(env.get("HELPDESK_REOPEN_DAYS", "7")),
         HELPDESK_MAX_SEND_ATTEMPTS=int(env.get("HELPDESK_MAX_SEND_ATTEMPTS", "8")),
+        # Flask-Limiter's counters: shared through Redis when there is one.
+        RATELIMIT_STORAGE_URI=env.get("REDIS_URL") or "memory://",
+        HELPDESK_CHAT_LIMIT_CONVERSATIONS_PER_IP=env.get(
+            "HELPDESK_CHAT_LIMIT_CONVERSATIONS_PER_IP", "20 per hour"
+        ),
+        HELPDESK_CHAT_LIMIT_MESSAGES_PER_VISITOR=env.get(
+            "HELPDESK_CHAT_LIMIT_MESSAGES_PER_VISITOR", "30 per minute"
+        ),
+        HELPDESK_CHAT_LIMIT_MESSAGES_PER_IP=env.get(
+            "HELPDESK_CHAT_LIMIT_MESSAGES_PER_IP", "300 per minute"
+        ),
         TWILIO_ACCOUNT_SID=env.get("TWILIO_ACCOUNT_SID"),
         TWILIO_AUTH_TOKEN=env.get("TWILIO_AUTH_TOKEN"),
         TWILIO_API_URL=env.get("TWILIO_API_URL", "https://api.twilio.com"),

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from channels.base import Channel, InboundMessage, Utm
 from helpdesk.extensions import db
 from helpdesk.models import Endpoint, Stage, StageRule
-from helpdesk.tickets import service
+from helpdesk.tickets import service, stages
 from helpdesk.tickets.errors import TicketError
 from helpdesk.tickets.stages import decide, ordered_rules
 
@@ -60,15 +60,10 @@ def list_rules() -> None:
 @with_appcontext
 def add_rule(name: str, stage: str, position: int | None, **conditions: str | None) -> None:
     """Add rule NAME; every condition given must match for it to apply."""
-    if db.session.scalar(select(StageRule.id).where(StageRule.name == name)):
-        raise click.ClickException(f"a rule named {name} already exists")
-    if position is None:
-        position = (db.session.scalar(select(func.max(StageRule.position))) or 0) + 10
-    values = {key: value.strip() for key, value in conditions.items() if value and value.strip()}
-    if "channel" in values:
-        values["channel"] = Channel(values["channel"])
-    rule = StageRule(name=name, stage=Stage(stage), position=position, **values)
-    db.session.add(rule)
+    try:
+        rule = stages.add_rule(name, stage, position, **conditions)
+    except TicketError as refused:
+        raise click.ClickException(str(refused)) from None
     db.session.commit()
     click.echo(f"Added {_describe(rule).strip()}")
 

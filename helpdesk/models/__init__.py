@@ -12,6 +12,7 @@ from helpdesk.models.base import (
     utcnow,
 )
 from helpdesk.models.channels import Endpoint, StageRule
+from helpdesk.models.chat import ChatConversation, ChatEvent
 from helpdesk.models.people import ApiToken, Customer, CustomerIdentity, User
 from helpdesk.models.tickets import (
     Attachment,
@@ -25,6 +26,8 @@ from helpdesk.models.tickets import (
 __all__ = [
     "ApiToken",
     "Attachment",
+    "ChatConversation",
+    "ChatEvent",
     "Counter",
     "Customer",
     "CustomerIdentity",

@@ -14,9 +14,13 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from channels.base import Channel, InboundMessage
+from helpdesk.chat import events as chat_events
+from helpdesk.chat import presence as chat_presence
+from helpdesk.chat import sites as chat_sites
 from helpdesk.extensions import db
 from helpdesk.models import (
     Attachment,
+    ChatConversation,
     Counter,
     DeliveryState,
     Direction,
@@ -58,6 +62,8 @@ def receive(msg: InboundMessage) -> Message | None:
             ticket, reason = _ticket_for(msg, match, customer, endpoint, at)
             message = _store_inbound(msg, ticket, endpoint, reason, at)
             db.session.flush()
+            if msg.channel == Channel.CHAT:
+                _announce_chat(message, new_ticket=match is None or ticket is not match.ticket)
     except IntegrityError:
         # Another process stored the same message a moment ago: replaying changes nothing.
         if _already_stored(msg, endpoint):
@@ -101,6 +107,13 @@ def _already_stored(msg: InboundMessage, endpoint: Endpoint) -> bool:
         )
         is not None
     )
+
+
+def _announce_chat(message: Message, *, new_ticket: bool) -> None:
+    # Live views learn of it from the event log, written in this same transaction.
+    if new_ticket:
+        chat_events.publish_new_ticket(message.ticket)
+    chat_events.publish_message(message)
 
 
 def _ticket_for(
@@ -248,21 +261,25 @@ def reply(
     """Queue a public reply on the ticket's channel; the worker sends it after commit."""
     text = _required_text(text)
     at = at or utcnow()
+    channel, endpoint, recipient = _reply_route(ticket)
+    by_email = channel == Channel.EMAIL
     message = Message(
         ticket=ticket,
         direction=Direction.OUTBOUND,
-        channel=ticket.channel,
-        endpoint=ticket.endpoint,
+        channel=channel,
+        endpoint=endpoint,
         author=author,
-        sender=ticket.endpoint.address,
-        recipient=_reply_recipient(ticket),
-        subject=_reply_subject(ticket) if ticket.channel == Channel.EMAIL else None,
+        sender=endpoint.address,
+        recipient=recipient,
+        subject=_reply_subject(ticket) if by_email else None,
         text=text,
         html=html,
-        external_id=_new_message_id() if ticket.channel == Channel.EMAIL else None,
+        external_id=_new_message_id() if by_email else None,
         thread_reason="agent reply",
-        delivery_state=DeliveryState.QUEUED,
-        next_attempt_at=at,
+        # A chat reply is delivered by the event committed with it: the visitor's widget
+        # reads it from the event log, so no worker hop (and no retry) stands in between.
+        delivery_state=DeliveryState.DELIVERED if channel == Channel.CHAT else DeliveryState.QUEUED,
+        next_attempt_at=None if channel == Channel.CHAT else at,
         created_at=at,
     )
     db.session.add(message)
@@ -274,7 +291,31 @@ def reply(
     _record(ticket, author, "reply", None, _excerpt(text), at)
     ticket.updated_at = at
     db.session.flush()
+    if ticket.channel == Channel.CHAT:
+        chat_events.publish_message(message)
     return message
+
+
+def _reply_route(ticket: Ticket) -> tuple[Channel, Endpoint, str | None]:
+    """The channel, endpoint and recipient a reply goes out on."""
+    if ticket.channel == Channel.CHAT and (by_email := _chat_email_route(ticket)):
+        return by_email
+    return ticket.channel, ticket.endpoint, _reply_recipient(ticket)
+
+
+def _chat_email_route(ticket: Ticket) -> tuple[Channel, Endpoint, str] | None:
+    """A visitor who left gets the reply by email through the site's mailbox (DESIGN.md)."""
+    conversation = (
+        db.session.get(ChatConversation, ticket.conversation_id) if ticket.conversation_id else None
+    )
+    if conversation is None or chat_presence.visitor_present(conversation):
+        return None
+    mailbox = chat_sites.mailbox_of(ticket.endpoint)
+    email = conversation.email or ticket.customer.identity(IdentityKind.EMAIL)
+    if mailbox is None or not email:
+        # Nowhere else to reach them: the reply waits in the conversation for their return.
+        return None
+    return Channel.EMAIL, mailbox, email
 
 
 def add_note(ticket: Ticket, author: User, text: str, *, at: datetime | None = None) -> Message:

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from channels.base import InboundMessage
+from channels.base import Channel, InboundMessage
 from helpdesk.extensions import db
 from helpdesk.models import Endpoint, Stage, StageRule, StageSource
+from helpdesk.tickets.errors import InvalidInput
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,3 +125,20 @@ def decide(msg: InboundMessage, endpoint: Endpoint, rules: Iterable[StageRule]) 
 def ordered_rules() -> list[StageRule]:
     """Every rule in the order the engine tries them."""
     return list(db.session.scalars(select(StageRule).order_by(StageRule.position, StageRule.id)))
+
+
+def add_rule(
+    name: str, stage: Stage | str, position: int | None = None, **conditions: str | None
+) -> StageRule:
+    """Add a rule (last unless ``position`` is given); every condition given must match."""
+    if db.session.scalar(select(StageRule.id).where(StageRule.name == name)):
+        raise InvalidInput(f"a rule named {name} already exists")
+    if position is None:
+        position = (db.session.scalar(select(func.max(StageRule.position))) or 0) + 10
+    values = {key: value.strip() for key, value in conditions.items() if value and value.strip()}
+    if "channel" in values:
+        values["channel"] = Channel(values["channel"])
+    rule = StageRule(name=name, stage=Stage(stage), position=position, **values)
+    db.session.add(rule)
+    db.session.flush()
+    return rule
