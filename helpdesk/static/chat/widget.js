@@ -86,7 +86,7 @@
 <button class="launcher" type="button" aria-expanded="false" aria-controls="panel">Open chat</button>
 <section class="panel" id="panel" role="dialog" aria-labelledby="title" hidden>
   <header><h2 id="title">Chat</h2><p class="status"></p></header>
-  <ol class="log" role="log" aria-live="polite" aria-label="Messages"></ol>
+  <ol class="log" role="log" aria-live="polite" aria-label="Conversation"></ol>
   <p class="typing" aria-live="polite"></p>
   <form novalidate>
     <div class="prechat">
