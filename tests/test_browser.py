@@ -10,11 +10,9 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from sqlalchemy import update
 from werkzeug.serving import make_server
 
-from helpdesk.extensions import db
-from helpdesk.models import Role, Stage, User, utcnow
+from helpdesk.models import Role, Stage
 
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "correct horse battery"
@@ -198,22 +196,17 @@ def host_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def chat_site(setup, host_url: str) -> str:
+def chat_site(setup, make_site, host_url: str) -> str:
     """A registered chat site for the host page's origin; returns its key."""
-    from helpdesk.chat import sites
-
     with setup():
-        return sites.add_site(
-            "Ridgeline Shop", [host_url], url_rules=[("/pricing*", Stage.ATTRACTION)]
-        ).address
+        return make_site([host_url], url_rules=[("/pricing*", Stage.ATTRACTION)]).address
 
 
 def test_a_visitor_and_an_agent_chat_in_real_time(
     browser, live_url, host_url, proxy, chat_site, setup, make_user
 ):
     with setup():
-        make_user(email="ada@helpdesk.test", name="Ada Agent")
-        db.session.execute(update(User).values(available=True, last_seen_at=utcnow()))
+        make_user(email="ada@helpdesk.test", name="Ada Agent", available=True)
     agent = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
     visitor_context = browser.new_context()
     visitor = visitor_context.new_page()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import abort, current_app, g, jsonify, request, send_file
+from flask import abort, current_app, jsonify, request, send_file
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
@@ -33,6 +33,8 @@ from helpdesk.web.live import event_stream, resume_point
 
 WIDGET = Path(__file__).resolve().parent.parent.parent / "static" / "chat" / "widget.js"
 MAX_BODY = 16 * 1024
+# Where a view notes the request's origin once checked, for the CORS headers.
+ALLOWED_ORIGIN = "helpdesk.chat.origin"
 
 
 def _limit(name: str):
@@ -133,7 +135,7 @@ def preflight(anything: str) -> Response:
     """Preflight for clients that send real JSON; the widget itself never needs one."""
     if not sites.origin_registered(request.headers.get("Origin")):
         abort(403)
-    g.chat_origin = request.headers["Origin"]
+    request.environ[ALLOWED_ORIGIN] = request.headers["Origin"]
     response = Response(status=204)
     response.headers["Access-Control-Allow-Methods"] = "GET, POST"
     response.headers["Access-Control-Allow-Headers"] = "Content-Type, Last-Event-ID"
@@ -144,7 +146,7 @@ def preflight(anything: str) -> Response:
 @bp.after_request
 def cors(response: Response) -> Response:
     """CORS headers for registered origins only; every other origin's page cannot read us."""
-    origin = g.get("chat_origin")
+    origin = request.environ.get(ALLOWED_ORIGIN)
     if origin:
         response.headers["Access-Control-Allow-Origin"] = origin
     response.headers.add("Vary", "Origin")
@@ -162,12 +164,12 @@ def _error(status: int, code: str, message: str) -> tuple[Response, int]:
 
 
 def _body() -> dict[str, Any]:
-    if "chat_body" not in g:
-        if (request.content_length or 0) > MAX_BODY:
-            abort(413, "That message is too large.")
-        data = request.get_json(force=True, silent=True) if request.method == "POST" else None
-        g.chat_body = data if isinstance(data, dict) else {}
-    return g.chat_body
+    if request.method != "POST":
+        return {}
+    if (request.content_length or 0) > MAX_BODY:
+        abort(413, "That message is too large.")
+    data = request.get_json(force=True, silent=True)  # parsed once, cached by the request
+    return data if isinstance(data, dict) else {}
 
 
 def _site_for_origin(key: str) -> Endpoint:
@@ -182,7 +184,7 @@ def _check_origin(site: Endpoint) -> None:
     origin = request.headers.get("Origin")
     if not sites.origin_allowed(site, origin):
         abort(403, "This website is not registered for this chat.")
-    g.chat_origin = origin
+    request.environ[ALLOWED_ORIGIN] = origin
 
 
 def _conversation() -> ChatConversation:
