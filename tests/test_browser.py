@@ -15,6 +15,8 @@ from werkzeug.serving import make_server
 from helpdesk.models import Role, Stage
 
 CHROMIUM = "/usr/bin/chromium"
+# Shared CI machines can be slow; assertions wait for what a person would see, not race it.
+expect.set_options(timeout=10_000)
 PASSWORD = "correct horse battery"
 
 
@@ -180,8 +182,8 @@ def host_url() -> Iterator[str]:
         page = (
             f"<!doctype html><html><head><title>Shop</title><style>{HOSTILE_CSS}</style></head>"
             f"<body><h1>Pricing</h1><p>Our plans.</p>"
-            f'<script src="http://127.0.0.1:{query["via"]}/chat/widget.js" '
-            f'data-site="{query["site"]}" async>'
+            f'<script src="http://127.0.0.1:{query.get("via")}/chat/widget.js" '
+            f'data-site="{query.get("site")}" async>'
             f"</script></body></html>"
         )
         start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
