@@ -327,3 +327,20 @@ def test_a_commit_in_one_process_wakes_streams_in_another(app, ctx, widget, agen
             db.engine.dispose()
         with reader.app_context():
             db.engine.dispose()
+
+
+def test_an_admin_registers_a_site_on_the_admin_page(ctx, client, make_user):
+    admin = make_user(role="admin")
+    client.post("/login", data={"email": admin.email, "password": "correct horse battery"})
+    form = {
+        "name": "Shop", "origins": "https://shop.example\nhttps://www.shop.example",
+        "stage": "discovery", "mailbox": "help@shop.example", "url_rules": "/pricing*=attraction",
+    }  # fmt: skip
+    page = client.post("/admin/chat-sites", data=form)
+    assert page.status_code == 200
+    site = db.session.scalars(select(Endpoint).where(Endpoint.channel == Channel.CHAT)).one()
+    assert site.settings["origins"] == ["https://shop.example", "https://www.shop.example"]
+    assert f"data-site=&#34;{site.address}&#34;" in page.text  # the snippet, shown as text
+    assert db.session.scalars(select(StageRule.url_pattern)).all() == ["/pricing*"]
+    refused = client.post("/admin/chat-sites", data={**form, "url_rules": "/x=nowhere"})
+    assert refused.status_code == 400 and "unknown stage" in refused.text

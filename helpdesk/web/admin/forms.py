@@ -1,14 +1,22 @@
-"""Forms for managing users and API tokens."""
+"""Forms for managing users, API tokens and chat sites."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from helpdesk.accounts import MIN_PASSWORD_LENGTH
-from helpdesk.models import Role, User
+from helpdesk.models import Role, Stage, User
 
 ROLE_CHOICES = [SelectChoice(role.value, role.value.capitalize()) for role in Role]
 PASSWORD_RULES = [
@@ -54,3 +62,29 @@ class NewTokenForm(FlaskForm):
 
     def offer_users(self, users: list[User]) -> None:
         self.user.choices = [SelectChoice(str(u.id), f"{u.name} <{u.email}>") for u in users]
+
+
+STAGE_CHOICES = [SelectChoice("", "No default (rules, then unknown)")] + [
+    SelectChoice(stage.value, stage.value.capitalize()) for stage in Stage if stage != Stage.UNKNOWN
+]
+
+
+class NewChatSiteForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    origins = TextAreaField(
+        "Origins",
+        validators=[DataRequired()],
+        description="One per line, e.g. https://shop.example: only these pages may use the chat.",
+    )
+    stage = SelectField("Default stage", choices=STAGE_CHOICES)
+    mailbox = EmailField(
+        "Mailbox",
+        validators=[Optional(), Length(max=254)],
+        description="Replies to visitors who have left go out by email from this address.",
+    )
+    url_rules = TextAreaField(
+        "URL rules",
+        validators=[Optional()],
+        description="One PATTERN=STAGE per line, e.g. /pricing*=attraction (stage rules).",
+    )
+    submit = SubmitField("Add site")

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
 from helpdesk import accounts
+from helpdesk.chat import sites as chat_sites
 from helpdesk.extensions import db
-from helpdesk.models import ApiToken, User
+from helpdesk.models import ApiToken, Stage, User
+from helpdesk.tickets.errors import TicketError
 from helpdesk.web.access import admin_required
 from helpdesk.web.admin import bp
-from helpdesk.web.admin.forms import EditUserForm, NewTokenForm, NewUserForm, ResetPasswordForm
+from helpdesk.web.admin.forms import (
+    EditUserForm,
+    NewChatSiteForm,
+    NewTokenForm,
+    NewUserForm,
+    ResetPasswordForm,
+)
 
 
 @bp.get("/users")
@@ -116,3 +124,39 @@ def revoke_token(token_id: int) -> Response:
     db.session.commit()
     flash(f"Token {token.name} is revoked; requests using it are refused.", "success")
     return redirect(url_for("admin.tokens"))
+
+
+@bp.route("/chat-sites", methods=["GET", "POST"])
+@admin_required
+def chat_sites_page() -> str | tuple[str, int]:
+    form = NewChatSiteForm()
+    added = None
+    if form.validate_on_submit():
+        try:
+            added = chat_sites.add_site(
+                form.name.data,
+                form.origins.data.split(),
+                stage=Stage(form.stage.data) if form.stage.data else None,
+                mailbox=form.mailbox.data or None,
+                url_rules=[
+                    chat_sites.parse_pair(line, "a URL rule")
+                    for line in form.url_rules.data.splitlines()
+                    if line.strip()
+                ],
+            )
+        except TicketError as refused:
+            db.session.rollback()
+            form.origins.errors.append(str(refused))
+        else:
+            db.session.commit()
+            form = NewChatSiteForm(formdata=None)
+    status = 400 if form.errors else 200
+    public_url = current_app.config["HELPDESK_PUBLIC_URL"]
+    return render_template(
+        "admin/chat_sites.html",
+        form=form,
+        added=added,
+        sites=chat_sites.all_sites(),
+        snippet=lambda site: chat_sites.embed_snippet(site, public_url),
+        signed_snippet=lambda site: chat_sites.logged_in_snippet(site, public_url),
+    ), status
