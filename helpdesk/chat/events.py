@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from helpdesk import counters
 from helpdesk.extensions import db
 from helpdesk.models import ChatEvent, Counter, Direction, Message, Ticket, utcnow
 
@@ -59,22 +60,6 @@ def ticket_key(ticket_id: int) -> str:
     return f"t:{ticket_id}"
 
 
-def _next_event_id() -> int:
-    # The counter row stays locked until commit, so events become visible in id order.
-    event_id = db.session.scalar(
-        update(Counter)
-        .where(Counter.name == "chat_event")
-        .values(value=Counter.value + 1)
-        .returning(Counter.value)
-        .execution_options(synchronize_session=False)
-    )
-    if event_id is None:
-        db.session.add(Counter(name="chat_event", value=1))
-        db.session.flush()
-        event_id = 1
-    return event_id
-
-
 def publish(
     kind: str,
     data: dict[str, Any],
@@ -84,7 +69,8 @@ def publish(
 ) -> ChatEvent:
     """Log one event; its streams are woken once the caller commits."""
     event = ChatEvent(
-        id=_next_event_id(),
+        # The counter row stays locked until commit, so events become visible in id order.
+        id=counters.next_value("chat_event"),
         kind=kind,
         ticket_id=ticket_id,
         conversation_id=conversation_id,

@@ -10,10 +10,11 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from channels.base import Channel, InboundMessage
+from helpdesk import counters
 from helpdesk.chat import events as chat_events
 from helpdesk.chat import presence as chat_presence
 from helpdesk.chat import sites as chat_sites
@@ -21,7 +22,6 @@ from helpdesk.extensions import db
 from helpdesk.models import (
     Attachment,
     ChatConversation,
-    Counter,
     DeliveryState,
     Direction,
     Endpoint,
@@ -191,18 +191,7 @@ def _subject_of(msg: InboundMessage) -> str:
 
 def next_ticket_number() -> int:
     """The next human ticket number; the row lock serialises concurrent intake on PostgreSQL."""
-    number = db.session.scalar(
-        update(Counter)
-        .where(Counter.name == "ticket")
-        .values(value=Counter.value + 1)
-        .returning(Counter.value)
-        # No Counter is ever loaded into the session, so skip scanning it for one to refresh.
-        .execution_options(synchronize_session=False)
-    )
-    if number is None:
-        db.session.execute(insert(Counter).values(name="ticket", value=1))
-        number = 1
-    return number
+    return counters.next_value("ticket")
 
 
 def _store_inbound(
