@@ -171,11 +171,9 @@ async def visitor(
         events = sse(stream)
         for m in range(count):
             message = {"token": token, "client_id": f"{n}-{m}", "text": f"v{n} m{m} {time.time()}"}
-            t = time.time()
             posted = await session.post(
                 f"{url}/chat/api/messages", data=json.dumps(message), headers=headers
             )
-            print("POST", n, m, round(time.time() - t, 2))
             if posted.status != 201:
                 results.errors += 1
                 return
@@ -266,7 +264,6 @@ def main() -> None:
             for proc in procs:
                 proc.wait(timeout=30)
 
-    print("DEBUG", [round(v, 2) for v in results.to_agent])
     delivered = len(results.to_agent) + len(results.to_visitor)
     fan_out = "database polling" if args.no_redis else "Redis"
     print(f"{args.visitors} visitors x {args.messages} messages, 2 web processes, {fan_out}")

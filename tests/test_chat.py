@@ -344,3 +344,20 @@ def test_an_admin_registers_a_site_on_the_admin_page(ctx, client, make_user):
     assert db.session.scalars(select(StageRule.url_pattern)).all() == ["/pricing*"]
     refused = client.post("/admin/chat-sites", data={**form, "url_rules": "/x=nowhere"})
     assert refused.status_code == 400 and "unknown stage" in refused.text
+
+
+def test_streams_are_woken_when_the_whole_transaction_commits_not_a_savepoint(
+    app, ctx, widget, agent, monkeypatch
+):
+    widget.start(name="Eve")
+    widget.send("first")
+    ticket = chat_ticket(ctx)
+    announced: list[set[str]] = []
+    monkeypatch.setattr(hub_of(app), "announce", announced.append)
+    with db.session.begin_nested():
+        events.publish_typing(ticket=ticket, who="agent", name="Ada")
+    assert announced == []  # other processes would look before the row is visible
+    db.session.commit()
+    assert announced == [
+        {events.ticket_key(ticket.id), events.conversation_key(ticket.conversation_id)}
+    ]

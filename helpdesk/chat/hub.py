@@ -180,6 +180,10 @@ def hub_of(app: Flask) -> Hub:
 
 @event.listens_for(Session, "after_commit")
 def _announce_committed(session: Session) -> None:
+    # SQLAlchemy calls this on releasing a savepoint too; other processes would then look
+    # for events not committed yet, find nothing and sleep until their next heartbeat.
+    if session.in_nested_transaction():
+        return
     keys = take_pending_wakeups(session)
     if not keys:
         return
@@ -190,4 +194,6 @@ def _announce_committed(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _forget_rolled_back(session: Session) -> None:
-    take_pending_wakeups(session)
+    # A rolled-back savepoint keeps the outer transaction's keys: a spare wake-up is harmless.
+    if not session.in_nested_transaction():
+        take_pending_wakeups(session)
