@@ -8,6 +8,9 @@ from pathlib import Path
 
 from flask import Flask
 
+# Per process: one per request thread at most (gthread workers run hundreds for chat streams).
+REDIS_MAX_CONNECTIONS = 2000
+
 
 def load_config(app: Flask) -> None:
     """Fill ``app.config`` from the environment; nothing is read at import time."""
@@ -26,6 +29,8 @@ def load_config(app: Flask) -> None:
         HELPDESK_MAX_SEND_ATTEMPTS=int(env.get("HELPDESK_MAX_SEND_ATTEMPTS", "8")),
         # Flask-Limiter's counters: shared through Redis when there is one.
         RATELIMIT_STORAGE_URI=env.get("REDIS_URL") or "memory://",
+        # redis-py caps a pool at 100 connections; a web process holds more threads than that.
+        RATELIMIT_STORAGE_OPTIONS={"max_connections": REDIS_MAX_CONNECTIONS},
         HELPDESK_CHAT_LIMIT_CONVERSATIONS_PER_IP=env.get(
             "HELPDESK_CHAT_LIMIT_CONVERSATIONS_PER_IP", "20 per hour"
         ),

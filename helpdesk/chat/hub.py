@@ -28,6 +28,7 @@ from helpdesk.chat.events import (
     take_pending_wakeups,
     ticket_key,
 )
+from helpdesk.config import REDIS_MAX_CONNECTIONS
 from helpdesk.extensions import db
 from helpdesk.models import ChatEvent
 
@@ -165,7 +166,8 @@ def redis_client(app: Flask):
     if client is None:
         import redis
 
-        client = app.extensions["helpdesk.redis"] = redis.Redis.from_url(url)
+        client = redis.Redis.from_url(url, max_connections=REDIS_MAX_CONNECTIONS)
+        app.extensions["helpdesk.redis"] = client
     return client
 
 
