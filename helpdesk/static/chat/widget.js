@@ -78,6 +78,7 @@
   input[type=text], input[type=email], textarea { width: 100%; padding: 6px 8px; border: 1px solid #b8c2d3; border-radius: 6px; background: #fff; font-weight: 400; }
   textarea { resize: none; height: 60px; }
   .prechat { display: flex; flex-direction: column; gap: 6px; }
+  .email-label { font-size: 13px; font-weight: 600; }
   .prechat[hidden] { display: none; }
   .error { color: #b42318; font-size: 13px; }
   .error:empty { display: none; }
