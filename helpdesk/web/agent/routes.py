@@ -137,7 +137,8 @@ def write_message(ticket_id: int) -> str | Response:
         else:
             db.session.commit()
             flash("Note added." if compose.note.data else "Reply queued for sending.", "success")
-            return redirect(url_for("agent.ticket", ticket_id=found.id, _anchor="composer"))
+            # The URL's id, not found.id: after the commit that would reload the whole thread.
+            return redirect(url_for("agent.ticket", ticket_id=ticket_id, _anchor="composer"))
     return _render_ticket(found, compose, _properties_form(found)), 400
 
 
