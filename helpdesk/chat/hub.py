@@ -89,16 +89,18 @@ class Hub:
             waiter.ring()
 
     def announce(self, keys: set[str]) -> None:
-        """After a commit: wake streams here at once and, through Redis, everywhere else."""
-        self.wake(keys)
+        """After a commit: wake the streams of every process, this one included."""
         client = redis_client(self._app)
         if client is None:
+            self.wake(keys)
             return
         try:
+            # Our own listener hears this too, so local streams are not woken twice.
             client.publish(REDIS_CHANNEL, json.dumps(sorted(keys)))
         except Exception:
             # The events are committed; other processes find them at their next heartbeat.
             log.exception("could not publish chat wake-ups to Redis")
+            self.wake(keys)
 
     def _ensure_listening(self) -> None:
         # A forked worker (gunicorn) inherits the object but not the thread: start its own.
