@@ -9,7 +9,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from helpdesk.config import engine_options, load_config
-from helpdesk.extensions import csrf, db, login_manager, migrate, render_column_type
+from helpdesk.extensions import csrf, db, limiter, login_manager, migrate, render_column_type
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -35,9 +35,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     login_manager.init_app(app)
     csrf.init_app(app)
+    limiter.init_app(app)
 
     from channels.email.smtp import EmailAdapter
     from helpdesk import models  # noqa: F401  (register every table with the metadata)
+    from helpdesk.chat import hub
     from helpdesk.cli import register_commands
     from helpdesk.mail.mailboxes import smtp_settings_for
     from helpdesk.outbox import AdapterRegistry, twilio_adapter
@@ -52,6 +54,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if sms_adapter is not None:
         registry.register(sms_adapter)
     app.extensions["helpdesk.adapters"] = registry
+    hub.init_app(app)
     register_web(app)
     register_commands(app)
     return app

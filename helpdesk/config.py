@@ -8,6 +8,9 @@ from pathlib import Path
 
 from flask import Flask
 
+# Per process: one per request thread at most (gthread workers run hundreds for chat streams).
+REDIS_MAX_CONNECTIONS = 2000
+
 
 def load_config(app: Flask) -> None:
     """Fill ``app.config`` from the environment; nothing is read at import time."""
@@ -28,6 +31,19 @@ def load_config(app: Flask) -> None:
         HELPDESK_CSAT=_switch("HELPDESK_CSAT", env.get("HELPDESK_CSAT", "off")),
         HELPDESK_AUTO_ANSWERS_PER_HOUR=int(env.get("HELPDESK_AUTO_ANSWERS_PER_HOUR", "3")),
         HELPDESK_MAIL_POLL_SECONDS=float(env.get("HELPDESK_MAIL_POLL_SECONDS", "30")),
+        # Flask-Limiter's counters: shared through Redis when there is one.
+        RATELIMIT_STORAGE_URI=env.get("REDIS_URL") or "memory://",
+        # redis-py caps a pool at 100 connections; a web process holds more threads than that.
+        RATELIMIT_STORAGE_OPTIONS={"max_connections": REDIS_MAX_CONNECTIONS},
+        HELPDESK_CHAT_LIMIT_CONVERSATIONS_PER_IP=env.get(
+            "HELPDESK_CHAT_LIMIT_CONVERSATIONS_PER_IP", "20 per hour"
+        ),
+        HELPDESK_CHAT_LIMIT_MESSAGES_PER_VISITOR=env.get(
+            "HELPDESK_CHAT_LIMIT_MESSAGES_PER_VISITOR", "30 per minute"
+        ),
+        HELPDESK_CHAT_LIMIT_MESSAGES_PER_IP=env.get(
+            "HELPDESK_CHAT_LIMIT_MESSAGES_PER_IP", "300 per minute"
+        ),
         TWILIO_ACCOUNT_SID=env.get("TWILIO_ACCOUNT_SID"),
         TWILIO_AUTH_TOKEN=env.get("TWILIO_AUTH_TOKEN"),
         TWILIO_API_URL=env.get("TWILIO_API_URL", "https://api.twilio.com"),

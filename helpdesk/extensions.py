@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -26,6 +28,8 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+# No default limits: each chat endpoint names its own (helpdesk/web/chat/routes.py).
+limiter = Limiter(key_func=get_remote_address)
 
 
 def render_column_type(type_: str, obj: Any, autogen_context: Any) -> str | bool:

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from channels.base import Channel, InboundMessage
 from helpdesk import create_app
 from helpdesk.extensions import db
-from helpdesk.models import ApiToken, Role, User
+from helpdesk.models import ApiToken, Endpoint, Role, Stage, User, utcnow
 from helpdesk.tickets import service
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
@@ -138,6 +138,7 @@ def make_user(app: Flask) -> Callable[..., User]:
         name: str | None = None,
         password: str = "correct horse battery",
         active: bool = True,
+        available: bool = False,
     ) -> User:
         n = next(_sequence)
         user = User(
@@ -145,6 +146,9 @@ def make_user(app: Flask) -> Callable[..., User]:
             name=name or f"Agent {n}",
             role=Role(role),
             active=active,
+            # Available and seen just now: online for chat.
+            available=available,
+            last_seen_at=utcnow() if available else None,
         )
         user.set_password(password)
         db.session.add(user)
@@ -231,5 +235,23 @@ def open_ticket(setup, inbound) -> Callable[..., int]:
     def build(channel: str = "email", **fields) -> int:
         with setup():
             return service.receive(inbound(channel, **fields)).ticket_id
+
+    return build
+
+
+@pytest.fixture
+def make_site(app: Flask) -> Callable[..., Endpoint]:
+    """Register and commit a chat site: ``make_site(origins=[...], mailbox=..., ...)``."""
+    from helpdesk.chat import sites
+
+    def build(
+        origins: tuple[str, ...] = ("https://shop.example",),
+        name: str = "Ridgeline Shop",
+        url_rules: tuple[tuple[str, Stage], ...] = (),
+        **options,
+    ) -> Endpoint:
+        site = sites.add_site(name, list(origins), url_rules=list(url_rules), **options)
+        db.session.commit()
+        return site
 
     return build

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
 from collections.abc import Iterator
 
@@ -12,10 +14,12 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from helpdesk.extensions import db
-from helpdesk.models import Role, Survey, Ticket, TicketStatus
+from helpdesk.models import Role, Stage, Survey, Ticket, TicketStatus
 from helpdesk.tickets import service, stage_rules, surveys
 
 CHROMIUM = "/usr/bin/chromium"
+# Shared CI machines can be slow; assertions wait for what a person would see, not race it.
+expect.set_options(timeout=10_000)
 PASSWORD = "correct horse battery"
 
 
@@ -187,3 +191,169 @@ def test_a_customer_answers_the_survey_from_the_link(page, app, live_url, setup,
         survey = db.session.scalar(select(Survey))
         assert (survey.score, survey.comment) == (4, "Fixed in a day.")
         assert survey.ticket.status == TicketStatus.SOLVED
+
+
+# --- web chat -----------------------------------------------------------------------------------
+
+XSS = '<img src=x onerror="window.__xss=1">'
+# Page styles that would break a widget living in the page's own DOM.
+HOSTILE_CSS = "button, input, textarea, ol, li, label { display: none !important; }"
+
+
+class CuttableProxy:
+    """A TCP relay in front of the helpdesk whose connections a test can cut and restore,
+    as a flaky network or a proxy that drops idle streams would."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.cut_off = threading.Event()
+        self.open: set[socket.socket] = set()
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if self.cut_off.is_set():
+                client.close()
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            with self.lock:
+                self.open.update((client, upstream))
+            for source, target in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
+
+    def _pump(self, source: socket.socket, target: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                target.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, target):
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> None:
+        """Drop every open connection and refuse new ones."""
+        self.cut_off.set()
+        with self.lock:
+            for end in self.open:
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+            self.open.clear()
+
+    def restore(self) -> None:
+        self.cut_off.clear()
+
+    def close(self) -> None:
+        self.cut()
+        self.listener.close()
+
+
+@pytest.fixture
+def proxy(live_url: str) -> Iterator[CuttableProxy]:
+    relay = CuttableProxy(int(live_url.rsplit(":", 1)[1]))
+    yield relay
+    relay.close()
+
+
+@pytest.fixture(scope="session")
+def host_url() -> Iterator[str]:
+    """A customer's website on another origin, embedding the widget as its snippet says."""
+
+    def host_page(environ, start_response):
+        query = dict(pair.split("=", 1) for pair in environ["QUERY_STRING"].split("&") if pair)
+        page = (
+            f"<!doctype html><html><head><title>Shop</title><style>{HOSTILE_CSS}</style></head>"
+            f"<body><h1>Pricing</h1><p>Our plans.</p>"
+            f'<script src="http://127.0.0.1:{query.get("via")}/chat/widget.js" '
+            f'data-site="{query.get("site")}" async>'
+            f"</script></body></html>"
+        )
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+        return [page.encode()]
+
+    server = make_server("127.0.0.1", 0, host_page, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture
+def chat_site(setup, make_site, host_url: str) -> str:
+    """A registered chat site for the host page's origin; returns its key."""
+    with setup():
+        return make_site([host_url], url_rules=[("/pricing*", Stage.ATTRACTION)]).address
+
+
+def test_a_visitor_and_an_agent_chat_in_real_time(
+    browser, live_url, host_url, proxy, chat_site, setup, make_user
+):
+    with setup():
+        make_user(email="ada@helpdesk.test", name="Ada Agent", available=True)
+    agent = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
+    visitor_context = browser.new_context()
+    visitor = visitor_context.new_page()
+    log_in(agent, live_url, "ada@helpdesk.test")
+
+    # The visitor opens the chat on the customer's site and writes first.
+    # The visitor reaches the helpdesk through a relay this test can cut.
+    visitor.goto(f"{host_url}/pricing?site={chat_site}&via={proxy.port}&utm_source=newsletter")
+    visitor.get_by_role("button", name="Open chat").click()
+    expect(visitor.get_by_text("We're online")).to_be_visible()
+    visitor.get_by_label("Name").fill(f"Eve {XSS}")
+    visitor.get_by_label("Email").fill("eve@customer.test")
+    visitor.get_by_label("Choosing or buying").check()
+    visitor.get_by_label("Message").fill(f"Is the pro plan monthly? {XSS}")
+    visitor.get_by_role("button", name="Send").click()
+    log = visitor.get_by_role("log")
+    expect(log).to_contain_text(f"Is the pro plan monthly? {XSS}")
+
+    # The agent's open queue shows the new chat without a reload.
+    expect(agent.get_by_role("link", name="Is the pro plan monthly?")).to_be_visible()
+    agent.get_by_role("link", name="Is the pro plan monthly?").click()
+    thread = agent.get_by_role("region", name="Conversation")
+    expect(thread).to_contain_text(f"Is the pro plan monthly? {XSS}")
+    expect(agent.locator(".badges")).to_contain_text("Purchase")
+
+    # Typing and messages travel both ways while both pages stay open.
+    visitor.get_by_label("Message").press_sequentially("And yearly")
+    expect(agent.get_by_text(f"Eve {XSS} is typing…")).to_be_visible()
+    visitor.get_by_label("Message").press("Enter")
+    expect(thread).to_contain_text("And yearly")
+    agent.get_by_label("Message").press_sequentially("Both, ")
+    expect(visitor.get_by_text("Ada is typing…")).to_be_visible()
+    agent.get_by_label("Message").fill("Both: yearly saves 20%.")
+    agent.get_by_role("button", name="Send reply").click()
+    expect(log).to_contain_text("Both: yearly saves 20%.")
+
+    # A reload keeps the conversation, shown once.
+    visitor.reload()
+    visitor.get_by_role("button", name="Open chat").click()
+    expect(log.get_by_text("Both: yearly saves 20%.")).to_have_count(1)
+    expect(visitor.get_by_label("Name")).to_be_hidden()
+
+    # The connection drops mid-conversation; nothing is lost either way, nothing doubled.
+    proxy.cut()
+    visitor.get_by_label("Message").fill("Sent while offline")
+    visitor.get_by_role("button", name="Send").click()
+    agent.get_by_label("Message").fill("Answered while you were offline")
+    agent.get_by_role("button", name="Send reply").click()
+    expect(agent.locator(".msg-outbound")).to_have_count(2)
+    proxy.restore()
+    expect(log.get_by_text("Answered while you were offline")).to_have_count(1)
+    expect(thread.get_by_text("Sent while offline")).to_have_count(1)
+    expect(log.get_by_text("Sent while offline")).to_have_count(1)
+
+    assert visitor.evaluate("window.__xss") is None
+    assert agent.evaluate("window.__xss") is None
+    agent.context.close()
+    visitor_context.close()

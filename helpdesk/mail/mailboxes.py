@@ -22,7 +22,7 @@ from helpdesk.models import (
     Stage,
     StageRule,
 )
-from helpdesk.tickets import service
+from helpdesk.tickets import service, stage_rules
 from helpdesk.tickets.customers import normalize_email
 from helpdesk.tickets.errors import InvalidInput
 
@@ -228,10 +228,5 @@ def _apply(mailbox: Mailbox, settings: MailboxSettings) -> None:
 
 def _alias_rule(alias: str, stage: Stage) -> None:
     """``--alias ADDRESS=STAGE`` is a rule of the one stage engine, not a channel setting."""
-    name = f"email alias {alias}"
-    rule = db.session.scalar(select(StageRule).where(StageRule.name == name))
-    if rule is None:
-        position = (db.session.scalar(select(func.max(StageRule.position))) or 0) + 10
-        rule = StageRule(name=name, position=position, channel=Channel.EMAIL, recipient=alias)
-        db.session.add(rule)
-    rule.stage = stage
+    conditions = {"channel": Channel.EMAIL.value, "recipient": alias}
+    stage_rules.put_rule(f"email alias {alias}", stage, conditions)

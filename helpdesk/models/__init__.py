@@ -12,6 +12,7 @@ from helpdesk.models.base import (
     utcnow,
 )
 from helpdesk.models.channels import Endpoint, InboxItem, StageRule, StageSla
+from helpdesk.models.chat import ChatConversation, ChatEvent
 from helpdesk.models.mail import InboundEmail, IntakeOutcome, Mailbox, Security
 from helpdesk.models.people import ApiToken, Customer, CustomerIdentity, User
 from helpdesk.models.surveys import Survey
@@ -27,6 +28,8 @@ from helpdesk.models.tickets import (
 __all__ = [
     "ApiToken",
     "Attachment",
+    "ChatConversation",
+    "ChatEvent",
     "Counter",
     "Customer",
     "CustomerIdentity",

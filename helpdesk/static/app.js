@@ -27,4 +27,108 @@ document.addEventListener("DOMContentLoaded", () => {
       }
     });
   });
+  document.querySelectorAll("[data-live-url][data-typing-url]").forEach(followChat);
+  document.querySelectorAll("#queue-results[data-live-url]").forEach(followQueue);
 });
+
+// A server-sent event stream that resumes after the last event it saw, whatever dropped it.
+function liveStream(url, after, onEvent) {
+  let last = Number(after) || 0;
+  let source = null;
+  const connect = () => {
+    source = new EventSource(`${url}?after=${last}`);
+    source.onmessage = source.onerror = null;
+    ["message", "typing", "ticket"].forEach((kind) => {
+      source.addEventListener(kind, (event) => {
+        last = Math.max(last, Number(event.lastEventId) || last);
+        onEvent(JSON.parse(event.data));
+      });
+    });
+    source.onerror = () => {
+      // Reconnect ourselves, with our own resume point, whatever state the browser gave up in.
+      source.close();
+      setTimeout(connect, 1000);
+    };
+  };
+  connect();
+}
+
+// Chat tickets: new messages and the visitor's typing appear without a reload.
+function followChat(thread) {
+  const composer = thread.querySelector("#composer");
+  const typing = thread.querySelector("[data-typing]");
+  let typingTimer = null;
+  liveStream(thread.dataset.liveUrl, thread.dataset.liveAfter, (data) => {
+    if (data.type === "message") {
+      if (!document.getElementById(`message-${data.message_id}`)) {
+        composer.before(chatMessage(data));
+        typing.textContent = "";
+      }
+    } else if (data.type === "typing" && data.who === "visitor") {
+      typing.textContent = `${data.name} is typing…`;
+      clearTimeout(typingTimer);
+      typingTimer = setTimeout(() => (typing.textContent = ""), 4000);
+    }
+  });
+  const area = composer.querySelector("textarea");
+  const csrf = composer.querySelector("[name=csrf_token]");
+  let lastSent = 0;
+  area.addEventListener("input", () => {
+    if (Date.now() - lastSent < 2500) return;
+    lastSent = Date.now();
+    fetch(thread.dataset.typingUrl, {
+      method: "POST",
+      headers: csrf ? { "X-CSRFToken": csrf.value } : {},
+      credentials: "same-origin",
+    }).catch(() => {});
+  });
+}
+
+// Built with textContent only: message text is never parsed as HTML.
+function chatMessage(data) {
+  const fromVisitor = data.from === "visitor";
+  const article = document.createElement("article");
+  article.className = `msg msg-${fromVisitor ? "inbound" : "outbound"} msg-live`;
+  article.id = `message-${data.message_id}`;
+  const header = document.createElement("header");
+  const who = document.createElement("span");
+  who.className = "msg-who";
+  who.textContent = data.name;
+  const kind = document.createElement("span");
+  kind.className = "msg-kind";
+  const channel = data.channel === "email" ? "Email" : "Chat";
+  kind.textContent = fromVisitor ? `${channel} from customer` : `Reply by ${channel}`;
+  const time = document.createElement("time");
+  time.dateTime = data.at;
+  time.textContent = new Date(data.at).toLocaleString();
+  header.append(who, kind, time);
+  const text = document.createElement("div");
+  text.className = "msg-text";
+  text.textContent = data.text;
+  article.append(header, text);
+  if (!fromVisitor && data.delivery) {
+    const footer = document.createElement("footer");
+    const delivery = document.createElement("span");
+    delivery.className = `delivery delivery-${data.delivery}`;
+    delivery.textContent = data.delivery[0].toUpperCase() + data.delivery.slice(1);
+    footer.append(delivery);
+    article.append(footer);
+  }
+  return article;
+}
+
+// The queue: a new chat reloads the list in place (same filters), and is announced.
+function followQueue(results) {
+  if ("livePaused" in results.dataset) return;
+  const news = document.querySelector("[data-queue-news]");
+  liveStream(results.dataset.liveUrl, results.dataset.liveAfter, async (data) => {
+    const response = await fetch(window.location.href, { credentials: "same-origin" });
+    if (!response.ok) return;
+    const page = new DOMParser().parseFromString(await response.text(), "text/html");
+    const fresher = page.getElementById("queue-results");
+    const tabs = page.querySelector("nav.tabs");
+    if (fresher) results.innerHTML = fresher.innerHTML;
+    if (tabs) document.querySelector("nav.tabs").innerHTML = tabs.innerHTML;
+    news.textContent = `New chat: #${data.number} ${data.subject}`;
+  });
+}

@@ -11,16 +11,20 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy import text as sql
 from sqlalchemy.exc import IntegrityError
 
 from channels.base import Channel, DeliveryError, InboundMessage, MediaLink, SmsKeyword
 from channels.sms import MAX_BODY as SMS_MAX_BODY
+from helpdesk import counters
+from helpdesk.chat import events as chat_events
+from helpdesk.chat import presence as chat_presence
+from helpdesk.chat import sites as chat_sites
 from helpdesk.extensions import db
 from helpdesk.models import (
     Attachment,
-    Counter,
+    ChatConversation,
     DeliveryState,
     Direction,
     Endpoint,
@@ -101,6 +105,8 @@ def take(msg: InboundMessage) -> Intake:
                 if msg.keyword:
                     _apply_keyword(msg, ticket, at)
             db.session.flush()
+            if msg.channel == Channel.CHAT:
+                _announce_chat(message, new_ticket=match is None or ticket is not match.ticket)
     except IntegrityError:
         # Another process stored the same message a moment ago: replaying changes nothing.
         if (stored := _already_stored(msg, endpoint)) is not None:
@@ -171,6 +177,13 @@ def _already_stored(msg: InboundMessage, endpoint: Endpoint) -> int | None:
             Message.external_id == msg.external_id,
         )
     )
+
+
+def _announce_chat(message: Message, *, new_ticket: bool) -> None:
+    # Live views learn of it from the event log, written in this same transaction.
+    if new_ticket:
+        chat_events.publish_new_ticket(message.ticket)
+    chat_events.publish_message(message)
 
 
 def _ticket_for(
@@ -252,18 +265,7 @@ def _subject_of(msg: InboundMessage) -> str:
 
 def next_ticket_number() -> int:
     """The next human ticket number; the row lock serialises concurrent intake on PostgreSQL."""
-    number = db.session.scalar(
-        update(Counter)
-        .where(Counter.name == "ticket")
-        .values(value=Counter.value + 1)
-        .returning(Counter.value)
-        # No Counter is ever loaded into the session, so skip scanning it for one to refresh.
-        .execution_options(synchronize_session=False)
-    )
-    if number is None:
-        db.session.execute(insert(Counter).values(name="ticket", value=1))
-        number = 1
-    return number
+    return counters.next_value("ticket")
 
 
 def _store_inbound(
@@ -398,27 +400,35 @@ def _queue_outbound(
     automatic: bool = False,
     to: str | None = None,
 ) -> Message:
+    channel, endpoint, recipient = _reply_route(ticket)
+    by_email = channel == Channel.EMAIL
     message = Message(
         ticket=ticket,
         direction=Direction.OUTBOUND,
-        channel=ticket.channel,
-        endpoint=ticket.endpoint,
+        channel=channel,
+        endpoint=endpoint,
         author=author,
-        sender=ticket.endpoint.address,
-        recipient=to or _reply_recipient(ticket),
-        subject=_reply_subject(ticket) if ticket.channel == Channel.EMAIL else None,
+        sender=endpoint.address,
+        recipient=to or recipient,
+        subject=_reply_subject(ticket) if by_email else None,
         text=text,
         html=html,
-        external_id=_new_message_id() if ticket.channel == Channel.EMAIL else None,
-        # Automatic messages (the survey question) are marked so they never count as a
-        # response and so email carries Auto-Submitted, which keeps autoresponders quiet.
+        external_id=_new_message_id() if by_email else None,
+        # Automatic messages (the survey question, an acknowledgement) are marked so they never
+        # count as a response and so email carries Auto-Submitted, keeping autoresponders quiet.
         auto_submitted=automatic,
         thread_reason=reason,
-        delivery_state=DeliveryState.QUEUED,
-        next_attempt_at=at,
+        # A chat reply is delivered by the event committed with it: the visitor's widget
+        # reads it from the event log, so no worker hop (and no retry) stands in between.
+        delivery_state=DeliveryState.DELIVERED if channel == Channel.CHAT else DeliveryState.QUEUED,
+        next_attempt_at=None if channel == Channel.CHAT else at,
         created_at=at,
     )
     db.session.add(message)
+    if ticket.channel == Channel.CHAT:
+        # The widget shows every reply, also one sent by email, should the visitor come back.
+        db.session.flush()
+        chat_events.publish_message(message)
     return message
 
 
@@ -462,6 +472,28 @@ def send_automatic(ticket: Ticket, to: str, text: str, *, at: datetime | None = 
     _record(ticket, None, "automatic-answer", None, f"to {to}", at)
     db.session.flush()
     return message
+
+
+def _reply_route(ticket: Ticket) -> tuple[Channel, Endpoint, str | None]:
+    """The channel, endpoint and recipient a reply goes out on."""
+    if ticket.channel == Channel.CHAT and (by_email := _chat_email_route(ticket)):
+        return by_email
+    return ticket.channel, ticket.endpoint, _reply_recipient(ticket)
+
+
+def _chat_email_route(ticket: Ticket) -> tuple[Channel, Endpoint, str] | None:
+    """A visitor who left gets the reply by email through the site's mailbox (DESIGN.md)."""
+    conversation = (
+        db.session.get(ChatConversation, ticket.conversation_id) if ticket.conversation_id else None
+    )
+    if conversation is None or chat_presence.visitor_present(conversation):
+        return None
+    mailbox = chat_sites.mailbox_of(ticket.endpoint)
+    email = conversation.email or ticket.customer.identity(IdentityKind.EMAIL)
+    if mailbox is None or not email:
+        # Nowhere else to reach them: the reply waits in the conversation for their return.
+        return None
+    return Channel.EMAIL, mailbox, email
 
 
 def add_note(ticket: Ticket, author: User, text: str, *, at: datetime | None = None) -> Message:

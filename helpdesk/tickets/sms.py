@@ -15,7 +15,7 @@ from channels.sms import StatusUpdate
 from helpdesk.extensions import db
 from helpdesk.models import DeliveryState, Direction, Endpoint, Message, Stage, StageRule, Ticket
 from helpdesk.outbox import advance
-from helpdesk.tickets import service
+from helpdesk.tickets import service, stage_rules
 from helpdesk.tickets.customers import normalize_phone
 from helpdesk.tickets.errors import InvalidInput, TicketError
 from helpdesk.tickets.stages import first_word
@@ -165,16 +165,8 @@ def _rule_ids(endpoint: Endpoint) -> list[int]:
 
 
 def _set_keyword_rule(address: str, word: str, stage: Stage) -> None:
-    name = _rule_name(address, word)
-    rule = db.session.scalar(select(StageRule).where(StageRule.name == name))
-    if rule is None:
-        last = db.session.scalar(select(func.max(StageRule.position))) or 0
-        rule = StageRule(
-            name=name, position=last + 10, channel=Channel.SMS, endpoint=address, first_word=word
-        )
-        db.session.add(rule)
-    rule.stage = stage
-    db.session.flush()
+    conditions = {"channel": Channel.SMS.value, "endpoint": address, "first_word": word}
+    stage_rules.put_rule(_rule_name(address, word), stage, conditions)
 
 
 # --- intake and delivery ----------------------------------------------------------------------

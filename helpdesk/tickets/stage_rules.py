@@ -113,6 +113,16 @@ def add_rule(
     return rule
 
 
+def put_rule(name: str, stage: Stage | str, conditions: Mapping[str, str | None]) -> StageRule:
+    """The rule a channel option stands for (an alias, a keyword, a URL rule): added last the
+    first time, given the new stage and conditions on later calls."""
+    rule = rule_named(name)
+    if rule is None:
+        return add_rule(name, stage, conditions)
+    update_rule(rule, stage, conditions)
+    return rule
+
+
 def update_rule(rule: StageRule, stage: Stage | str, conditions: Mapping[str, str | None]) -> None:
     """Give a rule a new stage and conditions; its name stays, tickets remember it by name."""
     _apply(rule, stage, conditions)

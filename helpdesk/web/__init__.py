@@ -14,6 +14,7 @@ def register_web(app: Flask) -> None:
     from helpdesk.web.agent import bp as agent_bp
     from helpdesk.web.api import bp as api_bp
     from helpdesk.web.auth import bp as auth_bp
+    from helpdesk.web.chat import bp as chat_bp
     from helpdesk.web.manager import bp as manager_bp
     from helpdesk.web.survey import bp as survey_bp
     from helpdesk.web.webhooks import bp as webhooks_bp
@@ -21,9 +22,21 @@ def register_web(app: Flask) -> None:
     access.init_app(app)
     formatting.init_app(app)
     errors.init_app(app)
-    for blueprint in (auth_bp, agent_bp, manager_bp, admin_bp, api_bp, webhooks_bp, survey_bp):
+    for blueprint in (
+        auth_bp,
+        agent_bp,
+        manager_bp,
+        admin_bp,
+        api_bp,
+        webhooks_bp,
+        survey_bp,
+        chat_bp,
+    ):
         app.register_blueprint(blueprint)
     # The API authenticates every request by its bearer token and the webhooks by the
     # provider's signature, so a browser's cookies cannot forge either.
     csrf.exempt(api_bp)
     csrf.exempt(webhooks_bp)
+    # Chat requests come from other sites' pages: a signed visitor token and the registered
+    # origin check stand in for CSRF tokens (helpdesk/web/chat/routes.py).
+    csrf.exempt(chat_bp)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -11,14 +10,11 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, request
 from flask_login import current_user, login_required
 
+from helpdesk.chat.presence import note_agent_seen
 from helpdesk.extensions import db, login_manager
-from helpdesk.models import Role, User, utcnow
+from helpdesk.models import Role, User
 
 View = TypeVar("View", bound=Callable[..., Any])
-
-# "Agent online" means available and seen within two minutes (DESIGN.md); refreshing the stamp
-# once a minute keeps that true without a write on every request.
-SEEN_REFRESH = timedelta(minutes=1)
 
 
 def init_app(app: Flask) -> None:
@@ -37,9 +33,7 @@ def _load_user(user_id: str) -> User | None:
 def _note_seen() -> None:
     if not current_user.is_authenticated:
         return
-    now = utcnow()
-    if current_user.last_seen_at is None or now - current_user.last_seen_at > SEEN_REFRESH:
-        current_user.last_seen_at = now
+    if note_agent_seen(current_user):
         db.session.commit()
 
 

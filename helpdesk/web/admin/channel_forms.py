@@ -1,10 +1,11 @@
-"""Forms for the channels admins connect: mailboxes and SMS numbers."""
+"""Forms for the channels admins connect: mailboxes, SMS numbers and chat sites."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    EmailField,
     IntegerField,
     PasswordField,
     SelectField,
@@ -13,7 +14,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from helpdesk.models import Security, Stage
 from helpdesk.web.formatting import STAGE_LABELS
@@ -88,3 +89,24 @@ class SmsNumberForm(FlaskForm):
         description="One WORD=STAGE per line, a rule on the text's first word: ORDER=purchase.",
     )
     submit = SubmitField("Add number")
+
+
+class NewChatSiteForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    origins = TextAreaField(
+        "Origins",
+        validators=[DataRequired()],
+        description="One per line, e.g. https://shop.example: only these pages may use the chat.",
+    )
+    stage = SelectField("Default stage", choices=STAGE_CHOICES, default="")
+    mailbox = EmailField(
+        "Mailbox",
+        validators=[Optional(), Length(max=254)],
+        description="Replies to visitors who have left go out by email from this address.",
+    )
+    url_rules = TextAreaField(
+        "URL rules",
+        validators=[Optional()],
+        description="One PATTERN=STAGE per line, e.g. /pricing*=attraction (stage rules).",
+    )
+    submit = SubmitField("Add site")

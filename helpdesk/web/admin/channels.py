@@ -1,19 +1,25 @@
-"""Admin pages for the channels: mailboxes, SMS numbers, and mail that could not be taken in."""
+"""Admin pages for the channels: mailboxes, SMS numbers, chat sites, and quarantined mail."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from helpdesk.chat import sites as chat_sites
 from helpdesk.extensions import db
 from helpdesk.mail import mailboxes
-from helpdesk.models import InboundEmail, Mailbox
+from helpdesk.models import InboundEmail, Mailbox, Stage
 from helpdesk.storage import blob_store
 from helpdesk.tickets import sms
 from helpdesk.tickets.errors import TicketError
 from helpdesk.web.access import admin_required
 from helpdesk.web.admin import bp
-from helpdesk.web.admin.channel_forms import MailboxForm, SmsNumberForm, stage_pairs
+from helpdesk.web.admin.channel_forms import (
+    MailboxForm,
+    NewChatSiteForm,
+    SmsNumberForm,
+    stage_pairs,
+)
 
 
 @bp.get("/channels")
@@ -108,6 +114,42 @@ def remove_number() -> Response:
         db.session.commit()
         flash(f"{address} removed; its keyword rules went, its tickets stay.", "success")
     return redirect(url_for("admin.channels"))
+
+
+@bp.route("/chat-sites", methods=["GET", "POST"])
+@admin_required
+def chat_sites_page() -> str | tuple[str, int]:
+    form = NewChatSiteForm()
+    added = None
+    if form.validate_on_submit():
+        try:
+            added = chat_sites.add_site(
+                form.name.data,
+                form.origins.data.split(),
+                stage=Stage(form.stage.data) if form.stage.data else None,
+                mailbox=form.mailbox.data or None,
+                url_rules=[
+                    chat_sites.parse_pair(line, "a URL rule")
+                    for line in form.url_rules.data.splitlines()
+                    if line.strip()
+                ],
+            )
+        except TicketError as refused:
+            db.session.rollback()
+            form.origins.errors.append(str(refused))
+        else:
+            db.session.commit()
+            form = NewChatSiteForm(formdata=None)
+    status = 400 if form.errors else 200
+    public_url = current_app.config["HELPDESK_PUBLIC_URL"]
+    return render_template(
+        "admin/chat_sites.html",
+        form=form,
+        added=added,
+        sites=chat_sites.all_sites(),
+        snippet=lambda site: chat_sites.embed_snippet(site, public_url),
+        signed_snippet=lambda site: chat_sites.logged_in_snippet(site, public_url),
+    ), status
 
 
 @bp.get("/quarantine")

@@ -1,4 +1,4 @@
-"""Forms of the admin pages: users, API tokens, stage rules."""
+"""Forms of the admin pages: users, API tokens, stage rules, service targets."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from helpdesk import accounts
+from helpdesk.chat import events, presence
 from helpdesk.extensions import db
 from helpdesk.models import Attachment, Customer, Ticket, TicketStatus, User
 from helpdesk.storage import blob_store
@@ -15,6 +16,7 @@ from helpdesk.tickets.errors import TicketError
 from helpdesk.web.access import staff_required
 from helpdesk.web.agent import bp, journey
 from helpdesk.web.agent.forms import ComposeForm, TicketPropertiesForm
+from helpdesk.web.live import event_stream, resume_point
 
 QUEUE_PAGE_SIZE = 50
 # The queue a bare visit lands on: everything still waiting for the team.
@@ -40,6 +42,8 @@ def home() -> Response:
 @bp.get("/tickets")
 @staff_required
 def queue() -> str:
+    # Read before the page's rows, so the live stream resumes at or before what they show.
+    live_after = events.latest_id()
     error = None
     try:
         filters = queries.TicketFilter.from_args(
@@ -53,6 +57,7 @@ def queue() -> str:
         page = queries.ticket_page(filters, QUEUE_PAGE_SIZE, None, sort)
     return render_template(
         "agent/queue.html",
+        live_after=live_after,
         page=page,
         sort=sort,
         sort_labels=SORT_LABELS.items(),
@@ -73,13 +78,51 @@ def _tab_counts(counts: dict[TicketStatus, queries.StatusCount]) -> dict[str, st
     return shown
 
 
+@bp.get("/tickets/live")
+@staff_required
+def queue_live() -> Response:
+    """New chats as they arrive, so an open queue refreshes itself."""
+    return event_stream(events.Stream(queue=True), resume_point(), _still_here())
+
+
+@bp.get("/tickets/<int:ticket_id>/live")
+@staff_required
+def ticket_live(ticket_id: int) -> Response:
+    """Messages and typing on one chat ticket as they happen."""
+    found = _ticket_or_404(ticket_id)
+    return event_stream(events.Stream(ticket_id=found.id), resume_point(), _still_here())
+
+
+@bp.post("/tickets/<int:ticket_id>/typing")
+@staff_required
+def agent_typing(ticket_id: int) -> tuple[str, int]:
+    found = _ticket_or_404(ticket_id)
+    if found.conversation_id:
+        first_name = current_user.name.split()[0] if current_user.name else "Support"
+        events.publish_typing(ticket=found, who="agent", name=first_name)
+        db.session.commit()
+    return "", 204
+
+
+def _still_here():
+    """Keeps "last seen" fresh while an agent's page is open, so they count as online."""
+    user_id = current_user.id
+
+    def beat() -> None:
+        user = db.session.get(User, user_id)
+        if user is not None and presence.note_agent_seen(user):
+            db.session.commit()
+
+    return beat
+
+
 @bp.get("/tickets/<int:ticket_id>")
 @staff_required
 def ticket(ticket_id: int) -> str:
+    # Read before the thread, so the live stream resumes at or before what the page shows.
+    live_after = events.latest_id()
     found = _ticket_or_404(ticket_id)
-    compose = ComposeForm()
-    properties = _properties_form(found)
-    return _render_ticket(found, compose, properties)
+    return _render_ticket(found, ComposeForm(), _properties_form(found), live_after)
 
 
 @bp.post("/tickets/<int:ticket_id>/messages")
@@ -97,7 +140,8 @@ def write_message(ticket_id: int) -> str | Response:
         else:
             db.session.commit()
             flash("Note added." if compose.note.data else "Reply queued for sending.", "success")
-            return redirect(url_for("agent.ticket", ticket_id=found.id, _anchor="composer"))
+            # The URL's id, not found.id: after the commit that would reload the whole thread.
+            return redirect(url_for("agent.ticket", ticket_id=ticket_id, _anchor="composer"))
     return _render_ticket(found, compose, _properties_form(found)), 400
 
 
@@ -189,10 +233,17 @@ def _properties_form(ticket: Ticket) -> TicketPropertiesForm:
     return form
 
 
-def _render_ticket(ticket: Ticket, compose: ComposeForm, properties: TicketPropertiesForm) -> str:
+def _render_ticket(
+    ticket: Ticket,
+    compose: ComposeForm,
+    properties: TicketPropertiesForm,
+    live_after: int = 0,
+) -> str:
+    """The ticket page; its live stream replays events after ``live_after`` (0: all of them)."""
     others = [t for t in queries.customer_tickets(ticket.customer_id) if t.id != ticket.id]
     return render_template(
         "agent/ticket.html",
+        live_after=live_after,
         ticket=ticket,
         compose=compose,
         properties=properties,

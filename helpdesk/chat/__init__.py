@@ -1,0 +1,1 @@
+"""Web chat: sites, visitors' conversations, presence and the live event log."""

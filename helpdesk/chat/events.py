@@ -1,0 +1,170 @@
+"""The live event log: what chat widgets and agents' pages show, replayed by event id.
+
+Events are rows, written in the same transaction as the change they announce, so a view that
+resumes "after event N" from any process sees exactly what was committed: nothing lost,
+nothing twice. Waking the streams that wait for them is ``helpdesk.chat.hub``'s job.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from helpdesk import counters
+from helpdesk.extensions import db
+from helpdesk.models import ChatEvent, Counter, Direction, Message, Ticket, utcnow
+
+REPLAY_LIMIT = 200
+# Replaying "is typing" from a minute ago would show a ghost; only recent ones are sent.
+TYPING_SHOWN_FOR = timedelta(seconds=5)
+QUEUE_KEY = "queue"
+
+
+class EventKind:
+    MESSAGE = "message"
+    TYPING = "typing"
+    TICKET = "ticket"
+
+
+@dataclass(frozen=True, slots=True)
+class Stream:
+    """What one live view follows: a visitor's conversation, one ticket, or the queue."""
+
+    conversation_id: str | None = None
+    ticket_id: int | None = None
+    queue: bool = False
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The wake-up keys of the events this view shows."""
+        keys = []
+        if self.conversation_id:
+            keys.append(conversation_key(self.conversation_id))
+        if self.ticket_id:
+            keys.append(ticket_key(self.ticket_id))
+        if self.queue:
+            keys.append(QUEUE_KEY)
+        return tuple(keys)
+
+
+def conversation_key(conversation_id: str) -> str:
+    return f"c:{conversation_id}"
+
+
+def ticket_key(ticket_id: int) -> str:
+    return f"t:{ticket_id}"
+
+
+def publish(
+    kind: str,
+    data: dict[str, Any],
+    *,
+    ticket_id: int | None = None,
+    conversation_id: str | None = None,
+) -> ChatEvent:
+    """Log one event; its streams are woken once the caller commits."""
+    event = ChatEvent(
+        # The counter row stays locked until commit, so events become visible in id order.
+        id=counters.next_value("chat_event"),
+        kind=kind,
+        ticket_id=ticket_id,
+        conversation_id=conversation_id,
+        data=data,
+        created_at=utcnow(),
+    )
+    db.session.add(event)
+    db.session.flush()
+    keys = set(Stream(conversation_id, ticket_id, kind == EventKind.TICKET).keys)
+    db.session.info.setdefault(PENDING_WAKEUPS, set()).update(keys)
+    return event
+
+
+def publish_message(message: Message) -> ChatEvent | None:
+    """Announce a public message of a chat ticket to its visitor and the agents watching."""
+    ticket = message.ticket
+    if not ticket.conversation_id or message.direction == Direction.NOTE:
+        return None
+    from_visitor = message.direction == Direction.INBOUND
+    client_id = (message.external_id or "").partition(":")[2] if from_visitor else None
+    data = {
+        "message_id": message.id,
+        "client_id": client_id,
+        "from": "visitor" if from_visitor else "agent",
+        "name": (ticket.customer.display_name if from_visitor else _agent_name(message)),
+        "text": message.text,
+        "at": message.created_at.isoformat(),
+        "channel": message.channel.value,
+        "delivery": message.delivery_state.value if message.delivery_state else None,
+    }
+    return publish(
+        EventKind.MESSAGE, data, ticket_id=ticket.id, conversation_id=ticket.conversation_id
+    )
+
+
+def _agent_name(message: Message) -> str:
+    # Visitors see the agent's first name only.
+    return message.author.name.split()[0] if message.author else "Support"
+
+
+def publish_new_ticket(ticket: Ticket) -> ChatEvent:
+    """Tell open queues that a new chat arrived."""
+    data = {"ticket_id": ticket.id, "number": ticket.number, "subject": ticket.subject}
+    return publish(EventKind.TICKET, data, ticket_id=ticket.id)
+
+
+def publish_typing(*, ticket: Ticket, who: str, name: str) -> ChatEvent:
+    """Someone is typing on a chat ticket: ``who`` is "visitor" or "agent"."""
+    data = {"who": who, "name": name, "at": utcnow().isoformat()}
+    return publish(
+        EventKind.TYPING, data, ticket_id=ticket.id, conversation_id=ticket.conversation_id
+    )
+
+
+def since(stream: Stream, after: int, limit: int = REPLAY_LIMIT) -> list[ChatEvent]:
+    """Events of a stream with ids above ``after``, oldest first."""
+    conditions = []
+    if stream.conversation_id:
+        conditions.append(ChatEvent.conversation_id == stream.conversation_id)
+    if stream.ticket_id:
+        conditions.append(ChatEvent.ticket_id == stream.ticket_id)
+    if stream.queue:
+        conditions.append(ChatEvent.kind == EventKind.TICKET)
+    return list(
+        db.session.scalars(
+            select(ChatEvent)
+            .where(ChatEvent.id > after, or_(*conditions))
+            .order_by(ChatEvent.id)
+            .limit(limit)
+        )
+    )
+
+
+def latest_id() -> int:
+    """The newest event id (0 before the first): where a freshly rendered page resumes."""
+    return db.session.scalar(select(Counter.value).where(Counter.name == "chat_event")) or 0
+
+
+def stale(event: ChatEvent, now: datetime | None = None) -> bool:
+    """True for typing events too old to show."""
+    return (
+        event.kind == EventKind.TYPING and (now or utcnow()) - event.created_at > TYPING_SHOWN_FOR
+    )
+
+
+def as_sse(event: ChatEvent) -> str:
+    """One server-sent event; the id is what the browser sends back as Last-Event-ID."""
+    payload = {"type": event.kind, "ticket_id": event.ticket_id, **event.data}
+    return f"id: {event.id}\nevent: {event.kind}\ndata: {json.dumps(payload)}\n\n"
+
+
+PENDING_WAKEUPS = "helpdesk.chat.wakeups"
+
+
+def take_pending_wakeups(session: Session) -> set[str]:
+    """The keys whose streams the transaction just committed should wake, forgotten after."""
+    return session.info.pop(PENDING_WAKEUPS, set())

@@ -1,0 +1,57 @@
+"""Who is there: agents online for chat, and whether a visitor is still on the site."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from helpdesk.extensions import db
+from helpdesk.models import ChatConversation, User, utcnow
+
+# DESIGN.md: "agent online" means available and seen within the last two minutes.
+AGENT_ONLINE_WINDOW = timedelta(minutes=2)
+# Refreshing "last seen" once a minute keeps an agent online without a write per request.
+SEEN_REFRESH = timedelta(minutes=1)
+# A visitor's widget refreshes its stamp every heartbeat (15 s) while the page is open; after
+# a minute of silence the visitor has left and replies go by email.
+VISITOR_PRESENT_WINDOW = timedelta(minutes=1)
+VISITOR_REFRESH = timedelta(seconds=20)
+
+
+def agents_online(now: datetime | None = None) -> bool:
+    """True when at least one active agent is available and was seen recently."""
+    since = (now or utcnow()) - AGENT_ONLINE_WINDOW
+    return (
+        db.session.scalar(
+            select(User.id)
+            .where(User.active.is_(True), User.available.is_(True), User.last_seen_at >= since)
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def note_agent_seen(user: User, now: datetime | None = None) -> bool:
+    """Refresh an agent's "last seen" when it is getting old; True when it changed."""
+    now = now or utcnow()
+    if user.last_seen_at is None or now - user.last_seen_at > SEEN_REFRESH:
+        user.last_seen_at = now
+        return True
+    return False
+
+
+def note_visitor_seen(conversation: ChatConversation, now: datetime | None = None) -> bool:
+    """Refresh a visitor's "last seen" when it is getting old; True when it changed."""
+    now = now or utcnow()
+    if conversation.last_seen_at is None or now - conversation.last_seen_at > VISITOR_REFRESH:
+        conversation.last_seen_at = now
+        return True
+    return False
+
+
+def visitor_present(conversation: ChatConversation, now: datetime | None = None) -> bool:
+    """True while the visitor's widget is connected (or was, a moment ago)."""
+    if conversation.last_seen_at is None:
+        return False
+    return (now or utcnow()) - conversation.last_seen_at <= VISITOR_PRESENT_WINDOW
