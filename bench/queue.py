@@ -604,6 +604,15 @@ def holds(url: str, count: int) -> bool:
         engine.dispose()
 
 
+def bench_app(url: str, storage: str):
+    """The helpdesk on the bench database; forms without CSRF so a test client can log in."""
+    from helpdesk import create_app
+
+    return create_app(
+        {"SQLALCHEMY_DATABASE_URI": url, "HELPDESK_STORAGE_DIR": storage, "WTF_CSRF_ENABLED": False}
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=1_000_000)
@@ -614,7 +623,6 @@ def main() -> None:
     os.environ.setdefault("SECRET_KEY", "bench")
     from flask_migrate import upgrade
 
-    from helpdesk import create_app
     from helpdesk.extensions import db
 
     url = database_url(args.database_url, args.tickets)
@@ -622,13 +630,7 @@ def main() -> None:
     if not reuse:
         fresh_database(url, args.database_url)
     with tempfile.TemporaryDirectory() as storage:
-        app = create_app(
-            {
-                "SQLALCHEMY_DATABASE_URI": url,
-                "HELPDESK_STORAGE_DIR": storage,
-                "WTF_CSRF_ENABLED": False,
-            }
-        )
+        app = bench_app(url, storage)
         with app.app_context():
             print(f"{db.engine.dialect.name}, {args.tickets:,} tickets: {url}")
             if reuse:

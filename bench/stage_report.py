@@ -113,7 +113,6 @@ def main() -> None:
     from flask_migrate import upgrade
     from sqlalchemy import func, select
 
-    from helpdesk import create_app
     from helpdesk.extensions import db
     from helpdesk.models import Ticket
     from helpdesk.tickets.queries import start_of_day
@@ -124,13 +123,7 @@ def main() -> None:
     if not filled:
         filling.fresh_database(url, args.database_url)
     with tempfile.TemporaryDirectory() as storage:
-        app = create_app(
-            {
-                "SQLALCHEMY_DATABASE_URI": url,
-                "HELPDESK_STORAGE_DIR": storage,
-                "WTF_CSRF_ENABLED": False,
-            }
-        )
+        app = filling.bench_app(url, storage)
         with app.app_context():
             print(f"{db.engine.dialect.name}, {args.tickets:,} tickets: {url}")
             upgrade()
