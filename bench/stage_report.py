@@ -3,7 +3,7 @@
 Usage: python bench/stage_report.py [--tickets N] [--database-url URL] [--days D] [--repeat R]
 
 Fills a database of its own with N tickets (default 1,000,000 over two years, every channel,
-stage and status) with the queue benchmark's generator (bench/queue.py), unless it already
+stage and status) with the queue benchmark's generator (bench/agent_queue.py), unless it already
 holds N tickets. The report's per-ticket figures come from the generated timestamps (the
 migration derives first-response and resolution seconds); reopens and SLA targets and
 breaches are spread over the tickets once.
@@ -18,7 +18,6 @@ warming up; it prints the median and p95 in milliseconds. Target: p95 <= 300 ms 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import statistics
 import tempfile
@@ -27,20 +26,11 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+import agent_queue as filling
 from sqlalchemy.engine import make_url
 
 MANAGER = "bench-manager@helpdesk.test"
 PASSWORD = "bench password"
-
-
-def queue_bench():
-    """bench/queue.py, loaded by path: its file name would shadow the standard queue module."""
-    spec = importlib.util.spec_from_file_location(
-        "queue_bench", Path(__file__).with_name("queue.py")
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def database_url(url: str | None, count: int) -> str:
@@ -117,7 +107,6 @@ def main() -> None:
     from helpdesk.models import Ticket
     from helpdesk.tickets.queries import start_of_day
 
-    filling = queue_bench()
     url = database_url(args.database_url, args.tickets)
     filled = filling.holds(url, args.tickets)
     if not filled:

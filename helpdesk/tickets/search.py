@@ -4,7 +4,7 @@ Text is split into words here, in Python, so SQLite and PostgreSQL see exactly t
 a word is a run of letters and digits (anything else separates words), compared after Unicode
 NFKC normalisation and case folding; accents are kept ("café" is not "cafe"). A query matches a
 ticket when every query word is a whole word of the ticket: ``refund`` does not find "refunds"
-(prefix queries cost the index several times more; see bench/queue.py), and punctuation in a
+(prefix queries cost the index several times more; see bench/agent_queue.py), and punctuation in a
 query only separates words, so ``ada@example.com`` looks for "ada", "example" and "com".
 
 The index lives outside the models because its storage is the database's own full-text engine:

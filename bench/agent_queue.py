@@ -1,6 +1,6 @@
 """Server time of the agent queue's queries at scale: first page, deep page, filters, search.
 
-Usage: python bench/queue.py [--tickets N] [--database-url URL] [--reuse] [--repeat R]
+Usage: python bench/agent_queue.py [--tickets N] [--database-url URL] [--reuse] [--repeat R]
 
 Fills a database with N tickets (default 1,000,000) spread over the last two years, each with
 at least one inbound message, many with agent replies, customer follow-ups and internal notes,
@@ -26,19 +26,14 @@ import os
 import random
 import re
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-# Run as `python bench/queue.py`, this folder heads sys.path and this file would shadow the
-# standard library's queue module (psycopg imports it); drop the folder before importing more.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import Connection, make_url  # noqa: E402
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Connection, make_url
 
 AGENTS = 20
 CHUNK = 20_000
