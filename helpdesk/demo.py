@@ -43,7 +43,7 @@ from helpdesk.models import (
     utcnow,
 )
 from helpdesk.outbox import AttemptOutcome
-from helpdesk.tickets import service, sla, sms
+from helpdesk.tickets import endpoints, service, sla, sms
 
 SEED = 5690
 PASSWORD = "demo-password"
@@ -1020,7 +1020,7 @@ def _ensure_channels() -> None:
         # No default: a chat on a page no rule knows stays unknown until an agent looks.
         (CHAT, SITE, f"{SITE} website chat", None),
     ):
-        endpoint = service.endpoint_for(channel, address)
+        endpoint = endpoints.endpoint_for(channel, address)
         endpoint.name = endpoint.name or name
         endpoint.default_stage = endpoint.default_stage or stage
     # Registered as an admin would, so the channels page lists the text line as connected.

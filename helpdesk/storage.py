@@ -39,9 +39,12 @@ class DirectoryStore:
         key = hashlib.sha256(data).hexdigest()
         path = self._path(key)
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
             # Write then rename, so a reader never sees half a file.
-            fd, tmp = tempfile.mkstemp(dir=path.parent)
+            try:
+                fd, tmp = tempfile.mkstemp(dir=path.parent)
+            except FileNotFoundError:  # the first blob of its directory
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=path.parent)
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
             os.replace(tmp, path)

@@ -160,6 +160,63 @@ def test_unparseable_mail_is_quarantined_and_the_mailbox_flows_on(
 # --- threading ------------------------------------------------------------------------------
 
 
+def test_one_batch_threads_mail_onto_tickets_opened_earlier_in_the_same_batch(
+    ctx, dovecot, imap_folder, make_mailbox
+):
+    mailbox = make_mailbox()
+    first, reply = "<first@customer.test>", "<reply@customer.test>"
+    dovecot.append(
+        imap_folder,
+        mail(message_id=first),
+        mail(subject="Re: Where is my parcel?", headers={"In-Reply-To": first}, message_id=reply),
+        mail(subject="A second question", headers={"References": f"{first} {reply}"}),
+        mail(subject="Another matter entirely"),
+        mail(subject="A stranger writes", sender="bob@customer.test"),
+    )
+
+    assert fetch(mailbox) == {"stored": 5}
+
+    tickets = db.session.scalars(select(Ticket).order_by(Ticket.number)).all()
+    assert [len(ticket.messages) for ticket in tickets] == [3, 1, 1]
+    assert tickets[0].customer is tickets[1].customer is not tickets[2].customer
+    assert [m.thread_reason for m in tickets[0].messages][1:] == [
+        f"reply to message {first}",
+        f"reply to message {reply}",
+    ]
+
+
+def test_a_message_the_service_fails_on_is_quarantined_and_its_batch_still_stored(
+    ctx, dovecot, imap_folder, make_mailbox, monkeypatch
+):
+    subject_of = service._subject_of
+
+    def fail_on_one(msg):
+        if msg.subject == "explodes":
+            raise RuntimeError("a fault nobody foresaw")
+        return subject_of(msg)
+
+    monkeypatch.setattr(service, "_subject_of", fail_on_one)
+    mailbox = make_mailbox()
+    dovecot.append(
+        imap_folder,
+        mail(subject="before"),
+        mail(subject="explodes", sender="bob@customer.test"),
+        mail(subject="after", sender="cy@customer.test"),
+    )
+
+    assert fetch(mailbox) == {"stored": 2, "quarantined": 1}
+
+    assert db.session.scalars(select(Ticket.subject).order_by(Ticket.number)).all() == [
+        "before",
+        "after",
+    ]
+    [held] = db.session.scalars(
+        select(InboundEmail).where(InboundEmail.outcome == IntakeOutcome.QUARANTINED)
+    )
+    assert held.reason == "RuntimeError: a fault nobody foresaw"
+    assert (mailbox.fetched_count, mailbox.quarantined_count) == (3, 1)
+
+
 def test_reply_to_our_message_threads_and_reopens(
     ctx, app, dovecot, imap_folder, make_mailbox, make_user
 ):

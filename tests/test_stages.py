@@ -3,7 +3,7 @@
 from channels.base import Utm
 from helpdesk.extensions import db
 from helpdesk.models import Stage, StageRule, StageSource
-from helpdesk.tickets import service
+from helpdesk.tickets import endpoints, service
 
 
 def rule(name: str, stage: str, position: int, **conditions) -> StageRule:
@@ -92,7 +92,7 @@ def test_an_unknown_choice_is_ignored(ctx, inbound):
 
 
 def test_the_endpoint_default_applies_when_no_rule_matches(ctx, inbound):
-    endpoint = service.endpoint_for(inbound().channel, "support@shop.test")
+    endpoint = endpoints.endpoint_for(inbound().channel, "support@shop.test")
     endpoint.default_stage = Stage.USE
     endpoint.name = "Support mailbox"
     ticket = intake(inbound)

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from channels.base import Channel
 from helpdesk.extensions import db
 from helpdesk.models import Endpoint, Stage
-from helpdesk.tickets import service, stage_rules
+from helpdesk.tickets import endpoints, stage_rules
 from helpdesk.tickets.errors import InvalidInput
 
 # What the pre-chat form offers when a site names no choices of its own.
@@ -73,7 +73,7 @@ def add_site(
     if not allowed:
         raise InvalidInput("a site needs at least one origin")
     if mailbox:
-        mailbox = service.endpoint_for(Channel.EMAIL, mailbox).address
+        mailbox = endpoints.endpoint_for(Channel.EMAIL, mailbox).address
     site = Endpoint(
         channel=Channel.CHAT,
         address=secrets.token_urlsafe(12),
@@ -136,7 +136,7 @@ def secret_of(site: Endpoint) -> str:
 def mailbox_of(site: Endpoint) -> Endpoint | None:
     """The email endpoint offline replies go out through, if the site names one."""
     address = site.settings.get("mailbox")
-    return service.endpoint_for(Channel.EMAIL, address) if address else None
+    return endpoints.endpoint_for(Channel.EMAIL, address) if address else None
 
 
 def choices_of(site: Endpoint) -> list[Choice]:

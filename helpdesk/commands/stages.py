@@ -9,7 +9,7 @@ from sqlalchemy import select
 from channels.base import Channel
 from helpdesk.extensions import db
 from helpdesk.models import Endpoint, Stage, StageRule
-from helpdesk.tickets import service, stage_rules
+from helpdesk.tickets import endpoints, stage_rules
 from helpdesk.tickets.errors import TicketError
 from helpdesk.tickets.stages import ordered_rules
 
@@ -91,7 +91,7 @@ def remove_rule(name: str) -> None:
 def set_endpoint_default(channel: str, address: str, stage: str) -> None:
     """Give an endpoint a default stage, used when no rule matches ('unknown' clears it)."""
     try:
-        endpoint = service.endpoint_for(Channel(channel), address)
+        endpoint = endpoints.endpoint_for(Channel(channel), address)
     except TicketError as error:
         raise click.BadParameter(str(error), param_hint="ADDRESS") from None
     stage_rules.set_endpoint_default(endpoint, stage)

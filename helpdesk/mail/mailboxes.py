@@ -22,7 +22,7 @@ from helpdesk.models import (
     Stage,
     StageRule,
 )
-from helpdesk.tickets import service, stage_rules
+from helpdesk.tickets import endpoints, stage_rules
 from helpdesk.tickets.customers import normalize_email
 from helpdesk.tickets.errors import InvalidInput
 
@@ -56,7 +56,7 @@ class MailboxSettings:
 def add_mailbox(settings: MailboxSettings) -> Mailbox:
     """Register a mailbox for its address; InvalidInput when a setting cannot work."""
     _validate(settings)
-    endpoint = service.endpoint_for(Channel.EMAIL, settings.address)
+    endpoint = endpoints.endpoint_for(Channel.EMAIL, settings.address)
     if db.session.scalar(select(Mailbox.id).where(Mailbox.endpoint_id == endpoint.id)):
         raise InvalidInput(f"a mailbox for {endpoint.address} exists already")
     mailbox = Mailbox(endpoint=endpoint, last_uid=0, fetched_count=0, quarantined_count=0)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import phonenumbers
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from channels.base import Channel, InboundMessage
 from helpdesk.extensions import db
@@ -46,41 +48,59 @@ def identities_of(msg: InboundMessage) -> list[tuple[IdentityKind, str, bool]]:
     return found
 
 
-def resolve_customer(msg: InboundMessage) -> Customer:
-    """The customer who sent this message, created on first contact; new identities are added.
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Who sent a message, as far as we know them: their identities and whose they are."""
 
-    An identity already held by someone else is never moved: merging two people is an
-    agent's decision, not something a typed-in address may cause.
-    """
+    wanted: list[tuple[IdentityKind, str, bool]]
+    existing: dict[tuple[IdentityKind, str], CustomerIdentity]
+
+    @property
+    def customer(self) -> Customer | None:
+        """The customer holding the most trustworthy of the identities; None for a stranger."""
+        return next(
+            (
+                self.existing[(kind, value)].customer
+                for kind, value, _ in self.wanted
+                if (kind, value) in self.existing
+            ),
+            None,
+        )
+
+
+def look_up_sender(msg: InboundMessage) -> Sender:
+    """The sender's identities and which of them we know; reads only."""
     wanted = identities_of(msg)
     existing = {
         (identity.kind, identity.value): identity
         for identity in db.session.scalars(
-            select(CustomerIdentity).where(
+            select(CustomerIdentity)
+            .options(joinedload(CustomerIdentity.customer))
+            .where(
                 # Both columns, so the (kind, value) index is used instead of a table scan.
                 CustomerIdentity.kind.in_({kind for kind, _, _ in wanted}),
                 CustomerIdentity.value.in_([value for _, value, _ in wanted]),
             )
         )
     }
-    owner = next(
-        (
-            existing[(kind, value)].customer
-            for kind, value, _ in wanted
-            if (kind, value) in existing
-        ),
-        None,
-    )
-    customer = owner or Customer(name=msg.sender_name)
+    return Sender(wanted, existing)
+
+
+def resolve_customer(msg: InboundMessage, sender: Sender) -> Customer:
+    """The customer who sent this message, created on first contact; new identities are added.
+
+    An identity already held by someone else is never moved: merging two people is an
+    agent's decision, not something a typed-in address may cause.
+    """
+    customer = sender.customer or Customer(name=msg.sender_name)
     if customer.name is None and msg.sender_name:
         customer.name = msg.sender_name
     db.session.add(customer)
-    for kind, value, verified in wanted:
-        if (kind, value) not in existing:
+    for kind, value, verified in sender.wanted:
+        if (kind, value) not in sender.existing:
             db.session.add(
                 CustomerIdentity(customer=customer, kind=kind, value=value, verified=verified)
             )
-    db.session.flush()
     return customer
 
 

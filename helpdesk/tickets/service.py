@@ -6,6 +6,8 @@ Every function flushes and never commits: the request, CLI command or job commit
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -43,15 +45,14 @@ from helpdesk.models import (
 from helpdesk.storage import blob_store
 from helpdesk.tickets import sla, surveys
 from helpdesk.tickets.customers import (
-    normalize_email,
-    normalize_phone,
     opted_out,
     phone_identity,
     resolve_customer,
     set_opt_out,
 )
 from helpdesk.tickets.errors import InvalidInput, TicketError
-from helpdesk.tickets.stages import decide, ordered_rules
+from helpdesk.tickets.lookups import BatchLookups, IntakeLookups, touches
+from helpdesk.tickets.stages import decide
 from helpdesk.tickets.threading import ThreadMatch, find_thread
 
 SUBJECT_LENGTH = 300
@@ -80,39 +81,95 @@ def receive(msg: InboundMessage) -> Message | None:
 
 def take(msg: InboundMessage) -> Intake:
     """Attach an inbound message to its ticket, or say why it was not stored."""
+    batch: _IntakeBatch | None = db.session.info.get(_BATCH)
+    if batch is not None:
+        return batch.take(msg)
     _serialise_intake(msg)
-    endpoint = endpoint_for(msg.channel, msg.endpoint)
-    if (stored := _already_stored(msg, endpoint)) is not None:
-        return Intake(None, f"already stored as message {stored}")
-    at = msg.received_at or utcnow()
+    lookups = IntakeLookups()
+    endpoint = lookups.endpoint(msg.channel, msg.endpoint)
+    if (stored := _stored_already(msg, endpoint, lookups)) is not None:
+        return stored
     try:
-        with db.session.begin_nested() as savepoint:
-            customer = resolve_customer(msg)
-            match = find_thread(msg, customer, endpoint)
-            if match is None and msg.auto_submitted:
-                # An out-of-office or other automatic mail never opens a ticket (nor a customer).
-                savepoint.rollback()
-                return Intake(None, "automatic message that answers none of our tickets")
-            survey = _awaited_rating(msg, match)
-            if survey is not None:
-                # A bare "4" after "How did we do?" answers it; it never reopens the ticket.
-                answer_survey(survey, surveys.bare_score(msg.text), at=at)
-                ticket, reason = match.ticket, f"{match.reason} (survey answer)"
-                message = _store_inbound(msg, ticket, endpoint, reason, at, waits=False)
-            else:
-                ticket, reason = _ticket_for(msg, match, customer, endpoint, at)
-                message = _store_inbound(msg, ticket, endpoint, reason, at)
-                if msg.keyword:
-                    _apply_keyword(msg, ticket, at)
-            db.session.flush()
-            if msg.channel == Channel.CHAT:
-                _announce_chat(message, new_ticket=match is None or ticket is not match.ticket)
+        # Every write in a savepoint: an error leaves nothing of this message behind.
+        with db.session.begin_nested():
+            intake = _attach(msg, endpoint, lookups)
     except IntegrityError:
         # Another process stored the same message a moment ago: replaying changes nothing.
-        if (stored := _already_stored(msg, endpoint)) is not None:
-            return Intake(None, f"already stored as message {stored}")
+        if (stored := _stored_already(msg, endpoint, lookups)) is not None:
+            return stored
         raise
-    return Intake(message, reason, opened_ticket=match is None or ticket is not match.ticket)
+    return intake
+
+
+_BATCH = "helpdesk intake batch"
+
+
+@contextmanager
+def intake_batch(messages: Sequence[InboundMessage]) -> Iterator[None]:
+    """Take these messages for the cost of a few: each kind of lookup once, one flush at the end.
+
+    Inside, take() writes without a savepoint of its own and without autoflush. A message that
+    touches one taken since the last flush (the same sender, a reply to it, its ticket number,
+    the same chat) flushes first, so every lookup still sees what came before it. An error
+    leaves the batch half-written: run it inside a savepoint, and after an error roll that
+    back and take the messages again one by one, outside the batch.
+    """
+    db.session.info[_BATCH] = _IntakeBatch(messages)
+    try:
+        with db.session.no_autoflush:
+            yield
+    finally:
+        del db.session.info[_BATCH]
+
+
+class _IntakeBatch:
+    def __init__(self, messages: Sequence[InboundMessage]) -> None:
+        self.unflushed: set[str] = set()  # what the messages taken since the last flush touch
+        with db.session.no_autoflush:
+            self.lookups = BatchLookups(messages)
+
+    def take(self, msg: InboundMessage) -> Intake:
+        keys = touches(msg)
+        if keys & self.unflushed:
+            db.session.flush()
+            self.unflushed.clear()
+        _serialise_intake(msg)
+        endpoint = self.lookups.endpoint(msg.channel, msg.endpoint)
+        if (stored := _stored_already(msg, endpoint, self.lookups)) is not None:
+            return stored
+        intake = _attach(msg, endpoint, self.lookups)
+        if intake.message is not None:
+            keys.add(f"ticket {intake.message.ticket.number}")
+        self.unflushed |= keys
+        self.lookups.wrote(keys)
+        return intake
+
+
+def _attach(msg: InboundMessage, endpoint: Endpoint, lookups: IntakeLookups) -> Intake:
+    at = msg.received_at or utcnow()
+    sender = lookups.sender(msg)
+    match = find_thread(msg, sender.customer, endpoint, lookups.references(msg))
+    if match is None and msg.auto_submitted:
+        # An out-of-office or other automatic mail never opens a ticket (nor a customer).
+        return Intake(None, "automatic message that answers none of our tickets")
+    customer = resolve_customer(msg, sender)
+    survey = _awaited_rating(msg, match)
+    if survey is not None:
+        # A bare "4" after "How did we do?" answers it; it never reopens the ticket.
+        answer_survey(survey, surveys.bare_score(msg.text), at=at)
+        ticket, reason = match.ticket, f"{match.reason} (survey answer)"
+        message = _store_inbound(msg, ticket, endpoint, reason, at, waits=False)
+    else:
+        ticket, reason = _ticket_for(msg, match, customer, endpoint, lookups, at)
+        message = _store_inbound(msg, ticket, endpoint, reason, at)
+        if msg.keyword:
+            _apply_keyword(msg, ticket, at)
+    opened = match is None or ticket is not match.ticket
+    if msg.channel == Channel.CHAT:
+        # Live views learn of it from the event log, written in this same transaction.
+        db.session.flush()
+        _announce_chat(message, new_ticket=opened)
+    return Intake(message, reason, opened_ticket=opened)
 
 
 def _serialise_intake(msg: InboundMessage) -> None:
@@ -136,51 +193,14 @@ def _serialise_intake(msg: InboundMessage) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def endpoint_for(channel: Channel, address: str) -> Endpoint:
-    """The endpoint a message arrived at, registered on first sight so nothing is refused."""
-    endpoint = find_endpoint(channel, address)
-    if endpoint is None:
-        endpoint = Endpoint(
-            channel=channel, address=endpoint_address(channel, address), settings={}
-        )
-        db.session.add(endpoint)
-        db.session.flush()
-    return endpoint
-
-
-def find_endpoint(channel: Channel, address: str) -> Endpoint | None:
-    """The endpoint registered at this address, or None; raises InvalidInput for a bad one."""
-    return db.session.scalar(
-        select(Endpoint).where(
-            Endpoint.channel == channel, Endpoint.address == endpoint_address(channel, address)
-        )
-    )
-
-
-def endpoint_address(channel: Channel, address: str) -> str:
-    """The address as endpoints store it: email addresses and phone numbers normalised."""
-    address = address.strip()
-    if channel == Channel.EMAIL:
-        return normalize_email(address)
-    if channel == Channel.SMS and address.startswith("+"):
-        return normalize_phone(address)
-    # Messaging Service SIDs and chat site keys are case-sensitive identifiers.
-    return address
-
-
-def _already_stored(msg: InboundMessage, endpoint: Endpoint) -> int | None:
-    return db.session.scalar(
-        select(Message.id).where(
-            Message.direction == Direction.INBOUND,
-            Message.channel == msg.channel,
-            Message.endpoint_id == endpoint.id,
-            Message.external_id == msg.external_id,
-        )
-    )
+def _stored_already(
+    msg: InboundMessage, endpoint: Endpoint, lookups: IntakeLookups
+) -> Intake | None:
+    stored = lookups.stored(msg, endpoint)
+    return None if stored is None else Intake(None, f"already stored as message {stored}")
 
 
 def _announce_chat(message: Message, *, new_ticket: bool) -> None:
-    # Live views learn of it from the event log, written in this same transaction.
     if new_ticket:
         chat_events.publish_new_ticket(message.ticket)
     chat_events.publish_message(message)
@@ -191,11 +211,12 @@ def _ticket_for(
     match: ThreadMatch | None,
     customer,
     endpoint: Endpoint,
+    lookups: IntakeLookups,
     at: datetime,
 ) -> tuple[Ticket, str]:
     """Apply the reopen policy to the matched ticket, or open a new one."""
     if match is None:
-        return _open_ticket(msg, customer, endpoint, at), "new request"
+        return _open_ticket(msg, customer, endpoint, lookups, at), "new request"
     ticket = match.ticket
     if msg.auto_submitted:
         # An out-of-office or bounce is kept on its thread but never reopens or starts anything.
@@ -205,7 +226,7 @@ def _ticket_for(
     if ticket.status == TicketStatus.CLOSED or (
         ticket.status == TicketStatus.SOLVED and not _within_reopen_window(ticket, at)
     ):
-        follow_up = _open_ticket(msg, customer, endpoint, at, previous=ticket)
+        follow_up = _open_ticket(msg, customer, endpoint, lookups, at, previous=ticket)
         why = "closed" if ticket.status == TicketStatus.CLOSED else "solved too long ago to reopen"
         return follow_up, f"{match.reason}; #{ticket.number} is {why}, so a follow-up was opened"
     if ticket.status == TicketStatus.SOLVED:
@@ -225,10 +246,11 @@ def _open_ticket(
     msg: InboundMessage,
     customer,
     endpoint: Endpoint,
+    lookups: IntakeLookups,
     at: datetime,
     previous: Ticket | None = None,
 ) -> Ticket:
-    decision = decide(msg, endpoint, ordered_rules())
+    decision = decide(msg, endpoint, lookups.rules())
     ticket = Ticket(
         number=next_ticket_number(),
         subject=_subject_of(msg),
@@ -250,7 +272,7 @@ def _open_ticket(
     )
     db.session.add(ticket)
     _record(ticket, None, "created", None, f"{decision.stage.value}: {decision.reason}", at)
-    sla.apply_targets(ticket)
+    sla.apply_targets(ticket, lookups.targets())
     return ticket
 
 

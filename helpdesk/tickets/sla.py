@@ -11,6 +11,7 @@ A reopened ticket is measured against its original resolution deadline again.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -19,7 +20,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from helpdesk.extensions import db
-from helpdesk.models import StageSla, Ticket, TicketEvent, TicketStatus, utcnow
+from helpdesk.models import Stage, StageSla, Ticket, TicketEvent, TicketStatus, utcnow
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SPEC = re.compile(r"^(\w{3})(?:-(\w{3}))?\s+(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
@@ -126,7 +127,7 @@ def business_hours() -> BusinessHours:
     return BusinessHours.parse(config["HELPDESK_BUSINESS_HOURS"], config["HELPDESK_TIMEZONE"])
 
 
-def targets() -> dict[str, StageSla]:
+def targets() -> dict[Stage, StageSla]:
     """Every stage's targets, by stage."""
     return {sla.stage: sla for sla in db.session.scalars(select(StageSla))}
 
@@ -143,9 +144,12 @@ def set_target(stage: str, first_response: int | None, resolution: int | None) -
     return sla
 
 
-def apply_targets(ticket: Ticket) -> None:
-    """Set the ticket's deadlines from its stage's targets, counted from its creation."""
-    sla = db.session.get(StageSla, ticket.stage)
+def apply_targets(ticket: Ticket, known: Mapping[Stage, StageSla] | None = None) -> None:
+    """Set the ticket's deadlines from its stage's targets, counted from its creation.
+
+    ``known``: every stage's targets (``targets()``), when the caller has them already.
+    """
+    sla = db.session.get(StageSla, ticket.stage) if known is None else known.get(ticket.stage)
     hours = business_hours()
     first, resolution = (sla.first_response_minutes, sla.resolution_minutes) if sla else (None,) * 2
     ticket.first_response_due_at = hours.add(ticket.created_at, first) if first else None

@@ -15,7 +15,7 @@ from channels.sms import StatusUpdate
 from helpdesk.extensions import db
 from helpdesk.models import DeliveryState, Direction, Endpoint, Message, Stage, StageRule, Ticket
 from helpdesk.outbox import advance
-from helpdesk.tickets import service, stage_rules
+from helpdesk.tickets import endpoints, service, stage_rules
 from helpdesk.tickets.customers import normalize_phone
 from helpdesk.tickets.errors import InvalidInput, TicketError
 from helpdesk.tickets.stages import first_word
@@ -60,7 +60,7 @@ def add_number(
     address = sms_address(number, messaging_service)
     default_stage = _stage(stage) if stage else None
     rules = {_keyword(word): _stage(value) for word, value in (keywords or {}).items()}
-    endpoint = service.endpoint_for(Channel.SMS, address)
+    endpoint = endpoints.endpoint_for(Channel.SMS, address)
     endpoint.settings = {**(endpoint.settings or {}), "registered": True}
     if name:
         endpoint.name = name.strip()[:120]

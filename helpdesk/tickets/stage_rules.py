@@ -14,7 +14,7 @@ from sqlalchemy import case, func, or_, select
 from channels.base import Channel, InboundMessage, Utm
 from helpdesk.extensions import db
 from helpdesk.models import Endpoint, Stage, StageRule, StageSource, Ticket, TicketEvent
-from helpdesk.tickets import service
+from helpdesk.tickets.endpoints import endpoint_address, find_endpoint
 from helpdesk.tickets.errors import InvalidInput
 from helpdesk.tickets.stages import (
     StageDecision,
@@ -273,11 +273,9 @@ def sample_message(
 
 def try_sample(msg: InboundMessage) -> Trial:
     """What the engine would decide for ``msg`` and why; nothing is stored."""
-    address = service.endpoint_address(msg.channel, msg.endpoint)
+    address = endpoint_address(msg.channel, msg.endpoint)
     # An endpoint nobody has written to yet has no default stage; it is not registered here.
-    endpoint = service.find_endpoint(msg.channel, address) or Endpoint(
-        channel=msg.channel, address=address
-    )
+    endpoint = find_endpoint(msg.channel, address) or Endpoint(channel=msg.channel, address=address)
     rules = ordered_rules()
     decision = decide(msg, endpoint, rules)
     steps: list[RuleStep] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -26,36 +27,50 @@ def subject_token(subject: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def find_thread(msg: InboundMessage, customer: Customer, endpoint: Endpoint) -> ThreadMatch | None:
-    """The ticket this message continues, by the rules of DESIGN.md in their order."""
+def find_thread(
+    msg: InboundMessage,
+    customer: Customer | None,
+    endpoint: Endpoint,
+    references: Mapping[str, int],
+) -> ThreadMatch | None:
+    """The ticket this message continues, by the rules of DESIGN.md in their order.
+
+    ``customer`` is None for a sender we have never met; ``references`` are the stored
+    messages among those it replies to (``referenced_tickets``).
+    """
     return (
-        _by_message_id(msg)
+        _by_message_id(msg, references)
         or _by_subject_token(msg, customer)
         or _by_sms_conversation(msg, customer, endpoint)
         or _by_chat_conversation(msg, endpoint)
     )
 
 
-def _by_message_id(msg: InboundMessage) -> ThreadMatch | None:
-    # Our own Message-IDs and any the customer used before are stored as external ids.
-    hints = [hint for hint in msg.thread_hints if hint]
+def referenced_tickets(hints: Iterable[str]) -> dict[str, int]:
+    """The stored email messages among these Message-IDs, as Message-ID -> ticket id."""
+    hints = {hint for hint in hints if hint}
     if not hints:
-        return None
+        return {}
+    # Our own Message-IDs and any the customer used before are stored as external ids.
     known = db.session.execute(
         select(Message.external_id, Message.ticket_id)
         .where(Message.channel == Channel.EMAIL, Message.external_id.in_(hints))
         .order_by(Message.id.desc())
-    ).all()
-    if not known:
-        return None
+    )
+    # Should one Message-ID be stored twice, its first ticket wins.
+    return {external_id: ticket_id for external_id, ticket_id in known}
+
+
+def _by_message_id(msg: InboundMessage, references: Mapping[str, int]) -> ThreadMatch | None:
     # Prefer the most specific hint: In-Reply-To comes first, References oldest-first after it.
-    by_id = {external_id: ticket_id for external_id, ticket_id in known}
-    hint = next(h for h in hints if h in by_id)
-    ticket = db.session.get(Ticket, by_id[hint])
+    hint = next((hint for hint in msg.thread_hints if hint in references), None)
+    if hint is None:
+        return None
+    ticket = db.session.get(Ticket, references[hint])
     return ThreadMatch(ticket, f"reply to message {hint}")
 
 
-def _by_subject_token(msg: InboundMessage, customer: Customer) -> ThreadMatch | None:
+def _by_subject_token(msg: InboundMessage, customer: Customer | None) -> ThreadMatch | None:
     number = subject_token(msg.subject)
     if number is None:
         return None
@@ -66,9 +81,9 @@ def _by_subject_token(msg: InboundMessage, customer: Customer) -> ThreadMatch | 
     return ThreadMatch(ticket, f"subject token [#{number}] from a participant of the ticket")
 
 
-def _is_participant(ticket: Ticket, customer: Customer, sender: str) -> bool:
+def _is_participant(ticket: Ticket, customer: Customer | None, sender: str) -> bool:
     """The ticket's customer, or anyone who already wrote on it (a colleague in Cc)."""
-    if ticket.customer_id == customer.id:
+    if customer is not None and ticket.customer_id == customer.id:
         return True
     wrote_before = db.session.scalar(
         select(Message.id)
@@ -83,9 +98,9 @@ def _is_participant(ticket: Ticket, customer: Customer, sender: str) -> bool:
 
 
 def _by_sms_conversation(
-    msg: InboundMessage, customer: Customer, endpoint: Endpoint
+    msg: InboundMessage, customer: Customer | None, endpoint: Endpoint
 ) -> ThreadMatch | None:
-    if msg.channel != Channel.SMS:
+    if msg.channel != Channel.SMS or customer is None:
         return None
     ticket = db.session.scalar(
         select(Ticket)
