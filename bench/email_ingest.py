@@ -156,9 +156,10 @@ def run(count: int, database_url: str | None, seed: int) -> None:
             )
             db.session.commit()
             before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             [report] = fetch_all("bench:1")
             elapsed = time.perf_counter() - started
+            cpu = time.process_time() - cpu_started
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             ticket_of = dict(
                 db.session.execute(select(Message.external_id, Message.ticket_id)).all()
@@ -178,6 +179,7 @@ def run(count: int, database_url: str | None, seed: int) -> None:
             db.engine.dispose()
     print(f"{dialect}: {report}")
     print(f"{dialect}: {count} messages in {elapsed:.2f} s = {count / elapsed:.0f} messages/s")
+    print(f"CPU time of the fetching process: {cpu:.2f} s = {cpu / count * 1000:.2f} ms a message")
     print(f"peak memory: {peak / 1024:.0f} MB (before the fetch: {before / 1024:.0f} MB)")
     print(f"replies threaded right: {right} of {len(replies)}")
     print(f"auto-replies turned into tickets: {auto_tickets} of {len(automatic)}")

@@ -26,11 +26,16 @@ def next_value(name: str) -> int:
 
 
 def _bump(name: str) -> int | None:
-    return db.session.scalar(
-        update(Counter)
-        .where(Counter.name == name)
-        .values(value=Counter.value + 1)
-        .returning(Counter.value)
-        # No Counter is ever loaded into the session, so skip scanning it for one to refresh.
-        .execution_options(synchronize_session=False)
+    # On the session's connection, not through the ORM: no Counter is ever loaded into the
+    # session, so there is nothing to synchronise, and intake bumps this once per new ticket.
+    counters = Counter.__table__
+    return (
+        db.session.connection()
+        .execute(
+            update(counters)
+            .where(counters.c.name == name)
+            .values(value=counters.c.value + 1)
+            .returning(counters.c.value)
+        )
+        .scalar()
     )
