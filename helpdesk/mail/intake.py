@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from imapclient.exceptions import IMAPClientError
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 
 from channels.email.imap import ImapError, ImapFolder
 from channels.email.parse import EmailParseError, ParsedEmail, dedupe_key, parse_email
@@ -162,11 +162,36 @@ def ingest_batch(mailbox: Mailbox, batch: list[tuple[int, bytes]], own: set[str]
     messages = [arrival.parsed.message for arrival in arrivals if arrival.parsed]
     try:
         with db.session.begin_nested(), service.intake_batch(messages):
-            outcomes = [_store(mailbox, arrival, isolated=False) for arrival in arrivals]
+            intakes = [_store(mailbox, arrival, isolated=False) for arrival in arrivals]
     except Exception:
-        outcomes = [_store(mailbox, arrival, isolated=True) for arrival in arrivals]
+        intakes = [_store(mailbox, arrival, isolated=True) for arrival in arrivals]
     db.session.flush()
-    return [outcome.value for outcome in outcomes]
+    _log(mailbox, arrivals, intakes)
+    return [intake.outcome.value for intake in intakes]
+
+
+def _log(mailbox: Mailbox, arrivals: list[_Arrival], intakes: list[EmailIntake]) -> None:
+    """One row per email taken: its raw bytes' key and what became of it, in one statement."""
+    if not arrivals:
+        return
+    db.session.execute(
+        insert(InboundEmail),
+        [
+            {
+                "mailbox_id": mailbox.id,
+                "uidvalidity": mailbox.uidvalidity,
+                "uid": arrival.uid,
+                "dedupe_key": arrival.key,
+                "message_id_header": arrival.message_id[:300] if arrival.message_id else None,
+                "raw_ref": arrival.raw_ref,
+                "size": arrival.size,
+                "outcome": intake.outcome,
+                "reason": intake.reason[:300],
+                "message_id": intake.message.id if intake.message else None,
+            }
+            for arrival, intake in zip(arrivals, intakes, strict=True)
+        ],
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +204,10 @@ class _Arrival:
     size: int
     parsed: ParsedEmail | None
     problem: str = ""
+
+    @property
+    def message_id(self) -> str | None:
+        return self.parsed.message_id if self.parsed else None
 
 
 def _arrive(mailbox: Mailbox, uid: int, raw: bytes, key: str, own: set[str]) -> _Arrival:
@@ -195,7 +224,7 @@ def _arrive(mailbox: Mailbox, uid: int, raw: bytes, key: str, own: set[str]) -> 
     return _Arrival(uid, key, raw_ref, len(raw), parsed)
 
 
-def _store(mailbox: Mailbox, arrival: _Arrival, *, isolated: bool) -> IntakeOutcome:
+def _store(mailbox: Mailbox, arrival: _Arrival, *, isolated: bool) -> EmailIntake:
     """Take one message in; ``isolated``: in a savepoint of its own, quarantined on any error."""
     if arrival.parsed is None:
         intake = EmailIntake(IntakeOutcome.QUARANTINED, arrival.problem)
@@ -204,22 +233,7 @@ def _store(mailbox: Mailbox, arrival: _Arrival, *, isolated: bool) -> IntakeOutc
     if intake.outcome == IntakeOutcome.QUARANTINED:
         mailbox.quarantined_count += 1
     mailbox.fetched_count += 1
-    message_id = arrival.parsed.message_id if arrival.parsed else None
-    db.session.add(
-        InboundEmail(
-            mailbox=mailbox,
-            uidvalidity=mailbox.uidvalidity,
-            uid=arrival.uid,
-            dedupe_key=arrival.key,
-            message_id_header=message_id[:300] if message_id else None,
-            raw_ref=arrival.raw_ref,
-            size=arrival.size,
-            outcome=intake.outcome,
-            reason=intake.reason[:300],
-            message=intake.message,
-        )
-    )
-    return intake.outcome
+    return intake
 
 
 def _take(parsed: ParsedEmail, mailbox: Mailbox, isolated: bool) -> EmailIntake:

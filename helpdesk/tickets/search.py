@@ -44,6 +44,8 @@ from helpdesk.models import Direction, Message, Ticket
 SEARCH_TABLE = "ticket_search"
 # Longer "words" are hashes, tokens or base64 leftovers; cut so one cannot bloat the index.
 MAX_WORD_LENGTH = 40
+# Ticket ids per lookup, well under SQLite's limit on bound parameters.
+_SQLITE_CHUNK = 500
 
 _WORD = re.compile(r"[^\W_]+")
 _sqlite_index = table(SEARCH_TABLE, column("rowid", Integer), column("words", Text))
@@ -89,22 +91,32 @@ def add_words(connection: Connection, found: dict[int, list[str]]) -> None:
             [{"ticket_id": ticket_id, "words": new} for ticket_id, new in found.items()],
         )
         return
-    for ticket_id, new in found.items():
-        stored = connection.scalar(
-            sql(f"SELECT words FROM {SEARCH_TABLE} WHERE rowid = :id"), {"id": ticket_id}
+    # SQLite: read the rows of all these tickets at once, then write the new and the grown.
+    stored: dict[int, str] = {}
+    ids = list(found)
+    for start in range(0, len(ids), _SQLITE_CHUNK):
+        rows = connection.execute(
+            select(_sqlite_index.c.rowid, _sqlite_index.c.words).where(
+                _sqlite_index.c.rowid.in_(ids[start : start + _SQLITE_CHUNK])
+            )
         )
-        if stored is None:
-            connection.execute(
-                sql(f"INSERT INTO {SEARCH_TABLE} (rowid, words) VALUES (:id, :words)"),
-                {"id": ticket_id, "words": " ".join(new)},
-            )
+        stored.update({ticket_id: text for ticket_id, text in rows})
+    created, grown = [], []
+    for ticket_id, new in found.items():
+        if ticket_id not in stored:
+            created.append({"id": ticket_id, "words": " ".join(new)})
             continue
-        merged = list(dict.fromkeys([*stored.split(), *new]))
-        if len(merged) > len(stored.split()):
-            connection.execute(
-                sql(f"UPDATE {SEARCH_TABLE} SET words = :words WHERE rowid = :id"),
-                {"id": ticket_id, "words": " ".join(merged)},
-            )
+        merged = list(dict.fromkeys([*stored[ticket_id].split(), *new]))
+        if len(merged) > len(stored[ticket_id].split()):
+            grown.append({"id": ticket_id, "words": " ".join(merged)})
+    if created:
+        connection.execute(
+            sql(f"INSERT INTO {SEARCH_TABLE} (rowid, words) VALUES (:id, :words)"), created
+        )
+    if grown:
+        connection.execute(
+            sql(f"UPDATE {SEARCH_TABLE} SET words = :words WHERE rowid = :id"), grown
+        )
 
 
 def include_in_autogenerate(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:
