@@ -6,7 +6,7 @@ callers get consecutive values in commit order.
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from helpdesk.extensions import db
@@ -26,16 +26,14 @@ def next_value(name: str) -> int:
 
 
 def _bump(name: str) -> int | None:
-    # On the session's connection, not through the ORM: no Counter is ever loaded into the
-    # session, so there is nothing to synchronise, and intake bumps this once per new ticket.
-    counters = Counter.__table__
-    return (
-        db.session.connection()
-        .execute(
-            update(counters)
-            .where(counters.c.name == name)
-            .values(value=counters.c.value + 1)
-            .returning(counters.c.value)
-        )
-        .scalar()
-    )
+    return db.session.connection().execute(_BUMP, {"counter": name}).scalar()
+
+
+# On the session's connection, not through the ORM: no Counter is ever loaded into the session,
+# so there is nothing to synchronise; built once, since intake bumps it for every new ticket.
+_BUMP = (
+    update(Counter.__table__)
+    .where(Counter.__table__.c.name == bindparam("counter"))
+    .values(value=Counter.__table__.c.value + 1)
+    .returning(Counter.__table__.c.value)
+)

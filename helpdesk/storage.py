@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
+import threading
 from pathlib import Path
 from typing import Protocol
 
@@ -39,12 +39,14 @@ class DirectoryStore:
         key = hashlib.sha256(data).hexdigest()
         path = self._path(key)
         if not path.exists():
-            # Write then rename, so a reader never sees half a file.
+            # Write then rename, so a reader never sees half a file. The temporary name is
+            # this thread's own, so concurrent writers of the same bytes never share one.
+            tmp = path.with_name(f"{key}.{os.getpid()}-{threading.get_ident()}.tmp")
             try:
-                fd, tmp = tempfile.mkstemp(dir=path.parent)
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             except FileNotFoundError:  # the first blob of its directory
                 path.parent.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(dir=path.parent)
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
             os.replace(tmp, path)
