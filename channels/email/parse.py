@@ -11,7 +11,7 @@ import codecs
 import hashlib
 import mimetypes
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from email import policy
 from email.header import Header, decode_header
@@ -137,6 +137,39 @@ def parse_email(
         from_us=sender.lower() in own,
         report=report,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ReadMail:
+    """One raw email as read off the server: its dedupe key and its parse, or why it has none."""
+
+    uid: int
+    raw: bytes
+    key: str
+    parsed: ParsedEmail | None
+    problem: str = ""
+
+
+def read_mail(
+    raws: Sequence[tuple[int, bytes]], endpoint: str, own_addresses: Collection[str]
+) -> list[ReadMail]:
+    """Key and parse each (uid, raw) pair; a message that cannot be parsed says why instead.
+
+    Pure and picklable both ways, so a big backlog can be read in a helper process.
+    """
+    read = []
+    for uid, raw in raws:
+        key = dedupe_key(raw)
+        try:
+            parsed = parse_email(raw, endpoint=endpoint, own_addresses=own_addresses, key=key)
+        except EmailParseError as error:
+            read.append(ReadMail(uid, raw, key, None, str(error)))
+        except Exception as error:
+            # A message no code path expected must not stop the mailbox: keep it for an admin.
+            read.append(ReadMail(uid, raw, key, None, f"{type(error).__name__}: {error}"))
+        else:
+            read.append(ReadMail(uid, raw, key, parsed))
+    return read
 
 
 def _external_id(message_id: str | None, key: str) -> str:

@@ -10,17 +10,21 @@ re-sync store nothing twice.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import socket
+import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from imapclient.exceptions import IMAPClientError
 from sqlalchemy import insert, or_, select, update
 
 from channels.email.imap import ImapError, ImapFolder
-from channels.email.parse import EmailParseError, ParsedEmail, dedupe_key, parse_email
+from channels.email.parse import ParsedEmail, ReadMail, read_mail
 from helpdesk.extensions import db
 from helpdesk.mail.mailboxes import imap_settings, list_mailboxes, own_addresses
 from helpdesk.models import InboundEmail, IntakeOutcome, Mailbox, utcnow
@@ -31,6 +35,8 @@ from helpdesk.tickets.mail import EmailIntake, take_email
 
 LEASE = timedelta(minutes=2)
 BATCH_SIZE = 50
+# A backlog of this many batches or more is parsed in a helper process, ahead of intake.
+READ_AHEAD_FROM = 4
 
 Progress = Callable[[int, int], None]
 
@@ -123,56 +129,112 @@ def _take_new_mail(
         _commit_under_lease(mailbox, worker)
     folder.mark_processed(folder.unprocessed_upto(mailbox.last_uid))
     uids = folder.uids_after(mailbox.last_uid)
-    own = own_addresses()
-    for start in range(0, len(uids), batch_size):
-        chunk = uids[start : start + batch_size]
-        raws = folder.fetch(chunk)
-        fetched = [(uid, raws[uid]) for uid in chunk if uid in raws]
-        for outcome in ingest_batch(mailbox, fetched, own):
-            report.taken[outcome] = report.taken.get(outcome, 0) + 1
-        mailbox.last_uid = chunk[-1]
-        mailbox.last_fetch_at = utcnow()
-        _commit_under_lease(mailbox, worker)
-        folder.mark_processed(chunk)
-        if progress:
-            progress(start + len(chunk), len(uids))
+    chunks = [uids[start : start + batch_size] for start in range(0, len(uids), batch_size)]
+    with _Reader(mailbox.address, own_addresses(), ahead=len(chunks) >= READ_AHEAD_FROM) as reader:
+        next_batch = reader.read(folder, chunks[0]) if chunks else None
+        for number, chunk in enumerate(chunks):
+            batch = next_batch.result()
+            if number + 1 < len(chunks):
+                # Parsed in the helper process while this batch goes through the ticket service.
+                next_batch = reader.read(folder, chunks[number + 1])
+            for outcome in ingest_batch(mailbox, batch):
+                report.taken[outcome] = report.taken.get(outcome, 0) + 1
+            mailbox.last_uid = chunk[-1]
+            mailbox.last_fetch_at = utcnow()
+            _commit_under_lease(mailbox, worker)
+            folder.mark_processed(chunk)
+            if progress:
+                progress(min((number + 1) * batch_size, len(uids)), len(uids))
 
 
-def ingest_batch(mailbox: Mailbox, batch: list[tuple[int, bytes]], own: set[str]) -> list[str]:
-    """Store one batch of raw messages and their tickets; flushes. Returns the outcomes.
+class _Reader:
+    """Fetches batches off the server and parses them: for a long backlog in a helper process,
+    so that parsing the next batch overlaps taking this one in (on a second core)."""
+
+    def __init__(self, endpoint: str, own: set[str], *, ahead: bool) -> None:
+        self.endpoint, self.own = endpoint, own
+        self._pool = (
+            ProcessPoolExecutor(
+                1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_end_with_parent,
+                initargs=(os.getpid(),),
+            )
+            if ahead
+            else None
+        )
+
+    def __enter__(self) -> _Reader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+
+    def read(self, folder: ImapFolder, uids: list[int]) -> Future[list[ReadMail]]:
+        raws = folder.fetch(uids)
+        fetched = [(uid, raws[uid]) for uid in uids if uid in raws]
+        if self._pool is not None:
+            return self._pool.submit(read_mail, fetched, self.endpoint, self.own)
+        done: Future[list[ReadMail]] = Future()
+        done.set_result(read_mail(fetched, self.endpoint, self.own))
+        return done
+
+
+def _end_with_parent(parent: int) -> None:
+    """In the helper process: exit once the fetching process is gone (a SIGKILL tells nobody)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="end-with-parent").start()
+
+
+def ingest_batch(mailbox: Mailbox, batch: list[ReadMail]) -> list[str]:
+    """Store one batch of read messages and their tickets; flushes. Returns the outcomes.
 
     The batch is taken in one go, which is many times cheaper than message by message. Should
     any message fail in it, the whole go is undone and the messages are taken again one by one,
     so only the failing one is quarantined.
     """
-    keys = {uid: dedupe_key(raw) for uid, raw in batch}
     known = set(
         db.session.scalars(
             select(InboundEmail.dedupe_key).where(
                 InboundEmail.mailbox_id == mailbox.id,
-                InboundEmail.dedupe_key.in_(set(keys.values())),
+                InboundEmail.dedupe_key.in_({mail.key for mail in batch}),
             )
         )
     )
-    arrivals = []
-    for uid, raw in batch:
-        if keys[uid] not in known:  # else taken before this UIDVALIDITY, or a second copy
-            known.add(keys[uid])
-            arrivals.append(_arrive(mailbox, uid, raw, keys[uid], own))
-    messages = [arrival.parsed.message for arrival in arrivals if arrival.parsed]
+    kept = []
+    for mail in batch:
+        if mail.key not in known:  # else taken before this UIDVALIDITY, or a second copy
+            known.add(mail.key)
+            kept.append(_keep(mail))
+    messages = [mail.parsed.message for mail, _ in kept if mail.parsed]
     try:
         with db.session.begin_nested(), service.intake_batch(messages):
-            intakes = [_store(mailbox, arrival, isolated=False) for arrival in arrivals]
+            intakes = [_store(mailbox, mail, isolated=False) for mail, _ in kept]
     except Exception:
-        intakes = [_store(mailbox, arrival, isolated=True) for arrival in arrivals]
+        intakes = [_store(mailbox, mail, isolated=True) for mail, _ in kept]
     db.session.flush()
-    _log(mailbox, arrivals, intakes)
+    _log(mailbox, kept, intakes)
     return [intake.outcome.value for intake in intakes]
 
 
-def _log(mailbox: Mailbox, arrivals: list[_Arrival], intakes: list[EmailIntake]) -> None:
+def _keep(mail: ReadMail) -> tuple[ReadMail, str]:
+    """Store the raw bytes (every inbound email keeps its original) and point the parse at them."""
+    raw_ref = blob_store().put(mail.raw)
+    if mail.parsed is not None:
+        message = replace(mail.parsed.message, raw_ref=raw_ref)
+        mail = replace(mail, parsed=replace(mail.parsed, message=message))
+    return mail, raw_ref
+
+
+def _log(mailbox: Mailbox, kept: list[tuple[ReadMail, str]], intakes: list[EmailIntake]) -> None:
     """One row per email taken: its raw bytes' key and what became of it, in one statement."""
-    if not arrivals:
+    if not kept:
         return
     db.session.execute(
         insert(InboundEmail),
@@ -180,56 +242,31 @@ def _log(mailbox: Mailbox, arrivals: list[_Arrival], intakes: list[EmailIntake])
             {
                 "mailbox_id": mailbox.id,
                 "uidvalidity": mailbox.uidvalidity,
-                "uid": arrival.uid,
-                "dedupe_key": arrival.key,
-                "message_id_header": arrival.message_id[:300] if arrival.message_id else None,
-                "raw_ref": arrival.raw_ref,
-                "size": arrival.size,
+                "uid": mail.uid,
+                "dedupe_key": mail.key,
+                "message_id_header": _message_id_header(mail),
+                "raw_ref": raw_ref,
+                "size": len(mail.raw),
                 "outcome": intake.outcome,
                 "reason": intake.reason[:300],
                 "message_id": intake.message.id if intake.message else None,
             }
-            for arrival, intake in zip(arrivals, intakes, strict=True)
+            for (mail, raw_ref), intake in zip(kept, intakes, strict=True)
         ],
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Arrival:
-    """One raw message, kept and parsed: ``parsed`` is None when it could not be."""
-
-    uid: int
-    key: str
-    raw_ref: str
-    size: int
-    parsed: ParsedEmail | None
-    problem: str = ""
-
-    @property
-    def message_id(self) -> str | None:
-        return self.parsed.message_id if self.parsed else None
+def _message_id_header(mail: ReadMail) -> str | None:
+    message_id = mail.parsed.message_id if mail.parsed else None
+    return message_id[:300] if message_id else None
 
 
-def _arrive(mailbox: Mailbox, uid: int, raw: bytes, key: str, own: set[str]) -> _Arrival:
-    raw_ref = blob_store().put(raw)
-    try:
-        parsed = parse_email(
-            raw, endpoint=mailbox.address, own_addresses=own, raw_ref=raw_ref, key=key
-        )
-    except EmailParseError as error:
-        return _Arrival(uid, key, raw_ref, len(raw), None, str(error))
-    except Exception as error:
-        # A message no code path expected must not stop the mailbox: keep it for an admin.
-        return _Arrival(uid, key, raw_ref, len(raw), None, f"{type(error).__name__}: {error}")
-    return _Arrival(uid, key, raw_ref, len(raw), parsed)
-
-
-def _store(mailbox: Mailbox, arrival: _Arrival, *, isolated: bool) -> EmailIntake:
+def _store(mailbox: Mailbox, mail: ReadMail, *, isolated: bool) -> EmailIntake:
     """Take one message in; ``isolated``: in a savepoint of its own, quarantined on any error."""
-    if arrival.parsed is None:
-        intake = EmailIntake(IntakeOutcome.QUARANTINED, arrival.problem)
+    if mail.parsed is None:
+        intake = EmailIntake(IntakeOutcome.QUARANTINED, mail.problem)
     else:
-        intake = _take(arrival.parsed, mailbox, isolated)
+        intake = _take(mail.parsed, mailbox, isolated)
     if intake.outcome == IntakeOutcome.QUARANTINED:
         mailbox.quarantined_count += 1
     mailbox.fetched_count += 1
