@@ -31,6 +31,7 @@ def load_config(app: Flask) -> None:
         HELPDESK_CSAT=_switch("HELPDESK_CSAT", env.get("HELPDESK_CSAT", "off")),
         HELPDESK_AUTO_ANSWERS_PER_HOUR=int(env.get("HELPDESK_AUTO_ANSWERS_PER_HOUR", "3")),
         HELPDESK_MAIL_POLL_SECONDS=float(env.get("HELPDESK_MAIL_POLL_SECONDS", "30")),
+        HELPDESK_MAIL_CA_FILE=env.get("HELPDESK_MAIL_CA_FILE") or None,
         # Flask-Limiter's counters: shared through Redis when there is one.
         RATELIMIT_STORAGE_URI=env.get("REDIS_URL") or "memory://",
         # redis-py caps a pool at 100 connections; a web process holds more threads than that.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -10,6 +9,8 @@ from types import TracebackType
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
+
+from channels.email.tls import tls_context
 
 SEEN = b"\\Seen"
 
@@ -35,6 +36,7 @@ class ImapSettings:
     password: str
     folder: str = "INBOX"
     processed_folder: str | None = None
+    ca_file: str | None = None  # extra certificate authorities to trust (an in-house CA)
     timeout: float = 60.0
 
 
@@ -49,15 +51,16 @@ class ImapFolder:
     def __enter__(self) -> ImapFolder:
         settings = self.settings
         try:
+            context = tls_context(settings.ca_file)
             client = IMAPClient(
                 settings.host,
                 port=settings.port,
                 ssl=settings.security == "tls",
-                ssl_context=ssl.create_default_context(),
+                ssl_context=context,
                 timeout=settings.timeout,
             )
             if settings.security == "starttls":
-                client.starttls(ssl.create_default_context())
+                client.starttls(context)
             client.login(settings.user, settings.password)
             selected = client.select_folder(settings.folder)
         except (IMAPClientError, OSError) as error:
