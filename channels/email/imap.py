@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from types import TracebackType
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
-from channels.email.tls import tls_context
+from channels.email.tls import certificate_refusal, tls_context
 
 SEEN = b"\\Seen"
 
@@ -20,7 +21,9 @@ class ImapError(Exception):
 
 
 def _said(error: Exception) -> str:
-    """The server's words, not the bytes repr imaplib wraps them in."""
+    """The server's words, not the bytes repr imaplib wraps them in; or why TLS was refused."""
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return certificate_refusal(error)
     text = str(error)
     if text.startswith(("b'", 'b"')) and text.endswith(("'", '"')):
         return text[2:-1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import smtplib
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from email import policy
@@ -17,7 +18,7 @@ from channels.base import (
     SendResult,
     TemporaryFailure,
 )
-from channels.email.tls import tls_context
+from channels.email.tls import certificate_refusal, tls_context
 
 # Mail clients cope with long References, but some servers cut headers; the newest ids matter.
 _MAX_REFERENCES = 20
@@ -97,6 +98,10 @@ class EmailAdapter:
             raise _failure(code, text) from None
         except smtplib.SMTPResponseException as error:
             raise _failure(error.smtp_code, error.smtp_error) from None
+        except ssl.SSLCertVerificationError as error:
+            # Temporary: once an admin trusts the server's CA the reply goes out as it is.
+            refusal = f"{settings.host}:{settings.port}: {certificate_refusal(error)}"
+            raise TemporaryFailure("tls-certificate", refusal) from None
         except (smtplib.SMTPException, OSError) as error:
             raise TemporaryFailure("connection", str(error) or type(error).__name__) from None
         return SendResult(provider_id=str(mime["Message-ID"]), detail="accepted by SMTP server")

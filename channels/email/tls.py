@@ -13,3 +13,8 @@ def tls_context(ca_file: str | None = None) -> ssl.SSLContext:
         # working when an in-house CA is configured for another one.
         context.load_verify_locations(cafile=ca_file)
     return context
+
+
+def certificate_refusal(error: ssl.SSLCertVerificationError) -> str:
+    """Why the server's certificate was refused, without the OpenSSL source location."""
+    return f"TLS certificate refused: {error.verify_message}"
