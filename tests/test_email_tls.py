@@ -12,6 +12,7 @@ import pytest
 from mail_samples import mail
 from sqlalchemy import func, select
 
+from helpdesk import create_app
 from helpdesk.extensions import db
 from helpdesk.mail.intake import fetch_mailbox
 from helpdesk.mail.mailboxes import MailboxSettings, add_mailbox
@@ -31,6 +32,12 @@ def trusted_ca(app, mail_certificate, monkeypatch):
         monkeypatch.setitem(app.config, "HELPDESK_MAIL_CA_FILE", ca_file)
 
     return trust
+
+
+def test_a_ca_file_that_is_not_there_stops_the_start(monkeypatch, tmp_path):
+    monkeypatch.setenv("HELPDESK_MAIL_CA_FILE", str(tmp_path / "in-house-ca.pem"))
+    with pytest.raises(ValueError, match="HELPDESK_MAIL_CA_FILE names no file"):
+        create_app({"TESTING": True})
 
 
 def imap_port(dovecot, security: str) -> int:

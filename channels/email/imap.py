@@ -54,7 +54,7 @@ class ImapFolder:
     def __enter__(self) -> ImapFolder:
         settings = self.settings
         try:
-            context = tls_context(settings.ca_file)
+            context = None if settings.security == "none" else tls_context(settings.ca_file)
             client = IMAPClient(
                 settings.host,
                 port=settings.port,
