@@ -31,6 +31,7 @@ def load_config(app: Flask) -> None:
         HELPDESK_CSAT=_switch("HELPDESK_CSAT", env.get("HELPDESK_CSAT", "off")),
         HELPDESK_AUTO_ANSWERS_PER_HOUR=int(env.get("HELPDESK_AUTO_ANSWERS_PER_HOUR", "3")),
         HELPDESK_MAIL_POLL_SECONDS=float(env.get("HELPDESK_MAIL_POLL_SECONDS", "30")),
+        HELPDESK_MAIL_CA_FILE=_file("HELPDESK_MAIL_CA_FILE", env.get("HELPDESK_MAIL_CA_FILE")),
         # Flask-Limiter's counters: shared through Redis when there is one.
         RATELIMIT_STORAGE_URI=env.get("REDIS_URL") or "memory://",
         # redis-py caps a pool at 100 connections; a web process holds more threads than that.
@@ -58,6 +59,15 @@ def _switch(name: str, value: str) -> bool:
     if word in {"off", "false", "no", "0", ""}:
         return False
     raise ValueError(f"{name} must be on or off, not {value!r}")
+
+
+def _file(name: str, value: str | None) -> str | None:
+    """An optional file setting; a path to nothing stops the start rather than every fetch."""
+    if not value:
+        return None
+    if not Path(value).is_file():
+        raise ValueError(f"{name} names no file: {value!r}")
+    return value
 
 
 def _shared_secret_key(instance: Path) -> str:

@@ -1,6 +1,7 @@
 """Real mail servers for the email tests: Dovecot (IMAP) and an aiosmtpd sink that can fail.
 
 Dovecot is started once per test run from a config of its own; each test reads its own folder.
+Both speak TLS (STARTTLS and implicit) with a certificate from a throwaway CA made per run.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import itertools
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -30,7 +32,8 @@ state_dir = {root}/state
 instance_name = helpdesk-test-{instance}
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+{ssl}
+# The plain listener offers STARTTLS but does not insist: most tests log in without TLS.
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:{root}/mail/%u/Maildir
@@ -51,7 +54,9 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
+    ssl = yes
   }}
 }}
 {unprivileged}
@@ -68,6 +73,12 @@ service imap-login {{
 }}
 """
 
+_DOVECOT_SSL = """\
+ssl = yes
+ssl_cert = <{certificate.cert_file}
+ssl_key = <{certificate.key_file}
+"""
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -75,15 +86,72 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _dovecot_binary() -> str:
-    found = shutil.which("dovecot") or shutil.which("dovecot", path="/usr/sbin:/sbin")
+def _installed(command: str) -> str:
+    """The path of a system command the mail tests need, installed first on a bare CI machine."""
+    search = "/usr/sbin:/sbin:/usr/bin:/bin"
+    found = shutil.which(command) or shutil.which(command, path=search)
     if found is None and os.geteuid() == 0:
         # CI machines start bare: install it as .ci/services does.
         subprocess.run(["bash", str(Path(__file__).parent.parent / ".ci" / "services")], check=True)
-        found = shutil.which("dovecot", path="/usr/sbin:/sbin:/usr/bin")
+        found = shutil.which(command, path=search)
     if found is None:
-        raise RuntimeError("dovecot is not installed: run `bash .ci/services` as root")
+        raise RuntimeError(f"{command} is not installed: run `bash .ci/services` as root")
     return found
+
+
+# --- TLS --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServerCertificate:
+    """A certificate for 127.0.0.1 and localhost, signed by a CA no system trusts."""
+
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+
+    def server_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.cert_file, self.key_file)
+        return context
+
+
+_SERVER_EXTENSIONS = """\
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = IP:127.0.0.1, DNS:localhost
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+"""
+
+
+@pytest.fixture(scope="session")
+def mail_certificate() -> Iterator[ServerCertificate]:
+    # Not under pytest's basetemp, which other pytest runs of this user may clean up mid-run.
+    root = Path(tempfile.mkdtemp(prefix="helpdesk-tls-"))
+    try:
+        yield _issue_certificate(_installed("openssl"), root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _issue_certificate(openssl: str, root: Path) -> ServerCertificate:
+    """A throwaway CA and a server certificate it signed, made with the openssl command."""
+    issued = ServerCertificate(root / "ca.pem", root / "server.pem", root / "server.key")
+    (root / "server.ext").write_text(_SERVER_EXTENSIONS)
+    new_key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+    # mkdtemp paths hold no spaces, so each command line splits on whitespace.
+    for command in (
+        f"req -x509 {new_key} -keyout {root}/ca.key -out {issued.ca_file} -days 2"
+        " -subj /CN=helpdesk-test-ca -addext basicConstraints=critical,CA:TRUE"
+        " -addext keyUsage=critical,keyCertSign,cRLSign",
+        f"req -new {new_key} -keyout {issued.key_file} -out {root}/server.csr -subj /CN=127.0.0.1",
+        f"x509 -req -in {root}/server.csr -CA {issued.ca_file} -CAkey {root}/ca.key -set_serial 1"
+        f" -days 2 -extfile {root}/server.ext -out {issued.cert_file}",
+    ):
+        subprocess.run([openssl, *command.split()], check=True, capture_output=True)
+    return issued
 
 
 @dataclass
@@ -91,7 +159,8 @@ class Dovecot:
     """A running Dovecot with one user; tests append to and read folders of their own."""
 
     host: str
-    port: int
+    port: int  # plain IMAP, offering STARTTLS when the server has a certificate
+    tls_port: int | None = None  # implicit TLS (imaps)
     user: str = IMAP_USER
     password: str = IMAP_PASSWORD
     _names: Iterator[int] = field(default_factory=itertools.count)
@@ -148,26 +217,32 @@ def _appended_uids(answer: bytes) -> list[int]:
 
 
 @pytest.fixture(scope="session")
-def dovecot() -> Iterator[Dovecot]:
-    with running_dovecot() as server:
+def dovecot(mail_certificate: ServerCertificate) -> Iterator[Dovecot]:
+    with running_dovecot(mail_certificate) as server:
         yield server
 
 
 @contextmanager
-def running_dovecot() -> Iterator[Dovecot]:
-    """Start a Dovecot of our own (the benchmark uses it too); stopped and removed after."""
-    binary = _dovecot_binary()
+def running_dovecot(certificate: ServerCertificate | None = None) -> Iterator[Dovecot]:
+    """Start a Dovecot of our own (the benchmark uses it too); stopped and removed after.
+
+    With a certificate it also speaks TLS: STARTTLS on its port and implicit TLS on tls_port.
+    """
+    binary = _installed("dovecot")
     # Not under pytest's basetemp: every pytest run of this user resets that to mode 0700,
     # which would lock Dovecot's auth process (user dovecot) out of the users file mid-run.
     root = Path(tempfile.mkdtemp(prefix="helpdesk-dovecot-"))
     try:
-        yield from _run_dovecot(binary, root)
+        yield from _run_dovecot(binary, root, certificate)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _run_dovecot(binary: str, root: Path) -> Iterator[Dovecot]:
+def _run_dovecot(
+    binary: str, root: Path, certificate: ServerCertificate | None
+) -> Iterator[Dovecot]:
     port = free_port()
+    tls_port = free_port() if certificate else None
     for sub in ("run", "state", "mail"):
         (root / sub).mkdir()
     if os.geteuid() == 0:
@@ -190,16 +265,19 @@ def _run_dovecot(binary: str, root: Path) -> Iterator[Dovecot]:
         _DOVECOT_CONF.format(
             root=root,
             instance=uuid.uuid4().hex[:8],
+            ssl=_DOVECOT_SSL.format(certificate=certificate) if certificate else "ssl = no",
             port=port,
+            tls_port=tls_port or 0,
             uid=uid,
             gid=gid,
             unprivileged=unprivileged,
         )
     )
     process = subprocess.Popen([binary, "-F", "-c", str(conf)])
-    server = Dovecot("127.0.0.1", port)
+    server = Dovecot("127.0.0.1", port, tls_port)
     try:
-        _wait_for_port(port, process, root / "dovecot.log")
+        for listening in (port, tls_port or port):
+            _wait_for_port(listening, process, root / "dovecot.log")
         yield server
     finally:
         process.terminate()
@@ -251,8 +329,30 @@ class SmtpSink:
 
 @pytest.fixture
 def smtp_sink() -> Iterator[SmtpSink]:
+    with running_sink() as sink:
+        yield sink
+
+
+@pytest.fixture
+def smtp_starttls_sink(mail_certificate: ServerCertificate) -> Iterator[SmtpSink]:
+    """A sink that refuses mail until the client has upgraded with STARTTLS."""
+    context = mail_certificate.server_context()
+    with running_sink(tls_context=context, require_starttls=True) as sink:
+        yield sink
+
+
+@pytest.fixture
+def smtp_tls_sink(mail_certificate: ServerCertificate) -> Iterator[SmtpSink]:
+    """A sink that speaks only implicit TLS (as on port 465)."""
+    with running_sink(ssl_context=mail_certificate.server_context()) as sink:
+        yield sink
+
+
+@contextmanager
+def running_sink(**controller_options: object) -> Iterator[SmtpSink]:
+    """An aiosmtpd server on a free port; options go to its Controller (TLS settings)."""
     sink = SmtpSink("127.0.0.1", free_port())
-    controller = Controller(sink, hostname=sink.host, port=sink.port)
+    controller = Controller(sink, hostname=sink.host, port=sink.port, **controller_options)
     controller.start()
     try:
         yield sink

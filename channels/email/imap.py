@@ -11,6 +11,8 @@ from types import TracebackType
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
+from channels.email.tls import certificate_refusal, tls_context
+
 SEEN = b"\\Seen"
 
 
@@ -19,7 +21,9 @@ class ImapError(Exception):
 
 
 def _said(error: Exception) -> str:
-    """The server's words, not the bytes repr imaplib wraps them in."""
+    """The server's words, not the bytes repr imaplib wraps them in; or why TLS was refused."""
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return certificate_refusal(error)
     text = str(error)
     if text.startswith(("b'", 'b"')) and text.endswith(("'", '"')):
         return text[2:-1]
@@ -35,6 +39,7 @@ class ImapSettings:
     password: str
     folder: str = "INBOX"
     processed_folder: str | None = None
+    ca_file: str | None = None  # extra certificate authorities to trust (an in-house CA)
     timeout: float = 60.0
 
 
@@ -49,15 +54,16 @@ class ImapFolder:
     def __enter__(self) -> ImapFolder:
         settings = self.settings
         try:
+            context = None if settings.security == "none" else tls_context(settings.ca_file)
             client = IMAPClient(
                 settings.host,
                 port=settings.port,
                 ssl=settings.security == "tls",
-                ssl_context=ssl.create_default_context(),
+                ssl_context=context,
                 timeout=settings.timeout,
             )
             if settings.security == "starttls":
-                client.starttls(ssl.create_default_context())
+                client.starttls(context)
             client.login(settings.user, settings.password)
             selected = client.select_folder(settings.folder)
         except (IMAPClientError, OSError) as error:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
+from flask import current_app
 from sqlalchemy import delete, func, select
 
 from channels.base import Channel
@@ -141,6 +142,7 @@ def imap_settings(mailbox: Mailbox) -> ImapSettings:
         password=mailbox.imap_password,
         folder=mailbox.folder,
         processed_folder=mailbox.processed_folder,
+        ca_file=_ca_file(),
     )
 
 
@@ -157,7 +159,13 @@ def smtp_settings_for(address: str) -> SmtpSettings | None:
         user=mailbox.smtp_user,
         password=mailbox.smtp_password,
         display_name=mailbox.endpoint.name,
+        ca_file=_ca_file(),
     )
+
+
+def _ca_file() -> str | None:
+    """HELPDESK_MAIL_CA_FILE: the in-house CA mail servers' certificates may be signed by."""
+    return current_app.config.get("HELPDESK_MAIL_CA_FILE")
 
 
 def settings_of(mailbox: Mailbox) -> MailboxSettings:
