@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import timedelta
 from pathlib import Path
 
@@ -155,6 +157,46 @@ def test_unparseable_mail_is_quarantined_and_the_mailbox_flows_on(
     assert "no sender address" in held.reason
     assert b"who wrote this?" in blob_store().get(held.raw_ref)
     assert mailbox.quarantined_count == 1
+
+
+def test_a_long_backlog_is_parsed_ahead_in_a_helper_process_and_taken_in_order(
+    ctx, dovecot, imap_folder, make_mailbox
+):
+    mailbox = make_mailbox()
+    first = "<backlog-0@customer.test>"
+    dovecot.append(
+        imap_folder,
+        mail(message_id=first),
+        *(mail(subject=f"Re: {n}", headers={"In-Reply-To": first}) for n in range(8)),
+        *(mail(subject=f"Question {n}", sender=f"c{n}@customer.test") for n in range(8)),
+    )
+    seen = []
+
+    report = fetch_mailbox(
+        mailbox, "test-worker", lambda done, total: seen.append((done, total)), batch_size=2
+    )
+
+    assert report.taken == {"stored": 17}
+    assert seen[0] == (2, 17) and seen[-1] == (17, 17) and len(seen) == 9
+    first_ticket = db.session.scalar(select(Ticket).order_by(Ticket.number).limit(1))
+    assert len(first_ticket.messages) == 9
+    assert db.session.scalar(select(func.count(Ticket.id))) == 9
+
+
+def test_mail_is_parsed_by_the_fetching_process_when_the_helper_dies(
+    ctx, dovecot, imap_folder, make_mailbox, monkeypatch
+):
+    class DeadHelper(ProcessPoolExecutor):
+        def submit(self, *args, **kwargs):
+            failed = Future()
+            failed.set_exception(BrokenProcessPool("the helper process was killed"))
+            return failed
+
+    monkeypatch.setattr("helpdesk.mail.intake.ProcessPoolExecutor", DeadHelper)
+    mailbox = make_mailbox()
+    dovecot.append(imap_folder, *(mail(subject=f"Question {n}") for n in range(9)))
+
+    assert fetch_mailbox(mailbox, "test-worker", batch_size=2).taken == {"stored": 9}
 
 
 # --- threading ------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -133,7 +134,7 @@ def _take_new_mail(
     with _Reader(mailbox.address, own_addresses(), ahead=len(chunks) >= READ_AHEAD_FROM) as reader:
         next_batch = reader.read(folder, chunks[0]) if chunks else None
         for number, chunk in enumerate(chunks):
-            batch = next_batch.result()
+            batch = next_batch()
             if number + 1 < len(chunks):
                 # Parsed in the helper process while this batch goes through the ticket service.
                 next_batch = reader.read(folder, chunks[number + 1])
@@ -171,14 +172,22 @@ class _Reader:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
 
-    def read(self, folder: ImapFolder, uids: list[int]) -> Future[list[ReadMail]]:
+    def read(self, folder: ImapFolder, uids: list[int]) -> Callable[[], list[ReadMail]]:
+        """Fetch these messages now; the returned function gives them parsed."""
         raws = folder.fetch(uids)
         fetched = [(uid, raws[uid]) for uid in uids if uid in raws]
-        if self._pool is not None:
-            return self._pool.submit(read_mail, fetched, self.endpoint, self.own)
-        done: Future[list[ReadMail]] = Future()
-        done.set_result(read_mail(fetched, self.endpoint, self.own))
-        return done
+        if self._pool is None:
+            parsed = read_mail(fetched, self.endpoint, self.own)
+            return lambda: parsed
+        ahead = self._pool.submit(read_mail, fetched, self.endpoint, self.own)
+
+        def result() -> list[ReadMail]:
+            try:
+                return ahead.result()
+            except BrokenProcessPool:  # the helper died (killed, out of memory): parse here
+                return read_mail(fetched, self.endpoint, self.own)
+
+        return result
 
 
 def _end_with_parent(parent: int) -> None:
