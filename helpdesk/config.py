@@ -8,6 +8,8 @@ from pathlib import Path
 
 from flask import Flask
 
+from helpdesk.credentials import parse_keys
+
 # Per process: one per request thread at most (gthread workers run hundreds for chat streams).
 REDIS_MAX_CONNECTIONS = 2000
 
@@ -20,6 +22,7 @@ def load_config(app: Flask) -> None:
     database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'helpdesk.sqlite3'}"
     app.config.update(
         SECRET_KEY=env.get("SECRET_KEY") or _shared_secret_key(instance),
+        HELPDESK_SECRETS_KEY=parse_keys(env.get("HELPDESK_SECRETS_KEY")),
         SQLALCHEMY_DATABASE_URI=_sqlalchemy_url(database_url),
         REDIS_URL=env.get("REDIS_URL"),
         HELPDESK_PUBLIC_URL=env.get("HELPDESK_PUBLIC_URL", "http://127.0.0.1:5000"),

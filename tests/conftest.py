@@ -8,6 +8,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -54,9 +55,23 @@ def _server_url(url: str) -> str:
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A database of this run's own: a fresh PostgreSQL database, or a SQLite file."""
+    with _new_database(tmp_path_factory.mktemp("db")) as url:
+        yield url
+
+
+@pytest.fixture
+def empty_database_url(tmp_path: Path) -> Iterator[str]:
+    """An empty database of this test's own, for tests that run the migrations themselves."""
+    with _new_database(tmp_path) as url:
+        yield url
+
+
+@contextmanager
+def _new_database(directory: Path) -> Iterator[str]:
+    """A fresh PostgreSQL database (dropped afterwards), or a SQLite file in directory."""
     configured = os.environ.get("DATABASE_URL", "")
     if not _on_postgresql():
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'helpdesk.sqlite3'}"
+        yield f"sqlite:///{directory / 'helpdesk.sqlite3'}"
         return
     name = f"helpdesk_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(_server_url(configured), isolation_level="AUTOCOMMIT")

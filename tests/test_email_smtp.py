@@ -6,11 +6,13 @@ from datetime import timedelta
 from email import message_from_bytes, policy
 
 import pytest
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from mail_servers import running_sink
 from sqlalchemy import select
 
 from channels.base import InboundAttachment
 from helpdesk.extensions import db
-from helpdesk.mail.mailboxes import MailboxSettings, add_mailbox
+from helpdesk.mail.mailboxes import MailboxSettings, add_mailbox, update_mailbox
 from helpdesk.models import DeliveryState, Message, utcnow
 from helpdesk.outbox import run_due
 from helpdesk.tickets import service
@@ -106,6 +108,82 @@ def test_permanent_failure_marks_the_reply_failed_with_the_servers_answer(reply,
     assert reply.delivery_state == DeliveryState.FAILED
     assert (reply.error_code, reply.error_text) == ("550", "5.1.1 mailbox unavailable")
     assert smtp_sink.received == []
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "530 5.7.0 Authentication required",
+        "534 5.7.9 Authentication mechanism is too weak",
+        "535 5.7.8 Authentication credentials invalid",
+    ],
+)
+def test_an_answer_that_means_the_settings_are_wrong_keeps_the_reply_queued(
+    reply, smtp_sink, answer
+):
+    smtp_sink.fail_next(answer)
+
+    assert run_due("w1").retrying == 1
+    code, _, words = answer.partition(" ")
+    assert (reply.error_code, reply.error_text) == (code, words)  # shown on the ticket
+    assert reply.delivery_state == DeliveryState.QUEUED
+
+    assert run_due("w1", now=reply.next_attempt_at + timedelta(seconds=1)).sent == 1
+    assert len(smtp_sink.received) == 1
+
+
+def test_settings_mistakes_still_end_in_failed_after_the_attempt_limit(
+    app, reply, smtp_sink, monkeypatch
+):
+    monkeypatch.setitem(app.config, "HELPDESK_MAX_SEND_ATTEMPTS", 2)
+    smtp_sink.fail_next("535 5.7.8 Authentication credentials invalid", times=2)
+
+    assert run_due("w1").retrying == 1
+    assert run_due("w1", now=reply.next_attempt_at + timedelta(seconds=1)).failed == 1
+    assert reply.delivery_state == DeliveryState.FAILED
+    assert reply.error_code == "535"
+
+
+@pytest.fixture
+def smtp_auth_sink():
+    """A sink that takes mail only from the user "support" with the password "right one"."""
+
+    def authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult:
+        accepted = auth_data == LoginPassword(b"support", b"right one")
+        return AuthResult(success=accepted, handled=False)
+
+    with running_sink(authenticator=authenticate, auth_require_tls=False) as sink:
+        yield sink
+
+
+def test_a_refused_smtp_password_keeps_the_reply_until_an_admin_enters_the_right_one(
+    ctx, smtp_auth_sink, inbound, make_user
+):
+    mailbox = add_mailbox(
+        MailboxSettings(
+            address="support@shop.test",
+            imap_host="127.0.0.1",
+            imap_user="support",
+            imap_password="unused",
+            smtp_host=smtp_auth_sink.host,
+            smtp_port=smtp_auth_sink.port,
+            smtp_user="support",
+            smtp_password="wrong one",
+        )
+    )
+    ticket = service.receive(inbound(sender="ada@customer.test")).ticket
+    reply = service.reply(ticket, make_user(), "It left today.")
+    db.session.commit()
+
+    assert run_due("w1").retrying == 1
+    assert reply.error_code == "535"
+    assert "Authentication" in reply.error_text
+    assert reply.delivery_state == DeliveryState.QUEUED
+
+    update_mailbox(mailbox, smtp_password="right one")
+    db.session.commit()
+    assert run_due("w1", now=reply.next_attempt_at + timedelta(seconds=1)).sent == 1
+    assert len(smtp_auth_sink.received) == 1
 
 
 def test_acknowledgement_is_marked_auto_submitted(smtp_mailbox, smtp_sink, inbound):

@@ -22,6 +22,10 @@ from channels.email.tls import certificate_refusal, tls_context
 
 # Mail clients cope with long References, but some servers cut headers; the newest ids matter.
 _MAX_REFERENCES = 20
+# 5xx answers that mean our mailbox settings are wrong, not the message (RFC 3207, RFC 4954):
+# 530 STARTTLS or authentication required, 534 a stronger mechanism needed, 535 credentials
+# refused. An admin fixes the mailbox and the reply goes out as it is, within the attempt limit.
+_SETTINGS_MISTAKES = frozenset({530, 534, 535})
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +87,7 @@ class EmailAdapter:
         self._settings_for = settings_for
 
     def send(self, message: OutboundMessage) -> SendResult:
-        """Hand the message to the SMTP server; 4xx and lost connections are temporary."""
+        """Hand the message to the SMTP server; what time or an admin can fix is temporary."""
         settings = self._settings_for(message.endpoint)
         if settings is None:
             raise PermanentFailure("no-smtp", f"no SMTP server is set for {message.endpoint}")
@@ -123,5 +127,6 @@ def _connect(settings: SmtpSettings) -> smtplib.SMTP:
 
 def _failure(code: int, text: bytes | str) -> TemporaryFailure | PermanentFailure:
     answer = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
-    kind = TemporaryFailure if 400 <= code < 500 or code < 0 else PermanentFailure
+    temporary = 400 <= code < 500 or code < 0 or code in _SETTINGS_MISTAKES
+    kind = TemporaryFailure if temporary else PermanentFailure
     return kind(str(code), answer)

@@ -145,6 +145,39 @@ def remove(address: str) -> None:
     click.echo(f"Removed mailbox {address}")
 
 
+@command.command("password")
+@click.argument("address")
+@click.option("--smtp", is_flag=True, help="Set the SMTP password instead of the IMAP one.")
+@click.password_option("--password", confirmation_prompt=True)
+@with_appcontext
+def password(address: str, smtp: bool, password: str) -> None:
+    """Enter a mailbox's IMAP (or SMTP) password again; it is stored encrypted."""
+    mailbox = mailboxes.mailbox_for(address)
+    if mailbox is None:
+        raise click.ClickException(f"no mailbox for {address}")
+    mailboxes.update_mailbox(mailbox, **{"smtp_password" if smtp else "imap_password": password})
+    db.session.commit()
+    click.echo(f"New {'SMTP' if smtp else 'IMAP'} password stored for {mailbox.address}")
+
+
+@command.command("rotate-secrets")
+@with_appcontext
+def rotate_secrets() -> None:
+    """Re-encrypt every stored mailbox password with the first HELPDESK_SECRETS_KEY key."""
+    unreadable = mailboxes.rotate_secrets()
+    db.session.commit()
+    total = len(mailboxes.list_mailboxes())
+    click.echo(f"Re-encrypted the passwords of {total - len(unreadable)} of {total} mailboxes")
+    for mailbox in unreadable:
+        click.echo(
+            f"{mailbox.address}: no configured key decrypts its passwords; "
+            f"enter them again with `helpdesk mailbox password {mailbox.address}`",
+            err=True,
+        )
+    if unreadable:
+        sys.exit(1)
+
+
 @command.command("quarantine")
 @with_appcontext
 def quarantine() -> None:

@@ -10,9 +10,10 @@ from dataclasses import dataclass, fields, replace
 from flask import current_app
 from sqlalchemy import delete, func, select
 
-from channels.base import Channel
-from channels.email.imap import ImapSettings
+from channels.base import Channel, TemporaryFailure
+from channels.email.imap import ImapError, ImapSettings
 from channels.email.smtp import SmtpSettings
+from helpdesk import credentials
 from helpdesk.extensions import db
 from helpdesk.models import (
     Endpoint,
@@ -29,11 +30,22 @@ from helpdesk.tickets.errors import InvalidInput
 
 # Changing where mail is read from starts a new checkpoint; dedupe keys keep it duplicate-free.
 _CHECKPOINT_FIELDS = {"imap_host", "imap_port", "imap_user", "folder"}
+_UNREADABLE = (
+    "cannot decrypt the {} password: was SECRET_KEY or HELPDESK_SECRETS_KEY changed? "
+    "Enter the password again"
+)
+
+
+class UnreadablePassword(ImapError):
+    """The stored IMAP password cannot be decrypted: the fetch fails on this mailbox only."""
 
 
 @dataclass(frozen=True, slots=True)
 class MailboxSettings:
-    """Everything an admin sets on a mailbox (the add form, the CLI options)."""
+    """Everything an admin sets on a mailbox (the add form, the CLI options).
+
+    On an update an empty password keeps the stored one, as a password field left blank does.
+    """
 
     address: str
     imap_host: str
@@ -57,11 +69,14 @@ class MailboxSettings:
 def add_mailbox(settings: MailboxSettings) -> Mailbox:
     """Register a mailbox for its address; InvalidInput when a setting cannot work."""
     _validate(settings)
+    if not settings.imap_password:
+        raise InvalidInput("the IMAP password is required")
     endpoint = endpoints.endpoint_for(Channel.EMAIL, settings.address)
     if db.session.scalar(select(Mailbox.id).where(Mailbox.endpoint_id == endpoint.id)):
         raise InvalidInput(f"a mailbox for {endpoint.address} exists already")
     mailbox = Mailbox(endpoint=endpoint, last_uid=0, fetched_count=0, quarantined_count=0)
     _apply(mailbox, settings)
+    _store_passwords(mailbox, settings)
     db.session.add(mailbox)
     db.session.flush()
     return mailbox
@@ -78,8 +93,25 @@ def update_mailbox(mailbox: Mailbox, **changes: object) -> Mailbox:
     if any(getattr(current, name) != getattr(updated, name) for name in _CHECKPOINT_FIELDS):
         mailbox.uidvalidity, mailbox.last_uid = None, 0
     _apply(mailbox, updated)
+    _store_passwords(mailbox, updated)
     db.session.flush()
     return mailbox
+
+
+def rotate_secrets() -> list[Mailbox]:
+    """Re-encrypt every stored password with the newest key; the mailboxes no key opens."""
+    unreadable = []
+    for mailbox in list_mailboxes():
+        try:
+            mailbox.imap_password_encrypted = credentials.reencrypt(mailbox.imap_password_encrypted)
+            if mailbox.smtp_password_encrypted:
+                mailbox.smtp_password_encrypted = credentials.reencrypt(
+                    mailbox.smtp_password_encrypted
+                )
+        except credentials.UnreadableCredential:
+            unreadable.append(mailbox)
+    db.session.flush()
+    return unreadable
 
 
 def remove_mailbox(mailbox: Mailbox) -> None:
@@ -139,7 +171,7 @@ def imap_settings(mailbox: Mailbox) -> ImapSettings:
         port=mailbox.imap_port,
         security=mailbox.imap_security.value,
         user=mailbox.imap_user,
-        password=mailbox.imap_password,
+        password=_imap_password(mailbox),
         folder=mailbox.folder,
         processed_folder=mailbox.processed_folder,
         ca_file=_ca_file(),
@@ -157,10 +189,27 @@ def smtp_settings_for(address: str) -> SmtpSettings | None:
         security=mailbox.smtp_security.value,
         address=mailbox.address,
         user=mailbox.smtp_user,
-        password=mailbox.smtp_password,
+        password=_smtp_password(mailbox),
         display_name=mailbox.endpoint.name,
         ca_file=_ca_file(),
     )
+
+
+def _imap_password(mailbox: Mailbox) -> str:
+    try:
+        return credentials.decrypt(mailbox.imap_password_encrypted)
+    except credentials.UnreadableCredential:
+        raise UnreadablePassword(_UNREADABLE.format("IMAP")) from None
+
+
+def _smtp_password(mailbox: Mailbox) -> str | None:
+    if mailbox.smtp_password_encrypted is None:
+        return None
+    try:
+        return credentials.decrypt(mailbox.smtp_password_encrypted)
+    except credentials.UnreadableCredential:
+        # Temporary: the reply goes out once an admin enters the password again.
+        raise TemporaryFailure("smtp-password", _UNREADABLE.format("SMTP")) from None
 
 
 def _ca_file() -> str | None:
@@ -169,21 +218,20 @@ def _ca_file() -> str | None:
 
 
 def settings_of(mailbox: Mailbox) -> MailboxSettings:
-    """The settings of a mailbox as an admin form would show them."""
+    """The settings of a mailbox as an admin form would show them: passwords left empty."""
     return MailboxSettings(
         address=mailbox.address,
         imap_host=mailbox.imap_host,
         imap_port=mailbox.imap_port,
         imap_security=mailbox.imap_security.value,
         imap_user=mailbox.imap_user,
-        imap_password=mailbox.imap_password,
+        imap_password="",
         folder=mailbox.folder,
         processed_folder=mailbox.processed_folder,
         smtp_host=mailbox.smtp_host,
         smtp_port=mailbox.smtp_port,
         smtp_security=mailbox.smtp_security.value,
         smtp_user=mailbox.smtp_user,
-        smtp_password=mailbox.smtp_password,
         stage=mailbox.endpoint.default_stage.value if mailbox.endpoint.default_stage else None,
         acknowledge=mailbox.acknowledge,
         enabled=mailbox.enabled,
@@ -216,13 +264,11 @@ def _apply(mailbox: Mailbox, settings: MailboxSettings) -> None:
         "imap_host",
         "imap_port",
         "imap_user",
-        "imap_password",
         "folder",
         "processed_folder",
         "smtp_host",
         "smtp_port",
         "smtp_user",
-        "smtp_password",
         "acknowledge",
         "enabled",
     ):
@@ -232,6 +278,13 @@ def _apply(mailbox: Mailbox, settings: MailboxSettings) -> None:
     mailbox.endpoint.default_stage = Stage(settings.stage) if settings.stage else None
     for alias, stage in settings.aliases:
         _alias_rule(normalize_email(alias), Stage(stage))
+
+
+def _store_passwords(mailbox: Mailbox, settings: MailboxSettings) -> None:
+    if settings.imap_password:
+        mailbox.imap_password_encrypted = credentials.encrypt(settings.imap_password)
+    if settings.smtp_password:
+        mailbox.smtp_password_encrypted = credentials.encrypt(settings.smtp_password)
 
 
 def _alias_rule(alias: str, stage: Stage) -> None:

@@ -12,7 +12,7 @@ import threading
 from imapclient.exceptions import IMAPClientError
 
 from channels.email.imap import ImapError, ImapFolder, ImapSettings
-from helpdesk.mail.mailboxes import imap_settings, list_mailboxes
+from helpdesk.mail.mailboxes import UnreadablePassword, imap_settings, list_mailboxes
 
 # Re-IDLE this often: well inside RFC 2177's 29 minutes, and a stop is noticed this fast.
 IDLE_SECONDS = 10.0
@@ -26,9 +26,15 @@ def listen_for_mail(wake: threading.Event, stop: threading.Event) -> list[thread
     threads = []
     for mailbox in list_mailboxes():
         if mailbox.enabled:
+            try:
+                settings = imap_settings(mailbox)
+            except UnreadablePassword as error:
+                # Not fatal: the mailbox's poll shows the error on it until the password is fixed.
+                log.warning("not listening on %s: %s", mailbox.address, error)
+                continue
             thread = threading.Thread(
                 target=_listen,
-                args=(imap_settings(mailbox), wake, stop),
+                args=(settings, wake, stop),
                 name=f"idle {mailbox.address}",
                 daemon=True,
             )

@@ -39,14 +39,15 @@ class Mailbox(db.Model):
     imap_port: Mapped[int]
     imap_security: Mapped[Security] = mapped_column(enum_column(Security))
     imap_user: Mapped[str] = mapped_column(String(254))
-    imap_password: Mapped[str] = mapped_column(String(500))
+    # Fernet tokens (helpdesk/credentials.py), never the passwords themselves.
+    imap_password_encrypted: Mapped[str] = mapped_column(Text)
     folder: Mapped[str] = mapped_column(String(255), default="INBOX")
     processed_folder: Mapped[str | None] = mapped_column(String(255))
     smtp_host: Mapped[str | None] = mapped_column(String(255))
     smtp_port: Mapped[int | None]
     smtp_security: Mapped[Security] = mapped_column(enum_column(Security), default=Security.NONE)
     smtp_user: Mapped[str | None] = mapped_column(String(254))
-    smtp_password: Mapped[str | None] = mapped_column(String(500))
+    smtp_password_encrypted: Mapped[str | None] = mapped_column(Text)
     acknowledge: Mapped[bool] = mapped_column(default=False)
     # The checkpoint: every UID up to last_uid of this UIDVALIDITY is committed.
     uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
