@@ -100,7 +100,7 @@ def test_a_changed_key_is_a_clear_error_on_the_mailbox_and_the_others_go_on(app,
 
     reports = {report.address: report.error for report in fetch_all("w1")}
 
-    expected = f"UnreadablePassword: {UNREADABLE.format('IMAP')}"
+    expected = UNREADABLE.format("IMAP")
     assert reports["support@shop.test"] == mailbox_for("support@shop.test").last_error == expected
     assert "Connection refused" in mailbox_for("sales@shop.test").last_error
     stop = threading.Event()

@@ -104,7 +104,9 @@ def fetch_mailbox(
         mailbox.last_error = None
     except (ImapError, IMAPClientError, OSError) as error:
         db.session.rollback()
-        report.error = mailbox.last_error = f"{type(error).__name__}: {error}"[:2000]
+        # Our own errors say what happened in words; a library's needs its kind to make sense.
+        said = str(error) if isinstance(error, ImapError) else f"{type(error).__name__}: {error}"
+        report.error = mailbox.last_error = said[:2000]
         mailbox.last_error_at = utcnow()
     except LeaseLost:
         db.session.rollback()
