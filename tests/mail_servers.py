@@ -360,6 +360,28 @@ def running_sink(**controller_options: object) -> Iterator[SmtpSink]:
         controller.stop()
 
 
+def sending_mailbox(sink: SmtpSink, **smtp: str) -> object:
+    """A mailbox whose replies go to ``sink`` (its IMAP side is never read); commits."""
+    from helpdesk.extensions import db
+    from helpdesk.mail.mailboxes import MailboxSettings, add_mailbox
+
+    mailbox = add_mailbox(
+        MailboxSettings(
+            address="support@shop.test",
+            imap_host="127.0.0.1",
+            imap_port=1,
+            imap_security="none",
+            imap_user="support",
+            imap_password="unused",
+            smtp_host=sink.host,
+            smtp_port=sink.port,
+            **{"smtp_security": "none", **smtp},
+        )
+    )
+    db.session.commit()
+    return mailbox
+
+
 @pytest.fixture
 def imap_folder(dovecot: Dovecot) -> str:
     """A fresh, empty folder of this test's own."""

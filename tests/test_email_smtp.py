@@ -7,12 +7,12 @@ from email import message_from_bytes, policy
 
 import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from mail_servers import running_sink
+from mail_servers import running_sink, sending_mailbox
 from sqlalchemy import select
 
 from channels.base import InboundAttachment
 from helpdesk.extensions import db
-from helpdesk.mail.mailboxes import MailboxSettings, add_mailbox, update_mailbox
+from helpdesk.mail.mailboxes import update_mailbox
 from helpdesk.models import DeliveryState, Message, utcnow
 from helpdesk.outbox import run_due
 from helpdesk.tickets import service
@@ -21,21 +21,7 @@ from helpdesk.tickets import service
 @pytest.fixture
 def smtp_mailbox(ctx, smtp_sink):
     """A mailbox whose replies go to the test's SMTP sink (its IMAP side is never read here)."""
-    mailbox = add_mailbox(
-        MailboxSettings(
-            address="support@shop.test",
-            imap_host="127.0.0.1",
-            imap_port=1,
-            imap_security="none",
-            imap_user="support",
-            imap_password="unused",
-            smtp_host=smtp_sink.host,
-            smtp_port=smtp_sink.port,
-            smtp_security="none",
-        )
-    )
-    db.session.commit()
-    return mailbox
+    return sending_mailbox(smtp_sink)
 
 
 @pytest.fixture
@@ -159,18 +145,7 @@ def smtp_auth_sink():
 def test_a_refused_smtp_password_keeps_the_reply_until_an_admin_enters_the_right_one(
     ctx, smtp_auth_sink, inbound, make_user
 ):
-    mailbox = add_mailbox(
-        MailboxSettings(
-            address="support@shop.test",
-            imap_host="127.0.0.1",
-            imap_user="support",
-            imap_password="unused",
-            smtp_host=smtp_auth_sink.host,
-            smtp_port=smtp_auth_sink.port,
-            smtp_user="support",
-            smtp_password="wrong one",
-        )
-    )
+    mailbox = sending_mailbox(smtp_auth_sink, smtp_user="support", smtp_password="wrong one")
     ticket = service.receive(inbound(sender="ada@customer.test")).ticket
     reply = service.reply(ticket, make_user(), "It left today.")
     db.session.commit()

@@ -10,12 +10,12 @@ from datetime import timedelta
 
 import pytest
 from mail_samples import mail
+from mail_servers import sending_mailbox
 from sqlalchemy import func, select
 
 from helpdesk import create_app
 from helpdesk.extensions import db
 from helpdesk.mail.intake import fetch_mailbox
-from helpdesk.mail.mailboxes import MailboxSettings, add_mailbox
 from helpdesk.models import DeliveryState, Message, Ticket
 from helpdesk.outbox import run_due
 from helpdesk.tickets import service
@@ -107,19 +107,7 @@ def tls_sink(request):
 
 def queue_reply(sink, security: str, inbound, make_user) -> Message:
     """A mailbox sending through ``sink`` and an agent's reply queued on it; commits."""
-    add_mailbox(
-        MailboxSettings(
-            address="support@shop.test",
-            imap_host="127.0.0.1",
-            imap_port=1,
-            imap_security="none",
-            imap_user="support",
-            imap_password="unused",
-            smtp_host=sink.host,
-            smtp_port=sink.port,
-            smtp_security=security,
-        )
-    )
+    sending_mailbox(sink, smtp_security=security)
     ticket = service.receive(inbound(sender="ada@customer.test", subject="Parcel")).ticket
     message = service.reply(ticket, make_user(), "It left today.")
     db.session.commit()
