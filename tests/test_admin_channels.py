@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from helpdesk.extensions import db
-from helpdesk.mail.mailboxes import MailboxSettings, add_mailbox, list_mailboxes
+from helpdesk.mail.mailboxes import MailboxSettings, add_mailbox, imap_settings, list_mailboxes
 from helpdesk.models import InboundEmail, IntakeOutcome, Role, StageRule
 from helpdesk.storage import blob_store
 from helpdesk.tickets import sms
@@ -40,6 +40,43 @@ def test_an_admin_adds_lists_and_removes_a_mailbox(client, login, app):
     client.post(f"/admin/channels/mailboxes/{mailbox_id}/remove")
     with app.app_context():
         assert list_mailboxes() == []
+
+
+def test_an_admin_edits_a_mailbox_and_an_empty_password_keeps_the_stored_one(client, login, app):
+    login(Role.ADMIN)
+    client.post("/admin/channels/mailboxes", data=MAILBOX)
+    with app.app_context():
+        [mailbox] = list_mailboxes()
+        mailbox_id, stored_password = mailbox.id, mailbox.imap_password_encrypted
+    form = client.get(f"/admin/channels/mailboxes/{mailbox_id}")
+    assert 'value="1143"' in form.text and "secret pw" not in form.text
+    assert stored_password not in form.text
+
+    edited = {**MAILBOX, "imap_port": "1993", "imap_password": "", "stage": "purchase"}
+    del edited["address"], edited["aliases"]  # the address is not editable; enabled unticked
+    done = client.post(f"/admin/channels/mailboxes/{mailbox_id}", data=edited)
+
+    assert done.status_code == 302, done.text
+    assert "paused" in client.get("/admin/channels").text
+    with app.app_context():
+        [mailbox] = list_mailboxes()
+        assert (mailbox.imap_port, mailbox.endpoint.default_stage) == (1993, "purchase")
+        assert not mailbox.enabled
+        assert mailbox.imap_password_encrypted == stored_password
+        assert imap_settings(mailbox).password == "secret pw"
+
+
+def test_a_wrong_mailbox_edit_is_refused_next_to_its_field(client, login, app):
+    login(Role.ADMIN)
+    client.post("/admin/channels/mailboxes", data=MAILBOX)
+    with app.app_context():
+        [mailbox] = list_mailboxes()
+    page = client.post(
+        f"/admin/channels/mailboxes/{mailbox.id}", data={**MAILBOX, "imap_port": "70000"}
+    )
+    assert page.status_code == 400
+    assert 'id="imap_port-error">A port is a number from 1 to 65535.' in page.text
+    assert client.get("/admin/channels/mailboxes/999999").status_code == 404
 
 
 def test_mailbox_form_errors_sit_next_to_their_fields(client, login):

@@ -76,6 +76,25 @@ class MailboxForm(FlaskForm):
     submit = SubmitField("Add mailbox")
 
 
+class EditMailboxForm(MailboxForm):
+    """The same settings but the address (tickets hang on it); empty passwords keep the stored."""
+
+    address = None
+    imap_password = PasswordField(
+        "IMAP password", description="Leave empty to keep the stored password."
+    )
+    smtp_password = PasswordField(
+        "SMTP password", description="Leave empty to keep the stored password."
+    )
+    aliases = TextAreaField(
+        "Add aliases",
+        validators=[_pairs_of("ADDRESS")],
+        description="One ADDRESS=STAGE per line; existing ones are edited under Stage rules.",
+    )
+    enabled = BooleanField("Fetch mail from this mailbox")
+    submit = SubmitField("Save mailbox")
+
+
 class SmsNumberForm(FlaskForm):
     number = StringField("Phone number", description="International format, e.g. +15550001111.")
     messaging_service = StringField(

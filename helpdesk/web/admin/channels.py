@@ -15,6 +15,7 @@ from helpdesk.tickets.errors import TicketError
 from helpdesk.web.access import admin_required
 from helpdesk.web.admin import bp
 from helpdesk.web.admin.channel_forms import (
+    EditMailboxForm,
     MailboxForm,
     NewChatSiteForm,
     SmsNumberForm,
@@ -33,24 +34,7 @@ def channels() -> str:
 def add_mailbox() -> str | Response:
     form = MailboxForm()
     if form.validate_on_submit():
-        settings = mailboxes.MailboxSettings(
-            address=form.address.data,
-            imap_host=form.imap_host.data,
-            imap_user=form.imap_user.data,
-            imap_password=form.imap_password.data,
-            imap_port=form.imap_port.data or 993,
-            imap_security=form.imap_security.data,
-            folder=form.folder.data,
-            processed_folder=form.processed_folder.data or None,
-            smtp_host=form.smtp_host.data or None,
-            smtp_port=form.smtp_port.data,
-            smtp_security=form.smtp_security.data,
-            smtp_user=form.smtp_user.data or None,
-            smtp_password=form.smtp_password.data or None,
-            stage=form.stage.data or None,
-            aliases=tuple(stage_pairs(form.aliases.data, "ADDRESS").items()),
-            acknowledge=form.acknowledge.data,
-        )
+        settings = mailboxes.MailboxSettings(address=form.address.data, **_settings_in(form))
         try:
             mailbox = mailboxes.add_mailbox(settings)
         except TicketError as refused:
@@ -64,6 +48,48 @@ def add_mailbox() -> str | Response:
             )
             return redirect(url_for("admin.channels"))
     return _page(form, SmsNumberForm(formdata=None)), 400
+
+
+@bp.route("/channels/mailboxes/<int:mailbox_id>", methods=["GET", "POST"])
+@admin_required
+def edit_mailbox(mailbox_id: int) -> str | tuple[str, int] | Response:
+    mailbox = db.session.get(Mailbox, mailbox_id) or abort(404)
+    if request.method == "GET":
+        form = EditMailboxForm(obj=mailboxes.settings_of(mailbox), formdata=None)
+        return render_template("admin/edit_mailbox.html", form=form, mailbox=mailbox)
+    form = EditMailboxForm()
+    if form.validate_on_submit():
+        try:
+            mailboxes.update_mailbox(mailbox, enabled=form.enabled.data, **_settings_in(form))
+        except TicketError as refused:
+            db.session.rollback()
+            form.imap_host.errors.append(str(refused))
+        else:
+            db.session.commit()
+            flash(f"Mailbox {mailbox.endpoint.address} saved.", "success")
+            return redirect(url_for("admin.channels"))
+    return render_template("admin/edit_mailbox.html", form=form, mailbox=mailbox), 400
+
+
+def _settings_in(form: MailboxForm) -> dict[str, object]:
+    """The mailbox settings a form holds, but the address (which only the add form has)."""
+    return {
+        "imap_host": form.imap_host.data,
+        "imap_user": form.imap_user.data,
+        "imap_password": form.imap_password.data or "",
+        "imap_port": form.imap_port.data or 993,
+        "imap_security": form.imap_security.data,
+        "folder": form.folder.data,
+        "processed_folder": form.processed_folder.data or None,
+        "smtp_host": form.smtp_host.data or None,
+        "smtp_port": form.smtp_port.data,
+        "smtp_security": form.smtp_security.data,
+        "smtp_user": form.smtp_user.data or None,
+        "smtp_password": form.smtp_password.data or None,
+        "stage": form.stage.data or None,
+        "aliases": tuple(stage_pairs(form.aliases.data, "ADDRESS").items()),
+        "acknowledge": form.acknowledge.data,
+    }
 
 
 @bp.post("/channels/mailboxes/<int:mailbox_id>/remove")
