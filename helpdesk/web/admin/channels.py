@@ -56,6 +56,7 @@ def edit_mailbox(mailbox_id: int) -> str | tuple[str, int] | Response:
     mailbox = db.session.get(Mailbox, mailbox_id) or abort(404)
     if request.method == "GET":
         form = EditMailboxForm(obj=mailboxes.settings_of(mailbox), formdata=None)
+        form.aliases.data = ""  # the field adds aliases; the present ones are stage rules
         return render_template("admin/edit_mailbox.html", form=form, mailbox=mailbox)
     form = EditMailboxForm()
     if form.validate_on_submit():
