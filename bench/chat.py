@@ -86,6 +86,16 @@ def start_servers(env: dict[str, str], threads: int) -> tuple[list[subprocess.Po
     return procs, urls
 
 
+def cpu_seconds(master: subprocess.Popen) -> float:
+    """CPU time used so far by a gunicorn master's worker processes (Linux /proc)."""
+    children = Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()
+    total = 0
+    for pid in children:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def wait_until_up(url: str, timeout: float = 30) -> None:
     host, port = url.rsplit("/", 1)[1].split(":")
     deadline = time.monotonic() + timeout
@@ -271,7 +281,13 @@ def main() -> None:
         threads = args.threads or args.visitors + 50
         procs, urls = start_servers(env, threads)
         try:
+            server_cpu = [cpu_seconds(proc) for proc in procs]
+            client_cpu = time.process_time()
             results, elapsed = asyncio.run(run(urls, key, args.visitors, args.messages))
+            client_cpu = time.process_time() - client_cpu
+            server_cpu = [
+                cpu_seconds(proc) - before for proc, before in zip(procs, server_cpu, strict=True)
+            ]
         finally:
             for proc in procs:
                 proc.send_signal(signal.SIGTERM)
@@ -291,6 +307,11 @@ def main() -> None:
         if values:
             p50, p95 = percentile(values, 0.50) * 1000, percentile(values, 0.95) * 1000
             print(f"{label}: p50 {p50:.0f} ms, p95 {p95:.0f} ms ({len(values)} messages)")
+    per_message = ", ".join(f"{cpu / delivered * 1000:.1f}" for cpu in server_cpu)
+    print(
+        f"CPU per message: web processes {per_message} ms (visitors', agent's), "
+        f"this client {client_cpu / delivered * 1000:.1f} ms"
+    )
     if results.errors:
         print(f"errors: {results.errors}")
 

@@ -127,7 +127,7 @@ def paths(chats: Chats) -> dict[str, Callable[[], None]]:
     def visitor_stream():
         url = f"/chat/api/stream?token={chats.next()[0]}"
         answer = chats.visitor.get(url, headers={"Origin": ORIGIN})
-        assert answer.status_code == 200, answer.data
+        assert b"event: message" in answer.get_data(), answer.data
 
     def agent_reply():
         answer = chats.answer(chats.next()[1], "an answer")
@@ -137,7 +137,8 @@ def paths(chats: Chats) -> dict[str, Callable[[], None]]:
         assert chats.agent.post(f"/tickets/{chats.next()[1]}/typing").status_code == 204
 
     def agent_stream():
-        assert chats.agent.get(f"/tickets/{chats.next()[1]}/live").status_code == 200
+        answer = chats.agent.get(f"/tickets/{chats.next()[1]}/live")
+        assert b"event: message" in answer.get_data(), answer.data
 
     return {
         "visitor message": visitor_message,

@@ -53,8 +53,10 @@ def _generate(
     waiter = hub_of(app).register(stream.keys)
     try:
         yield f"retry: {RECONNECT_MS}\n\n"
-        beat = True
-        while time.monotonic() < ends_at:
+        # The request that opened the stream has just noted its client as present.
+        beat = False
+        # The first read always happens: a reconnecting browser gets what it missed at once.
+        while True:
             waiter.reset()
             with app.app_context():
                 if beat and on_beat is not None:
@@ -67,6 +69,8 @@ def _generate(
                 yield chunk
                 if len(found) == events.REPLAY_LIMIT:
                     continue
+            if time.monotonic() >= ends_at:
+                return
             beat = not waiter.wait(heartbeat)
             if beat:
                 yield ": keep-alive\n\n"
