@@ -67,13 +67,15 @@ def prepare(database_url: str) -> str:
     return key
 
 
-def start_servers(env: dict[str, str], threads: int) -> tuple[list[subprocess.Popen], list[str]]:
+def start_servers(
+    env: dict[str, str], workers: int, threads: int
+) -> tuple[list[subprocess.Popen], list[str]]:
     procs, urls = [], []
     for _ in range(2):
         port = free_port()
         cmd = [
             str(Path(sys.executable).parent / "gunicorn"),
-            "--worker-class", "gthread", "--workers", "1", "--threads", str(threads),
+            "--worker-class", "gthread", "--workers", str(workers), "--threads", str(threads),
             "--bind", f"127.0.0.1:{port}", "--timeout", "120", "--graceful-timeout", "3",
             "--keep-alive", "30",
             "--log-level", "warning",
@@ -159,10 +161,13 @@ class Agent:
                 sent_at = float(event["text"].rsplit(" ", 1)[1])
                 self.results.to_agent.append(time.time() - sent_at)
                 form = {"text": f"answer {time.time()}", "csrf_token": self.csrf, "reply": "1"}
+                # As the chat page sends it: the reply shows up on the live stream, no reload.
                 reply = await self.session.post(
-                    f"{self.url}/tickets/{ticket_id}/messages", data=form, allow_redirects=False
+                    f"{self.url}/tickets/{ticket_id}/messages",
+                    data=form,
+                    headers={"Accept": "application/json"},
                 )
-                if reply.status != 302:
+                if reply.status != 201:
                     self.results.errors += 1
 
 
@@ -260,7 +265,8 @@ def main() -> None:
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--no-redis", action="store_true", help="fan out by polling the database")
-    parser.add_argument("--threads", type=int, default=0, help="per process (default: enough)")
+    parser.add_argument("--workers", type=int, default=1, help="gunicorn workers per server")
+    parser.add_argument("--threads", type=int, default=0, help="per worker (default: enough)")
     args = parser.parse_args()
 
     with scratch_database(args.database_url) as database_url:
@@ -278,8 +284,8 @@ def main() -> None:
         if not args.no_redis:
             env["REDIS_URL"] = args.redis_url
         # One thread per open stream (visitors or agent tickets) plus room for posts.
-        threads = args.threads or args.visitors + 50
-        procs, urls = start_servers(env, threads)
+        threads = args.threads or args.visitors // args.workers + 50
+        procs, urls = start_servers(env, args.workers, threads)
         try:
             server_cpu = [cpu_seconds(proc) for proc in procs]
             client_cpu = time.process_time()

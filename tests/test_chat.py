@@ -228,6 +228,24 @@ def test_the_stream_replays_what_was_missed_and_keeps_notes_inside(ctx, widget, 
     assert (reply.channel, reply.delivery_state) == (Channel.CHAT, DeliveryState.DELIVERED)
 
 
+def test_the_chat_page_sends_replies_without_a_reload(ctx, client, widget, login):
+    login(name="Ada Lovelace", available=True)
+    widget.start(name="Eve")
+    widget.send("Hello")
+    ticket = chat_ticket(ctx)
+    as_the_page = {"Accept": "application/json"}
+    url = f"/tickets/{ticket.id}/messages"
+
+    sent = client.post(url, data={"text": "Hi Eve", "reply": "1"}, headers=as_the_page)
+    assert sent.status_code == 201
+    assert [e["text"] for e in widget.stream() if e["type"] == "message"] == ["Hello", "Hi Eve"]
+    refused = client.post(url, data={"text": " ", "reply": "1"}, headers=as_the_page)
+    assert refused.status_code == 400 and "text" in refused.json["errors"]
+    # No notice waits in the session for a reload that never comes.
+    with client.session_transaction() as session:
+        assert "_flashes" not in session
+
+
 def test_offline_the_widget_wants_an_email_and_replies_go_by_email_and_thread_back(
     ctx, client, widget, site, make_user
 ):

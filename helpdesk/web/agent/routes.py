@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -127,9 +136,11 @@ def ticket(ticket_id: int) -> str:
 
 @bp.post("/tickets/<int:ticket_id>/messages")
 @staff_required
-def write_message(ticket_id: int) -> str | Response:
+def write_message(ticket_id: int) -> str | Response | tuple[Response, int]:
     found = _ticket_or_404(ticket_id)
     compose = ComposeForm()
+    # A chat page sends replies itself and shows them from its live stream: no reload.
+    from_live_page = request.accept_mimetypes.best == "application/json"
     if compose.validate_on_submit():
         write = service.add_note if compose.note.data else service.reply
         try:
@@ -139,9 +150,13 @@ def write_message(ticket_id: int) -> str | Response:
             compose.text.errors.append(str(refused))
         else:
             db.session.commit()
+            if from_live_page:
+                return jsonify(ok=True), 201
             flash("Note added." if compose.note.data else "Reply queued for sending.", "success")
             # The URL's id, not found.id: after the commit that would reload the ticket.
             return redirect(url_for("agent.ticket", ticket_id=ticket_id, _anchor="composer"))
+    if from_live_page:
+        return jsonify(errors=compose.errors), 400
     found = _thread_or_404(ticket_id)
     return _render_ticket(found, compose, _properties_form(found)), 400
 
