@@ -1,14 +1,17 @@
 """Web chat under load: visitors and an agent talking through two web processes.
 
-Usage: python bench/chat.py [--visitors 200] [--messages 5] [--database-url URL] [--no-redis]
+Usage: python bench/chat.py [--visitors 200] [--messages 5] [--pause SECONDS]
+                            [--workers 1] [--database-url URL] [--no-redis]
 
 Starts two gunicorn processes (gthread workers) on one fresh database (PostgreSQL by default,
 a database of its own, dropped afterwards) with Redis fan-out unless --no-redis. Each visitor
 starts a conversation on one process and the agent follows that ticket's live stream on the
 *other* one, so every message crosses processes. A visitor sends a message, the agent answers
-it as soon as it shows up, the visitor sends the next when the answer arrives. Prints messages
-per second and p50 / p95 latencies: visitor -> agent (post sent until the agent's stream shows
-it) and agent -> visitor.
+it as soon as it shows up, the visitor sends the next when the answer arrives (after a pause
+of about --pause seconds, as people read and type; 0 by default). Without pauses the load is
+a closed loop: latency is the number of visitors over the rate the servers reach. Prints
+messages per second, p50 / p95 latencies: visitor -> agent (post sent until the agent's stream
+shows it) and agent -> visitor, and the CPU each web process and the client spent per message.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import re
 import secrets
 import signal
@@ -185,8 +189,15 @@ async def post_with_retry(
 
 
 async def visitor(
-    n: int, session: aiohttp.ClientSession, url: str, key: str, count: int, results: Results
+    n: int,
+    session: aiohttp.ClientSession,
+    url: str,
+    key: str,
+    count: int,
+    pause: float,
+    results: Results,
 ) -> None:
+    rng = random.Random(n)
     headers = {"Origin": ORIGIN, "Content-Type": "text/plain"}
     body = json.dumps({"name": f"Visitor {n}", "email": f"v{n}@bench.example"})
     start = await session.post(
@@ -199,6 +210,7 @@ async def visitor(
     ) as stream:
         events = sse(stream)
         for m in range(count):
+            await asyncio.sleep(pause * rng.uniform(0.5, 1.5))
             message = {"token": token, "client_id": f"{n}-{m}", "text": f"v{n} m{m} {time.time()}"}
             posted = await post_with_retry(
                 session, f"{url}/chat/api/messages", json.dumps(message), headers
@@ -228,7 +240,9 @@ async def new_chats(session: aiohttp.ClientSession, url: str, agent: Agent, expe
                     return
 
 
-async def run(urls: list[str], key: str, visitors: int, count: int) -> tuple[Results, float]:
+async def run(
+    urls: list[str], key: str, visitors: int, count: int, pause: float
+) -> tuple[Results, float]:
     results = Results()
     connector = aiohttp.TCPConnector(limit=0)
     async with (
@@ -245,7 +259,10 @@ async def run(urls: list[str], key: str, visitors: int, count: int) -> tuple[Res
         await asyncio.sleep(0.5)
         began = time.monotonic()
         await asyncio.gather(
-            *(visitor(n, visitors_session, urls[0], key, count, results) for n in range(visitors))
+            *(
+                visitor(n, visitors_session, urls[0], key, count, pause, results)
+                for n in range(visitors)
+            )
         )
         elapsed = time.monotonic() - began
         queue.cancel()
@@ -262,6 +279,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--visitors", type=int, default=200)
     parser.add_argument("--messages", type=int, default=5, help="per visitor")
+    parser.add_argument("--pause", type=float, default=0.0, help="seconds before each message")
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--no-redis", action="store_true", help="fan out by polling the database")
@@ -289,7 +307,7 @@ def main() -> None:
         try:
             server_cpu = [cpu_seconds(proc) for proc in procs]
             client_cpu = time.process_time()
-            results, elapsed = asyncio.run(run(urls, key, args.visitors, args.messages))
+            results, elapsed = asyncio.run(run(urls, key, args.visitors, args.messages, args.pause))
             client_cpu = time.process_time() - client_cpu
             server_cpu = [
                 cpu_seconds(proc) - before for proc, before in zip(procs, server_cpu, strict=True)
@@ -302,7 +320,10 @@ def main() -> None:
 
     delivered = len(results.to_agent) + len(results.to_visitor)
     fan_out = "database polling" if args.no_redis else "Redis"
-    print(f"{args.visitors} visitors x {args.messages} messages, 2 web processes, {fan_out}")
+    print(
+        f"{args.visitors} visitors x {args.messages} messages (pause {args.pause:g} s), "
+        f"2 web servers x {args.workers} worker(s), {fan_out}"
+    )
     print(
         f"delivered {delivered} messages in {elapsed:.1f} s: {delivered / elapsed:.0f} messages/s"
     )
