@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from channels.base import Channel, InboundMessage
 from channels.webchat import host_user_hash
@@ -379,3 +379,29 @@ def test_streams_are_woken_when_the_whole_transaction_commits_not_a_savepoint(
     assert announced == [
         {events.ticket_key(ticket.id), events.conversation_key(ticket.conversation_id)}
     ]
+
+
+@pytest.mark.postgresql
+def test_events_are_numbered_in_commit_order_and_an_open_one_holds_up_no_other(
+    app, ctx, widget, agent
+):
+    widget.start(name="Eve")
+    widget.send("first")
+    ticket = chat_ticket(ctx)
+    events.publish_typing(ticket=ticket, who="agent", name="written first")
+    # Another request commits its event meanwhile, without waiting for this transaction.
+    with app.app_context():
+        # Were the counter locked by the open transaction, fail instead of waiting for ever.
+        db.session.execute(text("SET LOCAL lock_timeout = '5s'"))
+        other = db.session.get(Ticket, ticket.id)
+        events.publish_typing(ticket=other, who="agent", name="committed first")
+        db.session.commit()
+        db.session.remove()
+    db.session.commit()
+    typing = db.session.execute(
+        select(ChatEvent.id, ChatEvent.data).where(ChatEvent.kind == "typing").order_by("id")
+    ).all()
+    assert [data["name"] for _, data in typing] == ["committed first", "written first"]
+    assert all(event_id > 0 for event_id, _ in typing)
+    replay = [e["name"] for e in widget.stream() if e["type"] == "typing"]
+    assert replay == ["committed first", "written first"]
