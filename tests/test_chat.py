@@ -376,9 +376,8 @@ def test_streams_are_woken_when_the_whole_transaction_commits_not_a_savepoint(
         events.publish_typing(ticket=ticket, who="agent", name="Ada")
     assert announced == []  # other processes would look before the row is visible
     db.session.commit()
-    assert announced == [
-        {events.ticket_key(ticket.id), events.conversation_key(ticket.conversation_id)}
-    ]
+    # Agents' pages show only the visitor's typing, so only the visitor's stream is woken.
+    assert announced == [{events.conversation_key(ticket.conversation_id)}]
 
 
 @pytest.mark.postgresql
@@ -405,3 +404,17 @@ def test_events_are_numbered_in_commit_order_and_an_open_one_holds_up_no_other(
     assert all(event_id > 0 for event_id, _ in typing)
     replay = [e["name"] for e in widget.stream() if e["type"] == "typing"]
     assert replay == ["committed first", "written first"]
+
+
+def test_typing_shows_on_the_other_side_only(ctx, widget, agent):
+    widget.start(name="Eve")
+    widget.send("Hello")
+    assert widget.post("/typing", {"token": widget.token}).status_code == 202
+    ticket = chat_ticket(ctx)
+    events.publish_typing(ticket=ticket, who="agent", name="Ada")
+    db.session.commit()
+
+    assert [e["who"] for e in widget.stream() if e["type"] == "typing"] == ["agent"]
+    with db.engine.connect() as connection:
+        agents_view = events.since(connection, events.Stream(ticket_id=ticket.id), 0)
+    assert [e.data["who"] for e in agents_view if e.kind == "typing"] == ["visitor"]

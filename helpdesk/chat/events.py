@@ -126,7 +126,11 @@ def publish_new_ticket(ticket: Ticket) -> None:
 def publish_typing(*, ticket: Ticket, who: str, name: str) -> None:
     """Someone is typing on a chat ticket: ``who`` is "visitor" or "agent"."""
     data = {"who": who, "name": name, "at": utcnow().isoformat()}
-    publish(EventKind.TYPING, data, ticket_id=ticket.id, conversation_id=ticket.conversation_id)
+    # Each side shows only the other's typing: wake only the streams that show it.
+    if who == "visitor":
+        publish(EventKind.TYPING, data, ticket_id=ticket.id)
+    else:
+        publish(EventKind.TYPING, data, conversation_id=ticket.conversation_id)
 
 
 # What a stream sends of an event. Streams read after every wake-up: plain rows on a bare
