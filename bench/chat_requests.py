@@ -6,10 +6,10 @@ Usage: python bench/chat_requests.py [--requests 200] [--chats 50] [--history 8]
 Fills a fresh database (PostgreSQL by default) with one chat site, an agent and ``--chats``
 conversations whose tickets already hold ``--history`` messages each (bench/chat.py's tickets
 end with ten), then runs each chat path through the Flask test client, one conversation after
-the other, and prints the median process CPU time per request: a visitor's message, typing
-and stream, the agent's reply, typing and ticket stream. Streams are timed up to their first
-read (the replay a reconnecting browser gets); ``--profile PATH`` prints the top of a cProfile
-of that path instead.
+the other, and prints the median process CPU time per request: the widget's settings (every
+page view of the host site), a visitor's message, typing and stream, the agent's reply, typing
+and ticket stream. Streams are timed up to their first read (the replay a reconnecting browser
+gets); ``--profile PATH`` prints the top of a cProfile of that path instead.
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ class Chats:
     def __init__(self, app, key: str, count: int, history: int) -> None:
         self.visitor, self.agent = app.test_client(), app.test_client()
         self.agent.post("/login", data={"email": "agent@bench.example", "password": PASSWORD})
+        self.key = key
         self.headers = {"Origin": ORIGIN, "Content-Type": "text/plain"}
         self.chats: list[tuple[str, int]] = []
         for _ in range(count):
@@ -120,6 +121,10 @@ class Chats:
 def paths(chats: Chats) -> dict[str, Callable[[], None]]:
     """Each chat path as a call that makes one request and checks its answer."""
 
+    def widget_settings():
+        answer = chats.visitor.get(f"/chat/api/sites/{chats.key}", headers={"Origin": ORIGIN})
+        assert answer.json["online"], answer.data
+
     def visitor_message():
         answer = chats.send(chats.next()[0], "hello")
         assert answer.status_code == 201, answer.data
@@ -146,6 +151,7 @@ def paths(chats: Chats) -> dict[str, Callable[[], None]]:
         assert b"event: message" in answer.get_data(), answer.data
 
     return {
+        "widget settings": widget_settings,
         "visitor message": visitor_message,
         "visitor typing": visitor_typing,
         "visitor stream": visitor_stream,
