@@ -1,14 +1,17 @@
 """Web chat under load: visitors and an agent talking through two web processes.
 
-Usage: python bench/chat.py [--visitors 200] [--messages 5] [--database-url URL] [--no-redis]
+Usage: python bench/chat.py [--visitors 200] [--messages 5] [--pause SECONDS]
+                            [--workers 1] [--database-url URL] [--no-redis]
 
 Starts two gunicorn processes (gthread workers) on one fresh database (PostgreSQL by default,
 a database of its own, dropped afterwards) with Redis fan-out unless --no-redis. Each visitor
 starts a conversation on one process and the agent follows that ticket's live stream on the
 *other* one, so every message crosses processes. A visitor sends a message, the agent answers
-it as soon as it shows up, the visitor sends the next when the answer arrives. Prints messages
-per second and p50 / p95 latencies: visitor -> agent (post sent until the agent's stream shows
-it) and agent -> visitor.
+it as soon as it shows up, the visitor sends the next when the answer arrives (after a pause
+of about --pause seconds, as people read and type; 0 by default). Without pauses the load is
+a closed loop: latency is the number of visitors over the rate the servers reach. Prints
+messages per second, p50 / p95 latencies: visitor -> agent (post sent until the agent's stream
+shows it) and agent -> visitor, and the CPU each web process and the client spent per message.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import re
 import secrets
 import signal
@@ -67,13 +71,15 @@ def prepare(database_url: str) -> str:
     return key
 
 
-def start_servers(env: dict[str, str], threads: int) -> tuple[list[subprocess.Popen], list[str]]:
+def start_servers(
+    env: dict[str, str], workers: int, threads: int
+) -> tuple[list[subprocess.Popen], list[str]]:
     procs, urls = [], []
     for _ in range(2):
         port = free_port()
         cmd = [
             str(Path(sys.executable).parent / "gunicorn"),
-            "--worker-class", "gthread", "--workers", "1", "--threads", str(threads),
+            "--worker-class", "gthread", "--workers", str(workers), "--threads", str(threads),
             "--bind", f"127.0.0.1:{port}", "--timeout", "120", "--graceful-timeout", "3",
             "--keep-alive", "30",
             "--log-level", "warning",
@@ -84,6 +90,16 @@ def start_servers(env: dict[str, str], threads: int) -> tuple[list[subprocess.Po
     for url in urls:
         wait_until_up(url)
     return procs, urls
+
+
+def cpu_seconds(master: subprocess.Popen) -> float:
+    """CPU time used so far by a gunicorn master's worker processes (Linux /proc)."""
+    children = Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()
+    total = 0
+    for pid in children:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def wait_until_up(url: str, timeout: float = 30) -> None:
@@ -149,10 +165,13 @@ class Agent:
                 sent_at = float(event["text"].rsplit(" ", 1)[1])
                 self.results.to_agent.append(time.time() - sent_at)
                 form = {"text": f"answer {time.time()}", "csrf_token": self.csrf, "reply": "1"}
+                # As the chat page sends it: the reply shows up on the live stream, no reload.
                 reply = await self.session.post(
-                    f"{self.url}/tickets/{ticket_id}/messages", data=form, allow_redirects=False
+                    f"{self.url}/tickets/{ticket_id}/messages",
+                    data=form,
+                    headers={"Accept": "application/json"},
                 )
-                if reply.status != 302:
+                if reply.status != 201:
                     self.results.errors += 1
 
 
@@ -170,8 +189,15 @@ async def post_with_retry(
 
 
 async def visitor(
-    n: int, session: aiohttp.ClientSession, url: str, key: str, count: int, results: Results
+    n: int,
+    session: aiohttp.ClientSession,
+    url: str,
+    key: str,
+    count: int,
+    pause: float,
+    results: Results,
 ) -> None:
+    rng = random.Random(n)
     headers = {"Origin": ORIGIN, "Content-Type": "text/plain"}
     body = json.dumps({"name": f"Visitor {n}", "email": f"v{n}@bench.example"})
     start = await session.post(
@@ -184,6 +210,7 @@ async def visitor(
     ) as stream:
         events = sse(stream)
         for m in range(count):
+            await asyncio.sleep(pause * rng.uniform(0.5, 1.5))
             message = {"token": token, "client_id": f"{n}-{m}", "text": f"v{n} m{m} {time.time()}"}
             posted = await post_with_retry(
                 session, f"{url}/chat/api/messages", json.dumps(message), headers
@@ -213,7 +240,9 @@ async def new_chats(session: aiohttp.ClientSession, url: str, agent: Agent, expe
                     return
 
 
-async def run(urls: list[str], key: str, visitors: int, count: int) -> tuple[Results, float]:
+async def run(
+    urls: list[str], key: str, visitors: int, count: int, pause: float
+) -> tuple[Results, float]:
     results = Results()
     connector = aiohttp.TCPConnector(limit=0)
     async with (
@@ -230,7 +259,10 @@ async def run(urls: list[str], key: str, visitors: int, count: int) -> tuple[Res
         await asyncio.sleep(0.5)
         began = time.monotonic()
         await asyncio.gather(
-            *(visitor(n, visitors_session, urls[0], key, count, results) for n in range(visitors))
+            *(
+                visitor(n, visitors_session, urls[0], key, count, pause, results)
+                for n in range(visitors)
+            )
         )
         elapsed = time.monotonic() - began
         queue.cancel()
@@ -247,10 +279,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--visitors", type=int, default=200)
     parser.add_argument("--messages", type=int, default=5, help="per visitor")
+    parser.add_argument("--pause", type=float, default=0.0, help="seconds before each message")
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--no-redis", action="store_true", help="fan out by polling the database")
-    parser.add_argument("--threads", type=int, default=0, help="per process (default: enough)")
+    parser.add_argument("--workers", type=int, default=1, help="gunicorn workers per server")
+    parser.add_argument("--threads", type=int, default=0, help="per worker (default: enough)")
     args = parser.parse_args()
 
     with scratch_database(args.database_url) as database_url:
@@ -268,10 +302,16 @@ def main() -> None:
         if not args.no_redis:
             env["REDIS_URL"] = args.redis_url
         # One thread per open stream (visitors or agent tickets) plus room for posts.
-        threads = args.threads or args.visitors + 50
-        procs, urls = start_servers(env, threads)
+        threads = args.threads or args.visitors // args.workers + 50
+        procs, urls = start_servers(env, args.workers, threads)
         try:
-            results, elapsed = asyncio.run(run(urls, key, args.visitors, args.messages))
+            server_cpu = [cpu_seconds(proc) for proc in procs]
+            client_cpu = time.process_time()
+            results, elapsed = asyncio.run(run(urls, key, args.visitors, args.messages, args.pause))
+            client_cpu = time.process_time() - client_cpu
+            server_cpu = [
+                cpu_seconds(proc) - before for proc, before in zip(procs, server_cpu, strict=True)
+            ]
         finally:
             for proc in procs:
                 proc.send_signal(signal.SIGTERM)
@@ -280,7 +320,10 @@ def main() -> None:
 
     delivered = len(results.to_agent) + len(results.to_visitor)
     fan_out = "database polling" if args.no_redis else "Redis"
-    print(f"{args.visitors} visitors x {args.messages} messages, 2 web processes, {fan_out}")
+    print(
+        f"{args.visitors} visitors x {args.messages} messages (pause {args.pause:g} s), "
+        f"2 web servers x {args.workers} worker(s), {fan_out}"
+    )
     print(
         f"delivered {delivered} messages in {elapsed:.1f} s: {delivered / elapsed:.0f} messages/s"
     )
@@ -291,6 +334,11 @@ def main() -> None:
         if values:
             p50, p95 = percentile(values, 0.50) * 1000, percentile(values, 0.95) * 1000
             print(f"{label}: p50 {p50:.0f} ms, p95 {p95:.0f} ms ({len(values)} messages)")
+    per_message = ", ".join(f"{cpu / delivered * 1000:.1f}" for cpu in server_cpu)
+    print(
+        f"CPU per message: web processes {per_message} ms (visitors', agent's), "
+        f"this client {client_cpu / delivered * 1000:.1f} ms"
+    )
     if results.errors:
         print(f"errors: {results.errors}")
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from channels.base import Channel, InboundMessage
 from channels.webchat import host_user_hash
@@ -228,6 +228,24 @@ def test_the_stream_replays_what_was_missed_and_keeps_notes_inside(ctx, widget, 
     assert (reply.channel, reply.delivery_state) == (Channel.CHAT, DeliveryState.DELIVERED)
 
 
+def test_the_chat_page_sends_replies_without_a_reload(ctx, client, widget, login):
+    login(name="Ada Lovelace", available=True)
+    widget.start(name="Eve")
+    widget.send("Hello")
+    ticket = chat_ticket(ctx)
+    as_the_page = {"Accept": "application/json"}
+    url = f"/tickets/{ticket.id}/messages"
+
+    sent = client.post(url, data={"text": "Hi Eve", "reply": "1"}, headers=as_the_page)
+    assert sent.status_code == 201
+    assert [e["text"] for e in widget.stream() if e["type"] == "message"] == ["Hello", "Hi Eve"]
+    refused = client.post(url, data={"text": " ", "reply": "1"}, headers=as_the_page)
+    assert refused.status_code == 400 and "text" in refused.json["errors"]
+    # No notice waits in the session for a reload that never comes.
+    with client.session_transaction() as session:
+        assert "_flashes" not in session
+
+
 def test_offline_the_widget_wants_an_email_and_replies_go_by_email_and_thread_back(
     ctx, client, widget, site, make_user
 ):
@@ -358,6 +376,45 @@ def test_streams_are_woken_when_the_whole_transaction_commits_not_a_savepoint(
         events.publish_typing(ticket=ticket, who="agent", name="Ada")
     assert announced == []  # other processes would look before the row is visible
     db.session.commit()
-    assert announced == [
-        {events.ticket_key(ticket.id), events.conversation_key(ticket.conversation_id)}
-    ]
+    # Agents' pages show only the visitor's typing, so only the visitor's stream is woken.
+    assert announced == [{events.conversation_key(ticket.conversation_id)}]
+
+
+@pytest.mark.postgresql
+def test_events_are_numbered_in_commit_order_and_an_open_one_holds_up_no_other(
+    app, ctx, widget, agent
+):
+    widget.start(name="Eve")
+    widget.send("first")
+    ticket = chat_ticket(ctx)
+    events.publish_typing(ticket=ticket, who="agent", name="written first")
+    # Another request commits its event meanwhile, without waiting for this transaction.
+    with app.app_context():
+        # Were the counter locked by the open transaction, fail instead of waiting for ever.
+        db.session.execute(text("SET LOCAL lock_timeout = '5s'"))
+        other = db.session.get(Ticket, ticket.id)
+        events.publish_typing(ticket=other, who="agent", name="committed first")
+        db.session.commit()
+        db.session.remove()
+    db.session.commit()
+    typing = db.session.execute(
+        select(ChatEvent.id, ChatEvent.data).where(ChatEvent.kind == "typing").order_by("id")
+    ).all()
+    assert [data["name"] for _, data in typing] == ["committed first", "written first"]
+    assert all(event_id > 0 for event_id, _ in typing)
+    replay = [e["name"] for e in widget.stream() if e["type"] == "typing"]
+    assert replay == ["committed first", "written first"]
+
+
+def test_typing_shows_on_the_other_side_only(ctx, widget, agent):
+    widget.start(name="Eve")
+    widget.send("Hello")
+    assert widget.post("/typing", {"token": widget.token}).status_code == 202
+    ticket = chat_ticket(ctx)
+    events.publish_typing(ticket=ticket, who="agent", name="Ada")
+    db.session.commit()
+
+    assert [e["who"] for e in widget.stream() if e["type"] == "typing"] == ["agent"]
+    with db.engine.connect() as connection:
+        agents_view = events.since(connection, events.Stream(ticket_id=ticket.id), 0)
+    assert [e.data["who"] for e in agents_view if e.kind == "typing"] == ["visitor"]

@@ -8,11 +8,12 @@ nothing twice. Waking the streams that wait for them is ``helpdesk.chat.hub``'s 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, Connection, Row, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from helpdesk import counters
@@ -66,29 +67,36 @@ def publish(
     *,
     ticket_id: int | None = None,
     conversation_id: str | None = None,
-) -> ChatEvent:
+) -> None:
     """Log one event; its streams are woken once the caller commits."""
-    event = ChatEvent(
-        # The counter row stays locked until commit, so events become visible in id order.
-        id=counters.next_value("chat_event"),
-        kind=kind,
-        ticket_id=ticket_id,
-        conversation_id=conversation_id,
-        data=data,
-        created_at=utcnow(),
+    db.session.execute(
+        insert(ChatEvent).values(
+            id=_event_id(),
+            kind=kind,
+            ticket_id=ticket_id,
+            conversation_id=conversation_id,
+            data=data,
+            created_at=utcnow(),
+        )
     )
-    db.session.add(event)
-    db.session.flush()
     keys = set(Stream(conversation_id, ticket_id, kind == EventKind.TICKET).keys)
     db.session.info.setdefault(PENDING_WAKEUPS, set()).update(keys)
-    return event
 
 
-def publish_message(message: Message) -> ChatEvent | None:
+def _event_id() -> int | ColumnElement[int]:
+    # Ids come from the "chat_event" counter row, locked until commit, so they become visible
+    # in id order. PostgreSQL takes that lock inside COMMIT (a deferred trigger, migration
+    # 0008) and meanwhile the row holds a stand-in; SQLite has one writer at a time anyway.
+    if db.session.get_bind().dialect.name == "postgresql":
+        return -func.nextval("chat_event_drafts")
+    return counters.next_value("chat_event")
+
+
+def publish_message(message: Message) -> None:
     """Announce a public message of a chat ticket to its visitor and the agents watching."""
     ticket = message.ticket
     if not ticket.conversation_id or message.direction == Direction.NOTE:
-        return None
+        return
     from_visitor = message.direction == Direction.INBOUND
     client_id = (message.external_id or "").partition(":")[2] if from_visitor else None
     data = {
@@ -101,9 +109,7 @@ def publish_message(message: Message) -> ChatEvent | None:
         "channel": message.channel.value,
         "delivery": message.delivery_state.value if message.delivery_state else None,
     }
-    return publish(
-        EventKind.MESSAGE, data, ticket_id=ticket.id, conversation_id=ticket.conversation_id
-    )
+    publish(EventKind.MESSAGE, data, ticket_id=ticket.id, conversation_id=ticket.conversation_id)
 
 
 def _agent_name(message: Message) -> str:
@@ -111,21 +117,36 @@ def _agent_name(message: Message) -> str:
     return message.author.name.split()[0] if message.author else "Support"
 
 
-def publish_new_ticket(ticket: Ticket) -> ChatEvent:
+def publish_new_ticket(ticket: Ticket) -> None:
     """Tell open queues that a new chat arrived."""
     data = {"ticket_id": ticket.id, "number": ticket.number, "subject": ticket.subject}
-    return publish(EventKind.TICKET, data, ticket_id=ticket.id)
+    publish(EventKind.TICKET, data, ticket_id=ticket.id)
 
 
-def publish_typing(*, ticket: Ticket, who: str, name: str) -> ChatEvent:
+def publish_typing(*, ticket: Ticket, who: str, name: str) -> None:
     """Someone is typing on a chat ticket: ``who`` is "visitor" or "agent"."""
     data = {"who": who, "name": name, "at": utcnow().isoformat()}
-    return publish(
-        EventKind.TYPING, data, ticket_id=ticket.id, conversation_id=ticket.conversation_id
-    )
+    # Each side shows only the other's typing: wake only the streams that show it.
+    if who == "visitor":
+        publish(EventKind.TYPING, data, ticket_id=ticket.id)
+    else:
+        publish(EventKind.TYPING, data, conversation_id=ticket.conversation_id)
 
 
-def since(stream: Stream, after: int, limit: int = REPLAY_LIMIT) -> list[ChatEvent]:
+# What a stream sends of an event. Streams read after every wake-up: plain rows on a bare
+# connection, not entities in a session, keep each read cheap.
+EVENT_FIELDS = (
+    ChatEvent.id,
+    ChatEvent.kind,
+    ChatEvent.ticket_id,
+    ChatEvent.data,
+    ChatEvent.created_at,
+)
+
+
+def since(
+    connection: Connection, stream: Stream, after: int, limit: int = REPLAY_LIMIT
+) -> Sequence[Row]:
     """Events of a stream with ids above ``after``, oldest first."""
     conditions = []
     if stream.conversation_id:
@@ -134,14 +155,12 @@ def since(stream: Stream, after: int, limit: int = REPLAY_LIMIT) -> list[ChatEve
         conditions.append(ChatEvent.ticket_id == stream.ticket_id)
     if stream.queue:
         conditions.append(ChatEvent.kind == EventKind.TICKET)
-    return list(
-        db.session.scalars(
-            select(ChatEvent)
-            .where(ChatEvent.id > after, or_(*conditions))
-            .order_by(ChatEvent.id)
-            .limit(limit)
-        )
-    )
+    return connection.execute(
+        select(*EVENT_FIELDS)
+        .where(ChatEvent.id > after, or_(*conditions))
+        .order_by(ChatEvent.id)
+        .limit(limit)
+    ).all()
 
 
 def latest_id() -> int:
@@ -149,14 +168,14 @@ def latest_id() -> int:
     return db.session.scalar(select(Counter.value).where(Counter.name == "chat_event")) or 0
 
 
-def stale(event: ChatEvent, now: datetime | None = None) -> bool:
+def stale(event: Row, now: datetime | None = None) -> bool:
     """True for typing events too old to show."""
     return (
         event.kind == EventKind.TYPING and (now or utcnow()) - event.created_at > TYPING_SHOWN_FOR
     )
 
 
-def as_sse(event: ChatEvent) -> str:
+def as_sse(event: Row) -> str:
     """One server-sent event; the id is what the browser sends back as Last-Event-ID."""
     payload = {"type": event.kind, "ticket_id": event.ticket_id, **event.data}
     return f"id: {event.id}\nevent: {event.kind}\ndata: {json.dumps(payload)}\n\n"

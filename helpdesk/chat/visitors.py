@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy.orm import joinedload
 
 from channels.webchat import Visitor
 from helpdesk.extensions import db
@@ -56,7 +57,10 @@ def conversation_for(token: str | None, secret_key: str) -> ChatConversation | N
         return None
     if not isinstance(data, dict) or not isinstance(data.get("c"), str):
         return None
-    return db.session.get(ChatConversation, data["c"])
+    # Every visitor request checks the site's origins: load the site in the same round trip.
+    return db.session.get(
+        ChatConversation, data["c"], options=[joinedload(ChatConversation.endpoint)]
+    )
 
 
 def visitor_of(conversation: ChatConversation) -> Visitor:

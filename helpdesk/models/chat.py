@@ -35,7 +35,8 @@ class ChatEvent(db.Model):
     """Something a live view shows: a message, typing, a new chat for the queue.
 
     Ids come from a counter row whose lock is held until commit, so they become visible in id
-    order and a reader that resumes "after id N" can never skip a late-committing event.
+    order and a reader that resumes "after id N" can never skip a late-committing event. On
+    PostgreSQL the row is numbered inside COMMIT (migration 0008), so that lock is brief.
     """
 
     __tablename__ = "chat_events"

@@ -72,6 +72,26 @@ function followChat(thread) {
   });
   const area = composer.querySelector("textarea");
   const csrf = composer.querySelector("[name=csrf_token]");
+  // A reply goes without reloading the page: the live stream shows it like any message.
+  composer.addEventListener("submit", async (event) => {
+    if (event.submitter?.name !== "reply") return;
+    event.preventDefault();
+    const body = new FormData(composer);
+    body.append("reply", "1");
+    const answer = await fetch(composer.action, {
+      method: "POST",
+      body,
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    }).catch(() => null);
+    if (answer?.ok) {
+      area.value = "";
+    } else if (answer) {
+      // Refused (empty, too long, no way to reach the customer): the page says why.
+      composer.submit();
+    }
+    // No answer at all: the text stays, and the stream shows the reply if it went through.
+  });
   let lastSent = 0;
   area.addEventListener("input", () => {
     if (Date.now() - lastSent < 2500) return;

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 
 from flask import Flask, current_app, request
+from sqlalchemy import Engine
 from werkzeug.wrappers import Response
 
 from helpdesk.chat import events
@@ -37,7 +38,7 @@ def event_stream(
 ) -> Response:
     """A text/event-stream response following ``stream`` from event id ``after``."""
     app = current_app._get_current_object()
-    body = _generate(app, stream, after, on_beat)
+    body = _generate(app, db.engine, stream, after, on_beat)
     response = Response(body, mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache, no-transform"
     # Proxies such as nginx would otherwise buffer the stream and defeat real time.
@@ -46,27 +47,36 @@ def event_stream(
 
 
 def _generate(
-    app: Flask, stream: events.Stream, after: int, on_beat: Callable[[], None] | None
+    app: Flask,
+    engine: Engine,
+    stream: events.Stream,
+    after: int,
+    on_beat: Callable[[], None] | None,
 ) -> Iterator[str]:
     heartbeat = app.config.get("HELPDESK_CHAT_HEARTBEAT", HEARTBEAT_SECONDS)
     ends_at = time.monotonic() + app.config.get("HELPDESK_CHAT_STREAM_SECONDS", STREAM_SECONDS)
     waiter = hub_of(app).register(stream.keys)
     try:
         yield f"retry: {RECONNECT_MS}\n\n"
-        beat = True
-        while time.monotonic() < ends_at:
+        # The request that opened the stream has just noted its client as present.
+        beat = False
+        # The first read always happens: a reconnecting browser gets what it missed at once.
+        while True:
             waiter.reset()
-            with app.app_context():
-                if beat and on_beat is not None:
+            if beat and on_beat is not None:
+                with app.app_context():
                     on_beat()
-                found = events.since(stream, after)
-                chunk = "".join(events.as_sse(e) for e in found if not events.stale(e))
-                db.session.remove()
+                    db.session.remove()
+            with engine.connect() as connection:
+                found = events.since(connection, stream, after)
             if found:
+                chunk = "".join(events.as_sse(e) for e in found if not events.stale(e))
                 after = found[-1].id
                 yield chunk
                 if len(found) == events.REPLAY_LIMIT:
                     continue
+            if time.monotonic() >= ends_at:
+                return
             beat = not waiter.wait(heartbeat)
             if beat:
                 yield ": keep-alive\n\n"

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -121,15 +130,17 @@ def _still_here():
 def ticket(ticket_id: int) -> str:
     # Read before the thread, so the live stream resumes at or before what the page shows.
     live_after = events.latest_id()
-    found = _ticket_or_404(ticket_id)
+    found = _thread_or_404(ticket_id)
     return _render_ticket(found, ComposeForm(), _properties_form(found), live_after)
 
 
 @bp.post("/tickets/<int:ticket_id>/messages")
 @staff_required
-def write_message(ticket_id: int) -> str | Response:
+def write_message(ticket_id: int) -> str | Response | tuple[Response, int]:
     found = _ticket_or_404(ticket_id)
     compose = ComposeForm()
+    # A chat page sends replies itself and shows them from its live stream: no reload.
+    from_live_page = request.accept_mimetypes.best == "application/json"
     if compose.validate_on_submit():
         write = service.add_note if compose.note.data else service.reply
         try:
@@ -139,16 +150,21 @@ def write_message(ticket_id: int) -> str | Response:
             compose.text.errors.append(str(refused))
         else:
             db.session.commit()
+            if from_live_page:
+                return jsonify(ok=True), 201
             flash("Note added." if compose.note.data else "Reply queued for sending.", "success")
-            # The URL's id, not found.id: after the commit that would reload the whole thread.
+            # The URL's id, not found.id: after the commit that would reload the ticket.
             return redirect(url_for("agent.ticket", ticket_id=ticket_id, _anchor="composer"))
+    if from_live_page:
+        return jsonify(errors=compose.errors), 400
+    found = _thread_or_404(ticket_id)
     return _render_ticket(found, compose, _properties_form(found)), 400
 
 
 @bp.post("/tickets/<int:ticket_id>/properties")
 @staff_required
 def update_properties(ticket_id: int) -> str | Response:
-    found = _ticket_or_404(ticket_id)
+    found = _thread_or_404(ticket_id)
     properties = _properties_form(found)
     if properties.validate_on_submit():
         assignee = db.session.get(User, int(properties.assignee.data or 0))
@@ -212,6 +228,15 @@ def _same_site(url: str | None) -> bool:
 
 
 def _ticket_or_404(ticket_id: int) -> Ticket:
+    """The ticket alone: what a reply, typing or a live stream needs, whatever its length."""
+    found = db.session.get(Ticket, ticket_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _thread_or_404(ticket_id: int) -> Ticket:
+    """The ticket with all its page shows, loaded up front."""
     found = queries.ticket_with_thread(ticket_id)
     if found is None:
         abort(404)

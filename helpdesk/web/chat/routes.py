@@ -121,6 +121,8 @@ def visitor_typing() -> tuple[Response, int]:
 def stream() -> Response:
     conversation = _conversation()
     conversation_id = conversation.id
+    if presence.note_visitor_seen(conversation):
+        db.session.commit()
 
     def still_here() -> None:
         seen = db.session.get(ChatConversation, conversation_id)
