@@ -1,7 +1,7 @@
 """chat: PostgreSQL numbers chat events as their transaction commits
 
-Revision ID: 0008_chat_numbering
-Revises: 0007_chat
+Revision ID: 0009_chat_numbering
+Revises: 0008_mail_secrets
 Create Date: 2026-11-25 12:15:00
 
 Event ids come from the "chat_event" counter row, whose lock is held until commit so ids
@@ -17,8 +17,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0008_chat_numbering'
-down_revision = '0007_chat'
+revision = '0009_chat_numbering'
+down_revision = '0008_mail_secrets'
 branch_labels = None
 depends_on = None
 
