@@ -709,15 +709,16 @@ def _record(
     after: str | None,
     at: datetime,
 ) -> None:
-    ticket.events.append(
-        TicketEvent(
-            actor=actor,
-            kind=kind,
-            from_value=before[:SUBJECT_LENGTH] if before else before,
-            to_value=after[:SUBJECT_LENGTH] if after else after,
-            created_at=at,
-        )
+    # Set from the event's side, so a ticket's events are not all loaded to add one.
+    event = TicketEvent(
+        ticket=ticket,
+        actor=actor,
+        kind=kind,
+        from_value=before[:SUBJECT_LENGTH] if before else before,
+        to_value=after[:SUBJECT_LENGTH] if after else after,
+        created_at=at,
     )
+    db.session.add(event)
 
 
 def _parse(enum, value, what: str):
@@ -745,9 +746,21 @@ def _excerpt(text: str) -> str:
 
 def _reply_recipient(ticket: Ticket) -> str | None:
     """Answer whoever wrote last on this ticket, else the customer's identity for the channel."""
-    for message in reversed(ticket.messages):
-        if message.direction == Direction.INBOUND and not message.auto_submitted and message.sender:
-            return message.sender
+    last_sender = db.session.scalar(
+        select(Message.sender)
+        .where(
+            # Compared as objects, so a ticket not yet flushed is compared after the autoflush.
+            Message.ticket == ticket,
+            Message.direction == Direction.INBOUND,
+            Message.auto_submitted.is_(False),
+            Message.sender.is_not(None),
+            Message.sender != "",
+        )
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(1)
+    )
+    if last_sender:
+        return last_sender
     kind = {
         Channel.EMAIL: IdentityKind.EMAIL,
         Channel.SMS: IdentityKind.PHONE,
