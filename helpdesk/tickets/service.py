@@ -456,6 +456,8 @@ def _queue_outbound(
 
 def reply_block(ticket: Ticket) -> str | None:
     """Why no public reply can go out on this ticket right now; None when one can."""
+    if ticket.channel != Channel.SMS:
+        return None  # only a text recipient can opt out
     return _recipient_block(ticket.channel, _reply_recipient(ticket))
 
 
