@@ -24,11 +24,23 @@ def endpoint_for(channel: Channel, address: str) -> Endpoint:
 
 def find_endpoint(channel: Channel, address: str) -> Endpoint | None:
     """The endpoint registered at this address, or None; raises InvalidInput for a bad one."""
-    return db.session.scalar(
-        select(Endpoint).where(
-            Endpoint.channel == channel, Endpoint.address == endpoint_address(channel, address)
-        )
+    key = (channel, endpoint_address(channel, address))
+    if (known := _ids_by_address.get(key)) is not None:
+        # Often loaded already (a chat request loads its site first): then no query at all.
+        endpoint = db.session.get(Endpoint, known)
+        if endpoint is not None and (endpoint.channel, endpoint.address) == key:
+            return endpoint
+    endpoint = db.session.scalar(
+        select(Endpoint).where(Endpoint.channel == key[0], Endpoint.address == key[1])
     )
+    if endpoint is not None and endpoint.id is not None:
+        _ids_by_address[key] = endpoint.id
+    return endpoint
+
+
+# Endpoint ids by (channel, address), kept by each process; checked on every use, since an
+# endpoint can be removed and its address registered again under another id.
+_ids_by_address: dict[tuple[Channel, str], int] = {}
 
 
 def endpoint_address(channel: Channel, address: str) -> str:
