@@ -412,6 +412,8 @@ def fill(connection: Connection, count: int) -> None:
     ]:
         loader.insert(table, rows)
     loader.run(f"INSERT INTO counters (name, value) VALUES ('ticket', {count})")
+    if connection.dialect.name == "postgresql":
+        loader.run(f"SELECT setval('ticket_numbers', {count})")  # the next ticket's number
     messages_total = 0
     for first in range(1, count + 1, CHUNK):
         made = list(filler.tickets(first, min(first + CHUNK - 1, count)))

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from channels.base import Channel, InboundAttachment
 from helpdesk.extensions import db
@@ -22,6 +22,7 @@ from helpdesk.models import (
 )
 from helpdesk.storage import blob_store
 from helpdesk.tickets import service
+from helpdesk.tickets.endpoints import endpoint_for
 from helpdesk.tickets.errors import InvalidInput, TicketError
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -374,3 +375,19 @@ def test_endpoints_are_normalised_by_channel(ctx, inbound):
         "MGabc123DEF",
         "+15550001000",
     )
+
+
+@pytest.mark.postgresql
+def test_tickets_opened_at_once_get_numbers_without_waiting_for_each_other(app, ctx, inbound):
+    endpoint_for(Channel.EMAIL, "support@shop.test")
+    db.session.commit()
+    first = service.receive(inbound(sender="ada@customer.test"))  # its transaction stays open
+    with app.app_context():
+        # Were the ticket number locked by the open transaction, fail instead of waiting.
+        db.session.execute(text("SET LOCAL lock_timeout = '5s'"))
+        other = service.receive(inbound(sender="bob@customer.test"))
+        db.session.commit()
+        other_number = other.ticket.number
+        db.session.remove()
+    db.session.commit()
+    assert sorted([first.ticket.number, other_number]) == [1, 2]

@@ -286,7 +286,14 @@ def _subject_of(msg: InboundMessage) -> str:
 
 
 def next_ticket_number() -> int:
-    """The next human ticket number; the row lock serialises concurrent intake on PostgreSQL."""
+    """The next human ticket number.
+
+    PostgreSQL: from a sequence, so concurrent intakes never wait for each other (migration
+    0010). SQLite writes one transaction at a time: a counter row does.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        return connection.execute(sql("SELECT nextval('ticket_numbers')")).scalar_one()
     return counters.next_value("ticket")
 
 
