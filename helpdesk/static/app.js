@@ -61,7 +61,8 @@ function followChat(thread) {
   liveStream(thread.dataset.liveUrl, thread.dataset.liveAfter, (data) => {
     if (data.type === "message") {
       if (!document.getElementById(`message-${data.message_id}`)) {
-        composer.before(chatMessage(data));
+        // Above the "is typing" line, so the thread reads on without a gap.
+        typing.before(chatMessage(data, thread.dataset.timezone));
         typing.textContent = "";
       }
     } else if (data.type === "typing" && data.who === "visitor") {
@@ -105,7 +106,7 @@ function followChat(thread) {
 }
 
 // Built with textContent only: message text is never parsed as HTML.
-function chatMessage(data) {
+function chatMessage(data, timeZone) {
   const fromVisitor = data.from === "visitor";
   const article = document.createElement("article");
   article.className = `msg msg-${fromVisitor ? "inbound" : "outbound"} msg-live`;
@@ -120,7 +121,15 @@ function chatMessage(data) {
   kind.textContent = fromVisitor ? `${channel} from customer` : `Reply by ${channel}`;
   const time = document.createElement("time");
   time.dateTime = data.at;
-  time.textContent = new Date(data.at).toLocaleString();
+  // As the server writes times: "25 Nov 2026, 16:13" in the helpdesk's time zone.
+  time.textContent = new Date(data.at).toLocaleString("en-GB", {
+    day: "2-digit",
+    month: "short",
+    year: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+    timeZone,
+  });
   header.append(who, kind, time);
   const text = document.createElement("div");
   text.className = "msg-text";
