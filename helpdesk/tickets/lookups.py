@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from channels.base import Channel, InboundMessage
+from channels.base import InboundMessage
 from helpdesk.extensions import db
 from helpdesk.models import (
     CustomerIdentity,
@@ -28,7 +28,6 @@ from helpdesk.models import (
 )
 from helpdesk.tickets import sla
 from helpdesk.tickets.customers import Sender, identities_of, look_up_sender
-from helpdesk.tickets.endpoints import endpoint_for
 from helpdesk.tickets.stages import ordered_rules
 from helpdesk.tickets.threading import referenced_tickets, subject_token
 
@@ -50,19 +49,12 @@ def _identity_key(kind: IdentityKind, value: str) -> str:
 
 
 class IntakeLookups:
-    """Intake's questions, each asked of the database; the seldom-changing answers (endpoints,
-    stage rules, service targets) are kept for the life of the object."""
+    """Intake's questions, each asked of the database; the seldom-changing answers (stage rules,
+    service targets) are kept for the life of the object."""
 
     def __init__(self) -> None:
-        self._endpoints: dict[tuple[Channel, str], Endpoint] = {}
         self._rules: list[StageRule] | None = None
         self._targets: dict[Stage, StageSla] | None = None
-
-    def endpoint(self, channel: Channel, address: str) -> Endpoint:
-        key = (channel, address)
-        if key not in self._endpoints:
-            self._endpoints[key] = endpoint_for(channel, address)
-        return self._endpoints[key]
 
     def rules(self) -> list[StageRule]:
         if self._rules is None:

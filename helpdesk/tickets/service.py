@@ -50,6 +50,7 @@ from helpdesk.tickets.customers import (
     resolve_customer,
     set_opt_out,
 )
+from helpdesk.tickets.endpoints import endpoint_for
 from helpdesk.tickets.errors import InvalidInput, TicketError
 from helpdesk.tickets.lookups import BatchLookups, IntakeLookups, touches
 from helpdesk.tickets.stages import decide
@@ -86,7 +87,7 @@ def take(msg: InboundMessage) -> Intake:
         return batch.take(msg)
     _serialise_intake(msg)
     lookups = IntakeLookups()
-    endpoint = lookups.endpoint(msg.channel, msg.endpoint)
+    endpoint = endpoint_for(msg.channel, msg.endpoint)
     if (stored := _stored_already(msg, endpoint, lookups)) is not None:
         return stored
     try:
@@ -114,19 +115,18 @@ def intake_batch(messages: Sequence[InboundMessage]) -> Iterator[None]:
     leaves the batch half-written: run it inside a savepoint, and after an error roll that
     back and take the messages again one by one, outside the batch.
     """
-    db.session.info[_BATCH] = _IntakeBatch(messages)
-    try:
-        with db.session.no_autoflush:
+    with db.session.no_autoflush:
+        db.session.info[_BATCH] = _IntakeBatch(messages)
+        try:
             yield
-    finally:
-        del db.session.info[_BATCH]
+        finally:
+            del db.session.info[_BATCH]
 
 
 class _IntakeBatch:
     def __init__(self, messages: Sequence[InboundMessage]) -> None:
         self.unflushed: set[str] = set()  # what the messages taken since the last flush touch
-        with db.session.no_autoflush:
-            self.lookups = BatchLookups(messages)
+        self.lookups = BatchLookups(messages)
 
     def take(self, msg: InboundMessage) -> Intake:
         keys = touches(msg)
@@ -134,7 +134,7 @@ class _IntakeBatch:
             db.session.flush()
             self.unflushed.clear()
         _serialise_intake(msg)
-        endpoint = self.lookups.endpoint(msg.channel, msg.endpoint)
+        endpoint = endpoint_for(msg.channel, msg.endpoint)
         if (stored := _stored_already(msg, endpoint, self.lookups)) is not None:
             return stored
         intake = _attach(msg, endpoint, self.lookups)
