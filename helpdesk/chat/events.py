@@ -86,7 +86,7 @@ def publish(
 def _event_id() -> int | ColumnElement[int]:
     # Ids come from the "chat_event" counter row, locked until commit, so they become visible
     # in id order. PostgreSQL takes that lock inside COMMIT (a deferred trigger, migration
-    # 0008) and meanwhile the row holds a stand-in; SQLite has one writer at a time anyway.
+    # 0009) and meanwhile the row holds a stand-in; SQLite has one writer at a time anyway.
     if db.session.get_bind().dialect.name == "postgresql":
         return -func.nextval("chat_event_drafts")
     return counters.next_value("chat_event")

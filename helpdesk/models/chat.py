@@ -36,7 +36,7 @@ class ChatEvent(db.Model):
 
     Ids come from a counter row whose lock is held until commit, so they become visible in id
     order and a reader that resumes "after id N" can never skip a late-committing event. On
-    PostgreSQL the row is numbered inside COMMIT (migration 0008), so that lock is brief.
+    PostgreSQL the row is numbered inside COMMIT (migration 0009), so that lock is brief.
     """
 
     __tablename__ = "chat_events"
