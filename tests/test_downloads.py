@@ -24,7 +24,7 @@ NAMES = {
     "cjk": "報告書 2026年.xlsx",
     "arabic": "تقرير الطلب.docx",
     "emoji": "🎉 party 👨‍👩‍👧.txt",
-    "quotes": 'He said "hi", it\'s 100% \'done\'.txt',
+    "quotes": "He said \"hi\", it's 100% 'done'.txt",
     "accents": "Résumé.pdf",
 }
 
