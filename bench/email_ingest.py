@@ -20,6 +20,8 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -30,6 +32,7 @@ from mail_servers import running_dovecot  # noqa: E402  (the tests' Dovecot laun
 
 TEXT_PART = "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit"
 ATTACHMENT = base64.encodebytes(random.Random(0).randbytes(24_000)).decode()
+FIRST_SENT = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 NAMES = ["Jürgen Groß", "Zoë Ødegård", "Ada Lovelace", "Łukasz Żółw", "Chloé Dupré", "Wei 王"]
 
 
@@ -53,7 +56,7 @@ def generate(count: int, rng: random.Random) -> list[Generated]:
             headers = "Auto-Submitted: auto-replied\r\nPrecedence: bulk\r\n"
             mails.append(
                 Generated(
-                    _mail(message_id, sender, "Out of office", headers, "Back on Monday.", rng),
+                    _mail(n, message_id, sender, "Out of office", headers, "Back on Monday.", rng),
                     message_id,
                     None,
                     True,
@@ -68,7 +71,7 @@ def generate(count: int, rng: random.Random) -> list[Generated]:
             )
             mails.append(
                 Generated(
-                    _mail(message_id, sender, "Re: Bestellung", headers, body, rng),
+                    _mail(n, message_id, sender, "Re: Bestellung", headers, body, rng),
                     message_id,
                     root,
                     False,
@@ -83,6 +86,7 @@ def generate(count: int, rng: random.Random) -> list[Generated]:
             mails.append(
                 Generated(
                     _mail(
+                        n,
                         message_id,
                         sender,
                         f"Bestellung {1000 + n}: Lieferung nach Köln",
@@ -100,12 +104,21 @@ def generate(count: int, rng: random.Random) -> list[Generated]:
 
 
 def _mail(
-    message_id: str, sender: str, subject: str, headers: str, body: str, rng: random.Random
+    n: int,
+    message_id: str,
+    sender: str,
+    subject: str,
+    headers: str,
+    body: str,
+    rng: random.Random,
 ) -> bytes:
     name = rng.choice(NAMES)
+    # A mail a minute: alike From, Subject and body (a customer's second "Re:") written at the
+    # same moment would be copies of one mail.
+    sent = format_datetime(FIRST_SENT + timedelta(minutes=n))
     head = (
         f"From: {name} <{sender}>\r\nTo: support@shop.test\r\nSubject: {subject}\r\n"
-        f"Message-ID: {message_id}\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\n"
+        f"Message-ID: {message_id}\r\nDate: {sent}\r\n"
         f"MIME-Version: 1.0\r\n{headers}"
     )
     if rng.random() < 0.15:

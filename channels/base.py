@@ -70,6 +70,9 @@ class InboundMessage:
     thread_hints: tuple[str, ...] = ()  # In-Reply-To and References message ids
     auto_submitted: bool = False
     received_at: datetime | None = None
+    # Email only: equal for copies of one mail, whichever mailbox they came through, and only
+    # for them (the Message-ID alone is not: some mailers reuse one).
+    content_hash: str | None = None
     # Web chat only.
     conversation_id: str | None = None
     page_url: str | None = None

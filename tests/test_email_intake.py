@@ -124,21 +124,88 @@ def test_processed_folder_receives_the_mail_after_commit(ctx, dovecot, imap_fold
     assert dovecot.count(done) == 2
 
 
-def test_the_same_mail_delivered_twice_is_one_message(ctx, dovecot, imap_folder, make_mailbox):
+def test_copies_of_one_mail_are_one_message(ctx, dovecot, imap_folder, make_mailbox):
     mailbox = make_mailbox()
-    raw = mail(message_id="<same@customer.test>")
-    # A copy that came another way (an extra Received line), and one through a mailing list
-    # that added a footer: the same Message-ID, so the same message.
-    relayed = b"Received: from relay.test\r\n" + raw
-    with_footer = raw + b"--\r\nYou are subscribed to orders@customer.test\r\n"
-    dovecot.append(imap_folder, raw, relayed, with_footer)
-
-    assert fetch(mailbox) == {"stored": 1, "ignored": 1}
-    assert db.session.scalar(select(func.count(Message.id))) == 1
-    ignored = db.session.scalar(
-        select(InboundEmail).where(InboundEmail.outcome == IntakeOutcome.IGNORED)
+    raw = mail(message_id="<same@customer.test>", subject="A subject long enough to be folded")
+    # The same mail as another path delivers it: transport headers added, a header refolded.
+    relayed = (
+        b"Received: from relay.test by mx.shop.test\r\n"
+        b"Delivered-To: support@shop.test\r\nX-Spam-Score: 0.1\r\n"
+        + raw.replace(b"Subject: A subject long enough", b"Subject: A subject\r\n  long enough")
     )
-    assert ignored.reason.startswith("already stored as message")
+    dovecot.append(imap_folder, raw, relayed)
+
+    assert fetch(mailbox) == {"stored": 1}
+    assert db.session.scalar(select(func.count(Message.id))) == 1
+
+
+def test_a_mail_reusing_a_message_id_is_taken_and_marked(ctx, dovecot, imap_folder, make_mailbox):
+    mailbox = make_mailbox()
+    first = mail(message_id="<same@customer.test>", body="My order 1234 has not arrived.")
+    # Broken mailers and lists reuse Message-IDs: another mail, nothing dropped.
+    other = mail(
+        message_id="<same@customer.test>",
+        sender="bob@customer.test",
+        subject="Invoice address",
+        body="Please send the invoice to Main Street 1.",
+    )
+    dovecot.append(imap_folder, first, other)
+
+    assert fetch(mailbox) == {"stored": 2}
+
+    original, reuser = db.session.scalars(select(Message).order_by(Message.id)).all()
+    assert reuser.text == "Please send the invoice to Main Street 1."
+    assert reuser.ticket_id != original.ticket_id  # its own thread decision: a new request
+    assert reuser.thread_reason == (
+        f"new request; reuses the Message-ID <same@customer.test> of message {original.id}"
+    )
+    # A reply naming the Message-ID belongs to the first mail.
+    dovecot.append(imap_folder, mail(headers={"In-Reply-To": "<same@customer.test>"}))
+    assert fetch(mailbox) == {"stored": 1}
+    reply = db.session.scalar(select(Message).order_by(Message.id.desc()).limit(1))
+    assert reply.ticket_id == original.ticket_id
+    assert reply.thread_reason == "reply to message <same@customer.test>"
+
+
+def test_a_copy_from_a_second_mailbox_is_stored_once(ctx, dovecot, imap_folder, make_mailbox):
+    support = make_mailbox()
+    sales_folder = dovecot.new_folder()
+    sales = make_mailbox(address="sales@shop.test", folder=sales_folder)
+    sent = mail(message_id="<both@customer.test>", to="support@shop.test, sales@shop.test")
+    reused = mail(message_id="<both@customer.test>", body="Another mail, the same Message-ID.")
+    dovecot.append(imap_folder, b"Delivered-To: support@shop.test\r\n" + sent, reused)
+    dovecot.append(
+        sales_folder,
+        b"Received: from mx2.shop.test\r\nDelivered-To: sales@shop.test\r\n" + sent,
+        b"Delivered-To: sales@shop.test\r\n" + reused,
+    )
+
+    assert fetch(support) == {"stored": 2}
+    assert fetch(sales) == {"ignored": 2}
+
+    assert db.session.scalar(select(func.count(Message.id))) == 2
+    reasons = db.session.scalars(
+        select(InboundEmail.reason).where(InboundEmail.mailbox_id == sales.id)
+    ).all()
+    assert all(reason.startswith("already stored as message") for reason in reasons)
+
+
+def test_mail_stored_before_content_hashes_is_still_known_by_its_message_id(
+    ctx, dovecot, imap_folder, make_mailbox
+):
+    mailbox = make_mailbox()
+    raw = mail(message_id="<old@customer.test>")
+    dovecot.append(imap_folder, raw)
+    fetch(mailbox)
+    # As an upgraded install has it: no hash on the message, its fetch logged under an older key.
+    db.session.execute(db.update(Message).values(content_hash=None))
+    db.session.execute(db.update(InboundEmail).values(dedupe_key="k" * 64))
+    db.session.commit()
+    dovecot.recreate(imap_folder)
+    dovecot.append(imap_folder, raw)
+
+    assert fetch(mailbox) == {"ignored": 1}
+    assert db.session.scalar(select(func.count(Message.id))) == 1
 
 
 def test_unparseable_mail_is_quarantined_and_the_mailbox_flows_on(
@@ -157,6 +224,43 @@ def test_unparseable_mail_is_quarantined_and_the_mailbox_flows_on(
     assert "no sender address" in held.reason
     assert b"who wrote this?" in blob_store().get(held.raw_ref)
     assert mailbox.quarantined_count == 1
+
+
+def test_real_world_mail_is_taken_and_only_the_unreadable_quarantined(
+    ctx, dovecot, imap_folder, make_mailbox
+):
+    mailbox = make_mailbox()
+    pete = mail().replace(
+        b"From: Ada Lovelace <ada@customer.test>",
+        rb"From: Pete(A nice \) chap) <pete(his account)@silly.test(his host)>",
+    )
+    unreadable = mail(sender="ada at customer dot test")
+    idn = mail(sender="jörg@xn--bcher-kva.example")
+    utf8_file_name = (
+        "From: Ada <ada@customer.test>\r\nTo: support@shop.test\r\nSubject: Report\r\n"
+        "Message-ID: <report@customer.test>\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+        "--b\r\nContent-Type: text/plain\r\n\r\nSee the file.\r\n"
+        "--b\r\nContent-Type: application/pdf\r\n"
+        'Content-Disposition: attachment; filename="Отчёт.pdf"\r\n'
+        "Content-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n--b--\r\n"
+    ).encode()
+    dovecot.append(imap_folder, pete, unreadable, idn, utf8_file_name)
+
+    assert fetch(mailbox) == {"stored": 3, "quarantined": 1}
+
+    stored = db.session.scalars(select(Message).order_by(Message.id)).all()
+    assert [m.sender for m in stored] == [
+        "pete@silly.test",
+        "jörg@bücher.example",
+        "ada@customer.test",
+    ]
+    assert [a.filename for a in stored[-1].attachments] == ["Отчёт.pdf"]
+    [held] = db.session.scalars(
+        select(InboundEmail).where(InboundEmail.outcome == IntakeOutcome.QUARANTINED)
+    )
+    assert held.reason.startswith("no sender address in From ('Ada Lovelace <ada at customer")
+    assert blob_store().get(held.raw_ref) == mail_raw(dovecot, imap_folder, held.uid)
 
 
 def test_a_long_backlog_is_parsed_ahead_in_a_helper_process_and_taken_in_order(

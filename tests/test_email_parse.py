@@ -232,3 +232,160 @@ def test_apple_mail_text_around_an_inline_image_is_kept():
     message = parse("apple_mail_mixed_inline.eml").message
     assert message.text == "Here is the first photo:\nand that is all."
     assert [a.filename for a in message.attachments] == ["one.png"]
+
+
+# --- hand-made mail: what real-world mailers write -------------------------------------------
+
+
+def handmade(headers: bytes, body: bytes = b"Hello.") -> bytes:
+    """A mail from ``headers`` (CRLF lines): the usual headers filled in where missing."""
+    lines = [headers.rstrip(b"\r\n")]
+    for line in (
+        b"From: Ada <ada@customer.test>",
+        b"To: support@shop.test",
+        b"Subject: Hand-made",
+        b"Message-ID: <handmade@customer.test>",
+    ):
+        if line.split(b":")[0].lower() + b":" not in headers.lower():
+            lines.append(line)
+    return b"\r\n".join(lines) + b"\r\n\r\n" + body + b"\r\n"
+
+
+def parse_raw(raw: bytes, **options) -> ParsedEmail:
+    return parse_email(raw, endpoint="support@shop.test", **options)
+
+
+@pytest.mark.parametrize(
+    ("from_", "sender", "name"),
+    [
+        # RFC 5322 appendix A.5: comments anywhere, an escaped parenthesis inside one.
+        (
+            rb"From: Pete(A nice \) chap) <pete(his account)@silly.test(his host)>",
+            "pete@silly.test",
+            "Pete",
+        ),
+        (b'From: "Doe, Jane" (sales) <jane@customer.test>', "jane@customer.test", "Doe, Jane"),
+        # Group syntax: the first mailbox of the group wrote it.
+        (b"From: Team (ours): Ann <ann@x.test>, b@x.test;", "ann@x.test", "Ann"),
+        # Encoded words: decoded after the address is found, so a name cannot forge one.
+        (b"From: =?utf-8?q?M=C3=BCller=2C_Hans?= <hans@x.test>", "hans@x.test", "Müller, Hans"),
+        (
+            b"From: =?utf-8?q?Boss_=3Cboss=40shop.test=3E?= <mallory@x.test>",
+            "mallory@x.test",
+            "Boss <boss@shop.test>",
+        ),
+        # IDN domains, in Unicode (raw UTF-8) or punycode: one address.
+        (b"From: J\xc3\xb6rg <j\xc3\xb6rg@B\xc3\x9cCHER.example>", "jörg@bücher.example", "Jörg"),
+        (b"From: user@xn--bcher-kva.example", "user@bücher.example", None),
+        (b"From: =?utf-8?b?5bGx55Sw?= <taro@XN--WGV71A119E.jp>", "taro@日本語.jp", "山田"),
+    ],
+    ids=[
+        "comments",
+        "quoted-comma",
+        "group",
+        "encoded-comma",
+        "encoded-forgery",
+        "idn",
+        "puny",
+        "jp",
+    ],
+)
+def test_real_world_addresses_parse(from_: bytes, sender: str, name: str | None):
+    message = parse_raw(handmade(from_)).message
+    assert (message.sender, message.sender_name) == (sender, name)
+
+
+def test_an_empty_group_in_from_leaves_the_sender_to_sender():
+    raw = handmade(b"From: undisclosed-recipients:;\r\nSender: list@customer.test")
+    assert parse_raw(raw).message.sender == "list@customer.test"
+
+
+def test_groups_and_comments_in_recipients_find_the_alias():
+    raw = handmade(
+        b"To: undisclosed-recipients:;\r\n"
+        b"Cc: Shop (all of us): Support <support@shop.test>, Sales <sales(desk)@shop.test>;"
+    )
+    parsed = parse_raw(raw, own_addresses={"sales@shop.test"})
+    assert parsed.message.recipient == "sales@shop.test"
+
+
+def test_an_address_nothing_can_read_is_refused_with_what_it_said():
+    with pytest.raises(EmailParseError) as refused:
+        parse_raw(handmade(b"From: Ada <ada at customer dot test>"))
+    assert refused.value.reason == (
+        "no sender address in From ('Ada <ada at customer dot test>'), Sender or Return-Path"
+    )
+
+
+def with_attachment(content_type: bytes, disposition: bytes) -> bytes:
+    return handmade(
+        b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b",
+        b"--b\r\nContent-Type: text/plain\r\n\r\nSee the file.\r\n--b\r\n"
+        b"Content-Type: " + content_type + b"\r\n"
+        b"Content-Disposition: " + disposition + b"\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n--b--",
+    )
+
+
+@pytest.mark.parametrize(
+    ("content_type", "disposition", "filename"),
+    [
+        # RFC 2231, in one piece and continued over two parameters.
+        (
+            b"application/pdf",
+            b"attachment; filename*=UTF-8''%D0%9E%D1%82%D1%87%D1%91%D1%82.pdf",
+            "Отчёт.pdf",
+        ),
+        (
+            b"application/pdf",
+            b"attachment; filename*0*=utf-8'ru'%D0%9E%D1%82;\r\n"
+            b" filename*1*=%D1%87%D1%91%D1%82.pdf",
+            "Отчёт.pdf",
+        ),
+        # RFC 2047 where RFC 2231 is meant, in Content-Type's name= (Outlook does both).
+        (b'application/pdf; name="=?UTF-8?B?5aCx5ZGK5pu4LnBkZg==?="', b"attachment", "報告書.pdf"),
+        # Raw UTF-8, in filename= and in name=.
+        (
+            b"application/pdf",
+            b'attachment; filename="\xd0\x9e\xd1\x82\xd1\x87\xd1\x91\xd1\x82.pdf"',
+            "Отчёт.pdf",
+        ),
+        (
+            b'application/pdf; name="\xe5\xa0\xb1\xe5\x91\x8a\xe6\x9b\xb8.pdf"',
+            b"attachment",
+            "報告書.pdf",
+        ),
+        (
+            b"text/plain",
+            b'inline; filename="\xd8\xaa\xd9\x82\xd8\xb1\xd9\x8a\xd8\xb1.txt"',
+            "تقرير.txt",
+        ),
+    ],
+    ids=[
+        "rfc2231",
+        "rfc2231-continued",
+        "rfc2047-name",
+        "utf8-filename",
+        "utf8-name",
+        "utf8-inline",
+    ],
+)
+def test_encoded_attachment_names_parse(content_type: bytes, disposition: bytes, filename: str):
+    message = parse_raw(with_attachment(content_type, disposition)).message
+    assert message.text == "See the file."
+    [attachment] = message.attachments
+    assert (attachment.filename, attachment.data) == (filename, b"hello")
+
+
+def test_copies_share_a_content_hash_and_other_mail_with_the_same_id_does_not():
+    raw = handmade(b"Date: Tue, 24 Nov 2026 10:00:00 +0000")
+    relayed = b"Received: from mx.test\r\nX-Original-To: support@shop.test\r\n" + raw
+    refolded = raw.replace(b"Subject: Hand-made", b"Subject:\r\n Hand-made").replace(
+        b"10:00:00 +0000", b"11:00:00 +0100"
+    )
+    other = handmade(b"Date: Tue, 24 Nov 2026 10:00:00 +0000", body=b"Something else.")
+    hashes = [parse_raw(item).message.content_hash for item in (raw, relayed, refolded, other)]
+    assert hashes[0] == hashes[1] == hashes[2] != hashes[3]
+    assert {parse_raw(item).message.external_id for item in (raw, other)} == {
+        "<handmade@customer.test>"
+    }

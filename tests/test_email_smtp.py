@@ -67,6 +67,17 @@ def test_reply_goes_out_with_threading_headers_alternatives_and_attachment(reply
     assert reply.delivery_state == DeliveryState.SENT
 
 
+def test_a_reply_to_an_idn_domain_goes_out_in_punycode(smtp_mailbox, smtp_sink, inbound, make_user):
+    ticket = service.receive(inbound(sender="jörg@bücher.example")).ticket
+    service.reply(ticket, make_user(), "Your parcel left today.")
+    db.session.commit()
+
+    assert str(run_due("w1")) == "sent 1, retrying 0, failed 0"
+    envelope, mime = sent_mail(smtp_sink)
+    assert envelope.rcpt_tos == ["jörg@xn--bcher-kva.example"]
+    assert mime["To"] == "jörg@xn--bcher-kva.example"
+
+
 @pytest.mark.parametrize("failure", ["451 4.3.0 try again later", "drop"])
 def test_temporary_failure_is_retried_with_backoff_and_sent_once(reply, smtp_sink, failure):
     smtp_sink.fail_next(failure, times=2)

@@ -8,16 +8,20 @@ modern ``email.policy.default`` builds header objects for every header and is te
 from __future__ import annotations
 
 import codecs
+import contextlib
 import hashlib
 import mimetypes
 import re
+import unicodedata
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC
 from email import policy
 from email.header import Header, decode_header
+from email.headerregistry import HeaderRegistry
 from email.message import Message as MimePart
 from email.parser import BytesParser, HeaderParser
-from email.utils import getaddresses
+from email.utils import getaddresses, parsedate_to_datetime
 
 from channels.base import Channel, InboundAttachment, InboundMessage
 from channels.email.html import html_to_text, sanitize_html
@@ -28,6 +32,13 @@ _PARSER = BytesParser(policy=policy.compat32)
 _MESSAGE_IDS = re.compile(r"<[^<>\s]{1,250}>")
 _ENCODED_WORD_GAP = re.compile(r"(\?=)\s+(=\?)")
 _MAX_EXTERNAL_ID = 300
+# What a copy of one mail keeps however it travelled: transport headers (Received,
+# Delivered-To, Return-Path, X-…) differ between mailboxes, these and the body do not.
+_COPY_HEADERS = re.compile(rb"^(from|date|subject)[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.I | re.M)
+# An address header the fast compat32 parser may misread: comments, quoted strings, escapes,
+# groups. Those go through policy.default's full RFC 5322 parser, ten times slower.
+_FULL_ADDRESS_SYNTAX = re.compile(r'[()\\":;]')
+_ADDRESS_HEADER = HeaderRegistry()
 # Where the address the customer wrote to may be recorded (aliases, forwarding).
 _RECIPIENT_HEADERS = ("Delivered-To", "X-Original-To", "To", "Cc")
 
@@ -61,21 +72,34 @@ class ParsedEmail:
 
 
 def dedupe_key(raw: bytes) -> str:
-    """Equal for copies of one email however it reached us (Received lines differ).
+    """Equal for copies of one email however it reached us, and only for them.
 
-    Message-ID plus a hash of the sender, date, subject and body: a message resent with the same
-    Message-ID but other content (broken mailers do that) is still taken in.
+    A hash of the normalised From, Date and Subject and of the body (attachments included) with
+    its line endings normalised. Transport headers do not count, nor does the Message-ID: broken
+    mailers and lists reuse one for different mail, and a copy is known by its content.
     """
     head, _, body = _split_head(raw)
-    headers = HeaderParser(policy=policy.compat32).parsestr(
-        head.decode("ascii", errors="surrogateescape"), headersonly=True
-    )
+    found: dict[bytes, bytes] = {}
+    for match in _COPY_HEADERS.finditer(head):
+        found.setdefault(match.group(1).lower(), match.group(2))
     digest = hashlib.sha256()
-    for name in ("Message-ID", "From", "Date", "Subject"):
-        digest.update(str(headers.get(name, "")).strip().encode("utf-8", "surrogateescape"))
+    for name in (b"from", b"date", b"subject"):
+        digest.update(_normalised_field(name, found.get(name, b"")))
         digest.update(b"\0")
-    digest.update(hashlib.sha256(body).digest())
+    digest.update(body.replace(b"\r\n", b"\n").rstrip())
     return digest.hexdigest()
+
+
+def _normalised_field(name: bytes, value: bytes) -> bytes:
+    """Refolding and spacing do not count; a Date counts as the instant it names."""
+    text = b" ".join(value.split())
+    if name == b"date":
+        try:
+            at = parsedate_to_datetime(text.decode("ascii", "replace"))
+            return str(at.replace(tzinfo=at.tzinfo or UTC).timestamp()).encode()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            pass
+    return text
 
 
 def _split_head(raw: bytes) -> tuple[bytes, bytes, bytes]:
@@ -100,6 +124,7 @@ def parse_email(
     if not raw.strip():
         raise EmailParseError("the message is empty (no headers at all)")
     mime = _PARSER.parsebytes(raw)
+    key = key or dedupe_key(raw)
     own = {address.lower() for address in own_addresses} | {endpoint.lower()}
     sender_name, sender = _sender(mime)
 
@@ -117,7 +142,8 @@ def parse_email(
     inbound = InboundMessage(
         channel=Channel.EMAIL,
         endpoint=endpoint,
-        external_id=_external_id(message_id, key or dedupe_key(raw)),
+        external_id=_external_id(message_id, key),
+        content_hash=key,
         sender=sender,
         sender_name=sender_name,
         text=text,
@@ -175,7 +201,11 @@ def read_mail(
 def _external_id(message_id: str | None, key: str) -> str:
     if message_id and len(message_id) <= _MAX_EXTERNAL_ID:
         return message_id
-    # No usable Message-ID: the content decides what counts as the same message.
+    return content_message_id(key)
+
+
+def content_message_id(key: str) -> str:
+    """The id a mail is known by when its Message-ID is missing, unusable or another's."""
     return f"<{key}@content-hash.invalid>"
 
 
@@ -184,22 +214,7 @@ def _external_id(message_id: str | None, key: str) -> str:
 
 def _header_text(value: object) -> str:
     """A header as text: RFC 2047 words decoded, raw 8-bit bytes read as UTF-8, never an error."""
-    if value is None:
-        return ""
-    if isinstance(value, Header):
-        # compat32 wraps raw 8-bit header bytes as an "unknown-8bit" Header: almost always UTF-8.
-        return (
-            "".join(
-                chunk if isinstance(chunk, str) else decode_bytes(chunk, charset)
-                for chunk, charset in decode_header(value)
-            )
-            .replace("\r", "")
-            .replace("\n", "")
-        )
-    text = str(value).replace("\r", "").replace("\n", "")
-    if any("\udc80" <= char <= "\udcff" for char in text):
-        # Unencoded 8-bit bytes (against RFC 5322, common anyway): almost always UTF-8.
-        text = text.encode("ascii", "surrogateescape").decode("utf-8", "replace")
+    text = _unfolded(value)
     if "=?" not in text:
         return text
     try:
@@ -212,13 +227,31 @@ def _header_text(value: object) -> str:
     )
 
 
+def _unfolded(value: object) -> str:
+    """A header on one line, its raw 8-bit bytes read as UTF-8; RFC 2047 words left as they are."""
+    if value is None:
+        return ""
+    if isinstance(value, Header):
+        # compat32 wraps raw 8-bit header bytes as an "unknown-8bit" Header: almost always UTF-8.
+        text = "".join(
+            chunk if isinstance(chunk, str) else decode_bytes(chunk, charset)
+            for chunk, charset in decode_header(value)
+        )
+    else:
+        text = str(value)
+        if any("\udc80" <= char <= "\udcff" for char in text):
+            # Unencoded 8-bit bytes (against RFC 5322, common anyway): almost always UTF-8.
+            text = text.encode("ascii", "surrogateescape").decode("utf-8", "replace")
+    return text.replace("\r", "").replace("\n", "")
+
+
 def decode_bytes(data: bytes, charset: str | None) -> str:
-    """Bytes in a declared charset; unknown charsets fall back to UTF-8, bad bytes are replaced."""
+    """Bytes in a declared charset (an unknown one: UTF-8 or Windows-1252); never an error."""
     name = (charset or "").strip().strip("\"'").lower() or "utf-8"
     try:
         codec = codecs.lookup(name).name
-    except LookupError:
-        codec = "utf-8"
+    except LookupError:  # "unknown-8bit" (raw bytes in a header) and made-up names
+        codec = "ascii"
     if codec == "ascii" and not data.isascii():
         # 8-bit text labelled ASCII (or not labelled at all): UTF-8 if it is, else Windows-1252.
         try:
@@ -233,11 +266,10 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
 
 def _sender(mime: MimePart) -> tuple[str | None, str]:
     for name in ("From", "Sender", "Return-Path"):
-        for display, address in getaddresses([_header_text(mime.get(name))]):
-            address = address.strip()
-            if "@" in address and not address.startswith("@") and not address.endswith("@"):
-                return (display.strip() or None), address.lower()
-    raise EmailParseError("no sender address in From, Sender or Return-Path")
+        for display, address in _addresses(mime.get(name)):
+            return (display or None), address
+    said = _unfolded(mime.get("From"))[:100]
+    raise EmailParseError(f"no sender address in From ({said!r}), Sender or Return-Path")
 
 
 def _recipient(mime: MimePart, own: set[str], endpoint: str) -> str:
@@ -245,11 +277,47 @@ def _recipient(mime: MimePart, own: set[str], endpoint: str) -> str:
     found: list[str] = []
     for name in _RECIPIENT_HEADERS:
         for value in mime.get_all(name) or ():
-            found.extend(
-                address.lower() for _, address in getaddresses([_header_text(value)]) if address
-            )
+            found.extend(address for _, address in _addresses(value))
     aliases = [address for address in found if address in own and address != endpoint]
     return aliases[0] if aliases else endpoint
+
+
+def _addresses(value: object) -> list[tuple[str, str]]:
+    """(display name, address) of each mailbox in an address header: groups opened, comments
+    dropped, RFC 2047 names decoded (after the addresses are found, so a name cannot forge one).
+
+    Whatever the standard library can read is read: policy.default's RFC 5322 parser where the
+    syntax needs it, compat32's lenient ``getaddresses`` for the plain case and as a fallback.
+    """
+    text = _unfolded(value)
+    found: list[tuple[str, str]] = []
+    if _FULL_ADDRESS_SYNTAX.search(text):
+        try:
+            header = _ADDRESS_HEADER("To", text)
+            found = [(item.display_name, item.addr_spec) for item in header.addresses]
+        except Exception:  # a header it cannot make sense of at all
+            found = []
+    if not any(_address(address) for _, address in found):
+        found = [(_header_text(name), address) for name, address in getaddresses([text])]
+    return [
+        (" ".join(name.split()), address)
+        for name, address in ((name, _address(spec)) for name, spec in found)
+        if address
+    ]
+
+
+def _address(spec: str) -> str | None:
+    """An address in one spelling: lower case, an IDN domain in Unicode (not punycode)."""
+    local, at, domain = spec.strip().rpartition("@")
+    if not at or not local or not domain:
+        return None
+    domain = domain.lower()
+    if not domain.isascii():
+        domain = unicodedata.normalize("NFC", domain)
+    elif "xn--" in domain:
+        with contextlib.suppress(UnicodeError):  # not valid IDNA: kept as written
+            domain = domain.encode("ascii").decode("idna")
+    return f"{local.lower()}@{domain}"
 
 
 def _first_id(value: object) -> str | None:
@@ -285,9 +353,9 @@ def _walk(part: MimePart, found: _Parts) -> None:
         for child in part.get_payload():
             _walk(child, found)
         return
+    _read_8bit_parameters(part)
     data = part.get_payload(decode=True) or b""
-    disposition = (part.get("Content-Disposition") or "").split(";")[0].strip().lower()
-    is_body = disposition != "attachment" and not part.get_filename()
+    is_body = part.get_content_disposition() != "attachment" and not part.get_filename()
     if is_body and content_type == "text/plain":
         text = decode_bytes(data, part.get_content_charset())
         found.text = text if found.text is None else f"{found.text}\n{text}"
@@ -296,6 +364,18 @@ def _walk(part: MimePart, found: _Parts) -> None:
         found.html = html if found.html is None else f"{found.html}\n{html}"
     elif data or part.get_filename():
         found.attachments.append(_attachment(part, data, len(found.attachments)))
+
+
+def _read_8bit_parameters(part: MimePart) -> None:
+    """Raw UTF-8 in a file name (against RFC 2231, common anyway) read as text, as in headers.
+
+    compat32 hands such a header out as a ``Header`` object that its own parameter parsing
+    cannot read; the decoded text it can.
+    """
+    for name in ("Content-Type", "Content-Disposition"):
+        value = part.get(name)
+        if isinstance(value, Header):
+            part.replace_header(name, _unfolded(value))
 
 
 def _message_bytes(part: MimePart) -> bytes:
@@ -312,7 +392,7 @@ def _message_bytes(part: MimePart) -> bytes:
 def _attachment(part: MimePart, data: bytes, position: int) -> InboundAttachment:
     content_type = part.get_content_type()
     content_id = _header_text(part.get("Content-ID")).strip().strip("<>") or None
-    disposition = (part.get("Content-Disposition") or "").split(";")[0].strip().lower()
+    disposition = part.get_content_disposition()
     return InboundAttachment(
         filename=_filename(part, content_type, position),
         content_type=content_type,

@@ -46,7 +46,7 @@ def build_mime(message: OutboundMessage, settings: SmtpSettings) -> EmailMessage
     mime = EmailMessage(policy=policy.SMTP)
     mime["From"] = formataddr((settings.display_name or "", settings.address))
     mime["Reply-To"] = settings.address
-    mime["To"] = message.to
+    mime["To"] = ascii_domain(message.to)
     mime["Subject"] = message.subject or ""
     mime["Date"] = formatdate(usegmt=True)
     mime["Message-ID"] = message.message_id or make_msgid()
@@ -69,6 +69,20 @@ def build_mime(message: OutboundMessage, settings: SmtpSettings) -> EmailMessage
             filename=attachment.filename,
         )
     return mime
+
+
+def ascii_domain(address: str) -> str:
+    """The address with an IDN domain in punycode (RFC 5890), as every SMTP server takes it.
+
+    Addresses are kept with Unicode domains; only a non-ASCII local part needs SMTPUTF8.
+    """
+    local, at, domain = address.rpartition("@")
+    if not at or domain.isascii():
+        return address
+    try:
+        return f"{local}@{domain.encode('idna').decode('ascii')}"
+    except UnicodeError:
+        return address
 
 
 def text_to_html(text: str) -> str:
@@ -96,7 +110,9 @@ class EmailAdapter:
             with _connect(settings) as client:
                 if settings.user:
                     client.login(settings.user, settings.password or "")
-                client.send_message(mime, from_addr=settings.address, to_addrs=[message.to])
+                client.send_message(
+                    mime, from_addr=settings.address, to_addrs=[ascii_domain(message.to)]
+                )
         except smtplib.SMTPRecipientsRefused as error:
             code, text = next(iter(error.recipients.values()))
             raise _failure(code, text) from None

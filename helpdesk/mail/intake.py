@@ -4,8 +4,8 @@ Per batch, in one transaction: the messages, their raw bytes' log rows and the m
 UIDVALIDITY + UID checkpoint. Bodies are fetched with BODY.PEEK[]; ``\\Seen`` (or the move to the
 processed folder) happens only after that commit, and is redone at the next connect if we died
 in between. Every UID above the checkpoint is taken whether another client read it or not. A
-new UIDVALIDITY restarts the checkpoint; dedupe keys (Message-ID + content hash) make the
-re-sync store nothing twice.
+new UIDVALIDITY restarts the checkpoint; dedupe keys (a hash of the mail's content, equal for
+its copies) make the re-sync store nothing twice.
 """
 
 from __future__ import annotations

@@ -148,6 +148,9 @@ class Message(db.Model):
     folded_text: Mapped[str | None] = mapped_column(Text)
     html: Mapped[str | None] = mapped_column(Text)
     external_id: Mapped[str | None] = mapped_column(String(300), index=True)
+    # Inbound email: the hash copies of one mail share (channels/email/parse.py dedupe_key), so a
+    # copy from another mailbox or fetch is stored once even when racing the first.
+    content_hash: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
     raw_ref: Mapped[str | None] = mapped_column(String(100))
     auto_submitted: Mapped[bool] = mapped_column(default=False)
     thread_reason: Mapped[str | None] = mapped_column(String(300))

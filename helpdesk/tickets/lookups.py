@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import joinedload
 
-from channels.base import InboundMessage
+from channels.base import Channel, InboundMessage
 from helpdesk.extensions import db
 from helpdesk.models import (
     CustomerIdentity,
@@ -35,6 +35,7 @@ from helpdesk.tickets.threading import referenced_tickets, subject_token
 def touches(msg: InboundMessage) -> set[str]:
     """What the intake of this message reads or writes, as keys one batch can compare."""
     keys = {f"message {hint}" for hint in (msg.external_id, *msg.thread_hints) if hint}
+    keys.update(_content_keys(msg))
     keys.add(f"sender {msg.sender.lower()}")
     keys.update(_identity_key(kind, value) for kind, value, _ in identities_of(msg))
     if (number := subject_token(msg.subject)) is not None:
@@ -46,6 +47,22 @@ def touches(msg: InboundMessage) -> set[str]:
 
 def _identity_key(kind: IdentityKind, value: str) -> str:
     return f"identity {kind.value} {value}"
+
+
+def _content_keys(msg: InboundMessage) -> set[str]:
+    return {f"content {msg.content_hash}"} if msg.content_hash else set()
+
+
+def _same_message(msg: InboundMessage, endpoint: Endpoint) -> ColumnElement[bool]:
+    same_id = and_(Message.endpoint_id == endpoint.id, Message.external_id == msg.external_id)
+    if msg.content_hash is None:
+        return same_id
+    # A copy of a mail has its content hash, from whichever mailbox. Mail stored before hashes
+    # were kept has none: it is known by its Message-ID alone, as it was then.
+    return or_(
+        Message.content_hash == msg.content_hash,
+        and_(same_id, Message.content_hash.is_(None)),
+    )
 
 
 class IntakeLookups:
@@ -67,13 +84,22 @@ class IntakeLookups:
         return self._targets
 
     def stored(self, msg: InboundMessage, endpoint: Endpoint) -> int | None:
-        """The id of this message if it was stored before."""
+        """The id of this message if it was stored before (an email: a copy of it, anywhere)."""
         return db.session.scalar(
-            select(Message.id).where(
+            select(Message.id)
+            .where(
                 Message.direction == Direction.INBOUND,
                 Message.channel == msg.channel,
-                Message.endpoint_id == endpoint.id,
-                Message.external_id == msg.external_id,
+                _same_message(msg, endpoint),
+            )
+            .limit(1)
+        )
+
+    def first_with_id(self, msg: InboundMessage) -> int | None:
+        """The first stored email with this one's Message-ID (``external_id``), if any."""
+        return db.session.scalar(
+            select(func.min(Message.id)).where(
+                Message.channel == Channel.EMAIL, Message.external_id == msg.external_id
             )
         )
 
@@ -96,7 +122,7 @@ class BatchLookups(IntakeLookups):
         super().__init__()
         self.written: set[str] = set()
         self._known: set[str] = set()  # keys whose answers were read up front
-        self._stored = self._read_stored(messages)
+        self._read_stored(messages)
         self._identities = self._read_identities(messages)
         self._references = self._read_references(messages)
 
@@ -107,9 +133,18 @@ class BatchLookups(IntakeLookups):
         return keys <= self._known and not keys & self.written
 
     def stored(self, msg: InboundMessage, endpoint: Endpoint) -> int | None:
-        if not self._fresh({f"message {msg.external_id}"}):
+        if not self._fresh({f"message {msg.external_id}", *_content_keys(msg)}):
             return super().stored(msg, endpoint)
-        return self._stored.get((msg.channel, endpoint.id, msg.external_id))
+        if msg.content_hash in self._copies:
+            return self._copies[msg.content_hash]
+        key = (msg.channel, endpoint.id, msg.external_id)
+        found, content_hash = self._stored.get(key, (None, None))
+        return found if msg.content_hash is None or content_hash is None else None
+
+    def first_with_id(self, msg: InboundMessage) -> int | None:
+        if not self._fresh({f"message {msg.external_id}"}):
+            return super().first_with_id(msg)
+        return self._first_with_id.get(msg.external_id)
 
     def sender(self, msg: InboundMessage) -> Sender:
         wanted = identities_of(msg)
@@ -128,17 +163,37 @@ class BatchLookups(IntakeLookups):
             return super().references(msg)
         return {hint: self._references[hint] for hint in hints if hint in self._references}
 
-    def _read_stored(self, messages: Sequence[InboundMessage]) -> dict[tuple, int]:
+    def _read_stored(self, messages: Sequence[InboundMessage]) -> None:
+        """What ``stored`` and ``first_with_id`` answer, for every message in one query."""
         ids = {msg.external_id for msg in messages if msg.external_id}
+        hashes = {msg.content_hash for msg in messages if msg.content_hash}
         self._known.update(f"message {external_id}" for external_id in ids)
+        self._known.update(f"content {content_hash}" for content_hash in hashes)
         rows = db.session.execute(
-            select(Message.channel, Message.endpoint_id, Message.external_id, Message.id).where(
-                Message.direction == Direction.INBOUND, Message.external_id.in_(ids)
+            select(
+                Message.id,
+                Message.direction,
+                Message.channel,
+                Message.endpoint_id,
+                Message.external_id,
+                Message.content_hash,
             )
+            .where(or_(Message.external_id.in_(ids), Message.content_hash.in_(hashes)))
+            .order_by(Message.id.desc())
         )
-        return {
-            (channel, endpoint, external_id): id_ for channel, endpoint, external_id, id_ in rows
-        }
+        self._stored: dict[tuple, tuple[int, str | None]] = {}
+        self._copies: dict[str, int] = {}
+        self._first_with_id: dict[str, int] = {}
+        # Newest first, so that the first stored of each wins.
+        for id_, direction, channel, endpoint, external_id, content_hash in rows:
+            if channel == Channel.EMAIL and external_id in ids:
+                self._first_with_id[external_id] = id_
+            if direction != Direction.INBOUND:
+                continue
+            if content_hash in hashes:
+                self._copies[content_hash] = id_
+            if external_id in ids:
+                self._stored[(channel, endpoint, external_id)] = (id_, content_hash)
 
     def _read_identities(
         self, messages: Sequence[InboundMessage]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -18,6 +18,7 @@ from sqlalchemy import text as sql
 from sqlalchemy.exc import IntegrityError
 
 from channels.base import Channel, DeliveryError, InboundMessage, MediaLink, SmsKeyword
+from channels.email.parse import content_message_id
 from channels.sms import MAX_BODY as SMS_MAX_BODY
 from helpdesk import counters
 from helpdesk.chat import events as chat_events
@@ -153,14 +154,16 @@ def _attach(msg: InboundMessage, endpoint: Endpoint, lookups: IntakeLookups) -> 
         # An out-of-office or other automatic mail never opens a ticket (nor a customer).
         return Intake(None, "automatic message that answers none of our tickets")
     customer = resolve_customer(msg, sender)
+    msg, reused = _own_message_id(msg, lookups)
     survey = _awaited_rating(msg, match)
     if survey is not None:
         # A bare "4" after "How did we do?" answers it; it never reopens the ticket.
         answer_survey(survey, surveys.bare_score(msg.text), at=at)
-        ticket, reason = match.ticket, f"{match.reason} (survey answer)"
+        ticket, reason = match.ticket, f"{match.reason} (survey answer){reused}"
         message = _store_inbound(msg, ticket, endpoint, reason, at, waits=False)
     else:
         ticket, reason = _ticket_for(msg, match, customer, endpoint, lookups, at)
+        reason += reused
         message = _store_inbound(msg, ticket, endpoint, reason, at)
         if msg.keyword:
             _apply_keyword(msg, ticket, at)
@@ -198,6 +201,16 @@ def _stored_already(
 ) -> Intake | None:
     stored = lookups.stored(msg, endpoint)
     return None if stored is None else Intake(None, f"already stored as message {stored}")
+
+
+def _own_message_id(msg: InboundMessage, lookups: IntakeLookups) -> tuple[InboundMessage, str]:
+    """A mail that reuses a stored mail's Message-ID (but is no copy of it) is kept under its
+    content hash, and its thread reason says so; a reply naming the Message-ID still threads
+    to the first mail."""
+    if msg.content_hash is None or (first := lookups.first_with_id(msg)) is None:
+        return msg, ""
+    own = replace(msg, external_id=content_message_id(msg.content_hash))
+    return own, f"; reuses the Message-ID {msg.external_id} of message {first}"
 
 
 def _announce_chat(message: Message, *, new_ticket: bool) -> None:
@@ -318,6 +331,7 @@ def _store_inbound(
         folded_text=msg.folded_text,
         html=msg.html,
         external_id=msg.external_id,
+        content_hash=msg.content_hash,
         raw_ref=msg.raw_ref,
         auto_submitted=msg.auto_submitted,
         thread_reason=reason[:SUBJECT_LENGTH],

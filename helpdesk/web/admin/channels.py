@@ -21,6 +21,7 @@ from helpdesk.web.admin.channel_forms import (
     SmsNumberForm,
     stage_pairs,
 )
+from helpdesk.web.downloads import content_disposition
 
 
 @bp.get("/channels")
@@ -194,9 +195,7 @@ def quarantined_original(email_id: int) -> Response:
     except KeyError:
         abort(404)
     response = Response(raw, mimetype="message/rfc822")
-    response.headers.set(
-        "Content-Disposition", "attachment", filename=f"quarantined-{email.id}.eml"
-    )
+    response.headers["Content-Disposition"] = content_disposition(f"quarantined-{email.id}.eml")
     return response
 
 

@@ -25,6 +25,7 @@ from helpdesk.tickets.errors import TicketError
 from helpdesk.web.access import staff_required
 from helpdesk.web.agent import bp, journey
 from helpdesk.web.agent.forms import ComposeForm, TicketPropertiesForm
+from helpdesk.web.downloads import content_disposition
 from helpdesk.web.live import event_stream, resume_point
 
 QUEUE_PAGE_SIZE = 50
@@ -207,8 +208,7 @@ def attachment(attachment_id: int) -> Response:
         abort(404)
     inline = found.content_type in INLINE_TYPES
     response = Response(data, mimetype=found.content_type if inline else "application/octet-stream")
-    disposition = "inline" if inline else "attachment"
-    response.headers.set("Content-Disposition", disposition, filename=found.filename)
+    response.headers["Content-Disposition"] = content_disposition(found.filename, inline=inline)
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 

@@ -19,6 +19,7 @@ from helpdesk.models import Role, Stage, Ticket
 from helpdesk.reports import stage_load as report
 from helpdesk.tickets.queries import InvalidFilter
 from helpdesk.web.access import roles_required
+from helpdesk.web.downloads import content_disposition
 from helpdesk.web.formatting import CHANNEL_LABELS
 from helpdesk.web.manager import bp
 from helpdesk.web.manager.charts import arrival_bars, axis_labels
@@ -163,7 +164,7 @@ def _ticket_row(ticket: Ticket, zone: ZoneInfo) -> list:
 
 def _csv(body, filename: str) -> Response:
     response = Response(body, mimetype="text/csv")
-    response.headers.set("Content-Disposition", "attachment", filename=filename)
+    response.headers["Content-Disposition"] = content_disposition(filename)
     return response
 
 
