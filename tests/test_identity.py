@@ -6,11 +6,13 @@ import re
 from datetime import timedelta
 
 import pytest
+from flask_migrate import downgrade, upgrade
 from itsdangerous import TimestampSigner
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from test_chat import Widget, chat_ticket
 
 from channels.base import Channel, InboundMessage
+from helpdesk import create_app
 from helpdesk.extensions import db
 from helpdesk.models import (
     ChatConversation,
@@ -22,6 +24,7 @@ from helpdesk.models import (
     Message,
     Ticket,
     TicketEvent,
+    utcnow,
 )
 from helpdesk.tickets import service
 
@@ -257,3 +260,105 @@ def test_a_tampered_or_expired_link_is_refused_with_a_clear_page(
     assert "expired" in expired.text
     assert tickets_of(victim) == tickets_of(victim)[:1]
     assert claim_of(spoof.customer_id).verified_at is None
+
+
+def test_migration_0013_proves_what_came_by_message_and_keeps_typed_addresses_as_claims(
+    empty_database_url, tmp_path
+):
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": empty_database_url,
+            "HELPDESK_STORAGE_DIR": str(tmp_path),
+        }
+    )
+    with app.app_context():
+        upgrade(revision="0010_ticket_numbers")
+        mailer, chatter = _identities_as_0010_stored_them()
+        upgrade(revision="0013_identity_verification")
+        rows = db.session.execute(
+            text(
+                "SELECT customer_id, kind, value, verified_at IS NOT NULL FROM customer_identities "
+                "ORDER BY id"
+            )
+        ).all()
+        assert [tuple(row) for row in rows] == [
+            (mailer, "email", "mia@customer.test", True),  # a mail came from it
+            (mailer, "phone", "+15550002000", True),
+            (chatter, "visitor", "visitor-1", True),
+            (chatter, "host_user", "u-7", True),
+            (chatter, "email", "typed@customer.test", False),  # only typed into the chat
+        ]
+        # Now anyone may claim a proven address; downgrading keeps one row per identity.
+        db.session.execute(
+            text(
+                "INSERT INTO customer_identities (customer_id, kind, value, created_at) "
+                "VALUES (:c, 'email', 'mia@customer.test', :now)"
+            ),
+            {"c": chatter, "now": utcnow()},
+        )
+        db.session.commit()
+        db.session.remove()
+        downgrade(revision="0010_ticket_numbers")
+        rows = db.session.execute(
+            text("SELECT customer_id, value, verified FROM customer_identities ORDER BY id")
+        ).all()
+        assert [(c, v, bool(flag)) for c, v, flag in rows] == [
+            (mailer, "mia@customer.test", False),
+            (mailer, "+15550002000", False),
+            (chatter, "visitor-1", False),
+            (chatter, "u-7", True),
+            (chatter, "typed@customer.test", False),
+        ]
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _identities_as_0010_stored_them() -> tuple[int, int]:
+    """A customer who mailed us (and whose phone staff added), and a chat visitor who typed an
+    address nobody mailed from; every identity stored unverified but the host user's."""
+    now = utcnow()
+
+    def insert(sql: str, **values) -> int:
+        return db.session.scalar(text(f"{sql} RETURNING id"), {"now": now, **values})
+
+    mailbox = insert(
+        "INSERT INTO endpoints (channel, address, settings, created_at) "
+        "VALUES ('email', 'help@shop.test', '{}', :now)"
+    )
+    customers = [
+        insert("INSERT INTO customers (name, created_at) VALUES (:name, :now)", name=name)
+        for name in ("Mia", "Chatter")
+    ]
+    for customer, kind, value in (
+        (customers[0], "email", "mia@customer.test"),
+        (customers[0], "phone", "+15550002000"),
+        (customers[1], "visitor", "visitor-1"),
+        (customers[1], "host_user", "u-7"),
+        (customers[1], "email", "typed@customer.test"),
+    ):
+        insert(
+            "INSERT INTO customer_identities (customer_id, kind, value, verified, created_at) "
+            "VALUES (:customer, :kind, :value, :verified, :now)",
+            customer=customer,
+            kind=kind,
+            value=value,
+            verified=kind == "host_user",
+        )
+    ticket = insert(
+        "INSERT INTO tickets (number, subject, status, priority, channel, endpoint_id, stage, "
+        "intake_stage, stage_source, stage_reason, customer_id, created_at, updated_at, "
+        "reopen_count) VALUES (1, 'Hi', 'new', 'normal', 'email', :mailbox, 'unknown', "
+        "'unknown', 'rule', 'test', :customer, :now, :now, 0)",
+        mailbox=mailbox,
+        customer=customers[0],
+    )
+    insert(
+        "INSERT INTO messages (ticket_id, direction, channel, endpoint_id, sender, text, "
+        "auto_submitted, attempt_count, created_at) VALUES (:ticket, 'inbound', 'email', "
+        ":mailbox, 'Mia@Customer.test', 'Hello', false, 0, :now)",
+        ticket=ticket,
+        mailbox=mailbox,
+    )
+    db.session.commit()
+    return customers[0], customers[1]
