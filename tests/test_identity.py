@@ -173,6 +173,37 @@ def test_the_offline_reply_goes_to_the_typed_address_and_an_answer_from_it_joins
     assert VICTIM in event.to_value and "mail" in event.to_value
 
 
+def test_an_answer_fetched_with_other_mail_in_one_batch_joins_too(
+    ctx, spoof, victim, make_user
+):
+    leave(spoof)
+    reply = service.reply(spoof, make_user(name="Bo"), "See your account page.")
+    db.session.commit()
+
+    def mail(external_id: str, sender: str, **fields) -> InboundMessage:
+        return InboundMessage(
+            channel=Channel.EMAIL,
+            endpoint="help@shop.example",
+            external_id=external_id,
+            sender=sender,
+            text="Hello",
+            **{"subject": "Hello", **fields},
+        )
+
+    batch = [
+        mail("<a@other.test>", "otto@other.test"),
+        mail("<b@customer.test>", VICTIM, thread_hints=(reply.external_id,)),
+        mail("<c@customer.test>", VICTIM, subject="And another thing"),
+    ]
+    # As a mailbox fetch takes them: one batch, lookups read up front.
+    with db.session.begin_nested(), service.intake_batch(batch):
+        taken = [service.take(msg).message for msg in batch]
+    db.session.commit()
+    assert taken[1].ticket_id == spoof.id
+    assert spoof.number in tickets_of(victim) and taken[2].ticket.customer_id == victim
+    assert db.session.scalar(select(func.count()).select_from(Customer)) == 2
+
+
 def test_a_verification_link_from_the_ticket_page_joins_the_claim_when_opened(
     ctx, app, client, widget, spoof, victim, make_user
 ):
