@@ -179,6 +179,7 @@ def test_an_answer_fetched_with_other_mail_in_one_batch_joins_too(
     leave(spoof)
     reply = service.reply(spoof, make_user(name="Bo"), "See your account page.")
     db.session.commit()
+    assert spoof.number not in tickets_of(victim)
 
     def mail(external_id: str, sender: str, **fields) -> InboundMessage:
         return InboundMessage(
