@@ -173,9 +173,7 @@ def test_the_offline_reply_goes_to_the_typed_address_and_an_answer_from_it_joins
     assert VICTIM in event.to_value and "mail" in event.to_value
 
 
-def test_an_answer_fetched_with_other_mail_in_one_batch_joins_too(
-    ctx, spoof, victim, make_user
-):
+def test_an_answer_fetched_with_other_mail_in_one_batch_joins_too(ctx, spoof, victim, make_user):
     leave(spoof)
     reply = service.reply(spoof, make_user(name="Bo"), "See your account page.")
     db.session.commit()
@@ -220,6 +218,8 @@ def test_a_verification_link_from_the_ticket_page_joins_the_claim_when_opened(
     assert tickets_of(victim) == tickets_of(victim)[:1]
 
     url = LINK.search(link.text).group(0)
+    # Nor does the agent, who could be talked into passing it on.
+    assert url not in client.get(f"/tickets/{spoof.id}").text
     opened = app.test_client().get(url.removeprefix("http://helpdesk.test"))
     assert opened.status_code == 200
     assert "confirmed" in opened.text and VICTIM in opened.text

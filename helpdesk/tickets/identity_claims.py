@@ -27,6 +27,9 @@ from helpdesk.tickets.errors import TicketError
 from helpdesk.tickets.threading import ThreadMatch
 
 LINK_LIFETIME = timedelta(days=7)
+# Why a link mail is on its ticket; the ticket page hides such a mail's text from agents, who
+# could be talked into passing the link on (templates/agent/ticket.html).
+LINK_REASON = "verification link"
 # Separates verification links from any other token signed with the same secret key.
 _TOKEN_SALT = "helpdesk.identity-verification"
 

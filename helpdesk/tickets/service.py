@@ -547,7 +547,14 @@ def send_verification_link(
     subject, text = identity_claims.link_mail(claim, ticket)
     route = (Channel.EMAIL, mailbox, claim.value)
     message = _queue_outbound(
-        ticket, None, text, "verification link", at, automatic=True, route=route, subject=subject
+        ticket,
+        None,
+        text,
+        identity_claims.LINK_REASON,
+        at,
+        automatic=True,
+        route=route,
+        subject=subject,
     )
     _record(ticket, actor, "verification-link", None, claim.value, at)
     db.session.flush()
