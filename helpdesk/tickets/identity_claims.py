@@ -6,7 +6,7 @@ a mail from it that answers one of the ticket's mails, or by opening a link the 
 emailed to it. Proof makes the address the claimant's, or, when another customer already
 holds it, makes the claimant that customer: their tickets and identities move over.
 
-The ticket service records the events; this module decides and moves, and flushes nothing.
+The ticket service records the events; this module decides and moves.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ def prove(claim: CustomerIdentity, at: datetime) -> tuple[Customer, list[Ticket]
 
     Returns the customer holding the address now and the tickets that moved to them.
     """
+    db.session.flush()  # inside an intake batch too: who holds what must be read as written
     claimant = claim.customer
     owner = db.session.scalar(
         select(Customer)
@@ -80,7 +81,6 @@ def prove(claim: CustomerIdentity, at: datetime) -> tuple[Customer, list[Ticket]
 def _join(claimant: Customer, owner: Customer) -> list[Ticket]:
     """The claimant becomes the owner: tickets (and with them chat conversations) and
     identities move; what both hold stays once, the owner's; the claimant is removed."""
-    db.session.flush()  # inside an intake batch too: the claimant's newest rows must move
     tickets = list(db.session.scalars(select(Ticket).where(Ticket.customer_id == claimant.id)))
     for ticket in tickets:
         ticket.customer = owner
@@ -100,7 +100,7 @@ def verifiable(ticket: Ticket, identity_id: int) -> tuple[CustomerIdentity, Endp
     through (the ticket's own, or the chat site's)."""
     claim = db.session.get(CustomerIdentity, identity_id)
     if claim is None or claim.customer_id != ticket.customer_id:
-        raise TicketError("that address is not one of this ticket's customer")
+        raise TicketError("that address is not on this ticket's customer")
     if claim.kind != IdentityKind.EMAIL:
         raise TicketError("only an email address can be verified by a link")
     if claim.verified:
@@ -162,7 +162,8 @@ def open_link(token: str) -> OpenedLink:
     if ticket is None or not isinstance(data.get("v"), str):
         raise LinkRefused("This link is not valid any more. Ask us for a new one.")
     claim = db.session.get(CustomerIdentity, data.get("i"))
-    if claim is not None and claim.value != data["v"]:
+    # A row id may be given again after a join removed the claim: only the same claim counts.
+    if claim is not None and (claim.value, claim.customer_id) != (data["v"], ticket.customer_id):
         claim = None
     proven = claim is None or claim.verified
     if proven and not _holds(ticket.customer, data["v"]):
