@@ -1401,7 +1401,15 @@ class Story:
         self.count += 1
         self.ticket = message.ticket
         self.last_inbound = message
+        self._confirm_typed_address(at)
         self._join_identities(at)
+
+    def _confirm_typed_address(self, at: datetime) -> None:
+        """A chat visitor opens the link that proves the address they typed, so their chats
+        join the rest of their history (a typed address alone never does)."""
+        claim = next((i for i in self.ticket.customer.identities if not i.verified), None)
+        if claim is not None:
+            service.confirm_identity(claim, self.ticket, "by the emailed link", at=at)
 
     def _inbound(self, body: str, at: datetime) -> InboundMessage:
         profile, t = self.plan.profile, self.template
@@ -1485,13 +1493,19 @@ class Story:
         ):
             known = db.session.scalar(
                 select(CustomerIdentity.id).where(
-                    CustomerIdentity.kind == kind, CustomerIdentity.value == value
+                    CustomerIdentity.kind == kind,
+                    CustomerIdentity.value == value,
+                    CustomerIdentity.verified_at.is_not(None),
                 )
             )
             if known is None:
                 db.session.add(
                     CustomerIdentity(
-                        customer=self.ticket.customer, kind=kind, value=value, created_at=at
+                        customer=self.ticket.customer,
+                        kind=kind,
+                        value=value,
+                        verified_at=at,
+                        created_at=at,
                     )
                 )
 

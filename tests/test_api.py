@@ -298,7 +298,7 @@ def test_ticket_detail_has_the_whole_story(client, caller, setup, inbound):
         {
             "kind": "email",
             "value": "ada@customer.test",
-            "verified": False,
+            "verified": True,
             "opted_out_at": None,
             "opt_out_reason": None,
         }
@@ -522,7 +522,7 @@ def test_customer_list_searches_and_pages(client, caller, open_ticket):
             {
                 "kind": "email",
                 "value": "grace@navy.test",
-                "verified": False,
+                "verified": True,
                 "opted_out_at": None,
                 "opt_out_reason": None,
             }
@@ -549,7 +549,7 @@ def test_customer_detail_lists_their_tickets_newest_first(client, caller, open_t
         {
             "kind": "email",
             "value": "ada@customer.test",
-            "verified": False,
+            "verified": True,
             "opted_out_at": None,
             "opt_out_reason": None,
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -11,10 +12,12 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import select
+from test_chat import Widget
 from werkzeug.serving import make_server
 
+from channels.base import Channel
 from helpdesk.extensions import db
-from helpdesk.models import Role, Stage, Survey, Ticket, TicketStatus
+from helpdesk.models import Message, Role, Stage, Survey, Ticket, TicketStatus
 from helpdesk.tickets import service, stage_rules, surveys
 
 CHROMIUM = "/usr/bin/chromium"
@@ -357,3 +360,39 @@ def test_a_visitor_and_an_agent_chat_in_real_time(
     assert agent.evaluate("window.__xss") is None
     agent.context.close()
     visitor_context.close()
+
+
+def test_an_agent_mails_a_verification_link_and_its_owner_confirms_it(
+    page, live_url, setup, client, make_user, make_site, open_ticket
+):
+    victim = "vera@customer.test"
+    open_ticket(sender=victim, subject="Refund for order 1234")
+    with setup():
+        make_user(name="Ada Agent", email="ada@helpdesk.test")
+        site = make_site(mailbox="help@shop.example").address
+    # Someone else chats, typing the customer's address: it stays a claim, shown as one.
+    widget = Widget(client, site)
+    widget.start(name="Mallory", email=victim)
+    widget.send("What did I order last time?")
+    with setup():
+        ticket_id = db.session.scalar(select(Ticket.id).where(Ticket.channel == Channel.CHAT))
+    log_in(page, live_url, "ada@helpdesk.test")
+    page.goto(f"{live_url}/tickets/{ticket_id}")
+    customer = page.locator("section.card", has=page.get_by_role("heading", name="Customer"))
+    expect(customer.get_by_text("unverified")).to_be_visible()
+    expect(customer.get_by_text("This is their only ticket.")).to_be_visible()
+    customer.get_by_role("button", name="Send verification link").click()
+    expect(page.get_by_text(f"Verification link queued for {victim}.")).to_be_visible()
+    expect(page.get_by_text(f"sent a verification link to {victim}")).to_be_visible()
+
+    with setup():
+        mail = db.session.scalar(select(Message.text).where(Message.recipient == victim))
+    link = next(word for word in mail.split() if "/verify/" in word)
+    owner = page.context.new_page()
+    owner.goto(link.replace("http://helpdesk.test", live_url))
+    expect(owner.get_by_role("heading", name="Email address confirmed")).to_be_visible()
+    owner.close()
+    # Proven, the chat joins the owner: their history shows, the mark is gone.
+    page.reload()
+    expect(customer.get_by_text("unverified")).to_have_count(0)
+    expect(customer.get_by_role("link", name=re.compile("Refund for order 1234"))).to_be_visible()

@@ -32,6 +32,7 @@ from helpdesk.models import (
     StageSource,
     Ticket,
     User,
+    utcnow,
 )
 from helpdesk.tickets import service
 
@@ -195,7 +196,11 @@ def test_bad_input_is_refused_with_a_clear_error(widget, agent, site):
 def test_a_logged_in_host_user_lands_on_their_existing_profile(ctx, widget, site, agent):
     customer = Customer(name="Grace Hopper")
     db.session.add(customer)
-    db.session.add(CustomerIdentity(customer=customer, kind=IdentityKind.HOST_USER, value="u-42"))
+    db.session.add(
+        CustomerIdentity(
+            customer=customer, kind=IdentityKind.HOST_USER, value="u-42", verified_at=utcnow()
+        )
+    )
     db.session.commit()
 
     wrong = widget.start(user_id="u-42", user_hash=host_user_hash("not the secret", "u-42"))

@@ -121,32 +121,48 @@ def test_an_impossible_phone_number_is_refused(ctx, inbound):
 def test_a_person_with_email_and_phone_is_one_customer(ctx, inbound):
     customer = service.receive(inbound(sender="carol@x.test")).ticket.customer
     db.session.add(
-        CustomerIdentity(customer=customer, kind=IdentityKind.PHONE, value="+15550002000")
+        CustomerIdentity(
+            customer=customer,
+            kind=IdentityKind.PHONE,
+            value="+15550002000",
+            verified_at=datetime.now(UTC),
+        )
     )
     sms_ticket = service.receive(inbound("sms", sender="+15550002000")).ticket
     assert sms_ticket.customer_id == customer.id
 
 
-def test_chat_visitor_is_linked_by_verified_host_user_and_email(ctx, inbound):
-    email_customer = service.receive(inbound(sender="dan@x.test")).ticket.customer
-    chat = service.receive(
+def test_a_chat_visitor_is_linked_by_a_signed_host_user_never_by_a_typed_address(ctx, inbound):
+    dan = service.receive(inbound(sender="dan@x.test")).ticket.customer
+    typed = service.receive(
         inbound("chat", sender="visitor-7", host_user_id="u-42", email="Dan@x.test")
     ).ticket
-    assert chat.customer_id == email_customer.id
-    values = {(i.kind, i.value, i.verified) for i in email_customer.identities}
-    assert (IdentityKind.HOST_USER, "u-42", True) in values
-    assert (IdentityKind.VISITOR, "visitor-7", False) in values
-    assert count(Customer) == 1
+    assert typed.customer_id != dan.id
+    values = {(i.kind, i.value, i.verified) for i in typed.customer.identities}
+    assert values == {
+        (IdentityKind.HOST_USER, "u-42", True),
+        (IdentityKind.VISITOR, "visitor-7", True),
+        (IdentityKind.EMAIL, "dan@x.test", False),
+    }
+    # The host site signs its user: a later chat of that user, from any browser, is theirs.
+    signed = service.receive(
+        inbound("chat", sender="visitor-8", host_user_id="u-42", conversation_id="c8")
+    ).ticket
+    assert signed.customer_id == typed.customer_id
+    assert count(Customer) == 2
 
 
 def test_an_identity_held_by_someone_else_is_never_moved(ctx, inbound):
     erin = service.receive(inbound("chat", sender="visitor-1", host_user_id="erin")).ticket.customer
     frank = service.receive(inbound(sender="frank@x.test")).ticket.customer
     service.receive(inbound("chat", sender="visitor-1", email="frank@x.test", conversation_id="c2"))
-    owner = db.session.scalar(
-        select(CustomerIdentity.customer_id).where(CustomerIdentity.value == "frank@x.test")
-    )
-    assert owner == frank.id
+    holders = db.session.execute(
+        select(CustomerIdentity.customer_id, CustomerIdentity.verified_at.is_not(None))
+        .where(CustomerIdentity.value == "frank@x.test")
+        .order_by(CustomerIdentity.id)
+    ).all()
+    # Frank's address stays his; Erin typing it records only her claim.
+    assert holders == [(frank.id, True), (erin.id, False)]
     assert erin.id != frank.id
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from channels.base import InboundAttachment
 from helpdesk.extensions import db
 from helpdesk.mail.mailboxes import MailboxSettings, add_mailbox
-from helpdesk.models import ApiToken, InboundEmail, IntakeOutcome, Role, Ticket
+from helpdesk.models import ApiToken, CustomerIdentity, InboundEmail, IntakeOutcome, Role, Ticket
 from helpdesk.storage import blob_store
 from helpdesk.tickets import service, stage_rules
 
@@ -45,6 +45,7 @@ def world(app: Flask, setup, make_user, make_token, inbound) -> dict[str, int]:
         return {
             "ticket_id": ticket.id,
             "customer_id": ticket.customer_id,
+            "identity_id": db.session.scalar(select(CustomerIdentity.id)),
             "attachment_id": message.attachments[0].id,
             "user_id": admin.id,
             "token_id": db.session.scalar(select(ApiToken.id)),

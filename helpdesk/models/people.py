@@ -6,7 +6,7 @@ import hashlib
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -77,8 +77,9 @@ class Customer(db.Model):
     )
 
     def identity(self, kind: IdentityKind) -> str | None:
-        """The first identity of one kind, e.g. the address replies go to."""
-        return next((i.value for i in self.identities if i.kind == kind), None)
+        """The first identity of one kind, e.g. the address replies go to; proven ones first."""
+        proven_first = sorted(self.identities, key=lambda i: not i.verified)
+        return next((i.value for i in proven_first if i.kind == kind), None)
 
     @property
     def display_name(self) -> str:
@@ -87,18 +88,42 @@ class Customer(db.Model):
         return self.identities[0].value if self.identities else f"Customer {self.id}"
 
 
+_PROVEN = text("verified_at IS NOT NULL")
+
+
 class CustomerIdentity(db.Model):
+    """An address, number, chat visitor or host-site user, proven to be this customer's or only
+    claimed (typed into a form): a claim never decides who sent a message (DESIGN.md)."""
+
     __tablename__ = "customer_identities"
-    __table_args__ = (UniqueConstraint("kind", "value"),)
+    __table_args__ = (
+        # Leads with (kind, value): the index every sender lookup uses.
+        UniqueConstraint("kind", "value", "customer_id"),
+        # A proven identity belongs to one customer; anyone may claim it meanwhile.
+        Index(
+            "uq_customer_identities_proven_kind_value",
+            "kind",
+            "value",
+            unique=True,
+            sqlite_where=_PROVEN,
+            postgresql_where=_PROVEN,
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     kind: Mapped[IdentityKind] = mapped_column(enum_column(IdentityKind))
     value: Mapped[str] = mapped_column(String(254))  # normalised: lower-case address, E.164
-    verified: Mapped[bool] = mapped_column(default=False)
+    # When an inbound message from it, a host-site signature or an emailed link proved it;
+    # None while it is only claimed.
+    verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     # Phone numbers only: the customer texted STOP (or the carrier said so); nothing is sent.
     opted_out_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     opt_out_reason: Mapped[str | None] = mapped_column(String(300))
 
     customer: Mapped[Customer] = relationship(back_populates="identities")
+
+    @property
+    def verified(self) -> bool:
+        return self.verified_at is not None

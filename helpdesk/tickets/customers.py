@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from channels.base import Channel, InboundMessage
 from helpdesk.extensions import db
-from helpdesk.models import Customer, CustomerIdentity, IdentityKind
+from helpdesk.models import Customer, CustomerIdentity, IdentityKind, utcnow
 from helpdesk.tickets.errors import InvalidInput, TicketError
 
 
@@ -34,15 +34,20 @@ def normalize_phone(number: str) -> str:
 
 
 def identities_of(msg: InboundMessage) -> list[tuple[IdentityKind, str, bool]]:
-    """(kind, normalised value, verified) for the sender, most trustworthy first."""
+    """(kind, normalised value, proven) for the sender, most trustworthy first.
+
+    The message proves where it came from (a mail's sender, a text's number, the chat visitor
+    our signed token names, a host-site user the site signed); an address a visitor typed is
+    only claimed.
+    """
     if msg.channel == Channel.EMAIL:
-        return [(IdentityKind.EMAIL, normalize_email(msg.sender), False)]
+        return [(IdentityKind.EMAIL, normalize_email(msg.sender), True)]
     if msg.channel == Channel.SMS:
-        return [(IdentityKind.PHONE, normalize_phone(msg.sender), False)]
+        return [(IdentityKind.PHONE, normalize_phone(msg.sender), True)]
     found: list[tuple[IdentityKind, str, bool]] = []
     if msg.host_user_id:
         found.append((IdentityKind.HOST_USER, msg.host_user_id, True))
-    found.append((IdentityKind.VISITOR, msg.sender, False))
+    found.append((IdentityKind.VISITOR, msg.sender, True))
     if msg.email:
         found.append((IdentityKind.EMAIL, normalize_email(msg.email), False))
     return found
@@ -50,57 +55,76 @@ def identities_of(msg: InboundMessage) -> list[tuple[IdentityKind, str, bool]]:
 
 @dataclass(frozen=True, slots=True)
 class Sender:
-    """Who sent a message, as far as we know them: their identities and whose they are."""
+    """Who sent a message, as far as we know them: their identities and who holds them."""
 
     wanted: list[tuple[IdentityKind, str, bool]]
-    existing: dict[tuple[IdentityKind, str], CustomerIdentity]
+    held: list[CustomerIdentity]  # every stored row of those identities, proven or claimed
+
+    def rows(self, kind: IdentityKind, value: str) -> list[CustomerIdentity]:
+        return [row for row in self.held if row.kind == kind and row.value == value]
 
     @property
     def customer(self) -> Customer | None:
-        """The customer holding the most trustworthy of the identities; None for a stranger."""
+        """The customer holding the most trustworthy proven identity; None for a stranger.
+
+        Only what the message proves counts: a typed address never says who is writing.
+        """
         return next(
             (
-                self.existing[(kind, value)].customer
-                for kind, value, _ in self.wanted
-                if (kind, value) in self.existing
+                row.customer
+                for kind, value, proven in self.wanted
+                if proven
+                for row in self.rows(kind, value)
+                if row.verified
             ),
             None,
         )
 
 
 def look_up_sender(msg: InboundMessage) -> Sender:
-    """The sender's identities and which of them we know; reads only."""
+    """The sender's identities and who holds them; reads only."""
     wanted = identities_of(msg)
-    existing = {
-        (identity.kind, identity.value): identity
-        for identity in db.session.scalars(
-            select(CustomerIdentity)
-            .options(joinedload(CustomerIdentity.customer))
-            .where(
-                # Both columns, so the (kind, value) index is used instead of a table scan.
-                CustomerIdentity.kind.in_({kind for kind, _, _ in wanted}),
-                CustomerIdentity.value.in_([value for _, value, _ in wanted]),
-            )
+    return Sender(wanted, identity_rows({(kind, value) for kind, value, _ in wanted}))
+
+
+def identity_rows(pairs: set[tuple[IdentityKind, str]]) -> list[CustomerIdentity]:
+    """Every stored row, proven or claimed, of these (kind, value) identities."""
+    if not pairs:
+        return []
+    found = db.session.scalars(
+        select(CustomerIdentity)
+        .options(joinedload(CustomerIdentity.customer))
+        .where(
+            # Both columns, so the (kind, value) index is used instead of a table scan.
+            CustomerIdentity.kind.in_({kind for kind, _ in pairs}),
+            CustomerIdentity.value.in_({value for _, value in pairs}),
         )
-    }
-    return Sender(wanted, existing)
+    )
+    return [row for row in found if (row.kind, row.value) in pairs]
 
 
-def resolve_customer(msg: InboundMessage, sender: Sender) -> Customer:
+def resolve_customer(msg: InboundMessage, sender: Sender, at: datetime) -> Customer:
     """The customer who sent this message, created on first contact; new identities are added.
 
-    An identity already held by someone else is never moved: merging two people is an
-    agent's decision, not something a typed-in address may cause.
+    A proven identity held by someone else is never moved: merging two people is an agent's
+    decision or the outcome of proof (helpdesk/tickets/identity_claims.py). A typed address
+    is recorded as this customer's claim, whoever else holds it.
     """
     customer = sender.customer or Customer(name=msg.sender_name)
     if customer.name is None and msg.sender_name:
         customer.name = msg.sender_name
     db.session.add(customer)
-    for kind, value, verified in sender.wanted:
-        if (kind, value) not in sender.existing:
-            db.session.add(
-                CustomerIdentity(customer=customer, kind=kind, value=value, verified=verified)
+    for kind, value, proven in sender.wanted:
+        rows = sender.rows(kind, value)
+        if any(row.customer is customer for row in rows):
+            continue
+        if proven and any(row.verified for row in rows):
+            continue
+        db.session.add(
+            CustomerIdentity(
+                customer=customer, kind=kind, value=value, verified_at=at if proven else None
             )
+        )
     return customer
 
 
@@ -112,19 +136,26 @@ def phone_identity(number: str) -> CustomerIdentity | None:
         return None
     return db.session.scalar(
         select(CustomerIdentity).where(
-            CustomerIdentity.kind == IdentityKind.PHONE, CustomerIdentity.value == value
+            CustomerIdentity.kind == IdentityKind.PHONE,
+            CustomerIdentity.value == value,
+            CustomerIdentity.verified_at.is_not(None),
         )
     )
 
 
 def add_phone(customer: Customer, number: str) -> CustomerIdentity:
-    """Put a phone number on a customer's profile, so their texts land on them."""
+    """Put a phone number on a customer's profile, so their texts land on them.
+
+    Staff vouch for it, so it counts as proven.
+    """
     value = normalize_phone(number)
     identity = phone_identity(value)
     if identity is not None and identity.customer_id != customer.id:
         raise TicketError(f"{value} already belongs to {identity.customer.display_name}")
     if identity is None:
-        identity = CustomerIdentity(customer=customer, kind=IdentityKind.PHONE, value=value)
+        identity = CustomerIdentity(
+            customer=customer, kind=IdentityKind.PHONE, value=value, verified_at=utcnow()
+        )
         db.session.add(identity)
         db.session.flush()
     return identity

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
-from sqlalchemy.orm import joinedload
 
 from channels.base import Channel, InboundMessage
 from helpdesk.extensions import db
@@ -27,7 +26,7 @@ from helpdesk.models import (
     Ticket,
 )
 from helpdesk.tickets import sla
-from helpdesk.tickets.customers import Sender, identities_of, look_up_sender
+from helpdesk.tickets.customers import Sender, identities_of, identity_rows, look_up_sender
 from helpdesk.tickets.stages import ordered_rules
 from helpdesk.tickets.threading import referenced_tickets, subject_token
 
@@ -150,12 +149,8 @@ class BatchLookups(IntakeLookups):
         wanted = identities_of(msg)
         if not self._fresh({_identity_key(kind, value) for kind, value, _ in wanted}):
             return super().sender(msg)
-        existing = {
-            (kind, value): self._identities[(kind, value)]
-            for kind, value, _ in wanted
-            if (kind, value) in self._identities
-        }
-        return Sender(wanted, existing)
+        pairs = {(kind, value) for kind, value, _ in wanted}
+        return Sender(wanted, [row for pair in pairs for row in self._identities.get(pair, ())])
 
     def references(self, msg: InboundMessage) -> dict[str, int]:
         hints = [hint for hint in msg.thread_hints if hint]
@@ -197,18 +192,13 @@ class BatchLookups(IntakeLookups):
 
     def _read_identities(
         self, messages: Sequence[InboundMessage]
-    ) -> dict[tuple[IdentityKind, str], CustomerIdentity]:
+    ) -> dict[tuple[IdentityKind, str], list[CustomerIdentity]]:
         wanted = {(kind, value) for msg in messages for kind, value, _ in identities_of(msg)}
         self._known.update(_identity_key(kind, value) for kind, value in wanted)
-        found = db.session.scalars(
-            select(CustomerIdentity)
-            .options(joinedload(CustomerIdentity.customer))
-            .where(
-                CustomerIdentity.kind.in_({kind for kind, _ in wanted}),
-                CustomerIdentity.value.in_({value for _, value in wanted}),
-            )
-        )
-        return {(i.kind, i.value): i for i in found if (i.kind, i.value) in wanted}
+        rows: dict[tuple[IdentityKind, str], list[CustomerIdentity]] = {}
+        for row in identity_rows(wanted):
+            rows.setdefault((row.kind, row.value), []).append(row)
+        return rows
 
     def _read_references(self, messages: Sequence[InboundMessage]) -> dict[str, int]:
         hints = {hint for msg in messages for hint in msg.thread_hints if hint}

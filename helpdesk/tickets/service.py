@@ -28,6 +28,8 @@ from helpdesk.extensions import db
 from helpdesk.models import (
     Attachment,
     ChatConversation,
+    Customer,
+    CustomerIdentity,
     DeliveryState,
     Direction,
     Endpoint,
@@ -44,7 +46,7 @@ from helpdesk.models import (
     utcnow,
 )
 from helpdesk.storage import blob_store
-from helpdesk.tickets import sla, surveys
+from helpdesk.tickets import identity_claims, sla, surveys
 from helpdesk.tickets.customers import (
     opted_out,
     phone_identity,
@@ -153,7 +155,9 @@ def _attach(msg: InboundMessage, endpoint: Endpoint, lookups: IntakeLookups) -> 
     if match is None and msg.auto_submitted:
         # An out-of-office or other automatic mail never opens a ticket (nor a customer).
         return Intake(None, "automatic message that answers none of our tickets")
-    customer = resolve_customer(msg, sender)
+    if (claim := identity_claims.answered_claim(msg, match, sender)) is not None:
+        confirm_identity(claim, match.ticket, f"by a mail from it ({match.reason})", at=at)
+    customer = resolve_customer(msg, sender, at)
     msg, reused = _own_message_id(msg, lookups)
     survey = _awaited_rating(msg, match)
     if survey is not None:
@@ -442,8 +446,10 @@ def _queue_outbound(
     html: str | None = None,
     automatic: bool = False,
     to: str | None = None,
+    route: tuple[Channel, Endpoint, str] | None = None,
+    subject: str | None = None,
 ) -> Message:
-    channel, endpoint, recipient = _reply_route(ticket)
+    channel, endpoint, recipient = route or _reply_route(ticket)
     by_email = channel == Channel.EMAIL
     message = Message(
         ticket=ticket,
@@ -453,7 +459,7 @@ def _queue_outbound(
         author=author,
         sender=endpoint.address,
         recipient=to or recipient,
-        subject=_reply_subject(ticket) if by_email else None,
+        subject=(subject or _reply_subject(ticket)) if by_email else None,
         text=text,
         html=html,
         external_id=_new_message_id() if by_email else None,
@@ -468,8 +474,9 @@ def _queue_outbound(
         created_at=at,
     )
     db.session.add(message)
-    if ticket.channel == Channel.CHAT:
-        # The widget shows every reply, also one sent by email, should the visitor come back.
+    # The widget shows every reply, also one sent by email, should the visitor come back; a
+    # message routed to one address (a verification link) is for that address alone.
+    if ticket.channel == Channel.CHAT and route is None:
         db.session.flush()
         chat_events.publish_message(message)
     return message
@@ -539,6 +546,51 @@ def _chat_email_route(ticket: Ticket) -> tuple[Channel, Endpoint, str] | None:
         # Nowhere else to reach them: the reply waits in the conversation for their return.
         return None
     return Channel.EMAIL, mailbox, email
+
+
+def send_verification_link(
+    ticket: Ticket, identity_id: int, actor: User, *, at: datetime | None = None
+) -> Message:
+    """Email a signed link to an address the ticket's customer claimed; opening it proves it.
+
+    Automatic (never a response) and by email whatever the ticket's channel: a chat visitor
+    never sees it, or they could prove an address they do not own.
+    """
+    claim, mailbox = identity_claims.verifiable(ticket, identity_id)
+    at = at or utcnow()
+    subject, text = identity_claims.link_mail(claim, ticket)
+    route = (Channel.EMAIL, mailbox, claim.value)
+    message = _queue_outbound(
+        ticket,
+        None,
+        text,
+        identity_claims.LINK_REASON,
+        at,
+        automatic=True,
+        route=route,
+        subject=subject,
+    )
+    _record(ticket, actor, "verification-link", None, claim.value, at)
+    db.session.flush()
+    return message
+
+
+def confirm_identity(
+    claim: CustomerIdentity,
+    ticket: Ticket,
+    proof: str,
+    *,
+    at: datetime | None = None,
+) -> Customer:
+    """A claimed address proven (``proof`` says how) on this ticket: it becomes the claimant's,
+    or the claimant joins the customer who holds it; returns who holds it now."""
+    at = at or utcnow()
+    claimant, address = claim.customer.display_name, claim.value
+    owner, moved = identity_claims.prove(claim, at)
+    _record(ticket, None, "identity-verified", None, f"{address} {proof}", at)
+    for each in moved:
+        _record(each, None, "customer", claimant, owner.display_name, at)
+    return owner
 
 
 def add_note(ticket: Ticket, author: User, text: str, *, at: datetime | None = None) -> Message:

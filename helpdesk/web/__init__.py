@@ -17,6 +17,7 @@ def register_web(app: Flask) -> None:
     from helpdesk.web.chat import bp as chat_bp
     from helpdesk.web.manager import bp as manager_bp
     from helpdesk.web.survey import bp as survey_bp
+    from helpdesk.web.verify import bp as verify_bp
     from helpdesk.web.webhooks import bp as webhooks_bp
 
     access.init_app(app)
@@ -30,6 +31,7 @@ def register_web(app: Flask) -> None:
         api_bp,
         webhooks_bp,
         survey_bp,
+        verify_bp,
         chat_bp,
     ):
         app.register_blueprint(blueprint)

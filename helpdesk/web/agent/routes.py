@@ -184,6 +184,23 @@ def update_properties(ticket_id: int) -> str | Response:
     return _render_ticket(found, ComposeForm(), properties), 400
 
 
+@bp.post("/tickets/<int:ticket_id>/identities/<int:identity_id>/verification")
+@staff_required
+def send_verification_link(ticket_id: int, identity_id: int) -> Response:
+    """Email a link that proves an address the customer only typed."""
+    found = _ticket_or_404(ticket_id)
+    try:
+        link = service.send_verification_link(found, identity_id, current_user)
+    except TicketError as refused:
+        db.session.rollback()
+        flash(str(refused), "error")
+    else:
+        address = link.recipient
+        db.session.commit()
+        flash(f"Verification link queued for {address}.", "success")
+    return redirect(url_for("agent.ticket", ticket_id=ticket_id))
+
+
 @bp.get("/customers/<int:customer_id>")
 @staff_required
 def customer(customer_id: int) -> str:

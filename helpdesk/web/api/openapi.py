@@ -100,7 +100,11 @@ SCHEMAS: dict[str, Schema] = {
         {
             "kind": _enum(IdentityKind),
             "value": _string(),
-            "verified": {"type": "boolean"},
+            "verified": {
+                "type": "boolean",
+                "description": "False for an address only claimed (typed into the chat), not "
+                "proven by a message from it, a host-site signature or an emailed link.",
+            },
             "opted_out_at": _time(nullable=True)
             | {"description": "Phone numbers: when the customer texted STOP; null when textable."},
             "opt_out_reason": _string(nullable=True, description="Why, e.g. 'texted STOP'."),
