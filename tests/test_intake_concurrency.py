@@ -27,13 +27,21 @@ from psycopg.errors import DeadlockDetected
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from channels.base import Channel
-from helpdesk import inbox
+from channels.base import Channel, OutboundMessage, SendResult
+from helpdesk import inbox, outbox
 from helpdesk.extensions import db
 from helpdesk.inbox import process_due
 from helpdesk.mail import intake as mail_intake
 from helpdesk.mail.intake import fetch_mailbox
-from helpdesk.models import InboundEmail, InboxItem, IntakeOutcome, Message, Ticket, utcnow
+from helpdesk.models import (
+    DeliveryState,
+    InboundEmail,
+    InboxItem,
+    IntakeOutcome,
+    Message,
+    Ticket,
+    utcnow,
+)
 from helpdesk.tickets import service
 
 SENDERS, TEXTS, ROUNDS = 40, 6, 2
@@ -258,6 +266,39 @@ def test_mail_that_meets_deadlocks_is_stored_not_quarantined(
 
     assert fetch_mailbox(mailbox, "test-worker").taken == {"stored": 1}
     assert db.session.scalars(select(Ticket.subject)).all() == ["Still waiting"]
+
+
+class AcceptingAdapter:
+    channel = Channel.EMAIL
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        return SendResult(provider_id=f"provider-{message.reference}")
+
+
+def test_a_delivery_whose_record_meets_a_deadlock_is_recorded_at_once(
+    app, ctx, make_user, inbound, monkeypatch
+):
+    registry = outbox.AdapterRegistry()
+    registry.register(AcceptingAdapter())
+    monkeypatch.setitem(app.extensions, "helpdesk.adapters", registry)
+    ticket = service.receive(inbound()).ticket
+    reply = service.reply(ticket, make_user(), "It is on its way.")
+    db.session.commit()
+    record = outbox.record
+    failures = [deadlock()]
+
+    def deadlocked_once(*args):
+        if failures:
+            raise failures.pop()
+        return record(*args)
+
+    monkeypatch.setattr(outbox, "record", deadlocked_once)
+
+    assert str(outbox.run_due("worker")) == "sent 1, retrying 0, failed 0"
+
+    db.session.expire_all()
+    assert (reply.delivery_state, reply.lease_until) == (DeliveryState.SENT, None)
+    assert [(a.outcome, a.finished_at is not None) for a in reply.attempts] == [("sent", True)]
 
 
 @pytest.mark.postgresql
