@@ -8,9 +8,9 @@ from flask import current_app
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging. Loggers made before (the app's, when a process
-# migrates and then works, as the tests do) keep logging.
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# Interpret the config file for Python logging.
+# This line sets up loggers basically.
+fileConfig(config.config_file_name)
 logger = logging.getLogger("alembic.env")
 
 
