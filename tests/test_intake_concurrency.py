@@ -26,7 +26,7 @@ import pytest
 from flask import Flask
 from mail_samples import mail
 from psycopg.errors import DeadlockDetected
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 
 from channels.base import Channel, OutboundMessage, SendResult
@@ -251,6 +251,28 @@ def test_a_text_that_meets_a_deadlock_is_taken_again_at_once(ctx, monkeypatch, c
     assert warning.levelname == "WARNING"
     assert "DeadlockDetected: deadlock detected; trying again" in warning.getMessage()
     assert warning.exc_info is None
+
+
+@pytest.mark.postgresql
+def test_a_text_whose_database_connection_is_lost_is_taken_again_at_once(ctx, monkeypatch):
+    receive = service.receive
+    lost = []
+
+    def connection_lost_once(msg):
+        if not lost:
+            lost.append(msg)
+            # As when the server restarts or a proxy drops the connection mid-batch.
+            db.session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+        return receive(msg)
+
+    monkeypatch.setattr(service, "receive", connection_lost_once)
+    with db.engine.begin() as connection:
+        accept_text(connection, "+15550100001", "Where is my parcel?")
+
+    assert str(process_due()) == "intake stored 1, duplicates 0, retrying 0, failed 0"
+
+    [item] = db.session.scalars(select(InboxItem)).all()
+    assert (item.attempts, item.error, item.message_id is not None) == (1, None, True)
 
 
 def test_mail_that_meets_deadlocks_is_stored_not_quarantined(
