@@ -3,7 +3,8 @@
 A webhook verifies the provider's signature, checks the payload's shape and stores it here
 with one insert (unique per provider id, so a retried webhook is stored once) and answers
 at once. The worker hands due items to the ticket service in batches, each in a savepoint:
-a payload the service refuses keeps its reason here and is never lost.
+a payload the service refuses keeps its reason here and is never lost. Each sender's items
+become messages in the order they came in, however many workers share the inbox.
 """
 
 from __future__ import annotations
@@ -15,30 +16,32 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from channels import sms
-from channels.base import Channel
+from channels.base import Channel, InboundMessage
 from helpdesk.extensions import db
-from helpdesk.models import InboxItem, Message, utcnow
+from helpdesk.models import InboxItem, utcnow
 from helpdesk.outbox import retry_delay
+from helpdesk.tickets import service
 from helpdesk.tickets import sms as sms_service
 from helpdesk.tickets.errors import TicketError
+from helpdesk.transient import is_transient, retried
 
 BATCH_SIZE = 50
 
 log = logging.getLogger(__name__)
 
 
-def _receive_sms(payload: dict[str, Any], received_at: datetime) -> Message | None:
-    return sms_service.receive(replace(sms.parse(payload), received_at=received_at))
+def _read_sms(payload: dict[str, Any], received_at: datetime) -> InboundMessage:
+    return sms_service.inbound(replace(sms.parse(payload), received_at=received_at))
 
 
-# What turns a stored payload of each channel into a message.
-INTAKE: dict[Channel, Callable[[dict[str, Any], datetime], Message | None]] = {
-    Channel.SMS: _receive_sms,
+# What turns a stored payload of each channel into a message for the ticket service.
+READERS: dict[Channel, Callable[[dict[str, Any], datetime], InboundMessage]] = {
+    Channel.SMS: _read_sms,
 }
 # Refusals that another try cannot change.
 _PERMANENT = (TicketError, sms.InvalidForm)
@@ -50,12 +53,26 @@ class IntakeSummary:
     duplicates: int = 0
     retrying: int = 0
     failed: int = 0
+    waiting: int = 0  # left for the next round behind an older item of the same sender
+
+    @property
+    def taken(self) -> int:
+        """Items handed to the ticket service, whatever came of them."""
+        return self.stored + self.duplicates + self.retrying + self.failed
+
+    def add(self, other: IntakeSummary) -> None:
+        self.stored += other.stored
+        self.duplicates += other.duplicates
+        self.retrying += other.retrying
+        self.failed += other.failed
+        self.waiting += other.waiting
 
     def __str__(self) -> str:
-        return (
+        summary = (
             f"intake stored {self.stored}, duplicates {self.duplicates}, "
             f"retrying {self.retrying}, failed {self.failed}"
         )
+        return f"{summary}, waiting {self.waiting}" if self.waiting else summary
 
 
 def accept(
@@ -64,14 +81,21 @@ def accept(
     external_id: str,
     payload: dict[str, Any],
     at: datetime | None = None,
+    *,
+    sender: str,
 ) -> bool:
-    """Store a verified payload once; False when this provider id is already here."""
+    """Store a verified payload once; False when this provider id is already here.
+
+    ``sender`` is the provider's own (for SMS the From number as Twilio sent it): the worker
+    keeps each sender's items in their order by it.
+    """
     at = at or utcnow()
     result = connection.execute(
         _INSERTS[connection.dialect.name],
         {
             "channel": channel,
             "external_id": external_id,
+            "sender": sender,
             "payload": payload,
             "received_at": at,
             "next_attempt_at": at,
@@ -90,13 +114,41 @@ _INSERTS = {
 
 
 def process_due(now: datetime | None = None) -> IntakeSummary:
-    """Hand every due item to the ticket service, oldest first; commits once per batch."""
+    """Hand every due item to the ticket service, oldest first; commits once per batch.
+
+    A batch that meets a transient database error (a deadlock, a lost connection) is undone
+    and claimed again at once, a few times; its items count no attempt for it.
+    """
     summary = IntakeSummary()
-    while items := _due(now or utcnow()):
-        for item in items:
-            _process(item, summary)
-        db.session.commit()
+    while batch := retried(lambda: _take_batch(now or utcnow()), "taking in webhook payloads"):
+        summary.add(batch)
+        if not batch.taken:
+            # All of it waits behind another worker's batch: claim again next round.
+            break
     return summary
+
+
+def _take_batch(at: datetime) -> IntakeSummary | None:
+    """Claim due items and take them in, in one transaction; None when none is due.
+
+    The senders' locks are taken first, all together in one order (two workers' batches
+    never wait for each other in a circle), and outside the items' savepoints, so that they
+    hold until the commit.
+    """
+    items = _due(at)
+    if not items:
+        return None
+    batch = IntakeSummary()
+    read = {item.id: _read(item) for item in items}
+    service.serialise_intakes(msg for msg in read.values() if isinstance(msg, InboundMessage))
+    waiting = _behind_older(items, at)
+    for item in items:
+        if item.id in waiting:
+            batch.waiting += 1
+        else:
+            _process(item, read[item.id], batch)
+    db.session.commit()
+    return batch
 
 
 def _due(at: datetime) -> list[InboxItem]:
@@ -112,12 +164,57 @@ def _due(at: datetime) -> list[InboxItem]:
     )
 
 
-def _process(item: InboxItem, summary: IntakeSummary) -> None:
+def _read(item: InboxItem) -> InboundMessage | Exception:
+    """The item as the ticket service takes it, or why it cannot be read."""
+    try:
+        return READERS[item.channel](item.payload, item.received_at)
+    except Exception as error:
+        if is_transient(error):
+            raise
+        return error
+
+
+def _behind_older(items: list[InboxItem], at: datetime) -> set[int]:
+    """Items that must wait: an older one of the same sender is due and not in this batch.
+
+    Another worker holds it (it claimed it first, or took it over from a killed worker), or it
+    came in after our claim. Asked with the senders' locks held, so an older item that the
+    other worker finished meanwhile no longer counts.
+    """
+    senders = {(item.channel, item.sender) for item in items if item.sender}
+    if not senders:
+        return set()
+    oldest = {
+        (channel, sender): older
+        for channel, sender, older in db.session.execute(
+            select(InboxItem.channel, InboxItem.sender, func.min(InboxItem.id))
+            .where(
+                tuple_(InboxItem.channel, InboxItem.sender).in_(senders),
+                InboxItem.processed_at.is_(None),
+                InboxItem.next_attempt_at <= at,
+                InboxItem.id.not_in([item.id for item in items]),
+            )
+            .group_by(InboxItem.channel, InboxItem.sender)
+        )
+    }
+    return {
+        item.id
+        for item in items
+        if (older := oldest.get((item.channel, item.sender))) is not None and older < item.id
+    }
+
+
+def _process(item: InboxItem, read: InboundMessage | Exception, summary: IntakeSummary) -> None:
     item.attempts += 1
+    if isinstance(read, Exception):
+        _failed(item, read, summary)
+        return
     try:
         with db.session.begin_nested():
-            message = INTAKE[item.channel](item.payload, item.received_at)
+            message = service.receive(read)
     except Exception as error:
+        if is_transient(error):
+            raise  # the whole batch is taken again (process_due)
         _failed(item, error, summary)
         return
     item.processed_at = utcnow()
@@ -135,7 +232,7 @@ def _failed(item: InboxItem, error: Exception, summary: IntakeSummary) -> None:
         item.attempts < current_app.config["HELPDESK_MAX_SEND_ATTEMPTS"]
     )
     if not isinstance(error, _PERMANENT):
-        log.exception("intake of %s %s failed", item.channel.value, item.external_id)
+        log.error("intake of %s %s failed", item.channel.value, item.external_id, exc_info=error)
     if retry:
         item.next_attempt_at = utcnow() + retry_delay(item.attempts)
         summary.retrying += 1

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from flask import current_app
@@ -35,6 +36,7 @@ from helpdesk.extensions import db
 from helpdesk.models import DeliveryAttempt, DeliveryState, Direction, Message, utcnow
 from helpdesk.storage import blob_store
 from helpdesk.tickets import service
+from helpdesk.transient import retried
 
 # Final states are never left; a late or repeated status never moves a message backwards.
 _PROGRESS = {
@@ -143,12 +145,17 @@ def run_due(
 ) -> RunSummary:
     """Send every message due at ``now``, batch by batch; stop between messages when asked."""
     summary = RunSummary()
-    while not should_stop() and (claims := claim_due(worker_name, now)):
+    while not should_stop() and (
+        claims := retried(partial(claim_due, worker_name, now), "claiming the outbox")
+    ):
         for position, claim in enumerate(claims):
             if should_stop():
-                release(claims[position:])
+                retried(partial(release, claims[position:]), "releasing claimed messages")
                 break
-            summary.count(record(claim, send(claim), now))
+            answer = send(claim)
+            # Unrecorded, the message would go out again once its lease ran out.
+            outcome = retried(partial(record, claim, answer, now), "recording a delivery")
+            summary.count(outcome)
     return summary
 
 

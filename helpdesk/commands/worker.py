@@ -23,6 +23,7 @@ from helpdesk.mail.watch import listen_for_mail
 from helpdesk.media import fetch_due
 from helpdesk.outbox import RunSummary, run_due
 from helpdesk.tickets import sla
+from helpdesk.transient import describe, is_transient
 
 T = TypeVar("T")
 
@@ -96,9 +97,13 @@ def _guarded(what: str, work: Callable[[], T]) -> T | None:
     """Run one piece of work; a failure is logged and the worker lives on to retry it."""
     try:
         return work()
-    except Exception:
+    except Exception as error:
         db.session.rollback()
-        current_app.logger.exception("worker: %s failed", what)
+        if is_transient(error):
+            # The database's trouble, not a bug: one line, and the next round tries again.
+            current_app.logger.warning("worker: %s: %s", what, describe(error))
+        else:
+            current_app.logger.exception("worker: %s failed", what)
         return None
 
 

@@ -20,6 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 
 from imapclient.exceptions import IMAPClientError
 from sqlalchemy import insert, or_, select, update
@@ -33,6 +34,7 @@ from helpdesk.storage import blob_store
 from helpdesk.tickets import service
 from helpdesk.tickets.errors import TicketError
 from helpdesk.tickets.mail import EmailIntake, take_email
+from helpdesk.transient import is_transient, retried
 
 LEASE = timedelta(minutes=2)
 BATCH_SIZE = 50
@@ -140,14 +142,24 @@ def _take_new_mail(
             if number + 1 < len(chunks):
                 # Parsed in the helper process while this batch goes through the ticket service.
                 next_batch = reader.read(folder, chunks[number + 1])
-            for outcome in ingest_batch(mailbox, batch):
+            outcomes = retried(
+                partial(_take_batch, mailbox, worker, batch, chunk[-1]),
+                f"taking in mail of {mailbox.address}",
+            )
+            for outcome in outcomes:
                 report.taken[outcome] = report.taken.get(outcome, 0) + 1
-            mailbox.last_uid = chunk[-1]
-            mailbox.last_fetch_at = utcnow()
-            _commit_under_lease(mailbox, worker)
             folder.mark_processed(chunk)
             if progress:
                 progress(min((number + 1) * batch_size, len(uids)), len(uids))
+
+
+def _take_batch(mailbox: Mailbox, worker: str, batch: list[ReadMail], last_uid: int) -> list[str]:
+    """Store one batch and move the checkpoint past it, in one transaction; commits."""
+    outcomes = ingest_batch(mailbox, batch)
+    mailbox.last_uid = last_uid
+    mailbox.last_fetch_at = utcnow()
+    _commit_under_lease(mailbox, worker)
+    return outcomes
 
 
 class _Reader:
@@ -225,9 +237,12 @@ def ingest_batch(mailbox: Mailbox, batch: list[ReadMail]) -> list[str]:
             kept.append(_keep(mail))
     messages = [mail.parsed.message for mail, _ in kept if mail.parsed]
     try:
-        with db.session.begin_nested(), service.intake_batch(messages):
+        # The senders' locks are taken before the savepoint: the retry one by one keeps them.
+        with service.intake_batch(messages), db.session.begin_nested():
             intakes = [_store(mailbox, mail, isolated=False) for mail, _ in kept]
-    except Exception:
+    except Exception as error:
+        if is_transient(error):
+            raise  # the whole batch again, at once (_take_new_mail)
         intakes = [_store(mailbox, mail, isolated=True) for mail, _ in kept]
     db.session.flush()
     _log(mailbox, kept, intakes)
@@ -293,6 +308,8 @@ def _take(parsed: ParsedEmail, mailbox: Mailbox, isolated: bool) -> EmailIntake:
     except TicketError as error:
         return EmailIntake(IntakeOutcome.QUARANTINED, str(error))
     except Exception as error:
+        if is_transient(error):
+            raise  # the database's trouble, not the message's: never quarantined for it
         # A message no code path expected must not stop the mailbox: keep it for an admin.
         return EmailIntake(IntakeOutcome.QUARANTINED, f"{type(error).__name__}: {error}")
 

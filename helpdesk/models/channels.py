@@ -81,11 +81,14 @@ class InboxItem(db.Model):
     __table_args__ = (
         UniqueConstraint("channel", "external_id"),
         Index("ix_inbox_items_due", "processed_at", "next_attempt_at"),
+        Index("ix_inbox_items_sender", "sender", "processed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[Channel] = mapped_column(enum_column(Channel))
     external_id: Mapped[str] = mapped_column(String(300))
+    # As the provider gave it (SMS: From): each sender's items are taken in their order.
+    sender: Mapped[str | None] = mapped_column(String(300))
     payload: Mapped[dict] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

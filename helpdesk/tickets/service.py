@@ -6,7 +6,7 @@ Every function flushes and never commits: the request, CLI command or job commit
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -114,10 +114,13 @@ def intake_batch(messages: Sequence[InboundMessage]) -> Iterator[None]:
 
     Inside, take() writes without a savepoint of its own and without autoflush. A message that
     touches one taken since the last flush (the same sender, a reply to it, its ticket number,
-    the same chat) flushes first, so every lookup still sees what came before it. An error
-    leaves the batch half-written: run it inside a savepoint, and after an error roll that
-    back and take the messages again one by one, outside the batch.
+    the same chat) flushes first, so every lookup still sees what came before it. The senders'
+    locks are all taken on entry (``serialise_intakes``); enter it before a savepoint, so
+    that they outlive its rollback. An error leaves the batch half-written: run it inside a
+    savepoint, and after an error roll that back and take the messages again one by one,
+    outside the batch.
     """
+    serialise_intakes(messages)
     with db.session.no_autoflush:
         db.session.info[_BATCH] = _IntakeBatch(messages)
         try:
@@ -136,7 +139,6 @@ class _IntakeBatch:
         if keys & self.unflushed:
             db.session.flush()
             self.unflushed.clear()
-        _serialise_intake(msg)
         endpoint = endpoint_for(msg.channel, msg.endpoint)
         if (stored := _stored_already(msg, endpoint, self.lookups)) is not None:
             return stored
@@ -179,22 +181,41 @@ def _attach(msg: InboundMessage, endpoint: Endpoint, lookups: IntakeLookups) -> 
     return Intake(message, reason, opened_ticket=opened)
 
 
+def serialise_intakes(messages: Iterable[InboundMessage]) -> None:
+    """Hold the intake locks of all these messages' senders until the transaction ends.
+
+    They are taken at once and in one global order (sorted by key): two transactions that
+    each take several (two workers' batches) then never wait for each other in a circle.
+    """
+    _serialise(sorted({_intake_key(msg) for msg in messages}))
+
+
 def _serialise_intake(msg: InboundMessage) -> None:
+    _serialise([_intake_key(msg)])
+
+
+def _intake_key(msg: InboundMessage) -> str:
+    return f"intake {msg.channel.value} {msg.sender}"
+
+
+def _serialise(keys: list[str]) -> None:
     """Let concurrent intakes from one sender wait for each other instead of racing.
 
     Two texts from one number at once must not open two tickets or two customers. On
-    PostgreSQL a transaction-scoped advisory lock per sender does it; on SQLite the write
-    lock is taken up front, since upgrading a read snapshot to a write fails at once with
-    "database is locked" when another process wrote in between.
+    PostgreSQL a transaction-scoped advisory lock per sender does it (taken again by the same
+    transaction, it is held already); on SQLite the write lock is taken up front, since
+    upgrading a read snapshot to a write fails at once with "database is locked" when another
+    process wrote in between. A savepoint's rollback lets go of the locks taken inside it.
     """
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
-        connection.execute(
-            sql("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-            {"key": f"intake {msg.channel.value} {msg.sender}"},
-        )
+        for key in keys:
+            connection.execute(
+                sql("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
+            )
     elif (
-        connection.dialect.name == "sqlite"
+        keys
+        and connection.dialect.name == "sqlite"
         and not connection.connection.driver_connection.in_transaction
     ):
         connection.exec_driver_sql("BEGIN IMMEDIATE")

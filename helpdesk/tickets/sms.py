@@ -15,7 +15,7 @@ from channels.sms import StatusUpdate
 from helpdesk.extensions import db
 from helpdesk.models import DeliveryState, Direction, Endpoint, Message, Stage, StageRule, Ticket
 from helpdesk.outbox import advance
-from helpdesk.tickets import endpoints, service, stage_rules
+from helpdesk.tickets import endpoints, stage_rules
 from helpdesk.tickets.customers import normalize_phone
 from helpdesk.tickets.errors import InvalidInput, TicketError
 from helpdesk.tickets.stages import first_word
@@ -172,11 +172,11 @@ def _set_keyword_rule(address: str, word: str, stage: Stage) -> None:
 # --- intake and delivery ----------------------------------------------------------------------
 
 
-def receive(msg: InboundMessage) -> Message | None:
-    """Store an inbound text at its endpoint; None when this MessageSid is already stored."""
+def inbound(msg: InboundMessage) -> InboundMessage:
+    """An inbound text as the ticket service takes it: from E.164, at its endpoint."""
     # Replies go to the stored sender, so it is kept in E.164 like the customer's identity.
     msg = replace(msg, sender=normalize_phone(msg.sender))
-    return service.receive(_at_registered_endpoint(msg))
+    return _at_registered_endpoint(msg)
 
 
 def _at_registered_endpoint(msg: InboundMessage) -> InboundMessage:

@@ -29,7 +29,9 @@ def twilio_sms() -> Response:
     # One Core insert in a transaction of its own, no ORM session: it is all this answer waits
     # for, and Twilio's retries and bursts should find it quick.
     with db.engine.begin() as connection:
-        inbox.accept(connection, Channel.SMS, msg.external_id, request.form.to_dict())
+        inbox.accept(
+            connection, Channel.SMS, msg.external_id, request.form.to_dict(), sender=msg.sender
+        )
     return Response(sms.EMPTY_TWIML, mimetype="text/xml")
 
 
