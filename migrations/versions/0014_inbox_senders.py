@@ -1,7 +1,7 @@
 """inbox: each item keeps its sender, so the worker takes a sender's items in their order
 
 Revision ID: 0014_inbox_senders
-Revises: 0010_ticket_numbers
+Revises: 0013_identity_verification
 Create Date: 2026-12-06 20:50:00
 
 Two workers could each claim texts of one sender and store the later one first. The worker
