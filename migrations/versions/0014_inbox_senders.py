@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0014_inbox_senders"
-down_revision = "0010_ticket_numbers"
+down_revision = "0013_identity_verification"
 branch_labels = None
 depends_on = None
 
