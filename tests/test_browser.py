@@ -14,7 +14,7 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from helpdesk.extensions import db
-from helpdesk.models import Role, Stage, Survey, Ticket, TicketStatus
+from helpdesk.models import Role, Stage, Survey, Ticket, TicketStatus, User
 from helpdesk.tickets import service, stage_rules, surveys
 
 CHROMIUM = "/usr/bin/chromium"
@@ -357,3 +357,109 @@ def test_a_visitor_and_an_agent_chat_in_real_time(
     assert agent.evaluate("window.__xss") is None
     agent.context.close()
     visitor_context.close()
+
+
+# --- nothing a colleague did is overwritten (ticket versions) ----------------------------------
+
+
+@pytest.mark.once
+def test_saving_after_a_reply_error_changes_nothing(page, live_url, setup, make_user, open_ticket):
+    with setup():
+        ada_id = make_user(email="ada@helpdesk.test", name="Ada Agent").id
+    ticket_id = open_ticket(subject="Grinder noise")
+    with setup():
+        ticket, ada = db.session.get(Ticket, ticket_id), db.session.get(User, ada_id)
+        service.assign(ticket, ada, ada)
+        service.set_status(ticket, ada, TicketStatus.PENDING)
+        service.set_priority(ticket, ada, "high")
+        service.set_stage(ticket, ada, Stage.USE)
+    log_in(page, live_url, "ada@helpdesk.test")
+    page.goto(f"{live_url}/tickets/{ticket_id}")
+
+    page.get_by_role("button", name="Send reply").click()
+    expect(page.locator("#text-error")).to_have_text("Write something first.")
+    expect(page.get_by_label("Assignee")).to_have_value(str(ada_id))
+    expect(page.get_by_label("Status")).to_have_value("pending")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator(".flash")).to_have_text("Nothing to change.")
+
+    with setup():
+        ticket = db.session.get(Ticket, ticket_id)
+        assert (ticket.assignee_id, ticket.status, ticket.priority, ticket.stage) == (
+            ada_id,
+            TicketStatus.PENDING,
+            "high",
+            Stage.USE,
+        )
+        assert ticket.events[-1].kind == "stage", "no change was recorded"
+
+
+@pytest.mark.once
+def test_a_chat_reply_then_a_priority_change_keeps_the_ticket_open(
+    page, live_url, setup, make_user, open_ticket
+):
+    with setup():
+        make_user(email="ada@helpdesk.test", name="Ada Agent")
+    ticket_id = open_ticket("chat", sender="visitor-5", conversation_id="conv-5", text="Hi there")
+    log_in(page, live_url, "ada@helpdesk.test")
+    page.goto(f"{live_url}/tickets/{ticket_id}")
+    expect(page.get_by_label("Status")).to_have_value("new")
+
+    page.get_by_label("Message").fill("Hello! How can I help?")
+    page.get_by_role("button", name="Send reply").click()
+    expect(page.locator(".msg-outbound")).to_contain_text("Hello! How can I help?")
+    # Sent without a reload; the sidebar follows what the reply did.
+    expect(page.get_by_label("Status")).to_have_value("open")
+    page.get_by_label("Priority").select_option("high")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator(".flash")).to_have_text("Ticket updated.")
+
+    with setup():
+        ticket = db.session.get(Ticket, ticket_id)
+        assert (ticket.status, ticket.priority) == (TicketStatus.OPEN, "high")
+
+
+@pytest.mark.once
+def test_a_colleagues_change_meanwhile_is_kept_or_shown(
+    page, live_url, setup, make_user, open_ticket
+):
+    with setup():
+        make_user(email="ada@helpdesk.test", name="Ada Agent")
+        bo_id = make_user(name="Bo Colleague").id
+    ticket_id = open_ticket("chat", sender="visitor-6", conversation_id="conv-6", text="Hi")
+    log_in(page, live_url, "ada@helpdesk.test")
+    page.goto(f"{live_url}/tickets/{ticket_id}")
+
+    def colleague(change) -> None:
+        with setup():
+            change(db.session.get(Ticket, ticket_id), db.session.get(User, bo_id))
+
+    # Another field: both changes stay.
+    colleague(lambda t, bo: service.set_status(t, bo, TicketStatus.PENDING))
+    page.get_by_label("Priority").select_option("urgent")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator(".flash")).to_have_text("Ticket updated.")
+    with setup():
+        ticket = db.session.get(Ticket, ticket_id)
+        assert (ticket.status, ticket.priority) == (TicketStatus.PENDING, "urgent")
+
+    # The same field: refused, with theirs and mine side by side.
+    colleague(lambda t, bo: service.set_status(t, bo, TicketStatus.SOLVED))
+    page.get_by_label("Status").select_option("open")
+    page.get_by_role("button", name="Save changes").click()
+    conflict = page.locator(".conflict")
+    expect(conflict).to_contain_text("Not saved.")
+    status = conflict.locator("tr", has=page.locator("th", has_text="Status"))
+    expect(status.locator("td").first).to_contain_text("Solved")
+    expect(status.locator("td").first).to_contain_text("Bo Colleague")
+    expect(status.locator("td").last).to_have_text("Open")
+    expect(page.get_by_label("Status")).to_have_value("solved")
+    with setup():
+        assert db.session.get(Ticket, ticket_id).status == TicketStatus.SOLVED
+
+    page.get_by_role("button", name="Apply mine anyway").click()
+    expect(page.locator(".flash")).to_have_text("Ticket updated.")
+    expect(page.get_by_label("Status")).to_have_value("open")
+    with setup():
+        ticket = db.session.get(Ticket, ticket_id)
+        assert (ticket.status, ticket.priority) == (TicketStatus.OPEN, "urgent")

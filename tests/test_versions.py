@@ -216,7 +216,9 @@ def worked_ticket(app, setup, login, make_user, open_ticket):
 
 
 @pytest.mark.parametrize(
-    ("channel", "text"), [("email", ""), ("email", "   "), ("sms", LONG_SMS)], ids=str
+    ("channel", "text"),
+    [("email", ""), ("email", "   "), ("sms", LONG_SMS)],
+    ids=["empty", "blank", "sms-too-long"],
 )
 def test_after_a_reply_error_the_sidebar_shows_and_saves_the_current_values(
     app, client, worked_ticket, channel, text
