@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, event, inspect, or_, select
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import and_, bindparam, event, inspect, or_, select, update
+from sqlalchemy.orm import InstanceState, Session, SessionTransaction
 
 from helpdesk.extensions import db
 from helpdesk.models import Direction, Message, Ticket, TicketEvent, User
@@ -35,7 +35,9 @@ class _VersionLog:
 
     def __init__(self) -> None:
         self.bumped: dict[Any, tuple[SessionTransaction, ...]] = {}
-        self.created: list[Any] = []  # states of tickets inserted by the running flush
+        # What the running flush touches: tickets it inserts (they start at 1), and the others.
+        self.created: list[InstanceState] = []
+        self.due: list[InstanceState] = []
 
 
 def _log(session: Session) -> _VersionLog:
@@ -72,28 +74,45 @@ def _touched_tickets(session: Session) -> list[Ticket]:
 
 
 @event.listens_for(Session, "before_flush")
-def _bump_versions(session: Session, flush_context: Any, instances: Any) -> None:
+def _find_touched(session: Session, flush_context: Any, instances: Any) -> None:
     tickets = _touched_tickets(session)
     if not tickets:
         return
     log = _log(session)
-    for ticket in tickets:
-        state = inspect(ticket)
+    for state in map(inspect, tickets):
         if state.key is None:
             log.created.append(state)
         elif state.key not in log.bumped:
-            ticket.version = Ticket.version + 1
-            log.bumped[state.key] = _open_transactions(session)
+            log.due.append(state)
+
+
+# In SQL, so that a writer holding an older copy of the row still adds its own one; one
+# statement per flush however many tickets an intake batch touches, its ids sorted so that
+# rows are locked in one global order.
+_BUMP = (
+    update(Ticket.__table__)
+    .where(Ticket.__table__.c.id.in_(bindparam("ids", expanding=True)))
+    .values(version=Ticket.__table__.c.version + 1)
+)
 
 
 @event.listens_for(Session, "after_flush_postexec")
-def _note_created(session: Session, flush_context: Any) -> None:
+def _bump_touched(session: Session, flush_context: Any) -> None:
     log = session.info.get(_LOG)
-    if log is not None and log.created:
-        transactions = _open_transactions(session)
-        for state in log.created:
-            log.bumped[state.key] = transactions
-        log.created.clear()
+    if log is None or not (log.created or log.due):
+        return
+    transactions = _open_transactions(session)
+    if log.due:
+        ids = sorted(state.key[1][0] for state in log.due)
+        session.connection().execute(_BUMP, {"ids": ids})
+        for state in log.due:
+            if (ticket := state.obj()) is not None:
+                # Read again when asked for: the row holds the new number.
+                session.expire(ticket, ["version"])
+    for state in (*log.created, *log.due):
+        log.bumped[state.key] = transactions
+    log.created.clear()
+    log.due.clear()
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -102,6 +121,7 @@ def _forget_rolled_back(session: Session, previous_transaction: SessionTransacti
     if log is None:
         return
     log.created.clear()
+    log.due.clear()
     log.bumped = {
         key: chain for key, chain in log.bumped.items() if previous_transaction not in chain
     }
