@@ -25,5 +25,7 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('tickets', schema=None) as batch_op:
+    # In place (SQLite 3.35+ drops a column itself): rebuilding tickets would trip the foreign
+    # keys of every message and event that refers to it.
+    with op.batch_alter_table('tickets', schema=None, recreate='never') as batch_op:
         batch_op.drop_column('version')
