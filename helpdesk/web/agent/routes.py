@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import (
     abort,
     current_app,
@@ -293,7 +295,6 @@ def _render_ticket(
         properties=properties,
         stale_form=stale_form,
         conflict=_conflict_rows(ticket, conflict, properties) if conflict else None,
-        newer_ids={m.id for m in newer or ()},
         newer=newer or [],
         other_tickets=others,
     )
@@ -301,7 +302,7 @@ def _render_ticket(
 
 def _conflict_rows(
     ticket: Ticket, conflict: versions.PropertiesConflict, properties: TicketPropertiesForm
-) -> dict:
+) -> dict[str, Any]:
     """What the conflict box shows and the values its two buttons post."""
     current = versions.current_properties(ticket)
     conflicting = {c.field for c in conflict.conflicts}
