@@ -563,3 +563,20 @@ def test_api_message_checks_refuse_bad_values(client, api, open_ticket, body):
     )
     assert refused.status_code == 400
     assert refused.get_json()["error"]["code"] == "invalid_field"
+
+
+def test_the_openapi_document_describes_versions(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    ticket = document["paths"]["/api/v1/tickets/{ticket_id}"]
+    assert "ETag" in ticket["get"]["responses"]["200"]["headers"]
+    assert "ETag" in ticket["patch"]["responses"]["200"]["headers"]
+    assert "412" in ticket["patch"]["responses"]
+    assert ticket["patch"]["parameters"] == [{"$ref": "#/components/parameters/if_match"}]
+    assert document["components"]["parameters"]["if_match"]["name"] == "If-Match"
+    for kind in ("replies", "notes"):
+        assert (
+            "409" in document["paths"][f"/api/v1/tickets/{{ticket_id}}/{kind}"]["post"]["responses"]
+        )
+    text = document["components"]["schemas"]["MessageText"]["properties"]
+    assert {"seen_message_id", "confirm"} <= set(text)
+    assert "version" in document["components"]["schemas"]["TicketSummary"]["properties"]
