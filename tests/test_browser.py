@@ -463,3 +463,38 @@ def test_a_colleagues_change_meanwhile_is_kept_or_shown(
     with setup():
         ticket = db.session.get(Ticket, ticket_id)
         assert (ticket.status, ticket.priority) == (TicketStatus.OPEN, "urgent")
+
+
+@pytest.mark.once
+def test_a_chat_reply_waits_when_the_customer_wrote_meanwhile(
+    page, live_url, setup, make_user, open_ticket, inbound
+):
+    with setup():
+        make_user(email="ada@helpdesk.test", name="Ada Agent")
+    ticket_id = open_ticket("chat", sender="visitor-7", conversation_id="conv-7", text="Hello")
+    log_in(page, live_url, "ada@helpdesk.test")
+    # The page's live stream is down, so it has not shown what the customer wrote since.
+    page.route(f"**/tickets/{ticket_id}/live*", lambda route: route.abort())
+    page.goto(f"{live_url}/tickets/{ticket_id}")
+    with setup():
+        service.receive(
+            inbound("chat", sender="visitor-7", conversation_id="conv-7", text="Found it, bye!")
+        )
+
+    page.get_by_label("Message").fill("Let me check your order.")
+    page.get_by_role("button", name="Send reply").click()
+    expect(page.locator("#composer .notice")).to_contain_text("Not sent yet")
+    # Said on the page as it is, without a reload; the text stays.
+    expect(page.get_by_role("button", name="Send reply anyway")).to_have_count(0)
+    expect(page.get_by_label("Message")).to_have_value("Let me check your order.")
+    with setup():
+        assert [m.text for m in db.session.get(Ticket, ticket_id).messages] == [
+            "Hello",
+            "Found it, bye!",
+        ]
+
+    page.get_by_role("button", name="Send reply").click()
+    expect(page.get_by_label("Message")).to_have_value("")
+    expect(page.locator("#composer .notice")).to_have_count(0)
+    with setup():
+        assert db.session.get(Ticket, ticket_id).messages[-1].text == "Let me check your order."

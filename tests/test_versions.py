@@ -328,6 +328,39 @@ def test_applying_mine_anyway_overwrites_only_what_the_agent_changed(
         assert (ticket.stage, ticket.priority) == (Stage.PURCHASE, Priority.LOW)
 
 
+def test_two_agents_saving_the_same_field_at_once_get_one_save_and_one_conflict(
+    app, setup, make_user, open_ticket
+):
+    ticket_id = open_ticket()
+    agents = []
+    for name in ("Ada Agent", "Bo Colleague"):
+        with setup():
+            email = make_user(name=name).email
+        agent = app.test_client()
+        agent.post("/login", data={"email": email, "password": "correct horse battery"})
+        agents.append(agent)
+    forms = [form_on(agent.get(f"/tickets/{ticket_id}").text, "/properties") for agent in agents]
+    start = threading.Barrier(2)
+    answers: list[int] = []
+
+    def save(agent, form: dict[str, str], status: str) -> None:
+        start.wait()
+        answer = agent.post(f"/tickets/{ticket_id}/properties", data={**form, "status": status})
+        answers.append(answer.status_code)
+
+    threads = [
+        threading.Thread(target=save, args=(agent, form, status))
+        for agent, form, status in zip(agents, forms, ("pending", "solved"), strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answers) == [302, 409]
+    with app.app_context():
+        assert [e.kind for e in ticket_of(ticket_id).events] == ["created", "status"]
+
+
 def test_a_form_without_its_version_saves_nothing(app, client, worked_ticket):
     ticket_id = worked_ticket()
     page = client.post(
@@ -485,6 +518,34 @@ def test_the_api_answers_the_version_as_an_etag_and_honours_if_match(
     # Without If-Match the write applies.
     assert client.patch(url, json={"status": "solved"}, headers=headers).status_code == 200
     assert version_of(app, ticket_id) == 3
+
+
+def test_two_patches_with_the_same_etag_at_once_apply_only_one(app, api, open_ticket):
+    _, headers = api
+    ticket_id = open_ticket()
+    url = f"/api/v1/tickets/{ticket_id}"
+    etag = app.test_client().get(url, headers=headers).headers["ETag"]
+    start = threading.Barrier(2)
+    answers: list[int] = []
+
+    def patch(priority: str) -> None:
+        client = app.test_client()
+        start.wait()
+        answer = client.patch(
+            url, json={"priority": priority}, headers={**headers, "If-Match": etag}
+        )
+        answers.append(answer.status_code)
+
+    threads = [threading.Thread(target=patch, args=(p,)) for p in ("high", "low")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answers) == [200, 412]
+    with app.app_context():
+        ticket = ticket_of(ticket_id)
+        assert ticket.version == 2
+        assert [e.kind for e in ticket.events] == ["created", "priority"]
 
 
 def test_a_customer_message_makes_an_etag_stale(app, client, api, open_ticket, setup, inbound):
