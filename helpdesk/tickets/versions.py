@@ -1,12 +1,12 @@
 """Ticket versions: every committed change to a ticket moves its ``version`` up by exactly one.
 
-One session hook does it for every writer (web, API, worker, CLI): before each flush it finds
-the tickets the flush touches (a changed column, a new message or event on them) and bumps each
-once per transaction with ``version = version + 1`` in SQL, so that concurrent writers on
-PostgreSQL queue on the row and none loses an increment. A new ticket starts at 1. A savepoint
-rolled back takes its bumps with it, so what it touched is bumped again if written again. A
-message's delivery progress (sent, delivered, failed) and files fetched after intake are not
-changes to the ticket: they would only make every open page and ETag stale.
+Session hooks do it for every writer (web, API, worker, CLI): before each flush they note the
+tickets it touches (a changed column, a new message or event on them), after it they move each
+one not moved yet in this transaction with ``version = version + 1`` in SQL, so that concurrent
+writers on PostgreSQL queue on the row and none loses an increment. A new ticket starts at 1.
+A savepoint rolled back takes its bumps with it, so what it touched is bumped again if written
+again. A message's delivery progress (sent, delivered, failed) and files fetched after intake
+are no changes to the ticket: they would only make every open page and ETag stale.
 
 Writers that saw an older version use it here: a properties save applies only the fields its
 page changed and refuses them when someone else changed one of them since; a reply or note
