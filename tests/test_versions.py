@@ -133,6 +133,28 @@ def ticket_of_number(app, ticket_id: int) -> int:
         return ticket_of(ticket_id).number
 
 
+def test_an_intake_batch_moves_each_ticket_once(app, setup, inbound, open_ticket):
+    email_id = open_ticket(subject="Broken grinder", sender="cy@customer.test")
+    chat_id = open_ticket("chat", sender="visitor-3", conversation_id="conv-3")
+    sms_id = open_ticket("sms", sender="+15550002003")
+    number = ticket_of_number(app, email_id)
+    follow_ups = [
+        inbound(subject=f"Re: [#{number}]", sender="cy@customer.test", text="One more thing"),
+        inbound("chat", sender="visitor-3", conversation_id="conv-3", text="Hello?"),
+        inbound("sms", sender="+15550002003", text="Any news?"),
+        inbound(subject=f"Re: [#{number}]", sender="cy@customer.test", text="And another"),
+        inbound("sms", sender="+15550002003", text="Hello??"),
+        inbound(subject="A new request", sender="di@customer.test"),
+    ]
+    with setup(), service.intake_batch(follow_ups):
+        taken = [service.take(message).message for message in follow_ups]
+        assert None not in taken
+        db.session.flush()
+        new_id = taken[-1].ticket.id
+    assert [version_of(app, t) for t in (email_id, chat_id, sms_id)] == [2, 2, 2]
+    assert version_of(app, new_id) == 1
+
+
 def test_a_rolled_back_savepoint_takes_its_version_bump_with_it(app, setup, make_user, open_ticket):
     with setup():
         agent_id = make_user().id
