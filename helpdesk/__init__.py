@@ -43,6 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from helpdesk.cli import register_commands
     from helpdesk.mail.mailboxes import smtp_settings_for
     from helpdesk.outbox import AdapterRegistry, twilio_adapter
+    from helpdesk.tickets import versions  # noqa: F401  (its session hooks keep ticket versions)
     from helpdesk.tickets.sla import BusinessHours
     from helpdesk.web import register_web
 

@@ -17,8 +17,11 @@ from werkzeug.serving import make_server
 
 from channels.base import Channel
 from helpdesk.extensions import db
-from helpdesk.models import Message, Role, Stage, Survey, Ticket, TicketStatus
+from helpdesk.models import Message, Role, Stage, Survey, Ticket, TicketStatus, User
 from helpdesk.tickets import service, stage_rules, surveys
+
+# What a page does is the same on either database: browser tests run in the SQLite pass only.
+pytestmark = pytest.mark.once
 
 CHROMIUM = "/usr/bin/chromium"
 # Shared CI machines can be slow; assertions wait for what a person would see, not race it.
@@ -396,3 +399,140 @@ def test_an_agent_mails_a_verification_link_and_its_owner_confirms_it(
     page.reload()
     expect(customer.get_by_text("unverified")).to_have_count(0)
     expect(customer.get_by_role("link", name=re.compile("Refund for order 1234"))).to_be_visible()
+
+
+# --- nothing a colleague did is overwritten (ticket versions) ----------------------------------
+
+
+def test_saving_after_a_reply_error_changes_nothing(page, live_url, setup, make_user, open_ticket):
+    with setup():
+        ada_id = make_user(email="ada@helpdesk.test", name="Ada Agent").id
+    ticket_id = open_ticket(subject="Grinder noise")
+    with setup():
+        ticket, ada = db.session.get(Ticket, ticket_id), db.session.get(User, ada_id)
+        service.assign(ticket, ada, ada)
+        service.set_status(ticket, ada, TicketStatus.PENDING)
+        service.set_priority(ticket, ada, "high")
+        service.set_stage(ticket, ada, Stage.USE)
+    log_in(page, live_url, "ada@helpdesk.test")
+    page.goto(f"{live_url}/tickets/{ticket_id}")
+
+    page.get_by_role("button", name="Send reply").click()
+    expect(page.locator("#text-error")).to_have_text("Write something first.")
+    expect(page.get_by_label("Assignee")).to_have_value(str(ada_id))
+    expect(page.get_by_label("Status")).to_have_value("pending")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator(".flash")).to_have_text("Nothing to change.")
+
+    with setup():
+        ticket = db.session.get(Ticket, ticket_id)
+        assert (ticket.assignee_id, ticket.status, ticket.priority, ticket.stage) == (
+            ada_id,
+            TicketStatus.PENDING,
+            "high",
+            Stage.USE,
+        )
+        assert ticket.events[-1].kind == "stage", "no change was recorded"
+
+
+def test_a_chat_reply_then_a_priority_change_keeps_the_ticket_open(
+    page, live_url, setup, make_user, open_ticket
+):
+    with setup():
+        make_user(email="ada@helpdesk.test", name="Ada Agent")
+    ticket_id = open_ticket("chat", sender="visitor-5", conversation_id="conv-5", text="Hi there")
+    log_in(page, live_url, "ada@helpdesk.test")
+    page.goto(f"{live_url}/tickets/{ticket_id}")
+    expect(page.get_by_label("Status")).to_have_value("new")
+
+    page.get_by_label("Message").fill("Hello! How can I help?")
+    page.get_by_role("button", name="Send reply").click()
+    expect(page.locator(".msg-outbound")).to_contain_text("Hello! How can I help?")
+    # Sent without a reload; the sidebar follows what the reply did.
+    expect(page.get_by_label("Status")).to_have_value("open")
+    page.get_by_label("Priority").select_option("high")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator(".flash")).to_have_text("Ticket updated.")
+
+    with setup():
+        ticket = db.session.get(Ticket, ticket_id)
+        assert (ticket.status, ticket.priority) == (TicketStatus.OPEN, "high")
+
+
+def test_a_colleagues_change_meanwhile_is_kept_or_shown(
+    page, live_url, setup, make_user, open_ticket
+):
+    with setup():
+        make_user(email="ada@helpdesk.test", name="Ada Agent")
+        bo_id = make_user(name="Bo Colleague").id
+    ticket_id = open_ticket("chat", sender="visitor-6", conversation_id="conv-6", text="Hi")
+    log_in(page, live_url, "ada@helpdesk.test")
+    page.goto(f"{live_url}/tickets/{ticket_id}")
+
+    def colleague(change) -> None:
+        with setup():
+            change(db.session.get(Ticket, ticket_id), db.session.get(User, bo_id))
+
+    # Another field: both changes stay.
+    colleague(lambda t, bo: service.set_status(t, bo, TicketStatus.PENDING))
+    page.get_by_label("Priority").select_option("urgent")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator(".flash")).to_have_text("Ticket updated.")
+    with setup():
+        ticket = db.session.get(Ticket, ticket_id)
+        assert (ticket.status, ticket.priority) == (TicketStatus.PENDING, "urgent")
+
+    # The same field: refused, with theirs and mine side by side.
+    colleague(lambda t, bo: service.set_status(t, bo, TicketStatus.SOLVED))
+    page.get_by_label("Status").select_option("open")
+    page.get_by_role("button", name="Save changes").click()
+    conflict = page.locator(".conflict")
+    expect(conflict).to_contain_text("Not saved.")
+    status = conflict.locator("tr", has=page.locator("th", has_text="Status"))
+    expect(status.locator("td").first).to_contain_text("Solved")
+    expect(status.locator("td").first).to_contain_text("Bo Colleague")
+    expect(status.locator("td").last).to_have_text("Open")
+    expect(page.get_by_label("Status")).to_have_value("solved")
+    with setup():
+        assert db.session.get(Ticket, ticket_id).status == TicketStatus.SOLVED
+
+    page.get_by_role("button", name="Apply mine anyway").click()
+    expect(page.locator(".flash")).to_have_text("Ticket updated.")
+    expect(page.get_by_label("Status")).to_have_value("open")
+    with setup():
+        ticket = db.session.get(Ticket, ticket_id)
+        assert (ticket.status, ticket.priority) == (TicketStatus.OPEN, "urgent")
+
+
+def test_a_chat_reply_waits_when_the_customer_wrote_meanwhile(
+    page, live_url, setup, make_user, open_ticket, inbound
+):
+    with setup():
+        make_user(email="ada@helpdesk.test", name="Ada Agent")
+    ticket_id = open_ticket("chat", sender="visitor-7", conversation_id="conv-7", text="Hello")
+    log_in(page, live_url, "ada@helpdesk.test")
+    # The page's live stream is down, so it has not shown what the customer wrote since.
+    page.route(f"**/tickets/{ticket_id}/live*", lambda route: route.abort())
+    page.goto(f"{live_url}/tickets/{ticket_id}")
+    with setup():
+        service.receive(
+            inbound("chat", sender="visitor-7", conversation_id="conv-7", text="Found it, bye!")
+        )
+
+    page.get_by_label("Message").fill("Let me check your order.")
+    page.get_by_role("button", name="Send reply").click()
+    expect(page.locator("#composer .notice")).to_contain_text("Not sent yet")
+    # Said on the page as it is, without a reload; the text stays.
+    expect(page.get_by_role("button", name="Send reply anyway")).to_have_count(0)
+    expect(page.get_by_label("Message")).to_have_value("Let me check your order.")
+    with setup():
+        assert [m.text for m in db.session.get(Ticket, ticket_id).messages] == [
+            "Hello",
+            "Found it, bye!",
+        ]
+
+    page.get_by_role("button", name="Send reply").click()
+    expect(page.get_by_label("Message")).to_have_value("")
+    expect(page.locator("#composer .notice")).to_have_count(0)
+    with setup():
+        assert db.session.get(Ticket, ticket_id).messages[-1].text == "Let me check your order."

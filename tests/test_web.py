@@ -23,6 +23,14 @@ from helpdesk.models import (
 from helpdesk.tickets import service
 
 PASSWORD = "correct horse battery"
+# What the ticket page's properties form carries besides its fields, for a ticket just opened.
+AS_OPENED = {
+    "version": "1",
+    "original_assignee": "",
+    "original_status": "new",
+    "original_priority": "normal",
+    "original_stage": "unknown",
+}
 
 
 def ticket_of(ticket_id: int) -> Ticket:
@@ -188,7 +196,13 @@ def test_properties_change_together_and_each_change_is_audited(
     ticket_id = open_ticket()
     done = client.post(
         f"/tickets/{ticket_id}/properties",
-        data={"assignee": str(colleague), "status": "pending", "priority": "high", "stage": "use"},
+        data={
+            "assignee": str(colleague),
+            "status": "pending",
+            "priority": "high",
+            "stage": "use",
+            **AS_OPENED,
+        },
     )
     assert done.status_code == 302
     with app.app_context():
@@ -212,7 +226,13 @@ def test_an_unknown_value_is_refused_next_to_its_field(client, login, open_ticke
     ticket_id = open_ticket()
     page = client.post(
         f"/tickets/{ticket_id}/properties",
-        data={"assignee": "", "status": "exploded", "priority": "normal", "stage": "use"},
+        data={
+            "assignee": "",
+            "status": "exploded",
+            "priority": "normal",
+            "stage": "use",
+            **AS_OPENED,
+        },
     )
     assert page.status_code == 400
     assert 'id="status-error">Not a valid choice' in page.text

@@ -112,6 +112,8 @@ class Ticket(db.Model):
     sla_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     first_response_breached_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     resolution_breached_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Up by one with every committed change to the ticket (helpdesk/tickets/versions.py).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     endpoint: Mapped[Endpoint] = relationship()
     customer: Mapped[Customer] = relationship()

@@ -58,8 +58,12 @@ function followChat(thread) {
   const composer = thread.querySelector("#composer");
   const typing = thread.querySelector("[data-typing]");
   let typingTimer = null;
+  const seen = composer.querySelector("[name=seen_message_id]");
+  // Shown on the page is seen: a reply then answers what the customer wrote last.
+  const saw = (id) => (seen.value = Math.max(Number(seen.value) || 0, Number(id) || 0));
   liveStream(thread.dataset.liveUrl, thread.dataset.liveAfter, (data) => {
     if (data.type === "message") {
+      saw(data.message_id);
       if (!document.getElementById(`message-${data.message_id}`)) {
         // Above the "is typing" line, so the thread reads on without a gap.
         typing.before(chatMessage(data, thread.dataset.timezone));
@@ -85,8 +89,20 @@ function followChat(thread) {
       headers: { Accept: "application/json" },
       credentials: "same-origin",
     }).catch(() => null);
+    composer.querySelector(".notice")?.remove();
     if (answer?.ok) {
       area.value = "";
+      followProperties(await answer.json());
+    } else if (answer?.status === 409) {
+      // New messages came while the agent typed: the stream shows them; the text stays, and
+      // pressing Send again sends it as it is.
+      saw((await answer.json()).seen_message_id);
+      const notice = document.createElement("p");
+      notice.className = "notice";
+      notice.setAttribute("role", "alert");
+      notice.textContent =
+        "Not sent yet: new messages arrived while you were writing. Read them, then press Send reply again to send your text as it is.";
+      area.before(notice);
     } else if (answer) {
       // Refused (empty, too long, no way to reach the customer): the page says why.
       composer.submit();
@@ -103,6 +119,20 @@ function followChat(thread) {
       credentials: "same-origin",
     }).catch(() => {});
   });
+}
+
+// The sidebar follows what a reply sent without reload did (a new ticket became open), unless
+// the agent has already picked another value there themselves.
+function followProperties(answer) {
+  const form = document.querySelector("form.properties");
+  if (!form || !answer.properties) return;
+  Object.entries(answer.properties).forEach(([name, value]) => {
+    const field = form.elements[name];
+    const original = form.elements[`original_${name}`];
+    if (field.value === original.value) field.value = value;
+    original.value = value;
+  });
+  form.elements.version.value = answer.version;
 }
 
 // Built with textContent only: message text is never parsed as HTML.

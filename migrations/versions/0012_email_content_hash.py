@@ -1,7 +1,7 @@
 """messages: inbound email is known by its content hash, not its Message-ID alone
 
 Revision ID: 0012_email_content_hash
-Revises: 0010_ticket_numbers
+Revises: 0011_ticket_versions
 Create Date: 2026-11-26 10:00:00
 
 Some mailers and lists reuse a Message-ID for different mail; deduplicating on it dropped such
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0012_email_content_hash'
-down_revision = '0010_ticket_numbers'
+down_revision = '0011_ticket_versions'
 branch_labels = None
 depends_on = None
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import SelectField, SubmitField, TextAreaField
+from wtforms import HiddenField, IntegerField, SelectField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
+from wtforms.widgets import HiddenInput
 
 from helpdesk.models import Priority, Stage, TicketStatus, User
+from helpdesk.tickets.versions import PROPERTIES
 from helpdesk.web.formatting import STAGE_LABELS
 
 MAX_TEXT = 20_000
@@ -23,12 +25,32 @@ class ComposeForm(FlaskForm):
             Length(max=MAX_TEXT, message=f"Keep it under {MAX_TEXT:,} characters."),
         ],
     )
+    # The newest message the page showed: newer ones from others are shown before sending.
+    seen_message_id = HiddenField()
+    # "1" on the page that showed them: send anyway.
+    confirm = HiddenField()
     reply = SubmitField("Send reply")
     note = SubmitField("Add internal note")
 
+    @property
+    def seen(self) -> int | None:
+        """The newest message id the writer's page showed; None from a page that did not say."""
+        value = self.seen_message_id.data or ""
+        return int(value) if value.isdigit() else None
+
+    def showing(self, newest_message_id: int, *, confirming: bool) -> None:
+        """Carry what the page about to be shown shows, whatever was posted."""
+        self.seen_message_id.raw_data = self.confirm.raw_data = None
+        self.seen_message_id.data = str(newest_message_id)
+        self.confirm.data = "1" if confirming else ""
+
 
 class TicketPropertiesForm(FlaskForm):
-    """Assignee, status, priority and stage; every change is audited by the ticket service."""
+    """Assignee, status, priority and stage; every change is audited by the ticket service.
+
+    The page also carries the version and the values it was rendered with, so a save applies
+    only what the agent changed, and refuses it when someone else changed the same field since.
+    """
 
     assignee = SelectField("Assignee")
     status = SelectField(
@@ -40,9 +62,37 @@ class TicketPropertiesForm(FlaskForm):
     stage = SelectField(
         "Journey stage", choices=[SelectChoice(s.value, STAGE_LABELS[s]) for s in Stage]
     )
+    version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    original_assignee = HiddenField()
+    original_status = HiddenField(validators=[InputRequired()])
+    original_priority = HiddenField(validators=[InputRequired()])
+    original_stage = HiddenField(validators=[InputRequired()])
     save = SubmitField("Save changes")
 
-    def offer_assignees(self, users: list[User]) -> None:
+    def wanted(self) -> dict[str, str]:
+        """The values submitted, as the ticket service takes them."""
+        return {name: self[name].data or "" for name in PROPERTIES}
+
+    def originals(self) -> dict[str, str]:
+        """The values the page was rendered with."""
+        return {name: self[f"original_{name}"].data or "" for name in PROPERTIES}
+
+    @classmethod
+    def showing(cls, values: dict[str, str], version: int) -> TicketPropertiesForm:
+        """The form at these values of the ticket, whatever was posted."""
+        originals = {f"original_{name}": value for name, value in values.items()}
+        return cls(formdata=None, data={**values, **originals, "version": version})
+
+    def lacks_origin(self) -> bool:
+        """A post without the version and values its page showed (a page from before them)."""
+        hidden = (self.version, self.original_status, self.original_priority, self.original_stage)
+        return any(field.errors for field in hidden)
+
+    def offer_assignees(self, users: list[User], current: User | None) -> None:
+        # A deactivated assignee stays on offer while they hold the ticket: a save that did not
+        # touch the field must not read as "Unassigned".
+        if current is not None and current not in users:
+            users = [*users, current]
         self.assignee.choices = [SelectChoice("", "Unassigned")] + [
             SelectChoice(str(u.id), u.name) for u in users
         ]

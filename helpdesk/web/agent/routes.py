@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import (
     abort,
     current_app,
@@ -18,9 +20,9 @@ from werkzeug.wrappers import Response
 from helpdesk import accounts
 from helpdesk.chat import events, presence
 from helpdesk.extensions import db
-from helpdesk.models import Attachment, Customer, Ticket, TicketStatus, User
+from helpdesk.models import Attachment, Customer, Message, Ticket, TicketStatus, User
 from helpdesk.storage import blob_store
-from helpdesk.tickets import queries, service
+from helpdesk.tickets import queries, service, versions
 from helpdesk.tickets.errors import TicketError
 from helpdesk.web.access import staff_required
 from helpdesk.web.agent import bp, journey
@@ -132,17 +134,27 @@ def ticket(ticket_id: int) -> str:
     # Read before the thread, so the live stream resumes at or before what the page shows.
     live_after = events.latest_id()
     found = _thread_or_404(ticket_id)
-    return _render_ticket(found, ComposeForm(), _properties_form(found), live_after)
+    return _render_ticket(found, ComposeForm(), live_after=live_after)
 
 
 @bp.post("/tickets/<int:ticket_id>/messages")
 @staff_required
-def write_message(ticket_id: int) -> str | Response | tuple[Response, int]:
+def write_message(ticket_id: int) -> str | Response | tuple[str | Response, int]:
     found = _ticket_or_404(ticket_id)
     compose = ComposeForm()
     # A chat page sends replies itself and shows them from its live stream: no reload.
     from_live_page = request.accept_mimetypes.best == "application/json"
     if compose.validate_on_submit():
+        newer = (
+            []
+            if compose.confirm.data == "1" or compose.seen is None
+            else versions.newer_messages(found, compose.seen, current_user)
+        )
+        if newer and from_live_page:
+            # The live page shows them already; the agent sends again once read.
+            return jsonify(newer_messages=[m.id for m in newer], seen_message_id=newer[-1].id), 409
+        if newer:
+            return _render_ticket(_thread_or_404(ticket_id), compose, newer=newer), 409
         write = service.add_note if compose.note.data else service.reply
         try:
             write(found, current_user, compose.text.data)
@@ -152,36 +164,44 @@ def write_message(ticket_id: int) -> str | Response | tuple[Response, int]:
         else:
             db.session.commit()
             if from_live_page:
-                return jsonify(ok=True), 201
+                # The sidebar follows what the reply did (a new ticket is open now).
+                return jsonify(
+                    ok=True, properties=versions.current_properties(found), version=found.version
+                ), 201
             flash("Note added." if compose.note.data else "Reply queued for sending.", "success")
             # The URL's id, not found.id: after the commit that would reload the ticket.
             return redirect(url_for("agent.ticket", ticket_id=ticket_id, _anchor="composer"))
     if from_live_page:
         return jsonify(errors=compose.errors), 400
-    found = _thread_or_404(ticket_id)
-    return _render_ticket(found, compose, _properties_form(found)), 400
+    return _render_ticket(_thread_or_404(ticket_id), compose), 400
 
 
 @bp.post("/tickets/<int:ticket_id>/properties")
 @staff_required
-def update_properties(ticket_id: int) -> str | Response:
-    found = _thread_or_404(ticket_id)
-    properties = _properties_form(found)
-    if properties.validate_on_submit():
-        assignee = db.session.get(User, int(properties.assignee.data or 0))
-        try:
-            service.assign(found, current_user, assignee)
-            service.set_status(found, current_user, properties.status.data)
-            service.set_priority(found, current_user, properties.priority.data)
-            service.set_stage(found, current_user, properties.stage.data)
-        except TicketError as refused:
-            db.session.rollback()
-            properties.assignee.errors.append(str(refused))
-        else:
-            db.session.commit()
-            flash("Ticket updated.", "success")
-            return redirect(url_for("agent.ticket", ticket_id=found.id))
-    return _render_ticket(found, ComposeForm(), properties), 400
+def update_properties(ticket_id: int) -> str | Response | tuple[str, int]:
+    posted = TicketPropertiesForm()
+    # Checked and written under the ticket's lock: no other writer slips in between.
+    found = versions.lock(ticket_id)
+    if found is None:
+        abort(404)
+    posted.offer_assignees(accounts.active_users(), found.assignee)
+    if not posted.validate_on_submit():
+        db.session.rollback()
+        return _render_ticket(_thread_or_404(ticket_id), ComposeForm(), posted=posted), 400
+    try:
+        changed = versions.change_properties(
+            found, current_user, posted.wanted(), posted.originals(), posted.version.data
+        )
+    except versions.PropertiesConflict as conflict:
+        db.session.rollback()
+        return _render_ticket(_thread_or_404(ticket_id), ComposeForm(), conflict=conflict), 409
+    except TicketError as refused:
+        db.session.rollback()
+        posted.assignee.errors.append(str(refused))
+        return _render_ticket(_thread_or_404(ticket_id), ComposeForm(), posted=posted), 400
+    db.session.commit()
+    flash("Ticket updated." if changed else "Nothing to change.", "success" if changed else "info")
+    return redirect(url_for("agent.ticket", ticket_id=ticket_id))
 
 
 @bp.post("/tickets/<int:ticket_id>/identities/<int:identity_id>/verification")
@@ -260,28 +280,29 @@ def _thread_or_404(ticket_id: int) -> Ticket:
     return found
 
 
-def _properties_form(ticket: Ticket) -> TicketPropertiesForm:
-    form = TicketPropertiesForm(
-        data=None
-        if request.method == "POST"
-        else {
-            "assignee": str(ticket.assignee_id or ""),
-            "status": ticket.status.value,
-            "priority": ticket.priority.value,
-            "stage": ticket.stage.value,
-        }
-    )
-    form.offer_assignees(accounts.active_users())
-    return form
-
-
 def _render_ticket(
     ticket: Ticket,
     compose: ComposeForm,
-    properties: TicketPropertiesForm,
+    *,
     live_after: int = 0,
+    posted: TicketPropertiesForm | None = None,
+    conflict: versions.PropertiesConflict | None = None,
+    newer: list[Message] | None = None,
 ) -> str:
-    """The ticket page; its live stream replays events after ``live_after`` (0: all of them)."""
+    """The ticket page; its live stream replays events after ``live_after`` (0: all of them).
+
+    Both forms show the ticket as it is now, whatever was posted: the sidebar at the current
+    values and version (with the errors of a ``posted`` save), the composer with the newest
+    message shown (confirming when it shows ``newer`` messages that stopped a send).
+    """
+    current = versions.current_properties(ticket)
+    properties = TicketPropertiesForm.showing(current, ticket.version)
+    properties.offer_assignees(accounts.active_users(), ticket.assignee)
+    stale_form = posted is not None and posted.lacks_origin()
+    if posted is not None:
+        for name in versions.PROPERTIES:
+            properties[name].errors = posted[name].errors
+    compose.showing(versions.newest_message_id(ticket), confirming=bool(newer))
     others = [t for t in queries.customer_tickets(ticket.customer_id) if t.id != ticket.id]
     return render_template(
         "agent/ticket.html",
@@ -289,5 +310,41 @@ def _render_ticket(
         ticket=ticket,
         compose=compose,
         properties=properties,
+        stale_form=stale_form,
+        conflict=_conflict_rows(ticket, conflict, properties) if conflict else None,
+        newer=newer or [],
         other_tickets=others,
     )
+
+
+def _conflict_rows(
+    ticket: Ticket, conflict: versions.PropertiesConflict, properties: TicketPropertiesForm
+) -> dict[str, Any]:
+    """What the conflict box shows and the values its two buttons post."""
+    current = versions.current_properties(ticket)
+    conflicting = {c.field for c in conflict.conflicts}
+    rows = []
+    for item in conflict.conflicts:
+        labels = {choice.value: choice.label for choice in properties[item.field].choices}
+        rows.append(
+            {
+                "label": properties[item.field].label.text,
+                "theirs": labels.get(item.theirs, item.theirs),
+                "yours": labels.get(item.yours, item.yours),
+                "event": versions.last_changed_by(ticket, item.field),
+            }
+        )
+    return {
+        "rows": rows,
+        "current": current,
+        # Apply mine: every change the agent made, against the values as they are now.
+        "mine": {**current, **conflict.changes},
+        # Keep theirs: the agent's other changes only.
+        "theirs": {
+            **current,
+            **{k: v for k, v in conflict.changes.items() if k not in conflicting},
+        },
+        "other_changes": [
+            properties[k].label.text for k in conflict.changes if k not in conflicting
+        ],
+    }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response, jsonify
 from werkzeug.exceptions import HTTPException
 
@@ -13,16 +15,24 @@ from helpdesk.web.api import bp
 class ApiError(Exception):
     """A request the API refuses before or instead of calling the ticket service."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, details: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.details = details
 
 
-def error_response(status: int, code: str, message: str) -> Response:
-    """The JSON error body every API failure uses."""
-    response = jsonify(error={"code": code, "message": message})
+def error_response(
+    status: int, code: str, message: str, details: dict[str, Any] | None = None
+) -> Response:
+    """The JSON error body every API failure uses; ``details`` only where the caller needs more."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = details
+    response = jsonify(error=error)
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="helpdesk"'
@@ -31,7 +41,7 @@ def error_response(status: int, code: str, message: str) -> Response:
 
 @bp.errorhandler(ApiError)
 def _api_error(error: ApiError) -> Response:
-    return error_response(error.status, error.code, error.message)
+    return error_response(error.status, error.code, error.message, error.details)
 
 
 @bp.errorhandler(InvalidFilter)

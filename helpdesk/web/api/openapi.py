@@ -79,6 +79,11 @@ _TICKET_SUMMARY = {
     "assignee": _nullable(_ref("User")),
     "created_at": _time(),
     "updated_at": _time(),
+    "version": {
+        "type": "integer",
+        "description": "Up by one with every committed change to the ticket (a property, a "
+        'message or note), by anyone; the ETag is `"<id>-<version>"`.',
+    },
 }
 
 _CUSTOMER = {
@@ -90,7 +95,21 @@ _CUSTOMER = {
 
 SCHEMAS: dict[str, Schema] = {
     "Error": _object(
-        {"error": _object({"code": _string(), "message": _string()})},
+        {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": _string(),
+                    "message": _string(),
+                    "details": {
+                        "type": "object",
+                        "description": "Only where the caller needs more to decide, e.g. the "
+                        "newer `messages` of a `newer-messages` refusal.",
+                    },
+                },
+            }
+        },
         "Every failure answers this shape with its HTTP status.",
     ),
     "User": _object({"id": _INTEGER, "name": _string(), "email": _string(format="email")}),
@@ -230,7 +249,20 @@ SCHEMAS: dict[str, Schema] = {
         "type": "object",
         "additionalProperties": False,
         "required": ["text"],
-        "properties": {"text": _string(minLength=1)},
+        "properties": {
+            "text": _string(minLength=1),
+            "seen_message_id": {
+                "type": "integer",
+                "description": "The newest message the writer has read. When a customer "
+                "message, or another person's reply or note, came after it, nothing is sent: "
+                "409 `newer-messages` lists them. Leave out to skip the check.",
+            },
+            "confirm": {
+                "type": "boolean",
+                "default": False,
+                "description": "Send even if newer messages came after `seen_message_id`.",
+            },
+        },
     },
 }
 
@@ -249,6 +281,17 @@ RESPONSES: dict[str, Schema] = {
     "NotFound": _error("No such ticket or customer."),
     "Forbidden": _error("The token's user lacks the role this needs."),
     "Unprocessable": _error("The ticket rules refuse the change, e.g. an empty text."),
+    "NewerMessages": _error(
+        "`newer-messages`: nothing was sent, because messages came after `seen_message_id`; "
+        "`error.details.messages` holds them. Read them, then send with `confirm: true`."
+    ),
+}
+
+_ETAG = {
+    "ETag": {
+        "description": 'The ticket\'s version: `"<id>-<version>"`, for `If-Match`.',
+        "schema": _string(),
+    }
 }
 
 
@@ -270,6 +313,14 @@ PARAMETERS: dict[str, Schema] = {
         {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
     ),
     "cursor": _query("cursor", "The `next_cursor` of the previous page."),
+    "if_match": {
+        "name": "If-Match",
+        "in": "header",
+        "description": "The ETag of the ticket as the caller last read it. When the ticket has "
+        "changed since (any change, by anyone), nothing is applied: 412 `stale`. Without it "
+        "the change applies whatever happened meanwhile.",
+        "schema": _string(),
+    },
 }
 
 
@@ -366,7 +417,7 @@ PATHS: dict[str, Schema] = {
             "operationId": "getTicket",
             "summary": "A ticket with its customer, messages and audit trail",
             "responses": {
-                "200": _ok("The ticket.", "Ticket"),
+                "200": _ok("The ticket.", "Ticket") | {"headers": _ETAG},
                 "401": _answer("Unauthorized"),
                 "404": _answer("NotFound"),
             },
@@ -374,11 +425,15 @@ PATHS: dict[str, Schema] = {
         "patch": {
             "operationId": "updateTicket",
             "summary": "Change status, priority, stage or assignee; each change is audited",
-            "description": "A stage set here gets `stage_source` `api`; `intake_stage` stays.",
+            "description": "Only the fields in the body are written; the others stay as they "
+            "are, whoever changed them last. A stage set here gets `stage_source` `api`; "
+            "`intake_stage` stays.",
+            "parameters": [_param("if_match")],
             "requestBody": _body("TicketChanges"),
             "responses": {
-                "200": _ok("The updated ticket.", "Ticket"),
+                "200": _ok("The updated ticket.", "Ticket") | {"headers": _ETAG},
                 **_WRITE_ERRORS,
+                "412": _error("`stale`: the ticket changed since the `If-Match` ETag."),
             },
         },
     },
@@ -391,6 +446,7 @@ PATHS: dict[str, Schema] = {
             "responses": {
                 "201": _ok("The queued outbound message.", "Message"),
                 **_WRITE_ERRORS,
+                "409": _answer("NewerMessages"),
             },
         },
     },
@@ -400,7 +456,11 @@ PATHS: dict[str, Schema] = {
             "operationId": "addNote",
             "summary": "Add an internal note (never sent to the customer)",
             "requestBody": _body("MessageText"),
-            "responses": {"201": _ok("The note.", "Message"), **_WRITE_ERRORS},
+            "responses": {
+                "201": _ok("The note.", "Message"),
+                **_WRITE_ERRORS,
+                "409": _answer("NewerMessages"),
+            },
         },
     },
     "/api/v1/customers": {

@@ -7,13 +7,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app, request
+from flask import Response, current_app, jsonify, request
 from sqlalchemy.orm import selectinload
 
 from helpdesk.extensions import db
 from helpdesk.models import Customer, Message, Role, StageSource, Ticket, User
 from helpdesk.reports import stage_load
-from helpdesk.tickets import queries, service
+from helpdesk.tickets import queries, service, versions
 from helpdesk.tickets.errors import InvalidInput
 from helpdesk.web.api import bp, openapi
 from helpdesk.web.api import serializers as out
@@ -21,6 +21,7 @@ from helpdesk.web.api.auth import api_user
 from helpdesk.web.api.errors import ApiError
 
 TICKET_CHANGES = frozenset({"status", "priority", "stage", "assignee"})
+MESSAGE_FIELDS = frozenset({"text", "seen_message_id", "confirm"})
 
 
 @bp.get("/openapi.json")
@@ -43,15 +44,25 @@ def list_tickets() -> out.Json:
 
 
 @bp.get("/tickets/<int:ticket_id>")
-def get_ticket(ticket_id: int) -> out.Json:
-    return out.ticket_detail(_ticket(ticket_id))
+def get_ticket(ticket_id: int) -> Response:
+    return _with_etag(_ticket(ticket_id))
 
 
 @bp.patch("/tickets/<int:ticket_id>")
-def update_ticket(ticket_id: int) -> out.Json:
+def update_ticket(ticket_id: int) -> Response:
     ticket = _ticket(ticket_id)
     changes = _json_body(TICKET_CHANGES)
     user = api_user()
+    if request.if_match:
+        # Compared under the ticket's lock, so no other write lands between check and change.
+        versions.lock(ticket_id)
+        if not request.if_match.contains(versions.etag(ticket)):
+            raise ApiError(
+                412,
+                "stale",
+                f"the ticket changed since that ETag; it is now version {ticket.version}: "
+                "GET it again, then decide",
+            )
     if "status" in changes:
         service.set_status(ticket, user, _string(changes, "status"))
     if "priority" in changes:
@@ -61,7 +72,7 @@ def update_ticket(ticket_id: int) -> out.Json:
     if "assignee" in changes:
         service.assign(ticket, user, _assignee(changes["assignee"]))
     db.session.commit()
-    return out.ticket_detail(ticket)
+    return _with_etag(ticket)
 
 
 @bp.post("/tickets/<int:ticket_id>/replies")
@@ -99,11 +110,34 @@ def _ticket(ticket_id: int) -> Ticket:
     return ticket
 
 
+def _with_etag(ticket: Ticket) -> Response:
+    response = jsonify(out.ticket_detail(ticket))
+    response.set_etag(versions.etag(ticket))
+    return response
+
+
 def _write_message(
     ticket_id: int, write: Callable[[Ticket, User, str], Message]
 ) -> tuple[out.Json, int]:
     ticket = _ticket(ticket_id)
-    message = write(ticket, api_user(), _string(_json_body(frozenset({"text"})), "text"))
+    body = _json_body(MESSAGE_FIELDS)
+    seen = body.get("seen_message_id")
+    if seen is not None and (isinstance(seen, bool) or not isinstance(seen, int)):
+        raise ApiError(400, "invalid_field", "seen_message_id must be a message id")
+    if not isinstance(body.get("confirm", False), bool):
+        raise ApiError(400, "invalid_field", "confirm must be true or false")
+    user = api_user()
+    if seen is not None and not body.get("confirm"):
+        newer = versions.newer_messages(ticket, seen, user)
+        if newer:
+            raise ApiError(
+                409,
+                "newer-messages",
+                f"{len(newer)} message(s) came after message {seen}: read them, then send "
+                'again with "confirm": true (or a newer seen_message_id)',
+                {"messages": [out.message_json(message) for message in newer]},
+            )
+    message = write(ticket, user, _string(body, "text"))
     db.session.commit()
     return out.message_json(message), 201
 

@@ -64,6 +64,7 @@ def ticket_summary(ticket: Ticket) -> Json:
         "assignee": user_ref(ticket.assignee),
         "created_at": timestamp(ticket.created_at),
         "updated_at": timestamp(ticket.updated_at),
+        "version": ticket.version,
     }
 
 
