@@ -60,10 +60,20 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def empty_database_url(tmp_path: Path) -> Iterator[str]:
-    """An empty database of this test's own, for tests that run the migrations themselves."""
+def unmigrated_app(tmp_path: Path) -> Iterator[Flask]:
+    """An app on an empty database of this test's own, for tests that run the migrations
+    themselves (step by step, with rows written between the steps)."""
     with _new_database(tmp_path) as url:
-        yield url
+        app = create_app(
+            {
+                "TESTING": True,
+                "SQLALCHEMY_DATABASE_URI": url,
+                "HELPDESK_STORAGE_DIR": str(tmp_path / "storage"),
+            }
+        )
+        yield app
+        with app.app_context():
+            db.engine.dispose()
 
 
 @contextmanager

@@ -169,16 +169,9 @@ def test_a_secrets_key_that_is_not_a_fernet_key_stops_the_start(monkeypatch):
 
 
 def test_migration_0008_encrypts_stored_passwords_and_its_downgrade_decrypts_them(
-    empty_database_url, tmp_path
+    unmigrated_app,
 ):
-    app = create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": empty_database_url,
-            "HELPDESK_STORAGE_DIR": str(tmp_path),
-        }
-    )
-    with app.app_context():
+    with unmigrated_app.app_context():
         upgrade(revision="0007_chat")
         _store_plain_mailbox()
         upgrade(revision="0008_mail_secrets")

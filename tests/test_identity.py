@@ -12,7 +12,6 @@ from sqlalchemy import func, select, text
 from test_chat import Widget, chat_ticket
 
 from channels.base import Channel, InboundMessage
-from helpdesk import create_app
 from helpdesk.extensions import db
 from helpdesk.models import (
     ChatConversation,
@@ -295,16 +294,9 @@ def test_a_tampered_or_expired_link_is_refused_with_a_clear_page(
 
 
 def test_migration_0013_proves_what_came_by_message_and_keeps_typed_addresses_as_claims(
-    empty_database_url, tmp_path
+    unmigrated_app,
 ):
-    app = create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": empty_database_url,
-            "HELPDESK_STORAGE_DIR": str(tmp_path),
-        }
-    )
-    with app.app_context():
+    with unmigrated_app.app_context():
         upgrade(revision="0010_ticket_numbers")
         mailer, chatter = _identities_as_0010_stored_them()
         upgrade(revision="0013_identity_verification")
