@@ -213,7 +213,8 @@ def send_verification_link(ticket_id: int, identity_id: int) -> Response:
         link = service.send_verification_link(found, identity_id, current_user)
     except TicketError as refused:
         db.session.rollback()
-        flash(str(refused), "error")
+        reason = str(refused)
+        flash(f"No link sent: {reason[:1].lower()}{reason[1:]}.", "error")
     else:
         address = link.recipient
         db.session.commit()
