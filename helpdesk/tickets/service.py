@@ -11,6 +11,8 @@ Callers use this module; the rules live by concern in:
 - ``outbound``: where a queued message goes and whether it may (opt-outs);
 - ``attachments``: the files on a message;
 - ``events``: the ticket's events, written by all of the above.
+
+Their names with a leading underscore are for one another only, never for callers.
 """
 
 from helpdesk.tickets.conversation import add_note, reply, send_automatic, send_verification_link
