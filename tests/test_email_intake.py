@@ -26,6 +26,7 @@ from helpdesk.models import (
     utcnow,
 )
 from helpdesk.storage import blob_store
+from helpdesk.tickets import intake as ticket_intake
 from helpdesk.tickets import service
 from helpdesk.tickets.errors import InvalidInput
 from helpdesk.tickets.mail import html_with_remote_images, original_email
@@ -334,14 +335,14 @@ def test_one_batch_threads_mail_onto_tickets_opened_earlier_in_the_same_batch(
 def test_a_message_the_service_fails_on_is_quarantined_and_its_batch_still_stored(
     ctx, dovecot, imap_folder, make_mailbox, monkeypatch
 ):
-    subject_of = service._subject_of
+    subject_of = ticket_intake._subject_of
 
     def fail_on_one(msg):
         if msg.subject == "explodes":
             raise RuntimeError("a fault nobody foresaw")
         return subject_of(msg)
 
-    monkeypatch.setattr(service, "_subject_of", fail_on_one)
+    monkeypatch.setattr(ticket_intake, "_subject_of", fail_on_one)
     mailbox = make_mailbox()
     dovecot.append(
         imap_folder,

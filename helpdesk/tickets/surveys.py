@@ -1,7 +1,7 @@
 """The satisfaction (CSAT) survey: what the question says per channel and the answer link.
 
-The ticket service decides when to ask and stores answers; this module only words the
-question, signs the link to the public survey page and reads a bare score from a text.
+The ticket service (``ratings``) decides when to ask and stores answers; this module only
+words the question, signs the link to the public survey page and reads a bare score from a text.
 """
 
 from __future__ import annotations

@@ -1,0 +1,121 @@
+"""The conversation on a ticket: agents' replies and notes, automatic answers and the links that
+verify a claimed address."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from channels.base import Channel
+from channels.sms import MAX_BODY as SMS_MAX_BODY
+from helpdesk.extensions import db
+from helpdesk.models import Direction, Message, Ticket, TicketStatus, User, utcnow
+from helpdesk.tickets import identity_claims, sla
+from helpdesk.tickets.attachments import _store_attachments
+from helpdesk.tickets.errors import InvalidInput, TicketError
+from helpdesk.tickets.events import _excerpt, _record
+from helpdesk.tickets.outbound import _queue_outbound, reply_block
+from helpdesk.tickets.properties import _change_status, _seconds_since_creation
+
+
+def reply(
+    ticket: Ticket,
+    author: User,
+    text: str,
+    *,
+    html: str | None = None,
+    attachments=(),
+    at: datetime | None = None,
+) -> Message:
+    """Queue a public reply on the ticket's channel; the worker sends it after commit."""
+    text = _required_text(text)
+    blocked = reply_block(ticket)
+    if blocked:
+        raise TicketError(blocked)
+    if ticket.channel == Channel.SMS:
+        _check_sms(text, attachments)
+    at = at or utcnow()
+    message = _queue_outbound(ticket, author, text, "agent reply", at, html=html)
+    _store_attachments(message, attachments)
+    if ticket.first_response_at is None:
+        ticket.first_response_at = at
+        ticket.first_response_seconds = _seconds_since_creation(ticket, at)
+        sla.note_progress(ticket, at)
+    if ticket.status == TicketStatus.NEW:
+        _change_status(ticket, author, TicketStatus.OPEN, at)
+    _record(ticket, author, "reply", None, _excerpt(text), at)
+    ticket.updated_at = at
+    db.session.flush()
+    return message
+
+
+def _check_sms(text: str, attachments) -> None:
+    if len(text) > SMS_MAX_BODY:
+        raise InvalidInput(
+            f"a text message can hold at most {SMS_MAX_BODY:,} characters; this reply has "
+            f"{len(text):,}: shorten it or send it in parts"
+        )
+    if attachments:
+        raise InvalidInput("text message replies cannot carry files")
+
+
+def send_automatic(ticket: Ticket, to: str, text: str, *, at: datetime | None = None) -> Message:
+    """Queue an automatic answer (an acknowledgement): no author, never a first response."""
+    at = at or utcnow()
+    message = _queue_outbound(ticket, None, text, "automatic answer", at, automatic=True, to=to)
+    _record(ticket, None, "automatic-answer", None, f"to {to}", at)
+    db.session.flush()
+    return message
+
+
+def send_verification_link(
+    ticket: Ticket, identity_id: int, actor: User, *, at: datetime | None = None
+) -> Message:
+    """Email a signed link to an address the ticket's customer claimed; opening it proves it.
+
+    Automatic (never a response) and by email whatever the ticket's channel: a chat visitor
+    never sees it, or they could prove an address they do not own.
+    """
+    claim, mailbox = identity_claims.verifiable(ticket, identity_id)
+    at = at or utcnow()
+    subject, text = identity_claims.link_mail(claim, ticket)
+    route = (Channel.EMAIL, mailbox, claim.value)
+    message = _queue_outbound(
+        ticket,
+        None,
+        text,
+        identity_claims.LINK_REASON,
+        at,
+        automatic=True,
+        route=route,
+        subject=subject,
+    )
+    _record(ticket, actor, "verification-link", None, claim.value, at)
+    db.session.flush()
+    return message
+
+
+def add_note(ticket: Ticket, author: User, text: str, *, at: datetime | None = None) -> Message:
+    """An internal note: never sent, never counts as a response."""
+    text = _required_text(text)
+    at = at or utcnow()
+    note = Message(
+        ticket=ticket,
+        direction=Direction.NOTE,
+        channel=ticket.channel,
+        endpoint=ticket.endpoint,
+        author=author,
+        text=text,
+        thread_reason="internal note",
+        created_at=at,
+    )
+    db.session.add(note)
+    _record(ticket, author, "note", None, _excerpt(text), at)
+    ticket.updated_at = at
+    db.session.flush()
+    return note
+
+
+def _required_text(text: str | None) -> str:
+    if text is None or not text.strip():
+        raise InvalidInput("text must not be empty")
+    return text.strip()

@@ -1,0 +1,142 @@
+"""A ticket's properties: assignee, status, priority and stage, and its customer once a claimed
+address is proven. Every change is written to the ticket's events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from helpdesk.extensions import db
+from helpdesk.models import (
+    Customer,
+    CustomerIdentity,
+    Priority,
+    Stage,
+    StageSource,
+    Ticket,
+    TicketStatus,
+    User,
+    utcnow,
+)
+from helpdesk.tickets import identity_claims, sla, surveys
+from helpdesk.tickets.errors import InvalidInput, TicketError
+from helpdesk.tickets.events import SUBJECT_LENGTH, _record
+from helpdesk.tickets.ratings import ask_for_rating
+
+
+def assign(
+    ticket: Ticket, actor: User | None, assignee: User | None, *, at: datetime | None = None
+) -> None:
+    """Give the ticket to an active agent, or to nobody."""
+    if assignee is not None and not assignee.active:
+        raise TicketError(f"{assignee.email} is deactivated and cannot take tickets")
+    if ticket.assignee_id == (assignee.id if assignee else None):
+        return
+    at = at or utcnow()
+    before = ticket.assignee.email if ticket.assignee else None
+    ticket.assignee = assignee
+    _record(ticket, actor, "assignee", before, assignee.email if assignee else None, at)
+    ticket.updated_at = at
+    db.session.flush()
+
+
+def set_status(
+    ticket: Ticket, actor: User | None, status: TicketStatus | str, *, at: datetime | None = None
+) -> None:
+    """Move the ticket to another status; solving stamps ``solved_at``."""
+    status = _parse(TicketStatus, status, "status")
+    if status == ticket.status:
+        return
+    _change_status(ticket, actor, status, at or utcnow())
+    db.session.flush()
+
+
+def set_priority(
+    ticket: Ticket, actor: User | None, priority: Priority | str, *, at: datetime | None = None
+) -> None:
+    priority = _parse(Priority, priority, "priority")
+    if priority == ticket.priority:
+        return
+    at = at or utcnow()
+    _record(ticket, actor, "priority", ticket.priority.value, priority.value, at)
+    ticket.priority = priority
+    ticket.updated_at = at
+    db.session.flush()
+
+
+def set_stage(
+    ticket: Ticket,
+    actor: User | None,
+    stage: Stage | str,
+    *,
+    source: StageSource = StageSource.AGENT,
+    reason: str | None = None,
+    at: datetime | None = None,
+) -> None:
+    """Correct the journey stage; intake_stage and intake_rule keep what inference said."""
+    stage = _parse(Stage, stage, "stage")
+    if stage == ticket.stage:
+        return
+    at = at or utcnow()
+    who = actor.name if actor else "the system"
+    _record(ticket, actor, "stage", ticket.stage.value, stage.value, at)
+    ticket.stage = stage
+    ticket.stage_source = source
+    ticket.stage_reason = (reason or f"set by {who}")[:SUBJECT_LENGTH]
+    ticket.updated_at = at
+    # The corrected stage's targets apply, still counted from when the request arrived.
+    sla.apply_targets(ticket)
+    sla.note_progress(ticket, at)
+    db.session.flush()
+
+
+def confirm_identity(
+    claim: CustomerIdentity,
+    ticket: Ticket,
+    proof: str,
+    *,
+    at: datetime | None = None,
+) -> Customer:
+    """A claimed address proven (``proof`` says how) on this ticket: it becomes the claimant's,
+    or the claimant joins the customer who holds it; returns who holds it now."""
+    at = at or utcnow()
+    claimant, address = claim.customer.display_name, claim.value
+    owner, moved = identity_claims.prove(claim, at)
+    _record(ticket, None, "identity-verified", None, f"{address} {proof}", at)
+    for each in moved:
+        _record(each, None, "customer", claimant, owner.display_name, at)
+    return owner
+
+
+def _change_status(
+    ticket: Ticket,
+    actor: User | None,
+    status: TicketStatus,
+    at: datetime,
+    kind: str = "status",
+) -> None:
+    _record(ticket, actor, kind, ticket.status.value, status.value, at)
+    ticket.status = status
+    if status == TicketStatus.SOLVED:
+        ticket.solved_at = at
+        ticket.resolution_seconds = _seconds_since_creation(ticket, at)
+        if surveys.enabled():
+            ask_for_rating(ticket, at)
+    elif status != TicketStatus.CLOSED:
+        ticket.solved_at = None
+        ticket.resolution_seconds = None
+    if kind == "reopened":
+        ticket.reopen_count += 1
+    ticket.updated_at = at
+    sla.note_progress(ticket, at)
+
+
+def _parse(enum, value, what: str):
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(member.value for member in enum)
+        raise InvalidInput(f"unknown {what} {value!r}; use one of {allowed}") from None
+
+
+def _seconds_since_creation(ticket: Ticket, at: datetime) -> int:
+    return max(0, int((at - ticket.created_at).total_seconds()))
