@@ -624,7 +624,7 @@ def test_a_reply_over_1600_characters_is_refused_before_queueing(ctx, text_in, a
 
     assert response.status_code == 422
     assert response.get_json()["error"]["message"].startswith(
-        "a text message can hold at most 1,600 characters; this reply has 1,601"
+        "a text message reply can hold at most 1,600 characters; this one has 1,601"
     )
     assert (
         agent_api("post", f"/tickets/{ticket_id}/replies", json={"text": "x" * 1600}).status_code

@@ -187,6 +187,44 @@ def test_an_empty_reply_gets_a_message_next_to_the_box(client, login, open_ticke
         assert len(ticket_of(ticket_id).messages) == 1
 
 
+@pytest.mark.parametrize(
+    ("channel", "limit", "what"),
+    [("email", 100_000, "an email reply"), ("chat", 5_000, "a chat reply")],
+)
+def test_a_reply_over_its_channels_limit_gets_a_message_next_to_the_box(
+    client, login, open_ticket, app, channel, limit, what
+):
+    login()
+    ticket_id = open_ticket(channel)
+    page = client.post(
+        f"/tickets/{ticket_id}/messages", data={"text": "x" * (limit + 1), "reply": "Send"}
+    )
+    assert page.status_code == 400
+    assert (
+        f'id="text-error">{what} can hold at most {limit:,} characters; this one has' in page.text
+    )
+    with app.app_context():
+        assert len(ticket_of(ticket_id).messages) == 1
+    done = client.post(
+        f"/tickets/{ticket_id}/messages", data={"text": "x" * limit, "reply": "Send"}
+    )
+    assert done.status_code == 302
+    with app.app_context():
+        assert len(ticket_of(ticket_id).messages) == 2
+
+
+def test_a_note_longer_than_any_mail_is_refused(client, login, open_ticket, app):
+    login()
+    ticket_id = open_ticket()
+    page = client.post(
+        f"/tickets/{ticket_id}/messages", data={"text": "x" * 100_001, "note": "Add"}
+    )
+    assert page.status_code == 400
+    assert "can hold at most 100,000 characters" in page.text
+    with app.app_context():
+        assert len(ticket_of(ticket_id).messages) == 1
+
+
 def test_properties_change_together_and_each_change_is_audited(
     client, login, open_ticket, app, setup, make_user
 ):

@@ -16,6 +16,13 @@ from helpdesk.tickets.events import _excerpt, _record
 from helpdesk.tickets.outbound import _queue_outbound, reply_block
 from helpdesk.tickets.properties import _change_status, _seconds_since_creation
 
+# What one reply may hold on each channel (DESIGN.md): Twilio's ceiling for a text, a chat
+# bubble a person still reads, and a mail no server refuses. A note is never sent, but it is
+# read on the ticket page: it may be as long as a mail.
+REPLY_LIMITS = {Channel.EMAIL: 100_000, Channel.SMS: SMS_MAX_BODY, Channel.CHAT: 5_000}
+NOTE_LIMIT = REPLY_LIMITS[Channel.EMAIL]
+_CHANNEL_WORDS = {Channel.EMAIL: "an email", Channel.SMS: "a text message", Channel.CHAT: "a chat"}
+
 
 def reply(
     ticket: Ticket,
@@ -31,8 +38,9 @@ def reply(
     blocked = reply_block(ticket)
     if blocked:
         raise TicketError(blocked)
-    if ticket.channel == Channel.SMS:
-        _check_sms(text, attachments)
+    _check_length(text, REPLY_LIMITS[ticket.channel], f"{_CHANNEL_WORDS[ticket.channel]} reply")
+    if ticket.channel == Channel.SMS and attachments:
+        raise InvalidInput("text message replies cannot carry files")
     at = at or utcnow()
     message = _queue_outbound(ticket, author, text, "agent reply", at, html=html)
     _store_attachments(message, attachments)
@@ -48,14 +56,12 @@ def reply(
     return message
 
 
-def _check_sms(text: str, attachments) -> None:
-    if len(text) > SMS_MAX_BODY:
+def _check_length(text: str, limit: int, what: str) -> None:
+    if len(text) > limit:
         raise InvalidInput(
-            f"a text message can hold at most {SMS_MAX_BODY:,} characters; this reply has "
-            f"{len(text):,}: shorten it or send it in parts"
+            f"{what} can hold at most {limit:,} characters; this one has {len(text):,}: "
+            "shorten it or send it in parts"
         )
-    if attachments:
-        raise InvalidInput("text message replies cannot carry files")
 
 
 def send_automatic(ticket: Ticket, to: str, text: str, *, at: datetime | None = None) -> Message:
@@ -97,6 +103,7 @@ def send_verification_link(
 def add_note(ticket: Ticket, author: User, text: str, *, at: datetime | None = None) -> Message:
     """An internal note: never sent, never counts as a response."""
     text = _required_text(text)
+    _check_length(text, NOTE_LIMIT, "a note")
     at = at or utcnow()
     note = Message(
         ticket=ticket,

@@ -5,14 +5,12 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, SelectField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import InputRequired
 from wtforms.widgets import HiddenInput
 
 from helpdesk.models import Priority, Stage, TicketStatus, User
 from helpdesk.tickets.versions import PROPERTIES
 from helpdesk.web.formatting import STAGE_LABELS
-
-MAX_TEXT = 20_000
 
 
 class ComposeForm(FlaskForm):
@@ -20,10 +18,8 @@ class ComposeForm(FlaskForm):
 
     text = TextAreaField(
         "Message",
-        validators=[
-            InputRequired("Write something first."),
-            Length(max=MAX_TEXT, message=f"Keep it under {MAX_TEXT:,} characters."),
-        ],
+        # How long it may be is the ticket service's rule, per channel (REPLY_LIMITS).
+        validators=[InputRequired("Write something first.")],
     )
     # The newest message the page showed: newer ones from others are shown before sending.
     seen_message_id = HiddenField()
