@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from helpdesk.extensions import db
-from helpdesk.models import Message, Priority, Stage, Ticket, TicketStatus, User
+from helpdesk.models import Direction, Message, Priority, Stage, Ticket, TicketStatus, User
 from helpdesk.tickets import service
 
 LONG_SMS = "x" * 1601
@@ -663,3 +663,61 @@ def test_the_openapi_document_describes_versions(client):
     text = document["components"]["schemas"]["MessageText"]["properties"]
     assert {"seen_message_id", "confirm"} <= set(text)
     assert "version" in document["components"]["schemas"]["TicketSummary"]["properties"]
+
+
+# --- one-click actions --------------------------------------------------------------------------
+
+
+def test_assign_to_me_takes_the_ticket_and_keeps_a_colleagues_change_meanwhile(
+    app, client, setup, login, make_user, open_ticket
+):
+    me = login(name="Ada Agent")
+    ticket_id = open_ticket()
+    assign_me = forms_on(client.get(f"/tickets/{ticket_id}").text, "/properties")[0]
+    with setup():
+        service.set_priority(ticket_of(ticket_id), make_user(name="Bo Colleague"), "urgent")
+
+    assert client.post(f"/tickets/{ticket_id}/properties", data=assign_me).status_code == 302
+    with app.app_context():
+        ticket = ticket_of(ticket_id)
+        assert (ticket.assignee_id, ticket.priority) == (me, Priority.URGENT)
+    # Assigned to me, the page offers it no more.
+    assert "Assign to me" not in client.get(f"/tickets/{ticket_id}").text
+
+
+def test_assign_to_me_never_takes_a_ticket_a_colleague_took_meanwhile(
+    app, client, setup, login, make_user, open_ticket
+):
+    login(name="Ada Agent")
+    ticket_id = open_ticket()
+    assign_me = forms_on(client.get(f"/tickets/{ticket_id}").text, "/properties")[0]
+    with setup():
+        colleague = make_user(name="Bo Colleague")
+        colleague_id = colleague.id
+        service.assign(ticket_of(ticket_id), colleague, colleague)
+
+    refused = client.post(f"/tickets/{ticket_id}/properties", data=assign_me)
+    assert refused.status_code == 409
+    assert "Bo Colleague" in refused.text
+    with app.app_context():
+        assert ticket_of(ticket_id).assignee_id == colleague_id
+
+
+@pytest.mark.parametrize(
+    ("button", "status"), [("reply_pending", "pending"), ("reply_solved", "solved")]
+)
+def test_send_and_set_a_status_in_one_click(app, client, login, open_ticket, button, status):
+    login(name="Ada Agent")
+    ticket_id = open_ticket()
+    composer = form_on(client.get(f"/tickets/{ticket_id}").text, "/messages")
+    sent = client.post(
+        f"/tickets/{ticket_id}/messages",
+        data={**composer, "text": "Your parcel left today.", button: "1"},
+    )
+    assert sent.status_code == 302
+    with app.app_context():
+        ticket = ticket_of(ticket_id)
+        assert ticket.status == TicketStatus(status)
+        assert [m.direction for m in ticket.messages] == [Direction.INBOUND, Direction.OUTBOUND]
+        assert [e.kind for e in ticket.events][-2:] == ["reply", "status"]
+        assert ticket.version == 2  # one save: the reply and the status together

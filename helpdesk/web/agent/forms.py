@@ -26,7 +26,19 @@ class ComposeForm(FlaskForm):
     # "1" on the page that showed them: send anyway.
     confirm = HiddenField()
     reply = SubmitField("Send reply")
+    # A reply that also moves the ticket on: the usual last step, in one click.
+    reply_pending = SubmitField("Send and set pending")
+    reply_solved = SubmitField("Send and set solved")
     note = SubmitField("Add internal note")
+
+    @property
+    def status_after(self) -> TicketStatus | None:
+        """The status the pressed button sets once the reply is queued, if any."""
+        if self.reply_pending.data:
+            return TicketStatus.PENDING
+        if self.reply_solved.data:
+            return TicketStatus.SOLVED
+        return None
 
     @property
     def seen(self) -> int | None:

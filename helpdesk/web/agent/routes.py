@@ -156,8 +156,11 @@ def write_message(ticket_id: int) -> str | Response | tuple[str | Response, int]
         if newer:
             return _render_ticket(_thread_or_404(ticket_id), compose, newer=newer), 409
         write = service.add_note if compose.note.data else service.reply
+        then = compose.status_after
         try:
             write(found, current_user, compose.text.data)
+            if then is not None:
+                service.set_status(found, current_user, then)
         except TicketError as refused:
             db.session.rollback()
             compose.text.errors.append(str(refused))
@@ -168,12 +171,20 @@ def write_message(ticket_id: int) -> str | Response | tuple[str | Response, int]
                 return jsonify(
                     ok=True, properties=versions.current_properties(found), version=found.version
                 ), 201
-            flash("Note added." if compose.note.data else "Reply queued for sending.", "success")
+            flash(_written(compose.note.data, then), "success")
             # The URL's id, not found.id: after the commit that would reload the ticket.
             return redirect(url_for("agent.ticket", ticket_id=ticket_id, _anchor="composer"))
     if from_live_page:
         return jsonify(errors=compose.errors), 400
     return _render_ticket(_thread_or_404(ticket_id), compose), 400
+
+
+def _written(note: bool, status: TicketStatus | None) -> str:
+    if note:
+        return "Note added."
+    if status is None:
+        return "Reply queued for sending."
+    return f"Reply queued for sending; the ticket is {status.value}."
 
 
 @bp.post("/tickets/<int:ticket_id>/properties")
@@ -311,6 +322,7 @@ def _render_ticket(
         ticket=ticket,
         compose=compose,
         properties=properties,
+        current=current,
         stale_form=stale_form,
         conflict=_conflict_rows(ticket, conflict, properties) if conflict else None,
         newer=newer or [],
