@@ -10,6 +10,7 @@ from sqlalchemy import select
 from helpdesk.extensions import db
 from helpdesk.models import (
     ApiToken,
+    DeliveryAttempt,
     DeliveryState,
     Direction,
     Message,
@@ -19,8 +20,10 @@ from helpdesk.models import (
     Ticket,
     TicketStatus,
     User,
+    utcnow,
 )
 from helpdesk.tickets import service
+from helpdesk.tickets.customers import phone_identity, set_opt_out
 
 PASSWORD = "correct horse battery"
 # What the ticket page's properties form carries besides its fields, for a ticket just opened.
@@ -462,3 +465,57 @@ def test_an_unexpected_error_gets_a_friendly_500_page(client, login, open_ticket
     page = client.get(f"/tickets/{ticket_id}")
     assert page.status_code == 500
     assert "Something went wrong" in page.text and "on fire" not in page.text
+
+
+def _failed_reply(ticket_id: int, author_id: int) -> int:
+    """A reply the worker gave up on, with the attempt that failed in its log."""
+    ticket = ticket_of(ticket_id)
+    reply = service.reply(ticket, db.session.get(User, author_id), "Your parcel left today.")
+    reply.delivery_state = DeliveryState.FAILED
+    reply.attempt_count = 5
+    reply.error_code, reply.error_text = "unreachable", "the mail server did not answer"
+    db.session.add(
+        DeliveryAttempt(message=reply, worker="w1", outcome="failed", error_code="unreachable")
+    )
+    db.session.flush()
+    return reply.id
+
+
+def test_a_failed_reply_is_sent_again_as_the_same_message(client, login, open_ticket, setup, app):
+    me = login(name="Ada Agent")
+    ticket_id = open_ticket()
+    with setup():
+        reply_id = _failed_reply(ticket_id, me)
+    page = client.get(f"/tickets/{ticket_id}").text
+    assert "Send again" in page
+
+    again = client.post(f"/tickets/{ticket_id}/messages/{reply_id}/retry")
+    assert again.status_code == 302
+    with app.app_context():
+        reply = db.session.get(Message, reply_id)
+        assert reply.delivery_state == DeliveryState.QUEUED
+        assert (reply.attempt_count, reply.error_code) == (0, None)
+        assert [a.outcome for a in reply.attempts] == ["failed"]  # the log keeps what happened
+        assert len(ticket_of(ticket_id).messages) == 2  # no second copy
+        assert ticket_of(ticket_id).events[-1].kind == "retry"
+    assert "sent a failed reply again" in client.get(f"/tickets/{ticket_id}").text
+    # Queued now, it cannot be sent again a second time.
+    twice = client.post(f"/tickets/{ticket_id}/messages/{reply_id}/retry", follow_redirects=True)
+    assert "Not sent again: only a message that failed to go out can be sent again." in twice.text
+
+
+def test_a_failed_text_to_a_number_that_opted_out_is_not_sent_again(
+    client, login, open_ticket, setup, app
+):
+    me = login(name="Ada Agent")
+    ticket_id = open_ticket("sms")
+    with setup():
+        reply_id = _failed_reply(ticket_id, me)
+        identity = phone_identity("+15550002000")
+        set_opt_out(identity, "texted STOP", utcnow())
+    refused = client.post(
+        f"/tickets/{ticket_id}/messages/{reply_id}/retry", follow_redirects=True
+    ).text
+    assert "Not sent again: +15550002000 opted out of text messages" in refused
+    with app.app_context():
+        assert db.session.get(Message, reply_id).delivery_state == DeliveryState.FAILED

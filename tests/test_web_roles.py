@@ -46,6 +46,7 @@ def world(app: Flask, setup, make_user, make_token, inbound) -> dict[str, int]:
             "ticket_id": ticket.id,
             "customer_id": ticket.customer_id,
             "identity_id": db.session.scalar(select(CustomerIdentity.id)),
+            "message_id": message.id,
             "attachment_id": message.attachments[0].id,
             "user_id": admin.id,
             "token_id": db.session.scalar(select(ApiToken.id)),

@@ -8,12 +8,12 @@ from datetime import datetime
 from channels.base import Channel
 from channels.sms import MAX_BODY as SMS_MAX_BODY
 from helpdesk.extensions import db
-from helpdesk.models import Direction, Message, Ticket, TicketStatus, User, utcnow
+from helpdesk.models import DeliveryState, Direction, Message, Ticket, TicketStatus, User, utcnow
 from helpdesk.tickets import identity_claims, sla
 from helpdesk.tickets.attachments import _store_attachments
 from helpdesk.tickets.errors import InvalidInput, TicketError
 from helpdesk.tickets.events import _excerpt, _record
-from helpdesk.tickets.outbound import _queue_outbound, reply_block
+from helpdesk.tickets.outbound import _queue_outbound, delivery_block, reply_block
 from helpdesk.tickets.properties import _change_status, _seconds_since_creation
 
 # What one reply may hold on each channel (DESIGN.md): Twilio's ceiling for a text, a chat
@@ -62,6 +62,25 @@ def _check_length(text: str, limit: int, what: str) -> None:
             f"{what} can hold at most {limit:,} characters; this one has {len(text):,}: "
             "shorten it or send it in parts"
         )
+
+
+def retry_delivery(message: Message, actor: User, *, at: datetime | None = None) -> Message:
+    """Queue a failed message again: the same row (an email keeps its Message-ID, so mail
+    clients fold a copy), a fresh attempt count, the earlier attempts kept in its log."""
+    if message.direction != Direction.OUTBOUND or message.delivery_state != DeliveryState.FAILED:
+        raise TicketError("only a message that failed to go out can be sent again")
+    if (blocked := delivery_block(message)) is not None:
+        raise TicketError(blocked)
+    at = at or utcnow()
+    failure = f"{message.error_code}: {message.error_text}" if message.error_code else None
+    message.delivery_state = DeliveryState.QUEUED
+    message.attempt_count = 0
+    message.next_attempt_at = at
+    message.lease_until = None
+    message.error_code = message.error_text = None
+    _record(message.ticket, actor, "retry", failure, f"message {message.id}", at)
+    db.session.flush()
+    return message
 
 
 def send_automatic(ticket: Ticket, to: str, text: str, *, at: datetime | None = None) -> Message:

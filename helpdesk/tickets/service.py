@@ -15,7 +15,13 @@ Callers use this module; the rules live by concern in:
 Their names with a leading underscore are for one another only, never for callers.
 """
 
-from helpdesk.tickets.conversation import add_note, reply, send_automatic, send_verification_link
+from helpdesk.tickets.conversation import (
+    add_note,
+    reply,
+    retry_delivery,
+    send_automatic,
+    send_verification_link,
+)
 from helpdesk.tickets.errors import InvalidInput, TicketError
 from helpdesk.tickets.events import SUBJECT_LENGTH, record_event
 from helpdesk.tickets.intake import (
@@ -55,6 +61,7 @@ __all__ = [
     "record_event",
     "reply",
     "reply_block",
+    "retry_delivery",
     "send_automatic",
     "send_verification_link",
     "serialise_intakes",

@@ -215,6 +215,25 @@ def update_properties(ticket_id: int) -> str | Response | tuple[str, int]:
     return redirect(url_for("agent.ticket", ticket_id=ticket_id))
 
 
+@bp.post("/tickets/<int:ticket_id>/messages/<int:message_id>/retry")
+@staff_required
+def retry_message(ticket_id: int, message_id: int) -> Response:
+    """Send a failed reply again (the worker takes it at its next round)."""
+    found = _ticket_or_404(ticket_id)
+    message = db.session.get(Message, message_id)
+    if message is None or message.ticket_id != found.id:
+        abort(404)
+    try:
+        service.retry_delivery(message, current_user)
+    except TicketError as refused:
+        db.session.rollback()
+        _flash_refusal("Not sent again", refused)
+    else:
+        db.session.commit()
+        flash("The reply is queued to be sent again.", "success")
+    return redirect(url_for("agent.ticket", ticket_id=ticket_id, _anchor=f"message-{message_id}"))
+
+
 @bp.post("/tickets/<int:ticket_id>/identities/<int:identity_id>/verification")
 @staff_required
 def send_verification_link(ticket_id: int, identity_id: int) -> Response:
@@ -224,13 +243,17 @@ def send_verification_link(ticket_id: int, identity_id: int) -> Response:
         link = service.send_verification_link(found, identity_id, current_user)
     except TicketError as refused:
         db.session.rollback()
-        reason = str(refused)
-        flash(f"No link sent: {reason[:1].lower()}{reason[1:]}.", "error")
+        _flash_refusal("No link sent", refused)
     else:
         address = link.recipient
         db.session.commit()
         flash(f"Verification link queued for {address}.", "success")
     return redirect(url_for("agent.ticket", ticket_id=ticket_id))
+
+
+def _flash_refusal(outcome: str, refused: TicketError) -> None:
+    """"Not sent again: that number opted out …": the ticket service's reason as a sentence."""
+    flash(f"{outcome}: {refused}.", "error")
 
 
 @bp.get("/customers/<int:customer_id>")
