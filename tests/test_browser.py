@@ -536,3 +536,30 @@ def test_a_chat_reply_waits_when_the_customer_wrote_meanwhile(
     expect(page.locator("#composer .notice")).to_have_count(0)
     with setup():
         assert db.session.get(Ticket, ticket_id).messages[-1].text == "Let me check your order."
+
+
+def test_an_sms_reply_counts_its_characters_and_text_messages_as_it_is_written(
+    page, live_url, setup, make_user, open_ticket
+):
+    with setup():
+        make_user(email="ada@helpdesk.test", name="Ada Agent")
+    ticket_id = open_ticket("sms", text="Is the grinder back in stock?")
+    log_in(page, live_url, "ada@helpdesk.test")
+    page.goto(f"{live_url}/tickets/{ticket_id}")
+    counter = page.locator("[data-sms-counter]")
+    expect(counter).to_have_text("0 / 1,600 characters · 0 text messages")
+
+    box = page.get_by_label("Message")
+    box.fill("Yes, since Monday.")
+    expect(counter).to_have_text("18 / 1,600 characters · 1 text message")
+    box.fill("a" * 161)  # past one message: parts of 153
+    expect(counter).to_have_text("161 / 1,600 characters · 2 text messages")
+    box.fill("Grüße 😀")  # a character outside GSM-7: 70 to a message
+    expect(counter).to_have_text("7 / 1,600 characters · 1 text message")
+    box.fill("x" * 1601)
+    expect(counter).to_have_class(re.compile(r"\bover\b"))
+    page.get_by_role("button", name="Send and set pending").click()
+    expect(page.locator("#text-error")).to_contain_text("can hold at most 1,600 characters")
+    with setup():
+        ticket = db.session.get(Ticket, ticket_id)
+        assert (len(ticket.messages), ticket.status) == (1, TicketStatus.NEW)

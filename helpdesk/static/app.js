@@ -27,9 +27,42 @@ document.addEventListener("DOMContentLoaded", () => {
       }
     });
   });
+  document.querySelectorAll("[data-sms-counter]").forEach(countSms);
   document.querySelectorAll("[data-live-url][data-typing-url]").forEach(followChat);
   document.querySelectorAll("#queue-results[data-live-url]").forEach(followQueue);
 });
+
+// GSM 03.38: a text written only in these characters fits 160 to a message (153 in each part of
+// a longer one, which carries a joining header; the extension characters take two places). Any
+// other character sends the whole text as UCS-2: 70 to a message, 67 in each part.
+const GSM_BASIC = new Set(
+  "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà",
+);
+const GSM_EXTENDED = new Set("^{}\\[~]|€\f");
+
+function smsParts(text) {
+  const chars = [...text];
+  if (chars.every((c) => GSM_BASIC.has(c) || GSM_EXTENDED.has(c))) {
+    const septets = chars.reduce((n, c) => n + (GSM_EXTENDED.has(c) ? 2 : 1), 0);
+    return septets <= 160 ? 1 : Math.ceil(septets / 153);
+  }
+  return text.length <= 70 ? 1 : Math.ceil(text.length / 67);
+}
+
+// Under an SMS reply: its length against the limit and how many text messages it becomes.
+function countSms(counter) {
+  const area = document.getElementById(counter.dataset.smsCounter);
+  const limit = Number(counter.dataset.limit);
+  const show = () => {
+    const text = area.value.trim();
+    const length = [...text].length;
+    const parts = text ? smsParts(text) : 0;
+    counter.textContent = `${length.toLocaleString("en")} / ${limit.toLocaleString("en")} characters · ${parts} text message${parts === 1 ? "" : "s"}`;
+    counter.classList.toggle("over", length > limit);
+  };
+  area.addEventListener("input", show);
+  show();
+}
 
 // A server-sent event stream that resumes after the last event it saw, whatever dropped it.
 function liveStream(url, after, onEvent) {

@@ -16,6 +16,7 @@ Their names with a leading underscore are for one another only, never for caller
 """
 
 from helpdesk.tickets.conversation import (
+    REPLY_LIMITS,
     add_note,
     reply,
     retry_delivery,
@@ -44,6 +45,7 @@ from helpdesk.tickets.ratings import COMMENT_LENGTH, answer_survey, ask_for_rati
 
 __all__ = [
     "COMMENT_LENGTH",
+    "REPLY_LIMITS",
     "SUBJECT_LENGTH",
     "Intake",
     "InvalidInput",

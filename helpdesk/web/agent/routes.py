@@ -346,6 +346,7 @@ def _render_ticket(
         compose=compose,
         properties=properties,
         current=current,
+        reply_limit=service.REPLY_LIMITS[ticket.channel],
         stale_form=stale_form,
         conflict=_conflict_rows(ticket, conflict, properties) if conflict else None,
         newer=newer or [],
