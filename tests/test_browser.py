@@ -563,3 +563,33 @@ def test_an_sms_reply_counts_its_characters_and_text_messages_as_it_is_written(
     with setup():
         ticket = db.session.get(Ticket, ticket_id)
         assert (len(ticket.messages), ticket.status) == (1, TicketStatus.NEW)
+
+
+def test_keyboard_shortcuts_are_listed_on_question_mark_and_work(
+    page, live_url, setup, make_user, open_ticket
+):
+    with setup():
+        make_user(email="ada@helpdesk.test", name="Ada Agent")
+    ticket_id = open_ticket(subject="Grinder noise")
+    log_in(page, live_url, "ada@helpdesk.test")
+    page.goto(f"{live_url}/tickets/{ticket_id}")
+
+    page.keyboard.press("?")
+    shortcuts = page.get_by_role("dialog", name="Keyboard shortcuts")
+    expect(shortcuts).to_be_visible()
+    expect(shortcuts).to_contain_text("aAssign to me")
+    expect(shortcuts).to_contain_text("rWrite a reply or note")
+    expect(shortcuts).to_contain_text("Ctrl+EnterSend the reply")
+    page.keyboard.press("Escape")
+    expect(shortcuts).to_be_hidden()
+
+    page.keyboard.press("r")
+    box = page.get_by_label("Message")
+    expect(box).to_be_focused()
+    page.keyboard.type("a note about the grinder")  # typed, not taken as shortcuts
+    expect(box).to_have_value("a note about the grinder")
+    box.blur()
+    page.keyboard.press("a")
+    expect(page.locator(".flash")).to_have_text("Ticket updated.")
+    with setup():
+        assert db.session.get(Ticket, ticket_id).assignee.email == "ada@helpdesk.test"

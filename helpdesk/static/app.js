@@ -28,9 +28,63 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
   document.querySelectorAll("[data-sms-counter]").forEach(countSms);
+  if (document.querySelector("[data-shortcut]")) listenForShortcuts();
   document.querySelectorAll("[data-live-url][data-typing-url]").forEach(followChat);
   document.querySelectorAll("#queue-results[data-live-url]").forEach(followQueue);
 });
+
+// One key (outside a text field) for each common action: the element marked data-shortcut is
+// clicked, or focused when it takes input; "?" lists what the page offers.
+function listenForShortcuts() {
+  const typing = (el) => el.closest("input, textarea, select, [contenteditable]");
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
+    if (event.key === "?") {
+      event.preventDefault();
+      shortcutList().showModal();
+      return;
+    }
+    const target = document.querySelector(`[data-shortcut="${CSS.escape(event.key)}"]`);
+    if (!target) return;
+    event.preventDefault();
+    if (typing(target)) target.focus();
+    else target.click();
+  });
+}
+
+function shortcutList() {
+  let dialog = document.getElementById("shortcuts");
+  if (dialog) return dialog;
+  dialog = document.createElement("dialog");
+  dialog.id = "shortcuts";
+  dialog.setAttribute("aria-labelledby", "shortcuts-title");
+  const rows = [...document.querySelectorAll("[data-shortcut]")].map((el) => [
+    el.dataset.shortcut,
+    el.dataset.shortcutLabel || el.textContent.trim(),
+  ]);
+  if (document.querySelector("textarea[data-submit-shortcut]")) {
+    rows.push(["Ctrl+Enter", "Send the reply (in the message box)"]);
+  }
+  rows.push(["?", "Show this list"]);
+  const list = document.createElement("dl");
+  for (const [key, label] of rows) {
+    const term = document.createElement("dt");
+    term.append(Object.assign(document.createElement("kbd"), { textContent: key }));
+    list.append(term, Object.assign(document.createElement("dd"), { textContent: label }));
+  }
+  const title = Object.assign(document.createElement("h2"), {
+    id: "shortcuts-title",
+    textContent: "Keyboard shortcuts",
+  });
+  const close = Object.assign(document.createElement("button"), {
+    className: "button",
+    textContent: "Close",
+  });
+  close.addEventListener("click", () => dialog.close());
+  dialog.append(title, list, close);
+  document.body.append(dialog);
+  return dialog;
+}
 
 // GSM 03.38: a text written only in these characters fits 160 to a message (153 in each part of
 // a longer one, which carries a joining header; the extension characters take two places). Any
