@@ -21,8 +21,10 @@ from helpdesk.models.tickets import (
     Counter,
     DeliveryAttempt,
     Message,
+    Tag,
     Ticket,
     TicketEvent,
+    ticket_tags,
 )
 
 __all__ = [
@@ -51,9 +53,11 @@ __all__ = [
     "StageSla",
     "StageSource",
     "Survey",
+    "Tag",
     "Ticket",
     "TicketEvent",
     "TicketStatus",
     "User",
+    "ticket_tags",
     "utcnow",
 ]

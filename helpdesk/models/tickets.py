@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
+from sqlalchemy import Column, ForeignKey, Index, String, Table, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from channels.base import Channel
@@ -31,6 +31,25 @@ class Counter(db.Model):
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[int] = mapped_column(default=0)
+
+
+class Tag(db.Model):
+    """A label agents put on tickets ("refund", "vip"); one row per name, shared by tickets."""
+
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+ticket_tags = Table(
+    "ticket_tags",
+    db.metadata,
+    Column("ticket_id", ForeignKey("tickets.id"), primary_key=True),
+    # The tag filter goes from the tag to its tickets.
+    Column("tag_id", ForeignKey("tags.id"), primary_key=True, index=True),
+)
 
 
 # Everything the stage report reads of a ticket created in its range, range column first.
@@ -119,6 +138,7 @@ class Ticket(db.Model):
     customer: Mapped[Customer] = relationship()
     assignee: Mapped[User | None] = relationship()
     previous_ticket: Mapped[Ticket | None] = relationship(remote_side=[id])
+    tags: Mapped[list[Tag]] = relationship(secondary=ticket_tags, order_by=Tag.name)
     messages: Mapped[list[Message]] = relationship(
         back_populates="ticket", order_by="(Message.created_at, Message.id)"
     )

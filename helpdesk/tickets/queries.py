@@ -39,11 +39,15 @@ from helpdesk.models import (
     Priority,
     Stage,
     Survey,
+    Tag,
     Ticket,
     TicketEvent,
     TicketStatus,
+    ticket_tags,
 )
 from helpdesk.tickets import search
+from helpdesk.tickets.errors import InvalidInput
+from helpdesk.tickets.tags import tag_name
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -99,6 +103,7 @@ class TicketFilter:
     created_from: date | None = None  # inclusive, in ``timezone``
     created_to: date | None = None  # inclusive, in ``timezone``
     has: tuple[Trait, ...] = ()  # every trait must hold
+    tags: tuple[str, ...] = ()  # any of these tags
     timezone: str = "UTC"  # the helpdesk's time zone, in which the dates are days
 
     @classmethod
@@ -114,6 +119,7 @@ class TicketFilter:
             created_from=parse_date(args.get("created_from"), "created_from"),
             created_to=parse_date(args.get("created_to"), "created_to"),
             has=_enum_list(Trait, args.get("has"), "has"),
+            tags=_tag_list(args.get("tag")),
             timezone=timezone,
         )
 
@@ -141,6 +147,12 @@ class TicketFilter:
             next_day = self.created_to + timedelta(days=1)
             found.append(Ticket.created_at < start_of_day(next_day, self.timezone))
         found.extend(trait_condition(trait) for trait in self.has)
+        if self.tags:
+            found.append(
+                exists()
+                .where(ticket_tags.c.ticket_id == Ticket.id)
+                .where(ticket_tags.c.tag_id.in_(select(Tag.id).where(Tag.name.in_(self.tags))))
+            )
         return found
 
 
@@ -276,6 +288,7 @@ def ticket_page(
             # Many-to-ones joined into the loading query: one round trip fewer per page.
             joinedload(Ticket.customer).selectinload(Customer.identities),
             joinedload(Ticket.assignee),
+            selectinload(Ticket.tags),
         ),
         splits=[Ticket.status == status for status in filters.statuses],
         skipped=skipped,
@@ -484,6 +497,15 @@ def _enum_list(enum: type[E], value: str | None, name: str) -> tuple[E, ...]:
     except ValueError:
         allowed = ", ".join(member.value for member in enum)
         raise InvalidFilter(f"{name} must be one or more of {allowed}") from None
+
+
+def _tag_list(value: str | None) -> tuple[str, ...]:
+    """``tag=refund,vip``: tag names as stored (case and spaces do not matter)."""
+    names = [part for part in (value or "").split(",") if part.strip()]
+    try:
+        return tuple(dict.fromkeys(tag_name(name) for name in names))
+    except InvalidInput as unfit:
+        raise InvalidFilter(f"tag: {unfit}") from unfit
 
 
 def _assignee(value: str | None, me: int) -> int | Literal["none"] | None:

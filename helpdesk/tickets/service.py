@@ -8,6 +8,7 @@ Callers use this module; the rules live by concern in:
 - ``conversation``: replies, notes, automatic answers and verification links;
 - ``properties``: assignee, status, priority and stage, and a proven identity's customer;
 - ``ratings``: the satisfaction survey asked and answered;
+- ``tags``: the tags agents put on tickets;
 - ``outbound``: where a queued message goes and whether it may (opt-outs);
 - ``attachments``: the files on a message;
 - ``events``: the ticket's events, written by all of the above.
@@ -42,6 +43,7 @@ from helpdesk.tickets.properties import (
     set_status,
 )
 from helpdesk.tickets.ratings import COMMENT_LENGTH, answer_survey, ask_for_rating, survey_of
+from helpdesk.tickets.tags import add_tag, known_tags, remove_tag
 
 __all__ = [
     "COMMENT_LENGTH",
@@ -51,16 +53,19 @@ __all__ = [
     "InvalidInput",
     "TicketError",
     "add_note",
+    "add_tag",
     "answer_survey",
     "ask_for_rating",
     "assign",
     "confirm_identity",
     "delivery_block",
     "intake_batch",
+    "known_tags",
     "next_ticket_number",
     "receive",
     "recipient_opted_out",
     "record_event",
+    "remove_tag",
     "reply",
     "reply_block",
     "retry_delivery",

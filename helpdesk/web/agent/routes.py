@@ -75,6 +75,7 @@ def queue() -> str:
         sort_labels=SORT_LABELS.items(),
         tab_counts=_tab_counts(queries.status_counts(filters)),
         agents=accounts.active_users(),
+        known_tags=service.known_tags(),
         error=error,
     )
 
@@ -234,6 +235,24 @@ def retry_message(ticket_id: int, message_id: int) -> Response:
     return redirect(url_for("agent.ticket", ticket_id=ticket_id, _anchor=f"message-{message_id}"))
 
 
+@bp.post("/tickets/<int:ticket_id>/tags")
+@staff_required
+def change_tags(ticket_id: int) -> Response:
+    """Add the tag typed in the tag box, or take one off (its × button)."""
+    found = _ticket_or_404(ticket_id)
+    removing = "remove" in request.form
+    try:
+        change = service.remove_tag if removing else service.add_tag
+        name = change(found, current_user, request.form.get("name", ""))
+    except TicketError as refused:
+        db.session.rollback()
+        _flash_refusal("Tag not changed", refused)
+    else:
+        db.session.commit()
+        flash(f"Tag {name} {'removed' if removing else 'added'}.", "success")
+    return redirect(url_for("agent.ticket", ticket_id=ticket_id))
+
+
 @bp.post("/tickets/<int:ticket_id>/identities/<int:identity_id>/verification")
 @staff_required
 def send_verification_link(ticket_id: int, identity_id: int) -> Response:
@@ -252,7 +271,7 @@ def send_verification_link(ticket_id: int, identity_id: int) -> Response:
 
 
 def _flash_refusal(outcome: str, refused: TicketError) -> None:
-    """"Not sent again: that number opted out …": the ticket service's reason as a sentence."""
+    """ "Not sent again: that number opted out …": the ticket service's reason as a sentence."""
     flash(f"{outcome}: {refused}.", "error")
 
 
@@ -347,6 +366,7 @@ def _render_ticket(
         properties=properties,
         current=current,
         reply_limit=service.REPLY_LIMITS[ticket.channel],
+        known_tags=service.known_tags(),
         stale_form=stale_form,
         conflict=_conflict_rows(ticket, conflict, properties) if conflict else None,
         newer=newer or [],

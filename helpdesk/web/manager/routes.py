@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Response, current_app, render_template, request, stream_with_context, url_for
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from channels.base import Channel
 from helpdesk import accounts
@@ -51,6 +51,7 @@ TICKET_COLUMNS = (
     "resolution_s",
     "reopened",
     "sla_breached",
+    "tags",
 )
 
 
@@ -117,7 +118,7 @@ def tickets_csv() -> Response:
     query = (
         select(Ticket)
         .where(*chosen.conditions())
-        .options(joinedload(Ticket.assignee))
+        .options(joinedload(Ticket.assignee), selectinload(Ticket.tags))
         .order_by(Ticket.created_at, Ticket.id)
         .execution_options(yield_per=1000)
     )
@@ -159,6 +160,7 @@ def _ticket_row(ticket: Ticket, zone: ZoneInfo) -> list:
         ticket.resolution_seconds if ticket.resolution_seconds is not None else "",
         ticket.reopen_count,
         "yes" if ticket.first_response_breached_at or ticket.resolution_breached_at else "no",
+        ",".join(tag.name for tag in ticket.tags),
     ]
 
 
