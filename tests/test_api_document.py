@@ -160,3 +160,20 @@ def test_descriptions_travel_with_the_schemas(document):
     assert "newer-messages" in text["seen_message_id"]["description"]
     code = document["components"]["schemas"]["ErrorDetail"]["properties"]["code"]["description"]
     assert "invalid_parameter" in code and "newer-messages" in code
+
+
+def test_ids_beyond_the_databases_are_bad_input_not_server_errors(client, headers, open_ticket):
+    ticket_id = open_ticket()
+    huge = 2**70
+    for response in (
+        client.get(f"/api/v1/reports/stage-load?agent={huge}", headers=headers),
+        client.get(f"/api/v1/tickets?assignee={huge}", headers=headers),
+        client.patch(f"/api/v1/tickets/{ticket_id}", json={"assignee": huge}, headers=headers),
+        client.post(
+            f"/api/v1/tickets/{ticket_id}/notes",
+            json={"text": "Hi", "seen_message_id": huge},
+            headers=headers,
+        ),
+    ):
+        assert response.status_code == 400, response.get_json()
+        assert response.get_json()["error"]["code"] in ("invalid_parameter", "invalid_field")

@@ -35,8 +35,10 @@ from helpdesk.tickets.queries import DEFAULT_LIMIT, MAX_LIMIT, QueueSort, Trait
 
 # ISO 8601 in UTC with a ``Z``, whatever zone the database handed back.
 Timestamp = Annotated[AwareDatetime, AfterValidator(lambda value: value.astimezone(UTC))]
-# A row id: Ids fit the databases' 32-bit integer columns.
-RowId = Annotated[StrictInt, Field(ge=1, le=2**31 - 1)]
+# Ids are positive and fit the databases' 32-bit integer columns; a larger number is bad input,
+# not a query the database refuses.
+MAX_ID = 2**31 - 1
+RowId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
 
 
 class Response(BaseModel):
@@ -318,7 +320,11 @@ class TicketQuery(PageQuery):
     stage: str | None = Field(None, description=_one_or_several(Stage))
     channel: str | None = Field(None, description=_one_or_several(Channel))
     priority: str | None = Field(None, description=_one_or_several(Priority))
-    assignee: str | None = Field(None, description="`me`, `none` (unassigned) or a user id.")
+    assignee: str | None = Field(
+        None,
+        pattern=rf"^(me|none|[0-9]{{1,{len(str(MAX_ID)) - 1}}})$",
+        description="`me`, `none` (unassigned) or a user id.",
+    )
     q: str | None = Field(
         None,
         description="Words that must each appear as a whole word in the subject or a message's "
@@ -363,7 +369,9 @@ class StageLoadQuery(Parameters):
     ] = None
     to: Annotated[date | None, Field(description="Last day, inclusive (default: today).")] = None
     channel: Annotated[Channel | None, Field(description="Only this channel.")] = None
-    agent: Annotated[int | None, Field(description="Only tickets assigned to this user id.")] = None
+    agent: Annotated[
+        int | None, Field(ge=1, le=MAX_ID, description="Only tickets assigned to this user id.")
+    ] = None
 
 
 class TicketHeaders(Parameters):
