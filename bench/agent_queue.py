@@ -489,7 +489,7 @@ def queue_request(args: dict, cursor: str | None) -> Callable[[], object]:
         sort = queries.parse_sort(args.get("sort"))
         page = queries.ticket_page(filters, queries.DEFAULT_LIMIT, cursor, sort)
         counts = {status.value: str(n) for status, n in queries.status_counts(filters).items()}
-        return [TicketSummary.model_validate(t).model_dump() for t in page.items], counts
+        return [TicketSummary.model_validate(t).model_dump(mode="json") for t in page.items], counts
 
     return run
 

@@ -345,7 +345,7 @@ class TicketQuery(PageQuery):
         "solved; reopen: reopened at least once; csat: answered the satisfaction question.",
     )
     sort: Annotated[
-        Literal[tuple(QueueSort)],  # type: ignore[valid-type]  (inline in the document)
+        Literal[tuple(sort.value for sort in QueueSort)],  # type: ignore[valid-type]
         Field(
             description="`newest` (default): most recently created first. `waiting`: the "
             "customer whose latest message is oldest first; tickets without a customer message "
@@ -353,7 +353,7 @@ class TicketQuery(PageQuery):
             "soonest first, then tickets without one. A cursor only continues the sort it came "
             "from."
         ),
-    ] = QueueSort.NEWEST
+    ] = QueueSort.NEWEST.value
 
 
 class CustomerQuery(PageQuery):
