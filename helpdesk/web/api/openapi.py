@@ -28,6 +28,8 @@ ERRORS = {
     422: "The ticket rules refuse the change, e.g. an empty text or an unknown status.",
 }
 
+NOT_A_JSON_OBJECT = "send a JSON object with Content-Type: application/json"
+
 # Response headers of (operation id, status), which spectree does not document itself.
 _RESPONSE_HEADERS: dict[tuple[str, int], dict[str, str]] = {}
 
@@ -85,9 +87,7 @@ def operation(
 
     def before(request: Request, _response: Any, error: Exception | None, *_: Any) -> None:
         if json is not None and (not request.is_json or request.get_json(silent=True) is None):
-            raise ApiError(
-                400, "invalid_body", "send a JSON object with Content-Type: application/json"
-            )
+            raise ApiError(400, "invalid_body", NOT_A_JSON_OBJECT)
         if isinstance(error, ValidationError):
             raise refusal(error, json)
 
@@ -121,9 +121,7 @@ def refusal(error: ValidationError, body: type[BaseModel] | None) -> ApiError:
     """A validation error as the API's 400, naming every field at fault."""
     problems = error.errors(include_url=False)
     if any(problem["type"] in ("model_type", "model_attributes_type") for problem in problems):
-        return ApiError(
-            400, "invalid_body", "send a JSON object with Content-Type: application/json"
-        )
+        return ApiError(400, "invalid_body", NOT_A_JSON_OBJECT)
     unknown = sorted(_field(p) for p in problems if p["type"] == "extra_forbidden")
     if unknown and body is not None:
         allowed = sorted(field.alias or name for name, field in body.model_fields.items())

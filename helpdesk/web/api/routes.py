@@ -147,12 +147,7 @@ def get_customer(customer_id: int) -> schemas.CustomerDetail:
     customer = db.session.get(Customer, customer_id, options=[selectinload(Customer.identities)])
     if customer is None:
         raise ApiError(404, "not_found", f"no customer with id {customer_id}")
-    return schemas.CustomerDetail.model_validate(
-        {
-            **schemas.Customer.model_validate(customer).model_dump(),
-            "tickets": queries.customer_tickets(customer.id),
-        }
-    )
+    return schemas.CustomerDetail.of(customer, queries.customer_tickets(customer.id))
 
 
 @bp.get("/reports/stage-load")

@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    AliasPath,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -20,6 +19,7 @@ from pydantic import (
 )
 
 from channels.base import Channel
+from helpdesk.models import Customer as CustomerRow
 from helpdesk.models import (
     DeliveryState,
     Direction,
@@ -190,12 +190,16 @@ class CustomerDetail(Customer):
 
     tickets: list[TicketSummary]
 
+    @classmethod
+    def of(cls, customer: CustomerRow, tickets: list[TicketRow]) -> CustomerDetail:
+        """The customer with the tickets a query found for them."""
+        return cls(**dict(Customer.model_validate(customer)), tickets=tickets)
+
 
 class Ticket(TicketSummary):
     """The whole ticket: how it was tagged, its customer, messages and audit trail."""
 
     endpoint: str = Field(
-        validation_alias=AliasPath("endpoint", "address"),
         description="The address, number or site the request came to.",
     )
     intake_stage: Stage
@@ -213,23 +217,13 @@ class Ticket(TicketSummary):
 
     @classmethod
     def of(cls, ticket: TicketRow) -> Ticket:
-        """The ticket with what only the ticket service knows about it."""
-        return cls.model_validate(
-            {
-                **{name: getattr(ticket, name) for name in TicketSummary.model_fields},
-                "endpoint": ticket.endpoint.address,
-                "intake_stage": ticket.intake_stage,
-                "intake_rule": ticket.intake_rule,
-                "stage_reason": ticket.stage_reason,
-                "customer": ticket.customer,
-                "previous_ticket": ticket.previous_ticket,
-                "first_response_at": ticket.first_response_at,
-                "solved_at": ticket.solved_at,
-                "reply_blocked": service.reply_block(ticket),
-                "messages": ticket.messages,
-                "events": ticket.events,
-            }
-        )
+        """The ticket, with the two values its row does not hold as such."""
+        computed = {
+            "endpoint": ticket.endpoint.address,
+            "reply_blocked": service.reply_block(ticket),
+        }
+        by_attribute = {name: getattr(ticket, name) for name in cls.model_fields.keys() - computed}
+        return cls.model_validate(by_attribute | computed)
 
 
 class TicketPage(BaseModel):
