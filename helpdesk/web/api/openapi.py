@@ -6,7 +6,9 @@ models validate the request, shape the response and make the document.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from flask import Request
@@ -102,9 +104,10 @@ def operation(
     )
 
 
+@cache
 def document() -> dict[str, Any]:
     """The whole OpenAPI document: spectree's, with the response headers views declare."""
-    document = spec.spec
+    document = copy.deepcopy(spec.spec)
     for path in document["paths"].values():
         for item in path.values():
             for (operation_id, status), headers in _RESPONSE_HEADERS.items():
