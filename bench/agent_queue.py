@@ -482,14 +482,14 @@ def p95(timings: list[float]) -> float:
 def queue_request(args: dict, cursor: str | None) -> Callable[[], object]:
     """What the queue page does for one request: list, counts, rows to dicts."""
     from helpdesk.tickets import queries
-    from helpdesk.web.api.serializers import ticket_summary
+    from helpdesk.web.api.schemas import TicketSummary
 
     def run() -> object:
         filters = queries.TicketFilter.from_args(args, me=1)
         sort = queries.parse_sort(args.get("sort"))
         page = queries.ticket_page(filters, queries.DEFAULT_LIMIT, cursor, sort)
         counts = {status.value: str(n) for status, n in queries.status_counts(filters).items()}
-        return [ticket_summary(ticket) for ticket in page.items], counts
+        return [TicketSummary.model_validate(t).model_dump(mode="json") for t in page.items], counts
 
     return run
 

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 from helpdesk.tickets.errors import InvalidInput, TicketError
 from helpdesk.tickets.queries import InvalidFilter
 from helpdesk.web.api import bp
+from helpdesk.web.api.schemas import Error, ErrorDetail
 
 
 class ApiError(Exception):
@@ -29,10 +30,8 @@ def error_response(
     status: int, code: str, message: str, details: dict[str, Any] | None = None
 ) -> Response:
     """The JSON error body every API failure uses; ``details`` only where the caller needs more."""
-    error: dict[str, Any] = {"code": code, "message": message}
-    if details is not None:
-        error["details"] = details
-    response = jsonify(error=error)
+    body = Error(error=ErrorDetail(code=code, message=message, details=details))
+    response = jsonify(body.model_dump(mode="json", exclude_none=details is None))
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="helpdesk"'

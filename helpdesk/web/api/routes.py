@@ -1,4 +1,7 @@
-"""API views: parse the request, call the ticket service, commit once, serialize."""
+"""API views: take the validated request, call the ticket service, commit once, answer a schema.
+
+Each view's docstring is its summary (first line) and description in the OpenAPI document.
+"""
 
 from __future__ import annotations
 
@@ -7,51 +10,78 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, current_app, request
 from sqlalchemy.orm import selectinload
+from werkzeug.http import quote_etag
 
 from helpdesk.extensions import db
 from helpdesk.models import Customer, Message, Role, StageSource, Ticket, User
 from helpdesk.reports import stage_load
 from helpdesk.tickets import queries, service, versions
 from helpdesk.tickets.errors import InvalidInput
-from helpdesk.web.api import bp, openapi
-from helpdesk.web.api import serializers as out
+from helpdesk.web.api import bp, openapi, schemas
 from helpdesk.web.api.auth import api_user
 from helpdesk.web.api.errors import ApiError
+from helpdesk.web.api.openapi import operation
 
-TICKET_CHANGES = frozenset({"status", "priority", "stage", "assignee"})
-MESSAGE_FIELDS = frozenset({"text", "seen_message_id", "confirm"})
+Headers = dict[str, str]
+ETAG = {"ETag": 'The ticket\'s version, `"<id>-<version>"`, to send back as `If-Match`.'}
 
 
 @bp.get("/openapi.json")
-def openapi_json() -> out.Json:
-    return openapi.document()
+@operation("getOpenApi", (200, None, "The OpenAPI document."), errors=(), public=True)
+def openapi_json() -> Response:
+    """This document"""
+    return current_app.json.response(openapi.document())
 
 
 @bp.get("/tickets")
-def list_tickets() -> out.Json:
+@operation(
+    "listTickets", (200, schemas.TicketPage, "One page of tickets."), query=schemas.TicketQuery
+)
+def list_tickets() -> schemas.TicketPage:
+    """Tickets, filtered, sorted and paginated by cursor"""
+    query: schemas.TicketQuery = request.context.query
     filters = queries.TicketFilter.from_args(
         request.args, me=api_user().id, timezone=current_app.config["HELPDESK_TIMEZONE"]
     )
-    page = queries.ticket_page(
-        filters,
-        queries.parse_limit(request.args.get("limit")),
-        request.args.get("cursor"),
-        queries.parse_sort(request.args.get("sort")),
-    )
-    return out.page_json(page, out.ticket_summary)
+    page = queries.ticket_page(filters, query.limit, query.cursor, queries.QueueSort(query.sort))
+    return schemas.TicketPage.model_validate(page, from_attributes=True)
 
 
 @bp.get("/tickets/<int:ticket_id>")
-def get_ticket(ticket_id: int) -> Response:
+@operation(
+    "getTicket",
+    (200, schemas.Ticket, "The ticket."),
+    (401, 404),
+    response_headers=ETAG,
+)
+def get_ticket(ticket_id: int) -> tuple[schemas.Ticket, Headers]:
+    """A ticket with its customer, messages and audit trail
+
+    The `ETag` header holds the ticket's version, to send back as `If-Match` on a `PATCH`.
+    """
     return _with_etag(_ticket(ticket_id))
 
 
 @bp.patch("/tickets/<int:ticket_id>")
-def update_ticket(ticket_id: int) -> Response:
+@operation(
+    "updateTicket",
+    (200, schemas.Ticket, "The updated ticket."),
+    (401, 404, 412, 422),
+    response_headers=ETAG,
+    json=schemas.TicketChanges,
+    headers=schemas.TicketHeaders,
+)
+def update_ticket(ticket_id: int) -> tuple[schemas.Ticket, Headers]:
+    """Change status, priority, stage or assignee; each change is audited
+
+    Only the fields in the body are written; the others stay as they are, whoever changed them
+    last. A stage set here gets `stage_source` `api`; `intake_stage` stays. With `If-Match`,
+    nothing is written when the ticket changed since that ETag (412 `stale`).
+    """
     ticket = _ticket(ticket_id)
-    changes = _json_body(TICKET_CHANGES)
+    changes: schemas.TicketChanges = request.context.json
     user = api_user()
     if request.if_match:
         # Compared under the ticket's lock, so no other write lands between check and change.
@@ -63,44 +93,80 @@ def update_ticket(ticket_id: int) -> Response:
                 f"the ticket changed since that ETag; it is now version {ticket.version}: "
                 "GET it again, then decide",
             )
-    if "status" in changes:
-        service.set_status(ticket, user, _string(changes, "status"))
-    if "priority" in changes:
-        service.set_priority(ticket, user, _string(changes, "priority"))
-    if "stage" in changes:
-        service.set_stage(ticket, user, _string(changes, "stage"), source=StageSource.API)
-    if "assignee" in changes:
-        service.assign(ticket, user, _assignee(changes["assignee"]))
+    sent = changes.model_fields_set
+    if "status" in sent:
+        service.set_status(ticket, user, changes.status)
+    if "priority" in sent:
+        service.set_priority(ticket, user, changes.priority)
+    if "stage" in sent:
+        service.set_stage(ticket, user, changes.stage, source=StageSource.API)
+    if "assignee" in sent:
+        service.assign(ticket, user, _assignee(changes.assignee))
     db.session.commit()
     return _with_etag(ticket)
 
 
 @bp.post("/tickets/<int:ticket_id>/replies")
-def create_reply(ticket_id: int) -> tuple[out.Json, int]:
+@operation(
+    "replyToTicket",
+    (201, schemas.Message, "The queued outbound message."),
+    (401, 404, 409, 422),
+    json=schemas.MessageText,
+)
+def create_reply(ticket_id: int) -> tuple[schemas.Message, int]:
+    """Queue a public reply on the ticket's channel"""
     return _write_message(ticket_id, service.reply)
 
 
 @bp.post("/tickets/<int:ticket_id>/notes")
-def create_note(ticket_id: int) -> tuple[out.Json, int]:
+@operation(
+    "addNote", (201, schemas.Message, "The note."), (401, 404, 409, 422), json=schemas.MessageText
+)
+def create_note(ticket_id: int) -> tuple[schemas.Message, int]:
+    """Add an internal note (never sent to the customer)"""
     return _write_message(ticket_id, service.add_note)
 
 
 @bp.get("/customers")
-def list_customers() -> out.Json:
-    page = queries.customer_page(
-        request.args.get("q", ""),
-        queries.parse_limit(request.args.get("limit")),
-        request.args.get("cursor"),
-    )
-    return out.page_json(page, out.customer_summary)
+@operation(
+    "listCustomers",
+    (200, schemas.CustomerPage, "One page of customers."),
+    query=schemas.CustomerQuery,
+)
+def list_customers() -> schemas.CustomerPage:
+    """Customers, newest first, paginated by cursor"""
+    query: schemas.CustomerQuery = request.context.query
+    page = queries.customer_page(query.q or "", query.limit, query.cursor)
+    return schemas.CustomerPage.model_validate(page, from_attributes=True)
 
 
 @bp.get("/customers/<int:customer_id>")
-def get_customer(customer_id: int) -> out.Json:
+@operation("getCustomer", (200, schemas.CustomerDetail, "The customer."), (401, 404))
+def get_customer(customer_id: int) -> schemas.CustomerDetail:
+    """A customer with their identities and tickets, newest first"""
     customer = db.session.get(Customer, customer_id, options=[selectinload(Customer.identities)])
     if customer is None:
         raise ApiError(404, "not_found", f"no customer with id {customer_id}")
-    return out.customer_detail(customer, queries.customer_tickets(customer.id))
+    return schemas.CustomerDetail.of(customer, queries.customer_tickets(customer.id))
+
+
+@bp.get("/reports/stage-load")
+@operation(
+    "getStageLoad",
+    (200, schemas.StageLoad, "One row per stage and channel, zeros included."),
+    (401, 403),
+    query=schemas.StageLoadQuery,
+)
+def stage_load_report() -> schemas.StageLoad:
+    """Service load per journey stage and channel (managers and admins)"""
+    if api_user().role not in (Role.MANAGER, Role.ADMIN):
+        raise ApiError(403, "forbidden", "reports are for managers and admins")
+    timezone = current_app.config["HELPDESK_TIMEZONE"]
+    today = datetime.now(ZoneInfo(timezone)).date()
+    load = stage_load.stage_load(stage_load.ReportRange.from_args(request.args, timezone, today))
+    return schemas.StageLoad(
+        from_=load.range.first_day, to=load.range.last_day, timezone=timezone, rows=load.rows()
+    )
 
 
 def _ticket(ticket_id: int) -> Ticket:
@@ -110,24 +176,18 @@ def _ticket(ticket_id: int) -> Ticket:
     return ticket
 
 
-def _with_etag(ticket: Ticket) -> Response:
-    response = jsonify(out.ticket_detail(ticket))
-    response.set_etag(versions.etag(ticket))
-    return response
+def _with_etag(ticket: Ticket) -> tuple[schemas.Ticket, Headers]:
+    return schemas.Ticket.of(ticket), {"ETag": quote_etag(versions.etag(ticket))}
 
 
 def _write_message(
     ticket_id: int, write: Callable[[Ticket, User, str], Message]
-) -> tuple[out.Json, int]:
+) -> tuple[schemas.Message, int]:
     ticket = _ticket(ticket_id)
-    body = _json_body(MESSAGE_FIELDS)
-    seen = body.get("seen_message_id")
-    if seen is not None and (isinstance(seen, bool) or not isinstance(seen, int)):
-        raise ApiError(400, "invalid_field", "seen_message_id must be a message id")
-    if not isinstance(body.get("confirm", False), bool):
-        raise ApiError(400, "invalid_field", "confirm must be true or false")
+    body: schemas.MessageText = request.context.json
     user = api_user()
-    if seen is not None and not body.get("confirm"):
+    seen = body.seen_message_id
+    if seen is not None and not body.confirm:
         newer = versions.newer_messages(ticket, seen, user)
         if newer:
             raise ApiError(
@@ -135,59 +195,21 @@ def _write_message(
                 "newer-messages",
                 f"{len(newer)} message(s) came after message {seen}: read them, then send "
                 'again with "confirm": true (or a newer seen_message_id)',
-                {"messages": [out.message_json(message) for message in newer]},
+                {"messages": [_json(schemas.Message, message) for message in newer]},
             )
-    message = write(ticket, user, _string(body, "text"))
+    message = write(ticket, user, body.text)
     db.session.commit()
-    return out.message_json(message), 201
+    return schemas.Message.model_validate(message), 201
 
 
-def _json_body(allowed: frozenset[str]) -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ApiError(
-            400, "invalid_body", "send a JSON object with Content-Type: application/json"
-        )
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise ApiError(
-            400,
-            "unknown_field",
-            f"unknown field {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}",
-        )
-    return body
+def _json(schema: type[schemas.Response], row: Any) -> dict[str, Any]:
+    return schema.model_validate(row).model_dump(mode="json", by_alias=True)
 
 
-def _string(body: dict[str, Any], field: str) -> str:
-    # A missing text is the service's call (it refuses empty text); a wrong type is bad input.
-    value = body.get(field, "")
-    if not isinstance(value, str):
-        raise ApiError(400, "invalid_field", f"{field} must be a string")
-    return value
-
-
-def _assignee(value: Any) -> User | None:
-    if value is None:
+def _assignee(user_id: int | None) -> User | None:
+    if user_id is None:
         return None
-    # bool is an int in Python, but true is no user id.
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ApiError(400, "invalid_field", "assignee must be a user id or null")
-    user = db.session.get(User, value)
+    user = db.session.get(User, user_id)
     if user is None:
-        raise InvalidInput(f"no user with id {value}")
+        raise InvalidInput(f"no user with id {user_id}")
     return user
-
-
-@bp.get("/reports/stage-load")
-def stage_load_report() -> out.Json:
-    if api_user().role not in (Role.MANAGER, Role.ADMIN):
-        raise ApiError(403, "forbidden", "reports are for managers and admins")
-    timezone = current_app.config["HELPDESK_TIMEZONE"]
-    today = datetime.now(ZoneInfo(timezone)).date()
-    load = stage_load.stage_load(stage_load.ReportRange.from_args(request.args, timezone, today))
-    return {
-        "from": load.range.first_day.isoformat(),
-        "to": load.range.last_day.isoformat(),
-        "timezone": timezone,
-        "rows": load.rows(),
-    }

@@ -1,0 +1,414 @@
+"""The API's shapes, once: each model validates a request or builds a response, and the OpenAPI
+document is generated from the same models."""
+
+from __future__ import annotations
+
+from datetime import UTC, date
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
+
+from channels.base import Channel
+from helpdesk.models import Customer as CustomerRow
+from helpdesk.models import (
+    DeliveryState,
+    Direction,
+    IdentityKind,
+    Priority,
+    Stage,
+    StageSource,
+    TicketStatus,
+)
+from helpdesk.models import Ticket as TicketRow
+from helpdesk.tickets import service
+from helpdesk.tickets.queries import DEFAULT_LIMIT, MAX_LIMIT, QueueSort, Trait
+
+# ISO 8601 in UTC with a ``Z``, whatever zone the database handed back.
+Timestamp = Annotated[AwareDatetime, AfterValidator(lambda value: value.astimezone(UTC))]
+# Ids are positive and fit the databases' 32-bit integer columns; a larger number is bad input,
+# not a query the database refuses.
+MAX_ID = 2**31 - 1
+RowId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+
+
+class Response(BaseModel):
+    """A response shape, built from the ORM objects' attributes."""
+
+    model_config = ConfigDict(from_attributes=True, validate_by_name=True, serialize_by_alias=True)
+
+
+class Request(BaseModel):
+    """A request body: a field the API does not know is refused, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(
+        description="What went wrong, for programs: `invalid_body`, `invalid_field`, "
+        "`unknown_field`, `invalid_parameter` (400), `unauthorized` (401), `forbidden` (403), "
+        "`not_found` (404), `newer-messages` (409), `stale` (412), `invalid_input` and "
+        "`refused` (422)."
+    )
+    message: str = Field(description="What went wrong, for people; names the fields at fault.")
+    details: dict[str, Any] | None = Field(
+        None,
+        description="Only where the caller needs more to decide, e.g. the newer `messages` of "
+        "a `newer-messages` refusal.",
+    )
+
+
+class Error(BaseModel):
+    """Every failure answers this shape with its HTTP status."""
+
+    error: ErrorDetail
+
+
+# --- responses -------------------------------------------------------------------------------
+
+
+class User(Response):
+    id: int
+    name: str
+    email: str = Field(json_schema_extra={"format": "email"})
+
+
+class CustomerRef(Response):
+    id: int
+    name: str = Field(validation_alias="display_name")
+
+
+class TicketRef(Response):
+    id: int
+    number: int
+
+
+class Identity(Response):
+    kind: IdentityKind
+    value: str
+    verified: bool = Field(
+        description="False for an address only claimed (typed into the chat), not proven by a "
+        "message from it, a host-site signature or an emailed link."
+    )
+    opted_out_at: Timestamp | None = Field(
+        description="Phone numbers: when the customer texted STOP; null when textable."
+    )
+    opt_out_reason: str | None = Field(description="Why, e.g. 'texted STOP'.")
+
+
+class Attachment(Response):
+    id: int
+    filename: str
+    content_type: str
+    size: int | None = Field(description="Null until stored.")
+    stored: bool = Field(description="False while an MMS item still waits to be fetched.")
+    fetch_error: str | None = Field(description="Why fetching it failed so far.")
+    content_id: str | None = Field(description="What `cid:` in the HTML refers to.")
+    inline: bool
+
+
+class Message(Response):
+    """A customer message (inbound), an agent reply (outbound) or an internal note."""
+
+    id: int
+    direction: Direction
+    channel: Channel
+    author: User | None
+    sender: str | None
+    recipient: str | None
+    text: str
+    folded_text: str | None = Field(description="Email: quoted history and signature, folded away.")
+    html: str | None = Field(description="Sanitised; remote images blocked.")
+    auto_submitted: bool
+    external_id: str | None
+    delivery_state: DeliveryState | None
+    error_code: str | None
+    error_text: str | None
+    thread_reason: str | None = Field(description="Why the message landed on this ticket.")
+    created_at: Timestamp
+    attachments: list[Attachment]
+
+
+class Event(Response):
+    """One entry of the ticket's audit trail."""
+
+    kind: str = Field(description="created, status, reopened, priority, stage, assignee, …")
+    actor: User | None
+    from_: str | None = Field(alias="from", validation_alias="from_value")
+    to: str | None = Field(validation_alias="to_value")
+    created_at: Timestamp
+
+
+class TicketSummary(Response):
+    """The ticket as lists show it."""
+
+    id: int
+    number: int = Field(description="The human ticket number, as in `[#N]`.")
+    subject: str
+    status: TicketStatus
+    priority: Priority
+    channel: Channel
+    stage: Stage
+    stage_source: StageSource
+    customer: CustomerRef
+    assignee: User | None
+    created_at: Timestamp
+    updated_at: Timestamp
+    version: int = Field(
+        description="Up by one with every committed change to the ticket (a property, a "
+        'message or note), by anyone; the `ETag` is `"<id>-<version>"`.'
+    )
+
+
+class Customer(Response):
+    """The customer as lists show them."""
+
+    id: int
+    name: str = Field(
+        validation_alias="display_name",
+        description="The customer's name, or their first identity when unknown.",
+    )
+    created_at: Timestamp
+    identities: list[Identity]
+
+
+class CustomerDetail(Customer):
+    """The customer with every ticket of theirs, newest first."""
+
+    tickets: list[TicketSummary]
+
+    @classmethod
+    def of(cls, customer: CustomerRow, tickets: list[TicketRow]) -> CustomerDetail:
+        """The customer with the tickets a query found for them."""
+        return cls(**dict(Customer.model_validate(customer)), tickets=tickets)
+
+
+class Ticket(TicketSummary):
+    """The whole ticket: how it was tagged, its customer, messages and audit trail."""
+
+    endpoint: str = Field(
+        description="The address, number or site the request came to.",
+    )
+    intake_stage: Stage
+    intake_rule: str | None
+    stage_reason: str
+    customer: Customer  # type: ignore[assignment]  (the whole customer, not the reference)
+    previous_ticket: TicketRef | None
+    first_response_at: Timestamp | None
+    solved_at: Timestamp | None
+    reply_blocked: str | None = Field(
+        description="Why no reply can go out now (an SMS number opted out), or null."
+    )
+    messages: list[Message]
+    events: list[Event]
+
+    @classmethod
+    def of(cls, ticket: TicketRow) -> Ticket:
+        """The ticket, with the two values its row does not hold as such."""
+        computed = {
+            "endpoint": ticket.endpoint.address,
+            "reply_blocked": service.reply_block(ticket),
+        }
+        by_attribute = {name: getattr(ticket, name) for name in cls.model_fields.keys() - computed}
+        return cls.model_validate(by_attribute | computed)
+
+
+class TicketPage(BaseModel):
+    """One page of tickets."""
+
+    items: list[TicketSummary]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last."
+    )
+
+
+class CustomerPage(BaseModel):
+    """One page of customers."""
+
+    items: list[Customer]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last."
+    )
+
+
+class StageLoadRow(BaseModel):
+    """One journey stage on one channel; calendar seconds, nearest-rank percentiles."""
+
+    stage: Stage
+    channel: Channel
+    arrivals: int
+    backlog: int = Field(description="Open now (new, open, pending), any date.")
+    first_response_median_s: int | None
+    first_response_p90_s: int | None
+    resolution_median_s: int | None
+    reopen_rate: float | None = Field(description="reopened / arrivals")
+    sla_breach_rate: float | None = Field(description="breached / arrivals with an SLA target")
+    csat: float | None = Field(description="mean of 1–5 answers")
+    csat_count: int
+
+
+class StageLoad(BaseModel):
+    """Tickets created from `from` to `to` (inclusive local dates in `timezone`)."""
+
+    model_config = ConfigDict(validate_by_name=True, serialize_by_alias=True)
+
+    from_: date = Field(alias="from")
+    to: date
+    timezone: str
+    rows: list[StageLoadRow]
+
+
+# --- requests --------------------------------------------------------------------------------
+
+
+def _one_or_several(values: type) -> str:
+    return "One or several, comma-separated: " + ", ".join(member.value for member in values)
+
+
+def _without_null(schema: dict[str, Any]) -> None:
+    # A query string or header has no null: a parameter is either sent or left out.
+    for prop in schema.get("properties", {}).values():
+        options = prop.pop("anyOf", None)
+        if options:
+            prop.update(next(option for option in options if option != {"type": "null"}))
+        if "default" in prop and prop["default"] is None:
+            del prop["default"]
+
+
+class Parameters(BaseModel):
+    """Query-string or header parameters."""
+
+    model_config = ConfigDict(json_schema_extra=_without_null)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_left_out(cls, values: Any) -> Any:
+        # A parameter sent empty (`?sort=`) counts as left out, as it always has.
+        if isinstance(values, dict):
+            return {name: value for name, value in values.items() if value != ""}
+        return values
+
+
+class PageQuery(Parameters):
+    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description="Page size.")] = DEFAULT_LIMIT
+    cursor: Annotated[str | None, Field(description="The `next_cursor` of the previous page.")] = (
+        None
+    )
+
+
+class TicketQuery(PageQuery):
+    status: str | None = Field(None, description=_one_or_several(TicketStatus))
+    stage: str | None = Field(None, description=_one_or_several(Stage))
+    channel: str | None = Field(None, description=_one_or_several(Channel))
+    priority: str | None = Field(None, description=_one_or_several(Priority))
+    assignee: str | None = Field(
+        None,
+        pattern=rf"^(me|none|[0-9]{{1,{len(str(MAX_ID)) - 1}}})$",
+        description="`me`, `none` (unassigned) or a user id.",
+    )
+    q: str | None = Field(
+        None,
+        description="Words that must each appear as a whole word in the subject or a message's "
+        "text; case is ignored, accents are not, punctuation only separates words.",
+    )
+    created_from: Annotated[
+        date | None,
+        Field(description="Created on or after this date in the helpdesk's time zone."),
+    ] = None
+    created_to: Annotated[
+        date | None,
+        Field(description="Created on or before this date in the helpdesk's time zone."),
+    ] = None
+    has: str | None = Field(
+        None,
+        description="Only tickets with every one of these, comma-separated: "
+        f"{', '.join(trait.value for trait in Trait)}. first_response: answered; resolution: "
+        "solved; reopen: reopened at least once; csat: answered the satisfaction question.",
+    )
+    sort: Annotated[
+        Literal[tuple(sort.value for sort in QueueSort)],  # type: ignore[valid-type]
+        Field(
+            description="`newest` (default): most recently created first. `waiting`: the "
+            "customer whose latest message is oldest first; tickets without a customer message "
+            "last. `priority`: urgent to low, newest first within. `due`: the next SLA deadline "
+            "soonest first, then tickets without one. A cursor only continues the sort it came "
+            "from."
+        ),
+    ] = QueueSort.NEWEST.value
+
+
+class CustomerQuery(PageQuery):
+    q: str | None = Field(
+        None, description="Words that must all appear in the name or an identity value."
+    )
+
+
+class StageLoadQuery(Parameters):
+    from_: Annotated[
+        date | None,
+        Field(alias="from", description="First day (default: 29 days before `to`)."),
+    ] = None
+    to: Annotated[date | None, Field(description="Last day, inclusive (default: today).")] = None
+    channel: Annotated[Channel | None, Field(description="Only this channel.")] = None
+    agent: Annotated[
+        int | None, Field(ge=1, le=MAX_ID, description="Only tickets assigned to this user id.")
+    ] = None
+
+
+class TicketHeaders(Parameters):
+    if_match: str | None = Field(
+        None,
+        alias="If-Match",
+        description="The `ETag` of the ticket as the caller last read it. When the ticket has "
+        "changed since (any change, by anyone), nothing is applied: 412 `stale`. Without it "
+        "the change applies whatever happened meanwhile.",
+    )
+
+
+def _values(enum: type) -> Any:
+    def describe(schema: dict[str, Any]) -> None:
+        # The ticket rules judge the value (422 `invalid_input`); the document lists what they
+        # take. Left out is not null: the default only means "unchanged".
+        schema["enum"] = [member.value for member in enum]
+        schema.pop("default", None)
+
+    return describe
+
+
+class TicketChanges(Request):
+    """Only the fields sent are written; the others stay as they are, whoever changed them."""
+
+    status: StrictStr = Field(None, json_schema_extra=_values(TicketStatus))
+    priority: StrictStr = Field(None, json_schema_extra=_values(Priority))
+    stage: StrictStr = Field(None, json_schema_extra=_values(Stage))
+    assignee: RowId | None = Field(None, description="An active user's id, or null to unassign.")
+
+
+class MessageText(Request):
+    """A reply or a note."""
+
+    text: StrictStr = Field(
+        "", description="What to send; an empty text is refused with 422 `invalid_input`."
+    )
+    seen_message_id: RowId | None = Field(
+        None,
+        description="The newest message the writer has read. When a customer message, or "
+        "another person's reply or note, came after it, nothing is sent: 409 "
+        "`newer-messages` lists them. Leave out to skip the check.",
+    )
+    confirm: StrictBool = Field(
+        False, description="Send even if newer messages came after `seen_message_id`."
+    )

@@ -1,0 +1,62 @@
+"""Schemathesis sends requests generated from the OpenAPI document to every route: none may
+answer 5xx, and every answer must be one the document describes (status, content type, headers,
+body schema). Seeded and bounded, so each run sends the same few requests."""
+
+from __future__ import annotations
+
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from helpdesk.extensions import db
+from helpdesk.models import Ticket
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+EXAMPLES_PER_ROUTE = 25
+
+
+def test_generated_requests_get_documented_answers(app, setup, make_user, make_token, open_ticket):
+    with setup():
+        headers = {"Authorization": f"Bearer {make_token(make_user(role='manager'))}"}
+    email = open_ticket(sender="ada@customer.test", sender_name="Ada", text="Order 1001 broke")
+    open_ticket("sms", sender="+15550002001", text="Where is it?")
+    with setup():
+        customer = db.session.get(Ticket, email).customer_id
+    open_ticket("chat", sender="visitor-7", text="Hi")
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        strategy = operation.as_strategy()
+        names = {parameter.name for parameter in operation.path_parameters}
+        if names:
+            existing = {"ticket_id": email, "customer_id": customer}
+            strategy |= operation.as_strategy(
+                path_parameters={name: existing[name] for name in names}
+            )
+
+        @settings(
+            max_examples=EXAMPLES_PER_ROUTE,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(case=strategy)
+        def answers_as_documented(case: schemathesis.Case) -> None:
+            case.validate_response(case.call(headers=headers), checks=CHECKS)
+
+        answers_as_documented()
