@@ -152,6 +152,7 @@ def test_ticket_list_is_newest_first_with_summaries(client, caller, queue):
         "assignee": {"id": caller.id, "name": "Ada Agent", "email": "ada@helpdesk.test"},
         "created_at": "2024-05-02T12:00:00Z",
         "updated_at": sms["updated_at"],
+        "tags": [],
         # Opened and changed in one transaction: one committed change.
         "version": 1,
     }

@@ -33,7 +33,8 @@ def test_generated_requests_get_documented_answers(app, setup, make_user, make_t
     email = open_ticket(sender="ada@customer.test", sender_name="Ada", text="Order 1001 broke")
     open_ticket("sms", sender="+15550002001", text="Where is it?")
     with setup():
-        customer = db.session.get(Ticket, email).customer_id
+        ticket = db.session.get(Ticket, email)
+        customer, message = ticket.customer_id, ticket.messages[0].id
     open_ticket("chat", sender="visitor-7", text="Hi")
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
 
@@ -42,7 +43,7 @@ def test_generated_requests_get_documented_answers(app, setup, make_user, make_t
         strategy = operation.as_strategy()
         names = {parameter.name for parameter in operation.path_parameters}
         if names:
-            existing = {"ticket_id": email, "customer_id": customer}
+            existing = {"ticket_id": email, "customer_id": customer, "message_id": message}
             strategy |= operation.as_strategy(
                 path_parameters={name: existing[name] for name in names}
             )

@@ -124,3 +124,31 @@ def test_the_tickets_export_has_their_tags(client, setup, open_ticket, make_user
     export = client.get(f"/reports/stages-tickets.csv?from={day}&to={day}").text
     rows = list(csv.DictReader(io.StringIO(export)))
     assert [row["tags"] for row in rows] == ["refund,vip"]
+
+
+def test_the_api_sets_filters_and_shows_tags(client, setup, open_ticket, make_user, make_token):
+    with setup():
+        headers = {"Authorization": f"Bearer {make_token(make_user())}"}
+    tagged, other = open_ticket(), open_ticket(sender="bo@customer.test")
+    url = f"/api/v1/tickets/{tagged}"
+
+    answer = client.patch(url, json={"tags": ["VIP", "refund", "vip"]}, headers=headers)
+    assert answer.status_code == 200
+    assert answer.get_json()["tags"] == ["refund", "vip"]
+    listed = client.get("/api/v1/tickets?tag=vip", headers=headers).get_json()["items"]
+    assert [item["id"] for item in listed] == [tagged]
+    assert other not in [
+        i["id"]
+        for i in client.get("/api/v1/tickets?tag=refund,vip", headers=headers).get_json()["items"]
+    ]
+
+    answer = client.patch(url, json={"tags": ["refund"]}, headers=headers).get_json()
+    assert answer["tags"] == ["refund"]
+    assert [(e["from"], e["to"]) for e in answer["events"] if e["kind"] == "tag"] == [
+        (None, "vip"),  # in the order sent
+        (None, "refund"),
+        ("vip", None),
+    ]
+    refused = client.patch(url, json={"tags": ["a,b"]}, headers=headers)
+    assert refused.status_code == 422
+    assert client.patch(url, json={"tags": []}, headers=headers).get_json()["tags"] == []

@@ -519,3 +519,23 @@ def test_a_failed_text_to_a_number_that_opted_out_is_not_sent_again(
     assert "Not sent again: +15550002000 opted out of text messages" in refused
     with app.app_context():
         assert db.session.get(Message, reply_id).delivery_state == DeliveryState.FAILED
+
+
+def test_the_api_sends_a_failed_reply_again(client, setup, open_ticket, make_user, make_token):
+    with setup():
+        agent = make_user()
+        headers = {"Authorization": f"Bearer {make_token(agent)}"}
+        agent_id = agent.id
+    ticket_id = open_ticket()
+    with setup():
+        reply_id = _failed_reply(ticket_id, agent_id)
+
+    again = client.post(f"/api/v1/messages/{reply_id}/retry", headers=headers)
+    assert again.status_code == 200
+    assert (again.get_json()["delivery_state"], again.get_json()["error_code"]) == ("queued", None)
+    twice = client.post(f"/api/v1/messages/{reply_id}/retry", headers=headers)
+    assert twice.status_code == 422
+    assert twice.get_json()["error"]["message"] == (
+        "only a message that failed to go out can be sent again"
+    )
+    assert client.post("/api/v1/messages/999999/retry", headers=headers).status_code == 404

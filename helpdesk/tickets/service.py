@@ -43,7 +43,7 @@ from helpdesk.tickets.properties import (
     set_status,
 )
 from helpdesk.tickets.ratings import COMMENT_LENGTH, answer_survey, ask_for_rating, survey_of
-from helpdesk.tickets.tags import add_tag, known_tags, remove_tag
+from helpdesk.tickets.tags import add_tag, known_tags, remove_tag, set_tags
 
 __all__ = [
     "COMMENT_LENGTH",
@@ -75,6 +75,7 @@ __all__ = [
     "set_priority",
     "set_stage",
     "set_status",
+    "set_tags",
     "survey_of",
     "take",
 ]

@@ -62,6 +62,19 @@ def remove_tag(ticket: Ticket, actor: User | None, text: str, *, at: datetime | 
     return name
 
 
+def set_tags(
+    ticket: Ticket, actor: User | None, texts: list[str], *, at: datetime | None = None
+) -> list[str]:
+    """Make the ticket's tags exactly these: the missing added, the others taken off."""
+    wanted = list(dict.fromkeys(tag_name(text) for text in texts))
+    at = at or utcnow()
+    for tag in [tag for tag in ticket.tags if tag.name not in wanted]:
+        remove_tag(ticket, actor, tag.name, at=at)
+    for name in wanted:
+        add_tag(ticket, actor, name, at=at)
+    return wanted
+
+
 def known_tags(limit: int = 500) -> list[str]:
     """Tag names in use, the most used first: what the tag box offers as one types."""
     uses = func.count(ticket_tags.c.ticket_id)

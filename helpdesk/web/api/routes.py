@@ -74,7 +74,7 @@ def get_ticket(ticket_id: int) -> tuple[schemas.Ticket, Headers]:
     headers=schemas.TicketHeaders,
 )
 def update_ticket(ticket_id: int) -> tuple[schemas.Ticket, Headers]:
-    """Change status, priority, stage or assignee; each change is audited
+    """Change status, priority, stage, assignee or tags; each change is audited
 
     Only the fields in the body are written; the others stay as they are, whoever changed them
     last. A stage set here gets `stage_source` `api`; `intake_stage` stays. With `If-Match`,
@@ -102,6 +102,8 @@ def update_ticket(ticket_id: int) -> tuple[schemas.Ticket, Headers]:
         service.set_stage(ticket, user, changes.stage, source=StageSource.API)
     if "assignee" in sent:
         service.assign(ticket, user, _assignee(changes.assignee))
+    if "tags" in sent:
+        service.set_tags(ticket, user, changes.tags or [])
     db.session.commit()
     return _with_etag(ticket)
 
@@ -125,6 +127,27 @@ def create_reply(ticket_id: int) -> tuple[schemas.Message, int]:
 def create_note(ticket_id: int) -> tuple[schemas.Message, int]:
     """Add an internal note (never sent to the customer)"""
     return _write_message(ticket_id, service.add_note)
+
+
+@bp.post("/messages/<int:message_id>/retry")
+@operation(
+    "retryMessage",
+    (200, schemas.Message, "The message, queued again."),
+    (401, 404, 422),
+)
+def retry_message(message_id: int) -> schemas.Message:
+    """Send a failed message again
+
+    The same message goes back to `queued` with a fresh attempt count (an email keeps its
+    Message-ID); its earlier attempts stay in its log. Refused with 422 `refused` and the
+    reason when it has not failed, or when the number it goes to opted out of texts.
+    """
+    message = db.session.get(Message, message_id)
+    if message is None:
+        raise ApiError(404, "not_found", f"no message with id {message_id}")
+    service.retry_delivery(message, api_user())
+    db.session.commit()
+    return schemas.Message.model_validate(message)
 
 
 @bp.get("/customers")

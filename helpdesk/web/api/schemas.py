@@ -15,6 +15,7 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StrictStr,
+    field_validator,
     model_validator,
 )
 
@@ -167,10 +168,16 @@ class TicketSummary(Response):
     assignee: User | None
     created_at: Timestamp
     updated_at: Timestamp
+    tags: list[str] = Field(description="The ticket's tags, by name.")
     version: int = Field(
         description="Up by one with every committed change to the ticket (a property, a "
         'message or note), by anyone; the `ETag` is `"<id>-<version>"`.'
     )
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tag_names(cls, tags: Any) -> Any:
+        return [getattr(tag, "name", tag) for tag in tags]
 
 
 class Customer(Response):
@@ -332,6 +339,11 @@ class TicketQuery(PageQuery):
         date | None,
         Field(description="Created on or before this date in the helpdesk's time zone."),
     ] = None
+    tag: str | None = Field(
+        None,
+        description="Only tickets with any of these tags, comma-separated (case and spaces do "
+        "not matter: `Beta tester` is `beta-tester`).",
+    )
     has: str | None = Field(
         None,
         description="Only tickets with every one of these, comma-separated: "
@@ -395,6 +407,13 @@ class TicketChanges(Request):
     priority: StrictStr = Field(None, json_schema_extra=_values(Priority))
     stage: StrictStr = Field(None, json_schema_extra=_values(Stage))
     assignee: RowId | None = Field(None, description="An active user's id, or null to unassign.")
+    tags: list[StrictStr] = Field(
+        None,
+        # Left out is not null: the default only means "unchanged".
+        json_schema_extra=lambda schema: schema.pop("default", None),
+        description="The ticket's tags from now on: those missing are added (made on first "
+        "use), the others taken off, each change audited. Names as the `tag` filter takes them.",
+    )
 
 
 class MessageText(Request):
