@@ -271,7 +271,8 @@ class Filler:
                 ("phone", f"+1555{n:07d}"),
                 ("visitor", f"visitor-{n}"),
             ][n % 3]
-            identities.append((n, n, kind, value, False, self.start))
+            # Proven: each came with a message from it.
+            identities.append((n, n, kind, value, self.start, self.start))
         return users, endpoints, customers, identities
 
 
@@ -279,7 +280,7 @@ COLUMNS = {
     "users": "id, email, name, role, password_hash, active, available, created_at",
     "endpoints": "id, channel, address, settings, created_at",
     "customers": "id, name, created_at",
-    "customer_identities": "id, customer_id, kind, value, verified, created_at",
+    "customer_identities": "id, customer_id, kind, value, verified_at, created_at",
     "tickets": (
         "id, number, subject, status, priority, channel, endpoint_id, conversation_id, stage, "
         "intake_stage, intake_rule, stage_source, stage_reason, assignee_id, customer_id, "
