@@ -14,13 +14,21 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-# Web app on http://127.0.0.1:5000 with one worker beside it; Ctrl-C stops both.
+# The demo on 127.0.0.1: the helpdesk on PORT with one worker, a sample shop page with the chat
+# widget on SHOP_PORT, and a mail sink on SMTP_PORT that receives every email reply (read them
+# with `helpdesk demo outbox`). Ctrl-C stops them all.
+PORT ?= 5000
+SHOP_PORT ?= 5001
+SMTP_PORT ?= 2525
+demo: export HELPDESK_PUBLIC_URL ?= http://127.0.0.1:$(PORT)
 demo: install
 	$(BIN)/helpdesk db upgrade
-	$(BIN)/helpdesk demo
-	@bash -c '$(BIN)/helpdesk worker & worker=$$!; \
-	  trap "kill $$worker 2>/dev/null; wait $$worker" EXIT INT TERM; \
-	  $(BIN)/helpdesk run --host 127.0.0.1 --port 5000'
+	$(BIN)/helpdesk demo --shop-port $(SHOP_PORT) --smtp-port $(SMTP_PORT)
+	@bash -c 'pids=; trap "kill \$$pids 2>/dev/null; wait \$$pids" EXIT INT TERM; \
+	  $(BIN)/helpdesk demo mail-sink --port $(SMTP_PORT) & pids="$$pids $$!"; \
+	  $(BIN)/helpdesk demo shop --port $(SHOP_PORT) & pids="$$pids $$!"; \
+	  $(BIN)/helpdesk worker & pids="$$pids $$!"; \
+	  $(BIN)/helpdesk run --host 127.0.0.1 --port $(PORT)'
 
 lint: install
 	$(BIN)/ruff check .
