@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import email
 import secrets
-import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
@@ -94,14 +95,15 @@ class MailSink:
         return "250 Message accepted for delivery"
 
 
-def serve_mail_sink(directory: Path, port: int, stop: threading.Event) -> None:
-    """Receive mail on HOST:port until ``stop`` is set."""
+@contextmanager
+def mail_sink(directory: Path, port: int) -> Iterator[None]:
+    """Receive mail on HOST:port (ready on entry) until the block ends."""
     from aiosmtpd.controller import Controller  # installed with the dev extras
 
     controller = Controller(MailSink(directory), hostname=HOST, port=port)
     controller.start()
     try:
-        stop.wait()
+        yield
     finally:
         controller.stop()
 

@@ -360,6 +360,16 @@ def running_sink(**controller_options: object) -> Iterator[SmtpSink]:
         controller.stop()
 
 
+@pytest.fixture
+def demo_mail_sink(tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    """The demo's own mail sink on a free port: (port, the directory it keeps mail in)."""
+    from helpdesk import demo_channels
+
+    port, directory = free_port(), tmp_path / "demo-mail"
+    with demo_channels.mail_sink(directory, port):
+        yield port, directory
+
+
 def sending_mailbox(sink: SmtpSink, **smtp: str) -> object:
     """A mailbox whose replies go to ``sink`` (its IMAP side is never read); commits."""
     from helpdesk.extensions import db

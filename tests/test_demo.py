@@ -1,9 +1,6 @@
 """``helpdesk demo``: two months of believable requests, explained by real stage rules, once."""
 
-import socket
-import threading
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -191,23 +188,12 @@ def test_smaller_demo_then_any_rerun_adds_nothing(ctx, runner):
 SHOP = "http://127.0.0.1:5001"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
-def demo_mail(ctx, tmp_path) -> Iterator[tuple[int, Path]]:
-    """The demo's mail sink on a free port, keeping mail in a directory: (port, directory)."""
-    port, directory, stop = free_port(), tmp_path / "demo-mail", threading.Event()
-    sink = threading.Thread(target=demo_channels.serve_mail_sink, args=(directory, port, stop))
-    sink.start()
-    demo_channels.set_up([SHOP], port)
+def demo_mail(ctx, demo_mail_sink) -> tuple[int, Path]:
+    """The demo set up to send its mail to the demo's mail sink: (port, directory)."""
+    demo_channels.set_up([SHOP], demo_mail_sink[0])
     db.session.commit()
-    yield port, directory
-    stop.set()
-    sink.join()
+    return demo_mail_sink
 
 
 def test_the_demo_site_opens_chat_to_the_shop_page_and_replies_from_the_demo_mailbox(ctx, runner):

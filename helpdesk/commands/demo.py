@@ -114,8 +114,8 @@ def mail_sink(port: int, directory: Path | None) -> None:
     """Receive the demo's outgoing mail on 127.0.0.1 and keep each as an .eml file."""
     directory = _mail_directory(directory)
     click.echo(f"Mail sink on {demo_channels.HOST}:{port}, keeping mail in {directory}")
-    with stop_on_signals() as stop:
-        demo_channels.serve_mail_sink(directory, port, stop)
+    with stop_on_signals() as stop, demo_channels.mail_sink(directory, port):
+        stop.wait()
 
 
 @command.command("outbox")
