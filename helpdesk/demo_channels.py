@@ -48,10 +48,12 @@ def set_up(shop_origins: list[str], smtp_port: int) -> tuple[Mailbox, Endpoint]:
 def _mailbox(smtp_port: int) -> Mailbox:
     mailbox = mailboxes.mailbox_for(demo.MAILBOX)
     if mailbox is None:
+        endpoint = endpoints.endpoint_for(Channel.EMAIL, demo.MAILBOX)
         # Disabled: nothing reads it by IMAP; its customers' mail comes in by `helpdesk demo email`.
         return mailboxes.add_mailbox(
             mailboxes.MailboxSettings(
                 address=demo.MAILBOX,
+                stage=endpoint.default_stage,
                 imap_host=HOST,
                 imap_user=demo.MAILBOX,
                 imap_password=secrets.token_urlsafe(12),

@@ -209,6 +209,10 @@ def test_the_demo_site_opens_chat_to_the_shop_page_and_replies_from_the_demo_mai
     smtp = mailboxes.smtp_settings_for(demo.MAILBOX)
     assert (smtp.host, smtp.port, smtp.security) == ("127.0.0.1", 2600, "none")
     assert not mailboxes.mailbox_for(demo.MAILBOX).enabled  # nothing to read by IMAP
+    # Mail handed in gets its stage as the demo's own mail does: the mailbox keeps its default.
+    for to, stage in ((demo.MAILBOX, Stage.USE), (f"sales@{demo.DOMAIN}", Stage.PURCHASE)):
+        logged = demo_channels.hand_in_email("ann@example.com", f"To {to}", "Hello", to=to)
+        assert logged.message.ticket.stage == stage
     # What an admin sets on the site is kept.
     site.settings = {**site.settings, "origins": [*site.settings["origins"], "https://x.test"]}
     secret = sites.secret_of(site)
