@@ -1,16 +1,21 @@
-"""The demo's own channels on 127.0.0.1: a mail sink that receives the replies, a shop page
-with the chat widget, and customers' mail and texts handed in through the real intake.
+"""The demo's own channels on 127.0.0.1: sinks that receive its replies, a shop page with the
+chat widget, and customers' mail and texts handed in through the real intake.
 
 Only ``make demo`` uses them. A real install reads its mailboxes by IMAP, sends through its own
-SMTP server and gets texts from Twilio's webhook; here the same intake code takes mail handed
-in by a command, and the demo mailbox sends to a sink that keeps each mail as an ``.eml`` file.
+SMTP server and Twilio, and gets texts from Twilio's webhook; here the same intake code takes
+mail and texts handed in by a command, the demo mailbox sends to a mail sink, and the SMS
+adapter talks to a stand-in for Twilio's REST API. The sinks keep each mail as an ``.eml``
+file and each text as a ``.json`` file.
 """
 
 from __future__ import annotations
 
 import asyncio
 import email
+import json
+import re
 import secrets
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +23,9 @@ from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import phonenumbers
 from flask import Flask, abort, render_template
@@ -37,6 +44,7 @@ from helpdesk.tickets import endpoints
 HOST = "127.0.0.1"
 SMTP_PORT = 2525
 SHOP_PORT = 5001
+TWILIO_PORT = 5002
 
 
 def set_up(shop_origins: list[str], smtp_port: int) -> tuple[Mailbox, Endpoint]:
@@ -80,7 +88,7 @@ def demo_site() -> Endpoint | None:
     return sites.site_by_key(demo.SITE)
 
 
-# --- the mail sink -----------------------------------------------------------------------------
+# --- where the demo's replies go --------------------------------------------------------------
 
 
 class MailSink:
@@ -110,26 +118,85 @@ def mail_sink(directory: Path, port: int) -> Iterator[None]:
         controller.stop()
 
 
+_TWILIO_MESSAGES = re.compile(r"^/2010-04-01/Accounts/(AC\w+)/Messages\.json$")
+
+
+def _twilio_handler(directory: Path) -> type[BaseHTTPRequestHandler]:
+    class TwilioStandIn(BaseHTTPRequestHandler):
+        """Twilio's message creation, answered "sent"; each text kept as a ``.json`` file."""
+
+        def do_POST(self) -> None:
+            match = _TWILIO_MESSAGES.match(urlsplit(self.path).path)
+            if match is None:
+                return self._answer(404, {"code": 20404, "message": "Not Found", "status": 404})
+            length = int(self.headers.get("Content-Length") or 0)
+            form = {k: v[-1] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+            text = {
+                "sid": "SM" + secrets.token_hex(16),
+                "from": form.get("From") or form.get("MessagingServiceSid"),
+                "to": form.get("To"),
+                "body": form.get("Body", ""),
+                "date": formatdate(usegmt=True),
+            }
+            directory.mkdir(parents=True, exist_ok=True)
+            (directory / f"{time.time_ns()}.json").write_text(json.dumps(text))
+            resource = {**text, "account_sid": match.group(1), "status": "sent"}
+            return self._answer(201, {**resource, "error_code": None, "error_message": None})
+
+        def _answer(self, status: int, payload: dict) -> None:
+            body = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            """Quiet: the worker logs what it sent."""
+
+    return TwilioStandIn
+
+
+@contextmanager
+def text_sink(directory: Path, port: int) -> Iterator[None]:
+    """Answer as Twilio's REST API on HOST:port (ready on entry) until the block ends."""
+    server = ThreadingHTTPServer((HOST, port), _twilio_handler(directory))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
 @dataclass(frozen=True, slots=True)
-class SentMail:
+class Sent:
+    """One mail or text the demo sent, as the sinks kept it."""
+
     path: Path
     sender: str
     to: str
-    subject: str
+    subject: str | None  # texts have none
     date: str
     text: str
 
 
-def sent_mail(directory: Path, limit: int) -> list[SentMail]:
-    """The latest mails the sink received, newest first."""
-    paths = sorted(directory.glob("*.eml"), reverse=True)[:limit]
-    return [_read_sent(path) for path in paths]
+def sent(directory: Path, limit: int) -> list[Sent]:
+    """The latest mails and texts the sinks received, newest first."""
+    paths = sorted(
+        (p for p in directory.glob("*") if p.suffix in (".eml", ".json")),
+        key=lambda p: p.stem,
+        reverse=True,
+    )
+    return [_read_mail(p) if p.suffix == ".eml" else _read_text(p) for p in paths[:limit]]
 
 
-def _read_sent(path: Path) -> SentMail:
+def _read_mail(path: Path) -> Sent:
     mail = email.message_from_bytes(path.read_bytes(), policy=policy.default)
     body = mail.get_body(preferencelist=("plain",))
-    return SentMail(
+    return Sent(
         path,
         str(mail["From"] or ""),
         str(mail["To"] or ""),
@@ -137,6 +204,11 @@ def _read_sent(path: Path) -> SentMail:
         str(mail["Date"] or ""),
         body.get_content() if body is not None else "",
     )
+
+
+def _read_text(path: Path) -> Sent:
+    text = json.loads(path.read_text())
+    return Sent(path, text["from"] or "", text["to"] or "", None, text["date"], text["body"])
 
 
 # --- the shop page -----------------------------------------------------------------------------

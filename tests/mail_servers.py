@@ -361,13 +361,13 @@ def running_sink(**controller_options: object) -> Iterator[SmtpSink]:
 
 
 @pytest.fixture
-def demo_mail_sink(tmp_path: Path) -> Iterator[tuple[int, Path]]:
-    """The demo's own mail sink on a free port: (port, the directory it keeps mail in)."""
+def demo_sinks(tmp_path: Path) -> Iterator[tuple[int, int, Path]]:
+    """The demo's mail sink and Twilio stand-in on free ports: (smtp, twilio, their directory)."""
     from helpdesk import demo_channels
 
-    port, directory = free_port(), tmp_path / "demo-mail"
-    with demo_channels.mail_sink(directory, port):
-        yield port, directory
+    smtp, twilio, directory = free_port(), free_port(), tmp_path / "demo-outbox"
+    with demo_channels.mail_sink(directory, smtp), demo_channels.text_sink(directory, twilio):
+        yield smtp, twilio, directory
 
 
 def sending_mailbox(sink: SmtpSink, **smtp: str) -> object:

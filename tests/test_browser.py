@@ -545,9 +545,9 @@ def test_a_chat_reply_waits_when_the_customer_wrote_meanwhile(
 
 
 def test_a_visitor_chats_on_the_demo_shop_and_the_emailed_link_reaches_the_mail_sink(
-    browser, page, live_url, setup, runner, make_user, demo_mail_sink
+    browser, page, live_url, setup, runner, make_user, demo_sinks
 ):
-    sink_port, sent = demo_mail_sink
+    sink_port, _, sent = demo_sinks
     shop_port = free_port()
     shop_url = f"http://127.0.0.1:{shop_port}"
     with setup():

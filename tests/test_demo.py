@@ -34,6 +34,7 @@ from helpdesk.models import (
     User,
     utcnow,
 )
+from helpdesk.outbox import AdapterRegistry, twilio_adapter
 from helpdesk.tickets import service
 from helpdesk.tickets.stages import decide, ordered_rules, rule_matches
 
@@ -189,11 +190,11 @@ SHOP = "http://127.0.0.1:5001"
 
 
 @pytest.fixture
-def demo_mail(ctx, demo_mail_sink) -> tuple[int, Path]:
-    """The demo set up to send its mail to the demo's mail sink: (port, directory)."""
-    demo_channels.set_up([SHOP], demo_mail_sink[0])
+def demo_mail(ctx, demo_sinks) -> tuple[int, int, Path]:
+    """The demo set up to send its mail to the demo's sinks: (smtp, twilio, directory)."""
+    demo_channels.set_up([SHOP], demo_sinks[0])
     db.session.commit()
-    return demo_mail_sink
+    return demo_sinks
 
 
 def test_the_demo_site_opens_chat_to_the_shop_page_and_replies_from_the_demo_mailbox(ctx, runner):
@@ -250,7 +251,7 @@ def test_the_shop_page_carries_the_widget_tag_of_the_demo_site(ctx):
 def test_a_demo_email_reply_is_delivered_to_the_mail_sink_and_reads_back(
     ctx, runner, demo_mail, make_user
 ):
-    _, directory = demo_mail
+    *_, directory = demo_mail
     handed = runner.invoke(
         args=[
             *("demo", "email", "--from", "ann@example.com", "--name", "Ann Lee"),
@@ -331,3 +332,34 @@ def test_a_handed_in_text_goes_through_the_webhook_inbox(ctx, runner):
     assert count(Ticket) == 1 and ticket.channel == Channel.SMS
     assert [m.text for m in ticket.messages] == ["TRACK 1042", "Still nothing"]
     assert demo_channels.text_intake(item.external_id).ticket_number == ticket.number
+
+
+def test_a_demo_text_reply_goes_to_the_twilio_stand_in_and_reads_back(
+    app, ctx, runner, demo_mail, make_user, monkeypatch
+):
+    _, twilio_port, directory = demo_mail
+    # As `make demo` configures its processes when no Twilio account is set.
+    settings = {
+        "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+        "TWILIO_AUTH_TOKEN": "demo-auth-token",
+        "TWILIO_API_URL": f"http://127.0.0.1:{twilio_port}",
+    }
+    for key, value in settings.items():
+        monkeypatch.setitem(app.config, key, value)
+    monkeypatch.setitem(app.extensions, "helpdesk.adapters", AdapterRegistry())
+    app.extensions["helpdesk.adapters"].register(twilio_adapter(app.config))
+    runner.invoke(
+        args=["demo", "text", "--from", "+15550001234", "--text", "CALL me", "--wait", "0"]
+    )
+    inbox.process_due()
+    ticket = db.session.scalar(select(Ticket))
+    reply = service.reply(ticket, make_user(), "Calling you at 3 pm.")
+    db.session.commit()
+
+    worked = runner.invoke(args=["worker", "--once"])
+    assert worked.exit_code == 0, worked.output
+    db.session.refresh(reply)
+    assert reply.delivery_state == DeliveryState.SENT, reply.error_text
+    assert reply.external_id.startswith("SM")
+    outbox = runner.invoke(args=["demo", "outbox", "--directory", str(directory)])
+    assert f"From: {demo.TEXT_LINE}\n  To: +15550001234\n  | Calling you at 3 pm." in outbox.output

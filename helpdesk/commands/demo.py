@@ -53,7 +53,7 @@ PORT = click.IntRange(min=1, max=65535)
     type=PORT,
     default=demo_channels.SMTP_PORT,
     show_default=True,
-    help="Where `helpdesk demo mail-sink` listens (the demo mailbox sends there).",
+    help="Where `helpdesk demo sinks` takes mail (the demo mailbox sends there).",
 )
 @click.pass_context
 @with_appcontext
@@ -95,26 +95,35 @@ def _counts(column: InstrumentedAttribute) -> dict[str, int]:
     return {value.value: count for value, count in rows}
 
 
-def _mail_directory(directory: Path | None) -> Path:
-    return directory or Path(current_app.instance_path) / "demo-mail"
+def _outbox(directory: Path | None) -> Path:
+    return directory or Path(current_app.instance_path) / "demo-outbox"
 
 
 DIRECTORY = click.option(
     "--directory",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Where sent mail is kept  [default: instance/demo-mail]",
+    help="Where sent mail and texts are kept  [default: instance/demo-outbox]",
 )
 
 
-@command.command("mail-sink")
-@click.option("--port", type=PORT, default=demo_channels.SMTP_PORT, show_default=True)
+@command.command("sinks")
+@click.option("--smtp-port", type=PORT, default=demo_channels.SMTP_PORT, show_default=True)
+@click.option("--twilio-port", type=PORT, default=demo_channels.TWILIO_PORT, show_default=True)
 @DIRECTORY
 @with_appcontext
-def mail_sink(port: int, directory: Path | None) -> None:
-    """Receive the demo's outgoing mail on 127.0.0.1 and keep each as an .eml file."""
-    directory = _mail_directory(directory)
-    click.echo(f"Mail sink on {demo_channels.HOST}:{port}, keeping mail in {directory}")
-    with stop_on_signals() as stop, demo_channels.mail_sink(directory, port):
+def sinks(smtp_port: int, twilio_port: int, directory: Path | None) -> None:
+    """Receive the demo's outgoing mail (SMTP) and texts (as Twilio's API) on 127.0.0.1."""
+    directory = _outbox(directory)
+    host = demo_channels.HOST
+    with (
+        stop_on_signals() as stop,
+        demo_channels.mail_sink(directory, smtp_port),
+        demo_channels.text_sink(directory, twilio_port),
+    ):
+        click.echo(
+            f"Mail sink on {host}:{smtp_port}, Twilio stand-in on http://{host}:{twilio_port}"
+        )
+        click.echo(f"Keeping what the demo sends in {directory}")
         stop.wait()
 
 
@@ -123,14 +132,16 @@ def mail_sink(port: int, directory: Path | None) -> None:
 @DIRECTORY
 @with_appcontext
 def outbox(limit: int, directory: Path | None) -> None:
-    """The latest mails the demo sent (to the mail sink), newest first."""
-    mails = demo_channels.sent_mail(_mail_directory(directory), limit)
-    if not mails:
-        click.echo("No mail sent yet: reply to an email ticket while `make demo` runs.")
-    for mail in mails:
-        click.echo(f"{mail.date}  {mail.path}")
-        click.echo(f"  From: {mail.sender}\n  To: {mail.to}\n  Subject: {mail.subject}")
-        lines = [line for line in mail.text.splitlines() if line.strip()][:4]
+    """The latest mails and texts the demo sent (to its sinks), newest first."""
+    found = demo_channels.sent(_outbox(directory), limit)
+    if not found:
+        click.echo("Nothing sent yet: reply to an email or SMS ticket while `make demo` runs.")
+    for item in found:
+        click.echo(f"{item.date}  {item.path}")
+        click.echo(f"  From: {item.sender}\n  To: {item.to}")
+        if item.subject is not None:
+            click.echo(f"  Subject: {item.subject}")
+        lines = [line for line in item.text.splitlines() if line.strip()][:4]
         click.echo(textwrap.indent("\n".join(lines), "  | ") + "\n")
 
 
