@@ -14,13 +14,28 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-# Web app on http://127.0.0.1:5000 with one worker beside it; Ctrl-C stops both.
+# The demo on 127.0.0.1: the helpdesk on PORT with one worker, a sample shop page with the chat
+# widget on SHOP_PORT, and sinks that receive every email reply (SMTP on SMTP_PORT) and every text
+# reply (a Twilio stand-in on TWILIO_PORT, unless TWILIO_ACCOUNT_SID names a real account); read
+# them with `helpdesk demo outbox`. Ctrl-C stops them all.
+PORT ?= 5000
+SHOP_PORT ?= 5001
+SMTP_PORT ?= 2525
+TWILIO_PORT ?= 5002
+demo: export HELPDESK_PUBLIC_URL ?= http://127.0.0.1:$(PORT)
+ifeq ($(TWILIO_ACCOUNT_SID),)
+demo: export TWILIO_ACCOUNT_SID = AC00000000000000000000000000000000
+demo: export TWILIO_AUTH_TOKEN = demo-auth-token
+demo: export TWILIO_API_URL = http://127.0.0.1:$(TWILIO_PORT)
+endif
 demo: install
 	$(BIN)/helpdesk db upgrade
-	$(BIN)/helpdesk demo
-	@bash -c '$(BIN)/helpdesk worker & worker=$$!; \
-	  trap "kill $$worker 2>/dev/null; wait $$worker" EXIT INT TERM; \
-	  $(BIN)/helpdesk run --host 127.0.0.1 --port 5000'
+	$(BIN)/helpdesk demo --shop-port $(SHOP_PORT) --smtp-port $(SMTP_PORT)
+	@bash -c 'pids=; trap "kill \$$pids 2>/dev/null; wait \$$pids" EXIT INT TERM; \
+	  $(BIN)/helpdesk demo sinks --smtp-port $(SMTP_PORT) --twilio-port $(TWILIO_PORT) & pids="$$pids $$!"; \
+	  $(BIN)/helpdesk demo shop --port $(SHOP_PORT) & pids="$$pids $$!"; \
+	  $(BIN)/helpdesk worker & pids="$$pids $$!"; \
+	  $(BIN)/helpdesk run --host 127.0.0.1 --port $(PORT)'
 
 lint: install
 	$(BIN)/ruff check .

@@ -360,6 +360,16 @@ def running_sink(**controller_options: object) -> Iterator[SmtpSink]:
         controller.stop()
 
 
+@pytest.fixture
+def demo_sinks(tmp_path: Path) -> Iterator[tuple[int, int, Path]]:
+    """The demo's mail sink and Twilio stand-in on free ports: (smtp, twilio, their directory)."""
+    from helpdesk import demo_channels
+
+    smtp, twilio, directory = free_port(), free_port(), tmp_path / "demo-outbox"
+    with demo_channels.mail_sink(directory, smtp), demo_channels.text_sink(directory, twilio):
+        yield smtp, twilio, directory
+
+
 def sending_mailbox(sink: SmtpSink, **smtp: str) -> object:
     """A mailbox whose replies go to ``sink`` (its IMAP side is never read); commits."""
     from helpdesk.extensions import db

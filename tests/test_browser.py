@@ -10,12 +10,15 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
+from mail_servers import free_port
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import select
 from test_chat import Widget
 from werkzeug.serving import make_server
 
 from channels.base import Channel
+from helpdesk import demo_channels
+from helpdesk.chat import sites
 from helpdesk.extensions import db
 from helpdesk.models import Message, Role, Stage, Survey, Ticket, TicketStatus, User
 from helpdesk.tickets import service, stage_rules, surveys
@@ -593,3 +596,48 @@ def test_keyboard_shortcuts_are_listed_on_question_mark_and_work(
     expect(page.locator(".flash")).to_have_text("Ticket updated.")
     with setup():
         assert db.session.get(Ticket, ticket_id).assignee.email == "ada@helpdesk.test"
+
+
+# --- the demo's shop page and mail sink --------------------------------------------------------
+
+
+def test_a_visitor_chats_on_the_demo_shop_and_the_emailed_link_reaches_the_mail_sink(
+    browser, page, live_url, setup, runner, make_user, demo_sinks
+):
+    sink_port, _, sent = demo_sinks
+    shop_port = free_port()
+    shop_url = f"http://127.0.0.1:{shop_port}"
+    with setup():
+        demo_channels.set_up([shop_url], sink_port)
+        stage_rules.add_rule(
+            "chat-pricing", Stage.ATTRACTION, {"channel": "chat", "url_pattern": "/pricing*"}
+        )
+        make_user(email="ada@helpdesk.test", name="Ada Agent")
+        snippet = sites.embed_snippet(demo_channels.demo_site(), live_url)
+    shop = make_server("127.0.0.1", shop_port, demo_channels.shop_app(snippet), threaded=True)
+    threading.Thread(target=shop.serve_forever, daemon=True).start()
+    try:
+        visitor = browser.new_context().new_page()
+        visitor.goto(f"{shop_url}/pricing")
+        visitor.get_by_role("button", name="Open chat").click()
+        visitor.get_by_label("Name").fill("Cleo Park")
+        visitor.get_by_label("Email").fill("cleo@customer.test")
+        visitor.get_by_label("Message").fill("Is the Bean Club billed monthly?")
+        visitor.get_by_role("button", name="Send").click()
+        expect(visitor.get_by_role("log")).to_contain_text("Is the Bean Club billed monthly?")
+        visitor.context.close()
+    finally:
+        shop.shutdown()
+
+    log_in(page, live_url, "ada@helpdesk.test")
+    page.get_by_role("link", name="Is the Bean Club billed monthly?").click()
+    expect(page.locator(".badges")).to_contain_text("Attraction")  # opened on /pricing
+    customer = page.locator("section.card", has=page.get_by_role("heading", name="Customer"))
+    customer.get_by_role("button", name="Send verification link").click()
+    expect(page.get_by_text("Verification link queued for cleo@customer.test.")).to_be_visible()
+
+    worked = runner.invoke(args=["worker", "--once"])
+    assert worked.exit_code == 0, worked.output
+    outbox = runner.invoke(args=["demo", "outbox", "--directory", str(sent)])
+    assert "To: cleo@customer.test" in outbox.output
+    assert "Subject: Confirm your email address" in outbox.output

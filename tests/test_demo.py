@@ -2,20 +2,26 @@
 
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from channels.base import Channel, InboundMessage
-from helpdesk import demo
+from helpdesk import demo, demo_channels, inbox
+from helpdesk.chat import sites
 from helpdesk.extensions import db
+from helpdesk.mail import mailboxes
 from helpdesk.models import (
     Customer,
     CustomerIdentity,
     DeliveryState,
     Direction,
     IdentityKind,
+    InboundEmail,
+    InboxItem,
+    IntakeOutcome,
     Message,
     Role,
     Stage,
@@ -28,6 +34,7 @@ from helpdesk.models import (
     User,
     utcnow,
 )
+from helpdesk.outbox import AdapterRegistry, twilio_adapter
 from helpdesk.tickets import service
 from helpdesk.tickets.stages import decide, ordered_rules, rule_matches
 
@@ -175,3 +182,184 @@ def test_smaller_demo_then_any_rerun_adds_nothing(ctx, runner):
         assert again.exit_code == 0, again.output
         assert "already loaded" in again.output
         assert snapshot() == loaded
+
+
+# --- the demo's own channels: a mail sink, a shop page, customers' mail and texts handed in ---
+
+SHOP = "http://127.0.0.1:5001"
+
+
+@pytest.fixture
+def demo_mail(ctx, demo_sinks) -> tuple[int, int, Path]:
+    """The demo set up to send its mail to the demo's sinks: (smtp, twilio, directory)."""
+    demo_channels.set_up([SHOP], demo_sinks[0])
+    db.session.commit()
+    return demo_sinks
+
+
+def test_the_demo_site_opens_chat_to_the_shop_page_and_replies_from_the_demo_mailbox(ctx, runner):
+    result = runner.invoke(
+        args=["demo", "--tickets", "6", "--customers", "4", "--smtp-port", "2600"]
+    )
+    assert result.exit_code == 0, result.output
+    site = demo_channels.demo_site()
+    assert site is not None and site.address == demo.SITE
+    assert sites.origin_allowed(site, "http://127.0.0.1:5001")
+    assert sites.origin_allowed(site, "http://localhost:5001")
+    assert sites.mailbox_of(site).address == demo.MAILBOX
+    smtp = mailboxes.smtp_settings_for(demo.MAILBOX)
+    assert (smtp.host, smtp.port, smtp.security) == ("127.0.0.1", 2600, "none")
+    assert not mailboxes.mailbox_for(demo.MAILBOX).enabled  # nothing to read by IMAP
+    # Mail handed in gets its stage as the demo's own mail does: the mailbox keeps its default.
+    for to, stage in ((demo.MAILBOX, Stage.USE), (f"sales@{demo.DOMAIN}", Stage.PURCHASE)):
+        logged = demo_channels.hand_in_email("ann@example.com", f"To {to}", "Hello", to=to)
+        assert logged.message.ticket.stage == stage
+    # What an admin sets on the site is kept.
+    site.settings = {**site.settings, "origins": [*site.settings["origins"], "https://x.test"]}
+    secret = sites.secret_of(site)
+    db.session.commit()
+
+    again = runner.invoke(
+        args=["demo", "--tickets", "6", "--customers", "4", "--shop-port", "5002"]
+    )
+    assert again.exit_code == 0, again.output
+    site = demo_channels.demo_site()
+    assert sites.secret_of(site) == secret
+    assert {"https://x.test", SHOP, "http://127.0.0.1:5002"} <= set(site.settings["origins"])
+    assert mailboxes.smtp_settings_for(demo.MAILBOX).port == demo_channels.SMTP_PORT
+
+
+def test_the_shop_page_carries_the_widget_tag_of_the_demo_site(ctx):
+    demo_channels.set_up([SHOP], demo_channels.SMTP_PORT)
+    db.session.commit()
+    snippet = sites.embed_snippet(demo_channels.demo_site(), "http://helpdesk.test")
+    shop = demo_channels.shop_app(snippet).test_client()
+    for path in ("/", "/pricing", "/docs/grinder"):
+        page = shop.get(path)
+        assert page.status_code == 200
+        html = page.get_data(as_text=True)
+        assert html.count("<script") == 1
+        assert (
+            f'<script src="http://helpdesk.test/chat/widget.js" data-site="{demo.SITE}" async>'
+            in html
+        )
+    # Links to the pages the demo's stage rules know, so a chat opened there gets their stage.
+    assert 'href="/pricing"' in html and 'href="/docs/grinder"' in html
+    assert shop.get("/nowhere").status_code == 404
+
+
+def test_a_demo_email_reply_is_delivered_to_the_mail_sink_and_reads_back(
+    ctx, runner, demo_mail, make_user
+):
+    *_, directory = demo_mail
+    handed = runner.invoke(
+        args=[
+            *("demo", "email", "--from", "ann@example.com", "--name", "Ann Lee"),
+            *("--subject", "Grinder clicking", "--text", "It clicks since I cleaned it."),
+        ]
+    )
+    assert handed.exit_code == 0, handed.output
+    ticket = db.session.scalar(select(Ticket))
+    assert f"Mail stored on ticket #{ticket.number}" in handed.output
+    agent = make_user(name="Priya Natarajan")
+    reply = service.reply(ticket, agent, "Line up the white dot with the arrow.\n\nPriya")
+    db.session.commit()
+
+    worked = runner.invoke(args=["worker", "--once"])
+    assert worked.exit_code == 0, worked.output
+    db.session.refresh(reply)
+    assert reply.delivery_state == DeliveryState.SENT, reply.error_text
+    kept = list(directory.glob("*.eml"))
+    assert len(kept) == 1
+
+    outbox = runner.invoke(args=["demo", "outbox", "--directory", str(directory)])
+    assert outbox.exit_code == 0, outbox.output
+    assert f"From: {demo.MAILBOX}" in outbox.output
+    assert "To: ann@example.com" in outbox.output
+    assert f"Subject: Re: Grinder clicking [#{ticket.number}]" in outbox.output
+    assert "| Line up the white dot with the arrow." in outbox.output
+
+
+def test_handed_in_mail_is_taken_in_as_fetched_mail_and_threads_by_ticket_number(
+    ctx, runner, demo_mail
+):
+    first = runner.invoke(
+        args=[
+            *("demo", "email", "--from", "ann@example.com"),
+            *("--subject", "Order 1042 arrived damaged", "--text", "The carafe is cracked."),
+        ]
+    )
+    assert first.exit_code == 0, first.output
+    ticket = db.session.scalar(select(Ticket))
+    second = runner.invoke(
+        args=[
+            *("demo", "email", "--from", "ann@example.com"),
+            *("--subject", f"Re: [#{ticket.number}] Order 1042", "--text", "Photo attached."),
+        ]
+    )
+    assert second.exit_code == 0, second.output
+    assert f"on ticket #{ticket.number}" in second.output
+    assert count(Ticket) == 1
+    texts = [m.text for m in db.session.scalars(select(Message).order_by(Message.id))]
+    assert texts == ["The carafe is cracked.", "Photo attached."]
+    # Kept as the IMAP intake keeps mail: raw bytes stored and each mail in the intake log.
+    logged = db.session.scalars(select(InboundEmail).order_by(InboundEmail.id)).all()
+    assert [row.outcome for row in logged] == [IntakeOutcome.STORED] * 2
+    assert all(row.message.raw_ref == row.raw_ref for row in logged)
+    assert mailboxes.mailbox_for(demo.MAILBOX).fetched_count == 2
+
+
+def test_a_handed_in_text_goes_through_the_webhook_inbox(ctx, runner):
+    demo_channels.set_up([SHOP], demo_channels.SMTP_PORT)
+    db.session.commit()
+    handed = runner.invoke(
+        args=["demo", "text", "--from", "(555) 000-1234", "--text", "TRACK 1042", "--wait", "0"]
+    )
+    assert handed.exit_code == 0, handed.output
+    assert "stored in the webhook inbox" in handed.output
+    assert "takes it in when it runs" in handed.output
+    item = db.session.scalar(select(InboxItem))
+    assert (item.payload["From"], item.payload["To"]) == ("+15550001234", demo.TEXT_LINE)
+    assert count(Ticket) == 0  # the worker takes it in, as with Twilio's webhook
+
+    inbox.process_due()
+    later = runner.invoke(
+        args=["demo", "text", "--from", "+15550001234", "--text", "Still nothing", "--wait", "0"]
+    )
+    assert later.exit_code == 0, later.output
+    inbox.process_due()
+    ticket = db.session.scalar(select(Ticket))
+    assert count(Ticket) == 1 and ticket.channel == Channel.SMS
+    assert [m.text for m in ticket.messages] == ["TRACK 1042", "Still nothing"]
+    assert demo_channels.text_intake(item.external_id).ticket_number == ticket.number
+
+
+def test_a_demo_text_reply_goes_to_the_twilio_stand_in_and_reads_back(
+    app, ctx, runner, demo_mail, make_user, monkeypatch
+):
+    _, twilio_port, directory = demo_mail
+    # As `make demo` configures its processes when no Twilio account is set.
+    settings = {
+        "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+        "TWILIO_AUTH_TOKEN": "demo-auth-token",
+        "TWILIO_API_URL": f"http://127.0.0.1:{twilio_port}",
+    }
+    for key, value in settings.items():
+        monkeypatch.setitem(app.config, key, value)
+    monkeypatch.setitem(app.extensions, "helpdesk.adapters", AdapterRegistry())
+    app.extensions["helpdesk.adapters"].register(twilio_adapter(app.config))
+    runner.invoke(
+        args=["demo", "text", "--from", "+15550001234", "--text", "CALL me", "--wait", "0"]
+    )
+    inbox.process_due()
+    ticket = db.session.scalar(select(Ticket))
+    reply = service.reply(ticket, make_user(), "Calling you at 3 pm.")
+    db.session.commit()
+
+    worked = runner.invoke(args=["worker", "--once"])
+    assert worked.exit_code == 0, worked.output
+    db.session.refresh(reply)
+    assert reply.delivery_state == DeliveryState.SENT, reply.error_text
+    assert reply.external_id.startswith("SM")
+    outbox = runner.invoke(args=["demo", "outbox", "--directory", str(directory)])
+    assert f"From: {demo.TEXT_LINE}\n  To: +15550001234\n  | Calling you at 3 pm." in outbox.output

@@ -83,7 +83,7 @@ def add_site(
             "origins": allowed,
             "secret": secrets.token_hex(32),
             "mailbox": mailbox,
-            "choices": [[label, stage.value] for label, stage in (choices or DEFAULT_CHOICES)],
+            "choices": _choices_setting(choices or DEFAULT_CHOICES),
         },
     )
     db.session.add(site)
@@ -96,6 +96,25 @@ def add_site(
         }
         stage_rules.add_rule(f"{name}: {pattern}", rule_stage, conditions)
     return site
+
+
+def complete_site(site: Endpoint, origins: list[str], *, mailbox: str | None = None) -> Endpoint:
+    """Make a chat endpoint a usable site, keeping what it has set: the origins are added, a
+    secret and the default choices made when missing, the mailbox named when it has none."""
+    settings = dict(site.settings or {})
+    known = set(settings.get("origins", []))
+    settings["origins"] = sorted(known | {normalize_origin(origin) for origin in origins})
+    settings.setdefault("secret", secrets.token_hex(32))
+    settings.setdefault("choices", _choices_setting(DEFAULT_CHOICES))
+    if mailbox and not settings.get("mailbox"):
+        settings["mailbox"] = endpoints.endpoint_for(Channel.EMAIL, mailbox).address
+    site.settings = settings  # a new dict: the JSON column sees no change made in place
+    db.session.flush()
+    return site
+
+
+def _choices_setting(choices: list[tuple[str, Stage]]) -> list[list[str]]:
+    return [[label, stage.value] for label, stage in choices]
 
 
 def all_sites() -> list[Endpoint]:

@@ -108,7 +108,8 @@ def _guarded(what: str, work: Callable[[], T]) -> T | None:
 
 
 @contextmanager
-def _stop_on_signals() -> Iterator[threading.Event]:
+def stop_on_signals() -> Iterator[threading.Event]:
+    """An event set by Ctrl-C or SIGTERM, so a long-running command can finish cleanly."""
     stop = threading.Event()
     previous = {
         signum: signal.signal(signum, lambda *_: stop.set())
@@ -143,7 +144,7 @@ def command(once: bool, interval: float, name: str) -> None:
         click.echo(str(run_once(name)))
         return
     click.echo(f"{name}: working; stop with Ctrl-C or SIGTERM")
-    with _stop_on_signals() as stop:
+    with stop_on_signals() as stop:
         new_mail = threading.Event()
         listen_for_mail(new_mail, stop)
         serve(name, interval, stop, periodic_jobs(new_mail))

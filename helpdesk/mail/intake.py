@@ -249,6 +249,27 @@ def ingest_batch(mailbox: Mailbox, batch: list[ReadMail]) -> list[str]:
     return [intake.outcome.value for intake in intakes]
 
 
+# IMAP UIDs start at 1 (RFC 3501): UID 0 marks mail handed in rather than fetched, so it never
+# moves a mailbox's checkpoint.
+HANDED_IN_UID = 0
+
+
+def hand_in(mailbox: Mailbox, raw: bytes) -> InboundEmail:
+    """Take in one raw email given to us outside IMAP, exactly as a fetch does; flushes.
+
+    Returns its log row (the earlier one when the same mail was taken before).
+    """
+    if mailbox.uidvalidity is None:
+        mailbox.uidvalidity = 0  # the log row needs one; a first real fetch sets the server's
+    read = read_mail([(HANDED_IN_UID, raw)], mailbox.address, own_addresses())
+    ingest_batch(mailbox, read)
+    return db.session.scalars(
+        select(InboundEmail).where(
+            InboundEmail.mailbox_id == mailbox.id, InboundEmail.dedupe_key == read[0].key
+        )
+    ).one()
+
+
 def _keep(mail: ReadMail) -> tuple[ReadMail, str]:
     """Store the raw bytes (every inbound email keeps its original) and point the parse at them."""
     raw_ref = blob_store().put(mail.raw)
