@@ -26,7 +26,14 @@ def world(app: Flask, setup, make_user, make_token, inbound) -> dict[str, int]:
         admin = make_user(role=Role.ADMIN)
         make_token(admin)
         attachment = InboundAttachment("receipt.pdf", "application/pdf", b"%PDF-1.4")
-        message = service.receive(inbound(attachments=(attachment,)))
+        # An email with HTML and its original: every view of a message has something to show.
+        message = service.receive(
+            inbound(
+                attachments=(attachment,),
+                html="<p>Hello</p>",
+                raw_ref=blob_store().put(b"Subject: hello\r\n\r\nHello\r\n"),
+            )
+        )
         rule = stage_rules.add_rule("sales alias", "purchase", {"recipient": "sales@shop.test"})
         mailbox = add_mailbox(MailboxSettings("help@shop.test", "127.0.0.1", "help", "pw"))
         quarantined = InboundEmail(
