@@ -28,6 +28,13 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
   document.querySelectorAll("[data-sms-counter]").forEach(countSms);
+  // An email as sent takes the height of its content, up to most of the window.
+  document.querySelectorAll("iframe[data-fit-content]").forEach((frame) => {
+    frame.addEventListener("load", () => {
+      const body = frame.contentDocument?.body;
+      if (body) frame.style.height = `${Math.min(body.scrollHeight + 24, innerHeight * 0.8)}px`;
+    });
+  });
   if (document.querySelector("[data-shortcut]")) listenForShortcuts();
   document.querySelectorAll("[data-live-url][data-typing-url]").forEach(followChat);
   document.querySelectorAll("#queue-results[data-live-url]").forEach(followQueue);
