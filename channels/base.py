@@ -63,6 +63,9 @@ class InboundMessage:
     sender_name: str | None = None
     folded_text: str | None = None  # email: quoted history and signature, folded away for agents
     recipient: str | None = None  # the address or number the customer wrote to (aliases)
+    # Email: the other people the mail went to (To and Cc, not us, not the sender), who are
+    # copied on our replies.
+    cc: tuple[str, ...] = ()
     subject: str | None = None
     html: str | None = None  # already sanitised by the adapter
     attachments: tuple[InboundAttachment, ...] = ()
@@ -102,6 +105,7 @@ class OutboundMessage:
     text: str
     subject: str | None = None
     html: str | None = None
+    cc: tuple[str, ...] = ()  # email: copied, in the Cc header
     message_id: str | None = None  # email: our own Message-ID, kept across retries
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()

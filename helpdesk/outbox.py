@@ -203,6 +203,7 @@ def _claim(message: Message, attempt: DeliveryAttempt) -> Claim:
         text=message.text,
         subject=message.subject,
         html=message.html,
+        cc=tuple(message.cc or ()),
         message_id=message.external_id if message.channel == Channel.EMAIL else None,
         in_reply_to=in_reply_to,
         references=references,

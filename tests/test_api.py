@@ -153,6 +153,7 @@ def test_ticket_list_is_newest_first_with_summaries(client, caller, queue):
         "created_at": "2024-05-02T12:00:00Z",
         "updated_at": sms["updated_at"],
         "tags": [],
+        "cc": [],
         # Opened and changed in one transaction: one committed change.
         "version": 1,
     }
@@ -379,7 +380,7 @@ def test_note_is_internal_and_no_response(client, caller, open_ticket, setup):
         ({"json": {"text": "   "}}, (422, "invalid_input")),
         ({"json": {}}, (422, "invalid_input")),
         ({"json": {"text": 5}}, (400, "invalid_field")),
-        ({"json": {"text": "hi", "cc": "x"}}, (400, "unknown_field")),
+        ({"json": {"text": "hi", "bcc": "x"}}, (400, "unknown_field")),
         ({"json": ["hi"]}, (400, "invalid_body")),
         ({"data": "text=hi"}, (400, "invalid_body")),
         ({"data": "{not json", "content_type": "application/json"}, (400, "invalid_body")),

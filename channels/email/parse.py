@@ -149,6 +149,7 @@ def parse_email(
         text=text,
         folded_text=folded or None,
         recipient=_recipient(mime, own, endpoint.lower()),
+        cc=_copied(mime, own, sender),
         subject=" ".join(_header_text(mime.get("Subject")).split()) or None,
         html=html,
         attachments=tuple(parts.attachments),
@@ -274,12 +275,23 @@ def _sender(mime: MimePart) -> tuple[str | None, str]:
 
 def _recipient(mime: MimePart, own: set[str], endpoint: str) -> str:
     """The alias the customer wrote to; the mailbox's own address when it was no alias."""
-    found: list[str] = []
-    for name in _RECIPIENT_HEADERS:
-        for value in mime.get_all(name) or ():
-            found.extend(address for _, address in _addresses(value))
+    found = _all_addresses(mime, _RECIPIENT_HEADERS)
     aliases = [address for address in found if address in own and address != endpoint]
     return aliases[0] if aliases else endpoint
+
+
+def _copied(mime: MimePart, own: set[str], sender: str) -> tuple[str, ...]:
+    """Everyone else the mail went to openly (To and Cc): not us, not the sender."""
+    found = _all_addresses(mime, ("To", "Cc"))
+    return tuple(dict.fromkeys(a for a in found if a not in own and a != sender.lower()))
+
+
+def _all_addresses(mime: MimePart, names: tuple[str, ...]) -> list[str]:
+    found: list[str] = []
+    for name in names:
+        for value in mime.get_all(name) or ():
+            found.extend(address for _, address in _addresses(value))
+    return found
 
 
 def _addresses(value: object) -> list[tuple[str, str]]:

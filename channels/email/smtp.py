@@ -47,6 +47,8 @@ def build_mime(message: OutboundMessage, settings: SmtpSettings) -> EmailMessage
     mime["From"] = formataddr((settings.display_name or "", settings.address))
     mime["Reply-To"] = settings.address
     mime["To"] = ascii_domain(message.to)
+    if message.cc:
+        mime["Cc"] = ", ".join(ascii_domain(address) for address in message.cc)
     mime["Subject"] = message.subject or ""
     mime["Date"] = formatdate(usegmt=True)
     mime["Message-ID"] = message.message_id or make_msgid()
@@ -110,9 +112,8 @@ class EmailAdapter:
             with _connect(settings) as client:
                 if settings.user:
                     client.login(settings.user, settings.password or "")
-                client.send_message(
-                    mime, from_addr=settings.address, to_addrs=[ascii_domain(message.to)]
-                )
+                recipients = [ascii_domain(address) for address in (message.to, *message.cc)]
+                client.send_message(mime, from_addr=settings.address, to_addrs=recipients)
         except smtplib.SMTPRecipientsRefused as error:
             code, text = next(iter(error.recipients.values()))
             raise _failure(code, text) from None

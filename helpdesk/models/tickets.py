@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table, Text, UniqueConstraint, false
+from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from channels.base import Channel
@@ -133,6 +133,9 @@ class Ticket(db.Model):
     resolution_breached_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # Up by one with every committed change to the ticket (helpdesk/tickets/versions.py).
     version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # Email: the other people on the conversation (from the To and Cc of the customer's mail),
+    # copied on replies unless an agent takes them off.
+    cc: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
 
     endpoint: Mapped[Endpoint] = relationship()
     customer: Mapped[Customer] = relationship()
@@ -176,6 +179,7 @@ class Message(db.Model):
     raw_ref: Mapped[str | None] = mapped_column(String(100))
     auto_submitted: Mapped[bool] = mapped_column(default=False)
     thread_reason: Mapped[str | None] = mapped_column(String(300))
+    cc: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")  # email out
     delivery_state: Mapped[DeliveryState | None] = mapped_column(enum_column(DeliveryState))
     error_code: Mapped[str | None] = mapped_column(String(60))
     error_text: Mapped[str | None] = mapped_column(Text)

@@ -11,6 +11,7 @@ from helpdesk.extensions import db
 from helpdesk.models import DeliveryState, Direction, Message, Ticket, TicketStatus, User, utcnow
 from helpdesk.tickets import identity_claims, sla
 from helpdesk.tickets.attachments import _store_attachments
+from helpdesk.tickets.copies import copied_on_reply
 from helpdesk.tickets.errors import InvalidInput, TicketError
 from helpdesk.tickets.events import _excerpt, _record
 from helpdesk.tickets.outbound import _queue_outbound, delivery_block, reply_block
@@ -31,9 +32,15 @@ def reply(
     *,
     html: str | None = None,
     attachments=(),
+    cc: list[str] | None = None,
+    cc_shown: list[str] | None = None,
     at: datetime | None = None,
 ) -> Message:
-    """Queue a public reply on the ticket's channel; the worker sends it after commit."""
+    """Queue a public reply on the ticket's channel; the worker sends it after commit.
+
+    An email reply copies the ticket's Cc, or ``cc`` when given (which becomes the ticket's;
+    ``cc_shown`` is the Cc the writer's page showed, see ``copies.copied_on_reply``).
+    """
     text = _required_text(text)
     blocked = reply_block(ticket)
     if blocked:
@@ -42,7 +49,10 @@ def reply(
     if ticket.channel == Channel.SMS and attachments:
         raise InvalidInput("text message replies cannot carry files")
     at = at or utcnow()
+    copied = copied_on_reply(ticket, author, cc, at, cc_shown)
     message = _queue_outbound(ticket, author, text, "agent reply", at, html=html)
+    if message.channel == Channel.EMAIL:
+        message.cc = copied
     _store_attachments(message, attachments)
     if ticket.first_response_at is None:
         ticket.first_response_at = at

@@ -31,6 +31,7 @@ from helpdesk.models import (
 )
 from helpdesk.tickets import identity_claims, sla, surveys
 from helpdesk.tickets.attachments import _record_media, _store_attachments
+from helpdesk.tickets.copies import note_copied
 from helpdesk.tickets.customers import phone_identity, resolve_customer, set_opt_out
 from helpdesk.tickets.endpoints import endpoint_for
 from helpdesk.tickets.events import SUBJECT_LENGTH, _record
@@ -340,6 +341,7 @@ def _store_inbound(
     db.session.add(message)
     _store_attachments(message, msg.attachments)
     _record_media(message, msg.media, at)
+    note_copied(ticket, msg, at)
     # Only a message that wants an answer starts the customer's wait.
     if waits and not msg.auto_submitted:
         ticket.last_customer_message_at = at

@@ -82,8 +82,10 @@ def _by_subject_token(msg: InboundMessage, customer: Customer | None) -> ThreadM
 
 
 def _is_participant(ticket: Ticket, customer: Customer | None, sender: str) -> bool:
-    """The ticket's customer, or anyone who already wrote on it (a colleague in Cc)."""
+    """The ticket's customer, someone it copies (Cc), or anyone who already wrote on it."""
     if customer is not None and ticket.customer_id == customer.id:
+        return True
+    if sender.lower() in ticket.cc:
         return True
     wrote_before = db.session.scalar(
         select(Message.id)

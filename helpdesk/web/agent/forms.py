@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, SelectField, SubmitField, TextAreaField
+from wtforms import HiddenField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 from wtforms.widgets import HiddenInput
 
 from helpdesk.models import Priority, Stage, TicketStatus, User
+from helpdesk.tickets.copies import addresses_in
 from helpdesk.tickets.versions import PROPERTIES
 from helpdesk.web.formatting import STAGE_LABELS
 
@@ -21,6 +22,9 @@ class ComposeForm(FlaskForm):
         # How long it may be is the ticket service's rule, per channel (REPLY_LIMITS).
         validators=[InputRequired("Write something first.")],
     )
+    # Email: whom the reply copies, and whom the page showed (so a newer addition stays).
+    cc = StringField("Cc", description="Separate addresses with commas.")
+    cc_shown = HiddenField()
     # The newest message the page showed: newer ones from others are shown before sending.
     seen_message_id = HiddenField()
     # "1" on the page that showed them: send anyway.
@@ -46,11 +50,21 @@ class ComposeForm(FlaskForm):
         value = self.seen_message_id.data or ""
         return int(value) if value.isdigit() else None
 
-    def showing(self, newest_message_id: int, *, confirming: bool) -> None:
-        """Carry what the page about to be shown shows, whatever was posted."""
-        self.seen_message_id.raw_data = self.confirm.raw_data = None
+    def showing(self, newest_message_id: int, cc: list[str], *, confirming: bool) -> None:
+        """Carry what the page about to be shown shows, whatever was posted (the Cc box keeps
+        what the writer typed)."""
+        self.seen_message_id.raw_data = self.confirm.raw_data = self.cc_shown.raw_data = None
         self.seen_message_id.data = str(newest_message_id)
         self.confirm.data = "1" if confirming else ""
+        self.cc_shown.data = ", ".join(cc)
+        if not self.cc.raw_data:
+            self.cc.data = ", ".join(cc)
+
+    def copies(self) -> tuple[list[str] | None, list[str] | None]:
+        """The Cc typed and the Cc shown; (None, None) from a page without the box."""
+        if not self.cc.raw_data:
+            return None, None
+        return addresses_in(self.cc.data), addresses_in(self.cc_shown.data)
 
 
 class TicketPropertiesForm(FlaskForm):

@@ -156,10 +156,13 @@ def write_message(ticket_id: int) -> str | Response | tuple[str | Response, int]
             return jsonify(newer_messages=[m.id for m in newer], seen_message_id=newer[-1].id), 409
         if newer:
             return _render_ticket(_thread_or_404(ticket_id), compose, newer=newer), 409
-        write = service.add_note if compose.note.data else service.reply
         then = compose.status_after
         try:
-            write(found, current_user, compose.text.data)
+            if compose.note.data:
+                service.add_note(found, current_user, compose.text.data)
+            else:
+                cc, cc_shown = compose.copies()
+                service.reply(found, current_user, compose.text.data, cc=cc, cc_shown=cc_shown)
             if then is not None:
                 service.set_status(found, current_user, then)
         except TicketError as refused:
@@ -356,7 +359,7 @@ def _render_ticket(
     if posted is not None:
         for name in versions.PROPERTIES:
             properties[name].errors = posted[name].errors
-    compose.showing(versions.newest_message_id(ticket), confirming=bool(newer))
+    compose.showing(versions.newest_message_id(ticket), ticket.cc, confirming=bool(newer))
     others = [t for t in queries.customer_tickets(ticket.customer_id) if t.id != ticket.id]
     return render_template(
         "agent/ticket.html",

@@ -113,11 +113,15 @@ def update_ticket(ticket_id: int) -> tuple[schemas.Ticket, Headers]:
     "replyToTicket",
     (201, schemas.Message, "The queued outbound message."),
     (401, 404, 409, 422),
-    json=schemas.MessageText,
+    json=schemas.ReplyText,
 )
 def create_reply(ticket_id: int) -> tuple[schemas.Message, int]:
     """Queue a public reply on the ticket's channel"""
-    return _write_message(ticket_id, service.reply)
+
+    def reply(ticket: Ticket, user: User, body: schemas.ReplyText) -> Message:
+        return service.reply(ticket, user, body.text, cc=body.cc)
+
+    return _write_message(ticket_id, reply)
 
 
 @bp.post("/tickets/<int:ticket_id>/notes")
@@ -126,7 +130,9 @@ def create_reply(ticket_id: int) -> tuple[schemas.Message, int]:
 )
 def create_note(ticket_id: int) -> tuple[schemas.Message, int]:
     """Add an internal note (never sent to the customer)"""
-    return _write_message(ticket_id, service.add_note)
+    return _write_message(
+        ticket_id, lambda ticket, user, body: service.add_note(ticket, user, body.text)
+    )
 
 
 @bp.post("/messages/<int:message_id>/retry")
@@ -204,7 +210,7 @@ def _with_etag(ticket: Ticket) -> tuple[schemas.Ticket, Headers]:
 
 
 def _write_message(
-    ticket_id: int, write: Callable[[Ticket, User, str], Message]
+    ticket_id: int, write: Callable[[Ticket, User, Any], Message]
 ) -> tuple[schemas.Message, int]:
     ticket = _ticket(ticket_id)
     body: schemas.MessageText = request.context.json
@@ -220,7 +226,7 @@ def _write_message(
                 'again with "confirm": true (or a newer seen_message_id)',
                 {"messages": [_json(schemas.Message, message) for message in newer]},
             )
-    message = write(ticket, user, body.text)
+    message = write(ticket, user, body)
     db.session.commit()
     return schemas.Message.model_validate(message), 201
 

@@ -169,6 +169,9 @@ class TicketSummary(Response):
     created_at: Timestamp
     updated_at: Timestamp
     tags: list[str] = Field(description="The ticket's tags, by name.")
+    cc: list[str] = Field(
+        description="Email: the other people on the conversation, copied on replies."
+    )
     version: int = Field(
         description="Up by one with every committed change to the ticket (a property, a "
         'message or note), by anyone; the `ETag` is `"<id>-<version>"`.'
@@ -430,4 +433,16 @@ class MessageText(Request):
     )
     confirm: StrictBool = Field(
         False, description="Send even if newer messages came after `seen_message_id`."
+    )
+
+
+class ReplyText(MessageText):
+    """A public reply."""
+
+    cc: list[StrictStr] = Field(
+        None,
+        # Left out is not null: the default only means "the ticket's Cc".
+        json_schema_extra=lambda schema: schema.pop("default", None),
+        description="Email: whom the reply copies; left out, the ticket's `cc`. Given, it "
+        "becomes the ticket's `cc` (an empty list takes everyone off).",
     )

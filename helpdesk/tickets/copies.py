@@ -1,0 +1,74 @@
+"""The people in Cc of an email ticket: kept from the customer's mail, copied on our replies.
+
+A customer who writes to us and to colleagues of theirs keeps those colleagues in the
+conversation: they are on the ticket's ``cc``, every reply copies them unless an agent takes
+them off (which takes them off the ticket), and what they write back threads onto the ticket.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from channels.base import Channel, InboundMessage
+from helpdesk.models import IdentityKind, Ticket, User
+from helpdesk.tickets.customers import normalize_email
+from helpdesk.tickets.errors import InvalidInput
+from helpdesk.tickets.events import _record
+
+CC_LIMIT = 20
+_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+def note_copied(ticket: Ticket, msg: InboundMessage, at: datetime) -> None:
+    """Keep on the ticket the people the customer's mail also went to."""
+    if ticket.channel != Channel.EMAIL or not msg.cc:
+        return
+    customer = {
+        identity.value
+        for identity in ticket.customer.identities
+        if identity.kind == IdentityKind.EMAIL
+    }
+    added = [a for a in msg.cc if a not in ticket.cc and a not in customer | {msg.sender.lower()}]
+    if added:
+        _set(ticket, None, [*ticket.cc, *added][:CC_LIMIT], at)
+
+
+def copied_on_reply(
+    ticket: Ticket,
+    actor: User,
+    wanted: list[str] | None,
+    at: datetime,
+    shown: list[str] | None = None,
+) -> list[str]:
+    """Whom a reply copies: the ticket's Cc, or the list the agent left (the ticket's from now).
+
+    With ``shown`` (the Cc the agent's page showed), only the agent's own edits count: someone
+    added to the ticket since (by a newer mail) stays copied unless the agent removed them.
+    """
+    if wanted is None:
+        return list(ticket.cc)
+    if ticket.channel != Channel.EMAIL:
+        if wanted:
+            raise InvalidInput("only an email reply can copy people (Cc)")
+        return []
+    chosen = list(dict.fromkeys(normalize_email(address) for address in wanted))
+    if shown is not None:
+        removed = set(shown) - set(chosen)
+        kept = [address for address in ticket.cc if address not in removed]
+        chosen = kept + [address for address in chosen if address not in kept]
+    if len(chosen) > CC_LIMIT:
+        raise InvalidInput(f"a reply can copy at most {CC_LIMIT} people")
+    if chosen != ticket.cc:
+        _set(ticket, actor, chosen, at)
+    return chosen
+
+
+def addresses_in(text: str | None) -> list[str]:
+    """The addresses typed into a Cc box: separated by commas, semicolons or spaces."""
+    return [part for part in _SEPARATORS.split(text or "") if part]
+
+
+def _set(ticket: Ticket, actor: User | None, addresses: list[str], at: datetime) -> None:
+    _record(ticket, actor, "cc", ", ".join(ticket.cc) or None, ", ".join(addresses) or None, at)
+    ticket.cc = addresses
