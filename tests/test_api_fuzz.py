@@ -14,6 +14,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from channels.base import InboundAttachment
 from helpdesk.extensions import db
 from helpdesk.models import Ticket
 
@@ -30,11 +31,18 @@ EXAMPLES_PER_ROUTE = 25
 def test_generated_requests_get_documented_answers(app, setup, make_user, make_token, open_ticket):
     with setup():
         headers = {"Authorization": f"Bearer {make_token(make_user(role='manager'))}"}
-    email = open_ticket(sender="ada@customer.test", sender_name="Ada", text="Order 1001 broke")
+    receipt = InboundAttachment("receipt.pdf", "application/pdf", b"%PDF-1.4 receipt")
+    email = open_ticket(
+        sender="ada@customer.test",
+        sender_name="Ada",
+        text="Order 1001 broke",
+        attachments=(receipt,),
+    )
     open_ticket("sms", sender="+15550002001", text="Where is it?")
     with setup():
         ticket = db.session.get(Ticket, email)
         customer, message = ticket.customer_id, ticket.messages[0].id
+        attachment = ticket.messages[0].attachments[0].id
     open_ticket("chat", sender="visitor-7", text="Hi")
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
 
@@ -43,7 +51,12 @@ def test_generated_requests_get_documented_answers(app, setup, make_user, make_t
         strategy = operation.as_strategy()
         names = {parameter.name for parameter in operation.path_parameters}
         if names:
-            existing = {"ticket_id": email, "customer_id": customer, "message_id": message}
+            existing = {
+                "ticket_id": email,
+                "customer_id": customer,
+                "message_id": message,
+                "attachment_id": attachment,
+            }
             strategy |= operation.as_strategy(
                 path_parameters={name: existing[name] for name in names}
             )

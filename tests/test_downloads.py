@@ -155,3 +155,19 @@ def test_quarantined_originals_and_csv_exports_use_the_same_header(client, login
     assert offered_name(export.headers["Content-Disposition"]) == (
         "stage-tickets-2026-03-01-2026-03-02.csv"
     )
+
+
+def test_the_api_downloads_every_stored_attachment(client, setup, inbound, make_user, make_token):
+    with setup():
+        headers = {"Authorization": f"Bearer {make_token(make_user())}"}
+        message = service.receive(
+            inbound(attachments=(InboundAttachment("счёт №7.pdf", "application/pdf", b"%PDF"),))
+        )
+        attachment_id = message.attachments[0].id
+    answer = client.get(f"/api/v1/attachments/{attachment_id}", headers=headers)
+    assert answer.status_code == 200
+    assert answer.data == b"%PDF"
+    assert offered_name(answer.headers["Content-Disposition"]) == "счёт №7.pdf"
+    assert client.get(f"/api/v1/attachments/{attachment_id}").status_code == 401
+    missing = client.get("/api/v1/attachments/999999", headers=headers)
+    assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "not_found"

@@ -12,6 +12,14 @@ import unicodedata
 from pathlib import PurePosixPath
 from urllib.parse import quote
 
+from werkzeug.exceptions import NotFound
+from werkzeug.wrappers import Response
+
+from helpdesk.models import Attachment
+from helpdesk.storage import blob_store
+
+# Shown in the browser rather than downloaded: pictures, which cannot run anything.
+INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 # Most file systems take names of up to 255 bytes; browsers shorten longer ones badly.
 MAX_NAME_BYTES = 255
 _MAX_EXTENSION = 16
@@ -59,3 +67,20 @@ def _ascii_fallback(name: str, default: str) -> str:
     if not any(char.isalnum() for char in stem):
         stem = default
     return f"{stem}{suffix}"
+
+
+def attachment_response(attachment: Attachment) -> Response:
+    """A stored attachment as a download (a picture shown in place); 404 while not stored."""
+    try:
+        data = blob_store().get(attachment.storage_key)
+    except KeyError:
+        raise NotFound() from None
+    inline = attachment.content_type in INLINE_TYPES
+    response = Response(
+        data, mimetype=attachment.content_type if inline else "application/octet-stream"
+    )
+    response.headers["Content-Disposition"] = content_disposition(
+        attachment.filename, inline=inline
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -21,13 +21,12 @@ from helpdesk import accounts
 from helpdesk.chat import events, presence
 from helpdesk.extensions import db
 from helpdesk.models import Attachment, Customer, Message, Ticket, TicketStatus, User
-from helpdesk.storage import blob_store
 from helpdesk.tickets import queries, service, versions
 from helpdesk.tickets.errors import TicketError
 from helpdesk.web.access import staff_required
 from helpdesk.web.agent import bp, journey
 from helpdesk.web.agent.forms import ComposeForm, TicketPropertiesForm
-from helpdesk.web.downloads import content_disposition
+from helpdesk.web.downloads import attachment_response
 from helpdesk.web.live import event_stream, resume_point
 
 QUEUE_PAGE_SIZE = 50
@@ -41,10 +40,9 @@ SORT_LABELS = {
     queries.QueueSort.PRIORITY: "Priority",
     queries.QueueSort.DUE: "Due soonest",
 }
+
+
 # Shown inline, not downloaded: images an agent wants to see at a glance.
-INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
-
-
 @bp.get("/")
 @staff_required
 def home() -> Response:
@@ -294,17 +292,9 @@ def customer(customer_id: int) -> str:
 @staff_required
 def attachment(attachment_id: int) -> Response:
     found = db.session.get(Attachment, attachment_id)
-    if found is None:
+    if found is None or found.storage_key is None:
         abort(404)
-    try:
-        data = blob_store().get(found.storage_key)
-    except KeyError:
-        abort(404)
-    inline = found.content_type in INLINE_TYPES
-    response = Response(data, mimetype=found.content_type if inline else "application/octet-stream")
-    response.headers["Content-Disposition"] = content_disposition(found.filename, inline=inline)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return attachment_response(found)
 
 
 @bp.post("/me/availability")

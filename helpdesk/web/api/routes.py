@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.http import quote_etag
 
 from helpdesk.extensions import db
-from helpdesk.models import Customer, Message, Role, StageSource, Ticket, User
+from helpdesk.models import Attachment, Customer, Message, Role, StageSource, Ticket, User
 from helpdesk.reports import stage_load
 from helpdesk.tickets import queries, service, versions
 from helpdesk.tickets.errors import InvalidInput
@@ -23,6 +23,7 @@ from helpdesk.web.api import bp, openapi, schemas
 from helpdesk.web.api.auth import api_user
 from helpdesk.web.api.errors import ApiError
 from helpdesk.web.api.openapi import operation
+from helpdesk.web.downloads import attachment_response
 
 Headers = dict[str, str]
 ETAG = {"ETag": 'The ticket\'s version, `"<id>-<version>"`, to send back as `If-Match`.'}
@@ -154,6 +155,21 @@ def retry_message(message_id: int) -> schemas.Message:
     service.retry_delivery(message, api_user())
     db.session.commit()
     return schemas.Message.model_validate(message)
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@operation("getAttachment", (200, None, "The file."), (401, 404))
+def get_attachment(attachment_id: int) -> Response:
+    """A file of a message, as it was received or sent
+
+    Pictures come with their own type (shown in place by a browser); anything else as
+    `application/octet-stream`. The name is in `Content-Disposition` (RFC 6266, any script).
+    404 while an MMS picture is still being fetched.
+    """
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None or attachment.storage_key is None:
+        raise ApiError(404, "not_found", f"no stored attachment with id {attachment_id}")
+    return attachment_response(attachment)
 
 
 @bp.get("/customers")
