@@ -106,6 +106,7 @@ class OutboundMessage:
     subject: str | None = None
     html: str | None = None
     cc: tuple[str, ...] = ()  # email: copied, in the Cc header
+    media_urls: tuple[str, ...] = ()  # SMS: files the provider fetches from us (MMS)
     message_id: str | None = None  # email: our own Message-ID, kept across retries
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()

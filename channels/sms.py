@@ -219,12 +219,15 @@ class TwilioSmsAdapter:
             if message.endpoint.startswith("MG")
             else {"from_": message.endpoint}
         )
+        # Files go as MMS: Twilio fetches each from its URL (a signed link of ours).
+        media = {"media_url": list(message.media_urls)} if message.media_urls else {}
         try:
             created = self.client.messages.create(
                 to=message.to,
                 body=message.text,
                 status_callback=self._callback_url(message.reference),
                 **sender,
+                **media,
             )
         except TwilioRestException as error:
             raise _rest_failure(error) from None

@@ -36,6 +36,7 @@ from helpdesk.extensions import db
 from helpdesk.models import DeliveryAttempt, DeliveryState, Direction, Message, utcnow
 from helpdesk.storage import blob_store
 from helpdesk.tickets import service
+from helpdesk.tickets.file_links import file_url
 from helpdesk.transient import retried
 
 # Final states are never left; a late or repeated status never moves a message backwards.
@@ -196,6 +197,8 @@ def claim_due(
 
 def _claim(message: Message, attempt: DeliveryAttempt) -> Claim:
     in_reply_to, references = _thread_headers(message)
+    # A text's files are fetched by the provider from signed links; others travel as bytes.
+    by_link = message.channel == Channel.SMS
     outbound = OutboundMessage(
         channel=message.channel,
         endpoint=message.endpoint.address,
@@ -209,10 +212,12 @@ def _claim(message: Message, attempt: DeliveryAttempt) -> Claim:
         references=references,
         reference=str(message.id),
         auto_submitted=message.auto_submitted,
+        media_urls=tuple(file_url(item) for item in message.attachments) if by_link else (),
     )
     stored = tuple(
         StoredAttachment(item.filename, item.content_type, item.storage_key)
         for item in message.attachments
+        if not by_link
     )
     return Claim(
         message.id,

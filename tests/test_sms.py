@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from channels import sms
-from channels.base import Channel, SmsKeyword
+from channels.base import Channel, InboundAttachment, SmsKeyword
 from helpdesk.extensions import db
 from helpdesk.inbox import process_due
 from helpdesk.media import fetch_due
@@ -552,6 +552,29 @@ def test_reply_is_sent_through_twilio_with_a_status_callback(ctx, text_in, make_
     db.session.expire_all()
     assert reply.delivery_state == DeliveryState.SENT
     assert reply.external_id == twilio.created[0]["sid"]
+
+
+def test_a_reply_with_a_picture_goes_as_mms_from_a_signed_link(
+    ctx, client, text_in, make_user, twilio
+):
+    text_in("Which grinder is it?")
+    picture = InboundAttachment("grinder.png", "image/png", b"\x89PNG grinder")
+    service.reply(only_ticket(), make_user(), "This one.", attachments=[picture])
+    db.session.commit()
+
+    assert run_due("w1").sent == 1
+    [form] = twilio.sent()
+    assert form["MediaUrl"].startswith(f"{PUBLIC_URL}/files/")
+    # Twilio fetches it without a login; the bytes are the agent's file.
+    fetched = client.get(form["MediaUrl"].removeprefix(PUBLIC_URL))
+    assert (fetched.status_code, fetched.data) == (200, b"\x89PNG grinder")
+
+
+def test_files_over_five_megabytes_are_refused_for_a_text(ctx, text_in, make_user, twilio):
+    text_in("Send me the manual")
+    manual = InboundAttachment("manual.pdf", "application/pdf", b"x" * (5 * 1024 * 1024 + 1))
+    with pytest.raises(TicketError, match="a text message reply can carry at most 5 MB"):
+        service.reply(only_ticket(), make_user(), "Here it is.", attachments=[manual])
 
 
 def test_reply_on_a_messaging_service_goes_out_through_the_service(ctx, text_in, make_user, twilio):

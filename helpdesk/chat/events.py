@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from helpdesk import counters
 from helpdesk.extensions import db
 from helpdesk.models import ChatEvent, Counter, Direction, Message, Ticket, utcnow
+from helpdesk.tickets.file_links import file_url
 
 REPLAY_LIMIT = 200
 # Replaying "is typing" from a minute ago would show a ghost; only recent ones are sent.
@@ -108,6 +109,12 @@ def publish_message(message: Message) -> None:
         "at": message.created_at.isoformat(),
         "channel": message.channel.value,
         "delivery": message.delivery_state.value if message.delivery_state else None,
+        # The files of a reply, by signed links the visitor's widget may open.
+        "files": [
+            {"name": item.filename, "url": file_url(item)}
+            for item in message.attachments
+            if not from_visitor and item.storage_key
+        ],
     }
     publish(EventKind.MESSAGE, data, ticket_id=ticket.id, conversation_id=ticket.conversation_id)
 

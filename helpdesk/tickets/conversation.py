@@ -10,7 +10,6 @@ from channels.sms import MAX_BODY as SMS_MAX_BODY
 from helpdesk.extensions import db
 from helpdesk.models import DeliveryState, Direction, Message, Ticket, TicketStatus, User, utcnow
 from helpdesk.tickets import identity_claims, sla
-from helpdesk.tickets.attachments import _store_attachments
 from helpdesk.tickets.copies import copied_on_reply
 from helpdesk.tickets.errors import InvalidInput, TicketError
 from helpdesk.tickets.events import _excerpt, _record
@@ -22,6 +21,10 @@ from helpdesk.tickets.properties import _change_status, _seconds_since_creation
 # read on the ticket page: it may be as long as a mail.
 REPLY_LIMITS = {Channel.EMAIL: 100_000, Channel.SMS: SMS_MAX_BODY, Channel.CHAT: 5_000}
 NOTE_LIMIT = REPLY_LIMITS[Channel.EMAIL]
+# And the files it may carry, all together (Twilio takes 5 MB and 10 files to a message).
+MB = 1024 * 1024
+FILE_LIMITS = {Channel.EMAIL: 25 * MB, Channel.SMS: 5 * MB, Channel.CHAT: 10 * MB}
+SMS_MAX_FILES = 10
 _CHANNEL_WORDS = {Channel.EMAIL: "an email", Channel.SMS: "a text message", Channel.CHAT: "a chat"}
 
 
@@ -46,14 +49,14 @@ def reply(
     if blocked:
         raise TicketError(blocked)
     _check_length(text, REPLY_LIMITS[ticket.channel], f"{_CHANNEL_WORDS[ticket.channel]} reply")
-    if ticket.channel == Channel.SMS and attachments:
-        raise InvalidInput("text message replies cannot carry files")
+    _check_files(attachments, ticket.channel)
     at = at or utcnow()
     copied = copied_on_reply(ticket, author, cc, at, cc_shown)
-    message = _queue_outbound(ticket, author, text, "agent reply", at, html=html)
+    message = _queue_outbound(
+        ticket, author, text, "agent reply", at, html=html, attachments=attachments
+    )
     if message.channel == Channel.EMAIL:
         message.cc = copied
-    _store_attachments(message, attachments)
     if ticket.first_response_at is None:
         ticket.first_response_at = at
         ticket.first_response_seconds = _seconds_since_creation(ticket, at)
@@ -64,6 +67,18 @@ def reply(
     ticket.updated_at = at
     db.session.flush()
     return message
+
+
+def _check_files(attachments, channel: Channel) -> None:
+    limit = FILE_LIMITS[channel]
+    total = sum(len(item.data) for item in attachments)
+    if total > limit:
+        raise InvalidInput(
+            f"{_CHANNEL_WORDS[channel]} reply can carry at most {limit // MB} MB of files; "
+            f"these are {total / MB:.1f} MB"
+        )
+    if channel == Channel.SMS and len(attachments) > SMS_MAX_FILES:
+        raise InvalidInput(f"a text message can carry at most {SMS_MAX_FILES} files")
 
 
 def _check_length(text: str, limit: int, what: str) -> None:

@@ -25,6 +25,7 @@ from helpdesk.models import (
     Ticket,
     User,
 )
+from helpdesk.tickets.attachments import _store_attachments
 from helpdesk.tickets.customers import opted_out, phone_identity, set_opt_out
 from helpdesk.tickets.events import _record
 
@@ -41,6 +42,7 @@ def _queue_outbound(
     to: str | None = None,
     route: tuple[Channel, Endpoint, str] | None = None,
     subject: str | None = None,
+    attachments=(),
 ) -> Message:
     channel, endpoint, recipient = route or _reply_route(ticket)
     by_email = channel == Channel.EMAIL
@@ -67,6 +69,7 @@ def _queue_outbound(
         created_at=at,
     )
     db.session.add(message)
+    _store_attachments(message, attachments)
     # The widget shows every reply, also one sent by email, should the visitor come back; a
     # message routed to one address (a verification link) is for that address alone.
     if ticket.channel == Channel.CHAT and route is None:

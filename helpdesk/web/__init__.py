@@ -15,6 +15,7 @@ def register_web(app: Flask) -> None:
     from helpdesk.web.api import bp as api_bp
     from helpdesk.web.auth import bp as auth_bp
     from helpdesk.web.chat import bp as chat_bp
+    from helpdesk.web.files import bp as files_bp
     from helpdesk.web.manager import bp as manager_bp
     from helpdesk.web.survey import bp as survey_bp
     from helpdesk.web.verify import bp as verify_bp
@@ -32,6 +33,7 @@ def register_web(app: Flask) -> None:
         webhooks_bp,
         survey_bp,
         verify_bp,
+        files_bp,
         chat_bp,
     ):
         app.register_blueprint(blueprint)

@@ -70,6 +70,7 @@
   .log li.pending { opacity: .6; }
   .log .who { display: block; font-size: 12px; font-weight: 600; opacity: .8; }
   .log .by-email { display: block; font-size: 12px; font-style: italic; }
+  .log a.file { display: block; margin-top: 4px; font-size: 13px; color: #2457c5; overflow-wrap: anywhere; }
   .typing { min-height: 20px; padding: 0 12px; font-size: 13px; font-style: italic; color: #5b6475; background: #f5f7fb; }
   form { padding: 10px 12px 12px; border-top: 1px solid #dde3ee; display: flex; flex-direction: column; gap: 6px; }
   label, legend { font-size: 13px; font-weight: 600; display: flex; flex-direction: column; gap: 2px; }
@@ -157,6 +158,16 @@
     const mine = data.from === "visitor";
     const note = !mine && data.channel === "email" ? "Also sent to your email" : "";
     const item = bubble(data.text, mine, mine ? "You" : data.name, note);
+    // Files of a reply: signed links that open in a new tab, named as the agent's files are.
+    for (const file of data.files || []) {
+      const link = document.createElement("a");
+      link.className = "file";
+      link.href = file.url;
+      link.target = "_blank";
+      link.rel = "noopener";
+      link.textContent = `📎 ${file.name}`;
+      item.append(link);
+    }
     if (mine && pendingBubbles.has(data.client_id)) {
       pendingBubbles.get(data.client_id).remove();
       pendingBubbles.delete(data.client_id);

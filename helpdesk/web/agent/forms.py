@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    HiddenField,
+    IntegerField,
+    MultipleFileField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 from wtforms.widgets import HiddenInput
 
+from channels.base import InboundAttachment
 from helpdesk.models import Priority, Stage, TicketStatus, User
 from helpdesk.tickets.copies import addresses_in
 from helpdesk.tickets.versions import PROPERTIES
@@ -22,6 +31,7 @@ class ComposeForm(FlaskForm):
         # How long it may be is the ticket service's rule, per channel (REPLY_LIMITS).
         validators=[InputRequired("Write something first.")],
     )
+    files = MultipleFileField("Attach files")
     # Email: whom the reply copies, and whom the page showed (so a newer addition stays).
     cc = StringField("Cc", description="Separate addresses with commas.")
     cc_shown = HiddenField()
@@ -59,6 +69,16 @@ class ComposeForm(FlaskForm):
         self.cc_shown.data = ", ".join(cc)
         if not self.cc.raw_data:
             self.cc.data = ", ".join(cc)
+
+    def attachments(self) -> list[InboundAttachment]:
+        """The files chosen for the reply, read into memory (the service checks their size)."""
+        return [
+            InboundAttachment(
+                upload.filename, upload.mimetype or "application/octet-stream", upload.read()
+            )
+            for upload in self.files.data or ()
+            if getattr(upload, "filename", None)
+        ]
 
     def copies(self) -> tuple[list[str] | None, list[str] | None]:
         """The Cc typed and the Cc shown; (None, None) from a page without the box."""

@@ -22,7 +22,7 @@ from helpdesk.chat import events, presence
 from helpdesk.extensions import db
 from helpdesk.models import Attachment, Customer, Message, Ticket, TicketStatus, User
 from helpdesk.tickets import queries, service, versions
-from helpdesk.tickets.errors import TicketError
+from helpdesk.tickets.errors import InvalidInput, TicketError
 from helpdesk.web.access import staff_required
 from helpdesk.web.agent import bp, journey
 from helpdesk.web.agent.forms import ComposeForm, TicketPropertiesForm
@@ -156,11 +156,21 @@ def write_message(ticket_id: int) -> str | Response | tuple[str | Response, int]
             return _render_ticket(_thread_or_404(ticket_id), compose, newer=newer), 409
         then = compose.status_after
         try:
+            files = compose.attachments()
             if compose.note.data:
+                if files:
+                    raise InvalidInput("a note cannot carry files: send them with a reply")
                 service.add_note(found, current_user, compose.text.data)
             else:
                 cc, cc_shown = compose.copies()
-                service.reply(found, current_user, compose.text.data, cc=cc, cc_shown=cc_shown)
+                service.reply(
+                    found,
+                    current_user,
+                    compose.text.data,
+                    attachments=files,
+                    cc=cc,
+                    cc_shown=cc_shown,
+                )
             if then is not None:
                 service.set_status(found, current_user, then)
         except TicketError as refused:
