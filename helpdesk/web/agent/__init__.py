@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("agent", __name__)
 
-from helpdesk.web.agent import routes  # noqa: E402,F401  (views register on bp when imported)
+from helpdesk.web.agent import macros, routes  # noqa: E402,F401  (views register on bp when imported)
