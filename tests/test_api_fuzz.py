@@ -16,6 +16,7 @@ from schemathesis.specs.openapi.checks import (
 
 from helpdesk.extensions import db
 from helpdesk.models import Ticket
+from helpdesk.tickets import service
 
 CHECKS = [
     not_a_server_error,
@@ -35,6 +36,9 @@ def test_generated_requests_get_documented_answers(app, setup, make_user, make_t
     with setup():
         ticket = db.session.get(Ticket, email)
         customer, message = ticket.customer_id, ticket.messages[0].id
+        macro = service.create_macro(
+            None, service.MacroFields(name="Thanks", text="Thanks {{ customer.first_name }}")
+        ).id
     open_ticket("chat", sender="visitor-7", text="Hi")
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
 
@@ -43,7 +47,12 @@ def test_generated_requests_get_documented_answers(app, setup, make_user, make_t
         strategy = operation.as_strategy()
         names = {parameter.name for parameter in operation.path_parameters}
         if names:
-            existing = {"ticket_id": email, "customer_id": customer, "message_id": message}
+            existing = {
+                "ticket_id": email,
+                "customer_id": customer,
+                "message_id": message,
+                "macro_id": macro,
+            }
             strategy |= operation.as_strategy(
                 path_parameters={name: existing[name] for name in names}
             )

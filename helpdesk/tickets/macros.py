@@ -19,7 +19,6 @@ from helpdesk.extensions import db
 from helpdesk.models import (
     Macro,
     Priority,
-    Role,
     Stage,
     StageSource,
     Ticket,
@@ -106,13 +105,6 @@ def visible_macro(user: User, macro_id: int) -> Macro | None:
     if macro is None or macro.owner_id not in (None, user.id):
         return None
     return macro
-
-
-def may_change(user: User, macro: Macro) -> bool:
-    """Admins keep the shared macros; everyone else only their own."""
-    if macro.owner_id is None:
-        return user.role == Role.ADMIN
-    return macro.owner_id == user.id
 
 
 def create_macro(owner: User | None, fields: MacroFields) -> Macro:

@@ -33,8 +33,8 @@ def macros() -> str | Response | tuple[str, int]:
         "admin/macros.html",
         form=form,
         macros=service.shared_macros(),
-        may_change=lambda _: True,
         edit="admin.macro",
+        shared_editable=True,
     )
     return (page, 400) if form.errors else page
 

@@ -37,7 +37,7 @@ def macros() -> str | Response | tuple[str, int]:
             return redirect(url_for("agent.macros"))
     listed = service.visible_macros(current_user)
     page = render_template(
-        "agent/macros.html", form=form, macros=listed, may_change=_may_change, edit="agent.macro"
+        "agent/macros.html", form=form, macros=listed, edit="agent.macro", shared_editable=False
     )
     return (page, 400) if form.errors else page
 
@@ -45,15 +45,15 @@ def macros() -> str | Response | tuple[str, int]:
 @bp.route("/macros/<int:macro_id>", methods=["GET", "POST"])
 @staff_required
 def macro(macro_id: int) -> str | Response | tuple[str, int]:
-    """Edit one's own macro; a shared one is shown to read."""
+    """Edit one's own macro; a shared one is shown to read (admins change it under /admin)."""
     found = _visible_or_404(macro_id)
-    if not service.may_change(current_user, found):
-        if not found.shared:
-            abort(404)
-        form = None
-    else:
-        form = _macro_form(MacroForm() if request.method == "POST" else MacroForm.showing(found))
-    if form is not None and form.validate_on_submit():
+    if found.shared:
+        if request.method == "POST":
+            flash(SHARED_ONLY_BY_ADMINS, "error")
+            return redirect(url_for("agent.macro", macro_id=macro_id))
+        return render_template("agent/macro.html", form=None, macro=found)
+    form = _macro_form(MacroForm() if request.method == "POST" else MacroForm.showing(found))
+    if form.validate_on_submit():
         try:
             service.update_macro(found, form.fields())
         except service.InvalidMacro as refused:
@@ -63,18 +63,15 @@ def macro(macro_id: int) -> str | Response | tuple[str, int]:
             db.session.commit()
             flash(f"Macro “{found.name}” saved.", "success")
             return redirect(url_for("agent.macros"))
-    elif form is None and request.method == "POST":
-        flash(SHARED_ONLY_BY_ADMINS, "error")
-        return redirect(url_for("agent.macro", macro_id=macro_id))
-    page = render_template("agent/macro.html", form=form, macro=found, delete="agent.delete_macro")
-    return (page, 400) if form is not None and form.errors else page
+    page = render_template("agent/macro.html", form=form, macro=found)
+    return (page, 400) if form.errors else page
 
 
 @bp.post("/macros/<int:macro_id>/delete")
 @staff_required
 def delete_macro(macro_id: int) -> Response:
     found = _visible_or_404(macro_id)
-    if not service.may_change(current_user, found):
+    if found.shared:
         flash(SHARED_ONLY_BY_ADMINS, "error")
         return redirect(url_for("agent.macros"))
     name = found.name
@@ -115,10 +112,6 @@ def apply_macro(ticket_id: int) -> str | tuple[str, int]:
 def _macro_form(form: MacroForm) -> MacroForm:
     form.offer_assignees(accounts.active_users())
     return form
-
-
-def _may_change(macro: Macro) -> bool:
-    return service.may_change(current_user, macro)
 
 
 def _visible_or_404(macro_id: int) -> Macro:
