@@ -7,7 +7,7 @@ naming anything else is refused when it is saved, never when an agent applies it
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -62,7 +62,7 @@ class MacroFields:
     priority: str | None = None
     stage: str | None = None
     assignee: User | None = None
-    tags: tuple[str, ...] = field(default_factory=tuple)
+    tags: tuple[str, ...] = ()
 
 
 class _Sandbox(SandboxedEnvironment):
