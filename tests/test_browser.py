@@ -611,6 +611,8 @@ def test_an_agent_applies_a_macro_from_the_keyboard(page, live_url, setup, make_
     ticket_id = open_ticket(subject="Late parcel", sender_name="Cy Young")
     log_in(page, live_url, "ada@helpdesk.test")
     page.goto(f"{live_url}/tickets/{ticket_id}")
+    page.get_by_label("Message").fill("Thanks for waiting.")
+    page.get_by_label("Message").blur()
 
     page.keyboard.press(".")
     picker = page.get_by_role("dialog", name="Apply a macro")
@@ -623,7 +625,9 @@ def test_an_agent_applies_a_macro_from_the_keyboard(page, live_url, setup, make_
     page.keyboard.press("Enter")
 
     expect(page.locator(".flash")).to_contain_text("Macro “Shipping delay — apology” applied")
-    expect(page.get_by_label("Message")).to_have_value("Sorry Cy, it is late.")
+    expect(page.get_by_label("Message")).to_have_value(
+        "Thanks for waiting.\n\nSorry Cy, it is late."
+    )
     expect(page.get_by_label("Status")).to_have_value("pending")
     expect(page.locator(".tags")).to_contain_text("delay")
     expect(page.locator(".activity")).to_contain_text("applied the macro Shipping delay — apology")

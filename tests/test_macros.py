@@ -178,11 +178,16 @@ def test_applying_on_the_ticket_page_fills_the_reply_box_without_sending(
 
     assert page.status_code == 200
     assert "\nSorry Ada!</textarea>" in page.text
+    # What the agent had written stays, the macro's text below it.
+    kept = client.post(
+        f"/tickets/{ticket_id}/macro", data={"macro": str(macro_id), "draft": "Hello again. "}
+    )
+    assert "\nHello again.\n\nSorry Ada!</textarea>" in kept.text
     with setup():
         ticket = db.session.get(Ticket, ticket_id)
         assert ticket.status.value == "pending"
         assert db.session.scalar(select(Message).where(Message.author_id == agent_id)) is None
-        assert db.session.get(Macro, macro_id).use_count == 1
+        assert db.session.get(Macro, macro_id).use_count == 2
 
 
 def test_another_agents_macro_cannot_be_applied(client, login, setup, open_ticket, make_user):

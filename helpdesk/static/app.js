@@ -358,6 +358,11 @@ function macroPicker(form) {
     dialog.close();
     form.requestSubmit(form.querySelector("[name=apply]"));
   };
+  // What the agent has written so far stays in the reply box, the macro's text below it.
+  form.addEventListener("submit", () => {
+    const draft = document.querySelector("#composer textarea");
+    form.querySelector("[name=draft]").value = draft ? draft.value : "";
+  });
   search.addEventListener("input", filter);
   search.addEventListener("keydown", (event) => {
     if (event.key === "ArrowDown" || event.key === "ArrowUp") {

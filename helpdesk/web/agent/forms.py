@@ -187,7 +187,13 @@ class ApplyMacroForm(FlaskForm):
     """The macro picker of the ticket page (a plain select without JavaScript)."""
 
     macro = SelectField("Macro", validators=[InputRequired("Pick a macro.")])
+    # What the reply box held (filled in by the page's script): the macro text goes after it.
+    draft = HiddenField()
     apply = SubmitField("Apply macro")
+
+    def reply_text(self, rendered: str) -> str:
+        """The reply box after applying: the draft kept, the macro's text below it."""
+        return "\n\n".join(part for part in ((self.draft.data or "").strip(), rendered) if part)
 
     def offer(self, choices: list[Macro]) -> None:
         # The picker dialog shows each one's text and how often it was used.

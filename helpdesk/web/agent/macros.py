@@ -105,7 +105,7 @@ def apply_macro(ticket_id: int) -> str | tuple[str, int]:
     name = chosen.name
     db.session.commit()
     flash(f"Macro “{name}” applied; its text is in the reply box, not sent yet.", "success")
-    compose = ComposeForm(formdata=None, data={"text": text})
+    compose = ComposeForm(formdata=None, data={"text": picker.reply_text(text)})
     return _render_ticket(_thread_or_404(ticket_id), compose)
 
 
