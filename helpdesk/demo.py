@@ -68,6 +68,35 @@ class StaffMember:
         return self.name.split()[0]
 
 
+# Shared macros: (name, text, actions), as an admin of the shop would write them.
+MACROS: tuple[tuple[str, str, dict], ...] = (
+    (
+        "Shipping delay — apology",
+        "Hi {{ customer.first_name }},\n\nI'm sorry your order is late: our courier is running "
+        "a day or two behind. It is on its way, and I'll keep ticket #{{ ticket.number }} open "
+        "until it arrives.\n\n{{ agent.first_name }}, Ridgeline Coffee",
+        {"status": "pending", "stage": "use", "tags": ("shipping-delay",)},
+    ),
+    (
+        "Refund issued",
+        "Hi {{ customer.first_name }},\n\nI've refunded your payment; it shows on your statement "
+        "within 3–5 working days.\n\n{{ agent.first_name }}, Ridgeline Coffee",
+        {"status": "solved", "tags": ("refund",)},
+    ),
+    (
+        "Ask for order number",
+        "Hi {{ customer.first_name }},\n\nCould you send me your order number (it starts with "
+        "RC-, in your confirmation mail)? Then I can look into it right away.\n\n"
+        "{{ agent.first_name }}",
+        {"status": "pending", "stage": "purchase"},
+    ),
+    (
+        "Escalate — urgent",
+        "",
+        {"priority": "urgent", "tags": ("escalated",)},
+    ),
+)
+
 # Stage -> (first response, resolution) in minutes, around the clock.
 SLA_TARGETS = {
     Stage.PURCHASE: (60, 8 * 60),
@@ -986,6 +1015,7 @@ def load(tickets: int = 1000, customers: int = 200, seed: int = SEED) -> bool:
     users = _ensure_staff()
     _ensure_channels()
     _ensure_targets()
+    _ensure_macros()
     now = utcnow().replace(microsecond=0)
     rng = random.Random(seed)
     plans = _plan(rng, tickets, customers, now)
@@ -1038,6 +1068,14 @@ def _ensure_targets() -> None:
         return
     for stage, (first_response, resolution) in SLA_TARGETS.items():
         sla.set_target(stage, first_response, resolution)
+
+
+def _ensure_macros() -> None:
+    """The shared macros, each made when no shared macro of its name exists yet."""
+    existing = {macro.name for macro in service.shared_macros()}
+    for name, text, actions in MACROS:
+        if name not in existing:
+            service.create_macro(None, service.MacroFields(name=name, text=text, **actions))
 
 
 def _already_loaded(plans: list[Plan], seed: int) -> bool:

@@ -17,6 +17,7 @@ from schemathesis.specs.openapi.checks import (
 from channels.base import InboundAttachment
 from helpdesk.extensions import db
 from helpdesk.models import Ticket
+from helpdesk.tickets import service
 
 CHECKS = [
     not_a_server_error,
@@ -43,6 +44,9 @@ def test_generated_requests_get_documented_answers(app, setup, make_user, make_t
         ticket = db.session.get(Ticket, email)
         customer, message = ticket.customer_id, ticket.messages[0].id
         attachment = ticket.messages[0].attachments[0].id
+        macro = service.create_macro(
+            None, service.MacroFields(name="Thanks", text="Thanks {{ customer.first_name }}")
+        ).id
     open_ticket("chat", sender="visitor-7", text="Hi")
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
 
@@ -56,6 +60,7 @@ def test_generated_requests_get_documented_answers(app, setup, make_user, make_t
                 "customer_id": customer,
                 "message_id": message,
                 "attachment_id": attachment,
+                "macro_id": macro,
             }
             strategy |= operation.as_strategy(
                 path_parameters={name: existing[name] for name in names}

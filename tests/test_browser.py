@@ -598,6 +598,43 @@ def test_keyboard_shortcuts_are_listed_on_question_mark_and_work(
         assert db.session.get(Ticket, ticket_id).assignee.email == "ada@helpdesk.test"
 
 
+def test_an_agent_applies_a_macro_from_the_keyboard(page, live_url, setup, make_user, open_ticket):
+    with setup():
+        make_user(email="ada@helpdesk.test", name="Ada Agent")
+        for name, text, status in (
+            ("Ask for order number", "Hi {{ customer.first_name }}, which order is it?", None),
+            ("Shipping delay — apology", "Sorry {{ customer.first_name }}, it is late.", "pending"),
+        ):
+            service.create_macro(
+                None, service.MacroFields(name=name, text=text, status=status, tags=("delay",))
+            )
+    ticket_id = open_ticket(subject="Late parcel", sender_name="Cy Young")
+    log_in(page, live_url, "ada@helpdesk.test")
+    page.goto(f"{live_url}/tickets/{ticket_id}")
+    page.get_by_label("Message").fill("Thanks for waiting.")
+    page.get_by_label("Message").blur()
+
+    page.keyboard.press(".")
+    picker = page.get_by_role("dialog", name="Apply a macro")
+    expect(picker).to_be_visible()
+    search = picker.get_by_role("combobox", name="Search macros")
+    expect(search).to_be_focused()
+    page.keyboard.type("shipping")
+    expect(picker.get_by_role("option")).to_have_count(1)
+    expect(picker.get_by_role("option", selected=True)).to_contain_text("Shipping delay")
+    page.keyboard.press("Enter")
+
+    expect(page.locator(".flash")).to_contain_text("Macro “Shipping delay — apology” applied")
+    expect(page.get_by_label("Message")).to_have_value(
+        "Thanks for waiting.\n\nSorry Cy, it is late."
+    )
+    expect(page.get_by_label("Status")).to_have_value("pending")
+    expect(page.locator(".tags")).to_contain_text("delay")
+    expect(page.locator(".activity")).to_contain_text("applied the macro Shipping delay — apology")
+    with setup():
+        assert db.session.get(Ticket, ticket_id).messages[-1].direction.value == "inbound"
+
+
 # --- the demo's shop page and mail sink --------------------------------------------------------
 
 

@@ -22,6 +22,7 @@ from helpdesk.models import (
     InboundEmail,
     InboxItem,
     IntakeOutcome,
+    Macro,
     Message,
     Role,
     Stage,
@@ -58,7 +59,7 @@ def count(model) -> int:
 
 
 def snapshot() -> dict[str, int]:
-    models = (User, Customer, CustomerIdentity, Ticket, Message, TicketEvent, StageRule)
+    models = (User, Customer, CustomerIdentity, Ticket, Message, TicketEvent, StageRule, Macro)
     return {model.__name__: count(model) for model in models}
 
 
@@ -176,6 +177,7 @@ def test_smaller_demo_then_any_rerun_adds_nothing(ctx, runner):
     assert result.exit_code == 0, result.output
     assert count(Customer) == 20
     assert count(Ticket) == 80
+    assert {m.name for m in service.shared_macros()} >= {"Refund issued", "Ask for order number"}
     loaded = snapshot()
     for args in (["demo"], ["demo", "--tickets", "80", "--customers", "20"]):
         again = runner.invoke(args=args)

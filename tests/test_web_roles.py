@@ -34,6 +34,7 @@ def world(app: Flask, setup, make_user, make_token, inbound) -> dict[str, int]:
                 raw_ref=blob_store().put(b"Subject: hello\r\n\r\nHello\r\n"),
             )
         )
+        macro = service.create_macro(None, service.MacroFields(name="Hello", text="Hi"))
         rule = stage_rules.add_rule("sales alias", "purchase", {"recipient": "sales@shop.test"})
         mailbox = add_mailbox(MailboxSettings("help@shop.test", "127.0.0.1", "help", "pw"))
         quarantined = InboundEmail(
@@ -61,6 +62,7 @@ def world(app: Flask, setup, make_user, make_token, inbound) -> dict[str, int]:
             "endpoint_id": ticket.endpoint_id,
             "mailbox_id": mailbox.id,
             "email_id": quarantined.id,
+            "macro_id": macro.id,
         }
 
 
@@ -74,8 +76,8 @@ def workspace_routes(app: Flask, world: dict[str, int]) -> list[tuple[str, str, 
         path = rule.build({name: world[name] for name in rule.arguments})[1]
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             found.append((blueprint, method, path))
-    # Reads first: a POST may remove what a later GET points at.
-    return sorted(found, key=lambda route: route[1] != "GET")
+    # Reads first, deletions last: a POST may remove what a later request points at.
+    return sorted(found, key=lambda route: (route[1] != "GET", route[2].endswith("/delete")))
 
 
 def test_every_workspace_route_belongs_to_a_guarded_class(app, world):

@@ -13,6 +13,7 @@ from helpdesk.models.base import (
 )
 from helpdesk.models.channels import Endpoint, InboxItem, StageRule, StageSla
 from helpdesk.models.chat import ChatConversation, ChatEvent
+from helpdesk.models.macros import Macro
 from helpdesk.models.mail import InboundEmail, IntakeOutcome, Mailbox, Security
 from helpdesk.models.people import ApiToken, Customer, CustomerIdentity, User
 from helpdesk.models.surveys import Survey
@@ -43,6 +44,7 @@ __all__ = [
     "InboundEmail",
     "InboxItem",
     "IntakeOutcome",
+    "Macro",
     "Mailbox",
     "Message",
     "Priority",

@@ -38,6 +38,7 @@ document.addEventListener("DOMContentLoaded", () => {
   if (document.querySelector("[data-shortcut]")) listenForShortcuts();
   document.querySelectorAll("[data-live-url][data-typing-url]").forEach(followChat);
   document.querySelectorAll("#queue-results[data-live-url]").forEach(followQueue);
+  document.querySelectorAll("form[data-macro-picker]").forEach(macroPicker);
 });
 
 // One key (outside a text field) for each common action: the element marked data-shortcut is
@@ -283,5 +284,109 @@ function followQueue(results) {
     if (fresher) results.innerHTML = fresher.innerHTML;
     if (tabs) document.querySelector("nav.tabs").innerHTML = tabs.innerHTML;
     news.textContent = `New chat: #${data.number} ${data.subject}`;
+  });
+}
+
+// The macro picker: "." (or the Macros… button) opens a dialog; typed words filter the macros by
+// name and text, the arrow keys move, Enter applies. The plain select and button stay as they
+// are without JavaScript.
+function macroPicker(form) {
+  const select = form.querySelector("select[name=macro]");
+  const opener = form.querySelector("[data-macro-open]");
+  if (!select || !opener) return;
+  const dialog = Object.assign(document.createElement("dialog"), { className: "macro-dialog" });
+  dialog.setAttribute("aria-labelledby", "macro-dialog-title");
+  const title = Object.assign(document.createElement("h2"), {
+    id: "macro-dialog-title",
+    textContent: "Apply a macro",
+  });
+  const search = Object.assign(document.createElement("input"), {
+    type: "search",
+    placeholder: "Type to filter, ↑↓ to choose, Enter to apply",
+    autocomplete: "off",
+  });
+  search.setAttribute("role", "combobox");
+  search.setAttribute("aria-label", "Search macros");
+  search.setAttribute("aria-controls", "macro-options");
+  search.setAttribute("aria-expanded", "true");
+  search.setAttribute("aria-autocomplete", "list");
+  const list = Object.assign(document.createElement("ul"), { id: "macro-options" });
+  list.setAttribute("role", "listbox");
+  list.setAttribute("aria-label", "Macros");
+  const none = Object.assign(document.createElement("p"), {
+    className: "muted",
+    textContent: "No macro matches.",
+    hidden: true,
+  });
+  const entries = [...select.options].map((option) => {
+    const item = Object.assign(document.createElement("li"), { id: `macro-option-${option.value}` });
+    item.setAttribute("role", "option");
+    const uses = Number(option.dataset.uses || 0);
+    item.append(
+      Object.assign(document.createElement("b"), { textContent: option.text }),
+      Object.assign(document.createElement("small"), {
+        textContent: ` ${option.dataset.shared ? "shared · " : ""}used ${uses} time${uses === 1 ? "" : "s"}`,
+      }),
+      Object.assign(document.createElement("span"), { textContent: option.dataset.text || "" }),
+    );
+    // mousedown, not click: the search box keeps the focus until the form goes.
+    item.addEventListener("mousedown", (event) => {
+      event.preventDefault();
+      choose(option.value);
+    });
+    list.append(item);
+    return { item, value: option.value, words: `${option.text} ${option.dataset.text || ""}`.toLowerCase() };
+  });
+  let shown = entries;
+  let active = 0;
+  const mark = (index) => {
+    active = Math.max(0, Math.min(index, shown.length - 1));
+    entries.forEach((entry) => entry.item.setAttribute("aria-selected", "false"));
+    const current = shown[active];
+    if (current) {
+      current.item.setAttribute("aria-selected", "true");
+      current.item.scrollIntoView({ block: "nearest" });
+      search.setAttribute("aria-activedescendant", current.item.id);
+    } else {
+      search.removeAttribute("aria-activedescendant");
+    }
+  };
+  const filter = () => {
+    const wanted = search.value.toLowerCase().split(/\s+/).filter(Boolean);
+    shown = entries.filter((entry) => wanted.every((word) => entry.words.includes(word)));
+    entries.forEach((entry) => {
+      entry.item.hidden = !shown.includes(entry);
+    });
+    none.hidden = shown.length > 0;
+    mark(0);
+  };
+  const choose = (value) => {
+    select.value = value;
+    dialog.close();
+    form.requestSubmit(form.querySelector("[name=apply]"));
+  };
+  // What the agent has written so far stays in the reply box, the macro's text below it.
+  form.addEventListener("submit", () => {
+    const draft = document.querySelector("#composer textarea");
+    form.querySelector("[name=draft]").value = draft ? draft.value : "";
+  });
+  search.addEventListener("input", filter);
+  search.addEventListener("keydown", (event) => {
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      mark(active + (event.key === "ArrowDown" ? 1 : -1));
+    } else if (event.key === "Enter") {
+      event.preventDefault();
+      if (shown[active]) choose(shown[active].value);
+    }
+  });
+  dialog.append(title, search, list, none);
+  document.body.append(dialog);
+  opener.hidden = false;
+  opener.addEventListener("click", () => {
+    search.value = "";
+    filter();
+    dialog.showModal();
+    search.focus();
   });
 }

@@ -9,6 +9,7 @@ Callers use this module; the rules live by concern in:
 - ``properties``: assignee, status, priority and stage, and a proven identity's customer;
 - ``ratings``: the satisfaction survey asked and answered;
 - ``tags``: the tags agents put on tickets;
+- ``macros``: reply texts with placeholders and ticket changes, applied in one go;
 - ``outbound``: where a queued message goes and whether it may (opt-outs);
 - ``attachments``: the files on a message;
 - ``events``: the ticket's events, written by all of the above.
@@ -34,6 +35,17 @@ from helpdesk.tickets.intake import (
     serialise_intakes,
     take,
 )
+from helpdesk.tickets.macros import (
+    InvalidMacro,
+    MacroFields,
+    apply_macro,
+    create_macro,
+    delete_macro,
+    shared_macros,
+    update_macro,
+    visible_macro,
+    visible_macros,
+)
 from helpdesk.tickets.outbound import delivery_block, recipient_opted_out, reply_block
 from helpdesk.tickets.properties import (
     assign,
@@ -51,13 +63,18 @@ __all__ = [
     "SUBJECT_LENGTH",
     "Intake",
     "InvalidInput",
+    "InvalidMacro",
+    "MacroFields",
     "TicketError",
     "add_note",
     "add_tag",
     "answer_survey",
+    "apply_macro",
     "ask_for_rating",
     "assign",
     "confirm_identity",
+    "create_macro",
+    "delete_macro",
     "delivery_block",
     "intake_batch",
     "known_tags",
@@ -76,6 +93,10 @@ __all__ = [
     "set_stage",
     "set_status",
     "set_tags",
+    "shared_macros",
     "survey_of",
     "take",
+    "update_macro",
+    "visible_macro",
+    "visible_macros",
 ]

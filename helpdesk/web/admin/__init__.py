@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from helpdesk.web.admin import channels, routes, stages  # noqa: E402,F401  (views register on bp)
+from helpdesk.web.admin import channels, macros, routes, stages  # noqa: E402,F401  (views register)

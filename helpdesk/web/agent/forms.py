@@ -1,4 +1,4 @@
-"""Forms of the ticket page."""
+"""Forms of the ticket page and the macros."""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ from wtforms.validators import InputRequired
 from wtforms.widgets import HiddenInput
 
 from channels.base import InboundAttachment
-from helpdesk.models import Priority, Stage, TicketStatus, User
+from helpdesk.extensions import db
+from helpdesk.models import Macro, Priority, Stage, TicketStatus, User
+from helpdesk.tickets import macros
 from helpdesk.tickets.copies import addresses_in
 from helpdesk.tickets.versions import PROPERTIES
 from helpdesk.web.formatting import STAGE_LABELS
@@ -137,4 +139,100 @@ class TicketPropertiesForm(FlaskForm):
             users = [*users, current]
         self.assignee.choices = [SelectChoice("", "Unassigned")] + [
             SelectChoice(str(u.id), u.name) for u in users
+        ]
+
+
+UNCHANGED = SelectChoice("", "— leave as it is —")
+
+
+class MacroForm(FlaskForm):
+    """A macro's name, reply text and actions; the ticket service judges them."""
+
+    name = StringField("Name", validators=[InputRequired("Give the macro a name.")])
+    text = TextAreaField(
+        "Reply text",
+        description="Placeholders: "
+        + ", ".join(f"{{{{ {name} }}}}" for name in macros.PLACEHOLDERS)
+        + ". Lands in the reply box to edit before sending.",
+    )
+    status = SelectField(
+        "Set status",
+        choices=[UNCHANGED, *(SelectChoice(s.value, s.value.capitalize()) for s in TicketStatus)],
+        default="",
+    )
+    priority = SelectField(
+        "Set priority",
+        choices=[UNCHANGED, *(SelectChoice(p.value, p.value.capitalize()) for p in Priority)],
+        default="",
+    )
+    stage = SelectField(
+        "Set journey stage",
+        choices=[UNCHANGED, *(SelectChoice(s.value, STAGE_LABELS[s]) for s in Stage)],
+        default="",
+    )
+    assignee = SelectField("Assign to", default="")
+    tags = StringField("Add tags", description="Comma-separated, e.g. refund, vip.")
+    submit = SubmitField("Save macro")
+
+    def offer_assignees(self, users: list[User]) -> None:
+        self.assignee.choices = [UNCHANGED] + [SelectChoice(str(u.id), u.name) for u in users]
+
+    def fields(self) -> macros.MacroFields:
+        """The macro as the ticket service takes it."""
+        assignee = db.session.get(User, int(self.assignee.data)) if self.assignee.data else None
+        return macros.MacroFields(
+            name=self.name.data or "",
+            text=self.text.data or "",
+            status=self.status.data or None,
+            priority=self.priority.data or None,
+            stage=self.stage.data or None,
+            assignee=assignee,
+            tags=tuple(tag for tag in (self.tags.data or "").split(",") if tag.strip()),
+        )
+
+    def refuse(self, refused: macros.InvalidMacro) -> None:
+        """Show the ticket service's refusal next to the field at fault."""
+        self[refused.field].errors.append(str(refused))
+
+    @classmethod
+    def showing(cls, macro: Macro) -> MacroForm:
+        """The form at a macro's current values."""
+        return cls(
+            data={
+                "name": macro.name,
+                "text": macro.text,
+                "status": macro.status.value if macro.status else "",
+                "priority": macro.priority.value if macro.priority else "",
+                "stage": macro.stage.value if macro.stage else "",
+                "assignee": str(macro.assignee_id or ""),
+                "tags": ", ".join(macro.tags),
+            }
+        )
+
+
+class ApplyMacroForm(FlaskForm):
+    """The macro picker of the ticket page (a plain select without JavaScript)."""
+
+    macro = SelectField("Macro", validators=[InputRequired("Pick a macro.")])
+    # What the reply box held (filled in by the page's script): the macro text goes after it.
+    draft = HiddenField()
+    apply = SubmitField("Apply macro")
+
+    def reply_text(self, rendered: str) -> str:
+        """The reply box after applying: the draft kept, the macro's text below it."""
+        return "\n\n".join(part for part in ((self.draft.data or "").strip(), rendered) if part)
+
+    def offer(self, choices: list[Macro]) -> None:
+        # The picker dialog shows each one's text and how often it was used.
+        self.macro.choices = [
+            SelectChoice(
+                str(m.id),
+                m.name,
+                render_kw={
+                    "data-text": m.text,
+                    "data-uses": m.use_count,
+                    "data-shared": "1" if m.shared else "",
+                },
+            )
+            for m in choices
         ]

@@ -25,7 +25,7 @@ from helpdesk.tickets import queries, service, versions
 from helpdesk.tickets.errors import InvalidInput, TicketError
 from helpdesk.web.access import staff_required
 from helpdesk.web.agent import bp, journey
-from helpdesk.web.agent.forms import ComposeForm, TicketPropertiesForm
+from helpdesk.web.agent.forms import ApplyMacroForm, ComposeForm, TicketPropertiesForm
 from helpdesk.web.downloads import attachment_response
 from helpdesk.web.live import event_stream, resume_point
 
@@ -345,12 +345,14 @@ def _render_ticket(
     posted: TicketPropertiesForm | None = None,
     conflict: versions.PropertiesConflict | None = None,
     newer: list[Message] | None = None,
+    picker: ApplyMacroForm | None = None,
 ) -> str:
     """The ticket page; its live stream replays events after ``live_after`` (0: all of them).
 
     Both forms show the ticket as it is now, whatever was posted: the sidebar at the current
     values and version (with the errors of a ``posted`` save), the composer with the newest
-    message shown (confirming when it shows ``newer`` messages that stopped a send).
+    message shown (confirming when it shows ``newer`` messages that stopped a send), the macro
+    picker with the macros the agent may apply (and the errors of a ``picker`` post).
     """
     current = versions.current_properties(ticket)
     properties = TicketPropertiesForm.showing(current, ticket.version)
@@ -361,6 +363,9 @@ def _render_ticket(
             properties[name].errors = posted[name].errors
     compose.showing(versions.newest_message_id(ticket), ticket.cc, confirming=bool(newer))
     others = [t for t in queries.customer_tickets(ticket.customer_id) if t.id != ticket.id]
+    if picker is None:
+        picker = ApplyMacroForm(formdata=None)
+        picker.offer(service.visible_macros(current_user))
     return render_template(
         "agent/ticket.html",
         live_after=live_after,
@@ -374,6 +379,7 @@ def _render_ticket(
         conflict=_conflict_rows(ticket, conflict, properties) if conflict else None,
         newer=newer or [],
         other_tickets=others,
+        picker=picker,
     )
 
 

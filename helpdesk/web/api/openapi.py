@@ -23,7 +23,7 @@ ERRORS = {
     "names the fields.",
     401: "Missing, unknown or revoked token, or a deactivated user.",
     403: "The token's user lacks the role this needs.",
-    404: "No such ticket or customer.",
+    404: "No such ticket, customer, message or macro (another agent's macro is not found).",
     409: "`newer-messages`: nothing was sent, because messages came after `seen_message_id`; "
     "`error.details.messages` holds them. Read them, then send with `confirm: true`.",
     412: "`stale`: the ticket changed since the `If-Match` ETag.",
@@ -73,10 +73,12 @@ def operation(
     headers: type[BaseModel] | None = None,
     public: bool = False,
     response_headers: dict[str, str] | None = None,
+    optional_body: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Validate the request against the models and document the view with them.
 
     Validated values are on ``request.context``; a refusal answers 400 with the fields named.
+    With ``optional_body`` an empty body counts as ``{}`` (every field at its default).
     """
     status, model, description = ok
     if response_headers:
@@ -88,7 +90,8 @@ def operation(
         answers["HTTP_400"] = (Error, ERRORS[400])
 
     def before(request: Request, _response: Any, error: Exception | None, *_: Any) -> None:
-        if json is not None and (not request.is_json or request.get_json(silent=True) is None):
+        left_out = optional_body and not request.get_data()
+        if json is not None and not left_out and request.get_json(silent=True) is None:
             raise ApiError(400, "invalid_body", NOT_A_JSON_OBJECT)
         if isinstance(error, ValidationError):
             raise refusal(error, json)

@@ -172,6 +172,74 @@ def get_attachment(attachment_id: int) -> Response:
     return attachment_response(attachment)
 
 
+@bp.get("/macros")
+@operation("listMacros", (200, schemas.MacroPage, "The macros the token's user may apply."))
+def list_macros() -> schemas.MacroPage:
+    """The shared macros and the token user's own, by name, with how often each was used"""
+    return schemas.MacroPage(items=service.visible_macros(api_user()))
+
+
+@bp.post("/macros")
+@operation(
+    "createMacro",
+    (201, schemas.Macro, "The new macro."),
+    (401, 403, 422),
+    json=schemas.NewMacro,
+)
+def create_macro() -> tuple[schemas.Macro, int]:
+    """Save a macro, the token user's own or (admins) shared
+
+    A placeholder the macro text may not use, an unknown status, priority or stage, or an
+    inactive assignee is refused with 422 `invalid_input` naming it.
+    """
+    body: schemas.NewMacro = request.context.json
+    user = api_user()
+    if body.shared and user.role != Role.ADMIN:
+        raise ApiError(403, "forbidden", "shared macros are for admins to write")
+    fields = service.MacroFields(
+        name=body.name,
+        text=body.text,
+        status=body.status,
+        priority=body.priority,
+        stage=body.stage,
+        assignee=_assignee(body.assignee),
+        tags=tuple(body.tags),
+    )
+    macro = service.create_macro(None if body.shared else user, fields)
+    db.session.commit()
+    return schemas.Macro.model_validate(macro), 201
+
+
+@bp.post("/tickets/<int:ticket_id>/macros/<int:macro_id>")
+@operation(
+    "applyMacro",
+    (200, schemas.AppliedMacro, "The filled-in text, the reply if sent, and the ticket."),
+    (401, 404, 422),
+    json=schemas.MacroUse,
+    optional_body=True,
+    response_headers=ETAG,
+)
+def apply_macro(ticket_id: int, macro_id: int) -> tuple[schemas.AppliedMacro, Headers]:
+    """Apply a macro to a ticket: make its changes and answer its text filled in
+
+    The changes apply whatever happened on the ticket meanwhile, each audited, as a `PATCH`
+    without `If-Match`; a stage set here gets `stage_source` `api`. With `"send": true` the
+    text is also queued as a reply (422 when it is empty or cannot go out; then nothing is
+    changed).
+    """
+    ticket = _ticket(ticket_id)
+    user = api_user()
+    macro = service.visible_macro(user, macro_id)
+    if macro is None:
+        raise ApiError(404, "not_found", f"no macro with id {macro_id}")
+    body: schemas.MacroUse = request.context.json
+    text = service.apply_macro(macro, ticket, user, source=StageSource.API)
+    message = service.reply(ticket, user, text) if body.send else None
+    db.session.commit()
+    shown, headers = _with_etag(ticket)
+    return schemas.AppliedMacro(text=text, message=message, ticket=shown), headers
+
+
 @bp.get("/customers")
 @operation(
     "listCustomers",

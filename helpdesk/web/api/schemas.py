@@ -31,7 +31,7 @@ from helpdesk.models import (
     TicketStatus,
 )
 from helpdesk.models import Ticket as TicketRow
-from helpdesk.tickets import service
+from helpdesk.tickets import macros, service
 from helpdesk.tickets.queries import DEFAULT_LIMIT, MAX_LIMIT, QueueSort, Trait
 
 # ISO 8601 in UTC with a ``Z``, whatever zone the database handed back.
@@ -281,6 +281,45 @@ class StageLoad(BaseModel):
     rows: list[StageLoadRow]
 
 
+class Macro(Response):
+    """A reply text with placeholders and the ticket changes that go with it."""
+
+    id: int
+    name: str
+    text: str = Field(
+        description="Placeholders, filled in when applied: "
+        + ", ".join(f"`{{{{ {name} }}}}`" for name in macros.PLACEHOLDERS)
+        + "."
+    )
+    shared: bool = Field(description="Kept by admins for everyone; else the token user's own.")
+    status: TicketStatus | None = Field(description="Set on the ticket; null leaves it.")
+    priority: Priority | None = Field(description="Set on the ticket; null leaves it.")
+    stage: Stage | None = Field(description="Set on the ticket; null leaves it.")
+    assignee: User | None = Field(description="Given the ticket; null leaves it.")
+    tags: list[str] = Field(description="Added to the ticket.")
+    use_count: int = Field(description="How often it was applied.")
+    created_at: Timestamp
+
+
+class MacroPage(BaseModel):
+    """Every macro the token's user may apply: the shared ones and their own, by name."""
+
+    items: list[Macro]
+    next_cursor: None = Field(
+        None, description="Always null: every macro the user may apply is on this one page."
+    )
+
+
+class AppliedMacro(BaseModel):
+    """What applying a macro did."""
+
+    text: str = Field(description="The macro text filled in for this ticket.")
+    message: Message | None = Field(
+        description='The queued reply with `"send": true`; null otherwise.'
+    )
+    ticket: Ticket = Field(description="The ticket with the macro's changes.")
+
+
 # --- requests --------------------------------------------------------------------------------
 
 
@@ -445,4 +484,32 @@ class ReplyText(MessageText):
         json_schema_extra=lambda schema: schema.pop("default", None),
         description="Email: whom the reply copies; left out, the ticket's `cc`. Given, it "
         "becomes the ticket's `cc` (an empty list takes everyone off).",
+    )
+
+
+class NewMacro(Request):
+    """A macro; each action left out changes nothing when it is applied."""
+
+    name: StrictStr
+    text: StrictStr = Field(
+        "",
+        description="The reply text; a placeholder other than "
+        + ", ".join(f"`{{{{ {name} }}}}`" for name in macros.PLACEHOLDERS)
+        + " is refused with 422 `invalid_input`.",
+    )
+    status: StrictStr = Field(None, json_schema_extra=_values(TicketStatus))
+    priority: StrictStr = Field(None, json_schema_extra=_values(Priority))
+    stage: StrictStr = Field(None, json_schema_extra=_values(Stage))
+    assignee: RowId | None = Field(None, description="An active user's id to give the ticket.")
+    tags: list[StrictStr] = Field([], description="Tags to add to the ticket.")
+    shared: StrictBool = Field(
+        False, description="For everyone (admins only, else 403); else the token user's own."
+    )
+
+
+class MacroUse(Request):
+    """How to apply a macro; an empty body is `{}`."""
+
+    send: StrictBool = Field(
+        False, description="Also queue the filled-in text as a public reply to the customer."
     )

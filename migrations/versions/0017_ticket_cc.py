@@ -1,7 +1,7 @@
 """tickets and messages: the people in Cc of an email conversation
 
-Revision ID: 0018_ticket_cc
-Revises: 0015_tags
+Revision ID: 0017_ticket_cc
+Revises: 0016_macros
 Create Date: 2026-12-06 21:55:00
 
 A customer's mail to us and to colleagues of theirs keeps those colleagues on the ticket; our
@@ -14,8 +14,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = "0018_ticket_cc"
-down_revision = "0015_tags"
+revision = "0017_ticket_cc"
+down_revision = "0016_macros"
 branch_labels = None
 depends_on = None
 
