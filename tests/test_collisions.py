@@ -9,6 +9,7 @@ import pytest
 from test_chat import Widget
 
 from helpdesk.chat import events
+from helpdesk.commands.worker import periodic_jobs
 from helpdesk.extensions import db
 from helpdesk.models import Ticket, User, utcnow
 from helpdesk.tickets import service
@@ -144,3 +145,19 @@ def test_a_page_opened_later_shows_who_is_on_the_ticket_and_who_writes(
     assert ada.post(f"/tickets/{ticket_id}/presence", data={"state": "left"}).status_code == 204
     assert "Ada Agent</li>" not in bea.get(f"/tickets/{ticket_id}").text
     assert ada.post(f"/tickets/{ticket_id}/presence", data={"state": "gone"}).status_code == 400
+
+
+def test_the_worker_prunes_typing_and_presence_nobody_is_shown_again(ctx, make_user, open_ticket):
+    ticket = db.session.get(Ticket, open_ticket(text="It rattles."))
+    events.publish_presence(ticket=ticket, user=make_user(), state=events.PresenceState.VIEWING)
+    db.session.commit()
+
+    def kinds() -> list[str]:
+        stream = events.Stream(ticket_id=ticket.id)
+        return [e.kind for e in events.since(db.session.connection(), stream, 0)]
+
+    events.prune_passing_events(utcnow() + timedelta(minutes=59))
+    assert kinds() == ["message", "presence"]
+    events.prune_passing_events(utcnow() + timedelta(minutes=61))
+    assert kinds() == ["message"]  # the message stays: a page resuming still gets it
+    assert events.prune_passing_events in [job.run for job in periodic_jobs()]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, event, func, insert, or_, select
+from sqlalchemy import ColumnElement, Connection, Row, delete, event, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from helpdesk import counters
@@ -256,6 +256,25 @@ def stale(event: Row, now: datetime | None = None) -> bool:
     if event.kind == EventKind.PRESENCE:
         return (now or utcnow()) - event.created_at > PRESENCE_EXPIRES
     return False
+
+
+# Typing and presence older than this are never shown (``stale``): kept a while for the record.
+PASSING_KEPT = timedelta(hours=1)
+
+
+def prune_passing_events(now: datetime | None = None) -> None:
+    """Delete typing and presence events nobody is shown again (a periodic job); commits.
+
+    Open ticket pages beat every 25 s and typing is sent every few seconds: without this the
+    log would grow by every beat. Ids are never reused, so a stream resuming after them is fine.
+    """
+    db.session.execute(
+        delete(ChatEvent).where(
+            ChatEvent.kind.in_((EventKind.TYPING, EventKind.PRESENCE)),
+            ChatEvent.created_at < (now or utcnow()) - PASSING_KEPT,
+        )
+    )
+    db.session.commit()
 
 
 def as_sse(event: Row) -> str:

@@ -184,6 +184,10 @@ function followTicket(thread) {
   // Presence: a beat on opening and every 25 s (it expires after 60 s), a last one on leaving.
   post(thread.dataset.presenceUrl, "viewing");
   setInterval(() => post(thread.dataset.presenceUrl, "viewing"), 25000);
+  // Back to the page from the browser's history cache: here again.
+  window.addEventListener("pageshow", (event) => {
+    if (event.persisted) post(thread.dataset.presenceUrl, "viewing");
+  });
   window.addEventListener("pagehide", () => {
     const body = new FormData();
     body.append("state", "left");
