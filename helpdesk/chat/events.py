@@ -176,7 +176,6 @@ class Viewer:
 
     user_id: int
     name: str
-    state: str
 
     @property
     def initials(self) -> str:
@@ -196,7 +195,7 @@ def ticket_viewers(ticket_id: int, now: datetime | None = None) -> list[Viewer]:
     )
     latest = {data["user_id"]: data for data in rows}
     return [
-        Viewer(data["user_id"], data["name"], data["state"])
+        Viewer(data["user_id"], data["name"])
         for data in latest.values()
         if data["state"] != PresenceState.LEFT
     ]
