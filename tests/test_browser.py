@@ -541,6 +541,63 @@ def test_a_chat_reply_waits_when_the_customer_wrote_meanwhile(
         assert db.session.get(Ticket, ticket_id).messages[-1].text == "Let me check your order."
 
 
+def test_two_agents_on_one_ticket_see_each_other_and_a_mail_that_arrives_meanwhile(
+    browser, live_url, setup, make_user, open_ticket, inbound
+):
+    with setup():
+        make_user(email="ada@helpdesk.test", name="Ada Agent")
+        make_user(email="bea@helpdesk.test", name="Bea Baker")
+    first = "<first@customer.test>"
+    ticket_id = open_ticket(sender="carl@customer.test", external_id=first, text="It rattles.")
+    ada = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
+    bea = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
+    log_in(ada, live_url, "ada@helpdesk.test")
+    ada.goto(f"{live_url}/tickets/{ticket_id}")
+    ada_box = ada.get_by_label("Message")
+    ada_box.fill("Please send a photo of the grinder.")
+
+    # Bea opens the ticket Ada has open: each sees the other, Bea from the page as rendered.
+    log_in(bea, live_url, "bea@helpdesk.test")
+    bea.goto(f"{live_url}/tickets/{ticket_id}")
+    ada_viewers = ada.locator("[data-viewers]")
+    expect(ada_viewers).to_contain_text("Bea Baker")
+    expect(ada_viewers.locator(".avatar")).to_have_text("BB")
+    expect(bea.locator("[data-viewers]")).to_contain_text("Ada Agent")
+    expect(bea.locator("[data-viewers]")).not_to_contain_text("Bea Baker")
+
+    bea.get_by_label("Message").press_sequentially("Looking")
+    expect(ada.get_by_text("Bea Baker is writing a reply…")).to_be_visible()
+
+    # The customer writes again while Ada writes: the mail shows on her page at once.
+    with setup():
+        service.receive(
+            inbound(sender="carl@customer.test", thread_hints=(first,), text="It smells burnt.")
+        )
+    thread = ada.get_by_role("region", name="Conversation")
+    expect(thread.locator(".msg-inbound")).to_have_count(2)
+    expect(thread.locator(".msg-inbound").last).to_contain_text("It smells burnt.")
+    expect(ada.locator("[data-live-notice]")).to_contain_text(
+        "New message from carl@customer.test while you were writing"
+    )
+
+    # Her reply, composed before it arrived, is held by the server until she confirms.
+    ada.get_by_role("button", name="Send reply").click()
+    expect(ada.locator("#composer .notice")).to_contain_text("Not sent yet")
+    expect(ada_box).to_have_value("Please send a photo of the grinder.")
+    with setup():
+        assert len(db.session.get(Ticket, ticket_id).messages) == 2
+    ada.get_by_role("button", name="Send reply anyway").click()
+    expect(ada.locator(".flash")).to_have_text("Reply queued for sending.")
+    with setup():
+        last = db.session.get(Ticket, ticket_id).messages[-1]
+        assert (last.text, last.author.name) == ("Please send a photo of the grinder.", "Ada Agent")
+
+    # Bea leaves: Ada's page no longer lists her.
+    bea.context.close()
+    expect(ada_viewers).not_to_contain_text("Bea Baker")
+    ada.context.close()
+
+
 def test_an_sms_reply_counts_its_characters_and_text_messages_as_it_is_written(
     page, live_url, setup, make_user, open_ticket
 ):

@@ -13,17 +13,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, func, insert, or_, select
+from sqlalchemy import ColumnElement, Connection, Row, delete, event, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from helpdesk import counters
 from helpdesk.extensions import db
-from helpdesk.models import ChatEvent, Counter, Direction, Message, Ticket, utcnow
+from helpdesk.models import ChatEvent, Counter, Direction, Message, Ticket, User, utcnow
 from helpdesk.tickets.file_links import file_url
 
 REPLAY_LIMIT = 200
 # Replaying "is typing" from a minute ago would show a ghost; only recent ones are sent.
 TYPING_SHOWN_FOR = timedelta(seconds=5)
+# DESIGN.md: an agent's presence on a ticket expires after 60 s without a beat.
+PRESENCE_EXPIRES = timedelta(seconds=60)
 QUEUE_KEY = "queue"
 
 
@@ -31,6 +33,14 @@ class EventKind:
     MESSAGE = "message"
     TYPING = "typing"
     TICKET = "ticket"
+    # Agents on a ticket page: "viewing", "writing" or "left"; never sent to a visitor.
+    PRESENCE = "presence"
+
+
+class PresenceState:
+    VIEWING = "viewing"
+    WRITING = "writing"
+    LEFT = "left"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,18 +103,33 @@ def _event_id() -> int | ColumnElement[int]:
     return counters.next_value("chat_event")
 
 
-def publish_message(message: Message) -> None:
-    """Announce a public message of a chat ticket to its visitor and the agents watching."""
+def announce_message(message: Message, *, to_visitor: bool) -> None:
+    """Show a new message on its ticket's live pages (and, ``to_visitor``, in the chat widget).
+
+    Published by the flush that stores it, when it has its id: an intake batch keeps its one
+    flush, and the event still commits with the message.
+    """
+    db.session.info.setdefault(PENDING_MESSAGES, []).append((message, to_visitor))
+
+
+def publish_message(message: Message, *, to_visitor: bool) -> None:
+    """Log a stored message for the agents on its ticket and, ``to_visitor``, its visitor."""
     ticket = message.ticket
-    if not ticket.conversation_id or message.direction == Direction.NOTE:
-        return
-    from_visitor = message.direction == Direction.INBOUND
-    client_id = (message.external_id or "").partition(":")[2] if from_visitor else None
+    from_customer = message.direction == Direction.INBOUND
+    client_id = (message.external_id or "").partition(":")[2] if from_customer else None
+    if from_customer:
+        name = ticket.customer.display_name
+    elif to_visitor:
+        name = _agent_name(message)
+    else:
+        name = message.author.name if message.author else "Helpdesk"
     data = {
         "message_id": message.id,
         "client_id": client_id,
-        "from": "visitor" if from_visitor else "agent",
-        "name": (ticket.customer.display_name if from_visitor else _agent_name(message)),
+        "from": "visitor" if from_customer else "agent",
+        "direction": message.direction.value,
+        "author_id": message.author_id,
+        "name": name,
         "text": message.text,
         "at": message.created_at.isoformat(),
         "channel": message.channel.value,
@@ -113,10 +138,26 @@ def publish_message(message: Message) -> None:
         "files": [
             {"name": item.filename, "url": file_url(item)}
             for item in message.attachments
-            if not from_visitor and item.storage_key
+            if not from_customer and item.storage_key
         ],
     }
-    publish(EventKind.MESSAGE, data, ticket_id=ticket.id, conversation_id=ticket.conversation_id)
+    conversation_id = ticket.conversation_id if to_visitor else None
+    publish(EventKind.MESSAGE, data, ticket_id=ticket.id, conversation_id=conversation_id)
+
+
+PENDING_MESSAGES = "helpdesk.chat.messages"
+
+
+@event.listens_for(Session, "after_flush_postexec")
+def _publish_flushed_messages(session: Session, flush_context: Any) -> None:
+    for message, to_visitor in session.info.pop(PENDING_MESSAGES, ()):
+        publish_message(message, to_visitor=to_visitor)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_unflushed_messages(session: Session, previous_transaction: Any) -> None:
+    # A savepoint flushes on entry: what is still pending was added inside it, and is gone.
+    session.info.pop(PENDING_MESSAGES, None)
 
 
 def _agent_name(message: Message) -> str:
@@ -128,6 +169,43 @@ def publish_new_ticket(ticket: Ticket) -> None:
     """Tell open queues that a new chat arrived."""
     data = {"ticket_id": ticket.id, "number": ticket.number, "subject": ticket.subject}
     publish(EventKind.TICKET, data, ticket_id=ticket.id)
+
+
+def publish_presence(*, ticket: Ticket, user: User, state: str) -> None:
+    """An agent's beat on a ticket page: viewing it, writing a reply, or gone."""
+    data = {"user_id": user.id, "name": user.name, "state": state, "at": utcnow().isoformat()}
+    publish(EventKind.PRESENCE, data, ticket_id=ticket.id)
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """An agent whose page of a ticket beat in the last minute."""
+
+    user_id: int
+    name: str
+
+    @property
+    def initials(self) -> str:
+        return "".join(word[0] for word in self.name.split()[:2]).upper() or "?"
+
+
+def ticket_viewers(ticket_id: int, now: datetime | None = None) -> list[Viewer]:
+    """Who has the ticket open now, by their latest beat: what a page opened later shows."""
+    rows = db.session.scalars(
+        select(ChatEvent.data)
+        .where(
+            ChatEvent.ticket_id == ticket_id,
+            ChatEvent.kind == EventKind.PRESENCE,
+            ChatEvent.created_at >= (now or utcnow()) - PRESENCE_EXPIRES,
+        )
+        .order_by(ChatEvent.id)
+    )
+    latest = {data["user_id"]: data for data in rows}
+    return [
+        Viewer(data["user_id"], data["name"])
+        for data in latest.values()
+        if data["state"] != PresenceState.LEFT
+    ]
 
 
 def publish_typing(*, ticket: Ticket, who: str, name: str) -> None:
@@ -176,10 +254,33 @@ def latest_id() -> int:
 
 
 def stale(event: Row, now: datetime | None = None) -> bool:
-    """True for typing events too old to show."""
-    return (
-        event.kind == EventKind.TYPING and (now or utcnow()) - event.created_at > TYPING_SHOWN_FOR
+    """True for typing and presence events too old to show."""
+    if event.kind == EventKind.TYPING or (
+        event.kind == EventKind.PRESENCE and event.data.get("state") == PresenceState.WRITING
+    ):
+        return (now or utcnow()) - event.created_at > TYPING_SHOWN_FOR
+    if event.kind == EventKind.PRESENCE:
+        return (now or utcnow()) - event.created_at > PRESENCE_EXPIRES
+    return False
+
+
+# Typing and presence older than this are never shown (``stale``): kept a while for the record.
+PASSING_KEPT = timedelta(hours=1)
+
+
+def prune_passing_events(now: datetime | None = None) -> None:
+    """Delete typing and presence events nobody is shown again (a periodic job); commits.
+
+    Open ticket pages beat every 25 s and typing is sent every few seconds: without this the
+    log would grow by every beat. Ids are never reused, so a stream resuming after them is fine.
+    """
+    db.session.execute(
+        delete(ChatEvent).where(
+            ChatEvent.kind.in_((EventKind.TYPING, EventKind.PRESENCE)),
+            ChatEvent.created_at < (now or utcnow()) - PASSING_KEPT,
+        )
     )
+    db.session.commit()
 
 
 def as_sse(event: Row) -> str:

@@ -16,6 +16,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from helpdesk.chat.events import prune_passing_events
 from helpdesk.extensions import db
 from helpdesk.inbox import process_due
 from helpdesk.mail.intake import default_worker_name, fetch_all
@@ -44,13 +45,14 @@ class PeriodicJob:
 def periodic_jobs(wake: threading.Event | None = None) -> tuple[PeriodicJob, ...]:
     """Every job a worker runs. Every worker process runs them, so each must be safe to run in
     several at once (mailboxes are fetched under a lease row in the database, webhook payloads
-    and MMS media are claimed with row locks, the SLA check is idempotent)."""
+    and MMS media are claimed with row locks, the SLA check and the pruning are idempotent)."""
     poll = current_app.config["HELPDESK_MAIL_POLL_SECONDS"]
     return (
         PeriodicJob("mailboxes", poll, _fetch_mailboxes, wake),
         PeriodicJob("taking in webhook payloads", interval=0.0, run=process_due),
         PeriodicJob("fetching MMS media", interval=5.0, run=fetch_due),
         PeriodicJob("recording SLA breaches", interval=60, run=sla.record_breaches),
+        PeriodicJob("pruning typing and presence", interval=600, run=prune_passing_events),
     )
 
 

@@ -36,7 +36,8 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
   if (document.querySelector("[data-shortcut]")) listenForShortcuts();
-  document.querySelectorAll("[data-live-url][data-typing-url]").forEach(followChat);
+  document.querySelectorAll(".thread[data-live-url]").forEach(followTicket);
+  document.querySelectorAll(".thread[data-chat]").forEach(sendChatReplies);
   document.querySelectorAll("#queue-results[data-live-url]").forEach(followQueue);
   document.querySelectorAll("form[data-macro-picker]").forEach(macroPicker);
 });
@@ -133,7 +134,7 @@ function liveStream(url, after, onEvent) {
   const connect = () => {
     source = new EventSource(`${url}?after=${last}`);
     source.onmessage = source.onerror = null;
-    ["message", "typing", "ticket"].forEach((kind) => {
+    ["message", "typing", "ticket", "presence"].forEach((kind) => {
       source.addEventListener(kind, (event) => {
         last = Math.max(last, Number(event.lastEventId) || last);
         onEvent(JSON.parse(event.data));
@@ -148,31 +149,127 @@ function liveStream(url, after, onEvent) {
   connect();
 }
 
-// Chat tickets: new messages and the visitor's typing appear without a reload.
-function followChat(thread) {
+// Every ticket page: new messages, the customer's typing and the other agents on the ticket
+// (who views it, who writes a reply) appear without a reload.
+function followTicket(thread) {
   const composer = thread.querySelector("#composer");
+  const area = composer.querySelector("textarea");
   const typing = thread.querySelector("[data-typing]");
+  const notice = thread.querySelector("[data-live-notice]");
+  const viewers = followViewers(thread, typing);
   let typingTimer = null;
-  const seen = composer.querySelector("[name=seen_message_id]");
-  // Shown on the page is seen: a reply then answers what the customer wrote last.
-  const saw = (id) => (seen.value = Math.max(Number(seen.value) || 0, Number(id) || 0));
   liveStream(thread.dataset.liveUrl, thread.dataset.liveAfter, (data) => {
     if (data.type === "message") {
-      saw(data.message_id);
-      if (!document.getElementById(`message-${data.message_id}`)) {
-        // Above the "is typing" line, so the thread reads on without a gap.
-        typing.before(chatMessage(data, thread.dataset.timezone));
-        typing.textContent = "";
+      if (document.getElementById(`message-${data.message_id}`)) return;
+      // Above the "is typing" line, so the thread reads on without a gap.
+      typing.before(ticketMessage(data, thread.dataset.timezone));
+      typing.textContent = "";
+      // Shown before the agent started writing is seen; what arrives while they write is
+      // not, so the server asks them to confirm a reply composed before it (409).
+      const byOther = String(data.author_id) !== thread.dataset.me;
+      if (area.value.trim() && byOther) {
+        notice.textContent = `New message from ${data.name} while you were writing: read it before you send.`;
+        notice.hidden = false;
+      } else {
+        markSeen(composer, data.message_id);
       }
     } else if (data.type === "typing" && data.who === "visitor") {
       typing.textContent = `${data.name} is typing…`;
       clearTimeout(typingTimer);
       typingTimer = setTimeout(() => (typing.textContent = ""), 4000);
+    } else if (data.type === "presence") {
+      viewers.beat(data);
     }
   });
+  const csrf = composer.querySelector("[name=csrf_token]")?.value;
+  const post = (url, state) =>
+    fetch(url, {
+      method: "POST",
+      body: new URLSearchParams(state ? { state } : {}),
+      headers: csrf ? { "X-CSRFToken": csrf } : {},
+      credentials: "same-origin",
+    }).catch(() => {});
+  // Presence: a beat on opening and every 25 s (it expires after 60 s), a last one on leaving.
+  post(thread.dataset.presenceUrl, "viewing");
+  setInterval(() => post(thread.dataset.presenceUrl, "viewing"), 25000);
+  // Back to the page from the browser's history cache: here again.
+  window.addEventListener("pageshow", (event) => {
+    if (event.persisted) post(thread.dataset.presenceUrl, "viewing");
+  });
+  window.addEventListener("pagehide", () => {
+    const body = new FormData();
+    body.append("state", "left");
+    if (csrf) body.append("csrf_token", csrf);
+    navigator.sendBeacon(thread.dataset.presenceUrl, body);
+  });
+  let lastSent = 0;
+  area.addEventListener("input", () => {
+    if (Date.now() - lastSent < 2500) return;
+    lastSent = Date.now();
+    post(thread.dataset.typingUrl);
+  });
+}
+
+// The other agents on the ticket: initials and name while their page beats, a "writing" line
+// while they type; each one goes after a minute without a beat, or when their page closes.
+function followViewers(thread, typing) {
+  const box = thread.querySelector("[data-viewers]");
+  const list = box.querySelector("ul");
+  const expires = Number(box.dataset.expires) * 1000;
+  const timers = new Map();
+  let writingTimer = null;
+  const drop = (id) => {
+    list.querySelector(`[data-user-id="${id}"]`)?.remove();
+    box.hidden = !list.children.length;
+  };
+  const keep = (id) => {
+    clearTimeout(timers.get(id));
+    timers.set(id, setTimeout(() => drop(id), expires));
+  };
+  list.querySelectorAll("[data-user-id]").forEach((item) => keep(item.dataset.userId));
+  return {
+    beat(data) {
+      const id = String(data.user_id);
+      if (id === thread.dataset.me) return;
+      if (data.state === "left") {
+        clearTimeout(timers.get(id));
+        drop(id);
+        return;
+      }
+      if (!list.querySelector(`[data-user-id="${id}"]`)) {
+        const item = document.createElement("li");
+        item.dataset.userId = id;
+        const avatar = document.createElement("span");
+        avatar.className = "avatar";
+        avatar.setAttribute("aria-hidden", "true");
+        const words = data.name.split(/\s+/).filter(Boolean);
+        avatar.textContent = words.slice(0, 2).map((w) => w[0].toUpperCase()).join("") || "?";
+        item.append(avatar, ` ${data.name}`);
+        list.append(item);
+        box.hidden = false;
+      }
+      keep(id);
+      if (data.state === "writing") {
+        typing.textContent = `${data.name} is writing a reply…`;
+        clearTimeout(writingTimer);
+        writingTimer = setTimeout(() => (typing.textContent = ""), 6000);
+      }
+    },
+  };
+}
+
+// The composer's seen_message_id: the newest message the agent has read.
+function markSeen(composer, id) {
+  const seen = composer.querySelector("[name=seen_message_id]");
+  seen.value = Math.max(Number(seen.value) || 0, Number(id) || 0);
+}
+
+// Chat tickets: a reply goes without reloading the page; the live stream shows it like any
+// message.
+function sendChatReplies(thread) {
+  const composer = thread.querySelector("#composer");
   const area = composer.querySelector("textarea");
-  const csrf = composer.querySelector("[name=csrf_token]");
-  // A reply goes without reloading the page: the live stream shows it like any message.
+  const liveNotice = thread.querySelector("[data-live-notice]");
   composer.addEventListener("submit", async (event) => {
     if (event.submitter?.name !== "reply") return;
     event.preventDefault();
@@ -187,11 +284,13 @@ function followChat(thread) {
     composer.querySelector(".notice")?.remove();
     if (answer?.ok) {
       area.value = "";
+      liveNotice.hidden = true;
       followProperties(await answer.json());
     } else if (answer?.status === 409) {
       // New messages came while the agent typed: the stream shows them; the text stays, and
       // pressing Send again sends it as it is.
-      saw((await answer.json()).seen_message_id);
+      markSeen(composer, (await answer.json()).seen_message_id);
+      liveNotice.hidden = true;
       const notice = document.createElement("p");
       notice.className = "notice";
       notice.setAttribute("role", "alert");
@@ -203,16 +302,6 @@ function followChat(thread) {
       composer.submit();
     }
     // No answer at all: the text stays, and the stream shows the reply if it went through.
-  });
-  let lastSent = 0;
-  area.addEventListener("input", () => {
-    if (Date.now() - lastSent < 2500) return;
-    lastSent = Date.now();
-    fetch(thread.dataset.typingUrl, {
-      method: "POST",
-      headers: csrf ? { "X-CSRFToken": csrf.value } : {},
-      credentials: "same-origin",
-    }).catch(() => {});
   });
 }
 
@@ -230,11 +319,13 @@ function followProperties(answer) {
   form.elements.version.value = answer.version;
 }
 
+const CHANNEL_LABELS = { email: "Email", sms: "SMS", chat: "Chat" };
+
 // Built with textContent only: message text is never parsed as HTML.
-function chatMessage(data, timeZone) {
-  const fromVisitor = data.from === "visitor";
+function ticketMessage(data, timeZone) {
+  const direction = data.direction;
   const article = document.createElement("article");
-  article.className = `msg msg-${fromVisitor ? "inbound" : "outbound"} msg-live`;
+  article.className = `msg msg-${direction} msg-live`;
   article.id = `message-${data.message_id}`;
   const header = document.createElement("header");
   const who = document.createElement("span");
@@ -242,8 +333,12 @@ function chatMessage(data, timeZone) {
   who.textContent = data.name;
   const kind = document.createElement("span");
   kind.className = "msg-kind";
-  const channel = data.channel === "email" ? "Email" : "Chat";
-  kind.textContent = fromVisitor ? `${channel} from customer` : `Reply by ${channel}`;
+  const channel = CHANNEL_LABELS[data.channel] || data.channel;
+  kind.textContent = {
+    inbound: `${channel} from customer`,
+    outbound: `Reply by ${channel}`,
+    note: "Internal note",
+  }[direction];
   const time = document.createElement("time");
   time.dateTime = data.at;
   // As the server writes times: "25 Nov 2026, 16:13" in the helpdesk's time zone.
@@ -260,7 +355,7 @@ function chatMessage(data, timeZone) {
   text.className = "msg-text";
   text.textContent = data.text;
   article.append(header, text);
-  if (!fromVisitor && data.delivery) {
+  if (direction === "outbound" && data.delivery) {
     const footer = document.createElement("footer");
     const delivery = document.createElement("span");
     delivery.className = `delivery delivery-${data.delivery}`;

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from channels.base import Channel
 from channels.sms import MAX_BODY as SMS_MAX_BODY
+from helpdesk.chat import events as chat_events
 from helpdesk.extensions import db
 from helpdesk.models import DeliveryState, Direction, Message, Ticket, TicketStatus, User, utcnow
 from helpdesk.tickets import identity_claims, sla
@@ -160,6 +161,8 @@ def add_note(ticket: Ticket, author: User, text: str, *, at: datetime | None = N
         created_at=at,
     )
     db.session.add(note)
+    # Notes stay inside the team: the agents' pages show them, a chat visitor never does.
+    chat_events.announce_message(note, to_visitor=False)
     _record(ticket, author, "note", None, _excerpt(text), at)
     ticket.updated_at = at
     db.session.flush()

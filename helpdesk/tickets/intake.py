@@ -150,10 +150,10 @@ def _attach(msg: InboundMessage, endpoint: Endpoint, lookups: IntakeLookups) -> 
         if msg.keyword:
             _apply_keyword(msg, ticket, at)
     opened = match is None or ticket is not match.ticket
-    if msg.channel == Channel.CHAT:
-        # Live views learn of it from the event log, written in this same transaction.
+    if msg.channel == Channel.CHAT and opened:
+        # Open queues learn of it from the event log, written in this same transaction.
         db.session.flush()
-        _announce_chat(message, new_ticket=opened)
+        chat_events.publish_new_ticket(ticket)
     return Intake(message, reason, opened_ticket=opened)
 
 
@@ -212,12 +212,6 @@ def _own_message_id(msg: InboundMessage, lookups: IntakeLookups) -> tuple[Inboun
         return msg, ""
     own = replace(msg, external_id=content_message_id(msg.content_hash))
     return own, f"; reuses the Message-ID {msg.external_id} of message {first}"
-
-
-def _announce_chat(message: Message, *, new_ticket: bool) -> None:
-    if new_ticket:
-        chat_events.publish_new_ticket(message.ticket)
-    chat_events.publish_message(message)
 
 
 def _ticket_for(
@@ -339,6 +333,8 @@ def _store_inbound(
         created_at=at,
     )
     db.session.add(message)
+    # The agents on the ticket's page see it at once; a chat visitor sees what they wrote.
+    chat_events.announce_message(message, to_visitor=msg.channel == Channel.CHAT)
     _store_attachments(message, msg.attachments)
     _record_media(message, msg.media, at)
     note_copied(ticket, msg, at)

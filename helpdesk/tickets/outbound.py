@@ -70,11 +70,11 @@ def _queue_outbound(
     )
     db.session.add(message)
     _store_attachments(message, attachments)
-    # The widget shows every reply, also one sent by email, should the visitor come back; a
-    # message routed to one address (a verification link) is for that address alone.
-    if ticket.channel == Channel.CHAT and route is None:
-        db.session.flush()
-        chat_events.publish_message(message)
+    # The ticket's live pages show every reply, and the widget every reply on a chat, also one
+    # sent by email, should the visitor come back; a message routed to one address (a
+    # verification link) is for that address alone.
+    if route is None:
+        chat_events.announce_message(message, to_visitor=ticket.channel == Channel.CHAT)
     return message
 
 

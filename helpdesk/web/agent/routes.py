@@ -99,7 +99,7 @@ def queue_live() -> Response:
 @bp.get("/tickets/<int:ticket_id>/live")
 @staff_required
 def ticket_live(ticket_id: int) -> Response:
-    """Messages and typing on one chat ticket as they happen."""
+    """Messages, the customer's typing and the other agents on one ticket as they happen."""
     found = _ticket_or_404(ticket_id)
     return event_stream(events.Stream(ticket_id=found.id), resume_point(), _still_here())
 
@@ -107,11 +107,26 @@ def ticket_live(ticket_id: int) -> Response:
 @bp.post("/tickets/<int:ticket_id>/typing")
 @staff_required
 def agent_typing(ticket_id: int) -> tuple[str, int]:
+    """The agent writes in the composer: other agents see it, and so does a chat's visitor."""
     found = _ticket_or_404(ticket_id)
+    events.publish_presence(ticket=found, user=current_user, state=events.PresenceState.WRITING)
     if found.conversation_id:
         first_name = current_user.name.split()[0] if current_user.name else "Support"
         events.publish_typing(ticket=found, who="agent", name=first_name)
-        db.session.commit()
+    db.session.commit()
+    return "", 204
+
+
+@bp.post("/tickets/<int:ticket_id>/presence")
+@staff_required
+def presence_beat(ticket_id: int) -> tuple[str, int]:
+    """The agent's ticket page is open ("viewing", beaten while it stays open) or closed."""
+    found = _ticket_or_404(ticket_id)
+    state = request.form.get("state", events.PresenceState.VIEWING)
+    if state not in (events.PresenceState.VIEWING, events.PresenceState.LEFT):
+        abort(400)
+    events.publish_presence(ticket=found, user=current_user, state=state)
+    db.session.commit()
     return "", 204
 
 
@@ -380,6 +395,8 @@ def _render_ticket(
         newer=newer or [],
         other_tickets=others,
         picker=picker,
+        viewers=[v for v in events.ticket_viewers(ticket.id) if v.user_id != current_user.id],
+        presence_expires=int(events.PRESENCE_EXPIRES.total_seconds()),
     )
 
 
