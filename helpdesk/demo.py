@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import select
 
-from channels.base import Channel, InboundMessage, Utm
+from channels.base import Channel, InboundAttachment, InboundMessage, Utm
 from helpdesk.extensions import db
 from helpdesk.models import (
     CustomerIdentity,
@@ -44,6 +44,7 @@ from helpdesk.models import (
 )
 from helpdesk.outbox import AttemptOutcome
 from helpdesk.tickets import endpoints, service, sla, sms
+from helpdesk.tickets.attachments import _store_attachments
 
 SEED = 5690
 PASSWORD = "demo-password"
@@ -1026,8 +1027,55 @@ def load(tickets: int = 1000, customers: int = 200, seed: int = SEED) -> bool:
     cast = Cast(agents, manager, seed, now)
     _play([Story(p, cast) for p in plans], cutoff=now - timedelta(minutes=1))
     _settle_deliveries(cast.outbound, now)
+    _add_working_details(rng, cast)
     db.session.flush()
     return True
+
+
+# Tags agents put on tickets, by a word of the subject (the first that matches wins).
+DEMO_TAGS = {
+    "refund": "refund",
+    "invoice": "billing",
+    "order": "order",
+    "subscription": "subscription",
+    "broken": "defect",
+    "noise": "defect",
+    "wholesale": "b2b",
+}
+# A customer's own file (its name in their script) and the one agents send back.
+WARRANTY_CARD = InboundAttachment(
+    "гарантийный талон.pdf", "application/pdf", b"%PDF-1.4\n% Ridgeline warranty card\n"
+)
+BREW_GUIDE = InboundAttachment(
+    "Ridgeline brew guide.pdf", "application/pdf", b"%PDF-1.4\n% Ridgeline brew guide\n"
+)
+
+
+def _add_working_details(rng: random.Random, cast: Cast) -> None:
+    """What agents leave on tickets while they work them: tags, files both ways, and the
+    colleagues a customer copies on their mail."""
+    db.session.flush()
+    tickets = list(db.session.scalars(select(Ticket).order_by(Ticket.id)))
+    agent = cast.agents[0][1]
+    for ticket in tickets:
+        words = ticket.subject.lower()
+        tag = next((tag for word, tag in DEMO_TAGS.items() if word in words), None)
+        if tag and rng.random() < 0.6:
+            service.add_tag(ticket, agent, tag, at=ticket.created_at + timedelta(minutes=30))
+        if ticket.customer.name and rng.random() < 0.04:
+            service.add_tag(ticket, agent, "vip", at=ticket.created_at + timedelta(minutes=31))
+    email = [t for t in tickets if t.channel == EMAIL and len(t.messages) > 1]
+    for ticket in email[-40::8]:
+        _store_attachments(ticket.messages[0], [WARRANTY_CARD])
+    for message in [m for m in cast.outbound if m.channel == EMAIL][-60::10]:
+        _store_attachments(message, [BREW_GUIDE])
+    for ticket in email[-30::10]:
+        address = ticket.customer.identity(IdentityKind.EMAIL) or "someone@example.com"
+        colleague = f"orders@{address.split('@')[1]}"
+        ticket.cc = [colleague]
+        for message in ticket.messages:
+            if message.direction == Direction.OUTBOUND:
+                message.cc = [colleague]
 
 
 def _ensure_staff() -> dict[str, User]:
