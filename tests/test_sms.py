@@ -364,6 +364,17 @@ def test_every_mms_item_is_recorded_at_once_and_fetched_by_the_worker(ctx, text_
     assert fetch_due().stored == 0  # nothing fetched twice
 
 
+def test_the_ticket_page_shows_a_picture_still_being_fetched(client, login, text_in, twilio):
+    url = twilio.add_media("image/gif", b"GIF89a")
+    text_in("My receipt", NumMedia="1", MediaUrl0=url, MediaContentType0="image/gif")
+    login()
+    page = client.get(f"/tickets/{only_ticket().id}")
+    assert page.status_code == 200
+    assert "not fetched yet" in page.text
+    fetch_due()
+    assert "6 bytes" in client.get(f"/tickets/{only_ticket().id}").text
+
+
 def test_media_fetch_retries_a_server_error_then_stores(ctx, text_in, twilio):
     url = twilio.add_media("image/gif", b"GIF89a")
     text_in("", NumMedia="1", MediaUrl0=url, MediaContentType0="image/gif")

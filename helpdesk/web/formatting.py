@@ -27,6 +27,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(utcnow, "now")
     app.add_template_filter(duration)
     app.add_template_filter(percent)
+    app.add_template_filter(file_size)
     app.add_template_global(url_with)
     app.add_template_global(STAGE_LABELS, "stage_labels")
     app.add_template_global(CHANNEL_LABELS, "channel_labels")
@@ -34,6 +35,17 @@ def init_app(app: Flask) -> None:
     app.add_template_global(list(Stage), "stages")
     app.add_template_global(list(TicketStatus), "statuses")
     app.add_template_global(list(Priority), "priorities")
+
+
+def file_size(size: int | None) -> str:
+    """A file's size as people read it: "840 bytes", "12.5 KB", "3.2 MB"."""
+    if size is None:
+        return "not fetched yet"
+    if size < 1024:
+        return f"{size:,} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
 
 
 def local_time(value: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
