@@ -95,3 +95,48 @@ def test_a_link_never_reaches_a_file_a_customer_sent(client, setup, inbound):
         )
         link = file_url(message.attachments[0]).removeprefix("http://helpdesk.test")
     assert client.get(link).status_code == 404
+
+
+def test_the_api_sends_files_with_a_multipart_reply(
+    client, setup, open_ticket, make_user, make_token
+):
+    with setup():
+        headers = {"Authorization": f"Bearer {make_token(make_user())}"}
+    ticket_id = open_ticket()
+    url = f"/api/v1/tickets/{ticket_id}/replies"
+    sent = client.post(
+        url,
+        headers=headers,
+        content_type="multipart/form-data",
+        data={
+            "text": "Both labels attached.",
+            "cc": "bo@customer.test, carl@customer.test",
+            "files": [
+                (io.BytesIO(b"%PDF one"), "label 1.pdf"),
+                (io.BytesIO(b"%PDF two"), "ラベル2.pdf"),
+            ],
+        },
+    )
+    assert sent.status_code == 201, sent.get_json()
+    reply = sent.get_json()
+    assert [a["filename"] for a in reply["attachments"]] == ["label 1.pdf", "ラベル2.pdf"]
+    with setup():
+        assert outbound(ticket_id).cc == ["bo@customer.test", "carl@customer.test"]
+        [first, _] = outbound(ticket_id).attachments
+        first_id = first.id
+    download = client.get(f"/api/v1/attachments/{first_id}", headers=headers)
+    assert download.data == b"%PDF one"
+
+    too_big = client.post(
+        url,
+        headers=headers,
+        content_type="multipart/form-data",
+        data={"text": "Video", "files": [(io.BytesIO(b"x" * (25 * 1024 * 1024 + 1)), "v.mp4")]},
+    )
+    assert too_big.status_code == 422
+    assert "at most 25 MB of files" in too_big.get_json()["error"]["message"]
+    not_a_file = client.post(
+        url, headers=headers, content_type="multipart/form-data", data={"text": "x", "files": "y"}
+    )
+    assert not_a_file.status_code == 400
+    assert "files" in not_a_file.get_json()["error"]["message"]

@@ -63,6 +63,10 @@ spec = SpecTree(
 )
 
 
+# What a form body may come as; anything else is read as JSON.
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
 def operation(
     operation_id: str,
     ok: tuple[int, type[BaseModel] | None, str],
@@ -70,6 +74,7 @@ def operation(
     *,
     query: type[BaseModel] | None = None,
     json: type[BaseModel] | None = None,
+    form: type[BaseModel] | None = None,
     headers: type[BaseModel] | None = None,
     public: bool = False,
     response_headers: dict[str, str] | None = None,
@@ -78,7 +83,8 @@ def operation(
     """Validate the request against the models and document the view with them.
 
     Validated values are on ``request.context``; a refusal answers 400 with the fields named.
-    With ``optional_body`` an empty body counts as ``{}`` (every field at its default).
+    With ``optional_body`` an empty body counts as ``{}`` (every field at its default). With
+    ``form`` a multipart body (files) is taken as well as JSON.
     """
     status, model, description = ok
     if response_headers:
@@ -86,19 +92,21 @@ def operation(
     answers: dict[str, Any] = {f"HTTP_{status}": (model, description)}
     for code in errors:
         answers[f"HTTP_{code}"] = (Error, ERRORS[code])
-    if query or json or headers:
+    if query or json or form or headers:
         answers["HTTP_400"] = (Error, ERRORS[400])
 
     def before(request: Request, _response: Any, error: Exception | None, *_: Any) -> None:
+        as_form = form is not None and request.mimetype in FORM_TYPES
         left_out = optional_body and not request.get_data()
-        if json is not None and not left_out and request.get_json(silent=True) is None:
+        if json is not None and not (left_out or as_form) and request.get_json(silent=True) is None:
             raise ApiError(400, "invalid_body", NOT_A_JSON_OBJECT)
         if isinstance(error, ValidationError):
-            raise refusal(error, json)
+            raise refusal(error, form if as_form else json)
 
     return spec.validate(
         query=query,
         json=json,
+        form=form,
         headers=headers,
         resp=Response(**answers),
         before=before,

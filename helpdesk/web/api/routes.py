@@ -14,10 +14,12 @@ from flask import Response, current_app, request
 from sqlalchemy.orm import selectinload
 from werkzeug.http import quote_etag
 
+from channels.base import InboundAttachment
 from helpdesk.extensions import db
 from helpdesk.models import Attachment, Customer, Message, Role, StageSource, Ticket, User
 from helpdesk.reports import stage_load
 from helpdesk.tickets import queries, service, versions
+from helpdesk.tickets.copies import addresses_in
 from helpdesk.tickets.errors import InvalidInput
 from helpdesk.web.api import bp, openapi, schemas
 from helpdesk.web.api.auth import api_user
@@ -115,12 +117,27 @@ def update_ticket(ticket_id: int) -> tuple[schemas.Ticket, Headers]:
     (201, schemas.Message, "The queued outbound message."),
     (401, 404, 409, 422),
     json=schemas.ReplyText,
+    form=schemas.ReplyForm,
 )
 def create_reply(ticket_id: int) -> tuple[schemas.Message, int]:
-    """Queue a public reply on the ticket's channel"""
+    """Queue a public reply on the ticket's channel
 
-    def reply(ticket: Ticket, user: User, body: schemas.ReplyText) -> Message:
-        return service.reply(ticket, user, body.text, cc=body.cc)
+    As JSON, or as `multipart/form-data` with files (one `files` part per file).
+    """
+
+    def reply(ticket: Ticket, user: User, body: schemas.ReplyText | schemas.ReplyForm) -> Message:
+        if isinstance(body, schemas.ReplyText):
+            return service.reply(ticket, user, body.text, cc=body.cc)
+        files = [
+            InboundAttachment(
+                upload.filename or "attachment",
+                upload.mimetype or "application/octet-stream",
+                upload.read(),
+            )
+            for upload in body.files
+        ]
+        cc = None if body.cc is None else addresses_in(body.cc)
+        return service.reply(ticket, user, body.text, attachments=files, cc=cc)
 
     return _write_message(ticket_id, reply)
 
@@ -297,7 +314,7 @@ def _write_message(
     ticket_id: int, write: Callable[[Ticket, User, Any], Message]
 ) -> tuple[schemas.Message, int]:
     ticket = _ticket(ticket_id)
-    body: schemas.MessageText = request.context.json
+    body = request.context.json or request.context.form
     user = api_user()
     seen = body.seen_message_id
     if seen is not None and not body.confirm:

@@ -10,14 +10,18 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    PlainValidator,
     StrictBool,
     StrictInt,
     StrictStr,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
+from werkzeug.datastructures import FileStorage
 
 from channels.base import Channel
 from helpdesk.models import Customer as CustomerRow
@@ -484,6 +488,43 @@ class ReplyText(MessageText):
         json_schema_extra=lambda schema: schema.pop("default", None),
         description="Email: whom the reply copies; left out, the ticket's `cc`. Given, it "
         "becomes the ticket's `cc` (an empty list takes everyone off).",
+    )
+
+
+def _uploaded(value: Any) -> FileStorage:
+    if not isinstance(value, FileStorage):
+        raise ValueError("must be a file")
+    return value
+
+
+UploadedFile = Annotated[
+    Any, PlainValidator(_uploaded), WithJsonSchema({"type": "string", "format": "binary"})
+]
+
+
+def _as_list(value: Any) -> Any:
+    # A form field sent once arrives as one value, sent several times as a list.
+    return value if isinstance(value, list) else [value]
+
+
+class ReplyForm(Request):
+    """A public reply with files, as ``multipart/form-data``: the fields of the JSON body, and
+    ``files`` once per file."""
+
+    text: StrictStr = Field("", description="What to send.")
+    seen_message_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = Field(
+        None, description="As in the JSON body."
+    )
+    confirm: bool = Field(False, description="As in the JSON body.")
+    cc: StrictStr | None = Field(
+        None,
+        description="Email: whom the reply copies, addresses separated by commas; left out, "
+        "the ticket's `cc`.",
+    )
+    files: Annotated[list[UploadedFile], BeforeValidator(_as_list)] = Field(
+        [],
+        description="The files to send: email 25 MB, SMS 5 MB and 10 files (as MMS), chat "
+        "10 MB, all together; over the limit is 422 `invalid_input`.",
     )
 
 
