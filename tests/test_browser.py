@@ -735,3 +735,54 @@ def test_a_visitor_chats_on_the_demo_shop_and_the_emailed_link_reaches_the_mail_
     outbox = runner.invoke(args=["demo", "outbox", "--directory", str(sent)])
     assert "To: cleo@customer.test" in outbox.output
     assert "Subject: Confirm your email address" in outbox.output
+
+
+def test_an_agent_tags_reads_the_mail_as_sent_and_replies_with_a_file_and_cc(
+    page, live_url, setup, make_user, tmp_path
+):
+    from mail_samples import mail
+    from test_email_view import html_mail
+
+    from channels.email.parse import parse_email
+    from helpdesk.mail.intake import hand_in
+    from helpdesk.mail.mailboxes import MailboxSettings, add_mailbox
+
+    with setup():
+        make_user(email="ada@helpdesk.test", name="Ada Agent")
+        mailbox = add_mailbox(MailboxSettings("help@shop.test", "127.0.0.1", "help", "pw"))
+        hand_in(mailbox, html_mail())
+        ticket_id = db.session.scalar(select(Ticket.id))
+        # The customer writes again on the same thread, copying two colleagues.
+        again = mail(
+            to="help@shop.test, bo@customer.test",
+            headers={"Cc": "carl@customer.test", "In-Reply-To": "<photo-1@customer.test>"},
+        )
+        service.receive(parse_email(again, endpoint="help@shop.test").message)
+    log_in(page, live_url, "ada@helpdesk.test")
+    page.goto(f"{live_url}/tickets/{ticket_id}")
+
+    page.get_by_placeholder("Add a tag").fill("Warranty claim")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.get_by_role("link", name="warranty-claim")).to_be_visible()
+
+    page.get_by_text("Email as sent").first.click()
+    frame = page.frame_locator("iframe[title='The email as it was sent']")
+    expect(frame.locator("b")).to_have_text("photo")
+
+    expect(page.get_by_label("Cc")).to_have_value("bo@customer.test, carl@customer.test")
+    page.get_by_label("Cc").fill("bo@customer.test")
+    label = tmp_path / "warranty label.pdf"
+    label.write_bytes(b"%PDF-1.4 label")
+    page.get_by_label("Attach files").set_input_files(label)
+    page.get_by_label("Message").fill("Here is your return label.")
+    page.get_by_role("button", name="Send and set pending").click()
+    expect(page.locator(".flash")).to_have_text("Reply queued for sending; the ticket is pending.")
+    expect(page.locator(".msg-outbound")).to_contain_text("warranty label.pdf")
+    with setup():
+        ticket = db.session.get(Ticket, ticket_id)
+        reply = ticket.messages[-1]
+        assert (reply.cc, [a.filename for a in reply.attachments]) == (
+            ["bo@customer.test"],
+            ["warranty label.pdf"],
+        )
+        assert ticket.cc == ["bo@customer.test"] and ticket.status == TicketStatus.PENDING
