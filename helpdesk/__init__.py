@@ -38,7 +38,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
 
     from channels.email.smtp import EmailAdapter
-    from helpdesk import models  # noqa: F401  (register every table with the metadata)
+    from helpdesk import (
+        audit,  # noqa: F401  (its session hooks keep the audit trail)
+        models,  # noqa: F401  (register every table with the metadata)
+    )
     from helpdesk.chat import hub
     from helpdesk.cli import register_commands
     from helpdesk.mail.mailboxes import smtp_settings_for

@@ -1,5 +1,6 @@
 """All models, importable from one place so Alembic sees the whole metadata."""
 
+from helpdesk.models.audit import AuditEvent
 from helpdesk.models.base import (
     DeliveryState,
     Direction,
@@ -31,6 +32,7 @@ from helpdesk.models.tickets import (
 __all__ = [
     "ApiToken",
     "Attachment",
+    "AuditEvent",
     "ChatConversation",
     "ChatEvent",
     "Counter",

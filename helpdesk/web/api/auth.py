@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import g, request
 from sqlalchemy import select
 
+from helpdesk import audit
 from helpdesk.extensions import db
 from helpdesk.models import ApiToken, User, utcnow
 from helpdesk.web.api import bp
@@ -32,7 +33,8 @@ def authenticate() -> None:
     # Committed on its own: the use stays on record when the request then fails, and read-only
     # requests have nothing else to commit.
     db.session.commit()
-    g.api_user = token.user
+    g.api_user, g.api_token = token.user, token
+    audit.api_write_begins()
 
 
 def api_user() -> User:
