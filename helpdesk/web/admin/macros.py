@@ -2,33 +2,26 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
-from helpdesk import accounts
 from helpdesk.extensions import db
 from helpdesk.models import Macro
 from helpdesk.tickets import service
 from helpdesk.web.access import admin_required
 from helpdesk.web.admin import bp
-from helpdesk.web.agent.forms import MacroForm
+from helpdesk.web.agent.macro_forms import delete_macro as delete
+from helpdesk.web.agent.macro_forms import macro_form, save_macro
 
 
 @bp.route("/macros", methods=["GET", "POST"])
 @admin_required
 def macros() -> str | Response | tuple[str, int]:
     """The shared macros with how often each was used, and a form for a new one."""
-    form = _macro_form(MacroForm())
-    if form.validate_on_submit():
-        try:
-            made = service.create_macro(None, form.fields())
-        except service.InvalidMacro as refused:
-            db.session.rollback()
-            form.refuse(refused)
-        else:
-            db.session.commit()
-            flash(f"Shared macro “{made.name}” saved; every agent can apply it now.", "success")
-            return redirect(url_for("admin.macros"))
+    form = macro_form()
+    if (made := save_macro(form, None)) is not None:
+        flash(f"Shared macro “{made.name}” saved; every agent can apply it now.", "success")
+        return redirect(url_for("admin.macros"))
     page = render_template(
         "admin/macros.html",
         form=form,
@@ -43,17 +36,10 @@ def macros() -> str | Response | tuple[str, int]:
 @admin_required
 def macro(macro_id: int) -> str | Response | tuple[str, int]:
     found = _shared_or_404(macro_id)
-    form = _macro_form(MacroForm() if request.method == "POST" else MacroForm.showing(found))
-    if form.validate_on_submit():
-        try:
-            service.update_macro(found, form.fields())
-        except service.InvalidMacro as refused:
-            db.session.rollback()
-            form.refuse(refused)
-        else:
-            db.session.commit()
-            flash(f"Shared macro “{found.name}” saved.", "success")
-            return redirect(url_for("admin.macros"))
+    form = macro_form(found)
+    if save_macro(form, None, found) is not None:
+        flash(f"Shared macro “{found.name}” saved.", "success")
+        return redirect(url_for("admin.macros"))
     page = render_template("admin/macro.html", form=form, macro=found)
     return (page, 400) if form.errors else page
 
@@ -61,17 +47,9 @@ def macro(macro_id: int) -> str | Response | tuple[str, int]:
 @bp.post("/macros/<int:macro_id>/delete")
 @admin_required
 def delete_macro(macro_id: int) -> Response:
-    found = _shared_or_404(macro_id)
-    name = found.name
-    service.delete_macro(found)
-    db.session.commit()
+    name = delete(_shared_or_404(macro_id))
     flash(f"Shared macro “{name}” deleted.", "success")
     return redirect(url_for("admin.macros"))
-
-
-def _macro_form(form: MacroForm) -> MacroForm:
-    form.offer_assignees(accounts.active_users())
-    return form
 
 
 def _shared_or_404(macro_id: int) -> Macro:

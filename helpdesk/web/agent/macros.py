@@ -7,14 +7,15 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from helpdesk import accounts
 from helpdesk.extensions import db
 from helpdesk.models import Macro
 from helpdesk.tickets import service, versions
 from helpdesk.tickets.errors import TicketError
 from helpdesk.web.access import staff_required
 from helpdesk.web.agent import bp
-from helpdesk.web.agent.forms import ApplyMacroForm, ComposeForm, MacroForm
+from helpdesk.web.agent.forms import ApplyMacroForm, ComposeForm
+from helpdesk.web.agent.macro_forms import delete_macro as delete
+from helpdesk.web.agent.macro_forms import macro_form, save_macro
 from helpdesk.web.agent.routes import _render_ticket, _thread_or_404
 
 SHARED_ONLY_BY_ADMINS = "Shared macros are changed by admins, on the admin Macros page."
@@ -24,17 +25,10 @@ SHARED_ONLY_BY_ADMINS = "Shared macros are changed by admins, on the admin Macro
 @staff_required
 def macros() -> str | Response | tuple[str, int]:
     """The agent's own macros and the shared ones, with how often each was used."""
-    form = _macro_form(MacroForm())
-    if form.validate_on_submit():
-        try:
-            made = service.create_macro(current_user, form.fields())
-        except service.InvalidMacro as refused:
-            db.session.rollback()
-            form.refuse(refused)
-        else:
-            db.session.commit()
-            flash(f"Macro “{made.name}” saved.", "success")
-            return redirect(url_for("agent.macros"))
+    form = macro_form()
+    if (made := save_macro(form, current_user)) is not None:
+        flash(f"Macro “{made.name}” saved.", "success")
+        return redirect(url_for("agent.macros"))
     listed = service.visible_macros(current_user)
     page = render_template(
         "agent/macros.html", form=form, macros=listed, edit="agent.macro", shared_editable=False
@@ -52,17 +46,10 @@ def macro(macro_id: int) -> str | Response | tuple[str, int]:
             flash(SHARED_ONLY_BY_ADMINS, "error")
             return redirect(url_for("agent.macro", macro_id=macro_id))
         return render_template("agent/macro.html", form=None, macro=found)
-    form = _macro_form(MacroForm() if request.method == "POST" else MacroForm.showing(found))
-    if form.validate_on_submit():
-        try:
-            service.update_macro(found, form.fields())
-        except service.InvalidMacro as refused:
-            db.session.rollback()
-            form.refuse(refused)
-        else:
-            db.session.commit()
-            flash(f"Macro “{found.name}” saved.", "success")
-            return redirect(url_for("agent.macros"))
+    form = macro_form(found)
+    if save_macro(form, current_user, found) is not None:
+        flash(f"Macro “{found.name}” saved.", "success")
+        return redirect(url_for("agent.macros"))
     page = render_template("agent/macro.html", form=form, macro=found)
     return (page, 400) if form.errors else page
 
@@ -74,10 +61,7 @@ def delete_macro(macro_id: int) -> Response:
     if found.shared:
         flash(SHARED_ONLY_BY_ADMINS, "error")
         return redirect(url_for("agent.macros"))
-    name = found.name
-    service.delete_macro(found)
-    db.session.commit()
-    flash(f"Macro “{name}” deleted.", "success")
+    flash(f"Macro “{delete(found)}” deleted.", "success")
     return redirect(url_for("agent.macros"))
 
 
@@ -107,11 +91,6 @@ def apply_macro(ticket_id: int) -> str | tuple[str, int]:
     flash(f"Macro “{name}” applied; its text is in the reply box, not sent yet.", "success")
     compose = ComposeForm(formdata=None, data={"text": picker.reply_text(text)})
     return _render_ticket(_thread_or_404(ticket_id), compose)
-
-
-def _macro_form(form: MacroForm) -> MacroForm:
-    form.offer_assignees(accounts.active_users())
-    return form
 
 
 def _visible_or_404(macro_id: int) -> Macro:
