@@ -786,3 +786,22 @@ def test_an_agent_tags_reads_the_mail_as_sent_and_replies_with_a_file_and_cc(
             ["warranty label.pdf"],
         )
         assert ticket.cc == ["bo@customer.test"] and ticket.status == TicketStatus.PENDING
+
+
+def test_an_agent_sends_a_failed_reply_again(page, live_url, setup, make_user, open_ticket):
+    with setup():
+        agent_id = make_user(email="ada@helpdesk.test", name="Ada Agent").id
+    ticket_id = open_ticket()
+    with setup():
+        from test_web import _failed_reply
+
+        _failed_reply(ticket_id, agent_id)
+    log_in(page, live_url, "ada@helpdesk.test")
+    page.goto(f"{live_url}/tickets/{ticket_id}")
+    reply = page.locator(".msg-outbound")
+    expect(reply.locator(".delivery")).to_have_text("Failed")
+    expect(reply).to_contain_text("unreachable: the mail server did not answer")
+    reply.get_by_role("button", name="Send again").click()
+    expect(page.locator(".flash")).to_have_text("The reply is queued to be sent again.")
+    expect(reply.locator(".delivery")).to_have_text("Queued")
+    expect(page.locator(".activity")).to_contain_text("sent a failed reply again")
