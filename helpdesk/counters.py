@@ -15,18 +15,23 @@ from helpdesk.models import Counter
 
 def next_value(name: str) -> int:
     """The next value of counter ``name``, made on first use even by concurrent callers."""
-    value = _bump(name)
-    if value is None:
+    return next_values(name, 1)[0]
+
+
+def next_values(name: str, count: int) -> range:
+    """The next ``count`` values of counter ``name`` in one statement."""
+    last = _bump(name, count)
+    if last is None:
         dialect = db.session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         # Two first callers at once: one inserts, the other waits for it and skips.
         db.session.execute(insert(Counter).values(name=name, value=0).on_conflict_do_nothing())
-        value = _bump(name)
-    return value
+        last = _bump(name, count)
+    return range(last - count + 1, last + 1)
 
 
-def _bump(name: str) -> int | None:
-    return db.session.connection().execute(_BUMP, {"counter": name}).scalar()
+def _bump(name: str, count: int) -> int | None:
+    return db.session.connection().execute(_BUMP, {"counter": name, "step": count}).scalar()
 
 
 # On the session's connection, not through the ORM: no Counter is ever loaded into the session,
@@ -34,6 +39,6 @@ def _bump(name: str) -> int | None:
 _BUMP = (
     update(Counter.__table__)
     .where(Counter.__table__.c.name == bindparam("counter"))
-    .values(value=Counter.__table__.c.value + 1)
+    .values(value=Counter.__table__.c.value + bindparam("step"))
     .returning(Counter.__table__.c.value)
 )

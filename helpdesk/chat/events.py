@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, delete, event, func, insert, or_, select
+from sqlalchemy import Connection, Row, delete, event, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from helpdesk import counters
@@ -80,27 +80,30 @@ def publish(
     conversation_id: str | None = None,
 ) -> None:
     """Log one event; its streams are woken once the caller commits."""
-    db.session.execute(
-        insert(ChatEvent).values(
-            id=_event_id(),
-            kind=kind,
-            ticket_id=ticket_id,
-            conversation_id=conversation_id,
-            data=data,
-            created_at=utcnow(),
-        )
+    _publish_all(
+        [{"kind": kind, "data": data, "ticket_id": ticket_id, "conversation_id": conversation_id}]
     )
-    keys = set(Stream(conversation_id, ticket_id, kind == EventKind.TICKET).keys)
-    db.session.info.setdefault(PENDING_WAKEUPS, set()).update(keys)
 
 
-def _event_id() -> int | ColumnElement[int]:
+def _publish_all(events: list[dict[str, Any]]) -> None:
+    """Log events in one statement (an intake batch's messages, say), in their order."""
+    at = utcnow()
+    rows = [{**event, "created_at": at} for event in events]
+    table = ChatEvent.__table__
     # Ids come from the "chat_event" counter row, locked until commit, so they become visible
     # in id order. PostgreSQL takes that lock inside COMMIT (a deferred trigger, migration
-    # 0009) and meanwhile the row holds a stand-in; SQLite has one writer at a time anyway.
+    # 0009) and meanwhile the rows hold stand-ins; SQLite has one writer at a time anyway.
     if db.session.get_bind().dialect.name == "postgresql":
-        return -func.nextval("chat_event_drafts")
-    return counters.next_value("chat_event")
+        statement = insert(table).values(id=-func.nextval("chat_event_drafts"))
+    else:
+        statement = insert(table)
+        for row, event_id in zip(rows, counters.next_values("chat_event", len(rows)), strict=True):
+            row["id"] = event_id
+    db.session.connection().execute(statement, rows)
+    wakeups = db.session.info.setdefault(PENDING_WAKEUPS, set())
+    for row in rows:
+        queue = row["kind"] == EventKind.TICKET
+        wakeups.update(Stream(row["conversation_id"], row["ticket_id"], queue).keys)
 
 
 def announce_message(message: Message, *, to_visitor: bool) -> None:
@@ -112,8 +115,9 @@ def announce_message(message: Message, *, to_visitor: bool) -> None:
     db.session.info.setdefault(PENDING_MESSAGES, []).append((message, to_visitor))
 
 
-def publish_message(message: Message, *, to_visitor: bool) -> None:
-    """Log a stored message for the agents on its ticket and, ``to_visitor``, its visitor."""
+def _message_event(message: Message, to_visitor: bool) -> dict[str, Any]:
+    """A stored message as an event for the agents on its ticket and, ``to_visitor``, its
+    visitor."""
     ticket = message.ticket
     from_customer = message.direction == Direction.INBOUND
     client_id = (message.external_id or "").partition(":")[2] if from_customer else None
@@ -135,14 +139,22 @@ def publish_message(message: Message, *, to_visitor: bool) -> None:
         "channel": message.channel.value,
         "delivery": message.delivery_state.value if message.delivery_state else None,
         # The files of a reply, by signed links the visitor's widget may open.
-        "files": [
-            {"name": item.filename, "url": file_url(item)}
-            for item in message.attachments
-            if not from_customer and item.storage_key
-        ],
+        "files": [] if from_customer else _files(message),
     }
-    conversation_id = ticket.conversation_id if to_visitor else None
-    publish(EventKind.MESSAGE, data, ticket_id=ticket.id, conversation_id=conversation_id)
+    return {
+        "kind": EventKind.MESSAGE,
+        "data": data,
+        "ticket_id": ticket.id,
+        "conversation_id": ticket.conversation_id if to_visitor else None,
+    }
+
+
+def _files(message: Message) -> list[dict[str, str]]:
+    return [
+        {"name": item.filename, "url": file_url(item)}
+        for item in message.attachments
+        if item.storage_key
+    ]
 
 
 PENDING_MESSAGES = "helpdesk.chat.messages"
@@ -150,8 +162,9 @@ PENDING_MESSAGES = "helpdesk.chat.messages"
 
 @event.listens_for(Session, "after_flush_postexec")
 def _publish_flushed_messages(session: Session, flush_context: Any) -> None:
-    for message, to_visitor in session.info.pop(PENDING_MESSAGES, ()):
-        publish_message(message, to_visitor=to_visitor)
+    pending = session.info.pop(PENDING_MESSAGES, ())
+    if pending:
+        _publish_all([_message_event(message, to_visitor) for message, to_visitor in pending])
 
 
 @event.listens_for(Session, "after_soft_rollback")
