@@ -1,0 +1,251 @@
+"""Demo data: a coffee roaster's helpdesk with two months of requests on every channel.
+
+Everything goes through the ticket service, back-dated: customers write (``service.receive``)
+and agents answer, note, assign, correct stages and solve (``service.reply`` and friends), in
+time order across all tickets, so numbering, threading, reopening and follow-ups come out the
+way the real rules make them. Stages come from the stage rules created here, which the
+customers' messages genuinely match.
+
+Loading is idempotent: staff, endpoints and rules are created when missing, and the
+conversations only when none of their (seed-derived) message ids is stored yet.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from channels.base import InboundAttachment
+from helpdesk.demo.company import (
+    COMPANY,
+    DOMAIN,
+    MACROS,
+    MAILBOX,
+    PASSWORD,
+    RULES,
+    SEED,
+    SITE,
+    SLA_TARGETS,
+    STAFF,
+    TEXT_LINE,
+)
+from helpdesk.demo.content import (
+    CHAT,
+    EMAIL,
+    MAX_CUSTOMERS,
+    SMS,
+)
+from helpdesk.demo.planning import Plan, _plan
+from helpdesk.demo.stories import Cast, Story, _external_id, _play
+from helpdesk.extensions import db
+from helpdesk.models import (
+    DeliveryAttempt,
+    DeliveryState,
+    Direction,
+    IdentityKind,
+    Message,
+    Role,
+    Stage,
+    StageRule,
+    Ticket,
+    User,
+    utcnow,
+)
+from helpdesk.outbox import AttemptOutcome
+from helpdesk.tickets import endpoints, service, sla, sms
+from helpdesk.tickets.attachments import _store_attachments
+
+# What the CLI, the demo channels and the tests read of the demo company.
+__all__ = [
+    "COMPANY",
+    "DOMAIN",
+    "MAILBOX",
+    "MAX_CUSTOMERS",
+    "PASSWORD",
+    "SITE",
+    "STAFF",
+    "TEXT_LINE",
+    "load",
+]
+
+
+def load(tickets: int = 1000, customers: int = 200, seed: int = SEED) -> bool:
+    """Load the demo (flushes); False when its conversations are already there."""
+    users = _ensure_staff()
+    _ensure_channels()
+    _ensure_targets()
+    _ensure_macros()
+    now = utcnow().replace(microsecond=0)
+    rng = random.Random(seed)
+    plans = _plan(rng, tickets, customers, now)
+    if _already_loaded(plans, seed):
+        return False
+    agents = [(member, users[member.email]) for member in STAFF if member.role == Role.AGENT]
+    manager = next(users[m.email] for m in STAFF if m.role == Role.MANAGER)
+    cast = Cast(agents, manager, seed, now)
+    _play([Story(p, cast) for p in plans], cutoff=now - timedelta(minutes=1))
+    _settle_deliveries(cast.outbound, now)
+    _add_working_details(rng, cast)
+    db.session.flush()
+    return True
+
+
+# Tags agents put on tickets, by a word of the subject (the first that matches wins).
+DEMO_TAGS = {
+    "refund": "refund",
+    "invoice": "billing",
+    "order": "order",
+    "subscription": "subscription",
+    "broken": "defect",
+    "noise": "defect",
+    "wholesale": "b2b",
+}
+# A customer's own file (its name in their script) and the one agents send back.
+WARRANTY_CARD = InboundAttachment(
+    "гарантийный талон.pdf", "application/pdf", b"%PDF-1.4\n% Ridgeline warranty card\n"
+)
+BREW_GUIDE = InboundAttachment(
+    "Ridgeline brew guide.pdf", "application/pdf", b"%PDF-1.4\n% Ridgeline brew guide\n"
+)
+
+
+def _add_working_details(rng: random.Random, cast: Cast) -> None:
+    """What agents leave on tickets while they work them: tags, files both ways, and the
+    colleagues a customer copies on their mail."""
+    db.session.flush()
+    tickets = list(db.session.scalars(select(Ticket).order_by(Ticket.id)))
+    agent = cast.agents[0][1]
+    for ticket in tickets:
+        words = ticket.subject.lower()
+        tag = next((tag for word, tag in DEMO_TAGS.items() if word in words), None)
+        if tag and rng.random() < 0.6:
+            service.add_tag(ticket, agent, tag, at=ticket.created_at + timedelta(minutes=30))
+        if ticket.customer.name and rng.random() < 0.04:
+            service.add_tag(ticket, agent, "vip", at=ticket.created_at + timedelta(minutes=31))
+    email = [t for t in tickets if t.channel == EMAIL and len(t.messages) > 1]
+    for ticket in email[-40::8]:
+        _store_attachments(ticket.messages[0], [WARRANTY_CARD])
+    for message in [m for m in cast.outbound if m.channel == EMAIL][-60::10]:
+        _store_attachments(message, [BREW_GUIDE])
+    for ticket in email[-30::10]:
+        address = ticket.customer.identity(IdentityKind.EMAIL) or "someone@example.com"
+        colleague = f"orders@{address.split('@')[1]}"
+        ticket.cc = [colleague]
+        for message in ticket.messages:
+            if message.direction == Direction.OUTBOUND:
+                message.cc = [colleague]
+
+
+def _ensure_staff() -> dict[str, User]:
+    users = {}
+    for member in STAFF:
+        user = db.session.scalar(select(User).where(User.email == member.email))
+        if user is None:
+            user = User(email=member.email, name=member.name, role=member.role)
+            user.set_password(PASSWORD)
+            db.session.add(user)
+        users[member.email] = user
+    db.session.flush()
+    return users
+
+
+def _ensure_channels() -> None:
+    for channel, address, name, stage in (
+        (EMAIL, MAILBOX, f"{COMPANY} support", Stage.USE),
+        (SMS, TEXT_LINE, f"{COMPANY} text line", Stage.USE),
+        # No default: a chat on a page no rule knows stays unknown until an agent looks.
+        (CHAT, SITE, f"{SITE} website chat", None),
+    ):
+        endpoint = endpoints.endpoint_for(channel, address)
+        endpoint.name = endpoint.name or name
+        endpoint.default_stage = endpoint.default_stage or stage
+    # Registered as an admin would, so the channels page lists the text line as connected.
+    sms.add_number(number=TEXT_LINE)
+    existing = set(db.session.scalars(select(StageRule.name)))
+    for position, (name, stage, conditions) in enumerate(RULES, start=1):
+        if name not in existing:
+            db.session.add(StageRule(name=name, position=position * 10, stage=stage, **conditions))
+    db.session.flush()
+
+
+def _ensure_targets() -> None:
+    """Service targets per stage, buyers first; kept if an admin has set any already."""
+    if sla.targets():
+        return
+    for stage, (first_response, resolution) in SLA_TARGETS.items():
+        sla.set_target(stage, first_response, resolution)
+
+
+def _ensure_macros() -> None:
+    """The shared macros, each made when no shared macro of its name exists yet."""
+    existing = {macro.name for macro in service.shared_macros()}
+    for name, text, actions in MACROS:
+        if name not in existing:
+            service.create_macro(None, service.MacroFields(name=name, text=text, **actions))
+
+
+def _already_loaded(plans: list[Plan], seed: int) -> bool:
+    openings = [_external_id(seed, p, 0) for p in plans]
+    return (
+        db.session.scalar(
+            select(Message.id)
+            .where(Message.direction == Direction.INBOUND, Message.external_id.in_(openings))
+            .limit(1)
+        )
+        is not None
+    )
+
+
+# --- deliveries -------------------------------------------------------------------------------
+
+
+def _settle_deliveries(outbound: list[Message], now: datetime) -> None:
+    """Mark demo replies as long delivered, so a worker never sends them to made-up people.
+
+    The newest two stay "sent" (the carrier has not confirmed yet) and two recent ones failed,
+    so the agent views show every delivery state a real day has.
+    """
+    ordered = sorted(outbound, key=lambda m: (m.created_at, m.id))
+    states = {m.id: DeliveryState.DELIVERED for m in ordered}
+    for message in ordered[-2:]:
+        states[message.id] = DeliveryState.SENT
+    recent = [m for m in ordered[:-2] if now - m.created_at < timedelta(days=3)]
+    for channel in (SMS, EMAIL):
+        failing = [m for m in recent if m.channel == channel]
+        if failing:
+            states[failing[-1].id] = DeliveryState.FAILED
+    for message in ordered:
+        _deliver(message, states[message.id])
+
+
+FAILURES = {
+    SMS: ("30003", "Unreachable destination handset"),
+    EMAIL: ("552", "5.2.2 Mailbox full"),
+}
+
+
+def _deliver(message: Message, state: DeliveryState) -> None:
+    attempt = DeliveryAttempt(
+        message=message,
+        worker="demo",
+        started_at=message.created_at + timedelta(seconds=2),
+        finished_at=message.created_at + timedelta(seconds=3),
+    )
+    message.attempt_count = 1
+    message.next_attempt_at = None
+    message.delivery_state = state
+    if state == DeliveryState.FAILED:
+        attempt.outcome = AttemptOutcome.FAILED
+        message.error_code, message.error_text = FAILURES[message.channel]
+        attempt.error_code, attempt.error_text = FAILURES[message.channel]
+    else:
+        attempt.outcome = AttemptOutcome.SENT
+        if message.external_id is None:
+            # As the worker does: SMS and chat learn their id from the provider.
+            message.external_id = (
+                f"SM{message.id:032x}" if message.channel == SMS else (f"chat-{message.id}")
+            )
+        attempt.provider_id = message.external_id
+    db.session.add(attempt)
