@@ -118,3 +118,19 @@ def test_the_api_shows_and_sets_the_cc(client, setup, make_user, make_token):
         headers=headers,
     )
     assert refused.status_code == 422
+
+
+def test_an_address_that_is_none_is_refused_next_to_the_cc_box(client, login, setup):
+    login()
+    with setup():
+        ticket_id = service.receive(copied_mail()).ticket_id
+    page = client.post(
+        f"/tickets/{ticket_id}/messages",
+        data={"text": "Done.", "reply": "1", "cc": "bo@customer.test, nobody", "cc_shown": ""},
+    )
+    assert page.status_code == 400
+    assert 'id="cc-error">not an email address: &#39;nobody&#39;' in page.text
+    assert 'value="bo@customer.test, nobody"' in page.text  # what was typed stays to correct
+    assert "Done." in page.text
+    with setup():
+        assert len(ticket_of(ticket_id).messages) == 1

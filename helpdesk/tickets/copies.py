@@ -17,6 +17,12 @@ from helpdesk.tickets.errors import InvalidInput
 from helpdesk.tickets.events import _record
 
 CC_LIMIT = 20
+
+
+class InvalidCc(InvalidInput):
+    """The Cc a writer gave cannot be used; the form shows why next to the Cc box."""
+
+
 _SEPARATORS = re.compile(r"[\s,;]+")
 
 
@@ -50,15 +56,18 @@ def copied_on_reply(
         return list(ticket.cc)
     if ticket.channel != Channel.EMAIL:
         if wanted:
-            raise InvalidInput("only an email reply can copy people (Cc)")
+            raise InvalidCc("only an email reply can copy people (Cc)")
         return []
-    chosen = list(dict.fromkeys(normalize_email(address) for address in wanted))
+    try:
+        chosen = list(dict.fromkeys(normalize_email(address) for address in wanted))
+    except InvalidInput as unfit:
+        raise InvalidCc(str(unfit)) from None
     if shown is not None:
         removed = set(shown) - set(chosen)
         kept = [address for address in ticket.cc if address not in removed]
         chosen = kept + [address for address in chosen if address not in kept]
     if len(chosen) > CC_LIMIT:
-        raise InvalidInput(f"a reply can copy at most {CC_LIMIT} people")
+        raise InvalidCc(f"a reply can copy at most {CC_LIMIT} people")
     if chosen != ticket.cc:
         _set(ticket, actor, chosen, at)
     return chosen

@@ -22,6 +22,7 @@ from helpdesk.chat import events, presence
 from helpdesk.extensions import db
 from helpdesk.models import Attachment, Customer, Message, Ticket, TicketStatus, User
 from helpdesk.tickets import queries, service, versions
+from helpdesk.tickets.copies import InvalidCc
 from helpdesk.tickets.errors import InvalidInput, TicketError
 from helpdesk.web.access import staff_required
 from helpdesk.web.agent import bp, journey
@@ -190,7 +191,8 @@ def write_message(ticket_id: int) -> str | Response | tuple[str | Response, int]
                 service.set_status(found, current_user, then)
         except TicketError as refused:
             db.session.rollback()
-            compose.text.errors.append(str(refused))
+            field = compose.cc if isinstance(refused, InvalidCc) else compose.text
+            field.errors.append(str(refused))
         else:
             db.session.commit()
             if from_live_page:
