@@ -150,6 +150,7 @@ def test_ticket_list_is_newest_first_with_summaries(client, caller, queue):
         "stage_source": "agent",
         "customer": {"id": sms["customer"]["id"], "name": "+15550002001"},
         "assignee": {"id": caller.id, "name": "Ada Agent", "email": "ada@helpdesk.test"},
+        "team": None,
         "created_at": "2024-05-02T12:00:00Z",
         "updated_at": sms["updated_at"],
         "tags": [],

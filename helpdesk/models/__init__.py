@@ -18,6 +18,7 @@ from helpdesk.models.macros import Macro
 from helpdesk.models.mail import InboundEmail, IntakeOutcome, Mailbox, Security
 from helpdesk.models.people import ApiToken, Customer, CustomerIdentity, User
 from helpdesk.models.surveys import Survey
+from helpdesk.models.teams import AssignmentMode, Team, TeamMember
 from helpdesk.models.tickets import (
     Attachment,
     Counter,
@@ -31,6 +32,7 @@ from helpdesk.models.tickets import (
 
 __all__ = [
     "ApiToken",
+    "AssignmentMode",
     "Attachment",
     "AuditEvent",
     "ChatConversation",
@@ -58,6 +60,8 @@ __all__ = [
     "StageSource",
     "Survey",
     "Tag",
+    "Team",
+    "TeamMember",
     "Ticket",
     "TicketEvent",
     "TicketStatus",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
@@ -12,6 +13,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from helpdesk.extensions import db
 from helpdesk.models.base import IdentityKind, Role, UtcDateTime, enum_column, utcnow
+
+if TYPE_CHECKING:
+    from helpdesk.models.teams import Team
 
 
 class User(UserMixin, db.Model):
@@ -28,6 +32,9 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
+    teams: Mapped[list[Team]] = relationship(
+        secondary="team_members", order_by="Team.name", viewonly=True
+    )
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses sessions of deactivated users

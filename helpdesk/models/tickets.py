@@ -22,6 +22,7 @@ from helpdesk.models.base import (
 )
 from helpdesk.models.channels import Endpoint
 from helpdesk.models.people import Customer, User
+from helpdesk.models.teams import Team
 
 
 class Counter(db.Model):
@@ -81,6 +82,7 @@ class Ticket(db.Model):
         Index("ix_tickets_channel_created_at", "channel", "created_at"),
         Index("ix_tickets_priority_created_at", "priority", "created_at"),
         Index("ix_tickets_assignee_id_created_at", "assignee_id", "created_at"),
+        Index("ix_tickets_team_id_created_at", "team_id", "created_at"),
         # The longest-waiting list, across statuses and within one.
         Index("ix_tickets_last_customer_message_at", "last_customer_message_at"),
         Index("ix_tickets_status_last_customer_message_at", "status", "last_customer_message_at"),
@@ -112,6 +114,13 @@ class Ticket(db.Model):
     stage_source: Mapped[StageSource] = mapped_column(enum_column(StageSource))
     stage_reason: Mapped[str] = mapped_column(String(300))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    # Routing (helpdesk/tickets/routing.py) sets team and priority; it re-runs on a stage
+    # correction for whichever of the two no person has set by hand since.
+    routing_rule: Mapped[str | None] = mapped_column(String(120))
+    routing_reason: Mapped[str | None] = mapped_column(String(300))
+    team_set_by_hand: Mapped[bool] = mapped_column(default=False, server_default=false())
+    priority_set_by_hand: Mapped[bool] = mapped_column(default=False, server_default=false())
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     previous_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -140,6 +149,7 @@ class Ticket(db.Model):
     endpoint: Mapped[Endpoint] = relationship()
     customer: Mapped[Customer] = relationship()
     assignee: Mapped[User | None] = relationship()
+    team: Mapped[Team | None] = relationship()
     previous_ticket: Mapped[Ticket | None] = relationship(remote_side=[id])
     tags: Mapped[list[Tag]] = relationship(secondary=ticket_tags, order_by=Tag.name)
     messages: Mapped[list[Message]] = relationship(

@@ -1,5 +1,8 @@
-"""A ticket's properties: assignee, status, priority and stage, and its customer once a claimed
-address is proven. Every change is written to the ticket's events."""
+"""A ticket's properties: team, assignee, status, priority and stage, and its customer once a
+claimed address is proven. Every change is written to the ticket's events.
+
+A person's change (any actor) of team or priority marks it as set by hand, so routing leaves it
+alone from then on; the system's own changes (no actor) do not."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from helpdesk.models import (
     Priority,
     Stage,
     StageSource,
+    Team,
     Ticket,
     TicketStatus,
     User,
@@ -39,6 +43,22 @@ def assign(
     db.session.flush()
 
 
+def set_team(
+    ticket: Ticket, actor: User | None, team: Team | None, *, at: datetime | None = None
+) -> None:
+    """Put the ticket in a team, or in none; an assignee outside the new team is cleared."""
+    if ticket.team_id == (team.id if team else None):
+        return
+    at = at or utcnow()
+    _record(ticket, actor, "team", _name(ticket.team), _name(team), at)
+    ticket.team = team
+    ticket.team_set_by_hand = ticket.team_set_by_hand or actor is not None
+    ticket.updated_at = at
+    if team is not None and ticket.assignee_id and not team.has_member(ticket.assignee_id):
+        assign(ticket, actor, None, at=at)
+    db.session.flush()
+
+
 def set_status(
     ticket: Ticket, actor: User | None, status: TicketStatus | str, *, at: datetime | None = None
 ) -> None:
@@ -59,6 +79,7 @@ def set_priority(
     at = at or utcnow()
     _record(ticket, actor, "priority", ticket.priority.value, priority.value, at)
     ticket.priority = priority
+    ticket.priority_set_by_hand = ticket.priority_set_by_hand or actor is not None
     ticket.updated_at = at
     db.session.flush()
 
@@ -128,6 +149,10 @@ def _change_status(
         ticket.reopen_count += 1
     ticket.updated_at = at
     sla.note_progress(ticket, at)
+
+
+def _name(team: Team | None) -> str | None:
+    return team.name if team else None
 
 
 def _parse(enum, value, what: str):

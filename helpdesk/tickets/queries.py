@@ -40,6 +40,7 @@ from helpdesk.models import (
     Stage,
     Survey,
     Tag,
+    TeamMember,
     Ticket,
     TicketEvent,
     TicketStatus,
@@ -53,6 +54,8 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 COUNT_CAP = 1000
 UNASSIGNED = "none"
+NO_TEAM = "none"
+MY_TEAMS = "mine"
 
 Row = TypeVar("Row", Ticket, Customer)
 E = TypeVar("E", bound=StrEnum)
@@ -99,6 +102,8 @@ class TicketFilter:
     channels: tuple[Channel, ...] = ()
     priorities: tuple[Priority, ...] = ()
     assignee: int | Literal["none"] | None = None  # a user id, UNASSIGNED, or anyone
+    team: int | Literal["none"] | None = None  # a team id, NO_TEAM, or any team
+    teams_of: int | None = None  # ``team=mine``: any team this user id is in
     q: str = ""  # every word must be a word of the subject or of some message\'s text
     created_from: date | None = None  # inclusive, in ``timezone``
     created_to: date | None = None  # inclusive, in ``timezone``
@@ -115,6 +120,8 @@ class TicketFilter:
             channels=_enum_list(Channel, args.get("channel"), "channel"),
             priorities=_enum_list(Priority, args.get("priority"), "priority"),
             assignee=_assignee(args.get("assignee"), me),
+            team=_team(args.get("team")),
+            teams_of=me if args.get("team") == MY_TEAMS else None,
             q=args.get("q", ""),
             created_from=parse_date(args.get("created_from"), "created_from"),
             created_to=parse_date(args.get("created_to"), "created_to"),
@@ -138,6 +145,13 @@ class TicketFilter:
             found.append(Ticket.assignee_id.is_(None))
         elif self.assignee is not None:
             found.append(Ticket.assignee_id == self.assignee)
+        if self.team == NO_TEAM:
+            found.append(Ticket.team_id.is_(None))
+        elif self.team is not None:
+            found.append(Ticket.team_id == self.team)
+        if self.teams_of is not None:
+            mine = select(TeamMember.team_id).where(TeamMember.user_id == self.teams_of)
+            found.append(Ticket.team_id.in_(mine))
         matching = search.tickets_matching(self.q, db.session.get_bind().dialect.name)
         if matching is not None:
             found.append(matching)
@@ -517,6 +531,16 @@ def _assignee(value: str | None, me: int) -> int | Literal["none"] | None:
         return UNASSIGNED
     if not value.isdigit():
         raise InvalidFilter("assignee must be me, none or a user id")
+    return int(value)
+
+
+def _team(value: str | None) -> int | Literal["none"] | None:
+    if value is None or value in ("", MY_TEAMS):
+        return None
+    if value == NO_TEAM:
+        return NO_TEAM
+    if not value.isdigit():
+        raise InvalidFilter("team must be mine, none or a team id")
     return int(value)
 
 

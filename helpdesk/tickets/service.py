@@ -6,7 +6,7 @@ Callers use this module; the rules live by concern in:
 
 - ``intake``: inbound messages onto their tickets (threading, reopening, new tickets, keywords);
 - ``conversation``: replies, notes, automatic answers and verification links;
-- ``properties``: assignee, status, priority and stage, and a proven identity's customer;
+- ``properties``: team, assignee, status, priority and stage, and a proven identity's customer;
 - ``ratings``: the satisfaction survey asked and answered;
 - ``tags``: the tags agents put on tickets;
 - ``macros``: reply texts with placeholders and ticket changes, applied in one go;
@@ -53,6 +53,7 @@ from helpdesk.tickets.properties import (
     set_priority,
     set_stage,
     set_status,
+    set_team,
 )
 from helpdesk.tickets.ratings import COMMENT_LENGTH, answer_survey, ask_for_rating, survey_of
 from helpdesk.tickets.tags import add_tag, known_tags, remove_tag, set_tags
@@ -93,6 +94,7 @@ __all__ = [
     "set_stage",
     "set_status",
     "set_tags",
+    "set_team",
     "shared_macros",
     "survey_of",
     "take",

@@ -17,19 +17,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, bindparam, event, inspect, or_, select, update
 from sqlalchemy.orm import InstanceState, Session, SessionTransaction
 
 from helpdesk.extensions import db
-from helpdesk.models import Direction, Message, Ticket, TicketEvent, User
+from helpdesk.models import Direction, Message, Team, Ticket, TicketEvent, User
 from helpdesk.tickets import service
 from helpdesk.tickets.errors import InvalidInput, TicketError
 
 # --- keeping the version -----------------------------------------------------------------------
 
 _LOG = "helpdesk ticket versions"
+Row = TypeVar("Row", Team, User)
 
 
 class _VersionLog:
@@ -162,12 +163,14 @@ def etag(ticket: Ticket) -> str:
 
 # --- properties --------------------------------------------------------------------------------
 
-PROPERTIES = ("assignee", "status", "priority", "stage")
+# The team comes before the assignee: a new team clears an assignee outside it.
+PROPERTIES = ("team", "assignee", "status", "priority", "stage")
 
 
 def current_properties(ticket: Ticket) -> dict[str, str]:
     """The ticket's properties as a form carries them: enum values, the assignee's id or ""."""
     return {
+        "team": str(ticket.team_id or ""),
         "assignee": str(ticket.assignee_id or ""),
         "status": ticket.status.value,
         "priority": ticket.priority.value,
@@ -217,8 +220,10 @@ def change_properties(
         ]
         if conflicts:
             raise PropertiesConflict(conflicts, changes)
+    if "team" in changes:
+        service.set_team(ticket, actor, _row(Team, changes["team"], "team"))
     if "assignee" in changes:
-        service.assign(ticket, actor, _user(changes["assignee"]))
+        service.assign(ticket, actor, _row(User, changes["assignee"], "user"))
     if "status" in changes:
         service.set_status(ticket, actor, changes["status"])
     if "priority" in changes:
@@ -228,13 +233,13 @@ def change_properties(
     return changes
 
 
-def _user(value: str) -> User | None:
+def _row(model: type[Row], value: str, what: str) -> Row | None:
     if not value:
         return None
-    user = db.session.get(User, int(value)) if value.isdigit() else None
-    if user is None:
-        raise InvalidInput(f"no user with id {value!r}")
-    return user
+    row = db.session.get(model, int(value)) if value.isdigit() else None
+    if row is None:
+        raise InvalidInput(f"no {what} with id {value!r}")
+    return row
 
 
 def last_changed_by(ticket: Ticket, field: str) -> TicketEvent | None:

@@ -18,7 +18,7 @@ from wtforms.widgets import HiddenInput
 
 from channels.base import InboundAttachment
 from helpdesk.extensions import db
-from helpdesk.models import Macro, Priority, Stage, TicketStatus, User
+from helpdesk.models import Macro, Priority, Stage, Team, TicketStatus, User
 from helpdesk.tickets import macros
 from helpdesk.tickets.copies import addresses_in
 from helpdesk.tickets.versions import PROPERTIES
@@ -90,12 +90,13 @@ class ComposeForm(FlaskForm):
 
 
 class TicketPropertiesForm(FlaskForm):
-    """Assignee, status, priority and stage; every change is audited by the ticket service.
+    """Team, assignee, status, priority and stage; every change is audited by the ticket service.
 
     The page also carries the version and the values it was rendered with, so a save applies
     only what the agent changed, and refuses it when someone else changed the same field since.
     """
 
+    team = SelectField("Team", default="")  # pages from before teams post none
     assignee = SelectField("Assignee")
     status = SelectField(
         "Status", choices=[SelectChoice(s.value, s.value.capitalize()) for s in TicketStatus]
@@ -107,6 +108,7 @@ class TicketPropertiesForm(FlaskForm):
         "Journey stage", choices=[SelectChoice(s.value, STAGE_LABELS[s]) for s in Stage]
     )
     version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    original_team = HiddenField()
     original_assignee = HiddenField()
     original_status = HiddenField(validators=[InputRequired()])
     original_priority = HiddenField(validators=[InputRequired()])
@@ -139,6 +141,11 @@ class TicketPropertiesForm(FlaskForm):
             users = [*users, current]
         self.assignee.choices = [SelectChoice("", "Unassigned")] + [
             SelectChoice(str(u.id), u.name) for u in users
+        ]
+
+    def offer_teams(self, teams: list[Team]) -> None:
+        self.team.choices = [SelectChoice("", "No team")] + [
+            SelectChoice(str(team.id), team.name) for team in teams
         ]
 
 

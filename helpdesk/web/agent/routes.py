@@ -17,7 +17,7 @@ from flask import (
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from helpdesk import accounts
+from helpdesk import accounts, teams
 from helpdesk.chat import events, presence
 from helpdesk.extensions import db
 from helpdesk.models import Attachment, Customer, Message, Ticket, TicketStatus, User
@@ -225,6 +225,7 @@ def update_properties(ticket_id: int) -> str | Response | tuple[str, int]:
     if found is None:
         abort(404)
     posted.offer_assignees(accounts.active_users(), found.assignee)
+    posted.offer_teams(teams.all_teams())
     if not posted.validate_on_submit():
         db.session.rollback()
         return _render_ticket(_thread_or_404(ticket_id), ComposeForm(), posted=posted), 400
@@ -374,6 +375,7 @@ def _render_ticket(
     current = versions.current_properties(ticket)
     properties = TicketPropertiesForm.showing(current, ticket.version)
     properties.offer_assignees(accounts.active_users(), ticket.assignee)
+    properties.offer_teams(teams.all_teams())
     stale_form = posted is not None and posted.lacks_origin()
     if posted is not None:
         for name in versions.PROPERTIES:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from flask import Response, current_app, request
@@ -15,8 +15,9 @@ from sqlalchemy.orm import selectinload
 from werkzeug.http import quote_etag
 
 from channels.base import InboundAttachment
+from helpdesk import teams
 from helpdesk.extensions import db
-from helpdesk.models import Attachment, Customer, Message, Role, StageSource, Ticket, User
+from helpdesk.models import Attachment, Customer, Message, Role, StageSource, Team, Ticket, User
 from helpdesk.reports import stage_load
 from helpdesk.tickets import queries, service, versions
 from helpdesk.tickets.copies import addresses_in
@@ -26,6 +27,8 @@ from helpdesk.web.api.auth import api_user
 from helpdesk.web.api.errors import ApiError
 from helpdesk.web.api.openapi import operation
 from helpdesk.web.downloads import attachment_response
+
+Row = TypeVar("Row", Team, User)
 
 Headers = dict[str, str]
 ETAG = {"ETag": 'The ticket\'s version, `"<id>-<version>"`, to send back as `If-Match`.'}
@@ -77,7 +80,7 @@ def get_ticket(ticket_id: int) -> tuple[schemas.Ticket, Headers]:
     headers=schemas.TicketHeaders,
 )
 def update_ticket(ticket_id: int) -> tuple[schemas.Ticket, Headers]:
-    """Change status, priority, stage, assignee or tags; each change is audited
+    """Change status, priority, stage, team, assignee or tags; each change is audited
 
     Only the fields in the body are written; the others stay as they are, whoever changed them
     last. A stage set here gets `stage_source` `api`; `intake_stage` stays. With `If-Match`,
@@ -103,6 +106,8 @@ def update_ticket(ticket_id: int) -> tuple[schemas.Ticket, Headers]:
         service.set_priority(ticket, user, changes.priority)
     if "stage" in sent:
         service.set_stage(ticket, user, changes.stage, source=StageSource.API)
+    if "team" in sent:
+        service.set_team(ticket, user, _team(changes.team))
     if "assignee" in sent:
         service.assign(ticket, user, _assignee(changes.assignee))
     if "tags" in sent:
@@ -187,6 +192,13 @@ def get_attachment(attachment_id: int) -> Response:
     if attachment is None or attachment.storage_key is None:
         raise ApiError(404, "not_found", f"no stored attachment with id {attachment_id}")
     return attachment_response(attachment)
+
+
+@bp.get("/teams")
+@operation("listTeams", (200, schemas.TeamPage, "Every team."))
+def list_teams() -> schemas.TeamPage:
+    """The teams, by name, with their members and how each assigns its tickets"""
+    return schemas.TeamPage(items=teams.all_teams())
 
 
 @bp.get("/macros")
@@ -336,10 +348,19 @@ def _json(schema: type[schemas.Response], row: Any) -> dict[str, Any]:
     return schema.model_validate(row).model_dump(mode="json", by_alias=True)
 
 
+def _team(team_id: int | None) -> Team | None:
+    return _existing(Team, team_id, "team")
+
+
 def _assignee(user_id: int | None) -> User | None:
-    if user_id is None:
+    return _existing(User, user_id, "user")
+
+
+def _existing(model: type[Row], row_id: int | None, what: str) -> Row | None:
+    """The row a body names by id, None for null; an unknown id is bad input."""
+    if row_id is None:
         return None
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise InvalidInput(f"no user with id {user_id}")
-    return user
+    row = db.session.get(model, row_id)
+    if row is None:
+        raise InvalidInput(f"no {what} with id {row_id}")
+    return row

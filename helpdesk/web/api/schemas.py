@@ -24,8 +24,8 @@ from pydantic import (
 from werkzeug.datastructures import FileStorage
 
 from channels.base import Channel
-from helpdesk.models import Customer as CustomerRow
 from helpdesk.models import (
+    AssignmentMode,
     DeliveryState,
     Direction,
     IdentityKind,
@@ -34,6 +34,7 @@ from helpdesk.models import (
     StageSource,
     TicketStatus,
 )
+from helpdesk.models import Customer as CustomerRow
 from helpdesk.models import Ticket as TicketRow
 from helpdesk.tickets import macros, service
 from helpdesk.tickets.queries import DEFAULT_LIMIT, MAX_LIMIT, QueueSort, Trait
@@ -99,6 +100,30 @@ class CustomerRef(Response):
 class TicketRef(Response):
     id: int
     number: int
+
+
+class TeamRef(Response):
+    id: int
+    name: str
+
+
+class Team(TeamRef):
+    """A team of agents and how it hands out its new tickets."""
+
+    assignment: AssignmentMode = Field(
+        description="`off`: tickets wait in the team until someone takes them; `round_robin`: "
+        "to the assignable member given one longest ago; `least_open`: to the assignable member "
+        "with the fewest new and open tickets."
+    )
+    capacity: int = Field(description="Most new and open tickets per agent for auto-assignment.")
+    members: list[User]
+
+
+class TeamPage(BaseModel):
+    """Every team, by name."""
+
+    items: list[Team]
+    next_cursor: None = Field(None, description="Always null: every team is on this one page.")
 
 
 class Identity(Response):
@@ -170,6 +195,7 @@ class TicketSummary(Response):
     stage_source: StageSource
     customer: CustomerRef
     assignee: User | None
+    team: TeamRef | None
     created_at: Timestamp
     updated_at: Timestamp
     tags: list[str] = Field(description="The ticket's tags, by name.")
@@ -219,6 +245,8 @@ class Ticket(TicketSummary):
     intake_stage: Stage
     intake_rule: str | None
     stage_reason: str
+    routing_rule: str | None = Field(description="The routing rule that set team or priority.")
+    routing_reason: str | None = Field(description="Why routing sent the ticket where it is.")
     customer: Customer  # type: ignore[assignment]  (the whole customer, not the reference)
     previous_ticket: TicketRef | None
     first_response_at: Timestamp | None
@@ -372,6 +400,11 @@ class TicketQuery(PageQuery):
         pattern=rf"^(me|none|[0-9]{{1,{len(str(MAX_ID)) - 1}}})$",
         description="`me`, `none` (unassigned) or a user id.",
     )
+    team: str | None = Field(
+        None,
+        pattern=rf"^(mine|none|[0-9]{{1,{len(str(MAX_ID)) - 1}}})$",
+        description="`mine` (any team of the token's user), `none` (no team) or a team id.",
+    )
     q: str | None = Field(
         None,
         description="Words that must each appear as a whole word in the subject or a message's "
@@ -453,6 +486,11 @@ class TicketChanges(Request):
     priority: StrictStr = Field(None, json_schema_extra=_values(Priority))
     stage: StrictStr = Field(None, json_schema_extra=_values(Stage))
     assignee: RowId | None = Field(None, description="An active user's id, or null to unassign.")
+    team: RowId | None = Field(
+        None,
+        description="A team's id, or null for none. An assignee outside the new team is "
+        "cleared. Routing leaves a team set here alone from then on.",
+    )
     tags: list[StrictStr] = Field(
         None,
         # Left out is not null: the default only means "unchanged".

@@ -1,0 +1,96 @@
+"""The rules for teams: who is in which, and how each hands out its new tickets.
+
+The admin pages, the CLI and the demo call these; like the ticket service they flush and never
+commit.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from helpdesk.extensions import db
+from helpdesk.models import AssignmentMode, Team, TeamMember, User
+
+MAX_CAPACITY = 1000
+
+
+class TeamError(Exception):
+    """A change to teams that the rules refuse; the message says why."""
+
+
+def all_teams() -> list[Team]:
+    """Every team, by name."""
+    return list(db.session.scalars(select(Team).order_by(Team.name)))
+
+
+def team_by_name(name: str) -> Team | None:
+    return db.session.scalar(select(Team).where(func.lower(Team.name) == name.strip().lower()))
+
+
+def team_ids_of(user_id: int) -> list[int]:
+    """The ids of the teams an agent is in."""
+    return list(db.session.scalars(select(TeamMember.team_id).where(TeamMember.user_id == user_id)))
+
+
+def create_team(
+    name: str,
+    *,
+    assignment: AssignmentMode | str = AssignmentMode.OFF,
+    capacity: int = 10,
+    return_unanswered_when_away: bool = False,
+) -> Team:
+    """A new team with nobody in it yet."""
+    team = Team(name="")
+    update_team(
+        team,
+        name=name,
+        assignment=assignment,
+        capacity=capacity,
+        return_unanswered_when_away=return_unanswered_when_away,
+    )
+    db.session.add(team)
+    db.session.flush()
+    return team
+
+
+def update_team(
+    team: Team,
+    *,
+    name: str,
+    assignment: AssignmentMode | str,
+    capacity: int,
+    return_unanswered_when_away: bool,
+) -> None:
+    """Rename a team and change how it assigns its tickets."""
+    name = " ".join(name.split())
+    if not name:
+        raise TeamError("a team needs a name")
+    if len(name) > 80:
+        raise TeamError("a team name has at most 80 characters")
+    holder = team_by_name(name)
+    if holder is not None and holder is not team:
+        raise TeamError(f"there is already a team called {holder.name}")
+    try:
+        mode = AssignmentMode(assignment)
+    except ValueError:
+        allowed = ", ".join(mode.value for mode in AssignmentMode)
+        raise TeamError(f"assignment must be one of {allowed}") from None
+    if not 1 <= capacity <= MAX_CAPACITY:
+        raise TeamError(f"capacity must be between 1 and {MAX_CAPACITY} tickets per agent")
+    team.name, team.assignment, team.capacity = name, mode, capacity
+    team.return_unanswered_when_away = return_unanswered_when_away
+    db.session.flush()
+
+
+def set_members(team: Team, users: list[User]) -> None:
+    """The team's agents from now on (round robin keeps each remaining member's turn)."""
+    wanted = {user.id for user in users}
+    inactive = [user.email for user in users if not user.active]
+    if inactive:
+        raise TeamError(f"deactivated users cannot join a team: {', '.join(inactive)}")
+    for membership in list(team.memberships):
+        if membership.user_id not in wanted:
+            team.memberships.remove(membership)
+    present = {membership.user_id for membership in team.memberships}
+    team.memberships.extend(TeamMember(user_id=user_id) for user_id in wanted - present)
+    db.session.flush()
