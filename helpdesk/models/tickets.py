@@ -67,6 +67,7 @@ REPORT_COLUMNS = (
     "resolution_due_at",
     "first_response_breached_at",
     "resolution_breached_at",
+    "team_id",
 )
 
 
@@ -93,7 +94,15 @@ class Ticket(db.Model):
         Index("ix_tickets_sla_due_at", "sla_due_at"),
         # The stage report reads a range of days from these two alone, never the table.
         Index("ix_tickets_report", *REPORT_COLUMNS),
-        Index("ix_tickets_backlog", "status", "created_at", "stage", "channel", "assignee_id"),
+        Index(
+            "ix_tickets_backlog",
+            "status",
+            "created_at",
+            "stage",
+            "channel",
+            "assignee_id",
+            "team_id",
+        ),
         # Per stage rule: how many tickets it decided and how many were corrected.
         Index("ix_tickets_intake_rule", "intake_rule"),
     )

@@ -45,10 +45,12 @@ class ReportRange:
     timezone: str = "UTC"
     channel: Channel | None = None
     agent_id: int | None = None
+    team_id: int | None = None
 
     @classmethod
     def from_args(cls, args: Mapping[str, str], timezone: str, today: date) -> ReportRange:
-        """Read ``from``, ``to``, ``channel`` and ``agent``; the last 30 days by default."""
+        """Read ``from``, ``to``, ``channel``, ``agent`` and ``team``; the last 30 days by
+        default."""
         last = parse_date(args.get("to"), "to") or today
         first = parse_date(args.get("from"), "from") or last - timedelta(days=DEFAULT_DAYS - 1)
         if first > last:
@@ -57,6 +59,7 @@ class ReportRange:
             raise InvalidFilter(f"a report covers at most {MAX_DAYS} days")
         channel = args.get("channel") or None
         agent = args.get("agent") or None
+        team = args.get("team") or None
         try:
             return cls(
                 first,
@@ -64,9 +67,12 @@ class ReportRange:
                 timezone,
                 Channel(channel) if channel else None,
                 int(agent) if agent else None,
+                int(team) if team else None,
             )
         except ValueError:
-            raise InvalidFilter("channel must be email, sms or chat; agent a user id") from None
+            raise InvalidFilter(
+                "channel must be email, sms or chat; agent a user id; team a team id"
+            ) from None
 
     @property
     def start(self) -> datetime:
@@ -84,12 +90,14 @@ class ReportRange:
         ]
 
     def narrowing(self) -> list[ColumnElement[bool]]:
-        """The channel and agent conditions (the backlog ignores the dates)."""
+        """The channel, agent and team conditions (the backlog ignores the dates)."""
         found = []
         if self.channel:
             found.append(Ticket.channel == self.channel)
         if self.agent_id:
             found.append(Ticket.assignee_id == self.agent_id)
+        if self.team_id:
+            found.append(Ticket.team_id == self.team_id)
         return found
 
     def conditions(self) -> list[ColumnElement[bool]]:
@@ -356,7 +364,7 @@ def journey_flow(report: ReportRange) -> dict[tuple[Stage, Stage], int]:
 
 # --- drill-down -------------------------------------------------------------------------------
 
-# The queue filter behind each figure, on top of stage, channel, agent and the dates.
+# The queue filter behind each figure, on top of stage, channel, agent, team and the dates.
 _DRILL_TRAITS = {
     "arrivals": (),
     "first_response_median_s": (Trait.FIRST_RESPONSE,),
@@ -380,6 +388,8 @@ def drill_down(
         args["channel"] = channel.value
     if report.agent_id:
         args["assignee"] = str(report.agent_id)
+    if report.team_id:
+        args["team"] = str(report.team_id)
     if metric == "backlog":
         args["status"] = ",".join(status.value for status in OPEN_STATUSES)
         return args

@@ -457,6 +457,9 @@ class StageLoadQuery(Parameters):
     agent: Annotated[
         int | None, Field(ge=1, le=MAX_ID, description="Only tickets assigned to this user id.")
     ] = None
+    team: Annotated[
+        int | None, Field(ge=1, le=MAX_ID, description="Only tickets of this team id.")
+    ] = None
 
 
 class TicketHeaders(Parameters):

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from channels.base import Channel
-from helpdesk import accounts
+from helpdesk import accounts, teams
 from helpdesk.extensions import db
 from helpdesk.models import Role, Stage, Ticket
 from helpdesk.reports import stage_load as report
@@ -85,6 +85,7 @@ def stages() -> str | tuple[str, int]:
         age_buckets=[label for label, _ in report.AGE_BUCKETS],
         flow=report.journey_flow(chosen),
         agents=accounts.active_users(),
+        teams=teams.all_teams(),
         channels=list(Channel),
         channel_labels=CHANNEL_LABELS,
         drill=lambda metric, stage=None, channel=None: url_for(
