@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from channels.base import InboundAttachment
+from helpdesk import teams
 from helpdesk.demo.company import (
     COMPANY,
     DOMAIN,
@@ -29,6 +30,7 @@ from helpdesk.demo.company import (
     SITE,
     SLA_TARGETS,
     STAFF,
+    TEAMS,
     TEXT_LINE,
 )
 from helpdesk.demo.content import (
@@ -74,6 +76,7 @@ __all__ = [
 def load(tickets: int = 1000, customers: int = 200, seed: int = SEED) -> bool:
     """Load the demo (flushes); False when its conversations are already there."""
     users = _ensure_staff()
+    _ensure_teams(users)
     _ensure_channels()
     _ensure_targets()
     _ensure_macros()
@@ -149,6 +152,14 @@ def _ensure_staff() -> dict[str, User]:
         users[member.email] = user
     db.session.flush()
     return users
+
+
+def _ensure_teams(users: dict[str, User]) -> None:
+    """The teams, each made with its members when no team of its name exists yet."""
+    for name, members, assignment, _stages in TEAMS:
+        if teams.team_by_name(name) is None:
+            team = teams.create_team(name, assignment=assignment, capacity=8)
+            teams.set_members(team, [users[email] for email in members])
 
 
 def _ensure_channels() -> None:

@@ -1,15 +1,12 @@
-"""The demo company: Ridgeline Coffee's staff, channels, stage rules, service targets and
-macros."""
+"""The demo company: Ridgeline Coffee's staff, teams, channels, stage rules, service targets
+and macros."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from channels.base import Channel
-from helpdesk.models import (
-    Role,
-    Stage,
-)
+from helpdesk.models import AssignmentMode, Role, Stage
 
 SEED = 5690
 PASSWORD = "demo-password"
@@ -89,6 +86,28 @@ STAFF = (
     ),
     StaffMember(Role.MANAGER, f"morgan@{DOMAIN}", "Morgan Lee"),
     StaffMember(Role.ADMIN, f"jordan@{DOMAIN}", "Jordan Kim"),
+)
+
+# (name, members, how it hands out new tickets, the journey stages it serves).
+TEAMS: tuple[tuple[str, tuple[str, ...], AssignmentMode, tuple[Stage, ...]], ...] = (
+    (
+        "Sales",
+        (f"alex@{DOMAIN}",),
+        AssignmentMode.ROUND_ROBIN,
+        (Stage.DISCOVERY, Stage.ATTRACTION, Stage.INTERACTION, Stage.PURCHASE),
+    ),
+    (
+        "Product care",
+        (f"priya@{DOMAIN}", f"alex@{DOMAIN}"),
+        AssignmentMode.LEAST_OPEN,
+        (Stage.USE,),
+    ),
+    (
+        "Community",
+        (f"sam@{DOMAIN}",),
+        AssignmentMode.OFF,
+        (Stage.AWARENESS, Stage.CULTIVATION, Stage.ADVOCACY),
+    ),
 )
 
 # (name, stage, conditions), tried in this order. Campaign tags come before page rules (a
