@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -9,16 +10,7 @@ from sqlalchemy import select
 
 from helpdesk import teams
 from helpdesk.extensions import db
-from helpdesk.models import (
-    AuditEvent,
-    Priority,
-    Role,
-    RoutingRule,
-    Stage,
-    Team,
-    Ticket,
-    TicketEvent,
-)
+from helpdesk.models import AuditEvent, Priority, Role, RoutingRule, Team, Ticket, TicketEvent, User
 from helpdesk.tickets import routing_rules, service, stage_rules
 from helpdesk.tickets.routing import ordered_rules
 from helpdesk.tickets.routing_rules import InvalidRule, sample_facts, try_sample
@@ -277,3 +269,158 @@ def test_a_team_routed_again_drops_an_assignee_outside_it(billing_ticket, make_u
     service.assign(billing_ticket, agent, agent)
     service.set_stage(billing_ticket, agent, "use")
     assert billing_ticket.team.name == "Support" and billing_ticket.assignee is None
+
+
+# --- the admin pages --------------------------------------------------------------------------
+
+
+def rule_form(**fields: str) -> dict[str, str]:
+    """The rule form as a browser posts it: every field, empty unless given."""
+    return {name: "" for name in (*RoutingRule.CONDITIONS, "team", "gives_priority")} | fields
+
+
+def audit_actions(app, rule_id: int) -> list[tuple[str, int | None]]:
+    with app.app_context():
+        rows = db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.target_type == "routing_rule", AuditEvent.target_id == str(rule_id))
+            .order_by(AuditEvent.id)
+        )
+        return [(row.action, row.actor_id) for row in rows]
+
+
+def test_an_admin_adds_edits_reorders_switches_off_and_deletes_rules(client, login, app, setup):
+    admin = login(Role.ADMIN)
+    with setup():
+        billing = teams.create_team("Billing").id
+    added = client.post(
+        "/admin/routing/new",
+        data=rule_form(name="Orders by SMS", channel="sms", stage="purchase", team=str(billing)),
+        follow_redirects=True,
+    )
+    assert "Routing rule “Orders by SMS” added" in added.text
+    client.post(
+        "/admin/routing/new",
+        data=rule_form(name="Urgent words", subject_words="urgent, asap", gives_priority="urgent"),
+    )
+    no_action = client.post("/admin/routing/new", data=rule_form(name="Nothing", channel="sms"))
+    assert no_action.status_code == 400
+    assert 'id="team-error">a rule sets a team, a priority or both' in no_action.text
+    twice = client.post(
+        "/admin/routing/new", data=rule_form(name="Orders by SMS", gives_priority="low")
+    )
+    assert 'id="name-error">a routing rule named Orders by SMS already exists' in twice.text
+    with app.app_context():
+        orders, urgent = ordered_rules()
+        orders_id, urgent_id = orders.id, urgent.id
+
+    form = client.get(f"/admin/routing/{orders_id}")
+    assert '<option selected value="purchase">' in form.text
+    assert f'<option selected value="{billing}">Billing' in form.text
+    bad = client.post(
+        f"/admin/routing/{orders_id}",
+        data=rule_form(channel="email", endpoint="not an address", team=str(billing)),
+    )
+    assert bad.status_code == 400 and 'id="endpoint-error">' in bad.text
+    client.post(
+        f"/admin/routing/{orders_id}",
+        data=rule_form(
+            channel="sms", endpoint="+1 555 000 1000", team=str(billing), gives_priority="high"
+        ),
+    )
+    client.post(f"/admin/routing/{urgent_id}/move", data={"direction": "up"})
+    client.post(f"/admin/routing/{orders_id}/active", data={"active": "0"})
+    with app.app_context():
+        assert names() == ["Urgent words", "Orders by SMS"]
+        orders = db.session.get(RoutingRule, orders_id)
+        assert not orders.active and orders.gives_priority == Priority.HIGH
+        assert orders.conditions() == {"channel": "sms", "endpoint": "+15550001000"}
+    page = client.get("/admin/routing")
+    assert page.text.index("Urgent words") < page.text.index(">Orders by SMS<")
+    assert "Switch Orders by SMS on" in page.text
+    deleted = client.post(f"/admin/routing/{urgent_id}/delete", follow_redirects=True)
+    assert "Routing rule “Urgent words” deleted" in deleted.text
+    with app.app_context():
+        assert names() == ["Orders by SMS"]
+    assert audit_actions(app, orders_id) == [
+        ("routing_rule.created", admin),
+        ("routing_rule.changed", admin),  # conditions and priority
+        ("routing_rule.changed", admin),  # moved down
+        ("routing_rule.changed", admin),  # switched off
+    ]
+    assert audit_actions(app, urgent_id)[-1] == ("routing_rule.deleted", admin)
+
+
+def test_the_page_counts_what_each_rule_routed(client, login, setup, inbound, app):
+    login(Role.ADMIN)
+    with setup():
+        routing_rules.add_rule("sms", {"channel": "sms"}, team=teams.create_team("Mobile"))
+        routing_rules.add_rule("email", {"channel": "email"}, priority="low")
+    for n in range(3):
+        with setup():
+            service.receive(inbound("sms", sender=f"+1555000300{n}"))
+    with setup():
+        old = service.receive(inbound("sms", sender="+15550003009")).ticket
+        old.created_at = old.created_at.replace(year=old.created_at.year - 1)
+    page = client.get("/admin/routing")
+    row = page.text[page.text.index('<td data-label="Rule" class="rule-name"><a') :]
+    assert re.search(
+        r'data-label="Routed" class="num-cell">4<.*?data-label="Last 30 days" class="num-cell">3<',
+        row,
+        re.S,
+    )
+    assert 'data-label="Routed" class="num-cell">0<' in row  # the email rule: nothing yet
+
+
+def test_try_it_shows_the_rule_what_it_sets_and_why(client, login, setup):
+    login(Role.ADMIN)
+    with setup():
+        billing = teams.create_team("Billing")
+        routing_rules.add_rule("Web", {"channel": "chat"}, team=teams.create_team("Web"))
+        routing_rules.add_rule(
+            "Orders by SMS", {"channel": "sms", "stage": "purchase"}, team=billing, priority="high"
+        )
+    page = client.get(
+        "/admin/routing",
+        query_string={
+            "channel": "sms",
+            "endpoint": "+15550001000",
+            "stage": "purchase",
+            "priority": "normal",
+        },
+    )
+    assert page.status_code == 200, page.text
+    assert "Rule “Orders by SMS” sends it to" in page.text
+    assert "because</span> stage purchase and channel sms → Billing, high" in page.text
+    assert "<strong>Web</strong> — no match: needs channel chat" in page.text
+    nothing = client.get("/admin/routing", query_string={"channel": "email", "stage": "use"})
+    assert "No rule matches: no team, normal priority." in nothing.text
+    bad = client.get(
+        "/admin/routing", query_string={"channel": "email", "endpoint": "nope", "tags": "a/b"}
+    )
+    assert bad.status_code == 400 and 'id="endpoint-error">' in bad.text
+
+
+def test_agents_may_not_keep_routing_rules(client, login):
+    login(Role.AGENT)
+    assert client.get("/admin/routing").status_code == 403
+    assert (
+        client.post(
+            "/admin/routing/new", data=rule_form(name="x", gives_priority="low")
+        ).status_code
+        == 403
+    )
+
+
+def test_the_ticket_page_says_which_rule_routed_it_and_why(client, login, setup, open_ticket):
+    agent = login(Role.AGENT)
+    with setup():
+        routing_rules.add_rule(
+            "Orders by SMS", {"channel": "sms"}, team=teams.create_team("Billing"), priority="high"
+        )
+    ticket_id = open_ticket("sms")
+    page = client.get(f"/tickets/{ticket_id}")
+    assert "Routed to Billing by rule “Orders by SMS”: channel sms → Billing, high" in page.text
+    with setup():
+        service.set_priority(db.session.get(Ticket, ticket_id), db.session.get(User, agent), "low")
+    assert "(priority since set by hand)" in client.get(f"/tickets/{ticket_id}").text

@@ -242,26 +242,28 @@ def rule_usage(now: datetime) -> dict[str, RuleUsage]:
 
 def sample_facts(
     channel: Channel | str,
-    endpoint: str = "",
+    endpoint: str | None = None,
     *,
     stage: Stage | str = Stage.UNKNOWN,
     intake_stage: Stage | str | None = None,
-    tags: str = "",
+    tags: str | None = None,
     priority: Priority | str = Priority.NORMAL,
-    subject: str = "",
+    subject: str | None = None,
 ) -> Facts:
-    """A ticket as routing would see it, built from what a person typed."""
+    """A ticket as routing would see it, built from what a person typed (tags: comma-separated)."""
     channel = _enum("channel", Channel, channel)
     stage = _enum("stage", Stage, stage)
-    address = endpoint.strip()
+    address = (endpoint or "").strip()
     return Facts(
         channel=channel,
         endpoint=_checked("endpoint", endpoint_address, channel, address) if address else "",
         intake_stage=_enum("intake_stage", Stage, intake_stage) if intake_stage else stage,
         stage=stage,
-        tags=frozenset(_checked("tag", tag_name, tag) for tag in tags.split(",") if tag.strip()),
+        tags=frozenset(
+            _checked("tag", tag_name, tag) for tag in (tags or "").split(",") if tag.strip()
+        ),
         priority=_enum("priority", Priority, priority),
-        subject=subject.strip(),
+        subject=(subject or "").strip(),
     )
 
 
