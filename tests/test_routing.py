@@ -424,3 +424,29 @@ def test_the_ticket_page_says_which_rule_routed_it_and_why(client, login, setup,
     with setup():
         service.set_priority(db.session.get(Ticket, ticket_id), db.session.get(User, agent), "low")
     assert "(priority since set by hand)" in client.get(f"/tickets/{ticket_id}").text
+
+
+# --- the command line -------------------------------------------------------------------------
+
+
+def test_routing_rules_can_be_added_listed_and_removed_from_the_cli(ctx, runner):
+    teams.create_team("Billing")
+    db.session.commit()
+    add = runner.invoke(
+        args=[
+            *("routing", "add", "Orders", "--team", "billing", "--priority", "high"),
+            *("--channel", "sms", "--stage", "purchase", "--subject", "order, refund"),
+        ]
+    )
+    assert add.exit_code == 0, add.output
+    assert "-> Billing, high" in add.output
+    unknown_team = runner.invoke(args=["routing", "add", "X", "--team", "Nobody"])
+    assert unknown_team.exit_code != 0 and "no team called Nobody" in unknown_team.output
+    no_action = runner.invoke(args=["routing", "add", "X", "--channel", "sms"])
+    assert "a rule sets a team, a priority or both" in no_action.output
+    listing = runner.invoke(args=["routing", "list"])
+    assert "stage=purchase channel=sms subject_words=order, refund" in listing.output
+    assert "[routed 0, 0 in 30 days]" in listing.output
+    assert runner.invoke(args=["routing", "remove", "Orders"]).exit_code == 0
+    assert runner.invoke(args=["routing", "remove", "Orders"]).exit_code != 0
+    assert ordered_rules() == []
