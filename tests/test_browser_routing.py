@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from live_browser import log_in
 from playwright.sync_api import expect
-from test_browser import browser, live_url, log_in, page  # noqa: F401  (fixtures)
 
 from helpdesk import teams
 from helpdesk.models import Role
@@ -12,7 +12,7 @@ from helpdesk.models import Role
 pytestmark = pytest.mark.once
 
 
-def test_an_admin_makes_a_routing_rule_and_tries_it(page, live_url, setup, make_user):  # noqa: F811
+def test_an_admin_makes_a_routing_rule_and_tries_it(page, live_url, setup, make_user):
     with setup():
         make_user(role=Role.ADMIN, email="root@helpdesk.test")
         teams.create_team("Billing")
