@@ -84,10 +84,10 @@ def new_routing_rule() -> str | Response | tuple[str, int]:
     return _rule_page(form, None)
 
 
-@bp.route("/routing/<int:rule_id>", methods=["GET", "POST"])
+@bp.route("/routing/<int:routing_rule_id>", methods=["GET", "POST"])
 @admin_required
-def edit_routing_rule(rule_id: int) -> str | Response | tuple[str, int]:
-    rule = db.session.get(RoutingRule, rule_id) or abort(404)
+def edit_routing_rule(routing_rule_id: int) -> str | Response | tuple[str, int]:
+    rule = db.session.get(RoutingRule, routing_rule_id) or abort(404)
     form = RoutingRuleForm()
     form.offer_teams(teams.all_teams())
     if request.method == "GET":
@@ -119,10 +119,10 @@ def _rule_page(form: RoutingRuleForm, rule: RoutingRule | None) -> tuple[str, in
     return page, 400 if form.errors else 200
 
 
-@bp.post("/routing/<int:rule_id>/move")
+@bp.post("/routing/<int:routing_rule_id>/move")
 @admin_required
-def move_routing_rule(rule_id: int) -> Response:
-    rule = db.session.get(RoutingRule, rule_id) or abort(404)
+def move_routing_rule(routing_rule_id: int) -> Response:
+    rule = db.session.get(RoutingRule, routing_rule_id) or abort(404)
     offset = MOVES.get(request.form.get("direction", ""))
     if offset is None:
         abort(400)
@@ -131,10 +131,10 @@ def move_routing_rule(rule_id: int) -> Response:
     return redirect(url_for("admin.routing_rules_page", _anchor=f"rule-{rule.id}"))
 
 
-@bp.post("/routing/<int:rule_id>/active")
+@bp.post("/routing/<int:routing_rule_id>/active")
 @admin_required
-def activate_routing_rule(rule_id: int) -> Response:
-    rule = db.session.get(RoutingRule, rule_id) or abort(404)
+def activate_routing_rule(routing_rule_id: int) -> Response:
+    rule = db.session.get(RoutingRule, routing_rule_id) or abort(404)
     active = request.form.get("active") == "1"
     routing_rules.set_active(rule, active)
     db.session.commit()
@@ -143,10 +143,10 @@ def activate_routing_rule(rule_id: int) -> Response:
     return redirect(url_for("admin.routing_rules_page", _anchor=f"rule-{rule.id}"))
 
 
-@bp.post("/routing/<int:rule_id>/delete")
+@bp.post("/routing/<int:routing_rule_id>/delete")
 @admin_required
-def delete_routing_rule(rule_id: int) -> Response:
-    rule = db.session.get(RoutingRule, rule_id) or abort(404)
+def delete_routing_rule(routing_rule_id: int) -> Response:
+    rule = db.session.get(RoutingRule, routing_rule_id) or abort(404)
     name = rule.name
     routing_rules.remove_rule(rule)
     db.session.commit()
