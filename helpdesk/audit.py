@@ -1,9 +1,9 @@
 """The audit trail: admin actions and API writes, each written in the transaction that made it.
 
-Changes to what admins keep (users, API tokens, stage rules, service targets, channels,
-macros) are found by the session itself, whichever path made them (an admin page, the CLI, the
-API), with their values before and after; the bookkeeping the system does on its own (last
-seen, last fetch, counters) is left out, and secrets are recorded only as changed. Every API
+Changes to what admins keep (users, API tokens, stage and routing rules, service targets,
+channels, macros) are found by the session itself, whichever path made them (an admin page, the
+CLI, the API), with their values before and after; the bookkeeping the system does on its own
+(last seen, last fetch, counters) is left out, and secrets are recorded only as changed. Every API
 write is recorded with its token and what it sent. Ticket changes keep their own events.
 """
 
@@ -22,6 +22,7 @@ from helpdesk.models import (
     Endpoint,
     Macro,
     Mailbox,
+    RoutingRule,
     StageRule,
     StageSla,
     User,
@@ -31,6 +32,7 @@ AUDITED = {
     User: "user",
     ApiToken: "token",
     StageRule: "stage_rule",
+    RoutingRule: "routing_rule",
     StageSla: "sla_target",
     Endpoint: "endpoint",
     Mailbox: "mailbox",

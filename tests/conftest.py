@@ -24,8 +24,8 @@ from helpdesk.tickets import service
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
 
-# Dovecot and an SMTP sink for the email channel's tests.
-pytest_plugins = ("mail_servers",)
+# Dovecot and an SMTP sink for the email channel's tests; the browser tests' live server.
+pytest_plugins = ("mail_servers", "live_browser")
 
 
 def _on_postgresql() -> bool:

@@ -16,7 +16,7 @@ def test_console_script_lists_the_commands():
         text=True,
         check=True,
     )
-    for name in ("users", "stages", "worker", "demo", "db"):
+    for name in ("users", "stages", "routing", "worker", "demo", "db"):
         assert f"  {name}" in result.stdout
 
 

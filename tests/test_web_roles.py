@@ -11,7 +11,7 @@ from helpdesk.extensions import db
 from helpdesk.mail.mailboxes import MailboxSettings, add_mailbox
 from helpdesk.models import ApiToken, CustomerIdentity, InboundEmail, IntakeOutcome, Role, Ticket
 from helpdesk.storage import blob_store
-from helpdesk.tickets import service, stage_rules
+from helpdesk.tickets import routing_rules, service, stage_rules
 
 PASSWORD = "correct horse battery"
 # Route classes by blueprint: who may use them.
@@ -36,6 +36,7 @@ def world(app: Flask, setup, make_user, make_token, inbound) -> dict[str, int]:
         )
         macro = service.create_macro(None, service.MacroFields(name="Hello", text="Hi"))
         rule = stage_rules.add_rule("sales alias", "purchase", {"recipient": "sales@shop.test"})
+        routing_rule = routing_rules.add_rule("sms", {"channel": "sms"}, priority="high")
         mailbox = add_mailbox(MailboxSettings("help@shop.test", "127.0.0.1", "help", "pw"))
         quarantined = InboundEmail(
             mailbox=mailbox,
@@ -59,6 +60,7 @@ def world(app: Flask, setup, make_user, make_token, inbound) -> dict[str, int]:
             "user_id": admin.id,
             "token_id": db.session.scalar(select(ApiToken.id)),
             "rule_id": rule.id,
+            "routing_rule_id": routing_rule.id,
             "endpoint_id": ticket.endpoint_id,
             "mailbox_id": mailbox.id,
             "email_id": quarantined.id,

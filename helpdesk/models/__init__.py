@@ -17,6 +17,7 @@ from helpdesk.models.chat import ChatConversation, ChatEvent
 from helpdesk.models.macros import Macro
 from helpdesk.models.mail import InboundEmail, IntakeOutcome, Mailbox, Security
 from helpdesk.models.people import ApiToken, Customer, CustomerIdentity, User
+from helpdesk.models.routing import RoutingRule
 from helpdesk.models.surveys import Survey
 from helpdesk.models.teams import AssignmentMode, Team, TeamMember
 from helpdesk.models.tickets import (
@@ -53,6 +54,7 @@ __all__ = [
     "Message",
     "Priority",
     "Role",
+    "RoutingRule",
     "Security",
     "Stage",
     "StageRule",

@@ -1,7 +1,7 @@
 """Intake: an inbound message attached to its ticket, or the reason it was not stored.
 
 De-duplication, each sender's lock, threading, the reopen policy, opening a ticket with its
-stage and targets, storing the message, and SMS keywords.
+stage, targets, team and priority, storing the message, and SMS keywords.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from helpdesk.models import (
     TicketStatus,
     utcnow,
 )
-from helpdesk.tickets import identity_claims, sla, surveys
+from helpdesk.tickets import identity_claims, routing, sla, surveys
 from helpdesk.tickets.attachments import _record_media, _store_attachments
 from helpdesk.tickets.copies import note_copied
 from helpdesk.tickets.customers import phone_identity, resolve_customer, set_opt_out
@@ -281,7 +281,14 @@ def _open_ticket(
     db.session.add(ticket)
     _record(ticket, None, "created", None, f"{decision.stage.value}: {decision.reason}", at)
     sla.apply_targets(ticket, lookups.targets())
+    _dispatch(ticket, lookups, at)
     return ticket
+
+
+def _dispatch(ticket: Ticket, lookups: IntakeLookups, at: datetime) -> None:
+    """Send a new ticket on its way: routing gives it a team and priority (automatic assignment,
+    which needs the team, follows routing here)."""
+    routing.route(ticket, at, lookups.routing_rules())
 
 
 def _subject_of(msg: InboundMessage) -> str:

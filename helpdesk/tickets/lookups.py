@@ -20,12 +20,13 @@ from helpdesk.models import (
     Endpoint,
     IdentityKind,
     Message,
+    RoutingRule,
     Stage,
     StageRule,
     StageSla,
     Ticket,
 )
-from helpdesk.tickets import sla
+from helpdesk.tickets import routing, sla
 from helpdesk.tickets.customers import Sender, identities_of, identity_rows, look_up_sender
 from helpdesk.tickets.stages import ordered_rules
 from helpdesk.tickets.threading import referenced_tickets, subject_token
@@ -65,17 +66,23 @@ def _same_message(msg: InboundMessage, endpoint: Endpoint) -> ColumnElement[bool
 
 
 class IntakeLookups:
-    """Intake's questions, each asked of the database; the seldom-changing answers (stage rules,
-    service targets) are kept for the life of the object."""
+    """Intake's questions, each asked of the database; the seldom-changing answers (stage and
+    routing rules, service targets) are kept for the life of the object."""
 
     def __init__(self) -> None:
         self._rules: list[StageRule] | None = None
+        self._routing_rules: list[RoutingRule] | None = None
         self._targets: dict[Stage, StageSla] | None = None
 
     def rules(self) -> list[StageRule]:
         if self._rules is None:
             self._rules = ordered_rules()
         return self._rules
+
+    def routing_rules(self) -> list[RoutingRule]:
+        if self._routing_rules is None:
+            self._routing_rules = routing.ordered_rules()
+        return self._routing_rules
 
     def targets(self) -> dict[Stage, StageSla]:
         if self._targets is None:

@@ -47,15 +47,7 @@ def set_team(
     ticket: Ticket, actor: User | None, team: Team | None, *, at: datetime | None = None
 ) -> None:
     """Put the ticket in a team, or in none; an assignee outside the new team is cleared."""
-    if ticket.team_id == (team.id if team else None):
-        return
-    at = at or utcnow()
-    _record(ticket, actor, "team", _name(ticket.team), _name(team), at)
-    ticket.team = team
-    ticket.team_set_by_hand = ticket.team_set_by_hand or actor is not None
-    ticket.updated_at = at
-    if team is not None and ticket.assignee_id and not team.has_member(ticket.assignee_id):
-        assign(ticket, actor, None, at=at)
+    _change_team(ticket, actor, team, at or utcnow())
     db.session.flush()
 
 
@@ -73,14 +65,8 @@ def set_status(
 def set_priority(
     ticket: Ticket, actor: User | None, priority: Priority | str, *, at: datetime | None = None
 ) -> None:
-    priority = _parse(Priority, priority, "priority")
-    if priority == ticket.priority:
-        return
-    at = at or utcnow()
-    _record(ticket, actor, "priority", ticket.priority.value, priority.value, at)
-    ticket.priority = priority
-    ticket.priority_set_by_hand = ticket.priority_set_by_hand or actor is not None
-    ticket.updated_at = at
+    """Give the ticket another priority."""
+    _change_priority(ticket, actor, _parse(Priority, priority, "priority"), at or utcnow())
     db.session.flush()
 
 
@@ -107,6 +93,11 @@ def set_stage(
     # The corrected stage's targets apply, still counted from when the request arrived.
     sla.apply_targets(ticket)
     sla.note_progress(ticket, at)
+    # Imported here: routing changes team and priority through this module's own functions.
+    from helpdesk.tickets.routing import route
+
+    # Routed for the stage it had, the ticket may belong elsewhere now.
+    route(ticket, at)
     db.session.flush()
 
 
@@ -149,6 +140,28 @@ def _change_status(
         ticket.reopen_count += 1
     ticket.updated_at = at
     sla.note_progress(ticket, at)
+
+
+def _change_team(ticket: Ticket, actor: User | None, team: Team | None, at: datetime) -> None:
+    """The team change without a flush (intake routes a whole batch, then flushes once)."""
+    if ticket.team_id == (team.id if team else None):
+        return
+    _record(ticket, actor, "team", _name(ticket.team), _name(team), at)
+    ticket.team = team
+    ticket.team_set_by_hand = ticket.team_set_by_hand or actor is not None
+    ticket.updated_at = at
+    if team is not None and ticket.assignee_id and not team.has_member(ticket.assignee_id):
+        assign(ticket, actor, None, at=at)
+
+
+def _change_priority(ticket: Ticket, actor: User | None, priority: Priority, at: datetime) -> None:
+    """The priority change without a flush."""
+    if priority == ticket.priority:
+        return
+    _record(ticket, actor, "priority", ticket.priority.value, priority.value, at)
+    ticket.priority = priority
+    ticket.priority_set_by_hand = ticket.priority_set_by_hand or actor is not None
+    ticket.updated_at = at
 
 
 def _name(team: Team | None) -> str | None:

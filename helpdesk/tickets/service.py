@@ -7,6 +7,7 @@ Callers use this module; the rules live by concern in:
 - ``intake``: inbound messages onto their tickets (threading, reopening, new tickets, keywords);
 - ``conversation``: replies, notes, automatic answers and verification links;
 - ``properties``: team, assignee, status, priority and stage, and a proven identity's customer;
+- ``routing``: a new ticket's team and priority by the routing rules, again on a stage correction;
 - ``ratings``: the satisfaction survey asked and answered;
 - ``tags``: the tags agents put on tickets;
 - ``macros``: reply texts with placeholders and ticket changes, applied in one go;

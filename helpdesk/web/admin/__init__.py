@@ -1,7 +1,13 @@
-"""Admin pages: users, API tokens, journey-stage rules, service targets and channels."""
+"""Admin pages: users, API tokens, journey-stage and routing rules, service targets, channels."""
 
 from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from helpdesk.web.admin import channels, macros, routes, stages  # noqa: E402,F401  (views register)
+from helpdesk.web.admin import (  # noqa: E402,F401  (views register)
+    channels,
+    macros,
+    routes,
+    routing,
+    stages,
+)

@@ -1,4 +1,4 @@
-"""Forms of the admin pages: users, API tokens, stage rules, service targets."""
+"""Forms of the admin pages: users, API tokens, stage and routing rules, service targets."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Validati
 
 from channels.base import Channel
 from helpdesk.accounts import MIN_PASSWORD_LENGTH
-from helpdesk.models import Role, Stage, StageRule, User
+from helpdesk.models import Priority, Role, RoutingRule, Stage, StageRule, Team, User
 from helpdesk.tickets import sla
 from helpdesk.tickets.stage_rules import RULE_STAGES
 from helpdesk.web.formatting import CHANNEL_LABELS, STAGE_LABELS
@@ -127,6 +127,93 @@ class TrySampleForm(FlaskForm):
     utm_source = StringField("utm_source")
     utm_medium = StringField("utm_medium")
     utm_campaign = StringField("utm_campaign")
+
+
+ANY_STAGE = [SelectChoice("", "Any stage")] + [
+    SelectChoice(s.value, STAGE_LABELS[s]) for s in Stage
+]
+PRIORITY_CHOICES = [SelectChoice(p.value, p.value.capitalize()) for p in Priority]
+
+
+class RoutingRuleForm(FlaskForm):
+    """A routing rule: the conditions that must all hold, and the team and priority it gives."""
+
+    intake_stage = SelectField("Stage at intake", choices=ANY_STAGE, default="")
+    stage = SelectField(
+        "Stage now", choices=ANY_STAGE, default="", description="After any correction."
+    )
+    channel = SelectField("Channel", choices=ANY_CHANNEL, default="")
+    endpoint = StringField(
+        "Arrived at", description="Mailbox address, SMS number or chat site key."
+    )
+    # New tickets have neither tags nor a priority a person gave: these count on a re-run.
+    tag = StringField("Tag", description="Counts when routing runs again after a stage change.")
+    priority = SelectField(
+        "Priority set by a person",
+        choices=[SelectChoice("", "Any priority"), *PRIORITY_CHOICES],
+        default="",
+        description="Counts when routing runs again after a stage change.",
+    )
+    subject_words = StringField(
+        "Subject mentions", description="Words or phrases, separated by commas; any one will do."
+    )
+    team = SelectField("Sends it to the team", default="")
+    gives_priority = SelectField(
+        "Gives the priority",
+        choices=[SelectChoice("", "Normal (leave it)"), *PRIORITY_CHOICES],
+        default="",
+    )
+    submit = SubmitField("Save rule")
+
+    def offer_teams(self, teams: list[Team]) -> None:
+        self.team.choices = [SelectChoice("", "No team")] + [
+            SelectChoice(str(team.id), team.name) for team in teams
+        ]
+
+    def show(self, rule: RoutingRule) -> None:
+        """Fill the form from a saved rule (the page as first opened)."""
+        for name in RoutingRule.CONDITIONS:
+            self[name].data = getattr(rule, name) or ""
+        self.team.data = str(rule.team_id or "")
+        self.gives_priority.data = rule.gives_priority or ""
+
+    def conditions(self) -> dict[str, str | None]:
+        """The condition fields by the rule's column names."""
+        return {name: self[name].data for name in RoutingRule.CONDITIONS}
+
+
+class NewRoutingRuleForm(RoutingRuleForm):
+    """A new rule also gets its name, which stays: tickets remember their rule by it."""
+
+    name = StringField(
+        "Name",
+        validators=[DataRequired(), Length(max=120)],
+        description="Tickets remember the rule that routed them by this name; it cannot change.",
+    )
+
+
+class TryRoutingForm(FlaskForm):
+    """A sample ticket for routing's "try it" box; read from the query string, changes nothing."""
+
+    class Meta:
+        csrf = False
+
+    channel = SelectField(
+        "Channel", choices=[SelectChoice(c.value, CHANNEL_LABELS[c]) for c in Channel]
+    )
+    endpoint = StringField("Arrived at", description="Empty: anywhere.")
+    stage = SelectField(
+        "Stage", choices=[SelectChoice(s.value, STAGE_LABELS[s]) for s in Stage], default="unknown"
+    )
+    intake_stage = SelectField(
+        "Stage at intake",
+        choices=[SelectChoice("", "The same")]
+        + [SelectChoice(s.value, STAGE_LABELS[s]) for s in Stage],
+        default="",
+    )
+    tags = StringField("Tags", description="Separated by commas.")
+    priority = SelectField("Priority", choices=PRIORITY_CHOICES, default="normal")
+    subject = StringField("Subject")
 
 
 class EndpointStageForm(FlaskForm):
