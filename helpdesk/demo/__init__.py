@@ -32,6 +32,7 @@ from helpdesk.demo.company import (
     STAFF,
     TEAMS,
     TEXT_LINE,
+    URGENT_ROUTING,
 )
 from helpdesk.demo.content import (
     CHAT,
@@ -56,7 +57,7 @@ from helpdesk.models import (
     utcnow,
 )
 from helpdesk.outbox import AttemptOutcome
-from helpdesk.tickets import endpoints, service, sla, sms
+from helpdesk.tickets import endpoints, routing, routing_rules, service, sla, sms
 from helpdesk.tickets.attachments import _store_attachments
 
 # What the CLI, the demo channels and the tests read of the demo company.
@@ -155,11 +156,22 @@ def _ensure_staff() -> dict[str, User]:
 
 
 def _ensure_teams(users: dict[str, User]) -> None:
-    """The teams, each made with its members when no team of its name exists yet."""
+    """The teams, each made with its members when no team of its name exists yet, and the
+    routing rules that send each journey stage to its team (when there are none yet)."""
     for name, members, assignment, _stages in TEAMS:
         if teams.team_by_name(name) is None:
             team = teams.create_team(name, assignment=assignment, capacity=8)
             teams.set_members(team, [users[email] for email in members])
+    if routing.ordered_rules():
+        return
+    for name, words, team_name, priority in URGENT_ROUTING:
+        team = teams.team_by_name(team_name)
+        routing_rules.add_rule(name, {"subject_words": words}, team=team, priority=priority)
+    for team_name, _members, _assignment, stages in TEAMS:
+        team = teams.team_by_name(team_name)
+        for stage in stages:
+            name = f"{stage.value.capitalize()} to {team_name}"
+            routing_rules.add_rule(name, {"stage": stage.value}, team=team)
 
 
 def _ensure_channels() -> None:

@@ -110,6 +110,11 @@ TEAMS: tuple[tuple[str, tuple[str, ...], AssignmentMode, tuple[Stage, ...]], ...
     ),
 )
 
+# Routing tried before the teams' stage rules: (name, subject words, team, priority).
+URGENT_ROUTING = (
+    ("Broken machines first", "broken, leaking, leak, not working", "Product care", "high"),
+)
+
 # (name, stage, conditions), tried in this order. Campaign tags come before page rules (a
 # newsletter reader on a blog post is being cultivated); keywords come after the routing rules.
 RULES: tuple[tuple[str, Stage, dict[str, str]], ...] = (
