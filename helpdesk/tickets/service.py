@@ -10,6 +10,7 @@ Callers use this module; the rules live by concern in:
 - ``ratings``: the satisfaction survey asked and answered;
 - ``tags``: the tags agents put on tickets;
 - ``macros``: reply texts with placeholders and ticket changes, applied in one go;
+- ``merging``: a ticket merged into another, or split in two;
 - ``outbound``: where a queued message goes and whether it may (opt-outs);
 - ``attachments``: the files on a message;
 - ``events``: the ticket's events, written by all of the above.
@@ -46,6 +47,7 @@ from helpdesk.tickets.macros import (
     visible_macro,
     visible_macros,
 )
+from helpdesk.tickets.merging import MergeRefused, merge, split, split_into
 from helpdesk.tickets.outbound import delivery_block, recipient_opted_out, reply_block
 from helpdesk.tickets.properties import (
     assign,
@@ -65,6 +67,7 @@ __all__ = [
     "InvalidInput",
     "InvalidMacro",
     "MacroFields",
+    "MergeRefused",
     "TicketError",
     "add_note",
     "add_tag",
@@ -78,6 +81,7 @@ __all__ = [
     "delivery_block",
     "intake_batch",
     "known_tags",
+    "merge",
     "next_ticket_number",
     "receive",
     "recipient_opted_out",
@@ -94,6 +98,8 @@ __all__ = [
     "set_status",
     "set_tags",
     "shared_macros",
+    "split",
+    "split_into",
     "survey_of",
     "take",
     "update_macro",

@@ -394,7 +394,8 @@ class TicketQuery(PageQuery):
         None,
         description="Only tickets with every one of these, comma-separated: "
         f"{', '.join(trait.value for trait in Trait)}. first_response: answered; resolution: "
-        "solved; reopen: reopened at least once; csat: answered the satisfaction question.",
+        "solved; reopen: reopened at least once; csat: answered the satisfaction question; "
+        "unmerged: not merged into another ticket (what the stage report counts).",
     )
     sort: Annotated[
         Literal[tuple(sort.value for sort in QueueSort)],  # type: ignore[valid-type]
