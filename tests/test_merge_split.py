@@ -350,3 +350,70 @@ def test_the_api_splits_and_answers_the_new_ticket(client, api, open_ticket, set
         f"/api/v1/tickets/{ticket}/split", json={"message_id": later}, headers=api
     )
     assert elsewhere.status_code == 404
+
+
+# --- the ticket page --------------------------------------------------------------------------
+
+
+def test_merging_from_the_ticket_page_asks_first_when_the_customers_differ(
+    client, login, open_ticket, setup, inbound
+):
+    login()
+    same = open_ticket(sender="ada@customer.test", text="one")
+    source = open_ticket(sender="ada@customer.test", text="two")
+    other = open_ticket(sender="bo@customer.test", text="three")
+    with setup():
+        numbers = {id_: db.session.get(Ticket, id_).number for id_ in (same, source, other)}
+
+    unknown = client.post(f"/tickets/{source}/merge", data={"into": "#99999"})
+    assert unknown.status_code == 400 and "There is no ticket #99999." in unknown.text
+    typo = client.post(f"/tickets/{source}/merge", data={"into": "abc"})
+    assert typo.status_code == 400 and "is no ticket number" in typo.text
+
+    asked = client.post(f"/tickets/{source}/merge", data={"into": str(numbers[other])})
+    assert asked.status_code == 200
+    assert "These tickets are from different customers." in asked.text
+    assert "replies go to bo@customer.test" in asked.text
+    with setup():
+        assert db.session.get(Ticket, source).merged_into_id is None  # nothing done yet
+
+    done = client.post(
+        f"/tickets/{source}/merge", data={"into": str(numbers[other]), "confirm": "1"}
+    )
+    assert done.status_code == 302 and done.location.endswith(f"/tickets/{other}")
+    page = client.get(f"/tickets/{source}").text
+    assert f'Merged into <a href="/tickets/{other}">#{numbers[other]}</a>' in page
+    assert 'id="composer"' not in page
+
+    # Same customer: no question asked. A merged ticket cannot take another merge.
+    direct = client.post(f"/tickets/{same}/merge", data={"into": f"#{numbers[source]}"})
+    assert direct.status_code == 400 and "was already merged into" in direct.text
+    with setup():
+        latest = service.receive(inbound(sender="ada@customer.test", text="four")).ticket
+        latest_id, latest_number = latest.id, latest.number
+    direct = client.post(f"/tickets/{same}/merge", data={"into": str(latest_number)})
+    assert direct.status_code == 302 and direct.location.endswith(f"/tickets/{latest_id}")
+
+
+def test_splitting_from_a_messages_menu_shows_what_moves_first(
+    client, login, open_ticket, setup, inbound
+):
+    login()
+    ticket = open_ticket("sms", text="Order late")
+    with setup():
+        first = db.session.get(Ticket, ticket).messages[0].id
+        later = service.receive(inbound("sms", text="And my invoice?")).id
+    page = client.get(f"/tickets/{ticket}").text
+    assert page.count("Split from here") == 2
+
+    asked = client.post(f"/tickets/{ticket}/split", data={"message_id": later})
+    assert asked.status_code == 200 and "And my invoice?" in asked.text
+    done = client.post(f"/tickets/{ticket}/split", data={"message_id": later, "confirm": "1"})
+    assert done.status_code == 302
+    part_page = client.get(done.location).text
+    assert "split from" in part_page and "And my invoice?" in part_page
+
+    at_first = client.post(
+        f"/tickets/{ticket}/split", data={"message_id": first}, follow_redirects=True
+    )
+    assert "Not split: splitting here would leave nothing" in at_first.text

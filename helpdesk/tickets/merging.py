@@ -49,7 +49,7 @@ def merge(
     """
     at = at or utcnow()
     _lock(source, target)
-    _check_merge(source, target)
+    check_merge(source, target)
     moved = list(source.messages)
     for message in moved:
         message.ticket = target
@@ -89,7 +89,7 @@ def split(
     endpoint and conversation, linked both ways; returns the new ticket."""
     at = at or utcnow()
     _lock(ticket)
-    kept, moved = _split_point(ticket, message)
+    kept, moved = split_parts(ticket, message)
     part = Ticket(
         number=next_ticket_number(),
         subject=_split_subject(ticket, message),
@@ -142,7 +142,8 @@ def _lock(*tickets: Ticket) -> None:
         versions.lock(ticket_id)
 
 
-def _check_merge(source: Ticket, target: Ticket) -> None:
+def check_merge(source: Ticket, target: Ticket) -> None:
+    """Raise MergeRefused, saying why, when the source cannot be merged into the target."""
     if source.id == target.id:
         raise MergeRefused(f"#{source.number} cannot be merged into itself")
     for ticket in (source, target):
@@ -172,9 +173,10 @@ def _copy_events(source: Ticket, target: Ticket) -> None:
         )
 
 
-def _split_point(ticket: Ticket, message: Message) -> tuple[list[Message], list[Message]]:
-    """The messages that stay and those that move; refused when either part would hold no
-    customer message or reply (notes alone are no conversation)."""
+def split_parts(ticket: Ticket, message: Message) -> tuple[list[Message], list[Message]]:
+    """The messages that would stay and those that would move, splitting at ``message``;
+    refused when either part would hold no customer message or reply (notes alone are no
+    conversation)."""
     if message.ticket_id != ticket.id:
         raise InvalidInput(f"message {message.id} is not on #{ticket.number}")
     if ticket.merged_into is not None:

@@ -47,7 +47,14 @@ from helpdesk.tickets.macros import (
     visible_macro,
     visible_macros,
 )
-from helpdesk.tickets.merging import MergeRefused, merge, split, split_into
+from helpdesk.tickets.merging import (
+    MergeRefused,
+    check_merge,
+    merge,
+    split,
+    split_into,
+    split_parts,
+)
 from helpdesk.tickets.outbound import delivery_block, recipient_opted_out, reply_block
 from helpdesk.tickets.properties import (
     assign,
@@ -75,6 +82,7 @@ __all__ = [
     "apply_macro",
     "ask_for_rating",
     "assign",
+    "check_merge",
     "confirm_identity",
     "create_macro",
     "delete_macro",
@@ -100,6 +108,7 @@ __all__ = [
     "shared_macros",
     "split",
     "split_into",
+    "split_parts",
     "survey_of",
     "take",
     "update_macro",
