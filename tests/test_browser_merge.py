@@ -6,7 +6,7 @@ import re
 
 import pytest
 from playwright.sync_api import expect
-from test_browser import browser, live_url, log_in, page  # noqa: F401  (fixtures)
+from test_browser import log_in
 
 from helpdesk.extensions import db
 from helpdesk.models import Ticket
@@ -16,8 +16,8 @@ pytestmark = pytest.mark.once
 
 
 def test_an_agent_merges_a_ticket_of_another_customer_after_reading_what_it_means(
-    page,  # noqa: F811
-    live_url,  # noqa: F811
+    page,
+    live_url,
     setup,
     make_user,
     open_ticket,
@@ -50,8 +50,8 @@ def test_an_agent_merges_a_ticket_of_another_customer_after_reading_what_it_mean
 
 
 def test_an_agent_splits_a_ticket_from_a_messages_menu(
-    page,  # noqa: F811
-    live_url,  # noqa: F811
+    page,
+    live_url,
     setup,
     make_user,
     open_ticket,
@@ -67,7 +67,7 @@ def test_an_agent_splits_a_ticket_from_a_messages_menu(
 
     page.goto(f"{live_url}/tickets/{ticket}")
     later = page.locator(".msg", has_text="Also, can I change my address?")
-    later.get_by_label("Message actions").click()
+    later.get_by_label("More actions").click()
     later.get_by_role("button", name="Split from here").click()
     expect(page.get_by_role("heading", name=f"Split #{number} from this message?")).to_be_visible()
     page.get_by_role("button", name="Split into a new ticket").click()
