@@ -54,13 +54,7 @@ def merge(
     for message in moved:
         message.ticket = target
     _copy_events(source, target)
-    if source.customer_id != target.customer_id and target.channel == Channel.EMAIL:
-        addresses = [
-            identity.value
-            for identity in source.customer.identities
-            if identity.kind == IdentityKind.EMAIL and identity.verified
-        ]
-        _copy_in(target, actor, addresses, at)
+    _offer_copies(source, target, actor, at)
     waiting = source.status in _WAITING
     if source.status != TicketStatus.CLOSED:
         _change_status(source, actor, TicketStatus.CLOSED, at)
@@ -171,6 +165,19 @@ def _copy_events(source: Ticket, target: Ticket) -> None:
                 merged_from_id=event.merged_from_id or source.id,
             )
         )
+
+
+def _offer_copies(source: Ticket, target: Ticket, actor: User | None, at: datetime) -> None:
+    """Another customer's proven addresses go on an email target's Cc, where the agent sees
+    them and may take them off; no other channel copies anyone."""
+    if source.customer_id == target.customer_id or target.channel != Channel.EMAIL:
+        return
+    addresses = [
+        identity.value
+        for identity in source.customer.identities
+        if identity.kind == IdentityKind.EMAIL and identity.verified
+    ]
+    _copy_in(target, actor, addresses, at)
 
 
 def split_parts(ticket: Ticket, message: Message) -> tuple[list[Message], list[Message]]:
