@@ -157,6 +157,8 @@ def test_ticket_list_is_newest_first_with_summaries(client, caller, queue):
         "cc": [],
         # Opened and changed in one transaction: one committed change.
         "version": 1,
+        "merged_into": None,
+        "split_from": None,
     }
 
 

@@ -68,6 +68,8 @@ REPORT_COLUMNS = (
     "first_response_breached_at",
     "resolution_breached_at",
     "team_id",
+    # Merged tickets are left out of the reports: their messages count on the ticket they joined.
+    "merged_into_id",
 )
 
 
@@ -154,18 +156,31 @@ class Ticket(db.Model):
     # Email: the other people on the conversation (from the To and Cc of the customer's mail),
     # copied on replies unless an agent takes them off.
     cc: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # Merged (helpdesk/tickets/merging.py): the ticket this one's conversation now lives on; it
+    # stays closed, and whatever would have threaded to it threads there.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    # Split: the ticket whose later messages became this one.
+    split_from_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
 
     endpoint: Mapped[Endpoint] = relationship()
     customer: Mapped[Customer] = relationship()
     assignee: Mapped[User | None] = relationship()
     team: Mapped[Team | None] = relationship()
-    previous_ticket: Mapped[Ticket | None] = relationship(remote_side=[id])
+    previous_ticket: Mapped[Ticket | None] = relationship(
+        remote_side=[id], foreign_keys=[previous_ticket_id]
+    )
+    merged_into: Mapped[Ticket | None] = relationship(
+        remote_side=[id], foreign_keys=[merged_into_id]
+    )
+    split_from: Mapped[Ticket | None] = relationship(remote_side=[id], foreign_keys=[split_from_id])
     tags: Mapped[list[Tag]] = relationship(secondary=ticket_tags, order_by=Tag.name)
     messages: Mapped[list[Message]] = relationship(
         back_populates="ticket", order_by="(Message.created_at, Message.id)"
     )
     events: Mapped[list[TicketEvent]] = relationship(
-        back_populates="ticket", order_by="(TicketEvent.created_at, TicketEvent.id)"
+        back_populates="ticket",
+        order_by="(TicketEvent.created_at, TicketEvent.id)",
+        foreign_keys="TicketEvent.ticket_id",
     )
 
 
@@ -282,6 +297,10 @@ class TicketEvent(db.Model):
     from_value: Mapped[str | None] = mapped_column(String(300))
     to_value: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # A copy of an event of a ticket merged into this one: the ticket it happened on. Copies
+    # tell the story; they never count as this ticket's own changes.
+    merged_from_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
 
-    ticket: Mapped[Ticket] = relationship(back_populates="events")
+    ticket: Mapped[Ticket] = relationship(back_populates="events", foreign_keys=[ticket_id])
     actor: Mapped[User | None] = relationship()
+    merged_from: Mapped[Ticket | None] = relationship(foreign_keys=[merged_from_id])

@@ -101,8 +101,14 @@ class ReportRange:
         return found
 
     def conditions(self) -> list[ColumnElement[bool]]:
-        """Tickets created in the range, narrowed."""
-        return [Ticket.created_at >= self.start, Ticket.created_at < self.end, *self.narrowing()]
+        """Tickets created in the range, narrowed; never one merged into another (its
+        conversation counts on the ticket it joined, and its survey not at all)."""
+        return [
+            Ticket.created_at >= self.start,
+            Ticket.created_at < self.end,
+            trait_condition(Trait.UNMERGED),
+            *self.narrowing(),
+        ]
 
 
 @dataclass(slots=True)
@@ -395,9 +401,8 @@ def drill_down(
         return args
     args["created_from"] = report.first_day.isoformat()
     args["created_to"] = report.last_day.isoformat()
-    traits = _DRILL_TRAITS.get(metric, ())
-    if traits:
-        args["has"] = ",".join(trait.value for trait in traits)
+    traits = (*_DRILL_TRAITS.get(metric, ()), Trait.UNMERGED)
+    args["has"] = ",".join(trait.value for trait in traits)
     return args
 
 

@@ -148,6 +148,10 @@ def send_verification_link(
 def add_note(ticket: Ticket, author: User, text: str, *, at: datetime | None = None) -> Message:
     """An internal note: never sent, never counts as a response."""
     text = _required_text(text)
+    if ticket.merged_into is not None:
+        raise TicketError(
+            f"#{ticket.number} was merged into #{ticket.merged_into.number}: add the note there"
+        )
     _check_length(text, NOTE_LIMIT, "a note")
     at = at or utcnow()
     note = Message(

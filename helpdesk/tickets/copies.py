@@ -30,14 +30,19 @@ def note_copied(ticket: Ticket, msg: InboundMessage, at: datetime) -> None:
     """Keep on the ticket the people the customer's mail also went to."""
     if ticket.channel != Channel.EMAIL or not msg.cc:
         return
+    _copy_in(ticket, None, [address for address in msg.cc if address != msg.sender.lower()], at)
+
+
+def _copy_in(ticket: Ticket, actor: User | None, addresses: list[str], at: datetime) -> None:
+    """Add these addresses to the ticket's Cc, leaving out its customer's own."""
     customer = {
         identity.value
         for identity in ticket.customer.identities
         if identity.kind == IdentityKind.EMAIL
     }
-    added = [a for a in msg.cc if a not in ticket.cc and a not in customer | {msg.sender.lower()}]
+    added = [a for a in dict.fromkeys(addresses) if a not in ticket.cc and a not in customer]
     if added:
-        _set(ticket, None, [*ticket.cc, *added][:CC_LIMIT], at)
+        _set(ticket, actor, [*ticket.cc, *added][:CC_LIMIT], at)
 
 
 def copied_on_reply(

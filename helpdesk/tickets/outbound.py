@@ -17,6 +17,7 @@ from helpdesk.chat import sites as chat_sites
 from helpdesk.extensions import db
 from helpdesk.models import (
     ChatConversation,
+    CustomerIdentity,
     DeliveryState,
     Direction,
     Endpoint,
@@ -101,8 +102,12 @@ def _chat_email_route(ticket: Ticket) -> tuple[Channel, Endpoint, str] | None:
 
 
 def _reply_recipient(ticket: Ticket) -> str | None:
-    """Answer whoever wrote last on this ticket, else the customer's identity for the channel."""
-    last_sender = db.session.scalar(
+    """Answer whoever wrote last on this ticket, else the customer's identity for the channel.
+
+    Not the customer of a ticket merged into this one: they are offered as Cc (email), and
+    never texted or mailed in the ticket's customer's place.
+    """
+    senders = (
         select(Message.sender)
         .where(
             # Compared as objects, so a ticket not yet flushed is compared after the autoflush.
@@ -115,6 +120,10 @@ def _reply_recipient(ticket: Ticket) -> str | None:
         .order_by(Message.created_at.desc(), Message.id.desc())
         .limit(1)
     )
+    if merged_in := _merged_in_customers(ticket):
+        others = select(CustomerIdentity.value).where(CustomerIdentity.customer_id.in_(merged_in))
+        senders = senders.where(Message.sender.not_in(others))
+    last_sender = db.session.scalar(senders)
     if last_sender:
         return last_sender
     kind = {
@@ -123,6 +132,20 @@ def _reply_recipient(ticket: Ticket) -> str | None:
         Channel.CHAT: IdentityKind.VISITOR,
     }[ticket.channel]
     return ticket.customer.identity(kind)
+
+
+def _merged_in_customers(ticket: Ticket) -> set[int]:
+    """The customers, other than its own, of the tickets merged into this one at any remove."""
+    found: set[int] = set()
+    frontier = [ticket.id] if ticket.id is not None else []
+    while frontier:
+        rows = db.session.execute(
+            select(Ticket.id, Ticket.customer_id).where(Ticket.merged_into_id.in_(frontier))
+        ).all()
+        frontier = [ticket_id for ticket_id, _ in rows]
+        found.update(customer_id for _, customer_id in rows)
+    found.discard(ticket.customer_id)
+    return found
 
 
 def _reply_subject(ticket: Ticket) -> str:
@@ -140,6 +163,8 @@ def _new_message_id() -> str:
 
 def reply_block(ticket: Ticket) -> str | None:
     """Why no public reply can go out on this ticket right now; None when one can."""
+    if ticket.merged_into is not None:
+        return f"#{ticket.number} was merged into #{ticket.merged_into.number}: reply there"
     if ticket.channel != Channel.SMS:
         return None  # only a text recipient can opt out
     return _recipient_block(ticket.channel, _reply_recipient(ticket))

@@ -58,6 +58,11 @@ def set_status(
     status = _parse(TicketStatus, status, "status")
     if status == ticket.status:
         return
+    if ticket.merged_into is not None:
+        # Its conversation lives on the other ticket now: reopened, it would be an empty shell.
+        raise TicketError(
+            f"#{ticket.number} was merged into #{ticket.merged_into.number} and stays closed"
+        )
     _change_status(ticket, actor, status, at or utcnow())
     db.session.flush()
 

@@ -74,6 +74,7 @@ class Trait(StrEnum):
     SLA_TARGET = "sla_target"  # its stage had a target when it arrived or was corrected
     SLA_BREACH = "sla_breach"  # a target was missed
     CSAT = "csat"  # the customer answered the satisfaction question
+    UNMERGED = "unmerged"  # not merged into another ticket (the reports count only these)
 
 
 def trait_condition(trait: Trait) -> ColumnElement[bool]:
@@ -90,6 +91,7 @@ def trait_condition(trait: Trait) -> ColumnElement[bool]:
             Ticket.resolution_breached_at.is_not(None),
         ),
         Trait.CSAT: exists().where(Survey.ticket_id == Ticket.id, Survey.score.is_not(None)),
+        Trait.UNMERGED: Ticket.merged_into_id.is_(None),
     }[trait]
 
 

@@ -17,6 +17,7 @@ key on PostgreSQL).
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections import defaultdict
@@ -136,16 +137,25 @@ def _collect(objects: Iterable[object], found: defaultdict[int, list[str]]) -> N
             found[obj.id].extend(words(obj.subject))
 
 
+def index_moved(connection: Connection, messages: Iterable[Message]) -> None:
+    """Add the words of flushed messages that moved to another ticket (a merge, a split) to
+    their ticket's row; the row they left keeps its words."""
+    _index(connection, messages)
+
+
+def _index(connection: Connection, objects: Iterable[object]) -> None:
+    found: defaultdict[int, list[str]] = defaultdict(list)
+    _collect(objects, found)
+    found_words = {ticket_id: list(dict.fromkeys(new)) for ticket_id, new in found.items() if new}
+    if found_words:
+        add_words(connection, found_words)
+
+
 @event.listens_for(Session, "after_flush")
 def _index_flushed_text(session: Session, flush_context: Any) -> None:
-    found: defaultdict[int, list[str]] = defaultdict(list)
-    _collect(session.new, found)
     renamed = (
         obj
         for obj in session.dirty
         if isinstance(obj, Ticket) and attributes.get_history(obj, "subject").added
     )
-    _collect(renamed, found)
-    found_words = {ticket_id: list(dict.fromkeys(new)) for ticket_id, new in found.items() if new}
-    if found_words:
-        add_words(session.connection(), found_words)
+    _index(session.connection(), itertools.chain(session.new, renamed))

@@ -11,6 +11,7 @@ Callers use this module; the rules live by concern in:
 - ``ratings``: the satisfaction survey asked and answered;
 - ``tags``: the tags agents put on tickets;
 - ``macros``: reply texts with placeholders and ticket changes, applied in one go;
+- ``merging``: a ticket merged into another, or split in two;
 - ``outbound``: where a queued message goes and whether it may (opt-outs);
 - ``attachments``: the files on a message;
 - ``events``: the ticket's events, written by all of the above.
@@ -47,6 +48,14 @@ from helpdesk.tickets.macros import (
     visible_macro,
     visible_macros,
 )
+from helpdesk.tickets.merging import (
+    MergeRefused,
+    check_merge,
+    merge,
+    split,
+    split_into,
+    split_parts,
+)
 from helpdesk.tickets.outbound import delivery_block, recipient_opted_out, reply_block
 from helpdesk.tickets.properties import (
     assign,
@@ -67,6 +76,7 @@ __all__ = [
     "InvalidInput",
     "InvalidMacro",
     "MacroFields",
+    "MergeRefused",
     "TicketError",
     "add_note",
     "add_tag",
@@ -74,12 +84,14 @@ __all__ = [
     "apply_macro",
     "ask_for_rating",
     "assign",
+    "check_merge",
     "confirm_identity",
     "create_macro",
     "delete_macro",
     "delivery_block",
     "intake_batch",
     "known_tags",
+    "merge",
     "next_ticket_number",
     "receive",
     "recipient_opted_out",
@@ -97,6 +109,9 @@ __all__ = [
     "set_tags",
     "set_team",
     "shared_macros",
+    "split",
+    "split_into",
+    "split_parts",
     "survey_of",
     "take",
     "update_macro",

@@ -222,7 +222,11 @@ def rule_usage() -> dict[str, RuleUsage]:
     """Per rule name: tickets it decided at intake, and how many an agent corrected since."""
     restaged = (
         select(TicketEvent.id)
-        .where(TicketEvent.ticket_id == Ticket.id, TicketEvent.kind == "stage")
+        .where(
+            TicketEvent.ticket_id == Ticket.id,
+            TicketEvent.kind == "stage",
+            TicketEvent.merged_from_id.is_(None),
+        )
         .exists()
     )
     corrected = or_(Ticket.stage != Ticket.intake_stage, restaged)

@@ -5,14 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 
 from channels.base import Channel, InboundMessage
 from helpdesk.extensions import db
-from helpdesk.models import Customer, Direction, Endpoint, Message, Ticket
+from helpdesk.models import Customer, Direction, Endpoint, Message, Ticket, TicketStatus
 
 SUBJECT_TOKEN = re.compile(r"\[#(\d{1,12})\]")
+_OPEN = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,12 +40,31 @@ def find_thread(
     ``customer`` is None for a sender we have never met; ``references`` are the stored
     messages among those it replies to (``referenced_tickets``).
     """
-    return (
+    match = (
         _by_message_id(msg, references)
         or _by_subject_token(msg, customer)
         or _by_sms_conversation(msg, customer, endpoint)
         or _by_chat_conversation(msg, endpoint)
     )
+    return _followed(match) if match else None
+
+
+def merge_chain(ticket: Ticket) -> list[Ticket]:
+    """The ticket and those it was merged into, in turn (a -> b -> c); the last one is open
+    to its conversation. Merging refuses a merged ticket, so a chain never loops."""
+    chain = [ticket]
+    while chain[-1].merged_into is not None:
+        chain.append(chain[-1].merged_into)
+    return chain
+
+
+def _followed(match: ThreadMatch) -> ThreadMatch:
+    """What threaded to a merged ticket lands on the ticket it was merged into."""
+    chain = merge_chain(match.ticket)
+    if len(chain) == 1:
+        return match
+    hops = "; ".join(f"#{a.number} was merged into #{b.number}" for a, b in pairwise(chain))
+    return ThreadMatch(chain[-1], f"{match.reason}; {hops}")
 
 
 def referenced_tickets(hints: Iterable[str]) -> dict[str, int]:
@@ -75,8 +96,11 @@ def _by_subject_token(msg: InboundMessage, customer: Customer | None) -> ThreadM
     if number is None:
         return None
     ticket = db.session.scalar(select(Ticket).where(Ticket.number == number))
-    # Only a participant may continue a ticket by its token; anyone else opens a new one.
-    if ticket is None or not _is_participant(ticket, customer, msg.sender):
+    # Only a participant may continue a ticket by its token; anyone else opens a new one. A
+    # merged ticket's participants are those of the tickets it went into, too.
+    if ticket is None or not any(
+        _is_participant(each, customer, msg.sender) for each in merge_chain(ticket)
+    ):
         return None
     return ThreadMatch(ticket, f"subject token [#{number}] from a participant of the ticket")
 
@@ -104,6 +128,7 @@ def _by_sms_conversation(
 ) -> ThreadMatch | None:
     if msg.channel != Channel.SMS or customer is None:
         return None
+    # The newest open ticket on the number (after a split, the part split off), else the newest.
     ticket = db.session.scalar(
         select(Ticket)
         .where(
@@ -111,7 +136,11 @@ def _by_sms_conversation(
             Ticket.customer_id == customer.id,
             Ticket.endpoint_id == endpoint.id,
         )
-        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .order_by(
+            case((Ticket.status.in_(_OPEN), 0), else_=1),
+            Ticket.created_at.desc(),
+            Ticket.id.desc(),
+        )
         .limit(1)
     )
     return ThreadMatch(ticket, f"latest text conversation with {msg.sender}") if ticket else None

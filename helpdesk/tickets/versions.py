@@ -247,7 +247,12 @@ def last_changed_by(ticket: Ticket, field: str) -> TicketEvent | None:
     kinds = ("status", "reopened") if field == "status" else (field,)
     return db.session.scalars(
         select(TicketEvent)
-        .where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind.in_(kinds))
+        .where(
+            TicketEvent.ticket_id == ticket.id,
+            TicketEvent.kind.in_(kinds),
+            # Copies of a merged ticket's events tell its story, not who changed this one.
+            TicketEvent.merged_from_id.is_(None),
+        )
         .order_by(TicketEvent.id.desc())
         .limit(1)
     ).first()

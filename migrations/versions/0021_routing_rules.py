@@ -1,7 +1,7 @@
 """routing: ordered rules that give a new request its team and priority
 
 Revision ID: 0021_routing_rules
-Revises: 0019_teams
+Revises: 0020_ticket_merges
 Create Date: 2026-12-07 09:00:00
 
 Every condition a rule sets must hold; the first active rule that matches routes the ticket,
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0021_routing_rules"
-down_revision = "0019_teams"
+down_revision = "0020_ticket_merges"
 branch_labels = None
 depends_on = None
 

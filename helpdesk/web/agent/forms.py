@@ -243,3 +243,32 @@ class ApplyMacroForm(FlaskForm):
             )
             for m in choices
         ]
+
+
+class MergeForm(FlaskForm):
+    """Merge the ticket into another, named by its number ("1042" or "#1042")."""
+
+    into = StringField(
+        "Merge into ticket",
+        validators=[InputRequired("Type the number of the ticket to merge into.")],
+        description="Its number, as in #1042.",
+    )
+    # "1" on the page that said what the merge does when the customers differ.
+    confirm = HiddenField()
+    merge = SubmitField("Merge")
+
+    def number(self) -> int | None:
+        """The ticket number typed; None (with a message next to the box) when it is none."""
+        typed = (self.into.data or "").strip().removeprefix("#").strip()
+        if not typed.isdigit() or len(typed) > 12:
+            self.into.errors.append(f"“{self.into.data}” is no ticket number: type one like 1042.")
+            return None
+        return int(typed)
+
+
+class SplitForm(FlaskForm):
+    """Split the ticket at one message; the first post shows what would move."""
+
+    message_id = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    confirm = HiddenField()
+    split = SubmitField("Split from here")

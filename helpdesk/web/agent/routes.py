@@ -398,6 +398,7 @@ def _render_ticket(
         conflict=_conflict_rows(ticket, conflict, properties) if conflict else None,
         newer=newer or [],
         other_tickets=others,
+        split_into=service.split_into(ticket),
         picker=picker,
         viewers=[v for v in events.ticket_viewers(ticket.id) if v.user_id != current_user.id],
         presence_expires=int(events.PRESENCE_EXPIRES.total_seconds()),

@@ -25,7 +25,8 @@ ERRORS = {
     403: "The token's user lacks the role this needs.",
     404: "No such ticket, customer, message or macro (another agent's macro is not found).",
     409: "`newer-messages`: nothing was sent, because messages came after `seen_message_id`; "
-    "`error.details.messages` holds them. Read them, then send with `confirm: true`.",
+    "`error.details.messages` holds them. Read them, then send with `confirm: true`. "
+    "`refused`: a merge or split the ticket rules refuse; the message says why.",
     412: "`stale`: the ticket changed since the `If-Match` ETag.",
     422: "The ticket rules refuse the change, e.g. an empty text or an unknown status.",
 }

@@ -158,6 +158,68 @@ def create_note(ticket_id: int) -> tuple[schemas.Message, int]:
     )
 
 
+@bp.post("/tickets/<int:ticket_id>/merge")
+@operation(
+    "mergeTicket",
+    (200, schemas.Ticket, "The ticket merged into, with the whole conversation."),
+    (401, 404, 409),
+    json=schemas.MergeInto,
+    response_headers=ETAG,
+)
+def merge_ticket(ticket_id: int) -> tuple[schemas.Ticket, Headers]:
+    """Merge this ticket into another
+
+    The other ticket keeps its number, customer, channel and stage; this one's messages and
+    files move there, its events are copied (each marked with the ticket it happened on), and
+    it ends `closed` with `merged_into`. Whatever would have threaded to it (a reply to its
+    mail, its `[#N]`, a text or chat) lands on the other ticket from now on. When the
+    customers differ, replies still go to the other ticket's customer; this one's proven
+    email addresses are copied (`cc`) on an email ticket. Refused with 409 `refused` when
+    either ticket was merged already, when both are one, or when the other is closed.
+    """
+    source = _ticket(ticket_id)
+    body: schemas.MergeInto = request.context.json
+    target = db.session.get(Ticket, body.into)
+    if target is None:
+        raise ApiError(404, "not_found", f"no ticket with id {body.into}")
+    try:
+        service.merge(source, target, api_user())
+    except service.MergeRefused as refused:
+        raise ApiError(409, "refused", str(refused)) from None
+    db.session.commit()
+    return _with_etag(_ticket(body.into))
+
+
+@bp.post("/tickets/<int:ticket_id>/split")
+@operation(
+    "splitTicket",
+    (201, schemas.Ticket, "The new ticket."),
+    (401, 404, 409),
+    json=schemas.SplitAt,
+    response_headers=ETAG,
+)
+def split_ticket(ticket_id: int) -> tuple[schemas.Ticket, int, Headers]:
+    """Split a ticket: a new ticket from one message and those after it
+
+    Same customer, channel, stage, endpoint and conversation; `split_from` names the ticket it
+    came from, whose events say which ticket it was split into. The next text from the
+    customer's number goes to the newest open ticket: this one. Refused with 409 `refused`
+    at the first message (nothing would remain) or when only internal notes would move.
+    """
+    ticket = _ticket(ticket_id)
+    body: schemas.SplitAt = request.context.json
+    message = db.session.get(Message, body.message_id)
+    if message is None or message.ticket_id != ticket.id:
+        raise ApiError(404, "not_found", f"no message with id {body.message_id} on this ticket")
+    try:
+        part = service.split(ticket, message, api_user())
+    except service.MergeRefused as refused:
+        raise ApiError(409, "refused", str(refused)) from None
+    db.session.commit()
+    shown, headers = _with_etag(_ticket(part.id))
+    return shown, 201, headers
+
+
 @bp.post("/messages/<int:message_id>/retry")
 @operation(
     "retryMessage",

@@ -66,8 +66,8 @@ class ErrorDetail(BaseModel):
     code: str = Field(
         description="What went wrong, for programs: `invalid_body`, `invalid_field`, "
         "`unknown_field`, `invalid_parameter` (400), `unauthorized` (401), `forbidden` (403), "
-        "`not_found` (404), `newer-messages` (409), `stale` (412), `invalid_input` and "
-        "`refused` (422)."
+        "`not_found` (404), `newer-messages` and `refused` (409: a merge or split the rules "
+        "refuse), `stale` (412), `invalid_input` and `refused` (422)."
     )
     message: str = Field(description="What went wrong, for people; names the fields at fault.")
     details: dict[str, Any] | None = Field(
@@ -206,6 +206,15 @@ class TicketSummary(Response):
         description="Up by one with every committed change to the ticket (a property, a "
         'message or note), by anyone; the `ETag` is `"<id>-<version>"`.'
     )
+    merged_into: int | None = Field(
+        validation_alias="merged_into_id",
+        description="The id of the ticket this one was merged into (it stays closed; its "
+        "conversation lives there now), or null.",
+    )
+    split_from: int | None = Field(
+        validation_alias="split_from_id",
+        description="The id of the ticket this one was split off, or null.",
+    )
 
     @field_validator("tags", mode="before")
     @classmethod
@@ -259,10 +268,12 @@ class Ticket(TicketSummary):
 
     @classmethod
     def of(cls, ticket: TicketRow) -> Ticket:
-        """The ticket, with the two values its row does not hold as such."""
+        """The ticket, with the values its row does not hold as such (the links by id)."""
         computed = {
             "endpoint": ticket.endpoint.address,
             "reply_blocked": service.reply_block(ticket),
+            "merged_into": ticket.merged_into_id,
+            "split_from": ticket.split_from_id,
         }
         by_attribute = {name: getattr(ticket, name) for name in cls.model_fields.keys() - computed}
         return cls.model_validate(by_attribute | computed)
@@ -427,7 +438,8 @@ class TicketQuery(PageQuery):
         None,
         description="Only tickets with every one of these, comma-separated: "
         f"{', '.join(trait.value for trait in Trait)}. first_response: answered; resolution: "
-        "solved; reopen: reopened at least once; csat: answered the satisfaction question.",
+        "solved; reopen: reopened at least once; csat: answered the satisfaction question; "
+        "unmerged: not merged into another ticket (what the stage report counts).",
     )
     sort: Annotated[
         Literal[tuple(sort.value for sort in QueueSort)],  # type: ignore[valid-type]
@@ -586,6 +598,20 @@ class NewMacro(Request):
     tags: list[StrictStr] = Field([], description="Tags to add to the ticket.")
     shared: StrictBool = Field(
         False, description="For everyone (admins only, else 403); else the token user's own."
+    )
+
+
+class MergeInto(Request):
+    """Which ticket to merge into."""
+
+    into: RowId = Field(description="The id of the ticket that takes the conversation.")
+
+
+class SplitAt(Request):
+    """Where to split."""
+
+    message_id: RowId = Field(
+        description="The first message of the new ticket; it and every later message move."
     )
 
 
