@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -35,6 +36,7 @@ from helpdesk.extensions import db
 from helpdesk.models import (
     Customer,
     CustomerIdentity,
+    IdentityKind,
     Message,
     Priority,
     Stage,
@@ -43,6 +45,7 @@ from helpdesk.models import (
     Ticket,
     TicketEvent,
     TicketStatus,
+    User,
     ticket_tags,
 )
 from helpdesk.tickets import search
@@ -99,7 +102,7 @@ class TicketFilter:
     channels: tuple[Channel, ...] = ()
     priorities: tuple[Priority, ...] = ()
     assignee: int | Literal["none"] | None = None  # a user id, UNASSIGNED, or anyone
-    q: str = ""  # every word must be a word of the subject or of some message\'s text
+    q: str = ""  # search terms, all of which must match (see helpdesk/tickets/search.py)
     created_from: date | None = None  # inclusive, in ``timezone``
     created_to: date | None = None  # inclusive, in ``timezone``
     has: tuple[Trait, ...] = ()  # every trait must hold
@@ -115,7 +118,7 @@ class TicketFilter:
             channels=_enum_list(Channel, args.get("channel"), "channel"),
             priorities=_enum_list(Priority, args.get("priority"), "priority"),
             assignee=_assignee(args.get("assignee"), me),
-            q=args.get("q", ""),
+            q=_search(args.get("q")),
             created_from=parse_date(args.get("created_from"), "created_from"),
             created_to=parse_date(args.get("created_to"), "created_to"),
             has=_enum_list(Trait, args.get("has"), "has"),
@@ -338,8 +341,13 @@ def cursor_for(ticket: Ticket, sort: QueueSort = QueueSort.NEWEST) -> str:
 def customer_page(
     q: str = "", limit: int = DEFAULT_LIMIT, cursor: str | None = None
 ) -> Page[Customer]:
-    """One page of customers whose name or identities hold every word of ``q``, newest first."""
-    conditions = [_word_in_customer(word) for word in q.lower().split()]
+    """One page of customers matching every term of ``q``, newest first.
+
+    A term is part of the name or of an identity (an email address, a phone number), or a whole
+    phone number in any common format; digits written with phone marks ("010-1234") are looked
+    for as digits.
+    """
+    conditions = [_customer_term(token) for token in search.tokens(q)]
     return _keyset_page(
         Customer,
         conditions,
@@ -492,11 +500,21 @@ def _decode_cursor(cursor: str, kind: str) -> tuple[int, tuple[datetime, int]]:
 def _enum_list(enum: type[E], value: str | None, name: str) -> tuple[E, ...]:
     """A comma-separated list of enum values; blank parts are ignored."""
     parts = [part.strip() for part in (value or "").split(",") if part.strip()]
-    try:
-        return tuple(enum(part) for part in parts)
-    except ValueError:
+    known = {member.value for member in enum}
+    unknown = [part for part in parts if part not in known]
+    if unknown:
         allowed = ", ".join(member.value for member in enum)
-        raise InvalidFilter(f"{name} must be one or more of {allowed}") from None
+        raise InvalidFilter(f"{name} must be one or more of {allowed}, not {unknown[0]!r}")
+    return tuple(enum(part) for part in parts)
+
+
+def _search(value: str | None) -> str:
+    """The search box's text, refused when the index cannot answer it well."""
+    try:
+        search.parse(value or "")
+    except search.InvalidSearch as unfit:
+        raise InvalidFilter(f"search: {unfit}") from None
+    return value or ""
 
 
 def _tag_list(value: str | None) -> tuple[str, ...]:
@@ -515,8 +533,10 @@ def _assignee(value: str | None, me: int) -> int | Literal["none"] | None:
         return me
     if value == UNASSIGNED:
         return UNASSIGNED
-    if not value.isdigit():
-        raise InvalidFilter("assignee must be me, none or a user id")
+    if not value.isdigit() or len(value) > 9:
+        raise InvalidFilter(f"assignee must be me, none or a user id, not {value!r}")
+    if db.session.get(User, int(value)) is None:
+        raise InvalidFilter(f"assignee: there is no user with id {value}")
     return int(value)
 
 
@@ -527,12 +547,26 @@ def parse_date(value: str | None, name: str) -> date | None:
     try:
         return datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError:
-        raise InvalidFilter(f"{name} must be a date as YYYY-MM-DD") from None
+        raise InvalidFilter(f"{name} must be a date as YYYY-MM-DD, not {value!r}") from None
 
 
 def start_of_day(day: date, timezone: str = "UTC") -> datetime:
     """The UTC moment a day begins in ``timezone``."""
     return datetime.combine(day, time(), tzinfo=ZoneInfo(timezone)).astimezone(UTC)
+
+
+def _customer_term(token: str) -> ColumnElement[bool]:
+    phone = search.phone_of(token)
+    if phone is not None:
+        return Customer.id.in_(
+            select(CustomerIdentity.customer_id).where(
+                CustomerIdentity.kind == IdentityKind.PHONE, CustomerIdentity.value == phone
+            )
+        )
+    if search.phone_like(token.split()):
+        return _word_in_customer(re.sub(r"\D", "", token))
+    # The customer search is already "part of", so a prefix mark adds nothing.
+    return _word_in_customer(token.lower().rstrip("*"))
 
 
 def _word_in_customer(word: str) -> ColumnElement[bool]:

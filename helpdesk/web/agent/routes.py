@@ -55,7 +55,6 @@ def home() -> Response:
 def queue() -> str:
     # Read before the page's rows, so the live stream resumes at or before what they show.
     live_after = events.latest_id()
-    error = None
     try:
         filters = queries.TicketFilter.from_args(
             request.args, me=current_user.id, timezone=current_app.config["HELPDESK_TIMEZONE"]
@@ -63,9 +62,19 @@ def queue() -> str:
         sort = queries.parse_sort(request.args.get("sort"))
         page = queries.ticket_page(filters, QUEUE_PAGE_SIZE, request.args.get("cursor"), sort)
     except queries.InvalidFilter as invalid:
-        error = str(invalid)
-        filters, sort = queries.TicketFilter(), queries.QueueSort.NEWEST
-        page = queries.ticket_page(filters, QUEUE_PAGE_SIZE, None, sort)
+        # Nothing rather than everything: a list that ignored the bad value would look like
+        # its answer.
+        return render_template(
+            "agent/queue.html",
+            live_after=live_after,
+            page=queries.Page([], None),
+            sort=queries.QueueSort.NEWEST,
+            sort_labels=SORT_LABELS.items(),
+            tab_counts=None,
+            agents=accounts.active_users(),
+            known_tags=service.known_tags(),
+            error=str(invalid),
+        ), 400
     return render_template(
         "agent/queue.html",
         live_after=live_after,
@@ -75,7 +84,7 @@ def queue() -> str:
         tab_counts=_tab_counts(queries.status_counts(filters)),
         agents=accounts.active_users(),
         known_tags=service.known_tags(),
-        error=error,
+        error=None,
     )
 
 
