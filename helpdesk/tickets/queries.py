@@ -358,6 +358,38 @@ def customer_page(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class CustomerTickets:
+    """How many tickets a customer has and their newest one."""
+
+    count: int
+    latest: Ticket | None
+
+
+def customer_ticket_counts(customer_ids: list[int]) -> dict[int, CustomerTickets]:
+    """Ticket count and newest ticket of each of these customers (a page of them)."""
+    of_customer = Ticket.customer_id == Customer.id
+    counted = select(func.count()).where(of_customer).correlate(Customer).scalar_subquery()
+    # Both read the (customer_id, created_at) index, a few entries per customer.
+    newest = (
+        select(Ticket.id)
+        .where(of_customer)
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .limit(1)
+        .correlate(Customer)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(Customer.id, counted, newest).where(Customer.id.in_(customer_ids))
+    ).all()
+    newest_ids = [ticket_id for _, _, ticket_id in rows if ticket_id is not None]
+    tickets = {t.id: t for t in db.session.scalars(select(Ticket).where(Ticket.id.in_(newest_ids)))}
+    return {
+        customer_id: CustomerTickets(count, tickets.get(ticket_id))
+        for customer_id, count, ticket_id in rows
+    }
+
+
 def customer_tickets(customer_id: int) -> list[Ticket]:
     """Every ticket of one customer, newest first."""
     return list(

@@ -31,6 +31,7 @@ from helpdesk.web.downloads import attachment_response
 from helpdesk.web.live import event_stream, resume_point
 
 QUEUE_PAGE_SIZE = 50
+CUSTOMER_PAGE_SIZE = 50
 # The queue a bare visit lands on: everything still waiting for the team.
 OPEN_WORK = "new,open,pending"
 # The status tabs above the queue: the ``status`` value each stands for.
@@ -310,6 +311,22 @@ def send_verification_link(ticket_id: int, identity_id: int) -> Response:
 def _flash_refusal(outcome: str, refused: TicketError) -> None:
     """ "Not sent again: that number opted out …": the ticket service's reason as a sentence."""
     flash(f"{outcome}: {refused}.", "error")
+
+
+@bp.get("/customers")
+@staff_required
+def customers() -> str | tuple[str, int]:
+    """Customers newest first, searched by name, email address or phone number."""
+    try:
+        page = queries.customer_page(
+            request.args.get("q", ""), CUSTOMER_PAGE_SIZE, request.args.get("cursor") or None
+        )
+    except queries.InvalidFilter as invalid:
+        return render_template(
+            "agent/customers.html", page=queries.Page([], None), tickets={}, error=str(invalid)
+        ), 400
+    tickets = queries.customer_ticket_counts([found.id for found in page.items])
+    return render_template("agent/customers.html", page=page, tickets=tickets, error=None)
 
 
 @bp.get("/customers/<int:customer_id>")
