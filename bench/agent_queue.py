@@ -11,8 +11,8 @@ are dropped, and the indexes are rebuilt afterwards exactly as the migrations de
 Then, inside an app context, it times what the queue page does per request: ``ticket_page``
 plus ``status_counts`` for the same filters, and the rows serialised to dicts. Every case runs
 R times (default 30) on a fresh session after warming up; it prints the median and p95. Last,
-it requests whole queue pages (and the customer list) through the Flask test client as a logged-in agent (session,
-queries and template: the server time of the page).
+it requests whole queue pages and customer lists through the Flask test client as a logged-in
+agent (session, queries and template: the server time of the page).
 
 Without --database-url the database is a SQLite file in the temp folder; a PostgreSQL URL gets
 a database of its own on that server (``helpdesk_queue_bench_N``). Either is kept afterwards,
