@@ -419,6 +419,11 @@ def fill(connection: Connection, count: int) -> None:
     loader.run(f"INSERT INTO counters (name, value) VALUES ('ticket', {count})")
     if connection.dialect.name == "postgresql":
         loader.run(f"SELECT setval('ticket_numbers', {count})")  # the next ticket's number
+        # Rows went in with their ids: move the id sequences past them, so the page report can
+        # add its agent.
+        for table in ("users", "customers", "customer_identities"):
+            sequence = f"pg_get_serial_sequence('{table}', 'id')"
+            loader.run(f"SELECT setval({sequence}, max(id)) FROM {table}")
     messages_total = 0
     for first in range(1, count + 1, CHUNK):
         made = list(filler.tickets(first, min(first + CHUNK - 1, count)))

@@ -133,7 +133,7 @@ def _term(token: str) -> Term | None:
 def tokens(query: str) -> list[str]:
     """Whitespace-separated tokens, except that a phone number written with spaces is one."""
     parts = query.split()
-    tokens = []
+    found = []
     start = 0
     while start < len(parts):
         end = start + 1
@@ -143,9 +143,9 @@ def tokens(query: str) -> list[str]:
             if phone_of(" ".join(run)):
                 end = stop
                 break
-        tokens.append(" ".join(parts[start:end]))
+        found.append(" ".join(parts[start:end]))
         start = end
-    return tokens
+    return found
 
 
 def phone_like(parts: list[str]) -> bool:
