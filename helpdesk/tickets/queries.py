@@ -344,8 +344,8 @@ def customer_page(
     """One page of customers matching every term of ``q``, newest first.
 
     A term is part of the name or of an identity (an email address, a phone number), or a whole
-    phone number in any common format; digits written with phone marks ("010-1234") are looked
-    for as digits.
+    email address or phone number (in any common format) of the customer; digits written with
+    phone marks ("010-1234") are looked for as digits.
     """
     conditions = [_customer_term(token) for token in search.tokens(q)]
     return _keyset_page(
@@ -588,11 +588,13 @@ def start_of_day(day: date, timezone: str = "UTC") -> datetime:
 
 
 def _customer_term(token: str) -> ColumnElement[bool]:
-    phone = search.phone_of(token)
-    if phone is not None:
+    # A whole address or number is read from the (kind, value) index; a part of one scans.
+    email, phone = search.email_of(token), search.phone_of(token)
+    if email is not None or phone is not None:
+        kind = IdentityKind.EMAIL if email is not None else IdentityKind.PHONE
         return Customer.id.in_(
             select(CustomerIdentity.customer_id).where(
-                CustomerIdentity.kind == IdentityKind.PHONE, CustomerIdentity.value == phone
+                CustomerIdentity.kind == kind, CustomerIdentity.value == (email or phone)
             )
         )
     if search.phone_like(token.split()):

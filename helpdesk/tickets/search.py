@@ -125,7 +125,7 @@ def _term(token: str) -> Term | None:
         found,
         prefix,
         number=int(number.group(1)) if number else None,
-        email=bare.lower() if _EMAIL.fullmatch(bare) else None,
+        email=email_of(bare),
         phone=phone_of(bare),
     )
 
@@ -146,6 +146,12 @@ def tokens(query: str) -> list[str]:
         found.append(" ".join(parts[start:end]))
         start = end
     return found
+
+
+def email_of(token: str) -> str | None:
+    """The address a token spells, as identities store it, or None when it is no address."""
+    bare = token.strip(_EDGE_PUNCTUATION)
+    return bare.lower() if _EMAIL.fullmatch(bare) else None
 
 
 def phone_like(parts: list[str]) -> bool:
