@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -13,8 +14,10 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask_migrate import upgrade
+from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
 
 from channels.base import Channel, InboundMessage
 from helpdesk import create_app
@@ -23,6 +26,8 @@ from helpdesk.models import ApiToken, Endpoint, Role, Stage, User, utcnow
 from helpdesk.tickets import service
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
+
+CHROMIUM = "/usr/bin/chromium"
 
 # Dovecot and an SMTP sink for the email channel's tests.
 pytest_plugins = ("mail_servers",)
@@ -280,3 +285,32 @@ def make_site(app: Flask) -> Callable[..., Endpoint]:
         return site
 
     return build
+
+
+# --- browser tests (tests/test_browser*.py): one live server and one browser per run ---------
+
+
+@pytest.fixture(scope="session")
+def live_url(app: Flask) -> Iterator[str]:
+    """The test app served over HTTP on a free local port for the length of the run."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    yield context.new_page()
+    context.close()

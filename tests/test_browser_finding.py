@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import expect
-from test_browser import browser, live_url, log_in, page  # noqa: F401 (fixtures)
+from test_browser import log_in
 
 from helpdesk.extensions import db
 from helpdesk.models import Ticket
@@ -13,11 +13,7 @@ pytestmark = pytest.mark.once
 
 
 def test_an_agent_finds_tickets_by_number_and_phone_then_a_customer(
-    page,  # noqa: F811
-    live_url,  # noqa: F811
-    setup,
-    make_user,
-    open_ticket,
+    page, live_url, setup, make_user, open_ticket
 ):
     with setup():
         make_user(email="ada@helpdesk.test", name="Ada Agent")
@@ -61,7 +57,7 @@ def test_an_agent_finds_tickets_by_number_and_phone_then_a_customer(
     expect(rows.first).to_contain_text("+15550101234")
 
 
-def test_a_bad_filter_is_explained_on_the_page(page, live_url, setup, make_user):  # noqa: F811
+def test_a_bad_filter_is_explained_on_the_page(page, live_url, setup, make_user):
     with setup():
         make_user(email="ada@helpdesk.test", name="Ada Agent")
     log_in(page, live_url, "ada@helpdesk.test")
