@@ -11,8 +11,8 @@ are dropped, and the indexes are rebuilt afterwards exactly as the migrations de
 Then, inside an app context, it times what the queue page does per request: ``ticket_page``
 plus ``status_counts`` for the same filters, and the rows serialised to dicts. Every case runs
 R times (default 30) on a fresh session after warming up; it prints the median and p95. Last,
-it requests whole queue pages through the Flask test client as a logged-in agent (session,
-queries and template: the server time of the page).
+it requests whole queue pages and customer lists through the Flask test client as a logged-in
+agent (session, queries and template: the server time of the page).
 
 Without --database-url the database is a SQLite file in the temp folder; a PostgreSQL URL gets
 a database of its own on that server (``helpdesk_queue_bench_N``). Either is kept afterwards,
@@ -31,11 +31,15 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, make_url
 
 AGENTS = 20
+# Customer 3 has an email address, customer 4 a phone number (see Filler.people).
+SEARCHED_EMAIL = "customer3@example.test"
+SEARCHED_PHONE = "+1 (555) 000-0004"
 CHUNK = 20_000
 SLOW_CASE_BUDGET_MS = 15_000
 SPAN = timedelta(days=730)
@@ -415,6 +419,11 @@ def fill(connection: Connection, count: int) -> None:
     loader.run(f"INSERT INTO counters (name, value) VALUES ('ticket', {count})")
     if connection.dialect.name == "postgresql":
         loader.run(f"SELECT setval('ticket_numbers', {count})")  # the next ticket's number
+        # Rows went in with their ids: move the id sequences past them, so the page report can
+        # add its agent.
+        for table in ("users", "customers", "customer_identities"):
+            sequence = f"pg_get_serial_sequence('{table}', 'id')"
+            loader.run(f"SELECT setval({sequence}, max(id)) FROM {table}")
     messages_total = 0
     for first in range(1, count + 1, CHUNK):
         made = list(filler.tickets(first, min(first + CHUNK - 1, count)))
@@ -437,8 +446,9 @@ def fill(connection: Connection, count: int) -> None:
 # --- measuring --------------------------------------------------------------------------------
 
 
-def cases(deep_cursor: str, order_number: str) -> list[tuple[str, dict, str | None]]:
+def cases(deep_cursor: str, order_number: str, count: int) -> list[tuple[str, dict, str | None]]:
     """(name, query-string arguments, cursor) as the queue page would receive them."""
+    number = count // 3
     return [
         ("first page", {}, None),
         ("deep page (90% down)", {}, deep_cursor),
@@ -450,6 +460,11 @@ def cases(deep_cursor: str, order_number: str) -> list[tuple[str, dict, str | No
         (f"q={order_number} (one ticket)", {"q": order_number}, None),
         ("q=xylophone (no hit)", {"q": "xylophone"}, None),
         ("q=refund (common word)", {"q": "refund"}, None),
+        ("q=thermo* (prefix)", {"q": "thermo*"}, None),
+        ("q=ref* (common prefix)", {"q": "ref*"}, None),
+        (f"q=#{number} (ticket number)", {"q": f"#{number}"}, None),
+        (f"q={SEARCHED_EMAIL} (email)", {"q": SEARCHED_EMAIL}, None),
+        (f"q={SEARCHED_PHONE} (phone)", {"q": SEARCHED_PHONE}, None),
         ("status=new,open&sort=waiting", {"status": "new,open", "sort": "waiting"}, None),
         ("sort=priority", {"sort": "priority"}, None),
     ]
@@ -519,7 +534,7 @@ def report(count: int, repeat: int) -> None:
     # CPU is this process's: all the work on SQLite, only the client's share on PostgreSQL.
     print(f"{'':<33} {'wall ms':^15} {'CPU ms':^15}")
     print(f"{'case':<33} {'median':>7} {'p95':>7} {'median':>7} {'p95':>7} runs rows  counts")
-    for name, args, cursor in cases(deep_cursor, order_number):
+    for name, args, cursor in cases(deep_cursor, order_number, count):
         rows, counts = queue_request(args, cursor)()
         db.session.remove()
         wall, cpu = measure(queue_request(args, cursor), repeat)
@@ -535,6 +550,9 @@ PAGES = (
     ("page: open work", "/tickets?status=new,open,pending"),
     ("page: stage=purchase&channel=sms", "/tickets?stage=purchase&channel=sms"),
     ("page: q=zephyr thermostat", "/tickets?q=zephyr+thermostat"),
+    ("page: customers", "/customers"),
+    ("page: customers, q=phone", f"/customers?q={quote(SEARCHED_PHONE)}"),
+    ("page: customers, q=email", f"/customers?q={quote(SEARCHED_EMAIL)}"),
 )
 
 

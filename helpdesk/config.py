@@ -27,6 +27,7 @@ def load_config(app: Flask) -> None:
         REDIS_URL=env.get("REDIS_URL"),
         HELPDESK_PUBLIC_URL=env.get("HELPDESK_PUBLIC_URL", "http://127.0.0.1:5000"),
         HELPDESK_TIMEZONE=env.get("HELPDESK_TIMEZONE", "UTC"),
+        HELPDESK_PHONE_REGION=env.get("HELPDESK_PHONE_REGION", "US").upper(),
         HELPDESK_BUSINESS_HOURS=env.get("HELPDESK_BUSINESS_HOURS", ""),
         HELPDESK_STORAGE_DIR=env.get("HELPDESK_STORAGE_DIR") or str(instance / "storage"),
         HELPDESK_REOPEN_DAYS=int(env.get("HELPDESK_REOPEN_DAYS", "7")),

@@ -232,7 +232,8 @@ def test_a_foreign_cursor_is_refused(ctx, cursor):
         ticket_page(TicketFilter(), cursor=cursor)
 
 
-def test_from_args_parses_query_string_values():
+def test_from_args_parses_query_string_values(ctx, make_user):
+    someone = make_user()
     filters = TicketFilter.from_args(
         {
             "status": "open, pending,",
@@ -257,7 +258,7 @@ def test_from_args_parses_query_string_values():
         created_to=date(2024, 5, 31),
     )
     assert TicketFilter.from_args({"assignee": "none"}, me=7).assignee == UNASSIGNED
-    assert TicketFilter.from_args({"assignee": "12"}, me=7).assignee == 12
+    assert TicketFilter.from_args({"assignee": str(someone.id)}, me=7).assignee == someone.id
     assert TicketFilter.from_args({"status": "", "assignee": ""}, me=7) == TicketFilter()
 
 

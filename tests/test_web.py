@@ -450,8 +450,10 @@ def test_a_bad_filter_is_explained_not_a_crash(client, login, open_ticket):
     login()
     open_ticket()
     page = client.get("/tickets?stage=nonsense&created_from=yesterday")
-    assert page.status_code == 200
-    assert "stage must be one or more of" in page.text
+    assert page.status_code == 400
+    assert "stage must be one or more of" in page.text and "not &#39;nonsense&#39;" in page.text
+    assert 'id="q"' in page.text, "the filters stay on the page to be fixed"
+    assert queue_numbers(page.text) == [], "nothing is listed rather than everything"
 
 
 def test_an_unexpected_error_gets_a_friendly_500_page(client, login, open_ticket, monkeypatch):

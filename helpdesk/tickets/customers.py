@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import phonenumbers
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -13,6 +14,8 @@ from channels.base import Channel, InboundMessage
 from helpdesk.extensions import db
 from helpdesk.models import Customer, CustomerIdentity, IdentityKind, utcnow
 from helpdesk.tickets.errors import InvalidInput, TicketError
+
+_POSSIBLE = phonenumbers.ValidationResult.IS_POSSIBLE
 
 
 def normalize_email(address: str) -> str:
@@ -30,6 +33,21 @@ def normalize_phone(number: str) -> str:
         raise InvalidInput(f"not a phone number in international format: {number!r}") from exc
     if not phonenumbers.is_possible_number(parsed):
         raise InvalidInput(f"not a possible phone number: {number!r}")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def typed_phone(text: str) -> str | None:
+    """The E.164 form of a number typed any common way, or None when ``text`` is not one.
+
+    National numbers ("(555) 010-1234") are read in HELPDESK_PHONE_REGION. Unlike
+    ``normalize_phone`` a local-only number (no area code) is refused: it names no one line.
+    """
+    try:
+        parsed = phonenumbers.parse(text, current_app.config["HELPDESK_PHONE_REGION"])
+    except phonenumbers.NumberParseException:
+        return None
+    if phonenumbers.is_possible_number_with_reason(parsed) != _POSSIBLE:
+        return None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -35,6 +36,7 @@ from helpdesk.extensions import db
 from helpdesk.models import (
     Customer,
     CustomerIdentity,
+    IdentityKind,
     Message,
     Priority,
     Stage,
@@ -44,6 +46,7 @@ from helpdesk.models import (
     Ticket,
     TicketEvent,
     TicketStatus,
+    User,
     ticket_tags,
 )
 from helpdesk.tickets import search
@@ -106,7 +109,7 @@ class TicketFilter:
     assignee: int | Literal["none"] | None = None  # a user id, UNASSIGNED, or anyone
     team: int | Literal["none"] | None = None  # a team id, NO_TEAM, or any team
     teams_of: int | None = None  # ``team=mine``: any team this user id is in
-    q: str = ""  # every word must be a word of the subject or of some message\'s text
+    q: str = ""  # search terms, all of which must match (see helpdesk/tickets/search.py)
     created_from: date | None = None  # inclusive, in ``timezone``
     created_to: date | None = None  # inclusive, in ``timezone``
     has: tuple[Trait, ...] = ()  # every trait must hold
@@ -124,7 +127,7 @@ class TicketFilter:
             assignee=_assignee(args.get("assignee"), me),
             team=_team(args.get("team")),
             teams_of=me if args.get("team") == MY_TEAMS else None,
-            q=args.get("q", ""),
+            q=_search(args.get("q")),
             created_from=parse_date(args.get("created_from"), "created_from"),
             created_to=parse_date(args.get("created_to"), "created_to"),
             has=_enum_list(Trait, args.get("has"), "has"),
@@ -354,8 +357,13 @@ def cursor_for(ticket: Ticket, sort: QueueSort = QueueSort.NEWEST) -> str:
 def customer_page(
     q: str = "", limit: int = DEFAULT_LIMIT, cursor: str | None = None
 ) -> Page[Customer]:
-    """One page of customers whose name or identities hold every word of ``q``, newest first."""
-    conditions = [_word_in_customer(word) for word in q.lower().split()]
+    """One page of customers matching every term of ``q``, newest first.
+
+    A term is part of the name or of an identity (an email address, a phone number), or a whole
+    email address or phone number (in any common format) of the customer; digits written with
+    phone marks ("010-1234") are looked for as digits.
+    """
+    conditions = [_customer_term(token) for token in search.tokens(q)]
     return _keyset_page(
         Customer,
         conditions,
@@ -364,6 +372,38 @@ def customer_page(
         cursor,
         options=(selectinload(Customer.identities),),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerTickets:
+    """How many tickets a customer has and their newest one."""
+
+    count: int
+    latest: Ticket | None
+
+
+def customer_ticket_counts(customer_ids: list[int]) -> dict[int, CustomerTickets]:
+    """Ticket count and newest ticket of each of these customers (a page of them)."""
+    of_customer = Ticket.customer_id == Customer.id
+    counted = select(func.count()).where(of_customer).correlate(Customer).scalar_subquery()
+    # Both read the (customer_id, created_at) index, a few entries per customer.
+    newest = (
+        select(Ticket.id)
+        .where(of_customer)
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .limit(1)
+        .correlate(Customer)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(Customer.id, counted, newest).where(Customer.id.in_(customer_ids))
+    ).all()
+    newest_ids = [ticket_id for _, _, ticket_id in rows if ticket_id is not None]
+    tickets = {t.id: t for t in db.session.scalars(select(Ticket).where(Ticket.id.in_(newest_ids)))}
+    return {
+        customer_id: CustomerTickets(count, tickets.get(ticket_id))
+        for customer_id, count, ticket_id in rows
+    }
 
 
 def customer_tickets(customer_id: int) -> list[Ticket]:
@@ -508,11 +548,21 @@ def _decode_cursor(cursor: str, kind: str) -> tuple[int, tuple[datetime, int]]:
 def _enum_list(enum: type[E], value: str | None, name: str) -> tuple[E, ...]:
     """A comma-separated list of enum values; blank parts are ignored."""
     parts = [part.strip() for part in (value or "").split(",") if part.strip()]
-    try:
-        return tuple(enum(part) for part in parts)
-    except ValueError:
+    known = {member.value for member in enum}
+    unknown = [part for part in parts if part not in known]
+    if unknown:
         allowed = ", ".join(member.value for member in enum)
-        raise InvalidFilter(f"{name} must be one or more of {allowed}") from None
+        raise InvalidFilter(f"{name} must be one or more of {allowed}, not {unknown[0]!r}")
+    return tuple(enum(part) for part in parts)
+
+
+def _search(value: str | None) -> str:
+    """The search box's text, refused when the index cannot answer it well."""
+    try:
+        search.parse(value or "")
+    except search.InvalidSearch as unfit:
+        raise InvalidFilter(f"search: {unfit}") from None
+    return value or ""
 
 
 def _tag_list(value: str | None) -> tuple[str, ...]:
@@ -531,8 +581,10 @@ def _assignee(value: str | None, me: int) -> int | Literal["none"] | None:
         return me
     if value == UNASSIGNED:
         return UNASSIGNED
-    if not value.isdigit():
-        raise InvalidFilter("assignee must be me, none or a user id")
+    if not value.isdigit() or len(value) > 9:
+        raise InvalidFilter(f"assignee must be me, none or a user id, not {value!r}")
+    if db.session.get(User, int(value)) is None:
+        raise InvalidFilter(f"assignee: there is no user with id {value}")
     return int(value)
 
 
@@ -553,12 +605,28 @@ def parse_date(value: str | None, name: str) -> date | None:
     try:
         return datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError:
-        raise InvalidFilter(f"{name} must be a date as YYYY-MM-DD") from None
+        raise InvalidFilter(f"{name} must be a date as YYYY-MM-DD, not {value!r}") from None
 
 
 def start_of_day(day: date, timezone: str = "UTC") -> datetime:
     """The UTC moment a day begins in ``timezone``."""
     return datetime.combine(day, time(), tzinfo=ZoneInfo(timezone)).astimezone(UTC)
+
+
+def _customer_term(token: str) -> ColumnElement[bool]:
+    # A whole address or number is read from the (kind, value) index; a part of one scans.
+    email, phone = search.email_of(token), search.phone_of(token)
+    if email is not None or phone is not None:
+        kind = IdentityKind.EMAIL if email is not None else IdentityKind.PHONE
+        return Customer.id.in_(
+            select(CustomerIdentity.customer_id).where(
+                CustomerIdentity.kind == kind, CustomerIdentity.value == (email or phone)
+            )
+        )
+    if search.phone_like(token.split()):
+        return _word_in_customer(re.sub(r"\D", "", token))
+    # The customer search is already "part of", so a prefix mark adds nothing.
+    return _word_in_customer(token.lower().rstrip("*"))
 
 
 def _word_in_customer(word: str) -> ColumnElement[bool]:

@@ -1,18 +1,28 @@
-"""Word search over tickets: one word index per ticket (its subject and every message's text).
+"""Ticket search: one word index per ticket (its subject and every message's text), and the
+grammar of a search box (``parse``).
 
 Text is split into words here, in Python, so SQLite and PostgreSQL see exactly the same words:
 a word is a run of letters and digits (anything else separates words), compared after Unicode
-NFKC normalisation and case folding; accents are kept ("café" is not "cafe"). A query matches a
-ticket when every query word is a whole word of the ticket: ``refund`` does not find "refunds"
-(prefix queries cost the index several times more; see bench/agent_queue.py), and punctuation in a
-query only separates words, so ``ada@example.com`` looks for "ada", "example" and "com".
+NFKC normalisation and case folding; accents are kept ("café" is not "cafe").
+
+A query is read term by term (whitespace separates terms) and a ticket matches when it matches
+every term. A term matches when each of its words is a whole word of the ticket: ``refund`` does
+not find "refunds", and punctuation only separates words, so ``50%`` looks for "50". Besides:
+
+- ``refu*`` makes the term's last word a prefix: "refund", "refunds", "refused";
+- a bare number or ``#number`` also matches the ticket with that number;
+- an email address, or a phone number in any common format ("+1 (555) 010-1234", national
+  numbers read in HELPDESK_PHONE_REGION), also matches every ticket of the customer holding
+  that address or number.
 
 The index lives outside the models because its storage is the database's own full-text engine:
 an FTS5 table on SQLite and a ``tsvector`` column with a GIN index on PostgreSQL (migration
 0002 creates them; ``include_in_autogenerate`` keeps them out of model/migration comparisons).
-A flush listener adds the words of every new message and ticket subject, so no write path can
-forget the index; deleting a ticket deletes its row (a trigger on SQLite, a cascading foreign
-key on PostgreSQL).
+Both answer a prefix from their term index (FTS5's term b-tree, a partial match in the GIN
+tree), so a prefix costs a range of terms rather than a scan; ``MIN_PREFIX`` keeps that range
+sane. A flush listener adds the words of every new message and ticket subject, so no write
+path can forget the index; deleting a ticket deletes its row (a trigger on SQLite, a cascading
+foreign key on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -22,31 +32,47 @@ import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Integer,
+    Select,
+    and_,
     bindparam,
     column,
     event,
     literal_column,
     select,
     table,
+    union,
 )
 from sqlalchemy import text as sql
 from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY, TSVECTOR
 from sqlalchemy.orm import Session, attributes
 from sqlalchemy.types import Text
 
-from helpdesk.models import Direction, Message, Ticket
+from helpdesk.models import CustomerIdentity, Direction, IdentityKind, Message, Ticket
+from helpdesk.tickets import customers
 
 SEARCH_TABLE = "ticket_search"
 # Longer "words" are hashes, tokens or base64 leftovers; cut so one cannot bloat the index.
 MAX_WORD_LENGTH = 40
 # Ticket ids per lookup, well under SQLite's limit on bound parameters.
 _SQLITE_CHUNK = 500
+
+# A shorter prefix reads too much of the index for a search box to wait on.
+MIN_PREFIX = 2
+# "+1 (555) 010 12 34": the most whitespace-separated parts a typed phone number has.
+_MAX_PHONE_PARTS = 6
+# Ticket numbers are integers; longer digit runs are order numbers and the like.
+_NUMBER = re.compile(r"#?(\d{1,9})")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+_PHONE_PART = re.compile(r"[+(]?[\d().\-]*\d[\d().\-]*")
+# Around a term, as in "#998," or "<ann@example.com>"; parentheses belong to "(555) 010-1234".
+_EDGE_PUNCTUATION = "\"'[]<>,;:.!?"
 
 _WORD = re.compile(r"[^\W_]+")
 _sqlite_index = table(SEARCH_TABLE, column("rowid", Integer), column("words", Text))
@@ -59,24 +85,142 @@ def words(text: str | None) -> list[str]:
     return list(dict.fromkeys(word[:MAX_WORD_LENGTH] for word in _WORD.findall(folded)))
 
 
-def tickets_matching(query: str, dialect: str) -> ColumnElement[bool] | None:
-    """The condition 'every word of ``query`` is a word of the ticket'; None without words."""
-    wanted = words(query)
-    if not wanted:
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One term of a query: its words (the last one a prefix when it ends in ``*``), and what
+    else it may stand for: a ticket number, a customer's email address or phone number."""
+
+    words: tuple[str, ...]
+    prefix: bool = False
+    number: int | None = None
+    email: str | None = None
+    phone: str | None = None
+
+    @property
+    def plain(self) -> bool:
+        """Whether the term matches by its words alone."""
+        return self.number is None and self.email is None and self.phone is None
+
+
+class InvalidSearch(ValueError):
+    """A query the index cannot answer well; the message says why."""
+
+
+def parse(query: str) -> list[Term]:
+    """The terms of a search box's text; a token without any word is no term."""
+    return [term for term in map(_term, tokens(query)) if term is not None]
+
+
+def _term(token: str) -> Term | None:
+    found = tuple(words(token))
+    if not found:
         return None
+    prefix = token.endswith("*")
+    if prefix and len(found[-1]) < MIN_PREFIX:
+        raise InvalidSearch(
+            f"{token!r}: a prefix needs at least {MIN_PREFIX} letters or digits before *"
+        )
+    bare = token.strip(_EDGE_PUNCTUATION)
+    number = _NUMBER.fullmatch(bare)
+    return Term(
+        found,
+        prefix,
+        number=int(number.group(1)) if number else None,
+        email=email_of(bare),
+        phone=phone_of(bare),
+    )
+
+
+def tokens(query: str) -> list[str]:
+    """Whitespace-separated tokens, except that a phone number written with spaces is one."""
+    parts = query.split()
+    found = []
+    start = 0
+    while start < len(parts):
+        end = start + 1
+        # Longest first: "+1 555 010 1234" before "+1 555".
+        for stop in range(min(len(parts), start + _MAX_PHONE_PARTS), start + 1, -1):
+            run = parts[start:stop]
+            if phone_of(" ".join(run)):
+                end = stop
+                break
+        found.append(" ".join(parts[start:end]))
+        start = end
+    return found
+
+
+def email_of(token: str) -> str | None:
+    """The address a token spells, as identities store it, or None when it is no address."""
+    bare = token.strip(_EDGE_PUNCTUATION)
+    return bare.lower() if _EMAIL.fullmatch(bare) else None
+
+
+def phone_like(parts: list[str]) -> bool:
+    """Whether these parts are only digits and the marks people write phone numbers with."""
+    return all(map(_PHONE_PART.fullmatch, parts))
+
+
+def phone_of(token: str) -> str | None:
+    """The E.164 number a token of ``tokens`` spells, or None when it is no phone number."""
+    return customers.typed_phone(token) if phone_like(token.split()) else None
+
+
+def tickets_matching(query: str, dialect: str) -> ColumnElement[bool] | None:
+    """The condition 'the ticket matches every term of ``query``'; None without terms."""
+    terms = parse(query)
+    if not terms:
+        return None
+    plain = [term for term in terms if term.plain]
+    conditions = [Ticket.id.in_(_indexed(plain, dialect))] if plain else []
+    for term in terms:
+        if not term.plain:
+            # One IN over a union, not an OR of conditions: the planner reads each part from
+            # its own index instead of testing every ticket against the OR.
+            conditions.append(Ticket.id.in_(union(_indexed([term], dialect), *_also(term))))
+    return and_(*conditions)
+
+
+def _indexed(terms: list[Term], dialect: str) -> Select:
+    """The ids of tickets holding every word of these terms (prefixes as prefixes)."""
     if dialect == "postgresql":
         # Lexemes quoted and cast, not parsed by to_tsquery: the words are already normalised.
-        tsquery = " & ".join(f"'{word}'" for word in wanted)
-        matching = select(_postgres_index.c.ticket_id).where(
-            _postgres_index.c.words.op("@@")(bindparam("search_query", tsquery, TSQUERY))
+        tsquery = " & ".join(_lexemes(terms, "'{}'", "'{}':*"))
+        return (
+            select(_postgres_index.c.ticket_id)
+            .where(_postgres_index.c.words.op("@@")(bindparam("q", tsquery, TSQUERY, unique=True)))
+            .correlate(None)
         )
-    else:
-        fts_query = " ".join(f'"{word}"' for word in wanted)
-        # detail=none tables take queries on the whole table, not on a column.
-        matching = select(_sqlite_index.c.rowid).where(
-            literal_column(SEARCH_TABLE).op("MATCH")(bindparam("search_query", fts_query))
-        )
-    return Ticket.id.in_(matching)
+    fts_query = " ".join(_lexemes(terms, '"{}"', '"{}"*'))
+    # detail=none tables take queries on the whole table, not on a column.
+    return (
+        select(_sqlite_index.c.rowid)
+        .where(literal_column(SEARCH_TABLE).op("MATCH")(bindparam("q", fts_query, unique=True)))
+        .correlate(None)
+    )
+
+
+def _lexemes(terms: list[Term], whole: str, prefix: str) -> list[str]:
+    return [
+        (prefix if term.prefix and n == len(term.words) - 1 else whole).format(word)
+        for term in terms
+        for n, word in enumerate(term.words)
+    ]
+
+
+def _also(term: Term) -> list[Select]:
+    """The ids of the tickets a term stands for besides its words."""
+    found = []
+    if term.number is not None:
+        found.append(select(Ticket.id).where(Ticket.number == term.number).correlate(None))
+    for kind, value in ((IdentityKind.EMAIL, term.email), (IdentityKind.PHONE, term.phone)):
+        if value is not None:
+            found.append(
+                select(Ticket.id)
+                .join(CustomerIdentity, CustomerIdentity.customer_id == Ticket.customer_id)
+                .where(CustomerIdentity.kind == kind, CustomerIdentity.value == value)
+                .correlate(None)
+            )
+    return found
 
 
 def add_words(connection: Connection, found: dict[int, list[str]]) -> None:

@@ -31,6 +31,7 @@ from helpdesk.web.downloads import attachment_response
 from helpdesk.web.live import event_stream, resume_point
 
 QUEUE_PAGE_SIZE = 50
+CUSTOMER_PAGE_SIZE = 50
 # The queue a bare visit lands on: everything still waiting for the team.
 OPEN_WORK = "new,open,pending"
 # The status tabs above the queue: the ``status`` value each stands for.
@@ -55,7 +56,6 @@ def home() -> Response:
 def queue() -> str:
     # Read before the page's rows, so the live stream resumes at or before what they show.
     live_after = events.latest_id()
-    error = None
     try:
         filters = queries.TicketFilter.from_args(
             request.args, me=current_user.id, timezone=current_app.config["HELPDESK_TIMEZONE"]
@@ -63,9 +63,19 @@ def queue() -> str:
         sort = queries.parse_sort(request.args.get("sort"))
         page = queries.ticket_page(filters, QUEUE_PAGE_SIZE, request.args.get("cursor"), sort)
     except queries.InvalidFilter as invalid:
-        error = str(invalid)
-        filters, sort = queries.TicketFilter(), queries.QueueSort.NEWEST
-        page = queries.ticket_page(filters, QUEUE_PAGE_SIZE, None, sort)
+        # Nothing rather than everything: a list that ignored the bad value would look like
+        # its answer.
+        return render_template(
+            "agent/queue.html",
+            live_after=live_after,
+            page=queries.Page([], None),
+            sort=queries.QueueSort.NEWEST,
+            sort_labels=SORT_LABELS.items(),
+            tab_counts=None,
+            agents=accounts.active_users(),
+            known_tags=service.known_tags(),
+            error=str(invalid),
+        ), 400
     return render_template(
         "agent/queue.html",
         live_after=live_after,
@@ -75,7 +85,7 @@ def queue() -> str:
         tab_counts=_tab_counts(queries.status_counts(filters)),
         agents=accounts.active_users(),
         known_tags=service.known_tags(),
-        error=error,
+        error=None,
     )
 
 
@@ -302,6 +312,22 @@ def send_verification_link(ticket_id: int, identity_id: int) -> Response:
 def _flash_refusal(outcome: str, refused: TicketError) -> None:
     """ "Not sent again: that number opted out …": the ticket service's reason as a sentence."""
     flash(f"{outcome}: {refused}.", "error")
+
+
+@bp.get("/customers")
+@staff_required
+def customers() -> str | tuple[str, int]:
+    """Customers newest first, searched by name, email address or phone number."""
+    try:
+        page = queries.customer_page(
+            request.args.get("q", ""), CUSTOMER_PAGE_SIZE, request.args.get("cursor") or None
+        )
+    except queries.InvalidFilter as invalid:
+        return render_template(
+            "agent/customers.html", page=queries.Page([], None), tickets={}, error=str(invalid)
+        ), 400
+    tickets = queries.customer_ticket_counts([found.id for found in page.items])
+    return render_template("agent/customers.html", page=page, tickets=tickets, error=None)
 
 
 @bp.get("/customers/<int:customer_id>")

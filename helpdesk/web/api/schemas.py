@@ -418,8 +418,12 @@ class TicketQuery(PageQuery):
     )
     q: str | None = Field(
         None,
-        description="Words that must each appear as a whole word in the subject or a message's "
-        "text; case is ignored, accents are not, punctuation only separates words.",
+        description="Search terms, all of which must match. A word matches a whole word of the "
+        "subject or a message's text (case is ignored, accents are not, punctuation only "
+        "separates words); `refu*` matches words starting with `refu` (2 characters at least); "
+        "a number or `#number` also matches the ticket with that number; an email address or a "
+        "phone number in any common format (`+1 (555) 010-1234`; national numbers in "
+        "`HELPDESK_PHONE_REGION`) also matches every ticket of the customer holding it.",
     )
     created_from: Annotated[
         date | None,
@@ -455,7 +459,10 @@ class TicketQuery(PageQuery):
 
 class CustomerQuery(PageQuery):
     q: str | None = Field(
-        None, description="Words that must all appear in the name or an identity value."
+        None,
+        description="Terms that must all match: part of the name or of an email address, "
+        "phone number or other identity, or a whole phone number in any common format "
+        "(`+1 (555) 010-1234`; national numbers in `HELPDESK_PHONE_REGION`).",
     )
 
 

@@ -1,0 +1,157 @@
+"""The search box's grammar: words, prefixes, ticket numbers, email addresses, phone numbers."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from helpdesk.extensions import db
+from helpdesk.models import TicketStatus
+from helpdesk.tickets import service
+from helpdesk.tickets.queries import (
+    InvalidFilter,
+    TicketFilter,
+    customer_page,
+    status_counts,
+    ticket_page,
+)
+
+
+def found(q: str) -> set[int]:
+    """The numbers of the tickets a search finds."""
+    return {ticket.number for ticket in ticket_page(TicketFilter.from_args({"q": q}, me=0)).items}
+
+
+@pytest.fixture
+def desk(ctx, inbound) -> SimpleNamespace:
+    """An email customer (Ann), a texting customer and tickets that mention numbers and words."""
+
+    def receive(**fields):
+        return service.receive(inbound(**fields)).ticket
+
+    refund = receive(sender="Ann@Example.com", subject="Refund please", text="Order 1001 broke.")
+    refused = receive(sender="ann@example.com", subject="Card refused", text="It said no.")
+    texted = receive(channel="sms", sender="+15550101234", text="Where is my parcel?")
+    texted_again = receive(channel="sms", sender="+15550101234", text="Parcel refunds?")
+    other = receive(sender="bob@shop.test", subject="Invoice", text="Call me on 555 010 9999.")
+    db.session.commit()
+    return SimpleNamespace(
+        refund=refund.number,
+        refused=refused.number,
+        texted=texted.number,
+        texted_again=texted_again.number,
+        other=other.number,
+    )
+
+
+def test_a_word_stays_a_whole_word(desk):
+    assert found("refund") == {desk.refund}
+    assert found("refu") == set()
+
+
+def test_a_star_makes_a_prefix(desk):
+    assert found("refu*") == {desk.refund, desk.refused, desk.texted_again}
+    assert found("REFUND*") == {desk.refund, desk.texted_again}, "case is folded"
+    assert found("refu* card") == {desk.refused}, "every term must match"
+    assert found("parc* refu*") == {desk.texted_again}
+
+
+def test_a_prefix_needs_two_characters(desk):
+    with pytest.raises(InvalidFilter, match="at least 2"):
+        found("r*")
+    assert found("re*") == {desk.refund, desk.refused, desk.texted_again}
+
+
+@pytest.mark.parametrize("written", ["{}", "#{}", "#{},", " {} "])
+def test_a_number_finds_that_ticket(desk, written):
+    assert found(written.format(desk.other)) == {desk.other}
+
+
+def test_a_number_also_finds_it_as_a_word(desk):
+    assert 1001 not in vars(desk).values()
+    assert found("1001") == {desk.refund}
+    assert found(f"{desk.refund} refund") == {desk.refund}
+    assert found(f"#{desk.other} refund") == set(), "the number is one term of several"
+
+
+def test_a_number_beyond_any_ticket_is_only_a_word(desk):
+    assert found("99999999999999999999") == set()
+
+
+@pytest.mark.parametrize("written", ["ann@example.com", "ANN@EXAMPLE.COM", "<ann@example.com>,"])
+def test_an_email_address_finds_its_customers_tickets(desk, written):
+    assert found(written) == {desk.refund, desk.refused}
+
+
+def test_an_email_address_with_words(desk):
+    assert found("ann@example.com card") == {desk.refused}
+    assert found("nobody@example.com") == set()
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "+15550101234",
+        "+1 555 010 1234",
+        "+1 (555) 010-1234",
+        "555-010-1234",
+        "(555) 010-1234",
+        "555.010.1234",
+        "5550101234",
+        "1-555-010-1234",
+    ],
+)
+def test_a_phone_number_in_any_common_format_finds_its_customers_tickets(desk, written):
+    assert found(written) == {desk.texted, desk.texted_again}
+
+
+def test_a_phone_number_with_words_and_numbers(desk):
+    assert found("+1 555 010 1234 parcel refunds") == {desk.texted_again}
+    assert found(f"+1 555 010 1234 #{desk.texted}") == {desk.texted}
+    assert found("555 010 9999") == {desk.other}, "a number in the text is found by its words"
+
+
+def test_national_numbers_follow_the_configured_region(app, desk, inbound):
+    london = service.receive(inbound(channel="sms", sender="+442079460958")).ticket.number
+    db.session.commit()
+    assert found("020 7946 0958") == set(), "read as a US number, it is nobody's"
+    app.config["HELPDESK_PHONE_REGION"] = "GB"
+    try:
+        assert found("020 7946 0958") == {london}
+        assert found("+1 555 010 1234") == {desk.texted, desk.texted_again}
+    finally:
+        app.config["HELPDESK_PHONE_REGION"] = "US"
+
+
+def test_counts_follow_the_grammar(desk):
+    counts = status_counts(TicketFilter.from_args({"q": "ann@example.com"}, me=0))
+    assert counts[TicketStatus.NEW].value == 2 and not counts[TicketStatus.NEW].capped
+
+
+def test_counts_stop_at_a_thousand(ctx, inbound):
+    for n in range(1001):
+        service.receive(inbound(sender="many@example.com", text=f"note {n}"))
+    db.session.commit()
+    counts = status_counts(TicketFilter.from_args({"q": "many@example.com"}, me=0))
+    assert str(counts[TicketStatus.NEW]) == "1,000+"
+
+
+def test_customers_are_found_by_name_email_and_phone(ctx, inbound):
+    service.receive(inbound(sender="ann@example.com", sender_name="Ann Lee"))
+    service.receive(inbound(channel="sms", sender="+15550101234"))
+    service.receive(inbound(sender="grace@navy.test", sender_name="Grace Hopper"))
+    db.session.commit()
+
+    def names(q: str) -> list[str]:
+        return [customer.display_name for customer in customer_page(q).items]
+
+    assert names("ann") == ["Ann Lee"], "part of a name"
+    assert names("lee ANN") == ["Ann Lee"]
+    assert names("ann@example.com") == ["Ann Lee"]
+    assert names("example") == ["Ann Lee"], "part of an address"
+    for written in ("+1 (555) 010-1234", "555-010-1234", "+15550101234", "555 010 1234"):
+        assert names(written) == ["+15550101234"], written
+    assert names("010-1234") == ["+15550101234"], "part of a number, written with dashes"
+    assert names("hopp*") == ["Grace Hopper"]
+    assert names("grace 555-010-1234") == []
