@@ -268,3 +268,69 @@ def test_team_changes_are_audited(ctx, make_user):
     assert actions == ["team.created", "team_member.created"]
     row = db.session.scalars(select(AuditEvent).where(AuditEvent.target_type == "team_member"))
     assert row.one().target_id == f"{team.id}/{ada.id}"
+
+
+def test_admins_create_and_edit_teams(client, login, setup, make_user):
+    admin_id = login("admin")
+    with setup():
+        ada, bob = make_user(name="Ada"), make_user(name="Bob")
+        ada_id, bob_id = ada.id, bob.id
+    response = client.post(
+        "/admin/teams/new",
+        data={
+            "name": "Billing",
+            "assignment": "round_robin",
+            "capacity": "5",
+            "return_unanswered_when_away": "y",
+            "members": [str(ada_id), str(bob_id)],
+        },
+    )
+    assert response.status_code == 302
+    page = client.get("/admin/teams").text
+    assert "Billing" in page and "Ada, Bob" in page and "Round robin" in page
+    with setup():
+        team = db.session.scalars(select(Team)).one()
+        team_id = team.id
+        assert (team.capacity, team.return_unanswered_when_away) == (5, True)
+    response = client.post(
+        f"/admin/teams/{team_id}",
+        data={"name": "Billing", "assignment": "least_open", "capacity": "3", "members": [ada_id]},
+    )
+    assert response.status_code == 302
+    with setup():
+        team = db.session.get(Team, team_id)
+        assert [m.id for m in team.members] == [ada_id]
+        assert (team.assignment.value, team.capacity) == ("least_open", 3)
+        trail = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.target_type.in_(("team", "team_member")))
+        ).all()
+        assert {row.actor_id for row in trail} == {admin_id}
+        assert Counter(row.action for row in trail) == {
+            "team.created": 1,
+            "team_member.created": 2,
+            "team.changed": 1,
+            "team_member.deleted": 1,
+        }
+    edit = client.get(f"/admin/teams/{team_id}").text
+    assert edit.count("checked") == 1
+
+
+def test_team_form_errors_stand_next_to_their_fields(client, login, setup):
+    login("admin")
+    with setup():
+        teams.create_team("Sales")
+    response = client.post(
+        "/admin/teams/new", data={"name": "sales", "assignment": "off", "capacity": "0"}
+    )
+    assert response.status_code == 400
+    assert "there is already a team called Sales" in response.text
+    response = client.post(
+        "/admin/teams/new", data={"name": "Support", "assignment": "off", "capacity": "0"}
+    )
+    assert response.status_code == 400
+    assert 'id="capacity-error">capacity must be between 1 and 1000' in response.text
+
+
+def test_agents_cannot_manage_teams(client, login):
+    login("agent")
+    assert client.get("/admin/teams").status_code == 403
