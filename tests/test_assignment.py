@@ -334,3 +334,21 @@ def test_team_form_errors_stand_next_to_their_fields(client, login, setup):
 def test_agents_cannot_manage_teams(client, login):
     login("agent")
     assert client.get("/admin/teams").status_code == 403
+
+
+def test_teams_from_the_command_line(runner, setup, make_user):
+    with setup():
+        ada, bob = make_user(), make_user()
+        emails = [ada.email, bob.email]
+    result = runner.invoke(
+        args=["teams", "create", "Night shift", "--assignment", "least_open", "--capacity", "4"]
+    )
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(args=["teams", "add-member", "night shift", *emails])
+    assert result.exit_code == 0, result.output
+    with setup():
+        team = teams.team_by_name("Night shift")
+        assert (team.assignment.value, team.capacity) == ("least_open", 4)
+        assert sorted(user.email for user in team.members) == sorted(emails)
+    result = runner.invoke(args=["teams", "add-member", "Day shift", emails[0]])
+    assert result.exit_code != 0 and "no team called Day shift" in result.output
