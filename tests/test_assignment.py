@@ -3,6 +3,7 @@ agents going away, reopened tickets, sessions, and the team admin pages."""
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from datetime import timedelta
 
@@ -22,6 +23,7 @@ from helpdesk.models import (
     utcnow,
 )
 from helpdesk.tickets import assignment, service
+from helpdesk.transient import retried
 
 
 @pytest.fixture
@@ -352,3 +354,89 @@ def test_teams_from_the_command_line(runner, setup, make_user):
         assert sorted(user.email for user in team.members) == sorted(emails)
     result = runner.invoke(args=["teams", "add-member", "Day shift", emails[0]])
     assert result.exit_code != 0 and "no team called Day shift" in result.output
+
+
+@pytest.mark.postgresql
+def test_concurrent_assigners_never_overfill_an_agent_nor_assign_a_ticket_twice(
+    app, make_user, inbound
+):
+    """Two intake threads put new tickets in two teams that share agents while two worker
+    threads hand out the waiting ones, each on its own connection; then every assigned ticket
+    is solved and it all runs again."""
+    capacity, per_thread = 3, 60
+    with app.app_context():
+        agents = [make_user(available=True) for _ in range(6)]
+        # Agents 2 and 3 are in both teams: their locks are shared between the teams' rounds.
+        first = teams.create_team("First", assignment="round_robin", capacity=capacity)
+        second = teams.create_team("Second", assignment="least_open", capacity=capacity)
+        teams.set_members(first, agents[:4])
+        teams.set_members(second, agents[2:])
+        service.take(inbound())  # the mailbox's endpoint exists before the threads race for it
+        db.session.commit()
+        team_ids, agent_ids = [first.id, second.id], [agent.id for agent in agents]
+    failures: list[BaseException] = []
+
+    def guarded(work):
+        def run(*args):
+            try:
+                with app.app_context():
+                    work(*args)
+            except BaseException as error:
+                failures.append(error)
+
+        return run
+
+    def intake(thread: int, round_: int) -> None:
+        for n in range(per_thread):
+            sender = f"r{round_}t{thread}n{n}@example.test"
+
+            def arrive(sender: str = sender, n: int = n) -> None:
+                ticket = service.take(inbound(sender=sender)).message.ticket
+                service.set_team(ticket, None, db.session.get(Team, team_ids[n % 2]))
+                assignment.offer(ticket)
+                db.session.commit()
+
+            retried(arrive, "a new ticket")
+
+    def worker(stop: threading.Event) -> None:
+        while not stop.is_set():
+            assignment.assign_waiting()
+
+    def run_round(round_: int) -> None:
+        stop = threading.Event()
+        workers = [threading.Thread(target=guarded(worker), args=(stop,)) for _ in range(2)]
+        intakes = [threading.Thread(target=guarded(intake), args=(t, round_)) for t in range(2)]
+        for thread in workers + intakes:
+            thread.start()
+        for thread in intakes:
+            thread.join()
+        stop.set()
+        for thread in workers:
+            thread.join()
+        assert not failures, failures
+
+    def check() -> None:
+        with app.app_context():
+            held = loads(agent_ids)
+            assert max(held.values()) <= capacity
+            # 240 tickets for 6 agents x 3: everyone is full, the rest waits.
+            assert sorted(held.values()) == [capacity] * len(agent_ids)
+            system_assignments = Counter(
+                db.session.scalars(
+                    select(TicketEvent.ticket_id).where(
+                        TicketEvent.kind == "assignee",
+                        TicketEvent.actor_id.is_(None),
+                        TicketEvent.to_value.is_not(None),
+                    )
+                )
+            )
+            assert max(system_assignments.values()) == 1
+
+    run_round(1)
+    check()
+    with app.app_context():
+        for ticket in db.session.scalars(select(Ticket).where(Ticket.assignee_id.is_not(None))):
+            service.set_status(ticket, None, TicketStatus.SOLVED)
+        db.session.commit()
+    run_round(2)
+    check()
