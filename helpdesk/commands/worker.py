@@ -53,7 +53,7 @@ def periodic_jobs(wake: threading.Event | None = None) -> tuple[PeriodicJob, ...
         PeriodicJob("taking in webhook payloads", interval=0.0, run=process_due),
         PeriodicJob("fetching MMS media", interval=5.0, run=fetch_due),
         PeriodicJob("recording SLA breaches", interval=60, run=sla.record_breaches),
-        PeriodicJob("assigning waiting tickets", interval=0.0, run=assignment.run_due),
+        PeriodicJob("assigning waiting tickets", interval=1.0, run=assignment.run_due),
         PeriodicJob("pruning typing and presence", interval=600, run=prune_passing_events),
     )
 
