@@ -1,10 +1,11 @@
 """The audit trail: admin actions and API writes, each written in the transaction that made it.
 
 Changes to what admins keep (users, API tokens, stage and routing rules, service targets,
-channels, macros) are found by the session itself, whichever path made them (an admin page, the
-CLI, the API), with their values before and after; the bookkeeping the system does on its own
-(last seen, last fetch, counters) is left out, and secrets are recorded only as changed. Every API
-write is recorded with its token and what it sent. Ticket changes keep their own events.
+channels, macros, teams and their members) are found by the session itself, whichever path made
+them (an admin page, the CLI, the API), with their values before and after; the bookkeeping the
+system does on its own (last seen, last fetch, counters, round-robin turns) is left out, and
+secrets are recorded only as changed. Every API write is recorded with its token and what it
+sent. Ticket changes keep their own events.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from helpdesk.models import (
     RoutingRule,
     StageRule,
     StageSla,
+    Team,
+    TeamMember,
     User,
 )
 
@@ -37,6 +40,8 @@ AUDITED = {
     Endpoint: "endpoint",
     Mailbox: "mailbox",
     Macro: "macro",
+    Team: "team",
+    TeamMember: "team_member",
 }
 # What the system keeps up to date by itself: no person changed it.
 _BOOKKEEPING = frozenset(
@@ -44,6 +49,9 @@ _BOOKKEEPING = frozenset(
         "created_at",
         "last_seen_at",
         "available",
+        "stays_away",
+        "away_since",
+        "last_assigned_at",
         "last_used_at",
         "uidvalidity",
         "last_uid",
@@ -99,7 +107,7 @@ def _record_changes(session: Session, flush_context: Any) -> None:
                 token_id=token,
                 action=f"{kind}.{verb}",
                 target_type=kind,
-                target_id=str(inspect(obj).identity[0]) if inspect(obj).identity else None,
+                target_id=_identity(obj),
                 before=before,
                 after=after,
             )
@@ -128,6 +136,12 @@ def _record_api_write(session: Session) -> None:
 @event.listens_for(Session, "after_soft_rollback")
 def _forget(session: Session, previous_transaction: Any) -> None:
     session.info.pop(_PENDING, None)
+
+
+def _identity(obj: Any) -> str | None:
+    """The row's key as the trail shows it; a composite one (team member) as "team/user"."""
+    identity = inspect(obj).identity
+    return "/".join(str(part) for part in identity) if identity else None
 
 
 def _who() -> tuple[int | None, int | None]:

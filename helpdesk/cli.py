@@ -8,9 +8,20 @@ from flask.cli import FlaskGroup
 
 def register_commands(app: Flask) -> None:
     """Attach every command group to the app (``flask --app wsgi`` sees the same commands)."""
-    from helpdesk.commands import chat, demo, mailbox, routing, sla, sms, stages, users, worker
+    from helpdesk.commands import (
+        chat,
+        demo,
+        mailbox,
+        routing,
+        sla,
+        sms,
+        stages,
+        teams,
+        users,
+        worker,
+    )
 
-    for module in (users, stages, routing, sla, mailbox, sms, chat, worker, demo):
+    for module in (users, teams, stages, routing, sla, mailbox, sms, chat, worker, demo):
         app.cli.add_command(module.command)
 
 

@@ -6,16 +6,20 @@ commit.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from helpdesk.extensions import db
-from helpdesk.models import AssignmentMode, Team, TeamMember, User
+from helpdesk.models import AssignmentMode, Team, TeamMember, Ticket, TicketStatus, User
 
 MAX_CAPACITY = 1000
 
 
 class TeamError(Exception):
-    """A change to teams that the rules refuse; the message says why."""
+    """A change to teams that the rules refuse; the message says why, ``field`` about what."""
+
+    def __init__(self, message: str, field: str = "name") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def all_teams() -> list[Team]:
@@ -30,6 +34,18 @@ def team_by_name(name: str) -> Team | None:
 def team_ids_of(user_id: int) -> list[int]:
     """The ids of the teams an agent is in."""
     return list(db.session.scalars(select(TeamMember.team_id).where(TeamMember.user_id == user_id)))
+
+
+def ticket_counts() -> dict[int, tuple[int, int]]:
+    """Per team id: its tickets not yet solved, and those of them waiting for an agent."""
+    unsolved = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
+    waiting = case((Ticket.assignee_id.is_(None) & Ticket.status.in_(unsolved[:2]), 1), else_=0)
+    rows = db.session.execute(
+        select(Ticket.team_id, func.count(), func.sum(waiting))
+        .where(Ticket.team_id.is_not(None), Ticket.status.in_(unsolved))
+        .group_by(Ticket.team_id)
+    )
+    return {team_id: (count, int(waits or 0)) for team_id, count, waits in rows}
 
 
 def create_team(
@@ -74,9 +90,11 @@ def update_team(
         mode = AssignmentMode(assignment)
     except ValueError:
         allowed = ", ".join(mode.value for mode in AssignmentMode)
-        raise TeamError(f"assignment must be one of {allowed}") from None
+        raise TeamError(f"assignment must be one of {allowed}", "assignment") from None
     if not 1 <= capacity <= MAX_CAPACITY:
-        raise TeamError(f"capacity must be between 1 and {MAX_CAPACITY} tickets per agent")
+        raise TeamError(
+            f"capacity must be between 1 and {MAX_CAPACITY} tickets per agent", "capacity"
+        )
     team.name, team.assignment, team.capacity = name, mode, capacity
     team.return_unanswered_when_away = return_unanswered_when_away
     db.session.flush()
@@ -87,10 +105,12 @@ def set_members(team: Team, users: list[User]) -> None:
     wanted = {user.id for user in users}
     inactive = [user.email for user in users if not user.active]
     if inactive:
-        raise TeamError(f"deactivated users cannot join a team: {', '.join(inactive)}")
+        raise TeamError(f"deactivated users cannot join a team: {', '.join(inactive)}", "members")
     for membership in list(team.memberships):
         if membership.user_id not in wanted:
             team.memberships.remove(membership)
+            # Deleted outright, not left to the orphan rule: the audit trail sees it go.
+            db.session.delete(membership)
     present = {membership.user_id for membership in team.memberships}
     team.memberships.extend(TeamMember(user_id=user_id) for user_id in wanted - present)
     db.session.flush()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
 from live_browser import log_in
+from playwright.sync_api import expect
 
 from helpdesk.extensions import db
 from helpdesk.models import Ticket

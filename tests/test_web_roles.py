@@ -7,6 +7,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from channels.base import InboundAttachment
+from helpdesk import teams
 from helpdesk.extensions import db
 from helpdesk.mail.mailboxes import MailboxSettings, add_mailbox
 from helpdesk.models import ApiToken, CustomerIdentity, InboundEmail, IntakeOutcome, Role, Ticket
@@ -37,6 +38,7 @@ def world(app: Flask, setup, make_user, make_token, inbound) -> dict[str, int]:
         macro = service.create_macro(None, service.MacroFields(name="Hello", text="Hi"))
         rule = stage_rules.add_rule("sales alias", "purchase", {"recipient": "sales@shop.test"})
         routing_rule = routing_rules.add_rule("sms", {"channel": "sms"}, priority="high")
+        team = teams.create_team("Support")
         mailbox = add_mailbox(MailboxSettings("help@shop.test", "127.0.0.1", "help", "pw"))
         quarantined = InboundEmail(
             mailbox=mailbox,
@@ -65,6 +67,7 @@ def world(app: Flask, setup, make_user, make_token, inbound) -> dict[str, int]:
             "mailbox_id": mailbox.id,
             "email_id": quarantined.id,
             "macro_id": macro.id,
+            "team_id": team.id,
         }
 
 

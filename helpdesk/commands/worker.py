@@ -23,7 +23,7 @@ from helpdesk.mail.intake import default_worker_name, fetch_all
 from helpdesk.mail.watch import listen_for_mail
 from helpdesk.media import fetch_due
 from helpdesk.outbox import RunSummary, run_due
-from helpdesk.tickets import sla
+from helpdesk.tickets import assignment, sla
 from helpdesk.transient import describe, is_transient
 
 T = TypeVar("T")
@@ -45,13 +45,15 @@ class PeriodicJob:
 def periodic_jobs(wake: threading.Event | None = None) -> tuple[PeriodicJob, ...]:
     """Every job a worker runs. Every worker process runs them, so each must be safe to run in
     several at once (mailboxes are fetched under a lease row in the database, webhook payloads
-    and MMS media are claimed with row locks, the SLA check and the pruning are idempotent)."""
+    and MMS media are claimed with row locks, the SLA check and the pruning are idempotent,
+    assignment holds each team's and agent's lock while it hands out tickets)."""
     poll = current_app.config["HELPDESK_MAIL_POLL_SECONDS"]
     return (
         PeriodicJob("mailboxes", poll, _fetch_mailboxes, wake),
         PeriodicJob("taking in webhook payloads", interval=0.0, run=process_due),
         PeriodicJob("fetching MMS media", interval=5.0, run=fetch_due),
         PeriodicJob("recording SLA breaches", interval=60, run=sla.record_breaches),
+        PeriodicJob("assigning waiting tickets", interval=1.0, run=assignment.run_due),
         PeriodicJob("pruning typing and presence", interval=600, run=prune_passing_events),
     )
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -28,7 +28,12 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(default=True)
     available: Mapped[bool] = mapped_column(default=False)
+    # The agent's own choice to stay away: otherwise logging in makes them available.
+    stays_away: Mapped[bool] = mapped_column(default=False, server_default=false())
     last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Since when automatic assignment has passed the agent by (away, or not seen for two
+    # minutes); None while assignable. Their unanswered tickets go back to their teams once.
+    away_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")

@@ -29,7 +29,7 @@ from helpdesk.models import (
     TicketStatus,
     utcnow,
 )
-from helpdesk.tickets import identity_claims, routing, sla, surveys
+from helpdesk.tickets import assignment, identity_claims, routing, sla, surveys
 from helpdesk.tickets.attachments import _record_media, _store_attachments
 from helpdesk.tickets.copies import note_copied
 from helpdesk.tickets.customers import phone_identity, resolve_customer, set_opt_out
@@ -150,6 +150,10 @@ def _attach(msg: InboundMessage, endpoint: Endpoint, lookups: IntakeLookups) -> 
         if msg.keyword:
             _apply_keyword(msg, ticket, at)
     opened = match is None or ticket is not match.ticket
+    if opened:
+        # The one place a new ticket meets its team's automatic assignment; routing, which
+        # gives it the team, runs before this.
+        assignment.offer(ticket, at)
     if msg.channel == Channel.CHAT and opened:
         # Open queues learn of it from the event log, written in this same transaction.
         db.session.flush()
@@ -239,6 +243,7 @@ def _ticket_for(
         return follow_up, f"{match.reason}; #{ticket.number} is {why}, so a follow-up was opened"
     if ticket.status == TicketStatus.SOLVED:
         _change_status(ticket, None, TicketStatus.OPEN, at, kind="reopened")
+        assignment.reopened(ticket, at)
     elif ticket.status == TicketStatus.PENDING:
         _change_status(ticket, None, TicketStatus.OPEN, at)
     return ticket, match.reason
@@ -287,7 +292,7 @@ def _open_ticket(
 
 def _dispatch(ticket: Ticket, lookups: IntakeLookups, at: datetime) -> None:
     """Send a new ticket on its way: routing gives it a team and priority (automatic assignment,
-    which needs the team, follows routing here)."""
+    which needs the team, is offered it once its first message is stored: see ``_attach``)."""
     routing.route(ticket, at, lookups.routing_rules())
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import InstanceState, Session, SessionTransaction
 
 from helpdesk.extensions import db
 from helpdesk.models import Direction, Message, Team, Ticket, TicketEvent, User
-from helpdesk.tickets import service
+from helpdesk.tickets import assignment, service
 from helpdesk.tickets.errors import InvalidInput, TicketError
 
 # --- keeping the version -----------------------------------------------------------------------
@@ -230,6 +230,9 @@ def change_properties(
         service.set_priority(ticket, actor, changes["priority"])
     if "stage" in changes:
         service.set_stage(ticket, actor, changes["stage"])
+    if "team" in changes:
+        # Moved into a team without an assignee: the team's automatic assignment takes it.
+        assignment.offer(ticket)
     return changes
 
 

@@ -1,4 +1,5 @@
-"""Admin pages: users, API tokens, journey-stage and routing rules, service targets, channels."""
+"""Admin pages: users, API tokens, journey-stage and routing rules, service targets, channels
+and teams."""
 
 from flask import Blueprint
 
@@ -10,4 +11,5 @@ from helpdesk.web.admin import (  # noqa: E402,F401  (views register)
     routes,
     routing,
     stages,
+    teams,
 )

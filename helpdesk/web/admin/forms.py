@@ -1,4 +1,5 @@
-"""Forms of the admin pages: users, API tokens, stage and routing rules, service targets."""
+"""Forms of the admin pages: users, API tokens, stage and routing rules, service targets,
+teams."""
 
 from __future__ import annotations
 
@@ -6,18 +7,37 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
+    IntegerField,
     PasswordField,
     SelectField,
+    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    Optional,
+    ValidationError,
+)
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from channels.base import Channel
 from helpdesk.accounts import MIN_PASSWORD_LENGTH
-from helpdesk.models import Priority, Role, RoutingRule, Stage, StageRule, Team, User
+from helpdesk.models import (
+    AssignmentMode,
+    Priority,
+    Role,
+    RoutingRule,
+    Stage,
+    StageRule,
+    Team,
+    User,
+)
 from helpdesk.tickets import sla
 from helpdesk.tickets.stage_rules import RULE_STAGES
 from helpdesk.web.formatting import CHANNEL_LABELS, STAGE_LABELS
@@ -258,3 +278,44 @@ for _stage in Stage:
         f"{_stage.value}_resolution",
         StringField("Resolution", validators=[Optional(), _duration]),
     )
+
+
+class TeamForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=80)])
+    assignment = SelectField(
+        "Automatic assignment",
+        choices=[
+            SelectChoice(AssignmentMode.OFF.value, "Off: tickets wait until someone takes them"),
+            SelectChoice(
+                AssignmentMode.ROUND_ROBIN.value,
+                "Round robin: to whoever was given a ticket longest ago",
+            ),
+            SelectChoice(
+                AssignmentMode.LEAST_OPEN.value, "Least open work: to whoever holds the fewest"
+            ),
+        ],
+        default=AssignmentMode.OFF.value,
+    )
+    capacity = IntegerField(
+        "Capacity per agent",
+        default=10,
+        validators=[InputRequired(message="How many tickets may an agent hold?")],
+        description="New and open tickets (not pending) an agent holds before automatic "
+        "assignment passes them by.",
+    )
+    return_unanswered_when_away = BooleanField(
+        "When a member goes away, return their tickets without an agent reply to the team"
+    )
+    members = SelectMultipleField(
+        "Members",
+        coerce=int,
+        option_widget=CheckboxInput(),
+        widget=ListWidget(prefix_label=False),
+        description="An agent may be in several teams.",
+    )
+    submit = SubmitField("Save team")
+
+    def offer_members(self, users: list[User]) -> None:
+        self.members.choices = [
+            SelectChoice(user.id, f"{user.name} ({user.email})") for user in users
+        ]

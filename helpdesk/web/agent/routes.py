@@ -21,7 +21,7 @@ from helpdesk import accounts, teams
 from helpdesk.chat import events, presence
 from helpdesk.extensions import db
 from helpdesk.models import Attachment, Customer, Message, Ticket, TicketStatus, User
-from helpdesk.tickets import queries, service, versions
+from helpdesk.tickets import assignment, queries, service, versions
 from helpdesk.tickets.copies import InvalidCc
 from helpdesk.tickets.errors import InvalidInput, TicketError
 from helpdesk.web.access import staff_required
@@ -354,7 +354,7 @@ def attachment(attachment_id: int) -> Response:
 @bp.post("/me/availability")
 @staff_required
 def set_availability() -> Response:
-    current_user.available = request.form.get("available") == "1"
+    assignment.set_available(current_user, request.form.get("available") == "1")
     db.session.commit()
     state = "available" if current_user.available else "away"
     flash(f"You are {state}.", "info")

@@ -19,7 +19,7 @@ from helpdesk import teams
 from helpdesk.extensions import db
 from helpdesk.models import Attachment, Customer, Message, Role, StageSource, Team, Ticket, User
 from helpdesk.reports import stage_load
-from helpdesk.tickets import queries, service, versions
+from helpdesk.tickets import assignment, queries, service, versions
 from helpdesk.tickets.copies import addresses_in
 from helpdesk.tickets.errors import InvalidInput
 from helpdesk.web.api import bp, openapi, schemas
@@ -112,6 +112,9 @@ def update_ticket(ticket_id: int) -> tuple[schemas.Ticket, Headers]:
         service.assign(ticket, user, _assignee(changes.assignee))
     if "tags" in sent:
         service.set_tags(ticket, user, changes.tags or [])
+    if "team" in sent:
+        # Moved into a team without an assignee: the team's automatic assignment takes it.
+        assignment.offer(ticket)
     db.session.commit()
     return _with_etag(ticket)
 

@@ -7,6 +7,8 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from helpdesk import accounts
+from helpdesk.extensions import db
+from helpdesk.tickets import assignment
 from helpdesk.web.access import safe_next
 from helpdesk.web.auth import bp
 from helpdesk.web.auth.forms import LoginForm
@@ -21,6 +23,8 @@ def login() -> str | Response:
         user = accounts.user_by_email(form.email.data)
         if user is not None and user.active and user.check_password(form.password.data):
             login_user(user, remember=form.remember.data)
+            assignment.start_session(user)
+            db.session.commit()
             return redirect(safe_next(form.next.data) or url_for("agent.home"))
         # One message for an unknown address, a wrong password and a deactivated user alike,
         # so the form does not tell strangers which addresses have accounts.
@@ -30,6 +34,9 @@ def login() -> str | Response:
 
 @bp.post("/logout")
 def logout() -> Response:
+    if current_user.is_authenticated:
+        assignment.end_session(current_user)
+        db.session.commit()
     logout_user()
     flash("You are logged out.", "info")
     return redirect(url_for("auth.login"))
