@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from ingest import scratch_database  # noqa: E402
+from ingest import scratch_database
 
 TARGET_S = 2.0
 

@@ -64,9 +64,7 @@ def test_chosen_tickets_change_each_once_with_an_event_per_change(ctx, three, ma
         assert _events(ticket_id, "tag") == 2
 
 
-def test_a_filter_chooses_the_tickets_and_already_done_ones_stay_unchanged(
-    ctx, three, make_user
-):
+def test_a_filter_chooses_the_tickets_and_already_done_ones_stay_unchanged(ctx, three, make_user):
     ada = make_user()
     service.set_status(db.session.get(Ticket, three[0]), ada, "pending")
     service.add_tag(db.session.get(Ticket, three[2]), ada, "late")
@@ -152,3 +150,85 @@ def test_a_macro_applies_its_changes_and_one_with_a_text_is_refused(ctx, three, 
     assert all(db.session.get(Ticket, t).status == TicketStatus.SOLVED for t in three)
     assert all(_events(t, "macro") == 1 for t in three)
     assert solve.use_count == 3
+
+
+# --- the API ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def bearer(setup, make_user, make_token) -> dict[str, str]:
+    with setup():
+        return {"Authorization": f"Bearer {make_token(make_user(name='Integration'))}"}
+
+
+def test_the_api_changes_chosen_ids_and_says_what_happened(client, setup, bearer, three):
+    with setup():
+        service.set_status(db.session.get(Ticket, three[0]), None, "closed")
+        team_id = teams.create_team("Returns").id
+    response = client.post(
+        "/api/v1/tickets/bulk",
+        json={
+            "ids": [*three, 424242],
+            "changes": {"stage": "purchase", "team": team_id, "tags_add": ["recall"]},
+        },
+        headers=bearer,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json == {
+        "changed": three[1:],
+        "unchanged": [],
+        "refused": [
+            {"id": three[0], "reason": bulk.CLOSED},
+            {"id": 424242, "reason": bulk.NOT_FOUND},
+        ],
+    }
+    with setup():
+        changed = db.session.get(Ticket, three[1])
+        assert changed.stage_source.value == "api" and changed.team_id == team_id
+        assert _events(three[1], "stage") == 1 and _events(three[1], "team") == 1
+
+
+def test_the_api_takes_the_queue_filters(client, setup, bearer, three):
+    with setup():
+        ada = db.session.get(Ticket, three[1])
+        service.add_tag(ada, None, "vip")
+    response = client.post(
+        "/api/v1/tickets/bulk",
+        json={"filter": {"tag": "VIP", "status": "new"}, "changes": {"priority": "urgent"}},
+        headers=bearer,
+    )
+    assert response.json == {"changed": [three[1]], "unchanged": [], "refused": []}
+
+
+def test_the_api_refuses_more_than_the_limit_and_changes_nothing(
+    client, setup, bearer, three, monkeypatch
+):
+    monkeypatch.setattr(bulk, "MAX_TICKETS", 2)
+    response = client.post(
+        "/api/v1/tickets/bulk", json={"filter": {}, "changes": {"status": "solved"}}, headers=bearer
+    )
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "too_many"
+    assert "more than 2 tickets match this filter" in response.json["error"]["message"]
+    with setup():
+        assert {db.session.get(Ticket, t).status for t in three} == {TicketStatus.NEW}
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        ({"changes": {"status": "solved"}}, 400, "send either ids or filter"),
+        ({"ids": [1], "filter": {}, "changes": {"status": "solved"}}, 400, "either ids or"),
+        ({"ids": [1], "changes": {}}, 400, "name at least one change"),
+        ({"ids": list(range(1, 1002)), "changes": {"status": "solved"}}, 400, "at most 1000"),
+        ({"filter": {"team": "ours"}, "changes": {"status": "solved"}}, 400, "filter.team"),
+        ({"filter": {"stage": "moon"}, "changes": {"status": "solved"}}, 400, "stage must be"),
+        ({"ids": [1], "changes": {"status": "done"}}, 422, "unknown status"),
+        ({"ids": [1], "changes": {"macro": 99}}, 422, "no macro with id 99"),
+        ({"ids": [1], "changes": {"assignee": 99}}, 422, "no user with id 99"),
+    ],
+)
+def test_the_api_says_what_is_wrong_with_a_request(client, bearer, body, status, message):
+    response = client.post("/api/v1/tickets/bulk", json=body, headers=bearer)
+    assert response.status_code == status, response.text
+    assert message in response.json["error"]["message"]
