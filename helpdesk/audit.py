@@ -36,12 +36,14 @@ AUDITED = {
     Mailbox: "mailbox",
     Macro: "macro",
 }
-# What the system keeps up to date by itself: no person changed it.
+# What the system keeps up to date by itself (no person changed it), and a person's own
+# preferences (being available, the view they land on), which are nobody else's business.
 _BOOKKEEPING = frozenset(
     {
         "created_at",
         "last_seen_at",
         "available",
+        "home_view_id",
         "last_used_at",
         "uidvalidity",
         "last_uid",

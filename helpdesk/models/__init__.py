@@ -29,6 +29,7 @@ from helpdesk.models.tickets import (
     TicketEvent,
     ticket_tags,
 )
+from helpdesk.models.views import SavedView
 
 __all__ = [
     "ApiToken",
@@ -53,6 +54,7 @@ __all__ = [
     "Message",
     "Priority",
     "Role",
+    "SavedView",
     "Security",
     "Stage",
     "StageRule",

@@ -29,6 +29,10 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     available: Mapped[bool] = mapped_column(default=False)
     last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The saved view the agent lands on; the queue's open work when none. A plain id, not a
+    # reference: saved views refer to their owner, and SQLite cannot add the loop in place.
+    # Deleting a view clears it; landing checks the view is still there and still theirs.
+    home_view_id: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")

@@ -4,4 +4,9 @@ from flask import Blueprint
 
 bp = Blueprint("agent", __name__)
 
-from helpdesk.web.agent import email_views, macros, routes  # noqa: E402,F401  (views register on bp)
+from helpdesk.web.agent import (  # noqa: E402,F401  (views register on bp)
+    email_views,
+    macros,
+    queue_tools,
+    routes,
+)
