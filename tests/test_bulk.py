@@ -232,3 +232,51 @@ def test_the_api_says_what_is_wrong_with_a_request(client, bearer, body, status,
     response = client.post("/api/v1/tickets/bulk", json=body, headers=bearer)
     assert response.status_code == status, response.text
     assert message in response.json["error"]["message"]
+
+
+# --- the queue's bulk bar --------------------------------------------------------------------
+
+
+def test_the_queue_changes_ticked_tickets_and_sums_up(client, login, setup, three):
+    login()
+    with setup():
+        service.set_status(db.session.get(Ticket, three[0]), None, "closed")
+        numbers = {t: db.session.get(Ticket, t).number for t in three}
+    page = client.get("/tickets?status=new,closed")
+    assert page.text.count('name="ids"') == 3
+    response = client.post(
+        "/tickets/bulk",
+        data={"ids": three, "bulk-status": "pending", "bulk-query": "status=new%2Cclosed"},
+    )
+    assert response.status_code == 200
+    assert "<strong>2</strong> tickets changed" in response.text
+    assert "<strong>1</strong> refused" in response.text
+    assert f"#{numbers[three[0]]}</a></td>\n        <td>Closed tickets are final" in response.text
+    assert 'href="/tickets?status=new%2Cclosed"' in response.text
+
+
+def test_all_matching_changes_the_whole_filter_but_not_past_the_limit(
+    client, login, setup, three, monkeypatch
+):
+    login()
+    posted = {"bulk-all_matching": "y", "bulk-priority": "low", "bulk-query": "status=new"}
+    assert client.post("/tickets/bulk", data=posted).status_code == 200
+    with setup():
+        assert {db.session.get(Ticket, t).priority for t in three} == {Priority.LOW}
+
+    monkeypatch.setattr(bulk, "MAX_TICKETS", 2)
+    refused = client.post("/tickets/bulk", data={**posted, "bulk-priority": "high"})
+    assert refused.status_code == 302
+    assert "more than 2 tickets match this filter" in client.get(refused.headers["Location"]).text
+    with setup():
+        assert {db.session.get(Ticket, t).priority for t in three} == {Priority.LOW}
+
+
+def test_nothing_ticked_and_nothing_chosen_are_said(client, login, three):
+    login()
+    nothing_ticked = client.post(
+        "/tickets/bulk", data={"bulk-status": "open"}, follow_redirects=True
+    )
+    assert "tick the tickets to change first" in nothing_ticked.text
+    no_change = client.post("/tickets/bulk", data={"ids": three}, follow_redirects=True)
+    assert "Nothing changed: choose at least one change." in no_change.text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -247,7 +249,11 @@ class ApplyMacroForm(FlaskForm):
 
 
 class SaveViewForm(FlaskForm):
-    """ "Save this view" on the queue: a name, and who sees it."""
+    """ "Save this view" on the queue: a name, and who sees it (its fields are ``view-…``, apart
+    from the queue's filters)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, prefix="view", **kwargs)
 
     name = StringField("View name", validators=[InputRequired("Give the view a name.")])
     team = SelectField("Shared with", default="")
@@ -272,7 +278,11 @@ NOBODY = "none"
 
 class BulkForm(FlaskForm):
     """The queue's bulk bar: which tickets (the ticked ones, or all matching the filter) and
-    what to change on each; every field left alone changes nothing."""
+    what to change on each; every field left alone changes nothing. Its fields are ``bulk-…``,
+    apart from the queue's filters; the ticked rows' checkboxes post ``ids``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, prefix="bulk", **kwargs)
 
     all_matching = BooleanField("All tickets matching this filter")
     # The queue's query string, for "all matching".
