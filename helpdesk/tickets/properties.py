@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from helpdesk.extensions import db
 from helpdesk.models import (
     Customer,
     CustomerIdentity,
@@ -23,7 +22,7 @@ from helpdesk.models import (
 )
 from helpdesk.tickets import identity_claims, sla, surveys
 from helpdesk.tickets.errors import InvalidInput, TicketError
-from helpdesk.tickets.events import SUBJECT_LENGTH, _record
+from helpdesk.tickets.events import SUBJECT_LENGTH, _flush, _record
 from helpdesk.tickets.ratings import ask_for_rating
 
 
@@ -40,7 +39,7 @@ def assign(
     ticket.assignee = assignee
     _record(ticket, actor, "assignee", before, assignee.email if assignee else None, at)
     ticket.updated_at = at
-    db.session.flush()
+    _flush()
 
 
 def set_team(
@@ -56,7 +55,7 @@ def set_team(
     ticket.updated_at = at
     if team is not None and ticket.assignee_id and not team.has_member(ticket.assignee_id):
         assign(ticket, actor, None, at=at)
-    db.session.flush()
+    _flush()
 
 
 def set_status(
@@ -67,7 +66,7 @@ def set_status(
     if status == ticket.status:
         return
     _change_status(ticket, actor, status, at or utcnow())
-    db.session.flush()
+    _flush()
 
 
 def set_priority(
@@ -81,7 +80,7 @@ def set_priority(
     ticket.priority = priority
     ticket.priority_set_by_hand = ticket.priority_set_by_hand or actor is not None
     ticket.updated_at = at
-    db.session.flush()
+    _flush()
 
 
 def set_stage(
@@ -107,7 +106,7 @@ def set_stage(
     # The corrected stage's targets apply, still counted from when the request arrived.
     sla.apply_targets(ticket)
     sla.note_progress(ticket, at)
-    db.session.flush()
+    _flush()
 
 
 def confirm_identity(

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from helpdesk.extensions import db
 from helpdesk.models import Tag, Ticket, User, ticket_tags, utcnow
 from helpdesk.tickets.errors import InvalidInput
-from helpdesk.tickets.events import _record
+from helpdesk.tickets.events import _flush, _record
 
 TAG_LENGTH = 50
 # Letters and digits of any script, and - _ . : inside a name; no commas (filters list tags
@@ -44,7 +44,7 @@ def add_tag(ticket: Ticket, actor: User | None, text: str, *, at: datetime | Non
     ticket.tags.append(_tag_named(name, at))
     _record(ticket, actor, "tag", None, name, at)
     ticket.updated_at = at
-    db.session.flush()
+    _flush()
     return name
 
 
@@ -58,7 +58,7 @@ def remove_tag(ticket: Ticket, actor: User | None, text: str, *, at: datetime | 
     ticket.tags.remove(found)
     _record(ticket, actor, "tag", name, None, at)
     ticket.updated_at = at
-    db.session.flush()
+    _flush()
     return name
 
 
