@@ -90,7 +90,10 @@ def known_tags(limit: int = 500) -> list[str]:
 
 
 def _tag_named(name: str, at: datetime) -> Tag:
-    existing = db.session.scalar(select(Tag).where(Tag.name == name))
+    # A tag is made in a savepoint of its own, so it is in the database once it exists: no
+    # need to flush the ticket's pending changes (a bulk change gathers them) to look it up.
+    with db.session.no_autoflush:
+        existing = db.session.scalar(select(Tag).where(Tag.name == name))
     if existing is not None:
         return existing
     try:
