@@ -95,14 +95,18 @@ def test_refusals_say_which_ticket_and_why_and_leave_it_untouched(ctx, three, ma
     assert result.refused[0].number == closed.number
     assert result.changed == three[1:]
 
-    refused = bulk.apply_bulk(three[1:], bulk.BulkChanges(tags_add=("x",), assignee=gone), ada)
+    support = teams.create_team("Support")
+    changes = bulk.BulkChanges(team=support, assignee=gone, tags_add=("x",))
+    refused = bulk.apply_bulk(three[1:], changes, ada)
     db.session.commit()
     assert [r.reason for r in refused.refused] == [
         "gone@helpdesk.test is deactivated and cannot take tickets"
     ] * 2
-    # The refused ticket took no part of the change: no tag, no event, no version step.
+    # The refused ticket took no part of the change (its team was set before the assignee
+    # failed): no team, no tag, no event, no version step.
+    assert db.session.get(Ticket, three[1]).team is None
     assert [tag.name for tag in db.session.get(Ticket, three[1]).tags] == []
-    assert _events(three[1], "tag") == 0
+    assert _events(three[1], "tag") == 0 and _events(three[1], "team") == 0
     assert _versions(three) == {three[0]: before[three[0]]} | {
         ticket_id: before[ticket_id] + 1 for ticket_id in three[1:]
     }

@@ -1,10 +1,11 @@
 """Bulk changes: one set of changes made to many tickets in one transaction.
 
 Each ticket changes through the same service functions as on its own page (an event per
-change, one version step per ticket), inside a savepoint of its own: a ticket the rules refuse
-keeps nothing of the change and is reported with the reason, while the others go ahead. The
-tickets are locked up front in id order, so two bulk changes (or a bulk change and intake) never
-deadlock one another.
+change, one version step per ticket). The tickets are locked up front in id order, so two bulk
+changes (or a bulk change and intake) never deadlock one another. They change together in one
+savepoint, their writes gathered into one flush; when the rules refuse one of them (a
+deactivated assignee, say), that savepoint is dropped and each ticket is tried in a savepoint
+of its own, so a refused ticket keeps nothing of the change and the others go ahead.
 
 A macro's ticket changes apply; its reply text never goes out in bulk, since a reply is written
 for one customer and read before it is sent: a macro with a text is refused as a whole.
