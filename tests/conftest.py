@@ -24,8 +24,8 @@ from helpdesk.tickets import service
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
 
-# Dovecot and an SMTP sink for the email channel's tests.
-pytest_plugins = ("mail_servers",)
+# Dovecot and an SMTP sink for the email channel's tests; the live server and browser.
+pytest_plugins = ("mail_servers", "browser_fixtures")
 
 
 def _on_postgresql() -> bool:

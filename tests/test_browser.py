@@ -9,9 +9,9 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from flask import Flask
+from browser_fixtures import log_in
 from mail_servers import free_port
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy import select
 from test_chat import Widget
 from werkzeug.serving import make_server
@@ -25,45 +25,6 @@ from helpdesk.tickets import service, stage_rules, surveys
 
 # What a page does is the same on either database: browser tests run in the SQLite pass only.
 pytestmark = pytest.mark.once
-
-CHROMIUM = "/usr/bin/chromium"
-# Shared CI machines can be slow; assertions wait for what a person would see, not race it.
-expect.set_options(timeout=10_000)
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture(scope="session")
-def live_url(app: Flask) -> Iterator[str]:
-    """The test app served over HTTP on a free local port for the length of the run."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1366, "height": 900})
-    yield context.new_page()
-    context.close()
-
-
-def log_in(page: Page, live_url: str, email: str) -> None:
-    page.goto(f"{live_url}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Tickets", exact=True)).to_be_visible()
 
 
 def test_an_agent_works_a_ticket_from_the_queue(page, live_url, setup, make_user, open_ticket):

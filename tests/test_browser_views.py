@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from browser_fixtures import log_in
 from playwright.sync_api import expect
-from test_browser import browser, live_url, log_in, page  # noqa: F401  (shared fixtures)
 
 from helpdesk.extensions import db
 from helpdesk.models import Ticket, TicketStatus
@@ -15,8 +15,8 @@ pytestmark = pytest.mark.once
 
 
 def test_an_agent_saves_a_view_sees_its_count_and_lands_on_it(
-    page,  # noqa: F811
-    live_url,  # noqa: F811
+    page,
+    live_url,
     setup,
     make_user,
     open_ticket,
@@ -50,8 +50,8 @@ def test_an_agent_saves_a_view_sees_its_count_and_lands_on_it(
 
 
 def test_an_agent_ticks_a_range_and_changes_the_status_of_all(
-    page,  # noqa: F811
-    live_url,  # noqa: F811
+    page,
+    live_url,
     setup,
     make_user,
     open_ticket,
