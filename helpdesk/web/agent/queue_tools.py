@@ -16,7 +16,7 @@ from helpdesk.tickets.errors import TicketError
 from helpdesk.web.access import staff_required
 from helpdesk.web.agent import bp
 from helpdesk.web.agent.forms import BulkForm, RenameViewForm, SaveViewForm
-from helpdesk.web.agent.routes import _bulk_macros, render_queue
+from helpdesk.web.agent.routes import bulk_macros, render_queue
 
 ONLY_THE_OWNER = "A view is changed by its owner, and a shared one by an admin too."
 
@@ -128,7 +128,7 @@ def land_on_view(view_id: int) -> Response:
 def bulk_change() -> str | Response:
     """Change the ticked tickets (or all matching the filter) and show what happened to each."""
     form = BulkForm()
-    form.offer(accounts.active_users(), teams.all_teams(), _bulk_macros())
+    form.offer(accounts.active_users(), teams.all_teams(), bulk_macros())
     back = url_for("agent.queue") + "?" + (form.query.data or "")
     if not form.validate_on_submit():
         flash(f"Nothing changed: {_first_error(form)}.", "error")

@@ -90,7 +90,7 @@ def render_queue(save_form: SaveViewForm | None = None) -> str:
     save_form.offer_teams(teams.all_teams() if current_user.role == Role.ADMIN else my_teams)
     agents = accounts.active_users()
     bulk_form = BulkForm(formdata=None, data={"query": saved_views.view_query(request.args)})
-    bulk_form.offer(agents, teams.all_teams(), _bulk_macros())
+    bulk_form.offer(agents, teams.all_teams(), bulk_macros())
     views = saved_views.visible_views(current_user)
     return render_template(
         "agent/queue.html",
@@ -115,7 +115,7 @@ def render_queue(save_form: SaveViewForm | None = None) -> str:
     )
 
 
-def _bulk_macros() -> list[Macro]:
+def bulk_macros() -> list[Macro]:
     """The macros the bulk bar offers: those without a reply text (bulk sends no replies)."""
     return [macro for macro in service.visible_macros(current_user) if not macro.text.strip()]
 
