@@ -43,7 +43,8 @@ AUDITED = {
     Team: "team",
     TeamMember: "team_member",
 }
-# What the system keeps up to date by itself: no person changed it.
+# What the system keeps up to date by itself (no person changed it), and a person's own
+# preferences (being available, the view they land on), which are nobody else's business.
 _BOOKKEEPING = frozenset(
     {
         "created_at",
@@ -52,6 +53,7 @@ _BOOKKEEPING = frozenset(
         "stays_away",
         "away_since",
         "last_assigned_at",
+        "home_view_id",
         "last_used_at",
         "uidvalidity",
         "last_uid",

@@ -7,7 +7,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from channels.base import InboundAttachment
-from helpdesk import teams
+from helpdesk import saved_views, teams
 from helpdesk.extensions import db
 from helpdesk.mail.mailboxes import MailboxSettings, add_mailbox
 from helpdesk.models import ApiToken, CustomerIdentity, InboundEmail, IntakeOutcome, Role, Ticket
@@ -53,6 +53,7 @@ def world(app: Flask, setup, make_user, make_token, inbound) -> dict[str, int]:
         db.session.add(quarantined)
         db.session.flush()
         ticket = db.session.get(Ticket, message.ticket_id)
+        view = saved_views.create_view(admin, "Open", {"status": "open"}, teams.create_team("All"))
         return {
             "ticket_id": ticket.id,
             "customer_id": ticket.customer_id,
@@ -68,6 +69,7 @@ def world(app: Flask, setup, make_user, make_token, inbound) -> dict[str, int]:
             "email_id": quarantined.id,
             "macro_id": macro.id,
             "team_id": team.id,
+            "view_id": view.id,
         }
 
 

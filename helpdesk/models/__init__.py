@@ -30,6 +30,7 @@ from helpdesk.models.tickets import (
     TicketEvent,
     ticket_tags,
 )
+from helpdesk.models.views import SavedView
 
 __all__ = [
     "ApiToken",
@@ -55,6 +56,7 @@ __all__ = [
     "Priority",
     "Role",
     "RoutingRule",
+    "SavedView",
     "Security",
     "Stage",
     "StageRule",

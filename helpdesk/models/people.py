@@ -34,6 +34,10 @@ class User(UserMixin, db.Model):
     # Since when automatic assignment has passed the agent by (away, or not seen for two
     # minutes); None while assignable. Their unanswered tickets go back to their teams once.
     away_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The saved view the agent lands on; the queue's open work when none. A plain id, not a
+    # reference: saved views refer to their owner, and SQLite cannot add the loop in place.
+    # Deleting a view clears it; landing checks the view is still there and still theirs.
+    home_view_id: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")

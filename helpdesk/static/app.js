@@ -39,6 +39,8 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll(".thread[data-live-url]").forEach(followTicket);
   document.querySelectorAll(".thread[data-chat]").forEach(sendChatReplies);
   document.querySelectorAll("#queue-results[data-live-url]").forEach(followQueue);
+  document.querySelectorAll("form[data-bulk]").forEach(selectForBulk);
+  document.querySelectorAll("[data-view-counts]").forEach(refreshViewCounts);
   document.querySelectorAll("form[data-macro-picker]").forEach(macroPicker);
 });
 
@@ -366,7 +368,8 @@ function ticketMessage(data, timeZone) {
   return article;
 }
 
-// The queue: a new chat reloads the list in place (same filters), and is announced.
+// The queue: a new chat reloads the list in place (same filters, ticked rows kept ticked), and
+// is announced.
 function followQueue(results) {
   if ("livePaused" in results.dataset) return;
   const news = document.querySelector("[data-queue-news]");
@@ -376,10 +379,79 @@ function followQueue(results) {
     const page = new DOMParser().parseFromString(await response.text(), "text/html");
     const fresher = page.getElementById("queue-results");
     const tabs = page.querySelector("nav.tabs");
+    const ticked = new Set([...results.querySelectorAll("input[name=ids]:checked")].map((box) => box.value));
     if (fresher) results.innerHTML = fresher.innerHTML;
     if (tabs) document.querySelector("nav.tabs").innerHTML = tabs.innerHTML;
+    results.querySelectorAll("input[name=ids]").forEach((box) => {
+      box.checked = ticked.has(box.value);
+    });
+    results.dispatchEvent(new Event("change", { bubbles: true }));
     news.textContent = `New chat: #${data.number} ${data.subject}`;
   });
+}
+
+// The bulk bar: tick rows (shift-click ticks the range since the last one), or all on the page
+// from the header box; the bar says how many are ticked and hides while none is (or all
+// matching the filter is chosen).
+function selectForBulk(form) {
+  const results = document.getElementById("queue-results");
+  const said = form.querySelector("[data-bulk-selected]");
+  const allMatching = form.querySelector("input[name='bulk-all_matching']");
+  const boxes = () => [...results.querySelectorAll("input[name=ids]")];
+  let last = null;
+  const show = () => {
+    const ticked = boxes().filter((box) => box.checked).length;
+    const header = results.querySelector("[data-select-page]");
+    if (header) {
+      header.checked = ticked > 0 && ticked === boxes().length;
+      header.indeterminate = ticked > 0 && ticked < boxes().length;
+    }
+    said.textContent = allMatching?.checked
+      ? "All tickets matching this filter are chosen"
+      : ticked
+        ? `${ticked} ticket${ticked === 1 ? "" : "s"} ticked`
+        : "Tick tickets below to change them together";
+    form.classList.toggle("idle", !ticked && !allMatching?.checked);
+  };
+  results.addEventListener("click", (event) => {
+    const box = event.target.closest("input[name=ids]");
+    if (!box) return;
+    const all = boxes();
+    if (event.shiftKey && last && all.includes(last)) {
+      const [from, to] = [all.indexOf(last), all.indexOf(box)].sort((a, b) => a - b);
+      all.slice(from, to + 1).forEach((each) => {
+        each.checked = box.checked;
+      });
+    }
+    last = box;
+  });
+  results.addEventListener("change", (event) => {
+    if (event.target.matches("[data-select-page]")) {
+      boxes().forEach((box) => {
+        box.checked = event.target.checked;
+      });
+    }
+    show();
+  });
+  allMatching?.addEventListener("change", show);
+  show();
+}
+
+// The saved views' counts in the navigation follow the tickets: asked again every half minute
+// while the page is in view.
+function refreshViewCounts(nav) {
+  const refresh = async () => {
+    if (document.hidden) return;
+    const response = await fetch(nav.dataset.viewCounts, { credentials: "same-origin" });
+    if (!response.ok) return;
+    const counts = await response.json();
+    nav.querySelectorAll("[data-view-count]").forEach((count) => {
+      const shown = counts[count.dataset.viewCount];
+      if (shown !== undefined) count.textContent = shown;
+    });
+  };
+  setInterval(refresh, 30_000);
+  document.addEventListener("visibilitychange", refresh);
 }
 
 // The macro picker: "." (or the Macros… button) opens a dialog; typed words filter the macros by

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from helpdesk.extensions import db
@@ -9,6 +11,7 @@ from helpdesk.models import Ticket, TicketEvent, User, utcnow
 
 # Subjects, reasons and event values alike are kept to the size of their columns.
 SUBJECT_LENGTH = 300
+_GATHERING = "helpdesk gathering ticket changes"
 
 
 def record_event(
@@ -41,3 +44,22 @@ def _record(
 def _excerpt(text: str) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= 120 else flat[:119] + "…"
+
+
+@contextmanager
+def gathered() -> Iterator[None]:
+    """Write the changes made inside in one flush at the end rather than one flush each: a bulk
+    change makes several changes to each of many tickets, and a flush costs the same for one
+    change as for several."""
+    db.session.info[_GATHERING] = True
+    try:
+        yield
+    finally:
+        db.session.info.pop(_GATHERING, None)
+    db.session.flush()
+
+
+def _flush() -> None:
+    """Flush a change now (the caller reads ids and constraints at once), unless gathered."""
+    if not db.session.info.get(_GATHERING):
+        db.session.flush()

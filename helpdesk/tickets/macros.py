@@ -28,7 +28,7 @@ from helpdesk.models import (
 )
 from helpdesk.tickets.conversation import NOTE_LIMIT
 from helpdesk.tickets.errors import InvalidInput, TicketError
-from helpdesk.tickets.events import _record
+from helpdesk.tickets.events import _flush, _record
 from helpdesk.tickets.properties import _parse, assign, set_priority, set_stage, set_status
 from helpdesk.tickets.tags import add_tag, tag_name
 
@@ -157,7 +157,7 @@ def apply_macro(
     )
     db.session.expire(macro, ["use_count"])
     ticket.updated_at = at
-    db.session.flush()
+    _flush()
     return render(macro.text, _values(ticket, actor))
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from helpdesk.extensions import db
 from helpdesk.models import (
     Customer,
     CustomerIdentity,
@@ -23,7 +22,7 @@ from helpdesk.models import (
 )
 from helpdesk.tickets import identity_claims, sla, surveys
 from helpdesk.tickets.errors import InvalidInput, TicketError
-from helpdesk.tickets.events import SUBJECT_LENGTH, _record
+from helpdesk.tickets.events import SUBJECT_LENGTH, _flush, _record
 from helpdesk.tickets.ratings import ask_for_rating
 
 
@@ -40,7 +39,7 @@ def assign(
     ticket.assignee = assignee
     _record(ticket, actor, "assignee", before, assignee.email if assignee else None, at)
     ticket.updated_at = at
-    db.session.flush()
+    _flush()
 
 
 def set_team(
@@ -48,7 +47,7 @@ def set_team(
 ) -> None:
     """Put the ticket in a team, or in none; an assignee outside the new team is cleared."""
     _change_team(ticket, actor, team, at or utcnow())
-    db.session.flush()
+    _flush()
 
 
 def set_status(
@@ -64,7 +63,7 @@ def set_status(
             f"#{ticket.number} was merged into #{ticket.merged_into.number} and stays closed"
         )
     _change_status(ticket, actor, status, at or utcnow())
-    db.session.flush()
+    _flush()
 
 
 def set_priority(
@@ -72,7 +71,7 @@ def set_priority(
 ) -> None:
     """Give the ticket another priority."""
     _change_priority(ticket, actor, _parse(Priority, priority, "priority"), at or utcnow())
-    db.session.flush()
+    _flush()
 
 
 def set_stage(
@@ -103,7 +102,7 @@ def set_stage(
 
     # Routed for the stage it had, the ticket may belong elsewhere now.
     route(ticket, at)
-    db.session.flush()
+    _flush()
 
 
 def confirm_identity(

@@ -192,7 +192,8 @@ class QueueSort(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class StatusCount:
-    """Tickets in one status, counted up to COUNT_CAP; ``capped`` means "COUNT_CAP or more"."""
+    """Tickets (in one status, or in a saved view) counted up to COUNT_CAP; ``capped`` means
+    "COUNT_CAP or more"."""
 
     value: int
     capped: bool
@@ -307,6 +308,7 @@ def ticket_page(
             # Many-to-ones joined into the loading query: one round trip fewer per page.
             joinedload(Ticket.customer).selectinload(Customer.identities),
             joinedload(Ticket.assignee),
+            joinedload(Ticket.team),
             selectinload(Ticket.tags),
         ),
         splits=[Ticket.status == status for status in filters.statuses],
@@ -345,6 +347,20 @@ def status_counts(filters: TicketFilter) -> dict[TicketStatus, StatusCount]:
         status: StatusCount(min(value, COUNT_CAP), value > COUNT_CAP)
         for status, value in zip(TicketStatus, values, strict=True)
     }
+
+
+def capped_counts(filters: list[TicketFilter]) -> list[StatusCount]:
+    """Matching tickets per filter, each counted up to COUNT_CAP, in one round trip."""
+    if not filters:
+        return []
+    counted = [
+        select(func.count())
+        .select_from(select(Ticket.id).where(*each.conditions()).limit(COUNT_CAP + 1).subquery())
+        .scalar_subquery()
+        for each in filters
+    ]
+    values = db.session.execute(select(*counted)).one()
+    return [StatusCount(min(value, COUNT_CAP), value > COUNT_CAP) for value in values]
 
 
 def cursor_for(ticket: Ticket, sort: QueueSort = QueueSort.NEWEST) -> str:

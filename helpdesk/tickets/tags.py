@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from helpdesk.extensions import db
 from helpdesk.models import Tag, Ticket, User, ticket_tags, utcnow
 from helpdesk.tickets.errors import InvalidInput
-from helpdesk.tickets.events import _record
+from helpdesk.tickets.events import _flush, _record
 
 TAG_LENGTH = 50
 # Letters and digits of any script, and - _ . : inside a name; no commas (filters list tags
@@ -44,7 +44,7 @@ def add_tag(ticket: Ticket, actor: User | None, text: str, *, at: datetime | Non
     ticket.tags.append(_tag_named(name, at))
     _record(ticket, actor, "tag", None, name, at)
     ticket.updated_at = at
-    db.session.flush()
+    _flush()
     return name
 
 
@@ -58,7 +58,7 @@ def remove_tag(ticket: Ticket, actor: User | None, text: str, *, at: datetime | 
     ticket.tags.remove(found)
     _record(ticket, actor, "tag", name, None, at)
     ticket.updated_at = at
-    db.session.flush()
+    _flush()
     return name
 
 
@@ -90,7 +90,10 @@ def known_tags(limit: int = 500) -> list[str]:
 
 
 def _tag_named(name: str, at: datetime) -> Tag:
-    existing = db.session.scalar(select(Tag).where(Tag.name == name))
+    # A tag is made in a savepoint of its own, so it is in the database once it exists: no
+    # need to flush the ticket's pending changes (a bulk change gathers them) to look it up.
+    with db.session.no_autoflush:
+        existing = db.session.scalar(select(Tag).where(Tag.name == name))
     if existing is not None:
         return existing
     try:

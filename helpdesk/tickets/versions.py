@@ -15,12 +15,23 @@ first shows the messages that came after the newest one its writer saw.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, bindparam, event, inspect, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    ScalarResult,
+    and_,
+    bindparam,
+    event,
+    inspect,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import InstanceState, Session, SessionTransaction
+from sqlalchemy.orm.interfaces import ORMOption
 
 from helpdesk.extensions import db
 from helpdesk.models import Direction, Message, Team, Ticket, TicketEvent, User
@@ -142,6 +153,15 @@ def lock(ticket_id: int) -> Ticket | None:
     PostgreSQL locks the row; SQLite takes its write lock up front, since a read snapshot
     that another process wrote past cannot be upgraded to a write.
     """
+    return lock_where(Ticket.id == ticket_id).one_or_none()
+
+
+def lock_where(
+    *conditions: ColumnElement[bool], limit: int | None = None, options: Sequence[ORMOption] = ()
+) -> ScalarResult[Ticket]:
+    """The tickets meeting ``conditions`` as committed now (at most ``limit``, loaded with
+    ``options``), held until this transaction ends, locked in id order: writers that lock
+    several tickets at once never deadlock one another."""
     connection = db.session.connection()
     if (
         connection.dialect.name == "sqlite"
@@ -150,10 +170,13 @@ def lock(ticket_id: int) -> Ticket | None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
     return db.session.scalars(
         select(Ticket)
-        .where(Ticket.id == ticket_id)
-        .with_for_update()
+        .where(*conditions)
+        .order_by(Ticket.id)
+        .limit(limit)
+        .with_for_update(of=Ticket)
+        .options(*options)
         .execution_options(populate_existing=True)
-    ).one_or_none()
+    )
 
 
 def etag(ticket: Ticket) -> str:

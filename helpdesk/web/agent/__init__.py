@@ -8,5 +8,6 @@ from helpdesk.web.agent import (  # noqa: E402,F401  (views register on bp)
     email_views,
     macros,
     merges,
+    queue_tools,
     routes,
 )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     HiddenField,
     IntegerField,
     MultipleFileField,
@@ -19,7 +22,7 @@ from wtforms.widgets import HiddenInput
 from channels.base import InboundAttachment
 from helpdesk.extensions import db
 from helpdesk.models import Macro, Priority, Stage, Team, TicketStatus, User
-from helpdesk.tickets import macros
+from helpdesk.tickets import bulk, macros
 from helpdesk.tickets.copies import addresses_in
 from helpdesk.tickets.versions import PROPERTIES
 from helpdesk.web.formatting import STAGE_LABELS
@@ -272,3 +275,109 @@ class SplitForm(FlaskForm):
     message_id = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
     confirm = HiddenField()
     split = SubmitField("Split from here")
+
+
+class SaveViewForm(FlaskForm):
+    """ "Save this view" on the queue: a name, and who sees it (its fields are ``view-…``, apart
+    from the queue's filters)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, prefix="view", **kwargs)
+
+    name = StringField("View name", validators=[InputRequired("Give the view a name.")])
+    team = SelectField("Shared with", default="")
+    save = SubmitField("Save view")
+
+    def offer_teams(self, teams: list[Team]) -> None:
+        self.team.choices = [SelectChoice("", "Only me")] + [
+            SelectChoice(str(team.id), f"Team {team.name}") for team in teams
+        ]
+
+    def chosen_team(self) -> Team | None:
+        return db.session.get(Team, int(self.team.data)) if self.team.data else None
+
+
+class RenameViewForm(FlaskForm):
+    name = StringField("New name", validators=[InputRequired("Give the view a name.")])
+
+
+KEEP = SelectChoice("", "— leave —")
+NOBODY = "none"
+
+
+class BulkForm(FlaskForm):
+    """The queue's bulk bar: which tickets (the ticked ones, or all matching the filter) and
+    what to change on each; every field left alone changes nothing. Its fields are ``bulk-…``,
+    apart from the queue's filters; the ticked rows' checkboxes post ``ids``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, prefix="bulk", **kwargs)
+
+    all_matching = BooleanField("All tickets matching this filter")
+    # The queue's query string, for "all matching".
+    query = HiddenField()
+    assignee = SelectField("Assignee", default="")
+    team = SelectField("Team", default="")
+    status = SelectField(
+        "Status",
+        choices=[KEEP, *(SelectChoice(s.value, s.value.capitalize()) for s in TicketStatus)],
+        default="",
+    )
+    priority = SelectField(
+        "Priority",
+        choices=[KEEP, *(SelectChoice(p.value, p.value.capitalize()) for p in Priority)],
+        default="",
+    )
+    stage = SelectField(
+        "Stage",
+        choices=[KEEP, *(SelectChoice(s.value, STAGE_LABELS[s]) for s in Stage)],
+        default="",
+    )
+    tags_add = StringField("Add tags", description="Comma-separated.")
+    tags_remove = StringField("Remove tags", description="Comma-separated.")
+    macro = SelectField("Macro", default="")
+    apply = SubmitField("Apply")
+
+    def offer(self, users: list[User], teams: list[Team], usable_macros: list[Macro]) -> None:
+        """The agents, teams and macros (those without a reply text) to choose from."""
+        self.assignee.choices = [KEEP, SelectChoice(NOBODY, "Unassign")] + [
+            SelectChoice(str(u.id), u.name) for u in users
+        ]
+        self.team.choices = [KEEP, SelectChoice(NOBODY, "No team")] + [
+            SelectChoice(str(t.id), t.name) for t in teams
+        ]
+        self.macro.choices = [SelectChoice("", "— none —")] + [
+            SelectChoice(str(m.id), m.name) for m in usable_macros
+        ]
+
+    def ticket_ids(self, posted: list[str]) -> list[int]:
+        """The ticked tickets' ids (the checkboxes post ``ids`` once per ticket)."""
+        return [int(value) for value in posted if value.isdigit()]
+
+    def changes(self, macro: Macro | None) -> bulk.BulkChanges:
+        """The changes as the ticket service takes them."""
+        return bulk.BulkChanges(
+            status=self.status.data or None,
+            priority=self.priority.data or None,
+            stage=self.stage.data or None,
+            assignee=_row_or_keep(User, self.assignee.data),
+            team=_row_or_keep(Team, self.team.data),
+            tags_add=_tags(self.tags_add.data),
+            tags_remove=_tags(self.tags_remove.data),
+            macro=macro,
+        )
+
+
+def _row_or_keep(
+    model: type[User] | type[Team], value: str | None
+) -> User | Team | bulk.Keep | None:
+    """The chosen user or team; None for "nobody" / "no team"; KEEP when left alone."""
+    if not value:
+        return bulk.KEEP
+    if value == NOBODY:
+        return None
+    return db.session.get(model, int(value))
+
+
+def _tags(text: str | None) -> tuple[str, ...]:
+    return tuple(tag for tag in (text or "").split(",") if tag.strip())

@@ -17,16 +17,22 @@ from flask import (
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from helpdesk import accounts, teams
+from helpdesk import accounts, saved_views, teams
 from helpdesk.chat import events, presence
 from helpdesk.extensions import db
-from helpdesk.models import Attachment, Customer, Message, Ticket, TicketStatus, User
-from helpdesk.tickets import assignment, queries, service, versions
+from helpdesk.models import Attachment, Customer, Macro, Message, Role, Ticket, TicketStatus, User
+from helpdesk.tickets import assignment, bulk, queries, service, versions
 from helpdesk.tickets.copies import InvalidCc
 from helpdesk.tickets.errors import InvalidInput, TicketError
 from helpdesk.web.access import staff_required
 from helpdesk.web.agent import bp, journey
-from helpdesk.web.agent.forms import ApplyMacroForm, ComposeForm, TicketPropertiesForm
+from helpdesk.web.agent.forms import (
+    ApplyMacroForm,
+    BulkForm,
+    ComposeForm,
+    SaveViewForm,
+    TicketPropertiesForm,
+)
 from helpdesk.web.downloads import attachment_response
 from helpdesk.web.live import event_stream, resume_point
 
@@ -48,45 +54,95 @@ SORT_LABELS = {
 @bp.get("/")
 @staff_required
 def home() -> Response:
+    """The agent's landing view when they chose one, else the open work."""
+    landing = saved_views.home_view(current_user)
+    if landing is not None:
+        return redirect(url_for("agent.open_view", view_id=landing.id))
     return redirect(url_for("agent.queue", status=OPEN_WORK))
 
 
 @bp.get("/tickets")
 @staff_required
-def queue() -> str:
+def queue() -> tuple[str, int]:
+    return render_queue()
+
+
+def render_queue(save_form: SaveViewForm | None = None) -> tuple[str, int]:
+    """The queue for this request's filters, with the saved views, the "Save this view" form
+    (with the errors of a ``save_form`` post) and the bulk bar; 400 with nothing listed when
+    a filter value cannot be understood."""
     # Read before the page's rows, so the live stream resumes at or before what they show.
     live_after = events.latest_id()
+    error = None
+    timezone = current_app.config["HELPDESK_TIMEZONE"]
     try:
         filters = queries.TicketFilter.from_args(
-            request.args, me=current_user.id, timezone=current_app.config["HELPDESK_TIMEZONE"]
+            request.args, me=current_user.id, timezone=timezone
         )
         sort = queries.parse_sort(request.args.get("sort"))
         page = queries.ticket_page(filters, QUEUE_PAGE_SIZE, request.args.get("cursor"), sort)
     except queries.InvalidFilter as invalid:
         # Nothing rather than everything: a list that ignored the bad value would look like
         # its answer.
-        return render_template(
-            "agent/queue.html",
-            live_after=live_after,
-            page=queries.Page([], None),
-            sort=queries.QueueSort.NEWEST,
-            sort_labels=SORT_LABELS.items(),
-            tab_counts=None,
-            agents=accounts.active_users(),
-            known_tags=service.known_tags(),
-            error=str(invalid),
-        ), 400
-    return render_template(
+        error = str(invalid)
+        filters, sort, page = (
+            queries.TicketFilter(),
+            queries.QueueSort.NEWEST,
+            queries.Page([], None),
+        )
+    counts = None if error else queries.status_counts(filters)
+    my_teams = current_user.teams
+    if save_form is None:
+        save_form = SaveViewForm(formdata=None)
+    save_form.offer_teams(teams.all_teams() if current_user.role == Role.ADMIN else my_teams)
+    agents = accounts.active_users()
+    bulk_form = BulkForm(formdata=None, data={"query": saved_views.view_query(request.args)})
+    bulk_form.offer(agents, teams.all_teams(), bulk_macros())
+    views = saved_views.visible_views(current_user)
+    shown = render_template(
         "agent/queue.html",
         live_after=live_after,
         page=page,
         sort=sort,
         sort_labels=SORT_LABELS.items(),
-        tab_counts=_tab_counts(queries.status_counts(filters)),
-        agents=accounts.active_users(),
+        tab_counts=counts and _tab_counts(counts),
+        matching=counts and _matching(counts, filters.statuses),
+        bulk_limit=bulk.MAX_TICKETS,
+        agents=agents,
+        all_teams=teams.all_teams(),
         known_tags=service.known_tags(),
-        error=None,
+        error=error,
+        views=views,
+        view_counts=saved_views.view_counts(views, current_user, timezone),
+        current_view=request.args.get("view", type=int),
+        save_form=save_form,
+        # The save posts this queue's filters in its URL, as the queue reads them.
+        save_action=f"{url_for('agent.save_view')}?{bulk_form.query.data}",
+        bulk_form=bulk_form,
     )
+    return shown, 400 if error else 200
+
+
+def bulk_macros() -> list[Macro]:
+    """The macros the bulk bar offers: those without a reply text (bulk sends no replies)."""
+    return [macro for macro in service.visible_macros(current_user) if not macro.text.strip()]
+
+
+def _matching(
+    counts: dict[TicketStatus, queries.StatusCount], statuses: tuple[TicketStatus, ...]
+) -> queries.StatusCount:
+    """How many tickets the whole filter matches, as far as the status counts tell."""
+    wanted = statuses or tuple(TicketStatus)
+    total = sum(counts[status].value for status in wanted)
+    capped = any(counts[status].capped for status in wanted) or total > queries.COUNT_CAP
+    return queries.StatusCount(min(total, queries.COUNT_CAP), capped)
+
+
+@bp.app_context_processor
+def _team_work() -> dict[str, Any]:
+    # Asked only where the navigation shows "My teams' open work"; a query, not the user's
+    # relationship, so error pages (after a rollback) can ask too.
+    return {"in_a_team": lambda: bool(teams.team_ids_of(current_user.id))}
 
 
 def _tab_counts(counts: dict[TicketStatus, queries.StatusCount]) -> dict[str, str]:

@@ -19,7 +19,7 @@ from helpdesk import teams
 from helpdesk.extensions import db
 from helpdesk.models import Attachment, Customer, Message, Role, StageSource, Team, Ticket, User
 from helpdesk.reports import stage_load
-from helpdesk.tickets import assignment, queries, service, versions
+from helpdesk.tickets import assignment, bulk, queries, service, versions
 from helpdesk.tickets.copies import addresses_in
 from helpdesk.tickets.errors import InvalidInput
 from helpdesk.web.api import bp, openapi, schemas
@@ -117,6 +117,64 @@ def update_ticket(ticket_id: int) -> tuple[schemas.Ticket, Headers]:
         assignment.offer(ticket)
     db.session.commit()
     return _with_etag(ticket)
+
+
+@bp.post("/tickets/bulk")
+@operation(
+    "bulkUpdateTickets",
+    (200, schemas.BulkOutcome, "What changed, what already was so, and what was refused, why."),
+    (401, 422),
+    json=schemas.BulkRequest,
+)
+def bulk_update() -> schemas.BulkOutcome:
+    """Change many tickets at once: by ids or by the queue's filters, at most 1,000
+
+    One transaction; each ticket changes as a `PATCH` without `If-Match` would change it (an
+    event per change, its version up by one), or is refused with the reason and left as it was
+    (a deactivated assignee; a closed ticket takes only tags; an id that names no ticket). A
+    stage set here gets `stage_source` `api`. Unusable changes (an unknown status, a macro with
+    a reply text) are refused as a whole with 422 and change nothing.
+    """
+    body: schemas.BulkRequest = request.context.json
+    user = api_user()
+    target: list[int] | queries.TicketFilter
+    if body.filter is not None:
+        sent = body.filter.model_dump(mode="json", exclude_none=True)
+        target = queries.TicketFilter.from_args(
+            sent, me=user.id, timezone=current_app.config["HELPDESK_TIMEZONE"]
+        )
+    else:
+        target = body.ids or []
+    try:
+        result = bulk.apply_bulk(target, _bulk_changes(body.changes, user), user)
+    except bulk.TooManyTickets as too_many:
+        raise ApiError(400, "too_many", str(too_many)) from None
+    db.session.commit()
+    return schemas.BulkOutcome(
+        changed=result.changed,
+        unchanged=result.unchanged,
+        refused=[{"id": r.ticket_id, "reason": r.reason} for r in result.refused],
+    )
+
+
+def _bulk_changes(body: schemas.BulkChanges, user: User) -> bulk.BulkChanges:
+    sent = body.model_fields_set
+    macro = None
+    if body.macro is not None:
+        macro = service.visible_macro(user, body.macro)
+        if macro is None:
+            raise InvalidInput(f"no macro with id {body.macro} that you may apply")
+    return bulk.BulkChanges(
+        status=body.status,
+        priority=body.priority,
+        stage=body.stage,
+        assignee=_assignee(body.assignee) if "assignee" in sent else bulk.KEEP,
+        team=_team(body.team) if "team" in sent else bulk.KEEP,
+        tags_add=tuple(body.tags_add),
+        tags_remove=tuple(body.tags_remove),
+        macro=macro,
+        stage_source=StageSource.API,
+    )
 
 
 @bp.post("/tickets/<int:ticket_id>/replies")

@@ -37,6 +37,7 @@ from helpdesk.models import (
 from helpdesk.models import Customer as CustomerRow
 from helpdesk.models import Ticket as TicketRow
 from helpdesk.tickets import macros, service
+from helpdesk.tickets.bulk import MAX_TICKETS as MAX_BULK
 from helpdesk.tickets.queries import DEFAULT_LIMIT, MAX_LIMIT, QueueSort, Trait
 
 # ISO 8601 in UTC with a ``Z``, whatever zone the database handed back.
@@ -66,8 +67,8 @@ class ErrorDetail(BaseModel):
     code: str = Field(
         description="What went wrong, for programs: `invalid_body`, `invalid_field`, "
         "`unknown_field`, `invalid_parameter` (400), `unauthorized` (401), `forbidden` (403), "
-        "`not_found` (404), `newer-messages` and `refused` (409: a merge or split the rules "
-        "refuse), `stale` (412), `invalid_input` and `refused` (422)."
+        "`too_many` (400), `not_found` (404), `newer-messages` and `refused` (409: a merge or "
+        "split the rules refuse), `stale` (412), `invalid_input` and `refused` (422)."
     )
     message: str = Field(description="What went wrong, for people; names the fields at fault.")
     details: dict[str, Any] | None = Field(
@@ -363,6 +364,21 @@ class AppliedMacro(BaseModel):
     ticket: Ticket = Field(description="The ticket with the macro's changes.")
 
 
+class BulkRefusal(BaseModel):
+    """A ticket left as it was."""
+
+    id: int
+    reason: str = Field(description="Why, e.g. a deactivated assignee, a closed ticket.")
+
+
+class BulkOutcome(BaseModel):
+    """What a bulk change did, ticket by ticket (ids in ascending order)."""
+
+    changed: list[int] = Field(description="Changed; each change is one event on the ticket.")
+    unchanged: list[int] = Field(description="Already as asked: nothing written.")
+    refused: list[BulkRefusal] = Field(description="Left as they were, each with the reason.")
+
+
 # --- requests --------------------------------------------------------------------------------
 
 
@@ -401,7 +417,9 @@ class PageQuery(Parameters):
     )
 
 
-class TicketQuery(PageQuery):
+class TicketFilterFields(BaseModel):
+    """The queue's filters, as `GET /tickets` takes them in its query string."""
+
     status: str | None = Field(None, description=_one_or_several(TicketStatus))
     stage: str | None = Field(None, description=_one_or_several(Stage))
     channel: str | None = Field(None, description=_one_or_several(Channel))
@@ -445,6 +463,9 @@ class TicketQuery(PageQuery):
         "solved; reopen: reopened at least once; csat: answered the satisfaction question; "
         "unmerged: not merged into another ticket (what the stage report counts).",
     )
+
+
+class TicketQuery(PageQuery, TicketFilterFields):
     sort: Annotated[
         Literal[tuple(sort.value for sort in QueueSort)],  # type: ignore[valid-type]
         Field(
@@ -520,6 +541,54 @@ class TicketChanges(Request):
         description="The ticket's tags from now on: those missing are added (made on first "
         "use), the others taken off, each change audited. Names as the `tag` filter takes them.",
     )
+
+
+class BulkFilter(Request, TicketFilterFields):
+    """The tickets a bulk change takes: those the same query on `GET /tickets` lists."""
+
+
+class BulkChanges(Request):
+    """What to do to every ticket; a field left out changes nothing."""
+
+    status: StrictStr = Field(None, json_schema_extra=_values(TicketStatus))
+    priority: StrictStr = Field(None, json_schema_extra=_values(Priority))
+    stage: StrictStr = Field(None, json_schema_extra=_values(Stage))
+    assignee: RowId | None = Field(None, description="An active user's id, or null to unassign.")
+    team: RowId | None = Field(
+        None,
+        description="A team's id, or null for none; an assignee outside the new team is cleared.",
+    )
+    tags_add: list[StrictStr] = Field([], description="Tags to put on each ticket.")
+    tags_remove: list[StrictStr] = Field([], description="Tags to take off each ticket.")
+    macro: RowId = Field(
+        None,
+        json_schema_extra=lambda schema: schema.pop("default", None),
+        description="A macro the token's user may apply, made after the fields above. Its "
+        "ticket changes only: a macro with a reply text is refused (422), since bulk changes "
+        "send no replies.",
+    )
+
+
+class BulkRequest(Request):
+    """Either `ids` or `filter`, and the `changes`."""
+
+    ids: list[RowId] | None = Field(
+        None, description=f"The tickets to change, at most {MAX_BULK:,}.", max_length=MAX_BULK
+    )
+    filter: BulkFilter | None = Field(
+        None,
+        description=f"Change every ticket matching these filters; more than {MAX_BULK:,} "
+        "matches is refused (400 `too_many`) and nothing changes.",
+    )
+    changes: BulkChanges
+
+    @model_validator(mode="after")
+    def _one_target(self) -> BulkRequest:
+        if (self.ids is None) == (self.filter is None):
+            raise ValueError("send either ids or filter")
+        if not self.changes.model_fields_set:
+            raise ValueError("changes: name at least one change")
+        return self
 
 
 class MessageText(Request):
