@@ -284,3 +284,59 @@ def test_nothing_ticked_and_nothing_chosen_are_said(client, login, three):
     assert "tick the tickets to change first" in nothing_ticked.text
     no_change = client.post("/tickets/bulk", data={"ids": three}, follow_redirects=True)
     assert "Nothing changed: choose at least one change." in no_change.text
+
+
+def test_bulk_merge_joins_the_chosen_tickets_into_one_and_leaves_that_one_be(
+    ctx, open_ticket, make_user
+):
+    same = "ann@customer.test"
+    ids = [open_ticket(sender=same, subject=f"Grinder {n}") for n in range(3)]
+    agent = make_user()
+    into = db.session.get(Ticket, ids[0])
+    result = bulk.apply_bulk(ids, bulk.BulkChanges(merge_into=into), agent)
+    assert result.changed == ids[1:] and result.unchanged == [ids[0]] and result.refused == []
+    db.session.expire_all()
+    for source in ids[1:]:
+        merged = db.session.get(Ticket, source)
+        assert merged.merged_into_id == ids[0] and merged.status == TicketStatus.CLOSED
+    assert len(db.session.get(Ticket, ids[0]).messages) == 3
+
+
+def test_the_queue_asks_before_merging_other_customers_tickets(client, login, setup, three):
+    login()
+    with setup():
+        target = db.session.get(Ticket, three[0])
+        number, customer = target.number, target.customer.display_name
+    form = {"ids": three, "bulk-merge_into": f"#{number}", "bulk-query": ""}
+    asked = client.post("/tickets/bulk", data=form)
+    assert asked.status_code == 200
+    assert "2 of the chosen tickets are from another customer" in asked.text
+    assert f"replies go to {customer} only" in asked.text
+    with setup():
+        assert db.session.get(Ticket, three[1]).merged_into_id is None  # nothing yet
+    done = client.post("/tickets/bulk", data={**form, "bulk-confirm_merge": "1"})
+    assert "<strong>2</strong> tickets changed" in done.text
+    with setup():
+        assert db.session.get(Ticket, three[2]).merged_into_id == three[0]
+    unknown = client.post("/tickets/bulk", data={**form, "bulk-merge_into": "#99999"})
+    assert unknown.status_code == 302
+
+
+def test_the_api_merges_in_bulk_and_refuses_an_unknown_target(client, setup, bearer, three):
+    response = client.post(
+        "/api/v1/tickets/bulk",
+        json={"ids": three, "changes": {"merge_into": three[2]}},
+        headers=bearer,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json == {"changed": three[:2], "unchanged": [three[2]], "refused": []}
+    again = client.post(
+        "/api/v1/tickets/bulk",
+        json={"ids": three[:1], "changes": {"merge_into": three[2]}},
+        headers=bearer,
+    )
+    assert again.json["refused"][0]["id"] == three[0]  # merged already: said, not hidden
+    unknown = client.post(
+        "/api/v1/tickets/bulk", json={"ids": three, "changes": {"merge_into": 999}}, headers=bearer
+    )
+    assert unknown.status_code == 422 and "no ticket with id 999" in unknown.text

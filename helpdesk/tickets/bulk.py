@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import and_, select
 from sqlalchemy.orm import selectinload
 
 from helpdesk.extensions import db
@@ -35,6 +36,7 @@ from helpdesk.tickets import versions
 from helpdesk.tickets.errors import InvalidInput, TicketError
 from helpdesk.tickets.events import gathered
 from helpdesk.tickets.macros import apply_macro
+from helpdesk.tickets.merging import merge
 from helpdesk.tickets.properties import (
     _parse,
     assign,
@@ -77,7 +79,8 @@ class BulkChanges:
     team: Team | Keep | None = KEEP
     tags_add: tuple[str, ...] = ()
     tags_remove: tuple[str, ...] = ()
-    macro: Macro | None = None  # its changes come last, after the fields above
+    macro: Macro | None = None  # its changes come after the fields above
+    merge_into: Ticket | None = None  # last of all: each ticket merged into this one
     stage_source: StageSource = StageSource.AGENT
 
     def only_tags(self) -> bool:
@@ -105,7 +108,7 @@ class BulkResult:
 
 
 Apply = Callable[[Ticket, User, BulkChanges, datetime], object]
-Snapshot = tuple[dict[str, str], frozenset[str]]
+Snapshot = tuple[dict[str, object], frozenset[str]]
 
 
 def _each(
@@ -135,7 +138,14 @@ _STEPS: tuple[tuple[Callable[[BulkChanges], bool], Apply], ...] = (
         lambda c: c.macro is not None,
         lambda t, a, c, at: apply_macro(c.macro, t, a, source=c.stage_source, at=at),
     ),
+    (lambda c: c.merge_into is not None, lambda t, a, c, at: _merge(t, a, c.merge_into, at)),
 )
+
+
+def _merge(ticket: Ticket, actor: User, target: Ticket, at: datetime) -> None:
+    # The target among the chosen tickets is where the others go, not a refusal.
+    if ticket.id != target.id:
+        merge(ticket, target, actor, at=at)
 
 
 # What the changes read on every ticket, loaded with the locked rows in a few queries.
@@ -151,6 +161,9 @@ def apply_bulk(
     TooManyTickets past MAX_TICKETS. Flushes; the caller commits.
     """
     steps = _steps_for(changes)
+    if changes.merge_into is not None:
+        # Taken first, so that bulk merges into one ticket queue on it rather than deadlock.
+        versions.lock(changes.merge_into.id)
     tickets, missing = _locked(target)
     result = BulkResult(refused=[Refusal(ticket_id, None, NOT_FOUND) for ticket_id in missing])
     at = utcnow()
@@ -165,6 +178,23 @@ def apply_bulk(
     result.unchanged.sort()
     result.refused.sort(key=lambda refusal: refusal.ticket_id)
     return result
+
+
+def other_customers(target: Sequence[int] | TicketFilter, into: Ticket) -> list[Ticket]:
+    """The chosen tickets (at most MAX_TICKETS) whose customer is not the one of the ticket
+    they would be merged into: the agent confirms those first."""
+    if isinstance(target, TicketFilter):
+        chosen = and_(*target.conditions())
+    else:
+        chosen = Ticket.id.in_(target)
+    return list(
+        db.session.scalars(
+            select(Ticket)
+            .where(chosen, Ticket.customer_id != into.customer_id)
+            .order_by(Ticket.id)
+            .limit(MAX_TICKETS)
+        )
+    )
 
 
 def _steps_for(changes: BulkChanges) -> list[Apply]:
@@ -274,5 +304,7 @@ def _sort_out(
 
 
 def _snapshot(ticket: Ticket) -> Snapshot:
-    """What a bulk change can move on a ticket: its properties and its tags."""
-    return versions.current_properties(ticket), frozenset(tag.name for tag in ticket.tags)
+    """What a bulk change can move on a ticket: its properties, its tags and where it was
+    merged."""
+    properties = {**versions.current_properties(ticket), "merged_into": ticket.merged_into_id}
+    return properties, frozenset(tag.name for tag in ticket.tags)

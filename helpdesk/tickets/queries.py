@@ -434,6 +434,11 @@ def customer_tickets(customer_id: int) -> list[Ticket]:
     )
 
 
+def ticket_numbered(number: int) -> Ticket | None:
+    """The ticket with this human number."""
+    return db.session.scalar(select(Ticket).where(Ticket.number == number))
+
+
 def ticket_with_thread(ticket_id: int) -> Ticket | None:
     """One ticket with everything its page shows loaded up front: messages, events, people."""
     return db.session.get(

@@ -21,9 +21,10 @@ from wtforms.widgets import HiddenInput
 
 from channels.base import InboundAttachment
 from helpdesk.extensions import db
-from helpdesk.models import Macro, Priority, Stage, Team, TicketStatus, User
-from helpdesk.tickets import bulk, macros
+from helpdesk.models import Macro, Priority, Stage, Team, Ticket, TicketStatus, User
+from helpdesk.tickets import bulk, macros, queries
 from helpdesk.tickets.copies import addresses_in
+from helpdesk.tickets.errors import TicketError
 from helpdesk.tickets.versions import PROPERTIES
 from helpdesk.web.formatting import STAGE_LABELS
 
@@ -262,11 +263,16 @@ class MergeForm(FlaskForm):
 
     def number(self) -> int | None:
         """The ticket number typed; None (with a message next to the box) when it is none."""
-        typed = (self.into.data or "").strip().removeprefix("#").strip()
-        if not typed.isdigit() or len(typed) > 12:
+        number = ticket_number(self.into.data)
+        if number is None:
             self.into.errors.append(f"“{self.into.data}” is no ticket number: type one like 1042.")
-            return None
-        return int(typed)
+        return number
+
+
+def ticket_number(typed: str | None) -> int | None:
+    """A ticket number as agents type it ("1042" or "#1042"); None when it is none."""
+    digits = (typed or "").strip().removeprefix("#").strip()
+    return int(digits) if digits.isdigit() and len(digits) <= 12 else None
 
 
 class SplitForm(FlaskForm):
@@ -336,6 +342,11 @@ class BulkForm(FlaskForm):
     tags_add = StringField("Add tags", description="Comma-separated.")
     tags_remove = StringField("Remove tags", description="Comma-separated.")
     macro = SelectField("Macro", default="")
+    merge_into = StringField(
+        "Merge into ticket", description="Its number, as in #1042: the others join it."
+    )
+    # "1" once the agent has read that some chosen tickets are other customers'.
+    confirm_merge = HiddenField()
     apply = SubmitField("Apply")
 
     def offer(self, users: list[User], teams: list[Team], usable_macros: list[Macro]) -> None:
@@ -365,7 +376,19 @@ class BulkForm(FlaskForm):
             tags_add=_tags(self.tags_add.data),
             tags_remove=_tags(self.tags_remove.data),
             macro=macro,
+            merge_into=self.merge_target(),
         )
+
+    def merge_target(self) -> Ticket | None:
+        """The ticket whose number was typed to merge into; None when the box is empty."""
+        typed = (self.merge_into.data or "").strip()
+        if not typed:
+            return None
+        number = ticket_number(typed)
+        found = queries.ticket_numbered(number) if number is not None else None
+        if found is None:
+            raise TicketError(f"there is no ticket {typed} to merge into")
+        return found
 
 
 def _row_or_keep(

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from helpdesk.extensions import db
 from helpdesk.models import Message, Ticket
-from helpdesk.tickets import service
+from helpdesk.tickets import queries, service
 from helpdesk.web.access import staff_required
 from helpdesk.web.agent import bp
 from helpdesk.web.agent.forms import MergeForm, SplitForm
@@ -48,7 +47,7 @@ def _target(form: MergeForm) -> Ticket | None:
     number = form.number()
     if number is None:
         return None
-    found = db.session.scalar(select(Ticket).where(Ticket.number == number))
+    found = queries.ticket_numbered(number)
     if found is None:
         form.into.errors.append(f"There is no ticket #{number}.")
     return found

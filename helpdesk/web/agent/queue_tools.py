@@ -137,7 +137,20 @@ def bulk_change() -> str | Response:
     macro = service.visible_macro(current_user, int(form.macro.data)) if form.macro.data else None
     try:
         target = _bulk_target(form)
-        result = bulk.apply_bulk(target, form.changes(macro), current_user)
+        changes = form.changes(macro)
+        if changes.merge_into is not None and form.confirm_merge.data != "1":
+            others = bulk.other_customers(target, changes.merge_into)
+            if others:
+                form.confirm_merge.data = "1"
+                return render_template(
+                    "agent/bulk_merge.html",
+                    form=form,
+                    target=changes.merge_into,
+                    others=others,
+                    ids=request.form.getlist("ids"),
+                    back=back,
+                )
+        result = bulk.apply_bulk(target, changes, current_user)
     except (bulk.TooManyTickets, queries.InvalidFilter, TicketError) as refused:
         db.session.rollback()
         flash(f"Nothing changed: {refused}.", "error")

@@ -28,7 +28,7 @@ from helpdesk.web.api.errors import ApiError
 from helpdesk.web.api.openapi import operation
 from helpdesk.web.downloads import attachment_response
 
-Row = TypeVar("Row", Team, User)
+Row = TypeVar("Row", Team, Ticket, User)
 
 Headers = dict[str, str]
 ETAG = {"ETag": 'The ticket\'s version, `"<id>-<version>"`, to send back as `If-Match`.'}
@@ -173,6 +173,7 @@ def _bulk_changes(body: schemas.BulkChanges, user: User) -> bulk.BulkChanges:
         tags_add=tuple(body.tags_add),
         tags_remove=tuple(body.tags_remove),
         macro=macro,
+        merge_into=_existing(Ticket, body.merge_into, "ticket"),
         stage_source=StageSource.API,
     )
 

@@ -567,6 +567,12 @@ class BulkChanges(Request):
         "ticket changes only: a macro with a reply text is refused (422), since bulk changes "
         "send no replies.",
     )
+    merge_into: RowId = Field(
+        None,
+        json_schema_extra=lambda schema: schema.pop("default", None),
+        description="Last of all, merge every ticket into this ticket id (the ticket itself, "
+        "if among them, stays as it is); each refusal is given per ticket.",
+    )
 
 
 class BulkRequest(Request):
