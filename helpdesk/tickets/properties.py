@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from helpdesk.chat import events as chat_events
 from helpdesk.extensions import db
 from helpdesk.models import (
     Customer,
@@ -40,6 +41,8 @@ def assign(
     ticket.assignee = assignee
     _record(ticket, actor, "assignee", before, assignee.email if assignee else None, at)
     ticket.updated_at = at
+    if assignee is not None:
+        chat_events.announce_assignment(ticket, actor, assignee)
     db.session.flush()
 
 
