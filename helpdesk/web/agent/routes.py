@@ -107,7 +107,7 @@ def my_live() -> Response:
     stream = events.Stream(
         agent_id=current_user.id, team_ids=tuple(teams.team_ids_of(current_user.id))
     )
-    return event_stream(stream, resume_point() or events.latest_id(), _still_here())
+    return event_stream(stream, resume_point(default=events.latest_id()), _still_here())
 
 
 @bp.app_template_global()
