@@ -1,10 +1,12 @@
 """Fixtures: one migrated database per test run (SQLite, or PostgreSQL from DATABASE_URL),
-emptied after every test, and builder functions for users, tokens and inbound messages."""
+emptied after every test, builder functions for users, tokens and inbound messages, and the
+live server and Chromium that the browser tests (tests/test_browser*.py) share."""
 
 from __future__ import annotations
 
 import itertools
 import os
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -13,8 +15,10 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask_migrate import upgrade
+from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
 
 from channels.base import Channel, InboundMessage
 from helpdesk import create_app
@@ -280,3 +284,26 @@ def make_site(app: Flask) -> Callable[..., Endpoint]:
         return site
 
     return build
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def live_url(app: Flask) -> Iterator[str]:
+    """The test app served over HTTP on a free local port for the length of the run."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless, once per run (Playwright's sync API allows one at a time)."""
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield launched
+        launched.close()

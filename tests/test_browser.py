@@ -9,9 +9,8 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from flask import Flask
 from mail_servers import free_port
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 from test_chat import Widget
 from werkzeug.serving import make_server
@@ -26,29 +25,9 @@ from helpdesk.tickets import service, stage_rules, surveys
 # What a page does is the same on either database: browser tests run in the SQLite pass only.
 pytestmark = pytest.mark.once
 
-CHROMIUM = "/usr/bin/chromium"
 # Shared CI machines can be slow; assertions wait for what a person would see, not race it.
 expect.set_options(timeout=10_000)
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture(scope="session")
-def live_url(app: Flask) -> Iterator[str]:
-    """The test app served over HTTP on a free local port for the length of the run."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

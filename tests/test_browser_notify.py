@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-import test_browser
 from playwright.sync_api import Browser, Page, expect
 from test_browser import log_in
 
@@ -15,10 +14,6 @@ from helpdesk.models import Ticket, User
 from helpdesk.tickets import service
 
 pytestmark = pytest.mark.once
-
-# The live server and Chromium of the browser tests.
-live_url = test_browser.live_url
-browser = test_browser.browser
 
 # The browser's Notification (with the permission the context granted), recorded instead of
 # shown; and sounds, counted instead of played.
