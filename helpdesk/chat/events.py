@@ -8,12 +8,13 @@ nothing twice. Waking the streams that wait for them is ``helpdesk.chat.hub``'s 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, event, func, insert, or_, select
+from sqlalchemy import Connection, Row, and_, delete, event, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from helpdesk import counters
@@ -35,6 +36,8 @@ class EventKind:
     TICKET = "ticket"
     # Agents on a ticket page: "viewing", "writing" or "left"; never sent to a visitor.
     PRESENCE = "presence"
+    # A ticket given to an agent by someone else or by the system: that agent is told.
+    ASSIGNED = "assigned"
 
 
 class PresenceState:
@@ -45,11 +48,15 @@ class PresenceState:
 
 @dataclass(frozen=True, slots=True)
 class Stream:
-    """What one live view follows: a visitor's conversation, one ticket, or the queue."""
+    """What one live view follows: a visitor's conversation, one ticket, the queue, or what one
+    agent is told of (tickets given to them, new chats for their teams)."""
 
     conversation_id: str | None = None
     ticket_id: int | None = None
     queue: bool = False
+    agent_id: int | None = None
+    # The agent's teams: new chats of these teams, and of no team, are theirs to hear of.
+    team_ids: tuple[int, ...] = ()
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -59,8 +66,10 @@ class Stream:
             keys.append(conversation_key(self.conversation_id))
         if self.ticket_id:
             keys.append(ticket_key(self.ticket_id))
-        if self.queue:
+        if self.queue or self.agent_id:
             keys.append(QUEUE_KEY)
+        if self.agent_id:
+            keys.append(agent_key(self.agent_id))
         return tuple(keys)
 
 
@@ -70,6 +79,32 @@ def conversation_key(conversation_id: str) -> str:
 
 def ticket_key(ticket_id: int) -> str:
     return f"t:{ticket_id}"
+
+
+def agent_key(user_id: int) -> str:
+    return f"u:{user_id}"
+
+
+def wakeup_keys(
+    kind: str, conversation_id: str | None, ticket_id: int | None, assignee_id: int | None
+) -> set[str]:
+    """The keys of the streams that show an event: the ones its commit wakes."""
+    keys = set()
+    if conversation_id:
+        keys.add(conversation_key(conversation_id))
+    if ticket_id:
+        keys.add(ticket_key(ticket_id))
+    if kind == EventKind.TICKET:
+        keys.add(QUEUE_KEY)
+    if kind == EventKind.ASSIGNED and assignee_id:
+        keys.add(agent_key(assignee_id))
+    return keys
+
+
+# Where an assignment event names its agent, and a new chat its team: read inside the database,
+# so an agent's stream selects only its own events.
+event_assignee_id = ChatEvent.data["assignee_id"].as_integer()
+event_team_id = ChatEvent.data["team_id"].as_integer()
 
 
 def publish(
@@ -102,8 +137,10 @@ def _publish_all(events: list[dict[str, Any]]) -> None:
     db.session.connection().execute(statement, rows)
     wakeups = db.session.info.setdefault(PENDING_WAKEUPS, set())
     for row in rows:
-        queue = row["kind"] == EventKind.TICKET
-        wakeups.update(Stream(row["conversation_id"], row["ticket_id"], queue).keys)
+        assignee_id = row["data"].get("assignee_id")
+        wakeups.update(
+            wakeup_keys(row["kind"], row["conversation_id"], row["ticket_id"], assignee_id)
+        )
 
 
 def announce_message(message: Message, *, to_visitor: bool) -> None:
@@ -112,7 +149,43 @@ def announce_message(message: Message, *, to_visitor: bool) -> None:
     Published by the flush that stores it, when it has its id: an intake batch keeps its one
     flush, and the event still commits with the message.
     """
-    db.session.info.setdefault(PENDING_MESSAGES, []).append((message, to_visitor))
+    _publish_at_flush(partial(_message_event, message, to_visitor))
+
+
+def announce_assignment(ticket: Ticket, actor: User | None, assignee: User) -> None:
+    """Tell ``assignee`` the ticket is now theirs, unless they took it themselves.
+
+    Published with the flush that stores the change, in one statement with whatever else that
+    flush announces (a bulk change or an intake batch writes its events at once).
+    """
+    if actor is not None and actor.id == assignee.id:
+        return
+    _publish_at_flush(partial(_assignment_event, ticket, actor, assignee.id))
+
+
+def _assignment_event(ticket: Ticket, actor: User | None, assignee_id: int) -> dict[str, Any]:
+    data = {
+        "assignee_id": assignee_id,
+        "number": ticket.number,
+        "subject": _short(ticket.subject),
+        "by_id": actor.id if actor else None,
+        "by": actor.name if actor else None,
+    }
+    return {
+        "kind": EventKind.ASSIGNED,
+        "data": data,
+        "ticket_id": ticket.id,
+        "conversation_id": None,
+    }
+
+
+# A notification shows a line, not a paragraph.
+SHORT_SUBJECT = 120
+
+
+def _short(subject: str | None) -> str:
+    subject = " ".join((subject or "").split())
+    return subject if len(subject) <= SHORT_SUBJECT else subject[: SHORT_SUBJECT - 1] + "…"
 
 
 def _message_event(message: Message, to_visitor: bool) -> dict[str, Any]:
@@ -157,20 +230,25 @@ def _files(message: Message) -> list[dict[str, str]]:
     ]
 
 
-PENDING_MESSAGES = "helpdesk.chat.messages"
+PENDING_EVENTS = "helpdesk.chat.pending"
+
+
+def _publish_at_flush(build: Callable[[], dict[str, Any]]) -> None:
+    # Built after the flush, when new rows have their ids (a ticket's, a message's).
+    db.session.info.setdefault(PENDING_EVENTS, []).append(build)
 
 
 @event.listens_for(Session, "after_flush_postexec")
-def _publish_flushed_messages(session: Session, flush_context: Any) -> None:
-    pending = session.info.pop(PENDING_MESSAGES, ())
+def _publish_flushed_events(session: Session, flush_context: Any) -> None:
+    pending = session.info.pop(PENDING_EVENTS, ())
     if pending:
-        _publish_all([_message_event(message, to_visitor) for message, to_visitor in pending])
+        _publish_all([build() for build in pending])
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _forget_unflushed_messages(session: Session, previous_transaction: Any) -> None:
+def _forget_unflushed_events(session: Session, previous_transaction: Any) -> None:
     # A savepoint flushes on entry: what is still pending was added inside it, and is gone.
-    session.info.pop(PENDING_MESSAGES, None)
+    session.info.pop(PENDING_EVENTS, None)
 
 
 def _agent_name(message: Message) -> str:
@@ -179,8 +257,13 @@ def _agent_name(message: Message) -> str:
 
 
 def publish_new_ticket(ticket: Ticket) -> None:
-    """Tell open queues that a new chat arrived."""
-    data = {"ticket_id": ticket.id, "number": ticket.number, "subject": ticket.subject}
+    """Tell open queues, and the agents of its team (of everyone: no team), a new chat arrived."""
+    data = {
+        "ticket_id": ticket.id,
+        "number": ticket.number,
+        "subject": _short(ticket.subject),
+        "team_id": ticket.team_id,
+    }
     publish(EventKind.TICKET, data, ticket_id=ticket.id)
 
 
@@ -253,6 +336,15 @@ def since(
         conditions.append(ChatEvent.ticket_id == stream.ticket_id)
     if stream.queue:
         conditions.append(ChatEvent.kind == EventKind.TICKET)
+    if stream.agent_id:
+        assigned = ChatEvent.kind == EventKind.ASSIGNED
+        conditions.append(and_(assigned, event_assignee_id == stream.agent_id))
+        conditions.append(
+            and_(
+                ChatEvent.kind == EventKind.TICKET,
+                or_(event_team_id.is_(None), event_team_id.in_(stream.team_ids)),
+            )
+        )
     return connection.execute(
         select(*EVENT_FIELDS)
         .where(ChatEvent.id > after, or_(*conditions))

@@ -21,13 +21,7 @@ from flask import Flask
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from helpdesk.chat.events import (
-    QUEUE_KEY,
-    EventKind,
-    conversation_key,
-    take_pending_wakeups,
-    ticket_key,
-)
+from helpdesk.chat.events import event_assignee_id, take_pending_wakeups, wakeup_keys
 from helpdesk.config import REDIS_MAX_CONNECTIONS
 from helpdesk.extensions import db
 from helpdesk.models import ChatEvent
@@ -140,20 +134,21 @@ class Hub:
         if last is None:
             return db.session.scalar(select(ChatEvent.id).order_by(ChatEvent.id.desc())) or 0
         rows = db.session.execute(
-            select(ChatEvent.id, ChatEvent.kind, ChatEvent.conversation_id, ChatEvent.ticket_id)
+            select(
+                ChatEvent.id,
+                ChatEvent.kind,
+                ChatEvent.conversation_id,
+                ChatEvent.ticket_id,
+                event_assignee_id,
+            )
             .where(ChatEvent.id > last)
             .order_by(ChatEvent.id)
             .limit(1000)
         ).all()
         keys = set()
-        for event_id, kind, conversation_id, ticket_id in rows:
+        for event_id, kind, conversation_id, ticket_id, assignee_id in rows:
             last = event_id
-            if conversation_id:
-                keys.add(conversation_key(conversation_id))
-            if ticket_id:
-                keys.add(ticket_key(ticket_id))
-            if kind == EventKind.TICKET:
-                keys.add(QUEUE_KEY)
+            keys |= wakeup_keys(kind, conversation_id, ticket_id, assignee_id)
         if keys:
             self.wake(keys)
         return last

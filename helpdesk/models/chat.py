@@ -47,7 +47,7 @@ class ChatEvent(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    kind: Mapped[str] = mapped_column(String(20))  # message | typing | ticket
+    kind: Mapped[str] = mapped_column(String(20))  # message, typing, ticket, presence, assigned
     conversation_id: Mapped[str | None] = mapped_column(String(64))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
     data: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -42,6 +42,7 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("form[data-bulk]").forEach(selectForBulk);
   document.querySelectorAll("[data-view-counts]").forEach(refreshViewCounts);
   document.querySelectorAll("form[data-macro-picker]").forEach(macroPicker);
+  document.querySelectorAll("[data-notify]").forEach(notifyToggle);
 });
 
 // One key (outside a text field) for each common action: the element marked data-shortcut is
@@ -129,17 +130,21 @@ function countSms(counter) {
   show();
 }
 
-// A server-sent event stream that resumes after the last event it saw, whatever dropped it.
+// A server-sent event stream that resumes after the last event it saw, whatever dropped it
+// (with none yet, the server decides where it starts). Returns a function that ends it.
 function liveStream(url, after, onEvent) {
   let last = Number(after) || 0;
   let source = null;
+  let stopped = false;
   const connect = () => {
-    source = new EventSource(`${url}?after=${last}`);
+    if (stopped) return;
+    source = new EventSource(last ? `${url}?after=${last}` : url);
     source.onmessage = source.onerror = null;
-    ["message", "typing", "ticket", "presence"].forEach((kind) => {
+    ["message", "typing", "ticket", "presence", "assigned"].forEach((kind) => {
       source.addEventListener(kind, (event) => {
-        last = Math.max(last, Number(event.lastEventId) || last);
-        onEvent(JSON.parse(event.data));
+        const id = Number(event.lastEventId) || last;
+        last = Math.max(last, id);
+        onEvent(JSON.parse(event.data), id);
       });
     });
     source.onerror = () => {
@@ -149,6 +154,87 @@ function liveStream(url, after, onEvent) {
     };
   };
   connect();
+  return () => {
+    stopped = true;
+    source.close();
+  };
+}
+
+const NOTIFY_KEY = "helpdesk.notify";
+const NOTIFIED_KEY = "helpdesk.notified";
+
+// "Notify me" in the navigation, off until the agent turns it on (in this browser): then a
+// ticket given to them by someone else or by the system, and a new chat for their teams, show
+// as a browser notification with a quiet blip. Nothing from before is told, and a reload or a
+// reconnect never tells of anything twice.
+function notifyToggle(button) {
+  if (!("Notification" in window)) return;
+  button.hidden = false;
+  const sound = Object.assign(new Audio(button.dataset.sound), { volume: 0.35, preload: "auto" });
+  let stop = null;
+  // From when the page was made, or, turned on just now, from now.
+  const turn = (on, after = button.dataset.liveAfter) => {
+    button.setAttribute("aria-pressed", String(on));
+    button.classList.toggle("pill-on", on);
+    button.classList.toggle("pill-off", !on);
+    // A toggle keeps its name; pressed or not is its state (aria-pressed), shown by its look.
+    button.textContent = on ? "● Notify me" : "○ Notify me";
+    button.title = on
+      ? "You are told of tickets given to you and new chats for your teams; click to stop"
+      : "Be told of tickets given to you and new chats for your teams";
+    if (on && !stop) {
+      stop = liveStream(button.dataset.liveUrl, after, (data, id) =>
+        tell(data, id, button.dataset.ticketsUrl, sound),
+      );
+    } else if (!on && stop) {
+      stop();
+      stop = null;
+    }
+  };
+  const wanted = () =>
+    localStorage.getItem(NOTIFY_KEY) === "on" && Notification.permission === "granted";
+  turn(wanted());
+  button.addEventListener("click", async () => {
+    if (stop) {
+      localStorage.setItem(NOTIFY_KEY, "off");
+      turn(false);
+      return;
+    }
+    if ((await Notification.requestPermission()) !== "granted") {
+      button.title = "Notifications are blocked for this site in the browser's settings";
+      return;
+    }
+    localStorage.setItem(NOTIFY_KEY, "on");
+    turn(true, null);
+  });
+  // Turned on or off in another tab.
+  window.addEventListener("storage", (event) => {
+    if (event.key === NOTIFY_KEY) turn(wanted());
+  });
+}
+
+// One notification for one event, however many tabs are open: the first tab to claim it tells.
+function tell(data, id, ticketsUrl, sound) {
+  const claim = JSON.parse(localStorage.getItem(NOTIFIED_KEY) || "{}");
+  if (claim.id >= id && Date.now() - claim.at < 60000) return;
+  localStorage.setItem(NOTIFIED_KEY, JSON.stringify({ id, at: Date.now() }));
+  const url = `${ticketsUrl}/${data.ticket_id}`;
+  // The agent is looking at that very ticket.
+  if (location.pathname === url && document.visibilityState === "visible") return;
+  const title =
+    data.type === "assigned"
+      ? `#${data.number} assigned to you${data.by ? ` by ${data.by}` : ""}`
+      : `New chat #${data.number}`;
+  // The same tag replaces a ticket's earlier notification (assigned as its chat arrives).
+  const note = new Notification(title, { body: data.subject, tag: `ticket-${data.ticket_id}` });
+  note.onclick = () => {
+    window.focus();
+    location.assign(url);
+    note.close();
+  };
+  sound.currentTime = 0;
+  // Browsers may refuse sound before the page was clicked: the notification still shows.
+  sound.play().catch(() => {});
 }
 
 // Every ticket page: new messages, the customer's typing and the other agents on the ticket

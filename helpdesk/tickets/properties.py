@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from helpdesk.chat import events as chat_events
 from helpdesk.models import (
     Customer,
     CustomerIdentity,
@@ -39,6 +40,8 @@ def assign(
     ticket.assignee = assignee
     _record(ticket, actor, "assignee", before, assignee.email if assignee else None, at)
     ticket.updated_at = at
+    if assignee is not None:
+        chat_events.announce_assignment(ticket, actor, assignee)
     _flush()
 
 

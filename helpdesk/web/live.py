@@ -24,13 +24,15 @@ STREAM_SECONDS = 300.0
 RECONNECT_MS = 1000
 
 
-def resume_point() -> int:
-    """Where the client left off: the Last-Event-ID header, or ``after`` in the query."""
-    best = 0
-    for value in (request.headers.get("Last-Event-ID"), request.args.get("after")):
-        if value and value.strip().isdigit():
-            best = max(best, int(value))
-    return best
+def resume_point(default: int = 0) -> int:
+    """Where the client left off: the Last-Event-ID header, or ``after`` in the query;
+    ``default`` when it sends neither."""
+    given = [
+        int(value)
+        for value in (request.headers.get("Last-Event-ID"), request.args.get("after"))
+        if value and value.strip().isdigit()
+    ]
+    return max(given, default=default)
 
 
 def event_stream(

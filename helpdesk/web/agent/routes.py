@@ -163,6 +163,25 @@ def queue_live() -> Response:
     return event_stream(events.Stream(queue=True), resume_point(), _still_here())
 
 
+@bp.get("/me/live")
+@staff_required
+def my_live() -> Response:
+    """What the agent is told of: tickets given to them, new chats for their teams.
+
+    Without a resume point it starts from now: a notification is for what happens next.
+    """
+    stream = events.Stream(
+        agent_id=current_user.id, team_ids=tuple(teams.team_ids_of(current_user.id))
+    )
+    return event_stream(stream, resume_point(default=events.latest_id()), _still_here())
+
+
+@bp.app_template_global()
+def latest_event_id() -> int:
+    """Where a live stream opened by the page being rendered resumes."""
+    return events.latest_id()
+
+
 @bp.get("/tickets/<int:ticket_id>/live")
 @staff_required
 def ticket_live(ticket_id: int) -> Response:
