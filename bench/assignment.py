@@ -11,9 +11,8 @@ The scenario, end to end through the real processes:
   and two ``helpdesk worker`` processes run the app as in production.
 - N customers (default 10,000) each text a new request through the signed Twilio webhook,
   R per second (default 10) spread over both web processes; the workers take them in.
-- Routing rules come with another change: until then the bench stands in for them, putting
-  each new ticket in a team (alternating) with ``PATCH /api/v1/tickets/{id}`` through either
-  web process, which offers the ticket to the team at once, as routing will at intake.
+- Two routing rules send each new ticket to a team by a word of its text (half of them each);
+  intake offers it to the team's round robin at once.
 - Agents handle what they are given: each assigned ticket is solved (``PATCH`` status) S
   seconds (default 1.0) after it was assigned, which frees the agent's slot; tickets that found
   every agent full wait in their team and the workers' job hands them out, oldest first. The
@@ -23,9 +22,9 @@ Printed: assignment latency p50 / p95 (from the ticket entering its team to the 
 assignee event; waiting for a free agent included), fairness (max - min tickets per agent
 within each round-robin team), the most tickets any agent held at once (sampled in one
 statement every 0.2 s; must not pass C), and double assignments (tickets given out by the
-system more than once; must be 0). On 2 cores the API's PATCH (two per ticket here) is what
-limits the rate: past about 5 new tickets per second the agents cannot solve as fast as
-tickets come, so tickets queue for a free agent and the latency is mostly that wait.
+system more than once; must be 0). On 2 cores the API's PATCH (one per ticket here, the
+agents' solve) is what limits the rate: past it, the agents cannot solve as fast as tickets
+come, so tickets queue for a free agent and the latency is mostly that wait.
 """
 
 from __future__ import annotations
@@ -55,22 +54,27 @@ PUBLIC_URL = "http://helpdesk.bench"
 ACCOUNT_SID = "AC" + "7" * 32
 AUTH_TOKEN = "bench-auth-token"
 NUMBER = "+15550001000"
-AGENTS, TEAMS = 20, 2
+AGENTS = 20
+# What customers text, by team: half the requests go to each (the routing rules' words).
+TEXTS = (("Where is my parcel?", "My parcel is late"), ("My grinder is noisy", "Refund please"))
+TEAM_WORDS = ("parcel", "grinder, refund")
+TEAMS = len(TEAM_WORDS)
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-# Threads of the routing stand-in and of the agents, each taking the tickets of one share.
+# Threads of the agents, each taking the tickets of one share.
 SHARES = 3
 # Far beyond what a run takes; only a stuck ticket comes near it.
 PATIENCE = 120.0
 
 
 def prepare(url: str, storage: str, capacity: int) -> str:
-    """Schema, the SMS number, 20 present agents in two round-robin teams; an API token."""
+    """Schema, the SMS number, 20 present agents in two round-robin teams with a routing rule
+    each; an API token."""
     from flask_migrate import upgrade
 
     from helpdesk import create_app, teams
     from helpdesk.extensions import db
     from helpdesk.models import ApiToken, Role, User, utcnow
-    from helpdesk.tickets import sms
+    from helpdesk.tickets import routing_rules, sms
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "HELPDESK_STORAGE_DIR": storage})
     with app.app_context():
@@ -89,9 +93,10 @@ def prepare(url: str, storage: str, capacity: int) -> str:
             agents.append(agent)
         db.session.add_all(agents)
         per_team = AGENTS // TEAMS
-        for t in range(TEAMS):
+        for t, words in enumerate(TEAM_WORDS):
             team = teams.create_team(f"Team {t}", assignment="round_robin", capacity=capacity)
             teams.set_members(team, agents[t * per_team : (t + 1) * per_team])
+            routing_rules.add_rule(f"To team {t}", {"subject_words": words}, team=team)
         secret = "bench-token"
         db.session.add(ApiToken(name="bench", user=agents[0], token_hash=ApiToken.hash(secret)))
         db.session.commit()
@@ -148,7 +153,7 @@ def signed_form(n: int) -> tuple[dict[str, str], str]:
         "SmsMessageSid": sid,
         "From": f"+1555{n:07d}",
         "To": NUMBER,
-        "Body": random.choice(["Where is my parcel?", "My grinder is noisy", "Refund please"]),
+        "Body": random.choice(TEXTS[n % len(TEXTS)]),
         "NumMedia": "0",
         "NumSegments": "1",
         "ApiVersion": "2010-04-01",
@@ -160,7 +165,7 @@ def signed_form(n: int) -> tuple[dict[str, str], str]:
 
 
 class Run:
-    """The bench's threads: customers texting, the routing stand-in, agents solving, a monitor."""
+    """The bench's threads: customers texting, agents solving, a monitor."""
 
     def __init__(self, url: str, ports: list[int], token: str, args: argparse.Namespace) -> None:
         self.engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
@@ -189,25 +194,6 @@ class Run:
             if response.status_code != 200:
                 self.errors[f"webhook {response.status_code}"] += 1
         self.sent_all.set()
-
-    def router(self, share: int) -> None:
-        """Routing's stand-in: each new ticket to a team, alternating, through the API."""
-        session = requests.Session()
-        while not self.done.is_set():
-            with self.engine.connect() as conn:
-                ids = conn.execute(
-                    text(
-                        "SELECT id FROM tickets WHERE team_id IS NULL AND id % :n = :share"
-                        " ORDER BY id LIMIT 100"
-                    ),
-                    {"n": SHARES, "share": share},
-                ).scalars()
-            ids = list(ids)
-            for ticket_id in ids:
-                team = self.team_ids[ticket_id % len(self.team_ids)]
-                self.patch(session, ticket_id, {"team": team})
-            if not ids:
-                time.sleep(0.05)
 
     def agents(self, share: int) -> None:
         """Solve each assigned ticket ``--handle`` seconds after it was assigned."""
@@ -266,8 +252,7 @@ class Run:
             threading.Thread(target=self.customers, daemon=True),
             threading.Thread(target=self.monitor, daemon=True),
         ] + [
-            threading.Thread(target=work, args=(share,), daemon=True)
-            for work in (self.router, self.agents)
+            threading.Thread(target=self.agents, args=(share,), daemon=True)
             for share in range(SHARES)
         ]
         started = time.monotonic()
