@@ -112,7 +112,7 @@ TEAMS: tuple[tuple[str, tuple[str, ...], AssignmentMode, tuple[Stage, ...]], ...
 
 # Routing tried before the teams' stage rules: (name, subject words, team, priority).
 URGENT_ROUTING = (
-    ("Broken machines first", "broken, leaking, leak, not working", "Product care", "high"),
+    ("Broken machines first", "broken, leaking, not heating, clicking", "Product care", "high"),
 )
 
 # (name, stage, conditions), tried in this order. Campaign tags come before page rules (a
