@@ -83,6 +83,8 @@ class Customer(db.Model):
     """One person, however many addresses, numbers and chat visitors they reach us from."""
 
     __tablename__ = "customers"
+    # The customer list, newest first, reads its pages along this index.
+    __table_args__ = (Index("ix_customers_created_at_id", "created_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str | None] = mapped_column(String(200))
