@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from channels.base import InboundAttachment
-from helpdesk import teams
+from helpdesk import saved_views, teams
 from helpdesk.demo.company import (
     COMPANY,
     DOMAIN,
@@ -33,6 +33,7 @@ from helpdesk.demo.company import (
     TEAMS,
     TEXT_LINE,
     URGENT_ROUTING,
+    VIEWS,
 )
 from helpdesk.demo.content import (
     CHAT,
@@ -78,6 +79,7 @@ def load(tickets: int = 1000, customers: int = 200, seed: int = SEED) -> bool:
     """Load the demo (flushes); False when its conversations are already there."""
     users = _ensure_staff()
     _ensure_teams(users)
+    _ensure_views(users)
     _ensure_channels()
     _ensure_targets()
     _ensure_macros()
@@ -172,6 +174,24 @@ def _ensure_teams(users: dict[str, User]) -> None:
         for stage in stages:
             name = f"{stage.value.capitalize()} to {team_name}"
             routing_rules.add_rule(name, {"stage": stage.value}, team=team)
+
+
+def _ensure_views(users: dict[str, User]) -> None:
+    """The agents' saved views, each made when its owner has none of that name yet."""
+    for email, name, filters, team_name in VIEWS:
+        owner = users[email]
+        if any(view.name == name for view in saved_views.manageable_views(owner)):
+            continue
+        # A team's id is known once it exists: "{Sales}" stands for it.
+        args = {key: _team_id_in(value) for key, value in filters.items()}
+        team = teams.team_by_name(team_name) if team_name else None
+        saved_views.create_view(owner, name, args, team)
+
+
+def _team_id_in(value: str) -> str:
+    if value.startswith("{") and value.endswith("}"):
+        return str(teams.team_by_name(value[1:-1]).id)
+    return value
 
 
 def _ensure_channels() -> None:

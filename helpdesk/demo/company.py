@@ -1,4 +1,4 @@
-"""The demo company: Ridgeline Coffee's staff, teams, channels, stage rules, service targets
+"""The demo company: Ridgeline Coffee's staff, teams and their views, channels, stage rules, service targets
 and macros."""
 
 from __future__ import annotations
@@ -108,6 +108,23 @@ TEAMS: tuple[tuple[str, tuple[str, ...], AssignmentMode, tuple[Stage, ...]], ...
         AssignmentMode.OFF,
         (Stage.AWARENESS, Stage.CULTIVATION, Stage.ADVOCACY),
     ),
+)
+
+# Saved views: (owner, name, queue filters, shared with this team or personal).
+VIEWS: tuple[tuple[str, str, dict[str, str], str | None], ...] = (
+    (
+        f"alex@{DOMAIN}",
+        "Sales: waiting longest",
+        {"team": "{Sales}", "status": "new,open", "sort": "waiting"},
+        "Sales",
+    ),
+    (
+        f"priya@{DOMAIN}",
+        "Product care: urgent and high",
+        {"team": "{Product care}", "status": "new,open", "priority": "urgent,high"},
+        "Product care",
+    ),
+    (f"alex@{DOMAIN}", "My refunds", {"assignee": "me", "tag": "refund"}, None),
 )
 
 # Routing tried before the teams' stage rules: (name, subject words, team, priority).
