@@ -1,5 +1,5 @@
-"""The demo company: Ridgeline Coffee's staff, teams and their views, channels, stage rules, service targets
-and macros."""
+"""The demo company: Ridgeline Coffee's staff, teams and their views, channels, stage and
+routing rules, service targets and macros."""
 
 from __future__ import annotations
 
