@@ -111,6 +111,34 @@ def test_a_chat_ticket_gets_the_prompt_as_a_chat_message(app, setup, open_ticket
         assert survey_of(ticket_id).channel.value == "chat"
 
 
+def test_a_bare_digit_in_the_chat_answers_the_survey_and_never_reopens(
+    app, setup, inbound, open_ticket, csat_on
+):
+    # Once lost: the chat's "5" reopened the solved ticket and no rating was stored.
+    ticket_id = open_ticket("chat", conversation_id="conv-7", sender="visitor-7")
+    solve(setup, ticket_id)
+    with setup():
+        answer = service.receive(
+            inbound("chat", text="5", conversation_id="conv-7", sender="visitor-7")
+        )
+        assert answer.ticket_id == ticket_id and "(survey answer)" in answer.thread_reason
+    with app.app_context():
+        assert survey_of(ticket_id).score == 5
+        assert db.session.get(Ticket, ticket_id).status == TicketStatus.SOLVED
+    with setup():  # words are a message, and they reopen as ever
+        service.receive(
+            inbound(
+                "chat",
+                text="5 stars, but one more thing",
+                conversation_id="conv-7",
+                sender="visitor-7",
+            )
+        )
+    with app.app_context():
+        assert db.session.get(Ticket, ticket_id).status == TicketStatus.OPEN
+        assert survey_of(ticket_id).score == 5
+
+
 def test_the_survey_page_stores_the_answer_and_takes_a_change(
     app, client, setup, open_ticket, csat_on
 ):

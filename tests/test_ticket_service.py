@@ -407,3 +407,15 @@ def test_tickets_opened_at_once_get_numbers_without_waiting_for_each_other(app, 
         db.session.remove()
     db.session.commit()
     assert sorted([first.ticket.number, other_number]) == [1, 2]
+
+
+def test_a_customer_is_one_since_their_first_message_was_received(ctx, inbound, client, login):
+    # Once shown as "customer since" the day the mail was taken in, not the day it was sent.
+    weeks_ago = datetime(2026, 10, 1, 9, 30, tzinfo=UTC)
+    intake = service.receive(inbound(sender="old@customer.test", received_at=weeks_ago))
+    db.session.commit()
+    customer = db.session.get(Ticket, intake.ticket_id).customer
+    assert customer.created_at == weeks_ago
+    login()
+    page = client.get(f"/customers/{customer.id}").text
+    assert "Customer since 01 Oct 2026" in page

@@ -128,7 +128,8 @@ def resolve_customer(msg: InboundMessage, sender: Sender, at: datetime) -> Custo
     decision or the outcome of proof (helpdesk/tickets/identity_claims.py). A typed address
     is recorded as this customer's claim, whoever else holds it.
     """
-    customer = sender.customer or Customer(name=msg.sender_name)
+    # First contact is when the message was received, which may be well before it is taken in.
+    customer = sender.customer or Customer(name=msg.sender_name, created_at=at)
     if customer.name is None and msg.sender_name:
         customer.name = msg.sender_name
     db.session.add(customer)

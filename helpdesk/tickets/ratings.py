@@ -63,9 +63,13 @@ def survey_of(ticket: Ticket) -> Survey | None:
     return db.session.scalar(select(Survey).where(Survey.ticket_id == ticket.id))
 
 
+_RATED_BY_REPLY = (Channel.SMS, Channel.CHAT)
+
+
 def _awaited_rating(msg: InboundMessage, match: ThreadMatch | None) -> Survey | None:
-    """The survey a text answers: a bare 1-5 by SMS on a solved or closed ticket that asked."""
-    if match is None or msg.channel != Channel.SMS or msg.auto_submitted:
+    """The survey a message answers: a bare 1-5 by SMS or in the chat, on a solved or closed
+    ticket that asked (both channels ask for a number to be sent back)."""
+    if match is None or msg.channel not in _RATED_BY_REPLY or msg.auto_submitted:
         return None
     if match.ticket.status not in _CLOSED_FOR_CUSTOMERS or surveys.bare_score(msg.text) is None:
         return None
