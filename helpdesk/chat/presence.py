@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, select
 
 from helpdesk.extensions import db
 from helpdesk.models import ChatConversation, User, utcnow
@@ -19,17 +19,24 @@ VISITOR_PRESENT_WINDOW = timedelta(minutes=1)
 VISITOR_REFRESH = timedelta(seconds=20)
 
 
+def online(now: datetime | None = None) -> ColumnElement[bool]:
+    """The WHERE clause for active agents marked available and seen recently: online for chat
+    and assignable for automatic assignment."""
+    since = (now or utcnow()) - AGENT_ONLINE_WINDOW
+    # "Never seen" spelled out, so that the negation holds for them too (NULL is not false).
+    seen = and_(User.last_seen_at.is_not(None), User.last_seen_at >= since)
+    return and_(User.active.is_(True), User.available.is_(True), seen)
+
+
+def is_online(user: User, now: datetime | None = None) -> bool:
+    """``online`` for one agent already loaded."""
+    since = (now or utcnow()) - AGENT_ONLINE_WINDOW
+    return bool(user.active and user.available and user.last_seen_at and user.last_seen_at >= since)
+
+
 def agents_online(now: datetime | None = None) -> bool:
     """True when at least one active agent is available and was seen recently."""
-    since = (now or utcnow()) - AGENT_ONLINE_WINDOW
-    return (
-        db.session.scalar(
-            select(User.id)
-            .where(User.active.is_(True), User.available.is_(True), User.last_seen_at >= since)
-            .limit(1)
-        )
-        is not None
-    )
+    return db.session.scalar(select(User.id).where(online(now)).limit(1)) is not None
 
 
 def note_agent_seen(user: User, now: datetime | None = None) -> bool:

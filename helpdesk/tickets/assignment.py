@@ -20,11 +20,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy import text as sql
 from sqlalchemy.orm import contains_eager
 
-from helpdesk.chat.presence import AGENT_ONLINE_WINDOW
+from helpdesk.chat import presence
+from helpdesk.chat.presence import online
 from helpdesk.extensions import db
 from helpdesk.models import AssignmentMode, Team, TeamMember, Ticket, TicketStatus, User, utcnow
 from helpdesk.tickets.properties import assign
@@ -38,13 +39,7 @@ _TICK = timedelta(microseconds=1)
 
 def is_assignable(user: User, now: datetime | None = None) -> bool:
     """True when automatic assignment may give the agent a ticket now (capacity aside)."""
-    since = (now or utcnow()) - AGENT_ONLINE_WINDOW
-    return (
-        user.active
-        and user.available
-        and user.last_seen_at is not None
-        and user.last_seen_at >= since
-    )
+    return presence.is_online(user, now)
 
 
 def offer(ticket: Ticket, at: datetime | None = None) -> User | None:
@@ -191,7 +186,7 @@ def _note_departures(now: datetime) -> None:
     """Agents who stopped being assignable since the last round (away, or not seen for two
     minutes): each one's unanswered tickets go back to their teams, once."""
     gone = db.session.scalars(
-        select(User.id).where(User.active.is_(True), User.away_since.is_(None), _absent(now))
+        select(User.id).where(User.active.is_(True), User.away_since.is_(None), ~online(now))
     ).all()
     db.session.rollback()
     for user_id in gone:
@@ -203,7 +198,7 @@ def _depart(user_id: int, now: datetime) -> None:
     # Another worker may be noting the same departure: the row lock lets one of them do it.
     user = db.session.scalars(
         select(User)
-        .where(User.id == user_id, User.away_since.is_(None), _absent(now))
+        .where(User.id == user_id, User.away_since.is_(None), ~online(now))
         .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).one_or_none()
@@ -215,19 +210,11 @@ def _depart(user_id: int, now: datetime) -> None:
 def _note_returns(now: datetime) -> None:
     db.session.execute(
         update(User)
-        .where(User.away_since.is_not(None), ~_absent(now))
+        .where(User.away_since.is_not(None), online(now))
         .values(away_since=None)
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-
-
-def _absent(now: datetime):
-    return or_(
-        User.available.is_(False),
-        User.last_seen_at.is_(None),
-        User.last_seen_at < now - AGENT_ONLINE_WINDOW,
-    )
 
 
 def _assignable_members(team: Team) -> list[TeamMember]:
@@ -238,8 +225,7 @@ def _assignable_members(team: Team) -> list[TeamMember]:
             .join(TeamMember.user)
             .where(
                 TeamMember.team_id == team.id,
-                User.active.is_(True),
-                ~_absent(utcnow()),
+                online(),
             )
             .order_by(TeamMember.user_id)
             .options(contains_eager(TeamMember.user))
