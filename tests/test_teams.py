@@ -154,3 +154,23 @@ def test_the_stage_dashboard_narrows_to_a_team_and_drills_down_with_it(
         )
         load = stage_load.stage_load(chosen)
         assert sum(row["arrivals"] for row in load.rows()) == 1
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("team=999", "team: there is no team with id 999"),
+        ("team=99999999999", "team must be mine, none or a team id"),
+        ("team=sales", "team must be mine, none or a team id"),
+    ],
+)
+def test_a_team_filter_naming_no_team_is_said_not_silently_empty(client, login, query, message):
+    login()
+    page = client.get(f"/tickets?{query}")
+    assert page.status_code == 400 and message in page.text
+
+
+def test_the_dashboard_refuses_a_team_id_no_database_holds(client, login):
+    login(Role.MANAGER)
+    page = client.get("/reports/stages?team=99999999999")
+    assert page.status_code == 400 and "team a team id" in page.text

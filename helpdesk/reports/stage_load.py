@@ -66,8 +66,8 @@ class ReportRange:
                 last,
                 timezone,
                 Channel(channel) if channel else None,
-                int(agent) if agent else None,
-                int(team) if team else None,
+                _row_id(agent),
+                _row_id(team),
             )
         except ValueError:
             raise InvalidFilter(
@@ -404,6 +404,15 @@ def drill_down(
     traits = (*_DRILL_TRAITS.get(metric, ()), Trait.UNMERGED)
     args["has"] = ",".join(trait.value for trait in traits)
     return args
+
+
+def _row_id(value: str | None) -> int | None:
+    """An id from a query string; ValueError for anything a database id column cannot hold."""
+    if not value:
+        return None
+    if not value.isdigit() or len(value) > 9:
+        raise ValueError(value)
+    return int(value)
 
 
 def _rounded(value: float | None) -> float | None:

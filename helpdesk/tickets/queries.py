@@ -42,6 +42,7 @@ from helpdesk.models import (
     Stage,
     Survey,
     Tag,
+    Team,
     TeamMember,
     Ticket,
     TicketEvent,
@@ -602,11 +603,7 @@ def _assignee(value: str | None, me: int) -> int | Literal["none"] | None:
         return me
     if value == UNASSIGNED:
         return UNASSIGNED
-    if not value.isdigit() or len(value) > 9:
-        raise InvalidFilter(f"assignee must be me, none or a user id, not {value!r}")
-    if db.session.get(User, int(value)) is None:
-        raise InvalidFilter(f"assignee: there is no user with id {value}")
-    return int(value)
+    return _existing_id(User, value, "assignee", "me, none or a user id", "user")
 
 
 def _team(value: str | None) -> int | Literal["none"] | None:
@@ -614,8 +611,17 @@ def _team(value: str | None) -> int | Literal["none"] | None:
         return None
     if value == NO_TEAM:
         return NO_TEAM
-    if not value.isdigit():
-        raise InvalidFilter("team must be mine, none or a team id")
+    return _existing_id(Team, value, "team", "mine, none or a team id", "team")
+
+
+def _existing_id(
+    model: type[User] | type[Team], value: str, name: str, takes: str, what: str
+) -> int:
+    """The id of an existing row; a value that is no id, or names nobody, is said plainly."""
+    if not value.isdigit() or len(value) > 9:
+        raise InvalidFilter(f"{name} must be {takes}, not {value!r}")
+    if db.session.get(model, int(value)) is None:
+        raise InvalidFilter(f"{name}: there is no {what} with id {value}")
     return int(value)
 
 
