@@ -417,3 +417,19 @@ def test_splitting_from_a_messages_menu_shows_what_moves_first(
         f"/tickets/{ticket}/split", data={"message_id": first}, follow_redirects=True
     )
     assert "Not split: splitting here would leave nothing" in at_first.text
+
+
+def test_a_reply_from_a_page_opened_before_the_merge_is_refused_and_kept(
+    client, login, setup, open_ticket
+):
+    login()
+    source = open_ticket(sender="ann@customer.test", subject="Lamp")
+    target = open_ticket(sender="ann@customer.test", subject="Lamp again")
+    with setup():
+        number = ticket_of(target).number
+    client.post(f"/tickets/{source}/merge", data={"into": str(number)})
+    page = client.post(f"/tickets/{source}/messages", data={"text": "It ships today", "reply": "1"})
+    assert page.status_code == 400
+    assert "Not sent:" in page.text and "reply there" in page.text
+    assert '<pre class="kept-text">It ships today</pre>' in page.text
+    assert f'href="/tickets/{target}">#{number}</a>' in page.text
