@@ -12,10 +12,9 @@ import binascii
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Generic, Literal, TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
@@ -42,31 +41,32 @@ from helpdesk.models import (
     Stage,
     Survey,
     Tag,
-    Team,
     TeamMember,
     Ticket,
     TicketEvent,
     TicketStatus,
-    User,
     ticket_tags,
 )
 from helpdesk.tickets import search
-from helpdesk.tickets.errors import InvalidInput
-from helpdesk.tickets.tags import tag_name
+from helpdesk.tickets.filter_values import (
+    MY_TEAMS,
+    NO_TEAM,
+    UNASSIGNED,
+    InvalidFilter,
+    assignee_id,
+    enum_list,
+    parse_date,
+    search_text,
+    start_of_day,
+    tag_list,
+    team_id,
+)
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 COUNT_CAP = 1000
-UNASSIGNED = "none"
-NO_TEAM = "none"
-MY_TEAMS = "mine"
 
 Row = TypeVar("Row", Ticket, Customer)
-E = TypeVar("E", bound=StrEnum)
-
-
-class InvalidFilter(ValueError):
-    """A filter, limit or cursor value that cannot be understood; the message says which."""
 
 
 class Trait(StrEnum):
@@ -121,18 +121,18 @@ class TicketFilter:
     def from_args(cls, args: Mapping[str, str], me: int, timezone: str = "UTC") -> TicketFilter:
         """Parse query-string values; ``me`` is the user id that ``assignee=me`` stands for."""
         return cls(
-            statuses=_enum_list(TicketStatus, args.get("status"), "status"),
-            stages=_enum_list(Stage, args.get("stage"), "stage"),
-            channels=_enum_list(Channel, args.get("channel"), "channel"),
-            priorities=_enum_list(Priority, args.get("priority"), "priority"),
-            assignee=_assignee(args.get("assignee"), me),
-            team=_team(args.get("team")),
+            statuses=enum_list(TicketStatus, args.get("status"), "status"),
+            stages=enum_list(Stage, args.get("stage"), "stage"),
+            channels=enum_list(Channel, args.get("channel"), "channel"),
+            priorities=enum_list(Priority, args.get("priority"), "priority"),
+            assignee=assignee_id(args.get("assignee"), me),
+            team=team_id(args.get("team")),
             teams_of=me if args.get("team") == MY_TEAMS else None,
-            q=_search(args.get("q")),
+            q=search_text(args.get("q")),
             created_from=parse_date(args.get("created_from"), "created_from"),
             created_to=parse_date(args.get("created_to"), "created_to"),
-            has=_enum_list(Trait, args.get("has"), "has"),
-            tags=_tag_list(args.get("tag")),
+            has=enum_list(Trait, args.get("has"), "has"),
+            tags=tag_list(args.get("tag")),
             timezone=timezone,
         )
 
@@ -564,80 +564,7 @@ def _decode_cursor(cursor: str, kind: str) -> tuple[int, tuple[datetime, int]]:
     return int(segment), (key, int(row_id))
 
 
-# --- parsing and matching ---------------------------------------------------------------------
-
-
-def _enum_list(enum: type[E], value: str | None, name: str) -> tuple[E, ...]:
-    """A comma-separated list of enum values; blank parts are ignored."""
-    parts = [part.strip() for part in (value or "").split(",") if part.strip()]
-    known = {member.value for member in enum}
-    unknown = [part for part in parts if part not in known]
-    if unknown:
-        allowed = ", ".join(member.value for member in enum)
-        raise InvalidFilter(f"{name} must be one or more of {allowed}, not {unknown[0]!r}")
-    return tuple(enum(part) for part in parts)
-
-
-def _search(value: str | None) -> str:
-    """The search box's text, refused when the index cannot answer it well."""
-    try:
-        search.parse(value or "")
-    except search.InvalidSearch as unfit:
-        raise InvalidFilter(f"search: {unfit}") from None
-    return value or ""
-
-
-def _tag_list(value: str | None) -> tuple[str, ...]:
-    """``tag=refund,vip``: tag names as stored (case and spaces do not matter)."""
-    names = [part for part in (value or "").split(",") if part.strip()]
-    try:
-        return tuple(dict.fromkeys(tag_name(name) for name in names))
-    except InvalidInput as unfit:
-        raise InvalidFilter(f"tag: {unfit}") from unfit
-
-
-def _assignee(value: str | None, me: int) -> int | Literal["none"] | None:
-    if value is None or value == "":
-        return None
-    if value == "me":
-        return me
-    if value == UNASSIGNED:
-        return UNASSIGNED
-    return _existing_id(User, value, "assignee", "me, none or a user id", "user")
-
-
-def _team(value: str | None) -> int | Literal["none"] | None:
-    if value is None or value in ("", MY_TEAMS):
-        return None
-    if value == NO_TEAM:
-        return NO_TEAM
-    return _existing_id(Team, value, "team", "mine, none or a team id", "team")
-
-
-def _existing_id(
-    model: type[User] | type[Team], value: str, name: str, takes: str, what: str
-) -> int:
-    """The id of an existing row; a value that is no id, or names nobody, is said plainly."""
-    if not value.isdigit() or len(value) > 9:
-        raise InvalidFilter(f"{name} must be {takes}, not {value!r}")
-    if db.session.get(model, int(value)) is None:
-        raise InvalidFilter(f"{name}: there is no {what} with id {value}")
-    return int(value)
-
-
-def parse_date(value: str | None, name: str) -> date | None:
-    """A YYYY-MM-DD query-string value, None when absent."""
-    if value is None or value == "":
-        return None
-    try:
-        return datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
-        raise InvalidFilter(f"{name} must be a date as YYYY-MM-DD, not {value!r}") from None
-
-
-def start_of_day(day: date, timezone: str = "UTC") -> datetime:
-    """The UTC moment a day begins in ``timezone``."""
-    return datetime.combine(day, time(), tzinfo=ZoneInfo(timezone)).astimezone(UTC)
+# --- matching customers ------------------------------------------------------------------------
 
 
 def _customer_term(token: str) -> ColumnElement[bool]:
