@@ -132,6 +132,9 @@ class Ticket(db.Model):
     routing_reason: Mapped[str | None] = mapped_column(String(300))
     team_set_by_hand: Mapped[bool] = mapped_column(default=False, server_default=false())
     priority_set_by_hand: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Started by us (an agent, a campaign or the API reaching out), not by the customer: reports
+    # count proactive tickets apart from reactive ones.
+    proactive: Mapped[bool] = mapped_column(default=False, server_default=false())
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     previous_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
