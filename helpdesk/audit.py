@@ -81,6 +81,28 @@ def api_write_begins() -> None:
     g.audit_api_write = request.method not in ("GET", "HEAD", "OPTIONS")
 
 
+def record(
+    session: Session,
+    actor: User | None,
+    action: str,
+    target: tuple[str, str],
+    after: dict[str, Any],
+) -> AuditEvent:
+    """Add one row for an action no row change shows (an export, an erase), by ``actor``."""
+    _, token = _who()
+    target_type, target_id = target
+    row = AuditEvent(
+        actor_id=actor.id if actor else None,
+        token_id=token,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        after=after,
+    )
+    session.add(row)
+    return row
+
+
 @event.listens_for(Session, "before_flush")
 def _note_changes(session: Session, flush_context: Any, instances: Any) -> None:
     pending = session.info.setdefault(_PENDING, [])

@@ -23,6 +23,10 @@ class BlobStore(Protocol):
         """The bytes stored under ``key``; KeyError when there are none."""
         ...
 
+    def delete(self, key: str) -> None:
+        """Remove the bytes stored under ``key``; nothing happens when there are none."""
+        ...
+
 
 class DirectoryStore:
     """Blobs as files named by their SHA-256, fanned out over two directory levels."""
@@ -57,6 +61,9 @@ class DirectoryStore:
             return self._path(key).read_bytes()
         except FileNotFoundError:
             raise KeyError(key) from None
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
 
 
 def blob_store() -> BlobStore:

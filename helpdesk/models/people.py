@@ -89,6 +89,9 @@ class Customer(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # An admin erased their personal data (helpdesk/privacy): the row stays, nameless, so their
+    # tickets keep counting in the reports.
+    erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     identities: Mapped[list[CustomerIdentity]] = relationship(
         back_populates="customer", order_by="CustomerIdentity.id"

@@ -8,6 +8,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 from helpdesk.web.admin import (  # noqa: E402,F401  (views register)
     channels,
     macros,
+    privacy,
     routes,
     routing,
     stages,
