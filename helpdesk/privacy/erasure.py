@@ -11,6 +11,7 @@ erasure is committed (a rolled-back erasure leaves every file in place).
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -168,7 +169,10 @@ def _delete_rows(model: type[Any], ids: list[Any]) -> int:
 def _blank_messages(held: Holdings) -> int:
     """Texts, HTML, addresses and raw copies go; direction, channel, times and state stay."""
     for message in held.messages:
-        message.sender = message.recipient = message.subject = None
+        # Shown where the ticket page names who wrote and to whom.
+        message.sender = ERASED if message.sender else None
+        message.recipient = ERASED if message.recipient else None
+        message.subject = None
         message.text = ""
         message.folded_text = message.html = message.raw_ref = None
         # A Message-ID or provider id must not thread a later message onto the erased ticket.
@@ -225,7 +229,7 @@ def _drop_comments(held: Holdings) -> int:
 
 def _redact_audit(held: Holdings) -> int:
     """Personal values in audit rows become "(erased)"; the rows themselves stay."""
-    personal = held.personal_values()
+    personal = _quoting(held.personal_values())
     redacted = 0
     for row in held.audit_events:
         everything = about_them(held, row)
@@ -237,7 +241,15 @@ def _redact_audit(held: Holdings) -> int:
     return redacted
 
 
-def _redacted(value: Any, personal: set[str], everything: bool, key: str = "") -> Any:
+def _quoting(values: set[str]) -> re.Pattern[str]:
+    """Any of the values as a whole word: a short name must not blank every word it is in."""
+    if not values:
+        return re.compile(r"(?!)")  # matches nothing
+    alternatives = "|".join(re.escape(value) for value in sorted(values, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+
+
+def _redacted(value: Any, personal: re.Pattern[str], everything: bool, key: str = "") -> Any:
     """``value`` with personal strings replaced; with ``everything``, every string but the
     ticket settings (a row about the customer holds what they or an agent wrote about them)."""
     if isinstance(value, dict):
@@ -246,7 +258,7 @@ def _redacted(value: Any, personal: set[str], everything: bool, key: str = "") -
         return [_redacted(item, personal, everything, key) for item in value]
     if not isinstance(value, str) or key in NEUTRAL_AUDIT_KEYS:
         return value
-    if everything or any(found.lower() in value.lower() for found in personal):
+    if everything or personal.search(value):
         return ERASED
     return value
 

@@ -186,7 +186,7 @@ def _audit_events(held: Holdings) -> list[AuditEvent]:
     ]
     # Values are matched as the JSON columns store them (non-ASCII letters escaped).
     quoted = [
-        cast(column, Text).contains(json.dumps(value)[1:-1], autoescape=True)
+        cast(column, Text).icontains(json.dumps(value)[1:-1], autoescape=True)
         for value in held.personal_values()
         for column in (AuditEvent.before, AuditEvent.after)
     ]

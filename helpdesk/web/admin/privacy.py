@@ -42,9 +42,9 @@ def erase_customer(customer_id: int) -> str | tuple[str, int] | Response:
     erasure = privacy.erase_customer(customer, current_user)
     db.session.commit()
     flash(
-        f"Customer {customer.id} erased: {erasure.messages_blanked} messages blanked, "
-        f"{erasure.files_removed} files and {erasure.identities_removed} identities removed; "
-        f"their {erasure.tickets_kept} tickets stay as anonymous rows in the reports.",
+        f"Customer {customer.id} erased (messages blanked: {erasure.messages_blanked}, files "
+        f"removed: {erasure.files_removed}, identities removed: {erasure.identities_removed}); "
+        "their tickets stay as anonymous rows in the reports.",
         "success",
     )
     return redirect(url_for("agent.customer", customer_id=customer.id))
