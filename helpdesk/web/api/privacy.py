@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import BaseModel
 from werkzeug.wrappers import Response
 
 from helpdesk import privacy
@@ -36,7 +37,7 @@ def export_customer(customer_id: int) -> Response:
     (200, privacy_schemas.Erasure, "How much was removed or blanked, by kind."),
     (401, 403, 404, 422),
 )
-def erase_customer(customer_id: int) -> privacy_schemas.Erasure:
+def erase_customer(customer_id: int) -> BaseModel:
     """Erase a customer's personal data, keeping their tickets as anonymous rows (admins)
 
     Message texts and HTML, raw emails, attachments no other customer's ticket shares,

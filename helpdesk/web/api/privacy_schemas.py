@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
+from pydantic import create_model
+
+from helpdesk.privacy import Erasure as ErasureCounts
 from helpdesk.web.api.schemas import Response
 
-
-class Erasure(Response):
-    """What erasing the customer removed or blanked, counted by kind; nothing personal."""
-
-    customer_id: int
-    tickets_kept: int
-    messages_blanked: int
-    attachments_removed: int
-    files_removed: int
-    identities_removed: int
-    chat_conversations_removed: int
-    chat_events_removed: int
-    inbox_items_removed: int
-    stray_emails_removed: int
-    search_entries_removed: int
-    ticket_events_redacted: int
-    survey_comments_removed: int
-    audit_events_redacted: int
-    webhook_payloads_removed: int
+# The service's counts, field for field: the answer can never leave one out.
+Erasure = create_model(
+    "Erasure",
+    __base__=Response,
+    __doc__="What erasing the customer removed or blanked, counted by kind; nothing personal.",
+    **{field.name: (int, ...) for field in fields(ErasureCounts)},
+)
