@@ -45,8 +45,10 @@ from helpdesk.models import (
 from helpdesk.privacy import confirms_erasure, erase_customer, export_customer
 from helpdesk.reports.stage_load import ReportRange, stage_load
 from helpdesk.storage import blob_store
-from helpdesk.tickets import search
+from helpdesk.tickets import search, service
 from helpdesk.tickets import sms as sms_numbers
+from helpdesk.tickets.errors import TicketError
+from helpdesk.tickets.outbound import ERASED_RECIPIENT
 
 ANN = "ann@example.com"
 ANN_PHONE = "+15550002000"
@@ -309,6 +311,17 @@ def test_mail_from_an_erased_address_makes_a_new_customer(ctx, ann):
     db.session.commit()
     assert taken.message.ticket.customer_id not in (ann.customer_id, ann.bob_id)
     assert taken.message.ticket_id != ann.email_ticket_id
+
+
+def test_nothing_goes_out_to_an_erased_customer(ctx, ann, make_user):
+    ticket = db.session.get(Ticket, ann.email_ticket_id)
+    queued = service.reply(ticket, make_user(), "Your new burrs are on their way.")
+    db.session.commit()
+    erase_customer(db.session.get(Customer, ann.customer_id), None)
+    db.session.commit()
+    assert service.delivery_block(queued) == ERASED_RECIPIENT
+    with pytest.raises(TicketError, match="the customer was erased"):
+        service.reply(ticket, make_user(), "Hello again")
 
 
 def test_erasing_twice_is_refused(ctx, ann):

@@ -98,7 +98,11 @@ class Erasure:
 def erase_customer(customer: Customer, by: User | None) -> Erasure:
     """Remove everything personal held about ``customer``, keep their tickets anonymous, and
     audit it with counts only; flushes."""
-    if customer.erased_at is not None:
+    # Locked, so two admins erasing at once erase once; the second is told it is done.
+    erased_at = db.session.scalar(
+        select(Customer.erased_at).where(Customer.id == customer.id).with_for_update()
+    )
+    if erased_at is not None:
         raise AlreadyErased(f"customer {customer.id} was erased already")
     held = holdings_of(customer)
     files = held.file_keys()

@@ -161,10 +161,16 @@ def _new_message_id() -> str:
     return f"<{uuid.uuid4().hex}@{host}>"
 
 
+# An erased customer has no address or number left, and asked to be forgotten.
+ERASED_RECIPIENT = "the customer was erased: nothing can be sent to them"
+
+
 def reply_block(ticket: Ticket) -> str | None:
     """Why no public reply can go out on this ticket right now; None when one can."""
     if ticket.merged_into is not None:
         return f"#{ticket.number} was merged into #{ticket.merged_into.number}: reply there"
+    if ticket.customer.erased_at is not None:
+        return ERASED_RECIPIENT
     if ticket.channel != Channel.SMS:
         return None  # only a text recipient can opt out
     return _recipient_block(ticket.channel, _reply_recipient(ticket))
@@ -172,6 +178,8 @@ def reply_block(ticket: Ticket) -> str | None:
 
 def delivery_block(message: Message) -> str | None:
     """Why a queued message must not be sent after all; None when it may."""
+    if message.ticket.customer.erased_at is not None:
+        return ERASED_RECIPIENT
     return _recipient_block(message.channel, message.recipient)
 
 
