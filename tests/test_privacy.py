@@ -421,3 +421,17 @@ def test_the_api_exports_and_erases_for_admin_tokens_only(
         )
         assert {row.action for row in rows} >= {"customer.exported", "customer.erased"}
         assert all(row.token_id is not None for row in rows if row.action.startswith("customer."))
+
+
+def test_a_short_name_blanks_whole_words_only_in_the_audit_trail(ctx, open_ticket):
+    ticket_id = open_ticket(sender="al@example.com")
+    customer = db.session.get(Ticket, ticket_id).customer
+    customer.name = "Al"
+    quoting = AuditEvent(action="macro.created", target_type="macro", after={"text": "Al calls"})
+    other = AuditEvent(action="macro.created", target_type="macro", after={"text": "Alex calls"})
+    db.session.add_all([quoting, other])
+    db.session.commit()
+    erasure = erase_customer(customer, None)
+    db.session.commit()
+    assert quoting.after == {"text": "(erased)"} and other.after == {"text": "Alex calls"}
+    assert erasure.audit_events_redacted == 1
