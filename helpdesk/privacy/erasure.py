@@ -124,6 +124,7 @@ def erase_customer(customer: Customer, by: User | None) -> Erasure:
         webhook_payloads_removed=forget_webhook_payloads(held),
     )
     _blank_tickets(held)
+    _blank_mail_log(held)
     customer.name = ERASED_NAME
     customer.erased_at = utcnow()
     db.session.flush()
@@ -191,12 +192,15 @@ def _blank_messages(held: Holdings) -> int:
             .values(error_text=None)
             .execution_options(synchronize_session=False)
         )
+    return len(held.messages)
+
+
+def _blank_mail_log(held: Holdings) -> None:
     for email in held.emails:
         # The log row stays so a second copy of the mail is still known and not taken in again.
         email.raw_ref = ""
         email.message_id_header = None
         email.reason = ERASED
-    return len(held.messages)
 
 
 def _blank_tickets(held: Holdings) -> None:

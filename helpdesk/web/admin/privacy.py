@@ -29,8 +29,7 @@ def export_customer(customer_id: int) -> Response:
 def erase_customer(customer_id: int) -> str | tuple[str, int] | Response:
     customer = _customer(customer_id)
     if customer.erased_at is not None:
-        flash("This customer was erased already.", "info")
-        return redirect(url_for("agent.customer", customer_id=customer.id))
+        return _erased_already(customer)
     form = EraseCustomerForm()
     if not form.validate_on_submit():
         return _confirmation(customer, form), 400 if form.is_submitted() else 200
@@ -39,7 +38,11 @@ def erase_customer(customer_id: int) -> str | tuple[str, int] | Response:
             "That is neither the customer's name nor ERASE; nothing was erased."
         )
         return _confirmation(customer, form), 400
-    erasure = privacy.erase_customer(customer, current_user)
+    try:
+        erasure = privacy.erase_customer(customer, current_user)
+    except privacy.AlreadyErased:  # another admin, a moment ago
+        db.session.rollback()
+        return _erased_already(customer)
     db.session.commit()
     flash(
         f"Customer {customer.id} erased (messages blanked: {erasure.messages_blanked}, files "
@@ -57,6 +60,11 @@ def zip_response(archive: bytes, customer: Customer) -> Response:
         f"customer-{customer.id}-export.zip"
     )
     return response
+
+
+def _erased_already(customer: Customer) -> Response:
+    flash("This customer was erased already.", "info")
+    return redirect(url_for("agent.customer", customer_id=customer.id))
 
 
 def _customer(customer_id: int) -> Customer:
