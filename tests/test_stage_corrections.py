@@ -24,13 +24,18 @@ and the rates, while its two corrections still count.
 
 from __future__ import annotations
 
+import csv
+import html
+import io
+import re
 from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import event
+from test_api_document import conforms
 
 from helpdesk.extensions import db
-from helpdesk.models import Stage
+from helpdesk.models import Role, Stage, Ticket
 from helpdesk.reports import stage_corrections as report
 from helpdesk.reports.stage_load import ReportRange
 from helpdesk.teams import create_team
@@ -249,3 +254,120 @@ def test_cell_arguments_round_trip_and_bad_ones_are_named():
         report.Cell.from_args({"intake": "nowhere"})
     with pytest.raises(InvalidFilter, match="outcome"):
         report.Cell.from_args({"outcome": "lost"})
+
+
+# --- page, drill-down, CSV and API ------------------------------------------------------------
+
+QUERY = "from=2026-03-01&to=2026-03-02"
+
+
+@pytest.fixture
+def manager(client, login) -> int:
+    return login(Role.MANAGER)
+
+
+def numbers(tickets: dict[str, int], names: str) -> list[str]:
+    with db.session.no_autoflush:
+        return [f"#{db.session.get(Ticket, tickets[name]).number}" for name in names]
+
+
+def linked_tickets(client, page: str, href_start: str) -> set[str]:
+    """Follow the page's link that starts so, and read the ticket numbers it lists."""
+    href = html.unescape(re.search(f'href="({re.escape(href_start)}[^"]*)"', page).group(1))
+    listed = client.get(href)
+    assert listed.status_code == 200
+    return set(re.findall(r'<span class="num">(#\d+)</span>', listed.text))
+
+
+def test_the_page_links_every_figure_to_exactly_its_tickets(client, tickets, manager, ctx):
+    page = client.get(f"/reports/stage-corrections?{QUERY}")
+    assert page.status_code == 200
+    assert "Per stage rule" in page.text and "pricing-page" in page.text
+    base = "/reports/stage-corrections/tickets?from=2026-03-01&amp;to=2026-03-02"
+    cell = linked_tickets(client, page.text, f"{base}&amp;intake=purchase&amp;final=use")
+    assert cell == set(numbers(tickets, "AH"))
+    kept = linked_tickets(client, page.text, f"{base}&amp;intake=purchase&amp;final=purchase")
+    assert kept == set(numbers(tickets, "E"))  # on "use" now, not at the end of the range
+    no_rule = linked_tickets(client, page.text, f"{base}&amp;no_rule=1&amp;outcome=corrected")
+    assert no_rule == set(numbers(tickets, "F"))
+    sms = linked_tickets(client, page.text, f"{base}&amp;channel=sms&amp;outcome=changed")
+    assert sms == set(numbers(tickets, "C"))
+
+
+def test_the_dashboard_links_to_the_page(client, tickets, manager):
+    page = client.get(f"/reports/stages?{QUERY}")
+    assert "/reports/stage-corrections?from=2026-03-01&amp;to=2026-03-02" in page.text
+
+
+def test_bad_filters_are_named_and_reports_are_for_managers(client, tickets, login):
+    login(Role.MANAGER)
+    page = client.get("/reports/stage-corrections?from=2026-03-05&to=2026-03-01")
+    assert page.status_code == 400 and "from must be on or before to" in page.text
+    listed = client.get(f"/reports/stage-corrections/tickets?{QUERY}&intake=nowhere")
+    assert listed.status_code == 400 and "intake must be a journey stage" in listed.text
+    assert client.get(f"/reports/stage-corrections/tickets?{QUERY}&page=0").status_code == 400
+    client.post("/logout")
+    login(Role.AGENT)
+    assert client.get(f"/reports/stage-corrections?{QUERY}").status_code == 403
+    assert client.get(f"/reports/stage-corrections.csv?{QUERY}").status_code == 403
+
+
+def test_the_csv_holds_the_pages_figures(client, tickets, manager):
+    response = client.get(f"/reports/stage-corrections.csv?{QUERY}")
+    assert "stage-corrections-2026-03-01-2026-03-02.csv" in response.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    matrix = [r for r in rows if r["table"] == "matrix"]
+    assert {
+        (r["intake_stage"], r["final_stage"], r["tickets"], r["corrections"]) for r in matrix
+    } == {
+        ("purchase", "use", "2", "2"),
+        ("purchase", "cultivation", "1", "2"),
+        ("purchase", "purchase", "1", "0"),
+        ("discovery", "discovery", "1", "2"),
+        ("use", "use", "1", "0"),
+        ("unknown", "awareness", "1", "1"),
+    }
+    rule = next(r for r in rows if r["table"] == "rules" and r["rule"] == "pricing-page")
+    assert (rule["tickets"], rule["corrected"], rule["correction_rate"]) == ("4", "3", "0.75")
+    assert (rule["most_common_correction"], rule["most_common_correction_tickets"]) == ("use", "2")
+    chat = next(r for r in rows if r["table"] == "channels" and r["channel"] == "chat")
+    assert (chat["tickets"], chat["corrected"], chat["correction_rate"]) == ("2", "1", "0.5")
+    assert len([r for r in rows if r["table"] == "intake_stages"]) == len(Stage)
+
+
+def test_the_api_serves_the_same_figures_to_managers_only(
+    client, tickets, setup, make_user, make_token
+):
+    with setup():
+        manager = {"Authorization": f"Bearer {make_token(make_user(role=Role.MANAGER))}"}
+        agent = {"Authorization": f"Bearer {make_token(make_user(role=Role.AGENT))}"}
+    url = f"/api/v1/reports/stage-corrections?{QUERY}"
+    body = client.get(url, headers=manager).get_json()
+    assert (body["from"], body["to"], body["timezone"]) == ("2026-03-01", "2026-03-02", "UTC")
+    assert body["total"] == {
+        "tickets": 7,
+        "corrected": 4,
+        "correction_rate": 0.5714,
+        "corrections": 7,
+    }
+    assert {"intake_stage": "purchase", "final_stage": "use", "tickets": 2, "corrections": 2} in (
+        body["matrix"]
+    )
+    assert body["rules"][-1]["rule"] is None
+    email = next(r for r in body["channels"] if r["channel"] == "email")
+    assert (email["tickets"], email["corrected"], email["corrections"]) == (3, 3, 4)
+    narrowed = client.get(f"{url}&channel=sms", headers=manager).get_json()
+    assert narrowed["total"]["tickets"] == 2
+    assert client.get(url, headers=agent).status_code == 403
+    bad = client.get(f"{url}&channel=fax", headers=manager)
+    assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "invalid_parameter"
+    assert "channel" in bad.get_json()["error"]["message"]
+
+
+def test_the_api_answers_the_documented_shape(client, tickets, setup, make_user, make_token):
+    with setup():
+        headers = {"Authorization": f"Bearer {make_token(make_user(role=Role.MANAGER))}"}
+    document = client.get("/api/v1/openapi.json").get_json()
+    path = "/api/v1/reports/stage-corrections"
+    for query in (QUERY, "channel=fax", "from=2026-03-05&to=2026-03-01", "agent=abc"):
+        conforms(document, path, "get", client.get(f"{path}?{query}", headers=headers))

@@ -4,4 +4,5 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from helpdesk.web.api import routes  # noqa: E402,F401  (views register on bp when imported)
+# Views register on bp when imported.
+from helpdesk.web.api import routes, stage_corrections  # noqa: E402,F401
