@@ -299,6 +299,13 @@ def test_the_dashboard_links_to_the_page(client, tickets, manager):
     assert "/reports/stage-corrections?from=2026-03-01&amp;to=2026-03-02" in page.text
 
 
+def test_a_range_without_tickets_says_so(client, tickets, manager):
+    page = client.get("/reports/stage-corrections?from=2025-01-01&to=2025-01-31")
+    assert page.status_code == 200 and "No requests arrived in this range." in page.text
+    listed = client.get("/reports/stage-corrections/tickets?from=2025-01-01&to=2025-01-31")
+    assert "No ticket of this range is counted here." in listed.text
+
+
 def test_bad_filters_are_named_and_reports_are_for_managers(client, tickets, login):
     login(Role.MANAGER)
     page = client.get("/reports/stage-corrections?from=2026-03-05&to=2026-03-01")
