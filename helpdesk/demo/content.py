@@ -343,6 +343,16 @@ TEMPLATES = (
         weight=3,
     ),
     Template(
+        Stage.USE,
+        SMS,
+        opening="ORDER {order} came yesterday but the {grinder} won't turn on at all",
+        reply="Sorry about that! Is the bean hopper clicked fully into place? The {grinder} "
+        "stays off until it is, as a safety lock.",
+        answer="That was it, it runs now. Thanks!",
+        resolution="Great to hear. Enjoy the fresh grind!",
+        correction="a problem with a delivered grinder, not a new order",
+    ),
+    Template(
         Stage.PURCHASE,
         SMS,
         opening="Order {order} - can I still change the grind to espresso?",

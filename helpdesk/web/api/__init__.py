@@ -4,4 +4,9 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from helpdesk.web.api import privacy, routes  # noqa: E402,F401  (views register on bp when imported)
+# Views register on bp when imported.
+from helpdesk.web.api import (  # noqa: E402,F401
+    privacy,
+    routes,
+    stage_corrections,
+)

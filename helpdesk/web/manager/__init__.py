@@ -1,7 +1,8 @@
-"""Manager pages: the service load per journey stage."""
+"""Manager pages: the service load per journey stage, and how often stages were corrected."""
 
 from flask import Blueprint
 
 bp = Blueprint("manager", __name__, url_prefix="/reports")
 
-from helpdesk.web.manager import routes  # noqa: E402,F401  (views register on bp when imported)
+# Views register on bp when imported.
+from helpdesk.web.manager import routes, stage_corrections  # noqa: E402,F401
