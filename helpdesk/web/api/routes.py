@@ -429,9 +429,17 @@ def stage_load_report() -> schemas.StageLoad:
         raise ApiError(403, "forbidden", "reports are for managers and admins")
     timezone = current_app.config["HELPDESK_TIMEZONE"]
     today = datetime.now(ZoneInfo(timezone)).date()
-    load = stage_load.stage_load(stage_load.ReportRange.from_args(request.args, timezone, today))
+    chosen = stage_load.ReportRange.from_args(request.args, timezone, today)
+    comparison = stage_load.compare(chosen)
+    previous = comparison.previous
     return schemas.StageLoad(
-        from_=load.range.first_day, to=load.range.last_day, timezone=timezone, rows=load.rows()
+        from_=chosen.first_day,
+        to=chosen.last_day,
+        timezone=timezone,
+        rows=comparison.current.rows(),
+        previous_from=previous.range.first_day,
+        previous_to=previous.range.last_day,
+        previous=previous.rows(),
     )
 
 

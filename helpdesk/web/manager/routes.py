@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Response, current_app, render_template, request, stream_with_context, url_for
@@ -20,14 +20,16 @@ from helpdesk.reports import stage_load as report
 from helpdesk.tickets.queries import InvalidFilter
 from helpdesk.web.access import roles_required
 from helpdesk.web.downloads import content_disposition
-from helpdesk.web.formatting import CHANNEL_LABELS
+from helpdesk.web.formatting import CHANNEL_LABELS, url_with
 from helpdesk.web.manager import bp
-from helpdesk.web.manager.charts import arrival_bars, axis_labels
+from helpdesk.web.manager.charts import PLOT, arrival_chart, stage_pair_chart
 
 managers_only = roles_required(Role.MANAGER, Role.ADMIN)
 
 METRICS = {
     "arrivals": "Arrivals",
+    "reactive_arrivals": "Reactive",
+    "proactive_arrivals": "Proactive",
     "backlog": "Backlog now",
     "first_response_median_s": "1st response median",
     "first_response_p90_s": "1st response p90",
@@ -43,6 +45,7 @@ TICKET_COLUMNS = (
     "intake_stage",
     "stage_source",
     "channel",
+    "source",
     "status",
     "priority",
     "assignee",
@@ -72,15 +75,22 @@ def stages() -> str | tuple[str, int]:
     metric = request.args.get("metric", "arrivals")
     if metric not in METRICS:
         metric = "arrivals"
-    bars = arrival_bars(report.arrivals_per_day(chosen))
+    comparison = report.compare(chosen)
     page = render_template(
         "manager/stages.html",
         range=chosen,
-        load=report.stage_load(chosen),
+        load=comparison.current,
+        comparison=comparison,
+        hot_spots=comparison.hot_spots(),
+        presets=_preset_links(chosen, _today()),
+        sources=list(report.Source),
         metric=metric,
         metrics=METRICS,
-        bars=bars,
-        axis=axis_labels(bars),
+        plot=PLOT,
+        chart=arrival_chart(report.arrivals_per_day(chosen)),
+        pairs=stage_pair_chart(
+            _arrivals_by_stage(comparison.current), _arrivals_by_stage(comparison.previous)
+        ),
         backlog=report.backlog_by_age(chosen),
         age_buckets=[label for label, _ in report.AGE_BUCKETS],
         flow=report.journey_flow(chosen),
@@ -99,10 +109,10 @@ def stages() -> str | tuple[str, int]:
 @bp.get("/stages.csv")
 @managers_only
 def stages_csv() -> Response:
-    """The table: one row per stage and channel, the API's figures."""
+    """The page's table: every stage and all stages, per channel and in total, with the
+    previous period's figures beside."""
     chosen = _range()
-    load = report.stage_load(chosen)
-    rows = load.rows()
+    rows = report.compare(chosen).table()
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(rows[0]))
     writer.writeheader()
@@ -153,6 +163,7 @@ def _ticket_row(ticket: Ticket, zone: ZoneInfo) -> list:
         ticket.intake_stage.value,
         ticket.stage_source.value,
         ticket.channel.value,
+        "proactive" if ticket.proactive else "reactive",
         ticket.status.value,
         ticket.priority.value,
         ticket.assignee.email if ticket.assignee else "",
@@ -181,3 +192,20 @@ def _today():
 
 def _range() -> report.ReportRange:
     return report.ReportRange.from_args(request.args, _tz(), _today())
+
+
+def _preset_links(chosen: report.ReportRange, today: date) -> list[tuple[str, str, bool]]:
+    """(label, link, whether it is the range shown) for each date preset."""
+    active = chosen.preset(today)
+    return [
+        (
+            preset.label,
+            url_with(**{"from": preset.first_day.isoformat(), "to": preset.last_day.isoformat()}),
+            preset.name == active,
+        )
+        for preset in report.presets(today)
+    ]
+
+
+def _arrivals_by_stage(load: report.StageLoad) -> dict[Stage, int]:
+    return {stage: load.cell(stage).arrivals for stage in Stage}
