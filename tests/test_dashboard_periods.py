@@ -31,6 +31,7 @@ import csv
 import io
 import re
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -40,6 +41,7 @@ from helpdesk.models import Role, Stage
 from helpdesk.reports import stage_load as report
 from helpdesk.tickets import queries, service, sla
 from helpdesk.web.manager import routes as manager_routes
+from helpdesk.web.manager.charts import arrival_chart, axis_ticks
 
 RANGE = {"from": "2026-03-08", "to": "2026-03-10"}
 TODAY = date(2026, 3, 20)
@@ -280,3 +282,69 @@ def test_the_api_adds_the_previous_period(client, tickets, setup, make_user, mak
     assert sum(r["arrivals"] for r in proactive["rows"]) == 1
     bad = client.get("/api/v1/reports/stage-load?source=inbound", headers=headers)
     assert bad.status_code == 400 and "source" in bad.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("peak", "ticks"),
+    [
+        (0, [0, 1]),
+        (4, [0, 1, 2, 3, 4]),
+        (7, [0, 2, 4, 6, 8]),
+        (37, [0, 10, 20, 30, 40]),
+        (216, [0, 50, 100, 150, 200, 250]),
+    ],
+)
+def test_the_y_axis_has_round_ticks_up_to_the_highest_bar(peak, ticks):
+    assert axis_ticks(peak) == ticks
+
+
+def test_bars_stand_on_the_axis_with_their_values_written_where_they_fit():
+    first, second = date(2026, 3, 8), date(2026, 3, 9)
+    chart = arrival_chart({first: {Stage.PURCHASE: 3, Stage.USE: 1}, second: {}})
+    assert [(t.value, t.y) for t in chart.ticks] == [(0, 224), (1, 174), (2, 124), (3, 74), (4, 24)]
+    bar = chart.bars[0]
+    # Two bars share 944 units right of the axis: 472 each, the bar 80 % of it.
+    assert (bar.x, bar.width, bar.total, bar.top) == (103.2, 377.6, 4, 24)
+    assert [(s.stage, s.count, s.y, s.height, s.labelled) for s in bar.segments] == [
+        (Stage.PURCHASE, 3, 74, 150, True),
+        (Stage.USE, 1, 24, 50, True),
+    ]
+    assert chart.bars[1].segments == () and chart.daily
+
+
+def test_each_stage_has_its_own_okabe_ito_colour_and_unknown_is_grey():
+    css = (Path(manager_routes.__file__).parents[2] / "static" / "app.css").read_text()
+    colours = dict(re.findall(r"\.fill-(\w+), \.stage-\w+ \{ --stage-colour: (#\w+); \}", css))
+    assert colours == {
+        "awareness": "#E69F00",
+        "discovery": "#56B4E9",
+        "attraction": "#009E73",
+        "interaction": "#F0E442",
+        "purchase": "#0072B2",
+        "use": "#D55E00",
+        "cultivation": "#CC79A7",
+        "advocacy": "#000000",
+        "unknown": "#999999",
+    }
+
+
+def test_the_page_draws_axes_values_and_a_legend(manager, tickets):
+    html = manager.get("/reports/stages?" + _query()).text
+    svg = html[html.index('<svg class="chart"') : html.index("</svg>")]
+    # 8 March: C1, C2; 9 March: C3, U5, A1; 10 March: C4. Ticks up to 3, each total on its bar.
+    ticks = re.findall(r'class="tick" text-anchor="end">(\d+)<', svg)
+    assert [int(v) for v in ticks] == [0, 1, 2, 3]
+    assert re.findall(r'class="value" text-anchor="middle">(\d+)<', svg) == ["2", "3", "1"]
+    assert ">08 Mar<" in svg and ">10 Mar<" in svg
+    legend = html[html.index('<ul class="legend">') : html.index("</ul>")]
+    assert [label for label in re.findall(r"</span>(\w+)</li>", legend)] == [
+        "Awareness",
+        "Discovery",
+        "Attraction",
+        "Interaction",
+        "Purchase",
+        "Use",
+        "Cultivation",
+        "Advocacy",
+        "Unknown",
+    ]
