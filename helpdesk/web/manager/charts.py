@@ -125,13 +125,15 @@ def _bar(
     width = slot * 0.8
     bottom = float(PLOT_TOP + PLOT_HEIGHT)
     segments = []
+    # A bar of one stage has its number above it already.
+    stacked = sum(1 for count in counts.values() if count) > 1
     for stage in Stage:
         count = counts.get(stage, 0)
         if not count:
             continue
         height = PLOT_HEIGHT * count / top
         bottom -= height
-        fits = height >= LABEL_MIN_HEIGHT and width >= LABEL_MIN_WIDTH
+        fits = stacked and height >= LABEL_MIN_HEIGHT and width >= LABEL_MIN_WIDTH
         segments.append(Segment(stage, count, round(bottom, 2), round(height, 2), fits))
     label = f"{group[0]:%d %b}" if span == 1 else f"week of {group[0]:%d %b}"
     return Bar(
