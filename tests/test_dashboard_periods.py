@@ -276,6 +276,17 @@ def test_the_api_adds_the_previous_period(client, tickets, setup, make_user, mak
     assert (now["arrivals"], now["reactive_arrivals"], now["proactive_arrivals"]) == (4, 3, 1)
     assert (now["sla_breach_rate"], before["sla_breach_rate"]) == (0.5, 1.0)
     assert (before["arrivals"], before["first_response_median_s"]) == (1, 1800)
+    assert body["hot_spots"] == [
+        {"stage": "use", "figure": "sla_breach_rate", "previous": 0, "current": 1, "change": 100},
+        {
+            "stage": "purchase",
+            "figure": "sla_breach_rate",
+            "previous": 1,
+            "current": 0.5,
+            "change": -50,
+        },
+        {"stage": "discovery", "figure": "arrivals", "previous": 2, "current": 0, "change": -2},
+    ]
     proactive = client.get(
         "/api/v1/reports/stage-load?source=proactive&" + _query(), headers=headers
     ).get_json()

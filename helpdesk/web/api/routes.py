@@ -24,6 +24,7 @@ from helpdesk.tickets.copies import addresses_in
 from helpdesk.tickets.errors import InvalidInput
 from helpdesk.web.api import bp, openapi, schemas
 from helpdesk.web.api.auth import api_user
+from helpdesk.web.api.dashboard_schemas import HotSpot
 from helpdesk.web.api.errors import ApiError
 from helpdesk.web.api.openapi import operation
 from helpdesk.web.downloads import attachment_response
@@ -440,6 +441,7 @@ def stage_load_report() -> schemas.StageLoad:
         previous_from=previous.range.first_day,
         previous_to=previous.range.last_day,
         previous=previous.rows(),
+        hot_spots=[HotSpot.of(spot) for spot in comparison.hot_spots()],
     )
 
 

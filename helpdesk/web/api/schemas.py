@@ -39,6 +39,7 @@ from helpdesk.models import Ticket as TicketRow
 from helpdesk.tickets import macros, service
 from helpdesk.tickets.bulk import MAX_TICKETS as MAX_BULK
 from helpdesk.tickets.queries import DEFAULT_LIMIT, MAX_LIMIT, QueueSort, Trait
+from helpdesk.web.api.dashboard_schemas import HotSpot
 
 # ISO 8601 in UTC with a ``Z``, whatever zone the database handed back.
 Timestamp = Annotated[AwareDatetime, AfterValidator(lambda value: value.astimezone(UTC))]
@@ -330,6 +331,10 @@ class StageLoad(BaseModel):
     previous_to: date
     previous: list[StageLoadRow] = Field(
         description="The same rows for the previous period (its backlog is also open now)."
+    )
+    hot_spots: list[HotSpot] = Field(
+        description="At most three stages whose arrivals (in tickets) or SLA breach rate (in "
+        "percentage points) moved most, each by its larger move, biggest first."
     )
 
 
