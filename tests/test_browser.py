@@ -91,8 +91,10 @@ def test_a_manager_reads_the_stage_dashboard_and_drills_down(
 
     table = page.locator("table.report").first
     unknown = table.locator("tr", has=page.locator("th", has_text="Unknown"))
-    expect(unknown.locator("td").first).to_have_text("4")
-    unknown.locator("td").first.get_by_role("link").click()
+    arrivals = unknown.locator("td").first
+    expect(arrivals.get_by_role("link")).to_have_text("4")
+    expect(arrivals.locator(".change")).to_have_text("▲ up 4 from 0")
+    arrivals.get_by_role("link").click()
     expect(page.get_by_role("heading", name="Tickets", exact=True)).to_be_visible()
     expect(page.locator("table.queue tbody tr")).to_have_count(4)
 

@@ -95,6 +95,8 @@ def test_purchase_by_email(ctx, tickets):
     cell = load().cell(Stage.PURCHASE, Channel.EMAIL)
     assert report.figures(cell) == {
         "arrivals": 3,  # T1, T2, T6
+        "reactive_arrivals": 3,
+        "proactive_arrivals": 0,
         "backlog": 2,  # T2 (reopened), T5 (new, any date)
         "first_response_median_s": 1200,  # of 600, 1200, 3000: rank ceil(1.5) = 2
         "first_response_p90_s": 3000,  # rank ceil(2.7) = 3
@@ -195,8 +197,10 @@ def test_the_dashboard_and_its_csv_exports(client, tickets, setup, make_user):
         in page.text
     )
     table = client.get("/reports/stages.csv?from=2026-03-01&to=2026-03-02").text.splitlines()
-    assert table[0].startswith("stage,channel,arrivals,backlog,")
-    assert "purchase,email,3,2,1200,3000,3600,0.3333,0.6667,3.0,2" in table
+    header = "stage,channel,arrivals,reactive_arrivals,proactive_arrivals,backlog,"
+    assert table[0].startswith(header)
+    # This period's figures, then the previous period's (27–28 February: T4 only, at Use).
+    assert "purchase,email,3,3,0,2,1200,3000,3600,0.3333,0.6667,3.0,2,0,0,0,,,,,," in table
     rows = client.get("/reports/stages-tickets.csv?from=2026-03-01&to=2026-03-02").text.splitlines()
     assert len(rows) == 1 + 4
     assert client.get("/reports/stages?from=2026-03-05&to=2026-03-01").status_code == 400

@@ -70,6 +70,8 @@ REPORT_COLUMNS = (
     "team_id",
     # Merged tickets are left out of the reports: their messages count on the ticket they joined.
     "merged_into_id",
+    # Reactive and proactive tickets are counted apart.
+    "proactive",
 )
 
 

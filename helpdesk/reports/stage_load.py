@@ -5,13 +5,15 @@ zone), grouped by their current ``stage`` and channel; the backlog is what is op
 whatever the range. Times are calendar seconds; percentiles are by nearest rank (the value at
 rank ceil(p × n) of the sorted values), so SQLite and PostgreSQL give the same answer. Every
 figure is backed by a queue filter (``drill_down``) that lists exactly the tickets behind it.
+Each range is compared with the previous period: as many days, just before it (``compare``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, String, case, func, or_, select, type_coerce
@@ -34,6 +36,51 @@ MAX_DAYS = 731
 PERCENTILES = {"median": 50, "p90": 90}
 # Backlog ages: (label, upper bound in days; None = no bound).
 AGE_BUCKETS = (("< 1 day", 1), ("1–3 days", 3), ("3–7 days", 7), ("1–4 weeks", 28), ("older", None))
+# The figures compared with the previous period (the backlog is "now": it has no previous value).
+COMPARED = (
+    "arrivals",
+    "reactive_arrivals",
+    "proactive_arrivals",
+    "first_response_median_s",
+    "first_response_p90_s",
+    "resolution_median_s",
+    "reopen_rate",
+    "sla_breach_rate",
+    "csat",
+)
+RATES = ("reopen_rate", "sla_breach_rate")
+# What the hot spots line weighs: arrivals in tickets, the breach rate in percentage points.
+HOT_SPOT_FIGURES = ("arrivals", "sla_breach_rate")
+HOT_SPOTS = 3
+
+
+class Source(StrEnum):
+    """Who started the tickets a report counts: the customer (reactive) or we (proactive)."""
+
+    REACTIVE = "reactive"
+    PROACTIVE = "proactive"
+
+
+@dataclass(frozen=True, slots=True)
+class Preset:
+    """A named range of days ending today, offered beside the from/to fields."""
+
+    name: str
+    label: str
+    first_day: date
+    last_day: date
+
+
+def presets(today: date) -> list[Preset]:
+    """Today, the last 7 and 30 days, this month and this quarter, each up to today."""
+    quarter_start = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    return [
+        Preset("today", "Today", today, today),
+        Preset("7d", "Last 7 days", today - timedelta(days=6), today),
+        Preset("30d", "Last 30 days", today - timedelta(days=29), today),
+        Preset("month", "This month", today.replace(day=1), today),
+        Preset("quarter", "This quarter", quarter_start, today),
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +93,12 @@ class ReportRange:
     channel: Channel | None = None
     agent_id: int | None = None
     team_id: int | None = None
+    source: Source | None = None
 
     @classmethod
     def from_args(cls, args: Mapping[str, str], timezone: str, today: date) -> ReportRange:
-        """Read ``from``, ``to``, ``channel``, ``agent`` and ``team``; the last 30 days by
-        default."""
+        """Read ``from``, ``to``, ``channel``, ``agent``, ``team`` and ``source``; the last 30
+        days by default."""
         last = parse_date(args.get("to"), "to") or today
         first = parse_date(args.get("from"), "from") or last - timedelta(days=DEFAULT_DAYS - 1)
         if first > last:
@@ -60,6 +108,7 @@ class ReportRange:
         channel = args.get("channel") or None
         agent = args.get("agent") or None
         team = args.get("team") or None
+        source = args.get("source") or None
         try:
             return cls(
                 first,
@@ -68,11 +117,37 @@ class ReportRange:
                 Channel(channel) if channel else None,
                 _row_id(agent),
                 _row_id(team),
+                Source(source) if source else None,
             )
         except ValueError:
             raise InvalidFilter(
-                "channel must be email, sms or chat; agent a user id; team a team id"
+                "channel must be email, sms or chat; agent a user id; team a team id; "
+                "source reactive or proactive"
             ) from None
+
+    def args(self) -> dict[str, str]:
+        """The query parameters that read back as this range."""
+        found = {
+            "from": self.first_day.isoformat(),
+            "to": self.last_day.isoformat(),
+            "channel": self.channel.value if self.channel else None,
+            "agent": str(self.agent_id) if self.agent_id else None,
+            "team": str(self.team_id) if self.team_id else None,
+            "source": self.source.value if self.source else None,
+        }
+        return {name: value for name, value in found.items() if value}
+
+    def previous(self) -> ReportRange:
+        """The same number of days just before this range, narrowed alike."""
+        length = timedelta(days=len(self.days))
+        return replace(self, first_day=self.first_day - length, last_day=self.last_day - length)
+
+    def preset(self, today: date) -> str | None:
+        """The name of the preset this range is, if any."""
+        for preset in presets(today):
+            if (preset.first_day, preset.last_day) == (self.first_day, self.last_day):
+                return preset.name
+        return None
 
     @property
     def start(self) -> datetime:
@@ -90,7 +165,7 @@ class ReportRange:
         ]
 
     def narrowing(self) -> list[ColumnElement[bool]]:
-        """The channel, agent and team conditions (the backlog ignores the dates)."""
+        """The channel, agent, team and source conditions (the backlog ignores the dates)."""
         found = []
         if self.channel:
             found.append(Ticket.channel == self.channel)
@@ -98,6 +173,8 @@ class ReportRange:
             found.append(Ticket.assignee_id == self.agent_id)
         if self.team_id:
             found.append(Ticket.team_id == self.team_id)
+        if self.source:
+            found.append(trait_condition(Trait(self.source.value)))
         return found
 
     def conditions(self) -> list[ColumnElement[bool]]:
@@ -113,9 +190,11 @@ class ReportRange:
 
 @dataclass(slots=True)
 class Cell:
-    """The figures of one stage on one channel (``channel`` None: all channels)."""
+    """The figures of one stage on one channel (``stage`` None: all stages; ``channel`` None:
+    all channels)."""
 
     arrivals: int = 0
+    proactive_arrivals: int = 0
     backlog: int = 0
     reopened: int = 0
     with_target: int = 0
@@ -125,6 +204,10 @@ class Cell:
     resolution_median_s: int | None = None
     csat_total: int = 0
     csat_count: int = 0
+
+    @property
+    def reactive_arrivals(self) -> int:
+        return self.arrivals - self.proactive_arrivals
 
     @property
     def reopen_rate(self) -> float | None:
@@ -140,7 +223,14 @@ class Cell:
 
     def add(self, other: Cell) -> None:
         """Add another channel's counts (percentiles are not additive; they are queried)."""
-        for name in ("arrivals", "backlog", "reopened", "with_target", "breached"):
+        for name in (
+            "arrivals",
+            "proactive_arrivals",
+            "backlog",
+            "reopened",
+            "with_target",
+            "breached",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.csat_total += other.csat_total
         self.csat_count += other.csat_count
@@ -152,12 +242,15 @@ class StageLoad:
 
     range: ReportRange
     cells: dict[tuple[Stage, Channel | None], Cell] = field(default_factory=dict)
+    # All stages together, per channel and (None) over all channels.
+    totals: dict[Channel | None, Cell] = field(default_factory=dict)
 
-    def cell(self, stage: Stage, channel: Channel | None = None) -> Cell:
-        return self.cells[(stage, channel)]
+    def cell(self, stage: Stage | None, channel: Channel | None = None) -> Cell:
+        """One stage's cell, or with ``stage`` None the all-stages total."""
+        return self.cells[(stage, channel)] if stage else self.totals[channel]
 
     def rows(self) -> list[dict]:
-        """One row per stage and channel, zeros included: the API's and the CSV's shape."""
+        """One row per stage and channel, zeros included: the API's shape."""
         return [
             {"stage": stage.value, "channel": channel.value, **figures(self.cell(stage, channel))}
             for stage in Stage
@@ -165,10 +258,86 @@ class StageLoad:
         ]
 
 
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One figure against the previous period: its value then, and now minus then (percentage
+    points for rates); ``delta`` None when either period has no value."""
+
+    previous: float | None
+    delta: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class HotSpot:
+    """A stage whose arrivals or SLA breach rate moved most against the previous period."""
+
+    stage: Stage
+    figure: str
+    previous: float
+    current: float
+    delta: float  # tickets, or percentage points for the breach rate
+
+
+@dataclass(slots=True)
+class Comparison:
+    """A range's figures beside those of the previous period."""
+
+    current: StageLoad
+    previous: StageLoad
+
+    def change(self, name: str, stage: Stage | None, channel: Channel | None = None) -> Change:
+        """How one figure of one cell moved since the previous period."""
+        now = getattr(self.current.cell(stage, channel), name)
+        before = getattr(self.previous.cell(stage, channel), name)
+        if now is None or before is None:
+            return Change(before, None)
+        if name in RATES:
+            return Change(before, round((now - before) * 100, 1))
+        return Change(before, round(now - before, 2))
+
+    def hot_spots(self, most: int = HOT_SPOTS) -> list[HotSpot]:
+        """The stages whose arrivals (in tickets) or breach rate (in percentage points) moved
+        most, each by its larger move, biggest first; stages that did not move are left out."""
+        found = []
+        for stage in Stage:
+            moves = [self._hot_spot(stage, name) for name in HOT_SPOT_FIGURES]
+            moves = [move for move in moves if move is not None]
+            if moves:
+                found.append(max(moves, key=lambda move: abs(move.delta)))
+        # sorted() keeps stage order among equal moves.
+        return sorted(found, key=lambda move: -abs(move.delta))[:most]
+
+    def _hot_spot(self, stage: Stage, name: str) -> HotSpot | None:
+        change = self.change(name, stage)
+        if not change.delta:
+            return None
+        current = getattr(self.current.cell(stage), name)
+        return HotSpot(stage, name, change.previous, current, change.delta)
+
+    def table(self) -> list[dict]:
+        """The CSV: every stage and all stages, on every channel and all channels, with the
+        previous period's figures beside (the backlog is now, so it has none)."""
+        rows = []
+        for stage in (*Stage, None):
+            for channel in (*Channel, None):
+                previous = figures(self.previous.cell(stage, channel))
+                rows.append(
+                    {
+                        "stage": stage.value if stage else "all",
+                        "channel": channel.value if channel else "all",
+                        **figures(self.current.cell(stage, channel)),
+                        **{f"previous_{name}": previous[name] for name in COMPARED},
+                    }
+                )
+        return rows
+
+
 def figures(cell: Cell) -> dict:
     """A cell's published figures, by their API names."""
     return {
         "arrivals": cell.arrivals,
+        "reactive_arrivals": cell.reactive_arrivals,
+        "proactive_arrivals": cell.proactive_arrivals,
         "backlog": cell.backlog,
         "first_response_median_s": cell.first_response_median_s,
         "first_response_p90_s": cell.first_response_p90_s,
@@ -180,17 +349,24 @@ def figures(cell: Cell) -> dict:
     }
 
 
+def compare(report: ReportRange) -> Comparison:
+    """The figures of a range and of the previous period."""
+    return Comparison(stage_load(report), stage_load(report.previous()))
+
+
 def stage_load(report: ReportRange) -> StageLoad:
     """Every figure of the stage table for one range."""
     load = StageLoad(report)
-    for stage in Stage:
-        for channel in (*Channel, None):
+    for channel in (*Channel, None):
+        load.totals[channel] = Cell()
+        for stage in Stage:
             load.cells[(stage, channel)] = Cell()
     _count(load)
     for stage in Stage:
-        total = load.cell(stage)
         for channel in Channel:
-            total.add(load.cell(stage, channel))
+            cell = load.cell(stage, channel)
+            for total in (load.cell(stage), load.cell(None, channel), load.cell(None)):
+                total.add(cell)
     _percentiles(load)
     return load
 
@@ -211,6 +387,7 @@ def _count(load: StageLoad) -> None:
             Ticket.stage,
             Ticket.channel,
             func.count(),
+            _flag(trait_condition(Trait.PROACTIVE)),
             _flag(trait_condition(Trait.REOPEN)),
             _flag(trait_condition(Trait.SLA_TARGET)),
             _flag(trait_condition(Trait.SLA_BREACH)),
@@ -218,9 +395,9 @@ def _count(load: StageLoad) -> None:
         .where(*report.conditions())
         .group_by(*_unordered(Ticket.stage, Ticket.channel))
     )
-    for stage, channel, count, reopened, with_target, breached in arrivals:
+    for stage, channel, count, proactive, reopened, with_target, breached in arrivals:
         cell = load.cell(stage, channel)
-        cell.arrivals, cell.reopened = count, reopened
+        cell.arrivals, cell.proactive_arrivals, cell.reopened = count, proactive, reopened
         cell.with_target, cell.breached = with_target, breached
     backlog = db.session.execute(
         select(Ticket.stage, Ticket.channel, func.count())
@@ -241,14 +418,16 @@ def _count(load: StageLoad) -> None:
 
 
 def _percentiles(load: StageLoad) -> None:
-    """Nearest-rank percentiles per stage and channel, and per stage over all channels.
+    """Nearest-rank percentiles per stage and channel, and over all stages or channels.
 
     The values come out of the covering report index in one read and are sorted here: at a
     hundred thousand tickets that is several times cheaper than window functions in SQLite.
     """
     # Plain strings for stage and channel: no enum per row on the way out.
-    values: dict[tuple[str, str | None], tuple[list[int], list[int]]] = {
-        (stage.value, channel.value if channel else None): ([], []) for stage, channel in load.cells
+    values: dict[tuple[str | None, str | None], tuple[list[int], list[int]]] = {
+        (stage, channel): ([], [])
+        for stage in (*(stage.value for stage in Stage), None)
+        for channel in (*(channel.value for channel in Channel), None)
     }
     rows = db.session.connection().execute(
         select(
@@ -262,13 +441,13 @@ def _percentiles(load: StageLoad) -> None:
         )
     )
     for stage, channel, first_response, resolution in rows:
-        for key in ((stage, channel), (stage, None)):
+        for key in ((stage, channel), (stage, None), (None, channel), (None, None)):
             if first_response is not None:
                 values[key][0].append(first_response)
             if resolution is not None:
                 values[key][1].append(resolution)
     for (stage, channel), (first_responses, resolutions) in values.items():
-        cell = load.cell(Stage(stage), Channel(channel) if channel else None)
+        cell = load.cell(Stage(stage) if stage else None, Channel(channel) if channel else None)
         first_responses.sort()
         resolutions.sort()
         cell.first_response_median_s = _percentile(first_responses, PERCENTILES["median"])
@@ -373,6 +552,8 @@ def journey_flow(report: ReportRange) -> dict[tuple[Stage, Stage], int]:
 # The queue filter behind each figure, on top of stage, channel, agent, team and the dates.
 _DRILL_TRAITS = {
     "arrivals": (),
+    "reactive_arrivals": (Trait.REACTIVE,),
+    "proactive_arrivals": (Trait.PROACTIVE,),
     "first_response_median_s": (Trait.FIRST_RESPONSE,),
     "first_response_p90_s": (Trait.FIRST_RESPONSE,),
     "resolution_median_s": (Trait.RESOLUTION,),
@@ -396,12 +577,15 @@ def drill_down(
         args["assignee"] = str(report.agent_id)
     if report.team_id:
         args["team"] = str(report.team_id)
+    source = (Trait(report.source.value),) if report.source else ()
     if metric == "backlog":
         args["status"] = ",".join(status.value for status in OPEN_STATUSES)
+        if source:
+            args["has"] = source[0].value
         return args
     args["created_from"] = report.first_day.isoformat()
     args["created_to"] = report.last_day.isoformat()
-    traits = (*_DRILL_TRAITS.get(metric, ()), Trait.UNMERGED)
+    traits = dict.fromkeys((*source, *_DRILL_TRAITS.get(metric, ()), Trait.UNMERGED))
     args["has"] = ",".join(trait.value for trait in traits)
     return args
 

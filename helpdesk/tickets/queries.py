@@ -79,6 +79,8 @@ class Trait(StrEnum):
     SLA_BREACH = "sla_breach"  # a target was missed
     CSAT = "csat"  # the customer answered the satisfaction question
     UNMERGED = "unmerged"  # not merged into another ticket (the reports count only these)
+    REACTIVE = "reactive"  # the customer started it (a request)
+    PROACTIVE = "proactive"  # the business started it (outreach)
 
 
 def trait_condition(trait: Trait) -> ColumnElement[bool]:
@@ -96,6 +98,8 @@ def trait_condition(trait: Trait) -> ColumnElement[bool]:
         ),
         Trait.CSAT: exists().where(Survey.ticket_id == Ticket.id, Survey.score.is_not(None)),
         Trait.UNMERGED: Ticket.merged_into_id.is_(None),
+        Trait.REACTIVE: Ticket.proactive.is_(False),
+        Trait.PROACTIVE: Ticket.proactive.is_(True),
     }[trait]
 
 

@@ -24,6 +24,7 @@ from helpdesk.tickets.copies import addresses_in
 from helpdesk.tickets.errors import InvalidInput
 from helpdesk.web.api import bp, openapi, schemas
 from helpdesk.web.api.auth import api_user
+from helpdesk.web.api.dashboard_schemas import HotSpot
 from helpdesk.web.api.errors import ApiError
 from helpdesk.web.api.openapi import operation
 from helpdesk.web.downloads import attachment_response
@@ -429,9 +430,18 @@ def stage_load_report() -> schemas.StageLoad:
         raise ApiError(403, "forbidden", "reports are for managers and admins")
     timezone = current_app.config["HELPDESK_TIMEZONE"]
     today = datetime.now(ZoneInfo(timezone)).date()
-    load = stage_load.stage_load(stage_load.ReportRange.from_args(request.args, timezone, today))
+    chosen = stage_load.ReportRange.from_args(request.args, timezone, today)
+    comparison = stage_load.compare(chosen)
+    previous = comparison.previous
     return schemas.StageLoad(
-        from_=load.range.first_day, to=load.range.last_day, timezone=timezone, rows=load.rows()
+        from_=chosen.first_day,
+        to=chosen.last_day,
+        timezone=timezone,
+        rows=comparison.current.rows(),
+        previous_from=previous.range.first_day,
+        previous_to=previous.range.last_day,
+        previous=previous.rows(),
+        hot_spots=[HotSpot.of(spot) for spot in comparison.hot_spots()],
     )
 
 

@@ -39,6 +39,7 @@ from helpdesk.models import Ticket as TicketRow
 from helpdesk.tickets import macros, service
 from helpdesk.tickets.bulk import MAX_TICKETS as MAX_BULK
 from helpdesk.tickets.queries import DEFAULT_LIMIT, MAX_LIMIT, QueueSort, Trait
+from helpdesk.web.api.dashboard_schemas import HotSpot
 
 # ISO 8601 in UTC with a ``Z``, whatever zone the database handed back.
 Timestamp = Annotated[AwareDatetime, AfterValidator(lambda value: value.astimezone(UTC))]
@@ -304,6 +305,8 @@ class StageLoadRow(BaseModel):
     stage: Stage
     channel: Channel
     arrivals: int
+    reactive_arrivals: int = Field(description="Arrivals the customer started (requests).")
+    proactive_arrivals: int = Field(description="Arrivals the business started (outreach).")
     backlog: int = Field(description="Open now (new, open, pending), any date.")
     first_response_median_s: int | None
     first_response_p90_s: int | None
@@ -315,7 +318,8 @@ class StageLoadRow(BaseModel):
 
 
 class StageLoad(BaseModel):
-    """Tickets created from `from` to `to` (inclusive local dates in `timezone`)."""
+    """Tickets created from `from` to `to` (inclusive local dates in `timezone`), beside the
+    previous period: as many days, just before `from`."""
 
     model_config = ConfigDict(validate_by_name=True, serialize_by_alias=True)
 
@@ -323,6 +327,15 @@ class StageLoad(BaseModel):
     to: date
     timezone: str
     rows: list[StageLoadRow]
+    previous_from: date
+    previous_to: date
+    previous: list[StageLoadRow] = Field(
+        description="The same rows for the previous period (its backlog is also open now)."
+    )
+    hot_spots: list[HotSpot] = Field(
+        description="At most three stages whose arrivals (in tickets) or SLA breach rate (in "
+        "percentage points) moved most, each by its larger move, biggest first."
+    )
 
 
 class Macro(Response):
@@ -461,7 +474,8 @@ class TicketFilterFields(BaseModel):
         description="Only tickets with every one of these, comma-separated: "
         f"{', '.join(trait.value for trait in Trait)}. first_response: answered; resolution: "
         "solved; reopen: reopened at least once; csat: answered the satisfaction question; "
-        "unmerged: not merged into another ticket (what the stage report counts).",
+        "unmerged: not merged into another ticket (what the stage report counts); reactive: "
+        "started by the customer; proactive: started by the business (outreach).",
     )
 
 
@@ -499,6 +513,13 @@ class StageLoadQuery(Parameters):
     ] = None
     team: Annotated[
         int | None, Field(ge=1, le=MAX_ID, description="Only tickets of this team id.")
+    ] = None
+    source: Annotated[
+        Literal["reactive", "proactive"] | None,
+        Field(
+            description="Only tickets the customer started (`reactive`) or the business "
+            "started (`proactive`)."
+        ),
     ] = None
 
 

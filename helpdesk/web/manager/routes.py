@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Response, current_app, render_template, request, stream_with_context, url_for
@@ -20,14 +20,16 @@ from helpdesk.reports import stage_load as report
 from helpdesk.tickets.queries import InvalidFilter
 from helpdesk.web.access import roles_required
 from helpdesk.web.downloads import content_disposition
-from helpdesk.web.formatting import CHANNEL_LABELS
+from helpdesk.web.formatting import CHANNEL_LABELS, url_with
 from helpdesk.web.manager import bp
-from helpdesk.web.manager.charts import arrival_bars, axis_labels
+from helpdesk.web.manager.charts import PLOT, arrival_chart, stage_pair_chart
 
 managers_only = roles_required(Role.MANAGER, Role.ADMIN)
 
 METRICS = {
     "arrivals": "Arrivals",
+    "reactive_arrivals": "Reactive",
+    "proactive_arrivals": "Proactive",
     "backlog": "Backlog now",
     "first_response_median_s": "1st response median",
     "first_response_p90_s": "1st response p90",
@@ -43,6 +45,7 @@ TICKET_COLUMNS = (
     "intake_stage",
     "stage_source",
     "channel",
+    "source",
     "status",
     "priority",
     "assignee",
@@ -64,30 +67,29 @@ def _invalid_filter(error: InvalidFilter) -> tuple[str, int]:
 @bp.get("/stages")
 @managers_only
 def stages() -> str | tuple[str, int]:
-    error = None
-    try:
-        chosen = _range()
-    except InvalidFilter as invalid:
-        error, chosen = str(invalid), report.ReportRange.from_args({}, _tz(), _today())
+    chosen, error = range_or_default()
     metric = request.args.get("metric", "arrivals")
     if metric not in METRICS:
         metric = "arrivals"
-    bars = arrival_bars(report.arrivals_per_day(chosen))
+    comparison = report.compare(chosen)
     page = render_template(
         "manager/stages.html",
         range=chosen,
-        load=report.stage_load(chosen),
+        load=comparison.current,
+        comparison=comparison,
+        hot_spots=comparison.hot_spots(),
+        presets=_preset_links(chosen, local_today()),
         metric=metric,
         metrics=METRICS,
-        bars=bars,
-        axis=axis_labels(bars),
+        plot=PLOT,
+        chart=arrival_chart(report.arrivals_per_day(chosen)),
+        pairs=stage_pair_chart(
+            _arrivals_by_stage(comparison.current), _arrivals_by_stage(comparison.previous)
+        ),
         backlog=report.backlog_by_age(chosen),
         age_buckets=[label for label, _ in report.AGE_BUCKETS],
         flow=report.journey_flow(chosen),
-        agents=accounts.active_users(),
-        teams=teams.all_teams(),
-        channels=list(Channel),
-        channel_labels=CHANNEL_LABELS,
+        **filter_choices(),
         drill=lambda metric, stage=None, channel=None: url_for(
             "agent.queue", **report.drill_down(chosen, metric, stage, channel)
         ),
@@ -99,22 +101,22 @@ def stages() -> str | tuple[str, int]:
 @bp.get("/stages.csv")
 @managers_only
 def stages_csv() -> Response:
-    """The table: one row per stage and channel, the API's figures."""
-    chosen = _range()
-    load = report.stage_load(chosen)
-    rows = load.rows()
+    """The page's table: every stage and all stages, per channel and in total, with the
+    previous period's figures beside."""
+    chosen = chosen_range()
+    rows = report.compare(chosen).table()
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(rows[0]))
     writer.writeheader()
     writer.writerows(rows)
-    return _csv(out.getvalue(), f"stage-load-{chosen.first_day}-{chosen.last_day}.csv")
+    return csv_response(out.getvalue(), f"stage-load-{chosen.first_day}-{chosen.last_day}.csv")
 
 
 @bp.get("/stages-tickets.csv")
 @managers_only
 def tickets_csv() -> Response:
     """Every ticket behind the table, streamed so a long range needs no memory."""
-    chosen = _range()
+    chosen = chosen_range()
     stage = request.args.get("stage")
     query = (
         select(Ticket)
@@ -142,7 +144,7 @@ def tickets_csv() -> Response:
             yield out.getvalue()
 
     name = f"stage-tickets-{chosen.first_day}-{chosen.last_day}.csv"
-    return _csv(stream_with_context(lines()), name)
+    return csv_response(stream_with_context(lines()), name)
 
 
 def _ticket_row(ticket: Ticket, zone: ZoneInfo) -> list:
@@ -153,6 +155,7 @@ def _ticket_row(ticket: Ticket, zone: ZoneInfo) -> list:
         ticket.intake_stage.value,
         ticket.stage_source.value,
         ticket.channel.value,
+        "proactive" if ticket.proactive else "reactive",
         ticket.status.value,
         ticket.priority.value,
         ticket.assignee.email if ticket.assignee else "",
@@ -165,19 +168,55 @@ def _ticket_row(ticket: Ticket, zone: ZoneInfo) -> list:
     ]
 
 
-def _csv(body, filename: str) -> Response:
+def csv_response(body, filename: str) -> Response:
     response = Response(body, mimetype="text/csv")
     response.headers["Content-Disposition"] = content_disposition(filename)
     return response
 
 
-def _tz() -> str:
+def report_timezone() -> str:
     return current_app.config["HELPDESK_TIMEZONE"]
 
 
-def _today():
-    return datetime.now(ZoneInfo(_tz())).date()
+def local_today():
+    return datetime.now(ZoneInfo(report_timezone())).date()
 
 
-def _range() -> report.ReportRange:
-    return report.ReportRange.from_args(request.args, _tz(), _today())
+def chosen_range() -> report.ReportRange:
+    return report.ReportRange.from_args(request.args, report_timezone(), local_today())
+
+
+def range_or_default() -> tuple[report.ReportRange, str | None]:
+    """The range the query asks for, or the default range with what was wrong with it."""
+    try:
+        return chosen_range(), None
+    except InvalidFilter as invalid:
+        return report.ReportRange.from_args({}, report_timezone(), local_today()), str(invalid)
+
+
+def filter_choices() -> dict[str, object]:
+    """What a manager report's filter form offers (manager/_report_filters.html)."""
+    return {
+        "agents": accounts.active_users(),
+        "teams": teams.all_teams(),
+        "channels": list(Channel),
+        "channel_labels": CHANNEL_LABELS,
+        "sources": list(report.Source),
+    }
+
+
+def _preset_links(chosen: report.ReportRange, today: date) -> list[tuple[str, str, bool]]:
+    """(label, link, whether it is the range shown) for each date preset."""
+    active = chosen.preset(today)
+    return [
+        (
+            preset.label,
+            url_with(**{"from": preset.first_day.isoformat(), "to": preset.last_day.isoformat()}),
+            preset.name == active,
+        )
+        for preset in report.presets(today)
+    ]
+
+
+def _arrivals_by_stage(load: report.StageLoad) -> dict[Stage, int]:
+    return {stage: load.cell(stage).arrivals for stage in Stage}

@@ -9,13 +9,18 @@ import io
 from flask import Response, render_template, request, url_for
 
 from channels.base import Channel
-from helpdesk import accounts, teams
 from helpdesk.reports import stage_corrections as report
 from helpdesk.reports.stage_load import ReportRange
 from helpdesk.tickets.queries import InvalidFilter
 from helpdesk.web.formatting import CHANNEL_LABELS
 from helpdesk.web.manager import bp
-from helpdesk.web.manager.routes import _csv, _range, _today, _tz, managers_only
+from helpdesk.web.manager.routes import (
+    chosen_range,
+    csv_response,
+    filter_choices,
+    managers_only,
+    range_or_default,
+)
 
 # The CSV holds the page's four tables one under the other, told apart by the first column.
 CSV_COLUMNS = (
@@ -37,17 +42,13 @@ CSV_COLUMNS = (
 @managers_only
 def stage_corrections() -> str | tuple[str, int]:
     """Which stages agents corrected, from which intake stage and rule, on which channel."""
-    error = None
-    try:
-        chosen = _range()
-    except InvalidFilter as invalid:
-        error, chosen = str(invalid), ReportRange.from_args({}, _tz(), _today())
+    chosen, error = range_or_default()
     page = render_template(
         "manager/stage_corrections.html",
         range=chosen,
         found=report.stage_corrections(chosen),
         drill=lambda **cell: _drill_url(chosen, **cell),
-        **_filter_choices(),
+        **filter_choices(),
         error=error,
     )
     return (page, 400) if error else page
@@ -57,7 +58,7 @@ def stage_corrections() -> str | tuple[str, int]:
 @managers_only
 def stage_correction_tickets() -> str:
     """Exactly the tickets one figure of the page counts, with their stage at the range end."""
-    chosen = _range()
+    chosen = chosen_range()
     cell = report.Cell.from_args(request.args)
     number = request.args.get("page", "1")
     if not number.isdigit() or not 1 <= int(number) <= 100_000:
@@ -72,7 +73,7 @@ def stage_correction_tickets() -> str:
         page=int(number),
         page_size=report.PAGE_SIZE,
         channel_labels=CHANNEL_LABELS,
-        back=url_for("manager.stage_corrections", **_range_args(chosen)),
+        back=url_for("manager.stage_corrections", **chosen.args()),
     )
 
 
@@ -80,7 +81,7 @@ def stage_correction_tickets() -> str:
 @managers_only
 def stage_corrections_csv() -> Response:
     """The page's tables as one CSV, a ``table`` column saying which each row belongs to."""
-    chosen = _range()
+    chosen = chosen_range()
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, restval="")
     writer.writeheader()
@@ -88,7 +89,7 @@ def stage_corrections_csv() -> Response:
         for row in rows:
             writer.writerow({"table": table, **_csv_row(row)})
     name = f"stage-corrections-{chosen.first_day}-{chosen.last_day}.csv"
-    return _csv(out.getvalue(), name)
+    return csv_response(out.getvalue(), name)
 
 
 def _csv_row(row: dict) -> dict:
@@ -101,30 +102,9 @@ def _csv_row(row: dict) -> dict:
     return flat
 
 
-def _range_args(chosen: ReportRange) -> dict[str, str]:
-    """The query parameters that read back as this range."""
-    found = {
-        "from": chosen.first_day.isoformat(),
-        "to": chosen.last_day.isoformat(),
-        "channel": chosen.channel.value if chosen.channel else None,
-        "agent": str(chosen.agent_id) if chosen.agent_id else None,
-        "team": str(chosen.team_id) if chosen.team_id else None,
-    }
-    return {name: value for name, value in found.items() if value}
-
-
 def _drill_url(chosen: ReportRange, channel: Channel | None = None, **cell) -> str:
     """The drill-down list of one figure; a channel figure narrows the range to its channel."""
-    args = _range_args(chosen)
+    args = chosen.args()
     if channel:
         args["channel"] = channel.value
     return url_for("manager.stage_correction_tickets", **args, **report.Cell(**cell).args())
-
-
-def _filter_choices() -> dict:
-    return {
-        "agents": accounts.active_users(),
-        "teams": teams.all_teams(),
-        "channels": list(Channel),
-        "channel_labels": CHANNEL_LABELS,
-    }
