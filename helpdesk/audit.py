@@ -17,6 +17,7 @@ from flask_login import current_user
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
+from helpdesk.extensions import db
 from helpdesk.models import (
     ApiToken,
     AuditEvent,
@@ -79,6 +80,29 @@ _PENDING = "helpdesk audit pending"
 def api_write_begins() -> None:
     """Mark this API request as a write: its commit records it (token, action, what it sent)."""
     g.audit_api_write = request.method not in ("GET", "HEAD", "OPTIONS")
+
+
+def record(
+    action: str,
+    target_type: str,
+    target_id: int | str | None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """Add one row to the trail for a change the session cannot find by itself (an agent's
+    edit of a customer, a merge), on behalf of whoever made this request."""
+    actor, token = _who()
+    db.session.add(
+        AuditEvent(
+            actor_id=actor,
+            token_id=token,
+            action=action,
+            target_type=target_type,
+            target_id=None if target_id is None else str(target_id),
+            before=before,
+            after=after,
+        )
+    )
 
 
 @event.listens_for(Session, "before_flush")
