@@ -74,12 +74,12 @@ def edit_customer(customer_id: int) -> str | Response | tuple[str, int]:
         db.session.rollback()
         current = _customer_or_404(customer_id)
         # Saving again now applies what the agent typed over what they have read.
-        form.version.data = current.version
-        form.name.errors.append(str(stale).capitalize() + ".")
+        form.version.raw_data, form.version.data = None, current.version
+        form.name.errors.append(_sentence(stale))
         return render_customer(current, profile=form, stale=stale), 409
     except TicketError as refused:
         db.session.rollback()
-        form.name.errors.append(f"{refused}.")
+        form.name.errors.append(_sentence(refused))
         return render_customer(_customer_or_404(customer_id), profile=form), 400
     db.session.commit()
     flash("Name and notes saved." if changed else "Nothing to change.", "success")
@@ -98,7 +98,7 @@ def add_identity(customer_id: int) -> str | Response | tuple[str, int]:
         added = customer_records.add_identity(found, form.kind.data, form.value.data)
     except TicketError as refused:
         db.session.rollback()
-        form.value.errors.append(f"{str(refused).capitalize()}.")
+        form.value.errors.append(_sentence(refused))
         taken = refused if isinstance(refused, customer_records.IdentityTaken) else None
         return render_customer(_customer_or_404(customer_id), identity=form, taken=taken), 400
     value = added.value
@@ -180,7 +180,7 @@ def merge_customer(customer_id: int) -> str | Response | tuple[str, int]:
     try:
         plan = customer_merges.plan_merge(source, target)
     except TicketError as refused:
-        form.into.errors.append(f"{str(refused).capitalize()}.")
+        form.into.errors.append(_sentence(refused))
         return render_customer(source, merge=form), 409
     if form.confirm.data != "1":
         form.into.data, form.confirm.data = str(target.id), "1"
@@ -204,6 +204,15 @@ def _candidates(source: Customer, typed: str) -> list[Customer]:
     except queries.InvalidFilter:
         return []
     return [c for c in page.items if c.id != source.id][:CANDIDATES]
+
+
+def _sentence(refused: TicketError) -> str:
+    """The service's reason ("a customer cannot …") as a sentence beside the field."""
+    text = str(refused)
+    # Not when it starts with an address or number, which stays as written.
+    if text.split(" ", 1)[0].isalpha():
+        text = text[:1].upper() + text[1:]
+    return f"{text}."
 
 
 def _customer_or_404(customer_id: int) -> Customer:
