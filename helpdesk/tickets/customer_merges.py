@@ -90,6 +90,7 @@ def merge_customers(source: Customer, target: Customer, actor: User) -> MergePla
     """Merge ``source`` into ``target``: tickets (with their surveys and chat conversations)
     and identities move, each moved ticket says so in its activity, and ``source`` stays as a
     tombstone pointing at ``target``. Audited; returns what moved."""
+    _lock(source, target)
     plan = plan_merge(source, target)
     before = _summary(target)
     at = utcnow()
@@ -113,6 +114,17 @@ def merge_customers(source: Customer, target: Customer, actor: User) -> MergePla
     )
     db.session.flush()
     return plan
+
+
+def _lock(*customers: Customer) -> None:
+    """Hold both rows (in id order, so two merges never deadlock) and read them afresh: a
+    merge another agent committed meanwhile is seen, and refused, rather than undone."""
+    ids = sorted({customer.id for customer in customers})
+    db.session.execute(
+        select(Customer.id).where(Customer.id.in_(ids)).order_by(Customer.id).with_for_update()
+    )
+    for customer in customers:
+        db.session.refresh(customer)
 
 
 def absorb(source: Customer, target: Customer) -> list[Ticket]:
