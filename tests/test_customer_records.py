@@ -414,6 +414,13 @@ def test_an_agent_merges_two_customers_after_a_preview(client, login, open_ticke
     assert "Customer since 02 May 2024" in done.text
     old_link = client.get(f"/customers/{old_id}")
     assert old_link.status_code == 302 and old_link.location == f"/customers/{ann_id}"
+    # A second agent confirming the same merge from their preview is told, and nothing moves.
+    again = client.post(
+        f"/customers/{old_id}/merge",
+        data={"into": str(ann_id), "confirm": "1"},
+        follow_redirects=True,
+    )
+    assert "This customer was merged into Ann: nothing was changed." in again.text
     # A form posted from the merged customer's old page changes nothing.
     stale = client.post(
         f"/customers/{old_id}/profile", data={"name": "X", "notes": "", "version": "1"}

@@ -44,7 +44,7 @@ class StaleCustomer(TicketError):
     def __init__(self, customer: Customer) -> None:
         super().__init__(
             f"someone else changed this customer while you were editing (it is now version "
-            f"{customer.version}): read their changes below, then edit again"
+            f"{customer.version}): read it again, then decide"
         )
         self.customer = customer
 

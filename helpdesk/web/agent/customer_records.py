@@ -75,7 +75,6 @@ def edit_customer(customer_id: int) -> str | Response | tuple[str, int]:
         current = _customer_or_404(customer_id)
         # Saving again now applies what the agent typed over what they have read.
         form.version.raw_data, form.version.data = None, current.version
-        form.name.errors.append(_sentence(stale))
         return render_customer(current, profile=form, stale=stale), 409
     except TicketError as refused:
         db.session.rollback()
