@@ -17,6 +17,7 @@ from flask_login import current_user
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
+from helpdesk.extensions import db
 from helpdesk.models import (
     ApiToken,
     AuditEvent,
@@ -82,25 +83,26 @@ def api_write_begins() -> None:
 
 
 def record(
-    session: Session,
-    actor: User | None,
     action: str,
-    target: tuple[str, str],
-    after: dict[str, Any],
-) -> AuditEvent:
-    """Add one row for an action no row change shows (an export, an erase), by ``actor``."""
-    _, token = _who()
-    target_type, target_id = target
-    row = AuditEvent(
-        actor_id=actor.id if actor else None,
-        token_id=token,
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
-        after=after,
+    target_type: str,
+    target_id: int | str | None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """Add one row to the trail for an action the session cannot find by itself (an agent's
+    edit of a customer, a merge, an export, an erase), on behalf of whoever made this request."""
+    actor, token = _who()
+    db.session.add(
+        AuditEvent(
+            actor_id=actor,
+            token_id=token,
+            action=action,
+            target_type=target_type,
+            target_id=None if target_id is None else str(target_id),
+            before=before,
+            after=after,
+        )
     )
-    session.add(row)
-    return row
 
 
 @event.listens_for(Session, "before_flush")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from unittest.mock import ANY
 
 import pytest
 from sqlalchemy import select
@@ -303,6 +304,7 @@ def test_ticket_detail_has_the_whole_story(client, caller, setup, inbound):
     assert body["customer"]["name"] == "Ada Lovelace"
     assert body["customer"]["identities"] == [
         {
+            "id": ANY,
             "kind": "email",
             "value": "ada@customer.test",
             "verified": True,
@@ -527,6 +529,7 @@ def test_customer_list_searches_and_pages(client, caller, open_ticket):
     assert [c["identities"] for c in found["items"]] == [
         [
             {
+                "id": ANY,
                 "kind": "email",
                 "value": "grace@navy.test",
                 "verified": True,
@@ -554,6 +557,7 @@ def test_customer_detail_lists_their_tickets_newest_first(client, caller, open_t
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", body["created_at"])
     assert body["identities"] == [
         {
+            "id": ANY,
             "kind": "email",
             "value": "ada@customer.test",
             "verified": True,

@@ -45,6 +45,7 @@ def test_every_answer_is_the_documented_shape(client, document, headers, open_ti
     first = client.get(f"/api/v1/tickets/{ticket_id}", headers=headers).get_json()
     customer_id, first_message_id = first["customer"]["id"], first["messages"][0]["id"]
     ticket = "/api/v1/tickets/{ticket_id}"
+    customer = "/api/v1/customers/{customer_id}"
     calls = [
         ("/api/v1/tickets", "get", {}, "/api/v1/tickets?limit=1&sort=due"),
         ("/api/v1/tickets", "get", {}, "/api/v1/tickets?status=nope"),
@@ -88,6 +89,42 @@ def test_every_answer_is_the_documented_shape(client, document, headers, open_ti
         ),
         ("/api/v1/customers", "get", {}, "/api/v1/customers?q=ada"),
         ("/api/v1/customers/{customer_id}", "get", {}, f"/api/v1/customers/{customer_id}"),
+        (
+            customer,
+            "patch",
+            {"json": {"notes": "Prefers mail"}},
+            f"/api/v1/customers/{customer_id}",
+        ),
+        (
+            customer,
+            "patch",
+            {"json": {"name": "A", "version": 99}},
+            f"/api/v1/customers/{customer_id}",
+        ),
+        (
+            f"{customer}/identities",
+            "post",
+            {"json": {"kind": "phone", "value": "+1 555 010 9999"}},
+            f"/api/v1/customers/{customer_id}/identities",
+        ),
+        (
+            f"{customer}/identities",
+            "post",
+            {"json": {"kind": "fax", "value": "1"}},
+            f"/api/v1/customers/{customer_id}/identities",
+        ),
+        (
+            f"{customer}/identities/{{identity_id}}",
+            "delete",
+            {},
+            f"/api/v1/customers/{customer_id}/identities/999999",
+        ),
+        (
+            f"{customer}/merge",
+            "post",
+            {"json": {"into": customer_id}},
+            f"/api/v1/customers/{customer_id}/merge",
+        ),
         ("/api/v1/reports/stage-load", "get", {}, "/api/v1/reports/stage-load?channel=sms"),
         ("/api/v1/reports/stage-load", "get", {}, "/api/v1/reports/stage-load?from=2024-13-01"),
     ]

@@ -44,6 +44,7 @@ def test_generated_requests_get_documented_answers(app, setup, make_user, make_t
         ticket = db.session.get(Ticket, email)
         customer, message = ticket.customer_id, ticket.messages[0].id
         attachment = ticket.messages[0].attachments[0].id
+        identity = ticket.customer.identities[0].id
         macro = service.create_macro(
             None, service.MacroFields(name="Thanks", text="Thanks {{ customer.first_name }}")
         ).id
@@ -61,6 +62,7 @@ def test_generated_requests_get_documented_answers(app, setup, make_user, make_t
                 "message_id": message,
                 "attachment_id": attachment,
                 "macro_id": macro,
+                "identity_id": identity,
             }
             strategy |= operation.as_strategy(
                 path_parameters={name: existing[name] for name in names}

@@ -191,7 +191,7 @@ def count(model, *conditions) -> int:
 
 def test_the_export_holds_every_row_and_file_about_the_customer(ctx, ann):
     customer = db.session.get(Customer, ann.customer_id)
-    archive = zipfile.ZipFile(io.BytesIO(export_customer(customer, None)))
+    archive = zipfile.ZipFile(io.BytesIO(export_customer(customer)))
     db.session.commit()
     names = set(archive.namelist())
     assert {
@@ -238,7 +238,7 @@ def test_erasing_removes_everything_personal_and_keeps_the_report_figures(app, c
     ticket_ids = set(db.session.scalars(select(Ticket.id).where(Ticket.customer_id == customer.id)))
     assert len(ticket_ids) == 3  # email, SMS, chat
 
-    erasure = erase_customer(customer, None)
+    erasure = erase_customer(customer)
     db.session.commit()
     db.session.expire_all()
 
@@ -303,7 +303,7 @@ def test_erasing_removes_everything_personal_and_keeps_the_report_figures(app, c
 
 
 def test_mail_from_an_erased_address_makes_a_new_customer(ctx, ann):
-    erase_customer(db.session.get(Customer, ann.customer_id), None)
+    erase_customer(db.session.get(Customer, ann.customer_id))
     db.session.commit()
     mailbox = db.session.scalar(select(Mailbox))
     raw = mail_with_files(ANN, "Ann Lee", "Grinder clicking", "It clicks again.", {})
@@ -317,7 +317,7 @@ def test_nothing_goes_out_to_an_erased_customer(ctx, ann, make_user):
     ticket = db.session.get(Ticket, ann.email_ticket_id)
     queued = service.reply(ticket, make_user(), "Your new burrs are on their way.")
     db.session.commit()
-    erase_customer(db.session.get(Customer, ann.customer_id), None)
+    erase_customer(db.session.get(Customer, ann.customer_id))
     db.session.commit()
     assert service.delivery_block(queued) == ERASED_RECIPIENT
     with pytest.raises(TicketError, match="the customer was erased"):
@@ -326,10 +326,10 @@ def test_nothing_goes_out_to_an_erased_customer(ctx, ann, make_user):
 
 def test_erasing_twice_is_refused(ctx, ann):
     customer = db.session.get(Customer, ann.customer_id)
-    erase_customer(customer, None)
+    erase_customer(customer)
     db.session.commit()
     with pytest.raises(Exception, match="erased already"):
-        erase_customer(customer, None)
+        erase_customer(customer)
 
 
 def test_the_confirmation_takes_the_name_or_erase():
@@ -431,7 +431,7 @@ def test_a_short_name_blanks_whole_words_only_in_the_audit_trail(ctx, open_ticke
     other = AuditEvent(action="macro.created", target_type="macro", after={"text": "Alex calls"})
     db.session.add_all([quoting, other])
     db.session.commit()
-    erasure = erase_customer(customer, None)
+    erasure = erase_customer(customer)
     db.session.commit()
     assert quoting.after == {"text": "(erased)"} and other.after == {"text": "Alex calls"}
     assert erasure.audit_events_redacted == 1

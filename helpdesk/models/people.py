@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, false, text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -88,7 +88,13 @@ class Customer(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str | None] = mapped_column(String(200))
+    # First contact: when their first message was received (a merge keeps the earlier one).
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    notes: Mapped[str | None] = mapped_column(Text)
+    # Up by one with every edit of name or notes, so a save from a stale page is refused.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # A customer merged into another stays as a tombstone: old links lead to the other one.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
     # An admin erased their personal data (helpdesk/privacy): the row stays, nameless, so their
     # tickets keep counting in the reports.
     erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -96,6 +102,7 @@ class Customer(db.Model):
     identities: Mapped[list[CustomerIdentity]] = relationship(
         back_populates="customer", order_by="CustomerIdentity.id"
     )
+    merged_into: Mapped[Customer | None] = relationship(remote_side=[id])
 
     def identity(self, kind: IdentityKind) -> str | None:
         """The first identity of one kind, e.g. the address replies go to; proven ones first."""

@@ -29,7 +29,6 @@ from helpdesk.models import (
     InboundEmail,
     InboxItem,
     Message,
-    User,
     utcnow,
 )
 from helpdesk.privacy.holdings import Holdings, about_them, holdings_of
@@ -95,7 +94,7 @@ class Erasure:
         return {name: value for name, value in asdict(self).items() if name != "customer_id"}
 
 
-def erase_customer(customer: Customer, by: User | None) -> Erasure:
+def erase_customer(customer: Customer) -> Erasure:
     """Remove everything personal held about ``customer``, keep their tickets anonymous, and
     audit it with counts only; flushes."""
     # Locked, so two admins erasing at once erase once; the second is told it is done.
@@ -125,14 +124,12 @@ def erase_customer(customer: Customer, by: User | None) -> Erasure:
     )
     _blank_tickets(held)
     _blank_mail_log(held)
-    customer.name = ERASED_NAME
-    customer.erased_at = utcnow()
+    for erased in (customer, *held.merged_customers):
+        erased.name, erased.notes, erased.erased_at = ERASED_NAME, None, utcnow()
     db.session.flush()
     db.session.expire(customer, ["identities"])
     erasure = _finish(erasure, _forget_search_entries(held), _delete_files_on_commit(files))
-    audit.record(
-        db.session, by, "customer.erased", ("customer", str(customer.id)), erasure.counts()
-    )
+    audit.record("customer.erased", "customer", customer.id, after=erasure.counts())
     db.session.flush()
     return erasure
 

@@ -18,12 +18,12 @@ from typing import Any
 
 from helpdesk import audit
 from helpdesk.extensions import db
-from helpdesk.models import Attachment, Customer, InboundEmail, Message, User
+from helpdesk.models import Attachment, Customer, InboundEmail, Message
 from helpdesk.privacy.holdings import Holdings, holdings_of
 from helpdesk.storage import blob_store
 
 
-def export_customer(customer: Customer, by: User | None) -> bytes:
+def export_customer(customer: Customer) -> bytes:
     """The zip of everything held about ``customer``; audited (with counts only); flushes."""
     held = holdings_of(customer)
     files = _files(held)
@@ -34,11 +34,10 @@ def export_customer(customer: Customer, by: User | None) -> bytes:
         for name, data in files.items():
             archive.writestr(name, data)
     audit.record(
-        db.session,
-        by,
         "customer.exported",
-        ("customer", str(customer.id)),
-        {"tickets": len(held.tickets), "messages": len(held.messages), "files": len(files)},
+        "customer",
+        customer.id,
+        after={"tickets": len(held.tickets), "messages": len(held.messages), "files": len(files)},
     )
     db.session.flush()
     return buffer.getvalue()
@@ -90,7 +89,10 @@ def _document(held: Holdings, files: set[str]) -> dict[str, Any]:
             _plain(chat_event, "id", "kind", "ticket_id", "data", "created_at")
         )
     return {
-        "customer": _plain(held.customer, "id", "name", "created_at", "erased_at"),
+        "customer": _plain(held.customer, "id", "name", "notes", "created_at", "erased_at"),
+        "merged_customers": [
+            _plain(merged, "id", "name", "notes", "created_at") for merged in held.merged_customers
+        ],
         "identities": [
             _plain(i, "id", "kind", "value", "verified_at", "created_at", "opted_out_at")
             | {"opt_out_reason": i.opt_out_reason}

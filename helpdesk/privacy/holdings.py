@@ -39,6 +39,8 @@ class Holdings:
     """One customer's rows in every table that keeps something about them."""
 
     customer: Customer
+    # Customers merged into this one: tombstones that still carry the name they had.
+    merged_customers: list[Customer]
     identities: list[CustomerIdentity]
     tickets: list[Ticket]
     messages: list[Message]
@@ -60,7 +62,7 @@ class Holdings:
         for conversation in self.conversations:
             found.update({conversation.visitor_id, conversation.name, conversation.email})
             found.add(conversation.host_user_id)
-        found.add(self.customer.name)
+        found.update(customer.name for customer in (self.customer, *self.merged_customers))
         return {value for value in found if value}
 
     def file_keys(self) -> set[str]:
@@ -80,6 +82,9 @@ def holdings_of(customer: Customer) -> Holdings:
     conversation_ids = [conversation.id for conversation in conversations]
     held = Holdings(
         customer=customer,
+        merged_customers=_all(
+            select(Customer).where(Customer.merged_into_id == customer.id).order_by(Customer.id)
+        ),
         identities=identities,
         tickets=_all(select(Ticket).where(Ticket.id.in_(tickets)).order_by(Ticket.id)),
         messages=_all(select(Message).where(Message.id.in_(messages)).order_by(Message.id)),
@@ -196,7 +201,7 @@ def _audit_events(held: Holdings) -> list[AuditEvent]:
 def _targets(held: Holdings) -> dict[str, list[str]]:
     """The audit trail's target ids of what is theirs, by target type."""
     return {
-        "customer": [str(held.customer.id)],
+        "customer": [str(c.id) for c in (held.customer, *held.merged_customers)],
         "ticket": [str(ticket.id) for ticket in held.tickets],
         "message": [str(message.id) for message in held.messages],
         "identity": [str(identity.id) for identity in held.identities],

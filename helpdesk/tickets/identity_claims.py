@@ -22,6 +22,7 @@ from channels.base import Channel, InboundMessage
 from helpdesk.chat import sites as chat_sites
 from helpdesk.extensions import db
 from helpdesk.models import Customer, CustomerIdentity, Endpoint, IdentityKind, Ticket
+from helpdesk.tickets import customer_merges
 from helpdesk.tickets.customers import Sender, normalize_email
 from helpdesk.tickets.errors import TicketError
 from helpdesk.tickets.threading import ThreadMatch
@@ -79,18 +80,9 @@ def prove(claim: CustomerIdentity, at: datetime) -> tuple[Customer, list[Ticket]
 
 
 def _join(claimant: Customer, owner: Customer) -> list[Ticket]:
-    """The claimant becomes the owner: tickets (and with them chat conversations) and
-    identities move; what both hold stays once, the owner's; the claimant is removed."""
-    tickets = list(db.session.scalars(select(Ticket).where(Ticket.customer_id == claimant.id)))
-    for ticket in tickets:
-        ticket.customer = owner
-    held = {(identity.kind, identity.value) for identity in owner.identities}
-    for identity in list(claimant.identities):
-        if (identity.kind, identity.value) in held:
-            db.session.delete(identity)
-        else:
-            identity.customer = owner
-    owner.name = owner.name or claimant.name
+    """The claimant becomes the owner: everything of theirs moves (tickets, and with them chat
+    conversations, identities); the claimant, a customer only this chat made, is removed."""
+    tickets = customer_merges.absorb(claimant, owner)
     db.session.delete(claimant)
     return tickets
 
@@ -105,7 +97,7 @@ def verifiable(ticket: Ticket, identity_id: int) -> tuple[CustomerIdentity, Endp
         raise TicketError("only an email address can be verified by a link")
     if claim.verified:
         raise TicketError(f"{claim.value} is verified already")
-    mailbox = _mailbox_of(ticket)
+    mailbox = link_mailbox(ticket)
     if mailbox is None:
         raise TicketError(
             "there is no mailbox to send the link from: name one in the chat site's settings"
@@ -113,7 +105,8 @@ def verifiable(ticket: Ticket, identity_id: int) -> tuple[CustomerIdentity, Endp
     return claim, mailbox
 
 
-def _mailbox_of(ticket: Ticket) -> Endpoint | None:
+def link_mailbox(ticket: Ticket) -> Endpoint | None:
+    """The mailbox a verification link on this ticket goes out through, if it has one."""
     if ticket.channel == Channel.EMAIL:
         return ticket.endpoint
     if ticket.channel == Channel.CHAT:

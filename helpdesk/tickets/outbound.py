@@ -202,3 +202,8 @@ def recipient_opted_out(message: Message, error: DeliveryError, at: datetime) ->
     reason = f"Twilio refused to text it (error {error.code}: {error.text})"
     if identity is not None and set_opt_out(identity, reason, at):
         _record(message.ticket, None, "sms-opt-out", identity.value, reason, at)
+
+
+def reply_destination(ticket: Ticket) -> str | None:
+    """Where a reply on this ticket would go now: an address, a number or a chat visitor."""
+    return _reply_route(ticket)[2]

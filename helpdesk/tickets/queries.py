@@ -378,13 +378,15 @@ def cursor_for(ticket: Ticket, sort: QueueSort = QueueSort.NEWEST) -> str:
 def customer_page(
     q: str = "", limit: int = DEFAULT_LIMIT, cursor: str | None = None
 ) -> Page[Customer]:
-    """One page of customers matching every term of ``q``, newest first.
+    """One page of customers matching every term of ``q``, newest first; merged ones left out.
 
     A term is part of the name or of an identity (an email address, a phone number), or a whole
     email address or phone number (in any common format) of the customer; digits written with
     phone marks ("010-1234") are looked for as digits.
     """
-    conditions = [_customer_term(token) for token in search.tokens(q)]
+    # A customer merged into another is only a pointer to them now: never listed or found.
+    conditions = [Customer.merged_into_id.is_(None)]
+    conditions += [_customer_term(token) for token in search.tokens(q)]
     return _keyset_page(
         Customer,
         conditions,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
-from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from helpdesk import privacy
@@ -19,7 +18,7 @@ from helpdesk.web.downloads import content_disposition
 @admin_required
 def export_customer(customer_id: int) -> Response:
     customer = _customer(customer_id)
-    archive = privacy.export_customer(customer, current_user)
+    archive = privacy.export_customer(customer)
     db.session.commit()
     return zip_response(archive, customer)
 
@@ -39,7 +38,7 @@ def erase_customer(customer_id: int) -> str | tuple[str, int] | Response:
         )
         return _confirmation(customer, form), 400
     try:
-        erasure = privacy.erase_customer(customer, current_user)
+        erasure = privacy.erase_customer(customer)
     except privacy.AlreadyErased:  # another admin, a moment ago
         db.session.rollback()
         return _erased_already(customer)

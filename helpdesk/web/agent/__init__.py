@@ -5,6 +5,7 @@ from flask import Blueprint
 bp = Blueprint("agent", __name__)
 
 from helpdesk.web.agent import (  # noqa: E402,F401  (views register on bp)
+    customer_records,
     email_views,
     macros,
     merges,

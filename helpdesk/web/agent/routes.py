@@ -20,12 +20,12 @@ from werkzeug.wrappers import Response
 from helpdesk import accounts, saved_views, teams
 from helpdesk.chat import events, presence
 from helpdesk.extensions import db
-from helpdesk.models import Attachment, Customer, Macro, Message, Role, Ticket, TicketStatus, User
+from helpdesk.models import Attachment, Macro, Message, Role, Ticket, TicketStatus, User
 from helpdesk.tickets import assignment, bulk, queries, service, versions
 from helpdesk.tickets.copies import InvalidCc
 from helpdesk.tickets.errors import InvalidInput, TicketError
 from helpdesk.web.access import staff_required
-from helpdesk.web.agent import bp, journey
+from helpdesk.web.agent import bp
 from helpdesk.web.agent.forms import (
     ApplyMacroForm,
     BulkForm,
@@ -403,18 +403,6 @@ def customers() -> str | tuple[str, int]:
         ), 400
     tickets = queries.customer_ticket_counts([found.id for found in page.items])
     return render_template("agent/customers.html", page=page, tickets=tickets, error=None)
-
-
-@bp.get("/customers/<int:customer_id>")
-@staff_required
-def customer(customer_id: int) -> str:
-    found = db.session.get(Customer, customer_id)
-    if found is None:
-        abort(404)
-    tickets = queries.customer_tickets(found.id)
-    return render_template(
-        "agent/customer.html", customer=found, tickets=tickets, journey=journey.lay_out(tickets)
-    )
 
 
 @bp.get("/attachments/<int:attachment_id>")

@@ -26,8 +26,10 @@ ERRORS = {
     404: "No such ticket, customer, message or macro (another agent's macro is not found).",
     409: "`newer-messages`: nothing was sent, because messages came after `seen_message_id`; "
     "`error.details.messages` holds them. Read them, then send with `confirm: true`. "
-    "`refused`: a merge or split the ticket rules refuse; the message says why.",
-    412: "`stale`: the ticket changed since the `If-Match` ETag.",
+    "`refused`: a merge or split the ticket rules refuse, or a customer merge or identity "
+    "the customer rules refuse; the message says why.",
+    412: "`stale`: the ticket changed since the `If-Match` ETag, or the customer since the "
+    "`version` sent.",
     422: "The ticket rules refuse the change, e.g. an empty text or an unknown status.",
 }
 

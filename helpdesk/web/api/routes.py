@@ -11,13 +11,12 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from flask import Response, current_app, request
-from sqlalchemy.orm import selectinload
 from werkzeug.http import quote_etag
 
 from channels.base import InboundAttachment
 from helpdesk import teams
 from helpdesk.extensions import db
-from helpdesk.models import Attachment, Customer, Message, Role, StageSource, Team, Ticket, User
+from helpdesk.models import Attachment, Message, Role, StageSource, Team, Ticket, User
 from helpdesk.reports import stage_load
 from helpdesk.tickets import assignment, bulk, queries, service, versions
 from helpdesk.tickets.copies import addresses_in
@@ -392,29 +391,6 @@ def apply_macro(ticket_id: int, macro_id: int) -> tuple[schemas.AppliedMacro, He
     db.session.commit()
     shown, headers = _with_etag(ticket)
     return schemas.AppliedMacro(text=text, message=message, ticket=shown), headers
-
-
-@bp.get("/customers")
-@operation(
-    "listCustomers",
-    (200, schemas.CustomerPage, "One page of customers."),
-    query=schemas.CustomerQuery,
-)
-def list_customers() -> schemas.CustomerPage:
-    """Customers, newest first, paginated by cursor"""
-    query: schemas.CustomerQuery = request.context.query
-    page = queries.customer_page(query.q or "", query.limit, query.cursor)
-    return schemas.CustomerPage.model_validate(page, from_attributes=True)
-
-
-@bp.get("/customers/<int:customer_id>")
-@operation("getCustomer", (200, schemas.CustomerDetail, "The customer."), (401, 404))
-def get_customer(customer_id: int) -> schemas.CustomerDetail:
-    """A customer with their identities and tickets, newest first"""
-    customer = db.session.get(Customer, customer_id, options=[selectinload(Customer.identities)])
-    if customer is None:
-        raise ApiError(404, "not_found", f"no customer with id {customer_id}")
-    return schemas.CustomerDetail.of(customer, queries.customer_tickets(customer.id))
 
 
 @bp.get("/reports/stage-load")

@@ -129,6 +129,7 @@ class TeamPage(BaseModel):
 
 
 class Identity(Response):
+    id: int
     kind: IdentityKind
     value: str
     verified: bool = Field(
@@ -239,12 +240,22 @@ class Customer(Response):
 class CustomerDetail(Customer):
     """The customer with every ticket of theirs, newest first."""
 
+    notes: str | None = Field(description="The team's notes on the customer.")
+    version: int = Field(
+        description="Up by one with every change of name or notes (and a merge); send it back "
+        "as `version` in a `PATCH`."
+    )
     tickets: list[TicketSummary]
 
     @classmethod
     def of(cls, customer: CustomerRow, tickets: list[TicketRow]) -> CustomerDetail:
         """The customer with the tickets a query found for them."""
-        return cls(**dict(Customer.model_validate(customer)), tickets=tickets)
+        return cls(
+            **dict(Customer.model_validate(customer)),
+            notes=customer.notes,
+            version=customer.version,
+            tickets=tickets,
+        )
 
 
 class Ticket(TicketSummary):
