@@ -18,6 +18,7 @@ def register_web(app: Flask) -> None:
     from helpdesk.web.files import bp as files_bp
     from helpdesk.web.manager import bp as manager_bp
     from helpdesk.web.survey import bp as survey_bp
+    from helpdesk.web.unsubscribe import bp as unsubscribe_bp
     from helpdesk.web.verify import bp as verify_bp
     from helpdesk.web.webhooks import bp as webhooks_bp
 
@@ -32,6 +33,7 @@ def register_web(app: Flask) -> None:
         api_bp,
         webhooks_bp,
         survey_bp,
+        unsubscribe_bp,
         verify_bp,
         files_bp,
         chat_bp,

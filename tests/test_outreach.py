@@ -1,0 +1,341 @@
+"""Proactive outreach: conversations we start (one to one, by the API, as a campaign), their
+first-response rule and SLA, opt-outs and unsubscribes, send rates, and answers threading back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+
+import pytest
+import test_sms
+from mail_servers import sending_mailbox
+from sqlalchemy import func, select
+
+from channels.base import Channel
+from helpdesk.extensions import db
+from helpdesk.models import (
+    Customer,
+    CustomerIdentity,
+    DeliveryState,
+    Direction,
+    IdentityKind,
+    Message,
+    Stage,
+    StageSource,
+    Ticket,
+    TicketStatus,
+    utcnow,
+)
+from helpdesk.outbox import run_due
+from helpdesk.tickets import outreach, service, sla
+from helpdesk.tickets import sms as sms_service
+from helpdesk.tickets.errors import InvalidInput
+
+# The SMS channel's fixtures: the Twilio stand-in and texts handed in through the webhook.
+twilio_server, twilio, text_in = test_sms.twilio_server, test_sms.twilio, test_sms.text_in
+NUMBER = "+15550001111"  # the SMS number test_sms's Twilio fixtures text from and to
+CUSTOMER_PHONE = "+15550002000"
+
+
+@pytest.fixture
+def mailbox(ctx, smtp_sink):
+    return sending_mailbox(smtp_sink)
+
+
+@pytest.fixture
+def sms_number(ctx):
+    endpoint = sms_service.add_number(number=NUMBER)
+    db.session.commit()
+    return endpoint
+
+
+def a_customer(name: str = "Ann Lee", email: str | None = "ann@example.com", phone=None):
+    customer = Customer(name=name, created_at=utcnow())
+    db.session.add(customer)
+    for kind, value in ((IdentityKind.EMAIL, email), (IdentityKind.PHONE, phone)):
+        if value:
+            db.session.add(
+                CustomerIdentity(customer=customer, kind=kind, value=value, verified_at=utcnow())
+            )
+    db.session.flush()
+    return customer
+
+
+def opening(ticket: Ticket) -> Message:
+    return ticket.messages[0]
+
+
+# --- one conversation ---------------------------------------------------------------------------
+
+
+def test_an_email_conversation_is_a_pending_proactive_ticket_with_its_mail_queued(
+    mailbox, make_user
+):
+    agent = make_user(name="Alex Agent")
+    customer = a_customer()
+    ticket = outreach.start_conversation(
+        customer, Channel.EMAIL, "Your grinder is back in stock.", agent,
+        subject="Back in stock", stage=Stage.CULTIVATION,
+    )  # fmt: skip
+    db.session.commit()
+
+    assert ticket.proactive is True
+    assert ticket.status == TicketStatus.PENDING
+    assert (ticket.stage, ticket.intake_stage) == (Stage.CULTIVATION, Stage.CULTIVATION)
+    assert ticket.stage_source == StageSource.AGENT
+    assert ticket.subject == "Back in stock"
+    message = opening(ticket)
+    assert message.direction == Direction.OUTBOUND
+    assert message.delivery_state == DeliveryState.QUEUED
+    assert message.recipient == "ann@example.com"
+    assert message.sender == "support@shop.test"
+    assert message.subject == f"Back in stock [#{ticket.number}]"
+    assert message.text.startswith("Your grinder is back in stock.\n\n--\n")
+    assert "http://helpdesk.test/unsubscribe/" in message.text
+    assert ticket.first_response_at is None
+    assert ticket.last_customer_message_at is None
+    assert [e.kind for e in ticket.events] == ["created", "outreach"]
+
+
+def test_the_mail_carries_one_click_unsubscribe_headers(mailbox, make_user, smtp_sink):
+    ticket = outreach.start_conversation(
+        a_customer(), Channel.EMAIL, "Hello", make_user(), subject="News"
+    )
+    db.session.commit()
+    assert str(run_due("w1")) == "sent 1, retrying 0, failed 0"
+
+    [envelope] = smtp_sink.received
+    mime = message_from_bytes(envelope.content, policy=policy.default)
+    link = mime["List-Unsubscribe"]
+    assert link.startswith("<http://helpdesk.test/unsubscribe/") and link.endswith(">")
+    assert mime["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert mime["Message-ID"] == opening(ticket).external_id
+    assert link[1:-1] in mime.get_body(("plain",)).get_content()
+
+
+def test_a_reply_to_a_customer_request_carries_no_unsubscribe(
+    mailbox, make_user, smtp_sink, inbound
+):
+    ticket = service.receive(inbound(sender="ann@example.com")).ticket
+    service.reply(ticket, make_user(), "Sure")
+    db.session.commit()
+    run_due("w1")
+    mime = message_from_bytes(smtp_sink.received[0].content, policy=policy.default)
+    assert mime["List-Unsubscribe"] is None
+
+
+def test_without_a_stage_the_endpoints_default_or_unknown(mailbox, sms_number, make_user):
+    agent = make_user()
+    sms_number.default_stage = Stage.USE
+    customer = a_customer(phone=CUSTOMER_PHONE)
+    by_text = outreach.start_conversation(customer, Channel.SMS, "Hi there", agent)
+    by_mail = outreach.start_conversation(customer, Channel.EMAIL, "Hi", agent, subject="Hi")
+    assert (by_text.stage, by_text.stage_source) == (Stage.USE, StageSource.ENDPOINT_DEFAULT)
+    assert (by_mail.stage, by_mail.stage_source) == (Stage.UNKNOWN, StageSource.NONE)
+    assert by_text.subject == "Hi there"
+    assert opening(by_text).subject is None
+
+
+def test_bad_input_is_refused_and_nothing_is_kept(mailbox, sms_number, make_user):
+    agent = make_user()
+    customer = a_customer(phone=None)
+    cases = [
+        (Channel.EMAIL, "Hi", None, None, "an email needs a subject"),
+        (Channel.EMAIL, "  ", "Subject", None, "text must not be empty"),
+        (Channel.SMS, "Hi", None, None, "Ann Lee has no phone number to write to"),
+        (Channel.EMAIL, "Hi", "S", "bob@example.com", "not one of Ann Lee's identities"),
+        (Channel.CHAT, "Hi", None, None, "outreach goes by email or sms"),
+    ]
+    for channel, text, subject, to, message in cases:
+        with pytest.raises(InvalidInput, match=message):
+            outreach.start_conversation(customer, channel, text, agent, subject=subject, to=to)
+    assert db.session.scalars(select(Ticket)).all() == []
+
+
+def test_a_text_longer_than_an_sms_may_be_is_refused(sms_number, make_user):
+    customer = a_customer(phone=CUSTOMER_PHONE)
+    with pytest.raises(InvalidInput, match="at most 1,600 characters"):
+        outreach.start_conversation(customer, Channel.SMS, "x" * 1601, make_user())
+
+
+def test_no_mailbox_to_send_from_says_so(ctx, make_user):
+    with pytest.raises(service.TicketError, match="no mailbox to send from"):
+        outreach.start_conversation(a_customer(), Channel.EMAIL, "Hi", make_user(), subject="S")
+
+
+# --- first response and SLA ---------------------------------------------------------------------
+
+
+def test_no_first_response_until_the_customer_answers_and_an_agent_replies(
+    mailbox, make_user, inbound
+):
+    agent = make_user()
+    sla.set_target("purchase", 60, 24 * 60)
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    ticket = outreach.start_conversation(
+        a_customer(), Channel.EMAIL, "Shall we renew?", agent,
+        subject="Renewal", stage=Stage.PURCHASE, at=start,
+    )  # fmt: skip
+    db.session.commit()
+    # The resolution target runs from the start; the first response waits for the customer.
+    assert ticket.first_response_due_at is None
+    assert ticket.resolution_due_at == start + timedelta(hours=24)
+    assert ticket.sla_due_at == start + timedelta(hours=24)
+
+    # A second message from us before they answered is no first response either.
+    service.reply(ticket, agent, "Just checking in", at=start + timedelta(hours=2))
+    assert ticket.first_response_at is None
+
+    answered = start + timedelta(hours=3)
+    answer = service.receive(
+        inbound(
+            sender="ann@example.com",
+            subject=f"Re: Renewal [#{ticket.number}]",
+            thread_hints=(opening(ticket).external_id,),
+            text="Yes please",
+            received_at=answered,
+        )
+    )
+    assert answer.ticket is ticket
+    assert ticket.status == TicketStatus.OPEN
+    assert ticket.first_response_due_at == answered + timedelta(hours=1)
+    assert ticket.sla_due_at == answered + timedelta(hours=1)
+
+    replied = answered + timedelta(minutes=20)
+    service.reply(ticket, agent, "Done", at=replied)
+    assert ticket.first_response_at == replied
+    assert ticket.first_response_seconds == 20 * 60
+    assert ticket.first_response_breached_at is None
+
+
+def test_a_proactive_ticket_past_its_wait_is_never_breached_for_first_response(mailbox, make_user):
+    sla.set_target("use", 30, None)
+    start = utcnow() - timedelta(hours=5)
+    ticket = outreach.start_conversation(
+        a_customer(), Channel.EMAIL, "Tips", make_user(), subject="Tips", stage=Stage.USE, at=start
+    )
+    db.session.commit()
+    assert sla.record_breaches() == 0
+    assert ticket.first_response_breached_at is None
+
+
+# --- opt-outs and unsubscribes -----------------------------------------------------------------
+
+
+def test_a_number_that_texted_stop_is_never_texted(sms_number, make_user):
+    customer = a_customer(phone=CUSTOMER_PHONE)
+    [phone] = [i for i in customer.identities if i.kind == IdentityKind.PHONE]
+    phone.opted_out_at, phone.opt_out_reason = utcnow(), "texted STOP"
+    with pytest.raises(outreach.OptedOut, match=r"\+15550002000 opted out of text messages"):
+        outreach.start_conversation(customer, Channel.SMS, "Sale!", make_user())
+    assert db.session.scalars(select(Ticket)).all() == []
+
+
+def test_an_unsubscribed_address_gets_no_outreach_but_still_gets_replies(
+    client, mailbox, make_user, inbound
+):
+    agent = make_user()
+    customer = a_customer()
+    first = outreach.start_conversation(customer, Channel.EMAIL, "News", agent, subject="News")
+    db.session.commit()
+    link = opening(first).text.rsplit(" ", 1)[-1].removeprefix("http://helpdesk.test")
+
+    page = client.get(link)
+    assert page.status_code == 200 and "ann@example.com" in page.text
+    assert client.post(link).status_code == 200
+    db.session.expire_all()
+    assert outreach.unsubscribed("ann@example.com")
+
+    with pytest.raises(outreach.OptedOut, match=r"ann@example\.com unsubscribed"):
+        outreach.start_conversation(customer, Channel.EMAIL, "More", agent, subject="More")
+    # Their own request is answered as ever.
+    ticket = service.receive(inbound(sender="ann@example.com", text="Question")).ticket
+    assert service.reply(ticket, agent, "Answer").delivery_state == DeliveryState.QUEUED
+
+
+def test_a_mail_clients_one_click_post_unsubscribes(client, mailbox, make_user):
+    ticket = outreach.start_conversation(
+        a_customer(), Channel.EMAIL, "News", make_user(), subject="News"
+    )
+    db.session.commit()
+    path = outreach.unsubscribe_url("ann@example.com").removeprefix("http://helpdesk.test")
+    assert path in opening(ticket).text
+    answer = client.post(path, data={"List-Unsubscribe": "One-Click"})
+    assert answer.status_code == 200
+    assert outreach.unsubscribed("ann@example.com")
+
+
+def test_a_forged_unsubscribe_link_is_not_found(client, ctx):
+    assert client.get("/unsubscribe/not-a-token").status_code == 404
+    assert client.post("/unsubscribe/not-a-token").status_code == 404
+
+
+# --- send rates ---------------------------------------------------------------------------------
+
+
+def test_each_endpoint_sends_outreach_at_its_rate(mailbox, sms_number, make_user, app):
+    agent = make_user()
+    at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    customers = [a_customer(f"C{n}", f"c{n}@example.com", f"+1555000300{n}") for n in range(3)]
+    texts = [outreach.start_conversation(c, Channel.SMS, "Hi", agent, at=at) for c in customers]
+    mails = [
+        outreach.start_conversation(c, Channel.EMAIL, "Hi", agent, subject="S", at=at)
+        for c in customers
+    ]
+    # 1 per second per number, 10 per second per mailbox (the defaults).
+    assert [opening(t).next_attempt_at for t in texts] == [
+        at,
+        at + timedelta(seconds=1),
+        at + timedelta(seconds=2),
+    ]
+    assert [opening(t).next_attempt_at for t in mails] == [
+        at,
+        at + timedelta(seconds=0.1),
+        at + timedelta(seconds=0.2),
+    ]
+    # Settable; a later start takes the slot after the last one given out.
+    app.config["HELPDESK_OUTREACH_SMS_PER_SECOND"] = 0.5
+    try:
+        later = outreach.start_conversation(customers[0], Channel.SMS, "Again", agent, at=at)
+    finally:
+        app.config["HELPDESK_OUTREACH_SMS_PER_SECOND"] = 1.0
+    assert opening(later).next_attempt_at == at + timedelta(seconds=4)
+
+
+def test_the_worker_sends_each_text_no_sooner_than_its_slot(sms_number, make_user, twilio):
+    agent = make_user()
+    customers = [a_customer(f"C{n}", None, f"+1555000300{n}") for n in range(3)]
+    now = utcnow()
+    for customer in customers:
+        outreach.start_conversation(customer, Channel.SMS, "Hi", agent, at=now)
+    db.session.commit()
+
+    assert str(run_due("w1", now=now)) == "sent 1, retrying 0, failed 0"
+    assert str(run_due("w1", now=now + timedelta(seconds=0.5))) == "sent 0, retrying 0, failed 0"
+    assert str(run_due("w1", now=now + timedelta(seconds=2))) == "sent 2, retrying 0, failed 0"
+    assert [form["To"] for form in twilio.sent()] == [
+        "+15550003000",
+        "+15550003001",
+        "+15550003002",
+    ]
+
+
+# --- answers thread back ------------------------------------------------------------------------
+
+
+def test_the_customers_text_answer_lands_on_the_conversation(
+    sms_number, make_user, twilio, text_in
+):
+    customer = a_customer(phone=CUSTOMER_PHONE)
+    ticket = outreach.start_conversation(customer, Channel.SMS, "Your order shipped", make_user())
+    db.session.commit()
+    run_due("w1", now=utcnow() + timedelta(seconds=5))
+    assert twilio.sent()[0]["To"] == CUSTOMER_PHONE
+    assert twilio.sent()[0]["From"] == NUMBER
+
+    text_in("Thanks! When will it arrive?")
+    db.session.expire_all()
+    ticket = db.session.get(Ticket, ticket.id)
+    assert [m.direction for m in ticket.messages] == [Direction.OUTBOUND, Direction.INBOUND]
+    assert ticket.status == TicketStatus.OPEN
+    assert db.session.scalar(select(func.count()).select_from(Ticket)) == 1
