@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from channels.base import Channel
 from helpdesk.extensions import db
 from helpdesk.models import (
+    AuditEvent,
     Customer,
     CustomerIdentity,
     DeliveryState,
@@ -339,3 +340,141 @@ def test_the_customers_text_answer_lands_on_the_conversation(
     assert [m.direction for m in ticket.messages] == [Direction.OUTBOUND, Direction.INBOUND]
     assert ticket.status == TicketStatus.OPEN
     assert db.session.scalar(select(func.count()).select_from(Ticket)) == 1
+
+
+# --- POST /api/v1/tickets -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def api(client, mailbox, sms_number, make_user, make_token):
+    """POST a body to /api/v1/tickets as Ada with her own token; (status, JSON)."""
+    headers = {"Authorization": f"Bearer {make_token(make_user(name='Ada Agent'))}"}
+
+    def post(body):
+        response = client.post("/api/v1/tickets", json=body, headers=headers)
+        return response.status_code, response.get_json()
+
+    return post
+
+
+def test_the_api_starts_a_conversation_with_a_new_customer_by_phone(api, twilio):
+    status, ticket = api(
+        {
+            "customer": {"phone": "+1 555 000 2000", "name": "Ann Lee"},
+            "channel": "sms",
+            "text": "Your table is ready for pickup.",
+            "stage": "purchase",
+            "outbound": True,
+        }
+    )
+    assert status == 201, ticket
+    assert ticket["proactive"] is True
+    assert ticket["status"] == "pending"
+    assert (ticket["stage"], ticket["stage_source"]) == ("purchase", "api")
+    assert ticket["customer"]["name"] == "Ann Lee"
+    assert ticket["customer"]["identities"][0]["value"] == CUSTOMER_PHONE
+    [message] = ticket["messages"]
+    assert (message["direction"], message["recipient"]) == ("outbound", CUSTOMER_PHONE)
+    assert ticket["first_response_at"] is None
+    db.session.expire_all()
+    [audit] = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "api.create_ticket")
+    ).all()
+    assert audit.after["text"] == "Your table is ready for pickup."
+
+
+def test_the_api_records_a_request_on_a_known_customers_behalf(api):
+    customer = a_customer()
+    db.session.commit()
+    status, ticket = api(
+        {
+            "customer": customer.id,
+            "channel": "email",
+            "subject": "Called about a refund",
+            "text": "My grinder arrived broken; I want a refund.",
+            "outbound": False,
+        }
+    )
+    assert status == 201, ticket
+    assert ticket["proactive"] is False
+    assert ticket["status"] == "new"
+    assert (ticket["stage"], ticket["stage_source"]) == ("unknown", "none")
+    [message] = ticket["messages"]
+    assert (message["direction"], message["sender"]) == ("inbound", "ann@example.com")
+    assert message["text"] == "My grinder arrived broken; I want a refund."
+    assert message["thread_reason"] == "taken on the customer's behalf by Ada Agent"
+
+
+def test_the_api_finds_a_customer_by_their_email_instead_of_making_another(api):
+    customer = a_customer()
+    db.session.commit()
+    status, ticket = api(
+        {
+            "customer": {"email": "ANN@example.com"},
+            "channel": "email",
+            "subject": "Hello",
+            "text": "Hi",
+            "outbound": True,
+        }
+    )
+    assert status == 201
+    assert ticket["customer"]["id"] == customer.id
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code", "words"),
+    [
+        ({"channel": "sms", "text": "Hi", "outbound": True}, 400, "invalid_field", "customer"),
+        ({"customer": 1, "channel": "chat", "text": "Hi", "outbound": True}, 400,
+         "invalid_field", "channel"),
+        ({"customer": 1, "channel": "email", "text": "Hi", "outbound": True}, 400,
+         "invalid_field", "subject"),
+        ({"customer": 1, "channel": "sms", "text": "", "outbound": True}, 400,
+         "invalid_field", "text"),
+        ({"customer": {"email": "nobody"}, "channel": "sms", "text": "Hi", "outbound": True},
+         400, "invalid_field", "customer.email"),
+        ({"customer": 1, "channel": "sms", "text": "Hi", "outbound": True, "x": 1}, 400,
+         "unknown_field", "x"),
+        ({"customer": 1, "channel": "sms", "text": "Hi", "outbound": True,
+          "endpoint": "+15559999999"}, 400, "invalid_field", "endpoint"),
+        ({"customer": 999, "channel": "sms", "text": "Hi", "outbound": True}, 404,
+         "not_found", "no customer with id 999"),
+        ({"customer": 1, "channel": "sms", "text": "Hi", "outbound": True}, 422,
+         "invalid_input", "has no phone number"),
+    ],
+)  # fmt: skip
+def test_the_api_refuses_bad_input_and_keeps_nothing(api, body, status, code, words):
+    a_customer()
+    db.session.commit()
+    answer_status, answer = api(body)
+    assert (answer_status, answer["error"]["code"]) == (status, code), answer
+    assert words in answer["error"]["message"]
+    assert db.session.scalars(select(Ticket)).all() == []
+
+
+def test_the_api_refuses_an_opted_out_recipient_with_409(api):
+    customer = a_customer(phone=CUSTOMER_PHONE)
+    outreach.unsubscribe("ann@example.com")
+    db.session.commit()
+    status, answer = api(
+        {
+            "customer": customer.id,
+            "channel": "email",
+            "subject": "S",
+            "text": "Hi",
+            "outbound": True,
+        }
+    )
+    assert (status, answer["error"]["code"]) == (409, "opted-out")
+    assert "ann@example.com unsubscribed" in answer["error"]["message"]
+    # A request taken on their behalf is theirs: it is recorded all the same.
+    status, _ = api(
+        {
+            "customer": customer.id,
+            "channel": "email",
+            "subject": "S",
+            "text": "Hi",
+            "outbound": False,
+        }
+    )
+    assert status == 201
