@@ -28,7 +28,7 @@ from helpdesk.models import (
     utcnow,
 )
 from helpdesk.outbox import run_due
-from helpdesk.tickets import outreach, service, sla
+from helpdesk.tickets import campaigns, outreach, service, sla
 from helpdesk.tickets import sms as sms_service
 from helpdesk.tickets.errors import InvalidInput
 
@@ -478,3 +478,118 @@ def test_the_api_refuses_an_opted_out_recipient_with_409(api):
         }
     )
     assert status == 201
+
+
+# --- campaigns ----------------------------------------------------------------------------------
+
+
+def day(n: int) -> datetime:
+    return datetime(2026, 12, n, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def segment_people(mailbox, sms_number, make_user):
+    """Seven customers, four in the purchase segment of 1-5 December (hand-picked cases)."""
+    agent = make_user()
+
+    def person(name, email=None, phone=None, *, claimed=False):
+        customer = a_customer(name, email, phone)
+        if claimed:
+            customer.identities[0].verified_at = None
+        return customer
+
+    def request(customer, stage, when, channel=Channel.EMAIL, tag=None):
+        ticket = outreach.take_on_behalf(
+            customer, channel, "A question", agent, subject="Q", stage=stage, at=when
+        )
+        if tag:
+            service.add_tag(ticket, agent, tag)
+        return ticket
+
+    both = person("Both", "both@example.com", "+15550003001")
+    request(both, Stage.PURCHASE, day(2))
+    request(both, Stage.PURCHASE, day(4))  # two tickets: one recipient
+    gone = person("Unsubscribed", "gone@example.com")
+    outreach.unsubscribe("gone@example.com")
+    request(gone, Stage.PURCHASE, day(3), tag="vip")
+    stopped = person("Stopped", phone="+15550003002")
+    stopped.identities[0].opted_out_at = day(1)
+    stopped.identities[0].opt_out_reason = "texted STOP"
+    request(stopped, Stage.PURCHASE, day(5), Channel.SMS, tag="vip")
+    claimed = person("Claimed", "claimed@example.com", claimed=True)
+    request(claimed, Stage.PURCHASE, day(1))
+    request(person("Too early", "early@example.com"), Stage.PURCHASE, day(1) - timedelta(days=1))
+    request(person("Other stage", "use@example.com"), Stage.USE, day(2))
+    later = request(person("Merged", "merged@example.com"), Stage.PURCHASE, day(3))
+    service.merge(
+        later,
+        request(person("Target", None, "+15550003009"), Stage.USE, day(3), Channel.SMS),
+        agent,
+    )
+    db.session.commit()
+    return agent
+
+
+def test_a_stage_segments_preview_counts_who_is_reached_and_who_is_left_out(segment_people):
+    segment = campaigns.Segment.of(Stage.PURCHASE, day(1).date(), day(5).date())
+    by_mail = campaigns.preview(segment, Channel.EMAIL)
+    assert [c.name for c, _ in by_mail.recipients] == ["Both"]
+    # Unsubscribed: gone@; no proven address: Stopped (none) and Claimed (only typed).
+    assert (by_mail.opted_out, by_mail.unsubscribed, by_mail.no_identity) == (0, 1, 2)
+    by_text = campaigns.preview(segment, Channel.SMS)
+    assert [identity.value for _, identity in by_text.recipients] == ["+15550003001"]
+    # Opted out: Stopped; no number: Unsubscribed and Claimed.
+    assert (by_text.opted_out, by_text.unsubscribed, by_text.no_identity) == (1, 0, 2)
+
+
+def test_a_tag_segment_and_a_one_day_range(segment_people):
+    tagged = campaigns.preview(campaigns.Segment.of(tag=" VIP "), Channel.EMAIL)
+    assert (len(tagged.recipients), tagged.unsubscribed, tagged.no_identity) == (0, 1, 1)
+    first_day = campaigns.preview(
+        campaigns.Segment.of(Stage.PURCHASE, day(1).date(), day(1).date()), Channel.EMAIL
+    )
+    assert (len(first_day.recipients), first_day.left_out) == (0, 1)  # Claimed only
+
+
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        ({}, "choose a journey stage"),
+        ({"stage": Stage.USE, "first_day": day(2).date()}, "needs its first and last day"),
+        ({"stage": Stage.USE, "first_day": day(2).date(), "last_day": day(1).date()},
+         "comes before"),
+        ({"tag": "not a tag!"}, "tag"),
+    ],
+)  # fmt: skip
+def test_a_segment_that_makes_no_sense_is_refused(ctx, fields, words):
+    with pytest.raises(InvalidInput, match=words):
+        campaigns.Segment.of(**fields)
+
+
+def test_sending_a_campaign_starts_one_ticket_per_recipient_and_records_it(
+    segment_people, make_user
+):
+    manager = make_user(role="manager", name="Mia Manager")
+    segment = campaigns.Segment.of(Stage.PURCHASE, day(1).date(), day(5).date())
+    campaign = campaigns.send(
+        segment, Channel.SMS, "Our spring beans are in.", manager, stage=Stage.CULTIVATION
+    )
+    db.session.commit()
+
+    assert (campaign.recipients, campaign.opted_out, campaign.no_identity) == (1, 1, 2)
+    assert campaign.segment == {"stage": "purchase", "from": "2026-12-01", "to": "2026-12-05"}
+    [ticket] = db.session.scalars(select(Ticket).where(Ticket.proactive)).all()
+    assert ticket.customer.name == "Both"
+    assert ticket.stage == Stage.CULTIVATION
+    assert ticket.events[-1].to_value == f"started by Mia Manager in campaign {campaign.id}"
+    assert opening(ticket).recipient == "+15550003001"
+    audit = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "campaign.created")
+    ).one()
+    assert audit.after["recipients"] == 1
+
+
+def test_a_campaign_nobody_can_receive_is_refused(segment_people, make_user):
+    segment = campaigns.Segment.of(tag="vip")
+    with pytest.raises(InvalidInput, match="nobody in this segment"):
+        campaigns.send(segment, Channel.EMAIL, "Hi", make_user(), subject="S", stage=Stage.USE)
