@@ -3,6 +3,8 @@ first-response rule and SLA, opt-outs and unsubscribes, send rates, and answers 
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 
@@ -593,3 +595,115 @@ def test_a_campaign_nobody_can_receive_is_refused(segment_people, make_user):
     segment = campaigns.Segment.of(tag="vip")
     with pytest.raises(InvalidInput, match="nobody in this segment"):
         campaigns.send(segment, Channel.EMAIL, "Hi", make_user(), subject="S", stage=Stage.USE)
+
+
+# --- the web pages ------------------------------------------------------------------------------
+
+
+def test_an_agent_starts_a_conversation_from_the_customer_page(client, login, mailbox):
+    agent_id = login(name="Alex Agent")
+    customer = a_customer(phone=CUSTOMER_PHONE)
+    db.session.commit()
+    [email] = [i for i in customer.identities if i.kind == IdentityKind.EMAIL]
+
+    page = client.get(f"/customers/{customer.id}")
+    assert "Start a conversation" in page.text
+    assert "Email · ann@example.com" in page.text and "SMS · +15550002000" in page.text
+
+    answer = client.post(
+        f"/customers/{customer.id}/outreach",
+        data={
+            "outreach-to": str(email.id),
+            "outreach-sender": "",
+            "outreach-subject": "Your order",
+            "outreach-text": "It shipped today.",
+            "outreach-stage": "purchase",
+        },
+    )
+    db.session.expire_all()
+    [ticket] = db.session.scalars(select(Ticket)).all()
+    assert answer.status_code == 302 and answer.location == f"/tickets/{ticket.id}"
+    assert ticket.proactive and ticket.assignee_id == agent_id
+    assert ticket.stage == Stage.PURCHASE and ticket.stage_source == StageSource.AGENT
+    assert "Proactive" in client.get(f"/tickets/{ticket.id}").text
+    assert "Proactive" in client.get("/tickets?status=pending").text
+
+
+def test_the_outreach_form_keeps_the_text_and_says_what_is_wrong(client, login, mailbox):
+    login()
+    customer = a_customer(phone=CUSTOMER_PHONE)
+    [phone] = [i for i in customer.identities if i.kind == IdentityKind.PHONE]
+    phone.opted_out_at, phone.opt_out_reason = utcnow(), "texted STOP"
+    [email] = [i for i in customer.identities if i.kind == IdentityKind.EMAIL]
+    db.session.commit()
+    path = f"/customers/{customer.id}/outreach"
+    data = {
+        "outreach-to": str(email.id),
+        "outreach-sender": "",
+        "outreach-stage": "",
+        "outreach-text": "Keep me",
+    }
+
+    no_subject = client.post(path, data=data)
+    assert no_subject.status_code == 400
+    assert "an email needs a subject" in no_subject.text and "Keep me" in no_subject.text
+    stopped = client.post(path, data={**data, "outreach-to": str(phone.id)})
+    assert stopped.status_code == 400 and "opted out of text messages" in stopped.text
+    stale = client.post(path, data={**data, "outreach-to": "999999", "outreach-subject": "S"})
+    assert stale.status_code == 400 and "Not a valid choice" in stale.text
+    assert db.session.scalars(select(Ticket)).all() == []
+    assert client.post("/customers/999999/outreach", data=data).status_code == 404
+
+
+def test_managers_preview_and_send_a_campaign_agents_may_not(client, login, segment_people):
+    data = {
+        "segment": "stage",
+        "segment_stage": "purchase",
+        "first_day": "2026-12-01",
+        "last_day": "2026-12-05",
+        "channel": "email",
+        "sender": "",
+        "subject": "Spring beans",
+        "text": "They are in.",
+        "stage": "cultivation",
+    }
+    login()
+    assert client.get("/outreach").status_code == 403
+    client.post("/logout")
+    login(role="manager", name="Mia Manager")
+
+    preview = client.post("/outreach", data={**data, "preview": "Preview"})
+    assert preview.status_code == 200
+    assert "<strong>1</strong> customer will receive it" in preview.text
+    assert "<strong>3</strong> left out: 0 opted out of texts, 1 unsubscribed" in preview.text
+    assert "Both (both@example.com)" in preview.text
+    previewed = re.search(r'name="previewed" type="hidden" value="([^"]*)"', preview.text)
+    key = html.unescape(previewed.group(1))
+
+    unpreviewed = client.post("/outreach", data={**data, "send": "Send to 1"})
+    assert unpreviewed.status_code == 400 and "Preview it first" in unpreviewed.text
+    changed = client.post(
+        "/outreach", data={**data, "channel": "sms", "previewed": key, "send": "Send to 1"}
+    )
+    assert changed.status_code == 400 and "changed since the preview" in changed.text
+    assert db.session.scalars(select(Ticket).where(Ticket.proactive)).all() == []
+
+    sent = client.post("/outreach", data={**data, "previewed": key, "send": "Send to 1"})
+    assert sent.status_code == 302
+    page = client.get("/outreach")
+    assert "Campaign sent: 1 customer will get it" in page.text
+    assert "purchase tickets from 2026-12-01 to 2026-12-05: 1 sent, 3 left out" in page.text
+    db.session.expire_all()
+    [ticket] = db.session.scalars(select(Ticket).where(Ticket.proactive)).all()
+    assert opening(ticket).recipient == "both@example.com"
+
+
+def test_a_campaign_form_with_a_bad_segment_says_so(client, login, mailbox):
+    login(role="manager")
+    answer = client.post(
+        "/outreach",
+        data={"segment": "tag", "tag": "", "channel": "email", "sender": "", "text": "Hi",
+              "stage": "use", "segment_stage": "use", "preview": "Preview"},
+    )  # fmt: skip
+    assert answer.status_code == 400
+    assert '<p class="error" id="tag-error">a tag needs a name</p>' in answer.text

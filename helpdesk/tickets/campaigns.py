@@ -54,7 +54,7 @@ class Segment:
         tag: str | None = None,
     ) -> Segment:
         """A segment by stage and days or by tag (exactly one); InvalidInput says what is amiss."""
-        if tag and tag.strip():
+        if tag is not None:
             return cls(tag=tag_name(tag))
         if stage is None:
             raise InvalidInput("choose a journey stage (with its days) or a tag")
@@ -64,6 +64,17 @@ class Segment:
             raise InvalidInput("the last day comes before the first")
         return cls(stage=stage, first_day=first_day, last_day=last_day)
 
+    @classmethod
+    def from_json(cls, data: dict) -> Segment:
+        """The segment a campaign row recorded (``as_json``)."""
+        if "tag" in data:
+            return cls(tag=data["tag"])
+        return cls(
+            stage=Stage(data["stage"]),
+            first_day=date.fromisoformat(data["from"]),
+            last_day=date.fromisoformat(data["to"]),
+        )
+
     def describe(self) -> str:
         """The segment in words, as campaign lists show it."""
         if self.tag:
@@ -71,6 +82,7 @@ class Segment:
         return f"{self.stage.value} tickets from {self.first_day} to {self.last_day}"
 
     def as_json(self) -> dict:
+        """The segment as a campaign row records it."""
         if self.tag:
             return {"tag": self.tag}
         return {"stage": self.stage.value, "from": str(self.first_day), "to": str(self.last_day)}

@@ -51,6 +51,7 @@ from helpdesk.tickets.errors import InvalidInput, TicketError
 from helpdesk.tickets.events import SUBJECT_LENGTH, _excerpt, _record
 from helpdesk.tickets.intake import next_ticket_number
 from helpdesk.tickets.outbound import _queue_outbound
+from helpdesk.tickets.properties import assign
 
 # The thread reason of an opening message: how the outbox knows it for outreach.
 OPENING = "outreach: the conversation we started"
@@ -144,12 +145,15 @@ def start_conversation(
     source: StageSource = StageSource.AGENT,
     token: ApiToken | None = None,
     why: str | None = None,
+    keep: bool = False,
     at: datetime | None = None,
 ) -> Ticket:
     """Start a conversation with the customer: a proactive ticket, its message queued.
 
     The ticket waits on the customer (pending) and owes no first response until they answer.
-    ``why`` names what started it (a campaign) in the ticket's events.
+    ``why`` names what started it (a campaign) in the ticket's events. With ``keep`` the
+    ticket is assigned to whoever started it, so the answer comes back to them; otherwise its
+    team's automatic assignment takes it.
     """
     at = at or utcnow()
     identity = recipient(customer, channel, to)
@@ -170,7 +174,10 @@ def start_conversation(
         ticket, by, text, OPENING, at, route=(channel, endpoint, identity.value), subject=subject
     )
     message.next_attempt_at = slot
-    assignment.offer(ticket, at)
+    if keep:
+        assign(ticket, by, by, at=at)
+    else:
+        assignment.offer(ticket, at)
     db.session.flush()
     return ticket
 
