@@ -72,9 +72,10 @@ def test_a_manager_previews_and_sends_a_small_campaign(
         make_user(role="manager", email="mia@helpdesk.test", name="Mia Manager")
         for n, name in enumerate(("Ann Lee", "Bo Chen", "Cy Diaz")):
             customer = db.session.get(Customer, a_customer(name, f"c{n}@example.com"))
-            outreach.take_on_behalf(
-                customer, Channel.EMAIL, "Question", agent, subject="Q", stage=Stage.PURCHASE
+            draft = outreach.Draft(
+                customer, Channel.EMAIL, "Question", subject="Q", stage=Stage.PURCHASE
             )
+            outreach.take_on_behalf(draft, agent)
         outreach.unsubscribe("c2@example.com")
     log_in(page, live_url, "mia@helpdesk.test")
 

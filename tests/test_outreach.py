@@ -64,6 +64,16 @@ def a_customer(name: str = "Ann Lee", email: str | None = "ann@example.com", pho
     return customer
 
 
+def start(customer, channel, text, by, *, at=None, **fields) -> Ticket:
+    """Start a conversation from a draft of these fields."""
+    return outreach.start_conversation(outreach.Draft(customer, channel, text, **fields), by, at=at)
+
+
+def on_behalf(customer, channel, text, by, *, at=None, **fields) -> Ticket:
+    """Take a request on the customer's behalf from a draft of these fields."""
+    return outreach.take_on_behalf(outreach.Draft(customer, channel, text, **fields), by, at=at)
+
+
 def opening(ticket: Ticket) -> Message:
     return ticket.messages[0]
 
@@ -76,7 +86,7 @@ def test_an_email_conversation_is_a_pending_proactive_ticket_with_its_mail_queue
 ):
     agent = make_user(name="Alex Agent")
     customer = a_customer()
-    ticket = outreach.start_conversation(
+    ticket = start(
         customer, Channel.EMAIL, "Your grinder is back in stock.", agent,
         subject="Back in stock", stage=Stage.CULTIVATION,
     )  # fmt: skip
@@ -101,9 +111,7 @@ def test_an_email_conversation_is_a_pending_proactive_ticket_with_its_mail_queue
 
 
 def test_the_mail_carries_one_click_unsubscribe_headers(mailbox, make_user, smtp_sink):
-    ticket = outreach.start_conversation(
-        a_customer(), Channel.EMAIL, "Hello", make_user(), subject="News"
-    )
+    ticket = start(a_customer(), Channel.EMAIL, "Hello", make_user(), subject="News")
     db.session.commit()
     assert str(run_due("w1")) == "sent 1, retrying 0, failed 0"
 
@@ -131,8 +139,8 @@ def test_without_a_stage_the_endpoints_default_or_unknown(mailbox, sms_number, m
     agent = make_user()
     sms_number.default_stage = Stage.USE
     customer = a_customer(phone=CUSTOMER_PHONE)
-    by_text = outreach.start_conversation(customer, Channel.SMS, "Hi there", agent)
-    by_mail = outreach.start_conversation(customer, Channel.EMAIL, "Hi", agent, subject="Hi")
+    by_text = start(customer, Channel.SMS, "Hi there", agent)
+    by_mail = start(customer, Channel.EMAIL, "Hi", agent, subject="Hi")
     assert (by_text.stage, by_text.stage_source) == (Stage.USE, StageSource.ENDPOINT_DEFAULT)
     assert (by_mail.stage, by_mail.stage_source) == (Stage.UNKNOWN, StageSource.NONE)
     assert by_text.subject == "Hi there"
@@ -151,19 +159,19 @@ def test_bad_input_is_refused_and_nothing_is_kept(mailbox, sms_number, make_user
     ]
     for channel, text, subject, to, message in cases:
         with pytest.raises(InvalidInput, match=message):
-            outreach.start_conversation(customer, channel, text, agent, subject=subject, to=to)
+            start(customer, channel, text, agent, subject=subject, to=to)
     assert db.session.scalars(select(Ticket)).all() == []
 
 
 def test_a_text_longer_than_an_sms_may_be_is_refused(sms_number, make_user):
     customer = a_customer(phone=CUSTOMER_PHONE)
     with pytest.raises(InvalidInput, match="at most 1,600 characters"):
-        outreach.start_conversation(customer, Channel.SMS, "x" * 1601, make_user())
+        start(customer, Channel.SMS, "x" * 1601, make_user())
 
 
 def test_no_mailbox_to_send_from_says_so(ctx, make_user):
     with pytest.raises(service.TicketError, match="no mailbox to send from"):
-        outreach.start_conversation(a_customer(), Channel.EMAIL, "Hi", make_user(), subject="S")
+        start(a_customer(), Channel.EMAIL, "Hi", make_user(), subject="S")
 
 
 # --- first response and SLA ---------------------------------------------------------------------
@@ -174,22 +182,22 @@ def test_no_first_response_until_the_customer_answers_and_an_agent_replies(
 ):
     agent = make_user()
     sla.set_target("purchase", 60, 24 * 60)
-    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-    ticket = outreach.start_conversation(
+    began = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    ticket = start(
         a_customer(), Channel.EMAIL, "Shall we renew?", agent,
-        subject="Renewal", stage=Stage.PURCHASE, at=start,
+        subject="Renewal", stage=Stage.PURCHASE, at=began,
     )  # fmt: skip
     db.session.commit()
     # The resolution target runs from the start; the first response waits for the customer.
     assert ticket.first_response_due_at is None
-    assert ticket.resolution_due_at == start + timedelta(hours=24)
-    assert ticket.sla_due_at == start + timedelta(hours=24)
+    assert ticket.resolution_due_at == began + timedelta(hours=24)
+    assert ticket.sla_due_at == began + timedelta(hours=24)
 
     # A second message from us before they answered is no first response either.
-    service.reply(ticket, agent, "Just checking in", at=start + timedelta(hours=2))
+    service.reply(ticket, agent, "Just checking in", at=began + timedelta(hours=2))
     assert ticket.first_response_at is None
 
-    answered = start + timedelta(hours=3)
+    answered = began + timedelta(hours=3)
     answer = service.receive(
         inbound(
             sender="ann@example.com",
@@ -213,9 +221,9 @@ def test_no_first_response_until_the_customer_answers_and_an_agent_replies(
 
 def test_a_proactive_ticket_past_its_wait_is_never_breached_for_first_response(mailbox, make_user):
     sla.set_target("use", 30, None)
-    start = utcnow() - timedelta(hours=5)
-    ticket = outreach.start_conversation(
-        a_customer(), Channel.EMAIL, "Tips", make_user(), subject="Tips", stage=Stage.USE, at=start
+    began = utcnow() - timedelta(hours=5)
+    ticket = start(
+        a_customer(), Channel.EMAIL, "Tips", make_user(), subject="Tips", stage=Stage.USE, at=began
     )
     db.session.commit()
     assert sla.record_breaches() == 0
@@ -230,7 +238,7 @@ def test_a_number_that_texted_stop_is_never_texted(sms_number, make_user):
     [phone] = [i for i in customer.identities if i.kind == IdentityKind.PHONE]
     phone.opted_out_at, phone.opt_out_reason = utcnow(), "texted STOP"
     with pytest.raises(outreach.OptedOut, match=r"\+15550002000 opted out of text messages"):
-        outreach.start_conversation(customer, Channel.SMS, "Sale!", make_user())
+        start(customer, Channel.SMS, "Sale!", make_user())
     assert db.session.scalars(select(Ticket)).all() == []
 
 
@@ -239,7 +247,7 @@ def test_an_unsubscribed_address_gets_no_outreach_but_still_gets_replies(
 ):
     agent = make_user()
     customer = a_customer()
-    first = outreach.start_conversation(customer, Channel.EMAIL, "News", agent, subject="News")
+    first = start(customer, Channel.EMAIL, "News", agent, subject="News")
     db.session.commit()
     link = opening(first).text.rsplit(" ", 1)[-1].removeprefix("http://helpdesk.test")
 
@@ -250,16 +258,14 @@ def test_an_unsubscribed_address_gets_no_outreach_but_still_gets_replies(
     assert outreach.unsubscribed("ann@example.com")
 
     with pytest.raises(outreach.OptedOut, match=r"ann@example\.com unsubscribed"):
-        outreach.start_conversation(customer, Channel.EMAIL, "More", agent, subject="More")
+        start(customer, Channel.EMAIL, "More", agent, subject="More")
     # Their own request is answered as ever.
     ticket = service.receive(inbound(sender="ann@example.com", text="Question")).ticket
     assert service.reply(ticket, agent, "Answer").delivery_state == DeliveryState.QUEUED
 
 
 def test_a_mail_clients_one_click_post_unsubscribes(client, mailbox, make_user):
-    ticket = outreach.start_conversation(
-        a_customer(), Channel.EMAIL, "News", make_user(), subject="News"
-    )
+    ticket = start(a_customer(), Channel.EMAIL, "News", make_user(), subject="News")
     db.session.commit()
     path = outreach.unsubscribe_url("ann@example.com").removeprefix("http://helpdesk.test")
     assert path in opening(ticket).text
@@ -280,11 +286,8 @@ def test_each_endpoint_sends_outreach_at_its_rate(mailbox, sms_number, make_user
     agent = make_user()
     at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
     customers = [a_customer(f"C{n}", f"c{n}@example.com", f"+1555000300{n}") for n in range(3)]
-    texts = [outreach.start_conversation(c, Channel.SMS, "Hi", agent, at=at) for c in customers]
-    mails = [
-        outreach.start_conversation(c, Channel.EMAIL, "Hi", agent, subject="S", at=at)
-        for c in customers
-    ]
+    texts = [start(c, Channel.SMS, "Hi", agent, at=at) for c in customers]
+    mails = [start(c, Channel.EMAIL, "Hi", agent, subject="S", at=at) for c in customers]
     # 1 per second per number, 10 per second per mailbox (the defaults).
     assert [opening(t).next_attempt_at for t in texts] == [
         at,
@@ -299,7 +302,7 @@ def test_each_endpoint_sends_outreach_at_its_rate(mailbox, sms_number, make_user
     # Settable; a later start takes the slot after the last one given out.
     app.config["HELPDESK_OUTREACH_SMS_PER_SECOND"] = 0.5
     try:
-        later = outreach.start_conversation(customers[0], Channel.SMS, "Again", agent, at=at)
+        later = start(customers[0], Channel.SMS, "Again", agent, at=at)
     finally:
         app.config["HELPDESK_OUTREACH_SMS_PER_SECOND"] = 1.0
     assert opening(later).next_attempt_at == at + timedelta(seconds=4)
@@ -310,7 +313,7 @@ def test_the_worker_sends_each_text_no_sooner_than_its_slot(sms_number, make_use
     customers = [a_customer(f"C{n}", None, f"+1555000300{n}") for n in range(3)]
     now = utcnow()
     for customer in customers:
-        outreach.start_conversation(customer, Channel.SMS, "Hi", agent, at=now)
+        start(customer, Channel.SMS, "Hi", agent, at=now)
     db.session.commit()
 
     assert str(run_due("w1", now=now)) == "sent 1, retrying 0, failed 0"
@@ -330,7 +333,7 @@ def test_the_customers_text_answer_lands_on_the_conversation(
     sms_number, make_user, twilio, text_in
 ):
     customer = a_customer(phone=CUSTOMER_PHONE)
-    ticket = outreach.start_conversation(customer, Channel.SMS, "Your order shipped", make_user())
+    ticket = start(customer, Channel.SMS, "Your order shipped", make_user())
     db.session.commit()
     run_due("w1", now=utcnow() + timedelta(seconds=5))
     assert twilio.sent()[0]["To"] == CUSTOMER_PHONE
@@ -501,7 +504,7 @@ def segment_people(mailbox, sms_number, make_user):
         return customer
 
     def request(customer, stage, when, channel=Channel.EMAIL, tag=None):
-        ticket = outreach.take_on_behalf(
+        ticket = on_behalf(
             customer, channel, "A question", agent, subject="Q", stage=stage, at=when
         )
         if tag:

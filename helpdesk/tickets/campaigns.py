@@ -170,19 +170,10 @@ def send(
     )
     db.session.add(campaign)
     db.session.flush()
+    why = f"by {by.name} in campaign {campaign.id}"
     for customer, identity in reached.recipients:
-        outreach.start_conversation(
-            customer,
-            channel,
-            text,
-            by,
-            subject=subject,
-            stage=stage,
-            to=identity.value,
-            endpoint=endpoint,
-            why=f"by {by.name} in campaign {campaign.id}",
-            at=at,
-        )
+        draft = outreach.Draft(customer, channel, text, subject, stage, identity.value, endpoint)
+        outreach.start_conversation(draft, by, why=why, at=at)
     return campaign
 
 

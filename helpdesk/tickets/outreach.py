@@ -14,6 +14,7 @@ customer's request, so not proactive.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -132,17 +133,29 @@ def unsubscribed(address: str) -> bool:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """What a new ticket starts with: whom, on which channel, what, at which stage.
+
+    ``to``: which of the customer's addresses or numbers (their first of the channel when
+    None); ``endpoint``: the mailbox or number (the channel's first when None); ``stage``: the
+    sending endpoint's default, else unknown, when None.
+    """
+
+    customer: Customer
+    channel: Channel
+    text: str
+    subject: str | None = None
+    stage: Stage | None = None
+    to: str | None = None
+    endpoint: Endpoint | None = None
+    source: StageSource = StageSource.AGENT
+
+
 def start_conversation(
-    customer: Customer,
-    channel: Channel,
-    text: str,
+    draft: Draft,
     by: User,
     *,
-    subject: str | None = None,
-    stage: Stage | None = None,
-    to: str | None = None,
-    endpoint: Endpoint | None = None,
-    source: StageSource = StageSource.AGENT,
     token: ApiToken | None = None,
     why: str | None = None,
     keep: bool = False,
@@ -156,23 +169,20 @@ def start_conversation(
     team's automatic assignment takes it.
     """
     at = at or utcnow()
-    identity = recipient(customer, channel, to)
+    identity = recipient(draft.customer, draft.channel, draft.to)
     if (blocked := outreach_block(identity)) is not None:
         raise OptedOut(f"{blocked}: nothing was sent")
-    text, subject = _checked(channel, text, subject)
-    endpoint = sending_endpoint(channel, endpoint)
-    ticket = _open(customer, channel, endpoint, subject or text, stage, source, by, at, True)
+    ticket, text, subject = _open(draft, by, at, proactive=True)
     # Started by us, it waits on the customer: their answer opens it like any reply.
     ticket.status = TicketStatus.PENDING
     started = why or (f"by {by.name}" + (f" with the API token {token.name}" if token else ""))
     _record(ticket, by, "outreach", None, f"started {started}", at)
-    if channel == Channel.EMAIL:
+    if ticket.channel == Channel.EMAIL:
         subject = f"{subject} [#{ticket.number}]"
         text = f"{text}\n\n--\n{UNSUBSCRIBE_LINE} {unsubscribe_url(identity.value)}"
-    slot = send_slot(endpoint, at)
-    message = _queue_outbound(
-        ticket, by, text, OPENING, at, route=(channel, endpoint, identity.value), subject=subject
-    )
+    slot = send_slot(ticket.endpoint, at)
+    route = (ticket.channel, ticket.endpoint, identity.value)
+    message = _queue_outbound(ticket, by, text, OPENING, at, route=route, subject=subject)
     message.next_attempt_at = slot
     if keep:
         assign(ticket, by, by, at=at)
@@ -182,32 +192,18 @@ def start_conversation(
     return ticket
 
 
-def take_on_behalf(
-    customer: Customer,
-    channel: Channel,
-    text: str,
-    by: User,
-    *,
-    subject: str | None = None,
-    stage: Stage | None = None,
-    to: str | None = None,
-    endpoint: Endpoint | None = None,
-    source: StageSource = StageSource.AGENT,
-    at: datetime | None = None,
-) -> Ticket:
+def take_on_behalf(draft: Draft, by: User, *, at: datetime | None = None) -> Ticket:
     """Record a request the customer made elsewhere as their message on a new ticket."""
     at = at or utcnow()
-    identity = recipient(customer, channel, to)
-    text, subject = _checked(channel, text, subject)
-    endpoint = sending_endpoint(channel, endpoint)
-    ticket = _open(customer, channel, endpoint, subject or text, stage, source, by, at, False)
+    identity = recipient(draft.customer, draft.channel, draft.to)
+    ticket, text, subject = _open(draft, by, at, proactive=False)
     message = Message(
         ticket=ticket,
         direction=Direction.INBOUND,
-        channel=channel,
-        endpoint=endpoint,
+        channel=ticket.channel,
+        endpoint=ticket.endpoint,
         sender=identity.value,
-        recipient=endpoint.address,
+        recipient=ticket.endpoint.address,
         subject=subject,
         text=text,
         thread_reason=f"{ON_BEHALF} by {by.name}"[:SUBJECT_LENGTH],
@@ -306,17 +302,13 @@ def _serializer() -> URLSafeSerializer:
 
 
 def _open(
-    customer: Customer,
-    channel: Channel,
-    endpoint: Endpoint,
-    subject: str,
-    stage: Stage | None,
-    source: StageSource,
-    by: User,
-    at: datetime,
-    proactive: bool,
-) -> Ticket:
-    """A new ticket at the stage given (else the endpoint's default), routed like any other."""
+    draft: Draft, by: User, at: datetime, *, proactive: bool
+) -> tuple[Ticket, str, str | None]:
+    """A new ticket at the stage given (else the endpoint's default), routed like any other;
+    with the text and subject as checked."""
+    text, subject = _checked(draft.channel, draft.text, draft.subject)
+    endpoint = sending_endpoint(draft.channel, draft.endpoint)
+    stage, source = draft.stage, draft.source
     if stage is not None:
         reason = f"chosen by {by.name} when the ticket was started"
     elif endpoint.default_stage is not None:
@@ -326,16 +318,16 @@ def _open(
         stage, source, reason = Stage.UNKNOWN, StageSource.NONE, "no stage was chosen"
     ticket = Ticket(
         number=next_ticket_number(),
-        subject=_excerpt(subject)[:SUBJECT_LENGTH] if channel == Channel.SMS else subject,
+        subject=subject or _excerpt(text),
         status=TicketStatus.NEW,
         priority=Priority.NORMAL,
-        channel=channel,
+        channel=draft.channel,
         endpoint=endpoint,
         stage=stage,
         intake_stage=stage,
         stage_source=source,
         stage_reason=reason[:SUBJECT_LENGTH],
-        customer=customer,
+        customer=draft.customer,
         proactive=proactive,
         reopen_count=0,
         created_at=at,
@@ -345,7 +337,7 @@ def _open(
     _record(ticket, by, "created", None, f"{stage.value}: {reason}", at)
     sla.apply_targets(ticket)
     routing.route(ticket, at)
-    return ticket
+    return ticket, text, subject
 
 
 def _checked(channel: Channel, text: str, subject: str | None) -> tuple[str, str | None]:

@@ -40,17 +40,16 @@ def _start(form: OutreachForm, customer: Customer) -> Ticket | None:
     """The conversation started, or None with the refusal next to the field at fault."""
     identity = form.chosen_identity(customer)
     try:
-        return outreach.start_conversation(
+        draft = outreach.Draft(
             customer,
             CHANNEL_OF[identity.kind],
             form.text.data,
-            current_user,
             subject=form.subject.data,
             stage=form.chosen_stage(),
             to=identity.value,
             endpoint=form.chosen_endpoint(),
-            keep=True,
         )
+        return outreach.start_conversation(draft, current_user, keep=True)
     except TicketError as refused:
         db.session.rollback()
         _field_at_fault(form, refused).errors.append(str(refused))

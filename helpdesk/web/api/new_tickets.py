@@ -41,24 +41,23 @@ def create_ticket() -> tuple[schemas.Ticket, int, dict[str, str]]:
     body: NewTicket = request.context.json
     user = api_user()
     customer = _customer(body.customer)
-    channel = Channel(body.channel)
-    endpoint = _endpoint(channel, body.endpoint)
-    options = dict(
+    draft = outreach.Draft(
+        customer,
+        Channel(body.channel),
+        body.text,
         subject=body.subject,
         stage=body.stage,
         to=body.to,
-        endpoint=endpoint,
+        endpoint=_endpoint(Channel(body.channel), body.endpoint),
         source=StageSource.API,
     )
     if body.outbound:
         try:
-            started = outreach.start_conversation(
-                customer, channel, body.text, user, token=g.get("api_token"), **options
-            )
+            started = outreach.start_conversation(draft, user, token=g.get("api_token"))
         except outreach.OptedOut as refused:
             raise ApiError(409, "opted-out", str(refused)) from None
     else:
-        started = outreach.take_on_behalf(customer, channel, body.text, user, **options)
+        started = outreach.take_on_behalf(draft, user)
     db.session.commit()
     ticket = queries.ticket_with_thread(started.id)
     return schemas.Ticket.of(ticket), 201, {"ETag": quote_etag(versions.etag(ticket))}
