@@ -710,3 +710,9 @@ def test_a_campaign_form_with_a_bad_segment_says_so(client, login, mailbox):
     )  # fmt: skip
     assert answer.status_code == 400
     assert '<p class="error" id="tag-error">a tag needs a name</p>' in answer.text
+
+
+def test_a_mailbox_whose_fetching_is_paused_still_sends_outreach(mailbox, make_user):
+    mailbox.enabled = False
+    ticket = start(a_customer(), Channel.EMAIL, "Hi", make_user(), subject="S")
+    assert opening(ticket).sender == "support@shop.test"

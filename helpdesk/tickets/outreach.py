@@ -67,10 +67,13 @@ class OptedOut(TicketError):
 
 
 def sending_endpoints(channel: Channel) -> list[Endpoint]:
-    """The mailboxes (enabled) or registered SMS numbers outreach may send from, oldest first."""
+    """The mailboxes with an SMTP server (paused fetching or not) or registered SMS numbers
+    outreach may send from, oldest first."""
     query = select(Endpoint).where(Endpoint.channel == channel).order_by(Endpoint.id)
     if channel == Channel.EMAIL:
-        query = query.join(Mailbox, Mailbox.endpoint_id == Endpoint.id).where(Mailbox.enabled)
+        query = query.join(Mailbox, Mailbox.endpoint_id == Endpoint.id).where(
+            Mailbox.smtp_host.is_not(None), Mailbox.smtp_host != ""
+        )
     elif channel == Channel.SMS:
         query = query.where(Endpoint.settings["registered"].as_boolean())
     else:
