@@ -116,6 +116,8 @@ class OutboundMessage:
     reference: str | None = None
     # Sent by the helpdesk itself (a survey question, an acknowledgement): RFC 3834.
     auto_submitted: bool = False
+    # Email: where one click unsubscribes the recipient (RFC 8058), on mail we started.
+    list_unsubscribe: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,11 +1,11 @@
 """The audit trail: admin actions and API writes, each written in the transaction that made it.
 
 Changes to what admins keep (users, API tokens, stage and routing rules, service targets,
-channels, macros, teams and their members) are found by the session itself, whichever path made
-them (an admin page, the CLI, the API), with their values before and after; the bookkeeping the
-system does on its own (last seen, last fetch, counters, round-robin turns) is left out, and
-secrets are recorded only as changed. Every API write is recorded with its token and what it
-sent. Ticket changes keep their own events.
+channels, macros, teams and their members) and the outreach campaigns managers send are found
+by the session itself, whichever path made them (an admin page, the CLI, the API), with their
+values before and after; the bookkeeping the system does on its own (last seen, last fetch,
+counters, round-robin turns) is left out, and secrets are recorded only as changed. Every API
+write is recorded with its token and what it sent. Ticket changes keep their own events.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from helpdesk.extensions import db
 from helpdesk.models import (
     ApiToken,
     AuditEvent,
+    Campaign,
     Endpoint,
     Macro,
     Mailbox,
@@ -43,6 +44,7 @@ AUDITED = {
     Macro: "macro",
     Team: "team",
     TeamMember: "team_member",
+    Campaign: "campaign",
 }
 # What the system keeps up to date by itself (no person changed it), and a person's own
 # preferences (being available, the view they land on), which are nobody else's business.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 
 from flask import Flask
@@ -34,6 +35,9 @@ def load_config(app: Flask) -> None:
         HELPDESK_MAX_SEND_ATTEMPTS=int(env.get("HELPDESK_MAX_SEND_ATTEMPTS", "8")),
         HELPDESK_CSAT=_switch("HELPDESK_CSAT", env.get("HELPDESK_CSAT", "off")),
         HELPDESK_AUTO_ANSWERS_PER_HOUR=int(env.get("HELPDESK_AUTO_ANSWERS_PER_HOUR", "3")),
+        # Outreach send rates (DESIGN.md): per SMS number and per mailbox.
+        HELPDESK_OUTREACH_SMS_PER_SECOND=_rate(env, "HELPDESK_OUTREACH_SMS_PER_SECOND", "1"),
+        HELPDESK_OUTREACH_EMAIL_PER_SECOND=_rate(env, "HELPDESK_OUTREACH_EMAIL_PER_SECOND", "10"),
         HELPDESK_MAIL_POLL_SECONDS=float(env.get("HELPDESK_MAIL_POLL_SECONDS", "30")),
         HELPDESK_MAIL_CA_FILE=_file("HELPDESK_MAIL_CA_FILE", env.get("HELPDESK_MAIL_CA_FILE")),
         # Flask-Limiter's counters: shared through Redis when there is one.
@@ -63,6 +67,18 @@ def _switch(name: str, value: str) -> bool:
     if word in {"off", "false", "no", "0", ""}:
         return False
     raise ValueError(f"{name} must be on or off, not {value!r}")
+
+
+def _rate(env: Mapping[str, str], name: str, default: str) -> float:
+    """A positive number per second; anything else stops the start naming the variable."""
+    value = env.get(name, default)
+    try:
+        rate = float(value)
+    except ValueError:
+        rate = 0.0
+    if not rate > 0:
+        raise ValueError(f"{name} must be a number of messages per second above 0, not {value!r}")
+    return rate
 
 
 def _file(name: str, value: str | None) -> str | None:

@@ -35,7 +35,7 @@ from channels.sms import TwilioAccount, TwilioSmsAdapter
 from helpdesk.extensions import db
 from helpdesk.models import DeliveryAttempt, DeliveryState, Direction, Message, utcnow
 from helpdesk.storage import blob_store
-from helpdesk.tickets import service
+from helpdesk.tickets import outreach, service
 from helpdesk.tickets.file_links import file_url
 from helpdesk.transient import retried
 
@@ -212,6 +212,9 @@ def _claim(message: Message, attempt: DeliveryAttempt) -> Claim:
         references=references,
         reference=str(message.id),
         auto_submitted=message.auto_submitted,
+        list_unsubscribe=outreach.unsubscribe_url(message.recipient or "")
+        if message.channel == Channel.EMAIL and message.thread_reason == outreach.OPENING
+        else None,
         media_urls=tuple(file_url(item) for item in message.attachments) if by_link else (),
     )
     stored = tuple(

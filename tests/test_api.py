@@ -149,6 +149,7 @@ def test_ticket_list_is_newest_first_with_summaries(client, caller, queue):
         "channel": "sms",
         "stage": "purchase",
         "stage_source": "agent",
+        "proactive": False,
         "customer": {"id": sms["customer"]["id"], "name": "+15550002001"},
         "assignee": {"id": caller.id, "name": "Ada Agent", "email": "ada@helpdesk.test"},
         "team": None,

@@ -285,17 +285,22 @@ def test_a_merge_into_itself_or_a_merged_customer_is_refused(ctx, open_ticket, m
         customer_merges.merge_customers(bob, cy, user)
 
 
-def test_an_identity_both_hold_stays_once_proven(ctx, open_ticket, make_user):
+def test_an_identity_both_hold_stays_once_proven_and_unsubscribed(ctx, open_ticket, make_user):
     ann = customer_of(open_ticket(sender="ann@customer.test"))
     chat = customer_of(open_ticket("chat", sender="visitor-2", email="ann@customer.test"))
     claim = next(i for i in chat.identities if i.kind == IdentityKind.EMAIL)
     assert not claim.verified
+
+    unsubscribed = datetime(2026, 5, 3, tzinfo=UTC)
+    next(i for i in ann.identities).outreach_unsubscribed_at = unsubscribed
 
     customer_merges.merge_customers(ann, chat, make_user())
     db.session.commit()
 
     emails = [i for i in chat.identities if i.kind == IdentityKind.EMAIL]
     assert [(i.value, i.verified) for i in emails] == [("ann@customer.test", True)]
+    # Unsubscribed from outreach on either copy: unsubscribed after the merge.
+    assert emails[0].outreach_unsubscribed_at == unsubscribed
     assert (
         db.session.scalar(select(CustomerIdentity).where(CustomerIdentity.customer_id == ann.id))
         is None

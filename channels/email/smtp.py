@@ -60,6 +60,10 @@ def build_mime(message: OutboundMessage, settings: SmtpSettings) -> EmailMessage
         # RFC 3834: mark it so responders stay quiet; Outlook honours only its own header.
         mime["Auto-Submitted"] = "auto-replied"
         mime["X-Auto-Response-Suppress"] = "All"
+    if message.list_unsubscribe:
+        # RFC 2369 and RFC 8058: mail clients offer an unsubscribe button that POSTs there.
+        mime["List-Unsubscribe"] = f"<{message.list_unsubscribe}>"
+        mime["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     mime.set_content(message.text)
     mime.add_alternative(message.html or text_to_html(message.text), subtype="html")
     for attachment in message.attachments:

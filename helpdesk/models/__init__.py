@@ -16,6 +16,7 @@ from helpdesk.models.channels import Endpoint, InboxItem, StageRule, StageSla
 from helpdesk.models.chat import ChatConversation, ChatEvent
 from helpdesk.models.macros import Macro
 from helpdesk.models.mail import InboundEmail, IntakeOutcome, Mailbox, Security
+from helpdesk.models.outreach import Campaign
 from helpdesk.models.people import ApiToken, Customer, CustomerIdentity, User
 from helpdesk.models.routing import RoutingRule
 from helpdesk.models.surveys import Survey
@@ -37,6 +38,7 @@ __all__ = [
     "AssignmentMode",
     "Attachment",
     "AuditEvent",
+    "Campaign",
     "ChatConversation",
     "ChatEvent",
     "Counter",

@@ -149,6 +149,9 @@ class CustomerIdentity(db.Model):
     # Phone numbers only: the customer texted STOP (or the carrier said so); nothing is sent.
     opted_out_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     opt_out_reason: Mapped[str | None] = mapped_column(String(300))
+    # Email addresses only: the customer followed an unsubscribe link; no outreach starts with
+    # them (answers to their own requests still go out).
+    outreach_unsubscribed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     customer: Mapped[Customer] = relationship(back_populates="identities")
 

@@ -94,7 +94,16 @@ def _document(held: Holdings, files: set[str]) -> dict[str, Any]:
             _plain(merged, "id", "name", "notes", "created_at") for merged in held.merged_customers
         ],
         "identities": [
-            _plain(i, "id", "kind", "value", "verified_at", "created_at", "opted_out_at")
+            _plain(
+                i,
+                "id",
+                "kind",
+                "value",
+                "verified_at",
+                "created_at",
+                "opted_out_at",
+                "outreach_unsubscribed_at",
+            )
             | {"opt_out_reason": i.opt_out_reason}
             for i in held.identities
         ],

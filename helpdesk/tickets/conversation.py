@@ -15,7 +15,7 @@ from helpdesk.tickets.copies import copied_on_reply
 from helpdesk.tickets.errors import InvalidInput, TicketError
 from helpdesk.tickets.events import _excerpt, _record
 from helpdesk.tickets.outbound import _queue_outbound, delivery_block, reply_block
-from helpdesk.tickets.properties import _change_status, _seconds_since_creation
+from helpdesk.tickets.properties import _change_status
 
 # What one reply may hold on each channel (DESIGN.md): Twilio's ceiling for a text, a chat
 # bubble a person still reads, and a mail no server refuses. A note is never sent, but it is
@@ -58,9 +58,10 @@ def reply(
     )
     if message.channel == Channel.EMAIL:
         message.cc = copied
-    if ticket.first_response_at is None:
+    # A conversation we started has no first response until the customer answered it.
+    if ticket.first_response_at is None and (start := sla.first_response_start(ticket)):
         ticket.first_response_at = at
-        ticket.first_response_seconds = _seconds_since_creation(ticket, at)
+        ticket.first_response_seconds = max(0, int((at - start).total_seconds()))
         sla.note_progress(ticket, at)
     if ticket.status == TicketStatus.NEW:
         _change_status(ticket, author, TicketStatus.OPEN, at)

@@ -163,6 +163,9 @@ def _move_identities(source: Customer, target: Customer) -> None:
         kept.verified_at = _earliest(kept.verified_at, dropped.verified_at)
         if kept.opted_out_at is None and dropped.opted_out_at is not None:
             kept.opted_out_at, kept.opt_out_reason = dropped.opted_out_at, dropped.opt_out_reason
+        kept.outreach_unsubscribed_at = _earliest(
+            kept.outreach_unsubscribed_at, dropped.outreach_unsubscribed_at
+        )
 
 
 def _earliest(first: datetime | None, second: datetime | None) -> datetime | None:

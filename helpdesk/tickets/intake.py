@@ -353,6 +353,7 @@ def _store_inbound(
     # Only a message that wants an answer starts the customer's wait.
     if waits and not msg.auto_submitted:
         ticket.last_customer_message_at = at
+        sla.customer_answered(ticket, at)
     ticket.updated_at = max(ticket.updated_at, at)
     return message
 

@@ -17,10 +17,19 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from helpdesk.extensions import db
-from helpdesk.models import Stage, StageSla, Ticket, TicketEvent, TicketStatus, utcnow
+from helpdesk.models import (
+    Direction,
+    Message,
+    Stage,
+    StageSla,
+    Ticket,
+    TicketEvent,
+    TicketStatus,
+    utcnow,
+)
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SPEC = re.compile(r"^(\w{3})(?:-(\w{3}))?\s+(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
@@ -152,9 +161,37 @@ def apply_targets(ticket: Ticket, known: Mapping[Stage, StageSla] | None = None)
     sla = db.session.get(StageSla, ticket.stage) if known is None else known.get(ticket.stage)
     hours = business_hours()
     first, resolution = (sla.first_response_minutes, sla.resolution_minutes) if sla else (None,) * 2
-    ticket.first_response_due_at = hours.add(ticket.created_at, first) if first else None
+    start = first_response_start(ticket)
+    ticket.first_response_due_at = hours.add(start, first) if first and start else None
     ticket.resolution_due_at = hours.add(ticket.created_at, resolution) if resolution else None
     refresh_next_due(ticket)
+
+
+def first_response_start(ticket: Ticket) -> datetime | None:
+    """When the first-response clock starts: at creation for a customer's request; for a
+    conversation we started (proactive), at the customer's first answer, None until then."""
+    if not ticket.proactive:
+        return ticket.created_at
+    if ticket.id is None:
+        return None
+    return db.session.scalar(
+        select(func.min(Message.created_at)).where(
+            Message.ticket_id == ticket.id,
+            Message.direction == Direction.INBOUND,
+            Message.auto_submitted.is_(False),
+        )
+    )
+
+
+def customer_answered(ticket: Ticket, at: datetime) -> None:
+    """The customer's first answer to a conversation we started starts its first-response
+    clock; later messages, and any request of theirs, change nothing."""
+    if not ticket.proactive or ticket.first_response_at or ticket.first_response_due_at:
+        return
+    sla = db.session.get(StageSla, ticket.stage)
+    if sla is not None and sla.first_response_minutes:
+        ticket.first_response_due_at = business_hours().add(at, sla.first_response_minutes)
+        refresh_next_due(ticket)
 
 
 def note_progress(ticket: Ticket, at: datetime) -> None:

@@ -17,7 +17,9 @@ def register_web(app: Flask) -> None:
     from helpdesk.web.chat import bp as chat_bp
     from helpdesk.web.files import bp as files_bp
     from helpdesk.web.manager import bp as manager_bp
+    from helpdesk.web.outreach import bp as outreach_bp
     from helpdesk.web.survey import bp as survey_bp
+    from helpdesk.web.unsubscribe import bp as unsubscribe_bp
     from helpdesk.web.verify import bp as verify_bp
     from helpdesk.web.webhooks import bp as webhooks_bp
 
@@ -28,10 +30,12 @@ def register_web(app: Flask) -> None:
         auth_bp,
         agent_bp,
         manager_bp,
+        outreach_bp,
         admin_bp,
         api_bp,
         webhooks_bp,
         survey_bp,
+        unsubscribe_bp,
         verify_bp,
         files_bp,
         chat_bp,

@@ -9,6 +9,7 @@ from helpdesk.web.agent import (  # noqa: E402,F401  (views register on bp)
     email_views,
     macros,
     merges,
+    outreach,
     queue_tools,
     routes,
 )

@@ -27,7 +27,8 @@ ERRORS = {
     409: "`newer-messages`: nothing was sent, because messages came after `seen_message_id`; "
     "`error.details.messages` holds them. Read them, then send with `confirm: true`. "
     "`refused`: a merge or split the ticket rules refuse, or a customer merge or identity "
-    "the customer rules refuse; the message says why.",
+    "the customer rules refuse; the message says why. "
+    "`opted-out`: nothing was sent, the number texted STOP or the address unsubscribed.",
     412: "`stale`: the ticket changed since the `If-Match` ETag, or the customer since the "
     "`version` sent.",
     422: "The ticket rules refuse the change, e.g. an empty text or an unknown status.",

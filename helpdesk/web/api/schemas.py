@@ -69,7 +69,8 @@ class ErrorDetail(BaseModel):
         description="What went wrong, for programs: `invalid_body`, `invalid_field`, "
         "`unknown_field`, `invalid_parameter` (400), `unauthorized` (401), `forbidden` (403), "
         "`too_many` (400), `not_found` (404), `newer-messages` and `refused` (409: a merge or "
-        "split the rules refuse), `stale` (412), `invalid_input` and `refused` (422)."
+        "split the rules refuse), `opted-out` (409: the recipient opted out of outreach), "
+        "`stale` (412), `invalid_input` and `refused` (422)."
     )
     message: str = Field(description="What went wrong, for people; names the fields at fault.")
     details: dict[str, Any] | None = Field(
@@ -196,6 +197,9 @@ class TicketSummary(Response):
     channel: Channel
     stage: Stage
     stage_source: StageSource
+    proactive: bool = Field(
+        description="Started by us (outreach), not by the customer; reports count these apart."
+    )
     customer: CustomerRef
     assignee: User | None
     team: TeamRef | None
