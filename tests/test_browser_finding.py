@@ -47,7 +47,8 @@ def test_an_agent_finds_tickets_by_number_and_phone_then_a_customer(
     expect(rows.first).to_contain_text("Refund please")
     page.get_by_role("link", name="Ann Lee").click()
     expect(page.get_by_role("heading", name="Ann Lee")).to_be_visible()
-    expect(page.get_by_text("ann@example.com")).to_be_visible()
+    identities = page.get_by_role("region", name="Identities")
+    expect(identities.get_by_text("ann@example.com")).to_be_visible()
 
     page.go_back()
     search = page.get_by_label("Search")
