@@ -18,7 +18,7 @@ from helpdesk.models.macros import Macro
 from helpdesk.models.mail import InboundEmail, IntakeOutcome, Mailbox, Security
 from helpdesk.models.people import ApiToken, Customer, CustomerIdentity, User
 from helpdesk.models.routing import RoutingRule
-from helpdesk.models.surveys import Survey
+from helpdesk.models.surveys import FollowUpMode, StageSurvey, Survey, SurveyKind, SurveyPolicy
 from helpdesk.models.teams import AssignmentMode, Team, TeamMember
 from helpdesk.models.tickets import (
     Attachment,
@@ -46,6 +46,7 @@ __all__ = [
     "DeliveryState",
     "Direction",
     "Endpoint",
+    "FollowUpMode",
     "IdentityKind",
     "InboundEmail",
     "InboxItem",
@@ -62,7 +63,10 @@ __all__ = [
     "StageRule",
     "StageSla",
     "StageSource",
+    "StageSurvey",
     "Survey",
+    "SurveyKind",
+    "SurveyPolicy",
     "Tag",
     "Team",
     "TeamMember",

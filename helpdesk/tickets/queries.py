@@ -35,6 +35,7 @@ from helpdesk.extensions import db
 from helpdesk.models import (
     Customer,
     CustomerIdentity,
+    FollowUpMode,
     IdentityKind,
     Message,
     Priority,
@@ -79,6 +80,7 @@ class Trait(StrEnum):
     SLA_BREACH = "sla_breach"  # a target was missed
     CSAT = "csat"  # the customer answered the satisfaction question
     UNMERGED = "unmerged"  # not merged into another ticket (the reports count only these)
+    FOLLOW_UP = "follow_up"  # flagged by an unhappy survey answer, not followed up yet
 
 
 def trait_condition(trait: Trait) -> ColumnElement[bool]:
@@ -96,6 +98,11 @@ def trait_condition(trait: Trait) -> ColumnElement[bool]:
         ),
         Trait.CSAT: exists().where(Survey.ticket_id == Ticket.id, Survey.score.is_not(None)),
         Trait.UNMERGED: Ticket.merged_into_id.is_(None),
+        Trait.FOLLOW_UP: exists().where(
+            Survey.ticket_id == Ticket.id,
+            Survey.follow_up == FollowUpMode.FLAG,
+            Survey.followed_up_at.is_(None),
+        ),
     }[trait]
 
 

@@ -6,6 +6,7 @@ bp = Blueprint("agent", __name__)
 
 from helpdesk.web.agent import (  # noqa: E402,F401  (views register on bp)
     email_views,
+    follow_ups,
     macros,
     merges,
     queue_tools,

@@ -461,7 +461,8 @@ class TicketFilterFields(BaseModel):
         description="Only tickets with every one of these, comma-separated: "
         f"{', '.join(trait.value for trait in Trait)}. first_response: answered; resolution: "
         "solved; reopen: reopened at least once; csat: answered the satisfaction question; "
-        "unmerged: not merged into another ticket (what the stage report counts).",
+        "unmerged: not merged into another ticket (what the stage report counts); follow_up: "
+        "flagged by an unhappy survey answer and not followed up yet.",
     )
 
 
