@@ -196,7 +196,6 @@ def test_nps_and_csat_figures_per_stage_and_channel(app, setup, inbound):
     with app.app_context():
         figures = survey_figures(report())
         assert figures.cell(Stage.USE, Channel.EMAIL).figures() == {
-            "csat": None,
             "csat_percent": None,
             "csat_responses": 0,
             "nps": 10,
@@ -206,8 +205,8 @@ def test_nps_and_csat_figures_per_stage_and_channel(app, setup, inbound):
         assert figures.cell(Stage.USE, Channel.SMS).nps_responses == 9
         # Use over both channels: 19 answers, 12 promoters, 2 detractors: 52.6 % -> 53.
         assert figures.cell(Stage.USE).nps == 53
+        assert figures.cell(Stage.PURCHASE, Channel.EMAIL).csat == 3.0
         assert figures.cell(Stage.PURCHASE, Channel.EMAIL).figures() == {
-            "csat": 3.0,
             "csat_percent": 50.0,
             "csat_responses": 4,
             "nps": None,
@@ -324,3 +323,91 @@ def test_the_admin_page_saves_each_stages_question_and_audits_it(app, client, lo
 def test_agents_may_not_open_the_survey_settings(client, login):
     login(Role.AGENT)
     assert client.get("/admin/surveys").status_code == 403
+
+
+# --- the pages -------------------------------------------------------------------------------
+
+
+def test_the_email_link_offers_0_to_10_and_keeps_the_comment(app, setup, inbound, client):
+    with setup():
+        survey_settings.save(per_stage(use="nps"), FollowUpMode.FLAG, 30)
+    ticket_id = ticket_at(setup, inbound, "use", n=20)
+    solve(setup, ticket_id)
+    with app.app_context():
+        url = surveys.survey_url(survey(ticket_id)).removeprefix("http://helpdesk.test")
+    page = client.get(url)
+    assert page.status_code == 200 and "recommend us" in page.text
+    assert 'value="0"' in page.text and 'value="10"' in page.text
+    refused = client.post(url, data={"score": "11"})
+    assert refused.status_code == 400
+    sent = client.post(url, data={"score": "10", "comment": "Lovely"})
+    assert sent.status_code == 302
+    assert "out of 10" in client.get(sent.headers["Location"]).text
+    with app.app_context():
+        assert (survey(ticket_id).score, survey(ticket_id).comment) == (10, "Lovely")
+
+
+def test_both_tickets_link_to_each_other_and_a_flag_is_cleared_from_the_page(
+    app, setup, inbound, client, login
+):
+    with setup():
+        survey_settings.save(per_stage(use="nps", purchase="csat"), FollowUpMode.TICKET, 0)
+    rated_id = ticket_at(setup, inbound, "use", n=21)
+    solve(setup, rated_id)
+    answer(setup, rated_id, 2, "Slow")
+    with app.app_context():
+        follow_up = survey(rated_id).follow_up_ticket
+        follow_up_id, follow_up_number = follow_up.id, follow_up.number
+        rated_number = follow_up.previous_ticket.number
+    login(Role.AGENT)
+    assert f'Follow-up: <a href="/tickets/{follow_up_id}">#{follow_up_number}</a>' in (
+        client.get(f"/tickets/{rated_id}").text
+    )
+    assert f"#{rated_number}</a>.\n  Nothing was sent to the customer." in (
+        client.get(f"/tickets/{follow_up_id}").text
+    )
+    with setup():  # the flag mode from now on
+        survey_settings.save(per_stage(use="nps"), FollowUpMode.FLAG, 0)
+    flagged_id = ticket_at(setup, inbound, "use", n=22)
+    solve(setup, flagged_id)
+    answer(setup, flagged_id, 0)
+    queue = client.get("/tickets?has=follow_up")
+    assert "To follow up" in queue.text and f"/tickets/{flagged_id}" in queue.text
+    assert "Mark followed up" in client.get(f"/tickets/{flagged_id}").text
+    done = client.post(f"/tickets/{flagged_id}/followed-up")
+    assert done.status_code == 302
+    assert "Followed up" in client.get(f"/tickets/{flagged_id}").text
+    assert f'/tickets/{flagged_id}"' not in client.get("/tickets?has=follow_up").text
+
+
+def test_the_api_and_the_dashboard_show_the_survey_figures(
+    app, client, setup, inbound, make_user, make_token
+):
+    answered(setup, inbound, "use", "email", "nps", [9, 10, 9, 7, 8, 7, 8, 7, 0, 6], 500)
+    answered(setup, inbound, "purchase", "sms", "csat", [5, 4, 2, 1], 600)
+    with setup():
+        token = make_token(make_user(role=Role.MANAGER, email="m@shop.test"))
+    url = "/api/v1/reports/stage-load?from=2026-11-01&to=2026-11-07"
+    body = client.get(url, headers={"Authorization": f"Bearer {token}"}).get_json()
+    rows = {(r["stage"], r["channel"]): r for r in body["rows"]}
+    assert (rows["use", "email"]["nps"], rows["use", "email"]["nps_responses"]) == (10, 10)
+    assert rows["purchase", "sms"]["csat_percent"] == 50.0
+    assert rows["purchase", "sms"]["csat_responses"] == 4
+    assert rows["use", "sms"]["nps"] is None and rows["use", "sms"]["nps_responses"] == 0
+    assert len(body["survey_trend"]) == 7
+    assert body["survey_trend"][1] == {
+        "first_day": "2026-11-02",
+        "csat": 3.0,
+        "csat_percent": 50.0,
+        "csat_responses": 4,
+        "nps": 10,
+        "nps_responses": 10,
+    }
+    # One detractor of each kind: 0, 6 (NPS) and 2, 1 (CSAT), flagged, none followed up yet.
+    assert body["survey_follow_ups"] == {"opened": 4, "done": 0, "median_hours": None}
+    client.post("/login", data={"email": "m@shop.test", "password": "correct horse battery"})
+    page = client.get("/reports/stages?from=2026-11-01&to=2026-11-07")
+    assert page.status_code == 200 and "Surveys" in page.text
+    assert "+10 <small>(10)</small>" in page.text  # use by email
+    assert "3.0 · 50% <small>(4)</small>" in page.text  # purchase by SMS
+    assert "<b>0</b> of <b>4</b> followed up" in page.text

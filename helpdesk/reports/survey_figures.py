@@ -78,9 +78,9 @@ class SurveyCell:
         return _rounded_ratio(100 * (self.promoters - self.detractors), self.nps_responses)
 
     def figures(self) -> dict:
-        """The published figures, by their API names."""
+        """The figures the stage-load rows gain, by their API names (``csat``, the average,
+        they have already)."""
         return {
-            "csat": self.csat,
             "csat_percent": self.csat_percent,
             "csat_responses": self.csat_responses,
             "nps": self.nps,
@@ -122,6 +122,13 @@ class SurveyFigures:
     def cell(self, stage: Stage | None = None, channel: Channel | None = None) -> SurveyCell:
         """A stage on a channel; None for either means all of them."""
         return self.cells[(stage, channel)]
+
+    def with_rows(self, rows: list[dict]) -> list[dict]:
+        """The stage-load rows (``StageLoad.rows``) with each one's survey figures added."""
+        return [
+            {**row, **self.cell(Stage(row["stage"]), Channel(row["channel"])).figures()}
+            for row in rows
+        ]
 
     @property
     def weekly(self) -> bool:

@@ -18,7 +18,6 @@ from helpdesk.extensions import db
 from helpdesk.models import Survey, SurveyKind
 
 SCALES = {SurveyKind.CSAT: range(1, 6), SurveyKind.NPS: range(0, 11)}
-SCORES = SCALES[SurveyKind.CSAT]
 SCORE_LABELS = {1: "Very poor", 2: "Poor", 3: "OK", 4: "Good", 5: "Excellent"}
 # What the ends of each scale mean, for the buttons' captions.
 SCALE_ENDS = {

@@ -18,11 +18,11 @@ from channels.base import InboundAttachment
 from helpdesk import teams
 from helpdesk.extensions import db
 from helpdesk.models import Attachment, Customer, Message, Role, StageSource, Team, Ticket, User
-from helpdesk.reports import stage_load
+from helpdesk.reports import stage_load, survey_figures
 from helpdesk.tickets import assignment, bulk, queries, service, versions
 from helpdesk.tickets.copies import addresses_in
 from helpdesk.tickets.errors import InvalidInput
-from helpdesk.web.api import bp, openapi, schemas
+from helpdesk.web.api import bp, openapi, schemas, survey_schemas
 from helpdesk.web.api.auth import api_user
 from helpdesk.web.api.errors import ApiError
 from helpdesk.web.api.openapi import operation
@@ -430,8 +430,14 @@ def stage_load_report() -> schemas.StageLoad:
     timezone = current_app.config["HELPDESK_TIMEZONE"]
     today = datetime.now(ZoneInfo(timezone)).date()
     load = stage_load.stage_load(stage_load.ReportRange.from_args(request.args, timezone, today))
+    surveys = survey_figures.survey_figures(load.range)
     return schemas.StageLoad(
-        from_=load.range.first_day, to=load.range.last_day, timezone=timezone, rows=load.rows()
+        from_=load.range.first_day,
+        to=load.range.last_day,
+        timezone=timezone,
+        rows=surveys.with_rows(load.rows()),
+        survey_trend=survey_schemas.trend_of(surveys),
+        survey_follow_ups=survey_schemas.follow_ups_of(surveys),
     )
 
 

@@ -39,6 +39,7 @@ from helpdesk.models import Ticket as TicketRow
 from helpdesk.tickets import macros, service
 from helpdesk.tickets.bulk import MAX_TICKETS as MAX_BULK
 from helpdesk.tickets.queries import DEFAULT_LIMIT, MAX_LIMIT, QueueSort, Trait
+from helpdesk.web.api.survey_schemas import SurveyFollowUps, SurveyTrendPoint
 
 # ISO 8601 in UTC with a ``Z``, whatever zone the database handed back.
 Timestamp = Annotated[AwareDatetime, AfterValidator(lambda value: value.astimezone(UTC))]
@@ -312,6 +313,17 @@ class StageLoadRow(BaseModel):
     sla_breach_rate: float | None = Field(description="breached / arrivals with an SLA target")
     csat: float | None = Field(description="mean of 1–5 answers")
     csat_count: int
+    # Survey figures count the answers given in the range, under the stage each ticket had
+    # when answered (helpdesk/reports/survey_figures.py).
+    csat_percent: float | None = Field(
+        description="share of 4 and 5 among the CSAT answers given in the range, in percent"
+    )
+    csat_responses: int = Field(description="CSAT answers given in the range")
+    nps: int | None = Field(
+        description="% promoters (9–10) minus % detractors (0–6) of the NPS answers given in the "
+        "range, -100 to 100; null under 10 answers"
+    )
+    nps_responses: int = Field(description="NPS answers given in the range")
 
 
 class StageLoad(BaseModel):
@@ -323,6 +335,10 @@ class StageLoad(BaseModel):
     to: date
     timezone: str
     rows: list[StageLoadRow]
+    survey_trend: list[SurveyTrendPoint] = Field(
+        description="Survey answers per day of the range (per week beyond 31 days)."
+    )
+    survey_follow_ups: SurveyFollowUps
 
 
 class Macro(Response):
