@@ -102,7 +102,9 @@ def ask_for_rating(
     )
     db.session.add(survey)
     text = surveys.question_text(survey, ticket.number)
-    survey.question = _queue_outbound(ticket, None, text, "satisfaction survey", at, automatic=True)
+    survey.question = _queue_outbound(
+        ticket, None, text, surveys.QUESTION_REASON, at, automatic=True
+    )
     _record(ticket, None, "survey", None, f"{kind.value} asked on {ticket.channel.value}", at)
     return survey
 

@@ -31,6 +31,8 @@ CHAT_QUESTION = "How did we do? Rate this conversation from 1 (poor) to 5 (excel
 CHAT_NPS_QUESTION = (
     "How likely are you to recommend us to a friend? Pick 0 (not at all) to 10 (extremely)."
 )
+# The thread reason of the question message: the chat widget draws rating buttons under it.
+QUESTION_REASON = "satisfaction survey"
 # Separates survey links from any other token signed with the same secret key.
 _TOKEN_SALT = "helpdesk.csat-survey"
 # "4", " 10 ", "3." — a text that is nothing but one number.
@@ -55,6 +57,15 @@ def question_text(survey: Survey, number: int) -> str:
         f"{survey_url(survey)}\n\n"
         "Thank you — your answer helps us get better."
     )
+
+
+def chat_buttons(message_id: int) -> dict | None:
+    """The scale the chat widget offers under a survey question message, else None."""
+    kind = db.session.scalar(select(Survey.kind).where(Survey.question_id == message_id))
+    if kind is None:
+        return None
+    low, high = SCALE_ENDS[kind]
+    return {"kind": kind.value, "scores": list(SCALES[kind]), "low": low, "high": high}
 
 
 def survey_url(survey: Survey) -> str:
