@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
+from test_chat import Widget
 
 from channels.base import Channel
 from helpdesk.extensions import db
@@ -411,3 +412,41 @@ def test_the_api_and_the_dashboard_show_the_survey_figures(
     assert "+10 <small>(10)</small>" in page.text  # use by email
     assert "3.0 · 50% <small>(4)</small>" in page.text  # purchase by SMS
     assert "<b>0</b> of <b>4</b> followed up" in page.text
+
+
+def test_the_chat_question_carries_its_scale_and_the_comment_endpoint_checks_input(
+    app, client, setup, make_site
+):
+    with setup():
+        survey_settings.save(per_stage(attraction="csat"), FollowUpMode.FLAG, 30)
+        key = make_site(url_rules=[("/pricing*", Stage.ATTRACTION)]).address
+    widget = Widget(client, key)
+    widget.start(name="Cy", email="cy@customer.test", page_url="https://shop.example/pricing")
+    widget.send("Hello", page_url="https://shop.example/pricing")
+    # Nothing to comment on before the question.
+    assert (
+        widget.post("/survey-comment", {"token": widget.token, "comment": "Hi"}).status_code == 404
+    )
+    with setup():
+        ticket = db.session.scalar(select(Ticket))
+        service.set_status(ticket, None, TicketStatus.SOLVED)
+    [question] = [e for e in widget.stream() if e.get("survey")]
+    assert question["survey"] == {
+        "kind": "csat",
+        "scores": [1, 2, 3, 4, 5],
+        "low": "Very poor",
+        "high": "Excellent",
+    }
+    assert widget.send("5").status_code == 201  # what the button sends
+    too_long = widget.post("/survey-comment", {"token": widget.token, "comment": "x" * 2001})
+    assert too_long.status_code == 400 and "too long" in too_long.json["error"]["message"]
+    empty = widget.post("/survey-comment", {"token": widget.token, "comment": "  "})
+    assert empty.status_code == 400
+    forged = widget.post("/survey-comment", {"token": "forged", "comment": "Hi"})
+    assert forged.status_code == 403
+    kept = widget.post("/survey-comment", {"token": widget.token, "comment": "Quick, thanks"})
+    assert kept.status_code == 201
+    with app.app_context():
+        rated = db.session.scalar(select(Survey))
+        assert (rated.score, rated.comment) == (5, "Quick, thanks")
+        assert db.session.get(Ticket, rated.ticket_id).status == TicketStatus.SOLVED
