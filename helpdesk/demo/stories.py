@@ -241,8 +241,6 @@ class Story:
         survey = service.survey_of(self.ticket)
         if survey is None:
             return at  # asked on another ticket of theirs lately
-        if survey.question is not None and survey.question not in self.cast.outbound:
-            self.cast.outbound.append(survey.question)
         if self.rng.random() >= SURVEY_ANSWER_RATE:
             return at
         at = yield from self._after(at, "thanks")
@@ -453,3 +451,7 @@ class Story:
 
     def _set_status(self, status: TicketStatus, at: datetime) -> None:
         service.set_status(self.ticket, self.agent, status, at=at)
+        survey = service.survey_of(self.ticket) if status == TicketStatus.SOLVED else None
+        if survey is not None and survey.sent_at == at and survey.question is not None:
+            # This solve asked the survey question: delivered like every demo message.
+            self.cast.outbound.append(survey.question)

@@ -15,7 +15,6 @@ from sqlalchemy import select
 from channels.base import Channel, InboundMessage
 from helpdesk.extensions import db
 from helpdesk.models import (
-    StageSurvey,
     Survey,
     SurveyKind,
     Ticket,
@@ -72,7 +71,7 @@ def comment_on_survey(survey: Survey, comment: str | None, *, at: datetime | Non
 def question_kind(ticket: Ticket) -> SurveyKind | None:
     """What a solved ticket asks: its stage's choice once an admin has chosen per stage,
     else CSAT when HELPDESK_CSAT=on, else nothing."""
-    chosen = {row.stage: row.kind for row in db.session.scalars(select(StageSurvey))}
+    chosen = survey_settings.stage_kinds()
     if chosen:
         return chosen.get(ticket.stage)
     return SurveyKind.CSAT if current_app.config["HELPDESK_CSAT"] else None
@@ -117,7 +116,7 @@ def survey_of(ticket: Ticket) -> Survey | None:
 def _asked_recently(ticket: Ticket, at: datetime) -> bool:
     """True when per-stage surveys are in force and this customer was asked within the
     interval (HELPDESK_CSAT alone keeps its meaning: a question after every solved ticket)."""
-    if db.session.scalar(select(StageSurvey.stage).limit(1)) is None:
+    if not survey_settings.per_stage():
         return False
     since = at - timedelta(days=survey_settings.policy().ask_interval_days)
     return (

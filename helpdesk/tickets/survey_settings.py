@@ -28,6 +28,11 @@ def stage_kinds() -> dict[Stage, SurveyKind]:
     return {row.stage: row.kind for row in db.session.scalars(select(StageSurvey))}
 
 
+def per_stage() -> bool:
+    """True once an admin has chosen a question for any stage (HELPDESK_CSAT then steps aside)."""
+    return db.session.scalar(select(StageSurvey.stage).limit(1)) is not None
+
+
 def save(
     kinds: Mapping[Stage, SurveyKind | None], follow_up: FollowUpMode, interval_days: int
 ) -> None:

@@ -35,7 +35,7 @@ def survey_settings_page() -> str | Response | tuple[str, int]:
     page = render_template(
         "admin/surveys.html",
         form=form,
-        per_stage=bool(survey_settings.stage_kinds()),
+        per_stage=survey_settings.per_stage(),
         csat_switch=current_app.config["HELPDESK_CSAT"],
     )
     return (page, 400) if form.errors else page
