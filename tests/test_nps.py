@@ -253,11 +253,13 @@ def test_flag_mode_lists_the_rated_ticket_until_an_agent_clears_it(
         assert survey(happy).follow_up is None
     with setup():
         agent = make_user(name="Flo")
-        service.mark_followed_up(survey(ticket_id), agent, at=DAY + timedelta(hours=3))
+        service.mark_followed_up(
+            db.session.get(Ticket, ticket_id), agent, at=DAY + timedelta(hours=3)
+        )
     with app.app_context():
         assert queries.ticket_page(flagged, 10).items == []
         with pytest.raises(service.InvalidInput, match="already"):
-            service.mark_followed_up(survey(ticket_id), agent)
+            service.mark_followed_up(db.session.get(Ticket, ticket_id), agent)
         follow = survey_figures(report()).follow_ups
         assert (follow.opened, follow.done, follow.median_hours) == (1, 1, 3.0)
 
@@ -378,6 +380,9 @@ def test_both_tickets_link_to_each_other_and_a_flag_is_cleared_from_the_page(
     done = client.post(f"/tickets/{flagged_id}/followed-up")
     assert done.status_code == 302
     assert "Followed up" in client.get(f"/tickets/{flagged_id}").text
+    # A second agent's stale page posts again: told, nothing changes.
+    again = client.post(f"/tickets/{flagged_id}/followed-up", follow_redirects=True)
+    assert "Not changed: this ticket was already followed up." in again.text
     assert f'/tickets/{flagged_id}"' not in client.get("/tickets?has=follow_up").text
 
 

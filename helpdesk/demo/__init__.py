@@ -165,7 +165,7 @@ def _follow_up_unhappy_answers(rng: random.Random, cast: Cast, now: datetime) ->
     for survey in flagged:
         done = survey.answered_at + timedelta(hours=rng.uniform(1, 30))
         if done < now and rng.random() < 0.7:
-            service.mark_followed_up(survey, survey.ticket.assignee or cast.manager, at=done)
+            service.mark_followed_up(survey.ticket, survey.ticket.assignee or cast.manager, at=done)
 
 
 def _ensure_staff() -> dict[str, User]:

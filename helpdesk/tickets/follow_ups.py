@@ -51,9 +51,10 @@ def act_on(survey: Survey, at: datetime) -> None:
         _record(survey.ticket, None, "follow-up", None, "flagged to follow up", at)
 
 
-def mark_followed_up(survey: Survey, actor: User, *, at: datetime | None = None) -> None:
+def mark_followed_up(ticket: Ticket, actor: User, *, at: datetime | None = None) -> None:
     """Clear a flagged ticket from the "To follow up" view: someone has followed it up."""
-    if survey.follow_up != FollowUpMode.FLAG:
+    survey = db.session.scalar(select(Survey).where(Survey.ticket_id == ticket.id))
+    if survey is None or survey.follow_up != FollowUpMode.FLAG:
         raise InvalidInput("this ticket is not flagged to follow up")
     if survey.followed_up_at is not None:
         raise InvalidInput("this ticket was already followed up")

@@ -54,9 +54,8 @@ def to_follow_up_count() -> queries.StatusCount:
 @staff_required
 def mark_followed_up(ticket_id: int) -> Response:
     ticket = db.session.get(Ticket, ticket_id) or abort(404)
-    survey = service.survey_of(ticket) or abort(404)
     try:
-        service.mark_followed_up(survey, current_user)
+        service.mark_followed_up(ticket, current_user)
     except TicketError as refused:
         db.session.rollback()
         flash(f"Not changed: {refused}.", "error")
