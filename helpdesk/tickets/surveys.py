@@ -93,11 +93,5 @@ def bare_score(text: str | None, kind: SurveyKind = SurveyKind.CSAT) -> int | No
     return int(match.group(1))
 
 
-def scale_label(kind: SurveyKind) -> str:
-    """The scale as people read it: "1-5" or "0-10"."""
-    scale = SCALES[kind]
-    return f"{scale[0]}-{scale[-1]}"
-
-
 def _serializer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=_TOKEN_SALT)

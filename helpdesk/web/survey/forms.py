@@ -9,7 +9,7 @@ from wtforms.validators import InputRequired, Length
 
 from helpdesk.models import SurveyKind
 from helpdesk.tickets.service import COMMENT_LENGTH
-from helpdesk.tickets.surveys import SCALE_ENDS, SCALES, SCORE_LABELS, scale_label
+from helpdesk.tickets.surveys import SCALE_ENDS, SCALES, SCORE_LABELS
 
 
 class SurveyForm(FlaskForm):
@@ -31,4 +31,6 @@ class SurveyForm(FlaskForm):
             labels = {score: str(score) for score in SCALES[kind]}
             self.score.label.text = f"0 = {low.lower()}, 10 = {high.lower()}"
         self.score.choices = [SelectChoice(score, labels[score]) for score in SCALES[kind]]
-        self.score.validators = [InputRequired(f"Pick a rating from {scale_label(kind)}.")]
+        scale = SCALES[kind]
+        message = f"Pick a rating from {scale[0]} to {scale[-1]}."
+        self.score.validators = [InputRequired(message)]
