@@ -20,7 +20,7 @@ down_revision = "0025_proactive_tickets"
 branch_labels = None
 depends_on = None
 
-_STAGES = 11  # the longest stage or kind value fits in the enum columns' widths below
+_STAGES = 11  # the longest stage value ("interaction", "cultivation")
 
 
 def upgrade():
