@@ -1,11 +1,12 @@
 """The audit trail: admin actions and API writes, each written in the transaction that made it.
 
 Changes to what admins keep (users, API tokens, stage and routing rules, service targets,
-channels, macros, teams and their members) and the outreach campaigns managers send are found
-by the session itself, whichever path made them (an admin page, the CLI, the API), with their
-values before and after; the bookkeeping the system does on its own (last seen, last fetch,
-counters, round-robin turns) is left out, and secrets are recorded only as changed. Every API
-write is recorded with its token and what it sent. Ticket changes keep their own events.
+survey settings, channels, macros, teams and their members) and the outreach campaigns managers
+send are found by the session itself, whichever path made them (an admin page, the CLI, the
+API), with their values before and after; the bookkeeping the system does on its own (last
+seen, last fetch, counters, round-robin turns) is left out, and secrets are recorded only as
+changed. Every API write is recorded with its token and what it sent. Ticket changes keep their
+own events.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from helpdesk.models import (
     RoutingRule,
     StageRule,
     StageSla,
+    StageSurvey,
+    SurveyPolicy,
     Team,
     TeamMember,
     User,
@@ -42,6 +45,8 @@ AUDITED = {
     Endpoint: "endpoint",
     Mailbox: "mailbox",
     Macro: "macro",
+    StageSurvey: "stage_survey",
+    SurveyPolicy: "survey_policy",
     Team: "team",
     TeamMember: "team_member",
     Campaign: "campaign",

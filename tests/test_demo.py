@@ -29,6 +29,7 @@ from helpdesk.models import (
     StageRule,
     StageSource,
     Survey,
+    SurveyKind,
     Ticket,
     TicketEvent,
     TicketStatus,
@@ -109,14 +110,24 @@ def test_demo_loads_two_months_of_requests_on_every_channel(ctx, runner, receive
     _assert_conversations_are_threaded(tickets)
     _assert_stages_are_explained(tickets, received)
 
-    # Satisfaction answers for the manager's report, on every channel; texts answered by SMS.
+    # Survey answers for the manager's report, on every channel; texts answered by SMS. Use,
+    # cultivation and advocacy ask NPS, the other stages CSAT.
     rated = db.session.execute(
-        select(Survey.channel, Survey.score, Ticket.status)
+        select(Survey.channel, Survey.kind, Survey.score, Survey.stage)
         .join(Ticket, Survey.ticket_id == Ticket.id)
         .where(Survey.score.is_not(None))
     ).all()
-    assert len(rated) > 100 and {channel for channel, _, _ in rated} == set(Channel)
-    assert {score for _, score, _ in rated} == {1, 2, 3, 4, 5}
+    assert len(rated) > 100 and {channel for channel, _, _, _ in rated} == set(Channel)
+    assert {score for _, kind, score, _ in rated if kind == SurveyKind.CSAT} == {1, 2, 3, 4, 5}
+    assert {score for _, kind, score, _ in rated if kind == SurveyKind.NPS} == set(range(11))
+    assert {stage for _, kind, _, stage in rated if kind == SurveyKind.NPS} <= {
+        Stage.USE,
+        Stage.CULTIVATION,
+        Stage.ADVOCACY,
+    }
+    # Unhappy answers were flagged; most of them followed up since.
+    flagged = db.session.scalars(select(Survey).where(Survey.follow_up.is_not(None))).all()
+    assert flagged and any(s.followed_up_at for s in flagged)
 
     # The worker must not send two months of made-up replies.
     outbound = Counter(

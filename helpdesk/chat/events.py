@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from helpdesk import counters
 from helpdesk.extensions import db
 from helpdesk.models import ChatEvent, Counter, Direction, Message, Ticket, User, utcnow
+from helpdesk.tickets import surveys
 from helpdesk.tickets.file_links import file_url
 
 REPLAY_LIMIT = 200
@@ -214,6 +215,9 @@ def _message_event(message: Message, to_visitor: bool) -> dict[str, Any]:
         # The files of a reply, by signed links the visitor's widget may open.
         "files": [] if from_customer else _files(message),
     }
+    if message.auto_submitted and message.thread_reason == surveys.QUESTION_REASON:
+        # The widget draws the scale's buttons under the survey question.
+        data["survey"] = surveys.chat_buttons(message.id)
     return {
         "kind": EventKind.MESSAGE,
         "data": data,

@@ -30,6 +30,7 @@ from helpdesk.demo.company import (
     SITE,
     SLA_TARGETS,
     STAFF,
+    SURVEY_KINDS,
     TEAMS,
     TEXT_LINE,
     URGENT_ROUTING,
@@ -48,17 +49,27 @@ from helpdesk.models import (
     DeliveryAttempt,
     DeliveryState,
     Direction,
+    FollowUpMode,
     IdentityKind,
     Message,
     Role,
     Stage,
     StageRule,
+    Survey,
     Ticket,
     User,
     utcnow,
 )
 from helpdesk.outbox import AttemptOutcome
-from helpdesk.tickets import endpoints, routing, routing_rules, service, sla, sms
+from helpdesk.tickets import (
+    endpoints,
+    routing,
+    routing_rules,
+    service,
+    sla,
+    sms,
+    survey_settings,
+)
 from helpdesk.tickets.attachments import _store_attachments
 
 # What the CLI, the demo channels and the tests read of the demo company.
@@ -82,6 +93,7 @@ def load(tickets: int = 1000, customers: int = 200, seed: int = SEED) -> bool:
     _ensure_views(users)
     _ensure_channels()
     _ensure_targets()
+    _ensure_surveys()
     _ensure_macros()
     now = utcnow().replace(microsecond=0)
     rng = random.Random(seed)
@@ -94,6 +106,7 @@ def load(tickets: int = 1000, customers: int = 200, seed: int = SEED) -> bool:
     _play([Story(p, cast) for p in plans], cutoff=now - timedelta(minutes=1))
     _settle_deliveries(cast.outbound, now)
     _add_working_details(rng, cast)
+    _follow_up_unhappy_answers(rng, cast, now)
     db.session.flush()
     return True
 
@@ -142,6 +155,17 @@ def _add_working_details(rng: random.Random, cast: Cast) -> None:
         for message in ticket.messages:
             if message.direction == Direction.OUTBOUND:
                 message.cc = [colleague]
+
+
+def _follow_up_unhappy_answers(rng: random.Random, cast: Cast, now: datetime) -> None:
+    """Most flagged answers were followed up within a day or so; the latest still wait."""
+    flagged = db.session.scalars(
+        select(Survey).where(Survey.follow_up == FollowUpMode.FLAG).order_by(Survey.id)
+    )
+    for survey in flagged:
+        done = survey.answered_at + timedelta(hours=rng.uniform(1, 30))
+        if done < now and rng.random() < 0.7:
+            service.mark_followed_up(survey.ticket, survey.ticket.assignee or cast.manager, at=done)
 
 
 def _ensure_staff() -> dict[str, User]:
@@ -219,6 +243,14 @@ def _ensure_targets() -> None:
         return
     for stage, (first_response, resolution) in SLA_TARGETS.items():
         sla.set_target(stage, first_response, resolution)
+
+
+def _ensure_surveys() -> None:
+    """A survey question per stage; kept if an admin has chosen any already."""
+    if survey_settings.stage_kinds():
+        return
+    policy = survey_settings.policy()
+    survey_settings.save(SURVEY_KINDS, policy.follow_up, policy.ask_interval_days)
 
 
 def _ensure_macros() -> None:

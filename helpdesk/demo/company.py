@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from channels.base import Channel
-from helpdesk.models import AssignmentMode, Role, Stage
+from helpdesk.models import AssignmentMode, Role, Stage, SurveyKind
 
 SEED = 5690
 PASSWORD = "demo-password"
@@ -66,6 +66,15 @@ SLA_TARGETS = {
     Stage.USE: (4 * 60, 2 * 24 * 60),
     Stage.INTERACTION: (8 * 60, 3 * 24 * 60),
     Stage.DISCOVERY: (2 * 60, 24 * 60),
+}
+
+# The question each stage asks when a ticket is solved: NPS once a customer owns and uses the
+# product, CSAT while they are choosing and buying.
+SURVEY_KINDS = {
+    **dict.fromkeys(Stage, SurveyKind.CSAT),
+    Stage.USE: SurveyKind.NPS,
+    Stage.CULTIVATION: SurveyKind.NPS,
+    Stage.ADVOCACY: SurveyKind.NPS,
 }
 
 STAFF = (

@@ -673,6 +673,10 @@ SURVEY_SCORES = {
     Stage.PURCHASE: (9, 10, 17, 30, 34),
     Stage.USE: (8, 10, 16, 32, 34),
 }
+# How NPS answers (0..10) fall: most promoters, a tail of detractors.
+NPS_SCORES = (3, 1, 2, 2, 3, 5, 6, 10, 16, 22, 30)
+# The comment mood (the CSAT score whose comments fit) of each NPS answer.
+NPS_MOODS = (1, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5)
 SURVEY_COMMENTS = {
     1: ("Took far too long.", "Nobody really answered my question."),
     2: ("Slow, and I had to repeat myself.", "Solved in the end, but it was a hassle."),

@@ -32,6 +32,8 @@ from helpdesk.demo.content import (
     GRINDERS,
     MACHINES,
     NOTES,
+    NPS_MOODS,
+    NPS_SCORES,
     PLANS,
     PODCASTS,
     REOPENS,
@@ -52,6 +54,7 @@ from helpdesk.models import (
     Message,
     Priority,
     Stage,
+    SurveyKind,
     Ticket,
     TicketStatus,
     User,
@@ -233,28 +236,36 @@ class Story:
                 yield from self._come_back(at)
 
     def _rate(self, at: datetime) -> Iterator[datetime]:
-        """The satisfaction question after the first solve; some customers answer it."""
-        # The demo's history has surveys whether or not HELPDESK_CSAT is on for this install.
-        survey = service.ask_for_rating(self.ticket, at) or service.survey_of(self.ticket)
+        """The survey question the solve asked (the demo gives every stage one); some
+        customers answer it."""
+        survey = service.survey_of(self.ticket)
         if survey is None:
-            return at
-        if survey.question is not None and survey.question not in self.cast.outbound:
-            self.cast.outbound.append(survey.question)
+            return at  # asked on another ticket of theirs lately
         if self.rng.random() >= SURVEY_ANSWER_RATE:
             return at
         at = yield from self._after(at, "thanks")
-        weights = SURVEY_SCORES.get(self.template.stage, SURVEY_SCORES[None])
-        score = self.rng.choices(range(1, 6), weights=weights)[0]
+        score = self._score(survey.kind)
         if self.template.channel == SMS:
-            self._write(str(score), at)  # a bare digit answers the question, as texts do
+            self._write(str(score), at)  # a bare number answers the question, as texts do
         else:
             comment = (
-                self._fill(self.rng.choice(SURVEY_COMMENTS[score]))
+                self._fill(self.rng.choice(SURVEY_COMMENTS[self._mood(survey.kind, score)]))
                 if self.rng.random() < 0.4
                 else None
             )
             service.answer_survey(survey, score, comment, at=at)
         return at
+
+    def _score(self, kind: SurveyKind) -> int:
+        if kind == SurveyKind.NPS:
+            return self.rng.choices(range(11), weights=NPS_SCORES)[0]
+        weights = SURVEY_SCORES.get(self.template.stage, SURVEY_SCORES[None])
+        return self.rng.choices(range(1, 6), weights=weights)[0]
+
+    @staticmethod
+    def _mood(kind: SurveyKind, score: int) -> int:
+        """The 1-5 mood of a score, to pick a comment that fits it."""
+        return score if kind == SurveyKind.CSAT else NPS_MOODS[score]
 
     def _come_back(self, at: datetime) -> Iterator[datetime]:
         """The customer answers an old email of ours; the service opens a linked ticket."""
@@ -440,3 +451,7 @@ class Story:
 
     def _set_status(self, status: TicketStatus, at: datetime) -> None:
         service.set_status(self.ticket, self.agent, status, at=at)
+        survey = service.survey_of(self.ticket) if status == TicketStatus.SOLVED else None
+        if survey is not None and survey.sent_at == at and survey.question is not None:
+            # This solve asked the survey question: delivered like every demo message.
+            self.cast.outbound.append(survey.question)

@@ -19,7 +19,7 @@ from helpdesk.models.mail import InboundEmail, IntakeOutcome, Mailbox, Security
 from helpdesk.models.outreach import Campaign
 from helpdesk.models.people import ApiToken, Customer, CustomerIdentity, User
 from helpdesk.models.routing import RoutingRule
-from helpdesk.models.surveys import Survey
+from helpdesk.models.surveys import FollowUpMode, StageSurvey, Survey, SurveyKind, SurveyPolicy
 from helpdesk.models.teams import AssignmentMode, Team, TeamMember
 from helpdesk.models.tickets import (
     Attachment,
@@ -48,6 +48,7 @@ __all__ = [
     "DeliveryState",
     "Direction",
     "Endpoint",
+    "FollowUpMode",
     "IdentityKind",
     "InboundEmail",
     "InboxItem",
@@ -64,7 +65,10 @@ __all__ = [
     "StageRule",
     "StageSla",
     "StageSource",
+    "StageSurvey",
     "Survey",
+    "SurveyKind",
+    "SurveyPolicy",
     "Tag",
     "Team",
     "TeamMember",

@@ -140,7 +140,7 @@ def _attach(msg: InboundMessage, endpoint: Endpoint, lookups: IntakeLookups) -> 
     survey = _awaited_rating(msg, match)
     if survey is not None:
         # A bare "4" after "How did we do?" answers it; it never reopens the ticket.
-        answer_survey(survey, surveys.bare_score(msg.text), at=at)
+        answer_survey(survey, surveys.bare_score(msg.text, survey.kind), at=at)
         ticket, reason = match.ticket, f"{match.reason} (survey answer){reused}"
         message = _store_inbound(msg, ticket, endpoint, reason, at, waits=False)
     else:

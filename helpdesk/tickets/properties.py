@@ -21,10 +21,10 @@ from helpdesk.models import (
     User,
     utcnow,
 )
-from helpdesk.tickets import identity_claims, sla, surveys
+from helpdesk.tickets import identity_claims, sla
 from helpdesk.tickets.errors import InvalidInput, TicketError
 from helpdesk.tickets.events import SUBJECT_LENGTH, _flush, _record
-from helpdesk.tickets.ratings import ask_for_rating
+from helpdesk.tickets.ratings import ask_at_solve
 
 
 def assign(
@@ -138,8 +138,7 @@ def _change_status(
     if status == TicketStatus.SOLVED:
         ticket.solved_at = at
         ticket.resolution_seconds = _seconds_since_creation(ticket, at)
-        if surveys.enabled():
-            ask_for_rating(ticket, at)
+        ask_at_solve(ticket, at)
     elif status != TicketStatus.CLOSED:
         ticket.solved_at = None
         ticket.resolution_seconds = None

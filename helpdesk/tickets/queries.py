@@ -35,6 +35,7 @@ from helpdesk.extensions import db
 from helpdesk.models import (
     Customer,
     CustomerIdentity,
+    FollowUpMode,
     IdentityKind,
     Message,
     Priority,
@@ -81,6 +82,7 @@ class Trait(StrEnum):
     UNMERGED = "unmerged"  # not merged into another ticket (the reports count only these)
     REACTIVE = "reactive"  # the customer started it (a request)
     PROACTIVE = "proactive"  # the business started it (outreach)
+    FOLLOW_UP = "follow_up"  # flagged by an unhappy survey answer, not followed up yet
 
 
 def trait_condition(trait: Trait) -> ColumnElement[bool]:
@@ -100,6 +102,11 @@ def trait_condition(trait: Trait) -> ColumnElement[bool]:
         Trait.UNMERGED: Ticket.merged_into_id.is_(None),
         Trait.REACTIVE: Ticket.proactive.is_(False),
         Trait.PROACTIVE: Ticket.proactive.is_(True),
+        Trait.FOLLOW_UP: exists().where(
+            Survey.ticket_id == Ticket.id,
+            Survey.follow_up == FollowUpMode.FLAG,
+            Survey.followed_up_at.is_(None),
+        ),
     }[trait]
 
 

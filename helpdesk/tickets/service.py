@@ -29,6 +29,7 @@ from helpdesk.tickets.conversation import (
 )
 from helpdesk.tickets.errors import InvalidInput, TicketError
 from helpdesk.tickets.events import SUBJECT_LENGTH, record_event
+from helpdesk.tickets.follow_ups import mark_followed_up
 from helpdesk.tickets.intake import (
     Intake,
     intake_batch,
@@ -65,7 +66,13 @@ from helpdesk.tickets.properties import (
     set_status,
     set_team,
 )
-from helpdesk.tickets.ratings import COMMENT_LENGTH, answer_survey, ask_for_rating, survey_of
+from helpdesk.tickets.ratings import (
+    COMMENT_LENGTH,
+    answer_survey,
+    ask_for_rating,
+    comment_on_survey,
+    survey_of,
+)
 from helpdesk.tickets.tags import add_tag, known_tags, remove_tag, set_tags
 
 __all__ = [
@@ -85,12 +92,14 @@ __all__ = [
     "ask_for_rating",
     "assign",
     "check_merge",
+    "comment_on_survey",
     "confirm_identity",
     "create_macro",
     "delete_macro",
     "delivery_block",
     "intake_batch",
     "known_tags",
+    "mark_followed_up",
     "merge",
     "next_ticket_number",
     "receive",

@@ -83,6 +83,14 @@
   .prechat[hidden] { display: none; }
   .error { color: #b42318; font-size: 13px; }
   .error:empty { display: none; }
+  .rating { display: flex; flex-wrap: wrap; gap: 4px; margin-top: 8px; }
+  .rating button { min-width: 28px; padding: 4px 6px; border: 1px solid #2457c5; border-radius: 6px; background: #fff; color: #2457c5; font-weight: 600; cursor: pointer; }
+  .rating button[aria-pressed=true] { background: #2457c5; color: #fff; }
+  .rating button:disabled { cursor: default; }
+  .rating-ends { display: flex; justify-content: space-between; font-size: 12px; color: #5b6475; margin-top: 2px; }
+  .rating-comment { display: flex; flex-direction: column; gap: 4px; margin-top: 8px; }
+  .rating-comment button, .send { align-self: flex-end; border: 0; border-radius: 6px; padding: 6px 12px; background: #2457c5; color: #fff; font-weight: 600; cursor: pointer; }
+  .rating-thanks { display: block; margin-top: 6px; font-size: 13px; font-style: italic; }
   .send { align-self: flex-end; border: 0; border-radius: 6px; padding: 8px 16px; background: #2457c5; color: #fff; font-weight: 600; cursor: pointer; }
 </style>
 <button class="launcher" type="button" aria-expanded="false" aria-controls="panel">Open chat</button>
@@ -147,6 +155,72 @@
     pendingBubbles.set(message.client_id, item);
   };
 
+  // --- the survey question: buttons send the score as a bare number, which answers it without
+  // reopening anything; then an optional comment goes to its own endpoint -------------------
+  const ratingButtons = (survey) => {
+    const block = document.createElement("div");
+    const row = document.createElement("div");
+    row.className = "rating";
+    row.setAttribute("role", "group");
+    row.setAttribute("aria-label", `Your rating, ${survey.scores[0]} (${survey.low}) to ${survey.scores[survey.scores.length - 1]} (${survey.high})`);
+    survey.scores.forEach((score) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = String(score);
+      button.setAttribute("aria-pressed", "false");
+      button.addEventListener("click", () => {
+        row.querySelectorAll("button").forEach((each) => {
+          each.setAttribute("aria-pressed", String(each === button));
+        });
+        sendText(String(score));
+        if (!block.querySelector(".rating-comment")) block.append(commentBox());
+      });
+      row.append(button);
+    });
+    const ends = document.createElement("div");
+    ends.className = "rating-ends";
+    const low = document.createElement("span");
+    low.textContent = survey.low;
+    const high = document.createElement("span");
+    high.textContent = survey.high;
+    ends.append(low, high);
+    block.append(row, ends);
+    return block;
+  };
+
+  const commentBox = () => {
+    const box = document.createElement("div");
+    box.className = "rating-comment";
+    const label = document.createElement("label");
+    label.textContent = "Anything you'd like to add? (optional)";
+    const text = document.createElement("textarea");
+    text.maxLength = 2000;
+    label.append(text);
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = "Send comment";
+    const note = document.createElement("span");
+    note.className = "rating-thanks";
+    note.setAttribute("role", "status");
+    note.textContent = "Thank you for your rating!";
+    button.addEventListener("click", async () => {
+      if (!text.value.trim()) return;
+      button.disabled = true;
+      try {
+        const response = await post("/survey-comment", { token: state.token, comment: text.value });
+        if (!response.ok) throw new Error(await problem(response));
+        label.remove();
+        button.remove();
+        note.textContent = "Thank you, we have your comment.";
+      } catch (error) {
+        note.textContent = error.message || "Could not send the comment; please try again.";
+        button.disabled = false;
+      }
+    });
+    box.append(note, label, button);
+    return box;
+  };
+
   // --- the live stream: replays from the last event seen, reconnects by itself --------------
   let source = null;
   let last = 0;
@@ -168,6 +242,7 @@
       link.textContent = `📎 ${file.name}`;
       item.append(link);
     }
+    if (data.survey) item.append(ratingButtons(data.survey));
     if (mine && pendingBubbles.has(data.client_id)) {
       pendingBubbles.get(data.client_id).remove();
       pendingBubbles.delete(data.client_id);
@@ -272,6 +347,15 @@
     connect();
   };
 
+  // Into the outbox, shown at once as pending, sent when the connection allows.
+  const sendText = (text) => {
+    const message = { client_id: newId(), text };
+    state.pending.push(message);
+    save();
+    showPending(message);
+    flush();
+  };
+
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const text = form.elements.text.value.trim();
@@ -285,12 +369,8 @@
         return;
       }
     }
-    const message = { client_id: newId(), text };
-    state.pending.push(message);
-    save();
-    showPending(message);
+    sendText(text);
     form.elements.text.value = "";
-    flush();
   });
 
   form.elements.text.addEventListener("keydown", (event) => {

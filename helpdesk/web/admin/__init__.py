@@ -12,5 +12,6 @@ from helpdesk.web.admin import (  # noqa: E402,F401  (views register)
     routes,
     routing,
     stages,
+    surveys,
     teams,
 )

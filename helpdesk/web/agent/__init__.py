@@ -7,6 +7,7 @@ bp = Blueprint("agent", __name__)
 from helpdesk.web.agent import (  # noqa: E402,F401  (views register on bp)
     customer_records,
     email_views,
+    follow_ups,
     macros,
     merges,
     outreach,

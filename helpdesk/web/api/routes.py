@@ -17,11 +17,11 @@ from channels.base import InboundAttachment
 from helpdesk import teams
 from helpdesk.extensions import db
 from helpdesk.models import Attachment, Message, Role, StageSource, Team, Ticket, User
-from helpdesk.reports import stage_load
+from helpdesk.reports import stage_load, survey_figures
 from helpdesk.tickets import assignment, bulk, queries, service, versions
 from helpdesk.tickets.copies import addresses_in
 from helpdesk.tickets.errors import InvalidInput
-from helpdesk.web.api import bp, openapi, schemas
+from helpdesk.web.api import bp, openapi, schemas, survey_schemas
 from helpdesk.web.api.auth import api_user
 from helpdesk.web.api.dashboard_schemas import HotSpot
 from helpdesk.web.api.errors import ApiError
@@ -409,15 +409,18 @@ def stage_load_report() -> schemas.StageLoad:
     chosen = stage_load.ReportRange.from_args(request.args, timezone, today)
     comparison = stage_load.compare(chosen)
     previous = comparison.previous
+    surveys = survey_figures.survey_figures(chosen)
     return schemas.StageLoad(
         from_=chosen.first_day,
         to=chosen.last_day,
         timezone=timezone,
-        rows=comparison.current.rows(),
+        rows=surveys.with_rows(comparison.current.rows()),
         previous_from=previous.range.first_day,
         previous_to=previous.range.last_day,
-        previous=previous.rows(),
+        previous=survey_figures.survey_figures(previous.range).with_rows(previous.rows()),
         hot_spots=[HotSpot.of(spot) for spot in comparison.hot_spots()],
+        survey_trend=survey_schemas.trend_of(surveys),
+        survey_follow_ups=survey_schemas.follow_ups_of(surveys),
     )
 
 

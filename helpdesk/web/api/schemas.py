@@ -40,6 +40,7 @@ from helpdesk.tickets import macros, service
 from helpdesk.tickets.bulk import MAX_TICKETS as MAX_BULK
 from helpdesk.tickets.queries import DEFAULT_LIMIT, MAX_LIMIT, QueueSort, Trait
 from helpdesk.web.api.dashboard_schemas import HotSpot
+from helpdesk.web.api.survey_schemas import SurveyFollowUps, SurveyTrendPoint
 
 # ISO 8601 in UTC with a ``Z``, whatever zone the database handed back.
 Timestamp = Annotated[AwareDatetime, AfterValidator(lambda value: value.astimezone(UTC))]
@@ -330,6 +331,17 @@ class StageLoadRow(BaseModel):
     sla_breach_rate: float | None = Field(description="breached / arrivals with an SLA target")
     csat: float | None = Field(description="mean of 1–5 answers")
     csat_count: int
+    # Survey figures count the answers given in the range, under the stage each ticket had
+    # when answered (helpdesk/reports/survey_figures.py).
+    csat_percent: float | None = Field(
+        description="share of 4 and 5 among the CSAT answers given in the range, in percent"
+    )
+    csat_responses: int = Field(description="CSAT answers given in the range")
+    nps: int | None = Field(
+        description="% promoters (9–10) minus % detractors (0–6) of the NPS answers given in the "
+        "range, -100 to 100; null under 10 answers"
+    )
+    nps_responses: int = Field(description="NPS answers given in the range")
 
 
 class StageLoad(BaseModel):
@@ -351,6 +363,10 @@ class StageLoad(BaseModel):
         description="At most three stages whose arrivals (in tickets) or SLA breach rate (in "
         "percentage points) moved most, each by its larger move, biggest first."
     )
+    survey_trend: list[SurveyTrendPoint] = Field(
+        description="Survey answers per day of the range (per week beyond 31 days)."
+    )
+    survey_follow_ups: SurveyFollowUps
 
 
 class Macro(Response):
@@ -490,7 +506,8 @@ class TicketFilterFields(BaseModel):
         f"{', '.join(trait.value for trait in Trait)}. first_response: answered; resolution: "
         "solved; reopen: reopened at least once; csat: answered the satisfaction question; "
         "unmerged: not merged into another ticket (what the stage report counts); reactive: "
-        "started by the customer; proactive: started by the business (outreach).",
+        "started by the customer; proactive: started by the business (outreach); follow_up: "
+        "flagged by an unhappy survey answer and not followed up yet.",
     )
 
 

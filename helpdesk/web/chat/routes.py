@@ -106,6 +106,28 @@ def post_message() -> tuple[Response, int]:
     return jsonify(stored=stored is not None), 201 if stored else 200
 
 
+@bp.post("/api/survey-comment")
+@limiter.limit(_limit("HELPDESK_CHAT_LIMIT_MESSAGES_PER_VISITOR"), key_func=_visitor_key)
+def survey_comment() -> tuple[Response, int]:
+    """The optional comment under a rating given with the widget's buttons."""
+    ticket = _latest_ticket(_conversation())
+    survey = service.survey_of(ticket) if ticket is not None else None
+    if survey is None:
+        return _error(404, "not-found", "There is no rating to comment on.")
+    try:
+        service.comment_on_survey(
+            survey,
+            clean_text(
+                _body().get("comment"), service.COMMENT_LENGTH, "the comment", required=True
+            ),
+        )
+    except (ChatInputError, TicketError) as refused:
+        db.session.rollback()
+        return _error(400, "invalid", str(refused))
+    db.session.commit()
+    return jsonify(stored=True), 201
+
+
 @bp.post("/api/typing")
 @limiter.limit(_limit("HELPDESK_CHAT_LIMIT_MESSAGES_PER_VISITOR"), key_func=_visitor_key)
 def visitor_typing() -> tuple[Response, int]:

@@ -5,4 +5,8 @@ from flask import Blueprint
 bp = Blueprint("manager", __name__, url_prefix="/reports")
 
 # Views register on bp when imported.
-from helpdesk.web.manager import routes, stage_corrections  # noqa: E402,F401
+from helpdesk.web.manager import (  # noqa: E402,F401
+    routes,
+    stage_corrections,
+    surveys,
+)

@@ -6,7 +6,7 @@ from flask import abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from helpdesk.extensions import db
-from helpdesk.models import Survey
+from helpdesk.models import Survey, SurveyKind
 from helpdesk.tickets import service, surveys
 from helpdesk.tickets.errors import TicketError
 from helpdesk.web.survey import bp
@@ -17,6 +17,7 @@ from helpdesk.web.survey.forms import SurveyForm
 def answer(token: str) -> str | Response | tuple[str, int]:
     survey = surveys.survey_for_token(token) or abort(404)
     form = SurveyForm(data=_prefill(survey))
+    form.ask(survey.kind)
     if form.validate_on_submit():
         try:
             service.answer_survey(survey, form.score.data, form.comment.data)
@@ -31,6 +32,8 @@ def answer(token: str) -> str | Response | tuple[str, int]:
         survey=survey,
         form=form,
         thanks=request.args.get("thanks") == "1" and survey.score is not None,
+        top=surveys.SCALES[survey.kind][-1],
+        nps=survey.kind == SurveyKind.NPS,
     )
     return (page, 400) if form.errors else page
 
@@ -40,4 +43,4 @@ def _prefill(survey: Survey) -> dict:
     if survey.score is not None:
         return {"score": survey.score, "comment": survey.comment}
     suggested = request.args.get("score", type=int)
-    return {"score": suggested} if suggested in surveys.SCORES else {}
+    return {"score": suggested} if suggested in surveys.SCALES[survey.kind] else {}

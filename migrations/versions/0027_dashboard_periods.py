@@ -1,7 +1,7 @@
 """tickets: the stage report's covering index gains proactive
 
-Revision ID: 0031_dashboard_periods
-Revises: 0027_customer_erasure
+Revision ID: 0027_dashboard_periods
+Revises: 0026_customer_erasure
 Create Date: 2026-12-07 03:00:00
 
 The stage dashboard counts reactive and proactive arrivals apart and filters by who started a
@@ -13,8 +13,8 @@ the index gains ``proactive``.
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0031_dashboard_periods"
-down_revision = "0027_customer_erasure"
+revision = "0027_dashboard_periods"
+down_revision = "0026_customer_erasure"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """outreach: campaigns, and email addresses unsubscribed from outreach
 
-Revision ID: 0030_outreach
-Revises: 0026_customer_records
+Revision ID: 0029_outreach
+Revises: 0028_customer_records
 Create Date: 2026-12-07 03:00:00
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0030_outreach"
-down_revision = "0026_customer_records"
+revision = "0029_outreach"
+down_revision = "0028_customer_records"
 branch_labels = None
 depends_on = None
 

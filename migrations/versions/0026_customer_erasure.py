@@ -1,6 +1,6 @@
 """customers: erased_at marks a customer whose personal data an admin erased
 
-Revision ID: 0027_customer_erasure
+Revision ID: 0026_customer_erasure
 Revises: 0025_proactive_tickets
 Create Date: 2026-12-07 02:10:00
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0027_customer_erasure"
+revision = "0026_customer_erasure"
 down_revision = "0025_proactive_tickets"
 branch_labels = None
 depends_on = None

@@ -1,7 +1,7 @@
 """customers: notes, a version for stale-page checks, and the customer a merged one went into
 
-Revision ID: 0026_customer_records
-Revises: 0031_dashboard_periods
+Revision ID: 0028_customer_records
+Revises: 0027_dashboard_periods
 Create Date: 2026-12-07 02:30:00
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0026_customer_records"
-down_revision = "0031_dashboard_periods"
+revision = "0028_customer_records"
+down_revision = "0027_dashboard_periods"
 branch_labels = None
 depends_on = None
 
