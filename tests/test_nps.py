@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -455,3 +457,15 @@ def test_the_chat_question_carries_its_scale_and_the_comment_endpoint_checks_inp
         rated = db.session.scalar(select(Survey))
         assert (rated.score, rated.comment) == (5, "Quick, thanks")
         assert db.session.get(Ticket, rated.ticket_id).status == TicketStatus.SOLVED
+
+
+def test_the_stage_csv_holds_the_survey_figures_the_page_shows(app, setup, inbound, client, login):
+    answered(setup, inbound, "use", "email", "nps", [9, 10, 9, 7, 8, 7, 8, 7, 0, 6], 0)
+    answered(setup, inbound, "purchase", "email", "csat", [5, 4, 2, 1], 200)
+    login(Role.MANAGER)
+    csv_text = client.get("/reports/stages.csv?from=2026-11-01&to=2026-11-07").text
+    rows = {(r["stage"], r["channel"]): r for r in csv.DictReader(io.StringIO(csv_text))}
+    assert (rows["use", "email"]["nps"], rows["use", "email"]["nps_responses"]) == ("10", "10")
+    assert rows["purchase", "all"]["csat_percent"] == "50.0"
+    assert rows["all", "all"]["csat_responses"] == "4"
+    assert rows["all", "all"]["nps_responses"] == "10"

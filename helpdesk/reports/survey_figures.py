@@ -124,15 +124,23 @@ class SurveyFigures:
         return self.cells[(stage, channel)]
 
     def with_rows(self, rows: list[dict]) -> list[dict]:
-        """The stage-load rows (``StageLoad.rows``) with each one's survey figures added."""
+        """Stage-load rows (the API's, or the CSV's where ``all`` stands for every stage or
+        channel) with each one's survey figures added."""
         return [
-            {**row, **self.cell(Stage(row["stage"]), Channel(row["channel"])).figures()}
+            {
+                **row,
+                **self.cell(_named(Stage, row["stage"]), _named(Channel, row["channel"])).figures(),
+            }
             for row in rows
         ]
 
     @property
     def weekly(self) -> bool:
         return _weekly(self.range)
+
+
+def _named(kind: type[Stage] | type[Channel], value: str) -> Stage | Channel | None:
+    return None if value == "all" else kind(value)
 
 
 def survey_figures(report: ReportRange) -> SurveyFigures:

@@ -158,6 +158,7 @@
   // --- the survey question: buttons send the score as a bare number, which answers it without
   // reopening anything; then an optional comment goes to its own endpoint -------------------
   const ratingButtons = (survey) => {
+    const rated = { id: null }; // the client id of the latest rating sent
     const block = document.createElement("div");
     const row = document.createElement("div");
     row.className = "rating";
@@ -172,8 +173,8 @@
         row.querySelectorAll("button").forEach((each) => {
           each.setAttribute("aria-pressed", String(each === button));
         });
-        sendText(String(score));
-        if (!block.querySelector(".rating-comment")) block.append(commentBox());
+        rated.id = sendText(String(score));
+        if (!block.querySelector(".rating-comment")) block.append(commentBox(rated));
       });
       row.append(button);
     });
@@ -188,7 +189,7 @@
     return block;
   };
 
-  const commentBox = () => {
+  const commentBox = (rated) => {
     const box = document.createElement("div");
     box.className = "rating-comment";
     const label = document.createElement("label");
@@ -207,6 +208,8 @@
       if (!text.value.trim()) return;
       button.disabled = true;
       try {
+        // The comment belongs to the rating: it waits until the rating is stored.
+        await delivered(rated.id);
         const response = await post("/survey-comment", { token: state.token, comment: text.value });
         if (!response.ok) throw new Error(await problem(response));
         label.remove();
@@ -354,6 +357,15 @@
     save();
     showPending(message);
     flush();
+    return message.client_id;
+  };
+
+  // Resolves once a message left the outbox (stored by the server), or after ``limit`` ms.
+  const delivered = async (clientId, limit = 15000) => {
+    for (let waited = 0; waited < limit; waited += 200) {
+      if (!state.pending.some((message) => message.client_id === clientId)) return;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   };
 
   form.addEventListener("submit", async (event) => {

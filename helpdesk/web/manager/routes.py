@@ -17,6 +17,7 @@ from helpdesk import accounts, teams
 from helpdesk.extensions import db
 from helpdesk.models import Role, Stage, Ticket
 from helpdesk.reports import stage_load as report
+from helpdesk.reports.survey_figures import survey_figures
 from helpdesk.tickets.queries import InvalidFilter
 from helpdesk.web.access import roles_required
 from helpdesk.web.downloads import content_disposition
@@ -102,9 +103,9 @@ def stages() -> str | tuple[str, int]:
 @managers_only
 def stages_csv() -> Response:
     """The page's table: every stage and all stages, per channel and in total, with the
-    previous period's figures beside."""
+    previous period's figures beside, and the Surveys section's figures."""
     chosen = chosen_range()
-    rows = report.compare(chosen).table()
+    rows = survey_figures(chosen).with_rows(report.compare(chosen).table())
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(rows[0]))
     writer.writeheader()
