@@ -44,6 +44,13 @@ lint: install
 services:
 	bash .ci/services
 
+# The SQLite and PostgreSQL passes run side by side (each on its own database); the SQLite pass
+# reports as it goes, the PostgreSQL pass's report follows it.
 test: install lint services
-	$(BIN)/pytest
-	DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest
+	@log=$$(mktemp); \
+	DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest -p no:cacheprovider >$$log 2>&1 & pg=$$!; \
+	trap 'kill $$pg 2>/dev/null; rm -f $$log' EXIT INT TERM; \
+	$(BIN)/pytest; sqlite=$$?; \
+	wait $$pg; postgresql=$$?; \
+	echo "=== the PostgreSQL pass"; cat $$log; \
+	test $$sqlite -eq 0 && test $$postgresql -eq 0
