@@ -435,3 +435,21 @@ def test_a_short_name_blanks_whole_words_only_in_the_audit_trail(ctx, open_ticke
     db.session.commit()
     assert quoting.after == {"text": "(erased)"} and other.after == {"text": "Alex calls"}
     assert erasure.audit_events_redacted == 1
+
+
+def test_erasing_reaches_their_messages_on_the_ticket_theirs_was_merged_into(ctx, ann, make_user):
+    from helpdesk.tickets.merging import merge
+
+    bobs = db.session.scalar(select(Ticket).where(Ticket.customer_id == ann.bob_id))
+    merge(db.session.get(Ticket, ann.email_ticket_id), bobs, make_user())
+    db.session.commit()
+
+    erase_customer(db.session.get(Customer, ann.customer_id))
+    db.session.commit()
+
+    texts = [
+        m.text for m in db.session.scalars(select(Message).where(Message.ticket_id == bobs.id))
+    ]
+    assert "Page 3?" in " ".join(texts)  # Bob's own message stays
+    assert not any("cleaned the burrs" in text for text in texts)
+    assert "" in texts  # Ann's, blanked where it now lives

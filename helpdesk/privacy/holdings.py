@@ -11,7 +11,7 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import getaddresses
 
-from sqlalchemy import Select, Text, and_, cast, or_, select
+from sqlalchemy import ColumnElement, Select, Text, and_, cast, func, or_, select
 
 from channels.base import Channel
 from helpdesk.extensions import db
@@ -76,8 +76,10 @@ class Holdings:
 def holdings_of(customer: Customer) -> Holdings:
     """Every row held about ``customer``."""
     tickets = select(Ticket.id).where(Ticket.customer_id == customer.id)
-    messages = select(Message.id).where(Message.ticket_id.in_(tickets))
     identities = list(customer.identities)
+    messages = select(Message.id).where(
+        or_(Message.ticket_id.in_(tickets), _moved_messages(tickets, identities))
+    )
     conversations = _conversations(tickets, identities)
     conversation_ids = [conversation.id for conversation in conversations]
     held = Holdings(
@@ -132,6 +134,19 @@ def holdings_of(customer: Customer) -> Holdings:
 
 def _all(query: Select) -> list:
     return list(db.session.scalars(query))
+
+
+def _moved_messages(tickets: Select, identities: list[CustomerIdentity]) -> ColumnElement[bool]:
+    """Their messages on the tickets theirs were merged into (another customer's, maybe): the
+    ones they sent or that went to them, by address, number or visitor id."""
+    targets = select(Ticket.merged_into_id).where(
+        Ticket.id.in_(tickets), Ticket.merged_into_id.is_not(None)
+    )
+    values = {identity.value.lower() for identity in identities}
+    return and_(
+        Message.ticket_id.in_(targets),
+        or_(func.lower(Message.sender).in_(values), func.lower(Message.recipient).in_(values)),
+    )
 
 
 def _values(identities: list[CustomerIdentity], kind: IdentityKind) -> set[str]:
