@@ -37,6 +37,7 @@ from helpdesk.models import (
     Mailbox,
     Message,
     Role,
+    Suppression,
     Survey,
     Ticket,
     TicketEvent,
@@ -453,3 +454,39 @@ def test_erasing_reaches_their_messages_on_the_ticket_theirs_was_merged_into(ctx
     assert "Page 3?" in " ".join(texts)  # Bob's own message stays
     assert not any("cleaned the burrs" in text for text in texts)
     assert "" in texts  # Ann's, blanked where it now lives
+
+
+def test_a_stop_and_an_unsubscribe_outlive_the_erasure(ctx, ann, inbound):
+    customer = db.session.get(Customer, ann.customer_id)
+    for identity in customer.identities:
+        if identity.kind == IdentityKind.PHONE:
+            identity.opted_out_at = utcnow()
+        if identity.kind == IdentityKind.EMAIL:
+            identity.outreach_unsubscribed_at = utcnow()
+    db.session.commit()
+    erase_customer(customer)
+    db.session.commit()
+    # Nothing readable is kept: only keyed hashes.
+    kept = db.session.scalars(select(Suppression)).all()
+    assert len(kept) == 2 and not any(ANN_PHONE in row.value_hash for row in kept)
+
+    texted = service.receive(inbound("sms", sender=ANN_PHONE, text="Hi again")).ticket
+    mailed = service.receive(inbound("email", sender=ANN, text="Me again")).ticket
+    db.session.commit()
+
+    assert texted.customer_id != ann.customer_id
+    [phone] = [i for i in texted.customer.identities if i.kind == IdentityKind.PHONE]
+    assert phone.opted_out_at is not None  # still never texted
+    [email] = [i for i in mailed.customer.identities if i.kind == IdentityKind.EMAIL]
+    assert email.outreach_unsubscribed_at is not None  # still no outreach
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(CustomerIdentity)
+            .where(
+                CustomerIdentity.value == "bob@example.com",
+                CustomerIdentity.opted_out_at.is_not(None),
+            )
+        )
+        == 0
+    )

@@ -19,6 +19,7 @@ from helpdesk.models.mail import InboundEmail, IntakeOutcome, Mailbox, Security
 from helpdesk.models.outreach import Campaign
 from helpdesk.models.people import ApiToken, Customer, CustomerIdentity, User
 from helpdesk.models.routing import RoutingRule
+from helpdesk.models.suppressions import Suppression
 from helpdesk.models.surveys import FollowUpMode, StageSurvey, Survey, SurveyKind, SurveyPolicy
 from helpdesk.models.teams import AssignmentMode, Team, TeamMember
 from helpdesk.models.tickets import (
@@ -66,6 +67,7 @@ __all__ = [
     "StageSla",
     "StageSource",
     "StageSurvey",
+    "Suppression",
     "Survey",
     "SurveyKind",
     "SurveyPolicy",

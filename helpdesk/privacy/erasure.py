@@ -32,6 +32,7 @@ from helpdesk.models import (
     utcnow,
 )
 from helpdesk.privacy.holdings import Holdings, about_them, holdings_of
+from helpdesk.privacy.suppressions import suppress
 from helpdesk.storage import blob_store
 from helpdesk.tickets.errors import TicketError
 from helpdesk.tickets.search import SEARCH_TABLE
@@ -105,6 +106,7 @@ def erase_customer(customer: Customer) -> Erasure:
         raise AlreadyErased(f"customer {customer.id} was erased already")
     held = holdings_of(customer)
     files = held.file_keys()
+    suppress(held.identities)
     erasure = Erasure(
         customer_id=customer.id,
         tickets_kept=len(held.tickets),
