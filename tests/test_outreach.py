@@ -324,6 +324,8 @@ def test_the_worker_sends_each_text_no_sooner_than_its_slot(sms_number, make_use
         "+15550003001",
         "+15550003002",
     ]
+    # A text we start says how to stop them.
+    assert {form["Body"] for form in twilio.sent()} == {"Hi\nReply STOP to opt out."}
 
 
 # --- answers thread back ------------------------------------------------------------------------

@@ -59,6 +59,8 @@ OPENING = "outreach: the conversation we started"
 ON_BEHALF = "taken on the customer's behalf"
 KIND_OF = {Channel.EMAIL: IdentityKind.EMAIL, Channel.SMS: IdentityKind.PHONE}
 UNSUBSCRIBE_LINE = "To get no more messages like this one:"
+# A text we start says how to stop them (carriers expect it); STOP is honoured by the SMS intake.
+SMS_OPT_OUT_LINE = "Reply STOP to opt out."
 _UNSUBSCRIBE_SALT = "helpdesk.outreach-unsubscribe"
 
 
@@ -183,6 +185,8 @@ def start_conversation(
     if ticket.channel == Channel.EMAIL:
         subject = f"{subject} [#{ticket.number}]"
         text = f"{text}\n\n--\n{UNSUBSCRIBE_LINE} {unsubscribe_url(identity.value)}"
+    elif SMS_OPT_OUT_LINE.casefold() not in text.casefold():
+        text = f"{text}\n{SMS_OPT_OUT_LINE}"
     slot = send_slot(ticket.endpoint, at)
     route = (ticket.channel, ticket.endpoint, identity.value)
     message = _queue_outbound(ticket, by, text, OPENING, at, route=route, subject=subject)
