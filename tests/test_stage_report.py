@@ -200,7 +200,8 @@ def test_the_dashboard_and_its_csv_exports(client, tickets, setup, make_user):
     header = "stage,channel,arrivals,reactive_arrivals,proactive_arrivals,backlog,"
     assert table[0].startswith(header)
     # This period's figures, then the previous period's (27–28 February: T4 only, at Use).
-    assert "purchase,email,3,3,0,2,1200,3000,3600,0.3333,0.6667,3.0,2,0,0,0,,,,,," in table
+    row = next(line for line in table if line.startswith("purchase,email,"))
+    assert row.startswith("purchase,email,3,3,0,2,1200,3000,3600,0.3333,0.6667,3.0,2,0,0,0,,,,,,")
     rows = client.get("/reports/stages-tickets.csv?from=2026-03-01&to=2026-03-02").text.splitlines()
     assert len(rows) == 1 + 4
     assert client.get("/reports/stages?from=2026-03-05&to=2026-03-01").status_code == 400
