@@ -106,6 +106,9 @@ def test_demo_loads_two_months_of_requests_on_every_channel(ctx, runner, receive
     assert all(t.previous_ticket.status == TicketStatus.CLOSED for t in follow_ups)
     assert len({t.priority for t in tickets}) == 4
     assert sum(t.assignee is None for t in tickets) < len(tickets) / 10
+    # A dozen conversations agents started, for the reports' proactive figures.
+    proactive = [t for t in tickets if t.proactive]
+    assert len(proactive) == 12 and {t.stage for t in proactive} == {Stage.CULTIVATION}
 
     _assert_conversations_are_threaded(tickets)
     _assert_stages_are_explained(tickets, received)
@@ -158,11 +161,15 @@ def _assert_conversations_are_threaded(tickets: list[Ticket]) -> None:
 
 
 def _assert_stages_are_explained(tickets: list[Ticket], received: dict) -> None:
-    """Each intake stage is what the engine says about the message that opened the ticket."""
+    """Each intake stage is what the engine says about the message that opened the ticket
+    (a conversation an agent started has its stage from the agent)."""
     rules = ordered_rules()
     by_name = {rule.name: rule for rule in rules}
     sources = Counter()
     for ticket in tickets:
+        if ticket.proactive:
+            assert ticket.stage_source == StageSource.AGENT
+            continue
         stored = first_message(ticket)
         msg = received[(ticket.channel, stored.external_id)]
         assert (msg.text, msg.subject, msg.recipient) == (
@@ -179,7 +186,7 @@ def _assert_stages_are_explained(tickets: list[Ticket], received: dict) -> None:
         sources[ticket.stage_source] += 1
     assert sources[StageSource.RULE] > len(tickets) / 2
     assert sources[StageSource.ENDPOINT_DEFAULT] and sources[StageSource.CUSTOMER]
-    corrected = [t for t in tickets if t.stage_source == StageSource.AGENT]
+    corrected = [t for t in tickets if t.stage_source == StageSource.AGENT and not t.proactive]
     assert corrected and all(t.stage != t.intake_stage for t in corrected)
 
 
@@ -187,7 +194,8 @@ def test_smaller_demo_then_any_rerun_adds_nothing(ctx, runner):
     result = runner.invoke(args=["demo", "--tickets", "80", "--customers", "20"])
     assert result.exit_code == 0, result.output
     assert count(Customer) == 20
-    assert count(Ticket) == 80
+    # The customers' 80 requests, and the conversations agents started with some of them.
+    assert count(select(Ticket).where(Ticket.proactive.is_(False)).subquery()) == 80
     assert {m.name for m in service.shared_macros()} >= {"Refund issued", "Ask for order number"}
     loaded = snapshot()
     for args in (["demo"], ["demo", "--tickets", "80", "--customers", "20"]):

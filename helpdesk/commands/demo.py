@@ -66,6 +66,8 @@ def command(
     added = demo.load(tickets=tickets, customers=customers)
     shop_origins = [f"http://{host}:{shop_port}" for host in (demo_channels.HOST, "localhost")]
     demo_channels.set_up(shop_origins, smtp_port)
+    if added:
+        demo.reach_out()
     db.session.commit()
     # Deadlines the demo's history already missed are recorded as the worker would have.
     sla.record_breaches()

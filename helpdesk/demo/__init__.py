@@ -46,6 +46,8 @@ from helpdesk.demo.planning import Plan, _plan
 from helpdesk.demo.stories import Cast, Story, _external_id, _play
 from helpdesk.extensions import db
 from helpdesk.models import (
+    Customer,
+    CustomerIdentity,
     DeliveryAttempt,
     DeliveryState,
     Direction,
@@ -63,6 +65,7 @@ from helpdesk.models import (
 from helpdesk.outbox import AttemptOutcome
 from helpdesk.tickets import (
     endpoints,
+    outreach,
     routing,
     routing_rules,
     service,
@@ -83,6 +86,7 @@ __all__ = [
     "STAFF",
     "TEXT_LINE",
     "load",
+    "reach_out",
 ]
 
 
@@ -166,6 +170,42 @@ def _follow_up_unhappy_answers(rng: random.Random, cast: Cast, now: datetime) ->
         done = survey.answered_at + timedelta(hours=rng.uniform(1, 30))
         if done < now and rng.random() < 0.7:
             service.mark_followed_up(survey.ticket, survey.ticket.assignee or cast.manager, at=done)
+
+
+# What agents wrote first to long-standing customers, so the reports show proactive tickets.
+OUTREACH_SUBJECT = "Your Ridgeline grinder is due for a burr check"
+OUTREACH_TEXT = (
+    "Hello! It has been a while since your grinder arrived. Burrs dull after about a year of "
+    "daily use; reply to this mail if you would like us to send a free replacement set."
+)
+
+
+def reach_out(seed: int = SEED) -> None:
+    """A dozen conversations agents started with customers at the cultivation stage, sent from
+    the demo mailbox (so call it once that mailbox has its SMTP server); flushes."""
+    rng = random.Random(seed)
+    now = utcnow().replace(microsecond=0)
+    agents = list(db.session.scalars(select(User).where(User.role == Role.AGENT)))
+    proven = (
+        select(Customer)
+        .join(CustomerIdentity)
+        .where(
+            CustomerIdentity.kind == IdentityKind.EMAIL,
+            CustomerIdentity.verified_at.is_not(None),
+        )
+        .order_by(Customer.id)
+    )
+    customers = list(db.session.scalars(proven))
+    started: list[Message] = []
+    for customer in rng.sample(customers, min(12, len(customers))):
+        draft = outreach.Draft(
+            customer, EMAIL, OUTREACH_TEXT, OUTREACH_SUBJECT, stage=Stage.CULTIVATION
+        )
+        at = now - timedelta(days=rng.uniform(1, 28))
+        ticket = outreach.start_conversation(draft, rng.choice(agents), keep=True, at=at)
+        started.extend(ticket.messages)
+    _settle_deliveries(started, now)
+    db.session.flush()
 
 
 def _ensure_staff() -> dict[str, User]:
