@@ -118,7 +118,7 @@ def mint_token(
     scope = widest if scope is None else TokenScope(scope)
     if not widest.covers(scope):
         raise AccountError(
-            f"a {user.role} may hold tokens up to the {widest} scope, not {scope}", "scope"
+            f"the {user.role} role allows tokens up to the {widest} scope, not {scope}", "scope"
         )
     if expires_at is not None and expires_at <= utcnow():
         raise AccountError("that day has passed; choose today or a later day", "expires")
