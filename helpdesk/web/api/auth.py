@@ -57,10 +57,10 @@ def _usable_token(secret: str) -> ApiToken | None:
 
 def _check_scope() -> None:
     view = current_app.view_functions.get(request.endpoint or "")
-    operation_id = getattr(view, "operation_id", None)
-    # A route without an operation is a 404 or 405 the API answers as such.
-    if operation_id is not None:
-        require_scope(needed_scope(operation_id, request.method))
+    # No view: a 404 or 405 the API answers as such. A view without an operation still gets
+    # its method's default scope, so a route never goes unguarded.
+    if view is not None:
+        require_scope(needed_scope(getattr(view, "operation_id", ""), request.method))
 
 
 def require_scope(needed: TokenScope) -> None:
