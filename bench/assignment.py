@@ -329,6 +329,8 @@ def main() -> None:
             "HELPDESK_STORAGE_DIR": storage,
             "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
             "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            # Twenty agents share one token here; the API's per-token limit would throttle them.
+            "HELPDESK_API_RATE_LIMIT": "1000000 per minute",
         }
         processes: list[subprocess.Popen] = []
         try:

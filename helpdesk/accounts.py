@@ -8,17 +8,24 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
 from helpdesk.extensions import db
-from helpdesk.models import ApiToken, Role, User, utcnow
+from helpdesk.models import ApiToken, Role, TokenScope, User, utcnow
 
 MIN_PASSWORD_LENGTH = 8
 
 
 class AccountError(Exception):
     """A change to people or tokens that the rules refuse; the message says why."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        # The form field at fault, where a form asked for it (e.g. "scope").
+        self.field = field
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,17 +94,47 @@ def reset_password(user: User, password: str) -> None:
     db.session.flush()
 
 
-def mint_token(user: User, name: str | None = None) -> MintedToken:
-    """A new named API token for an active user."""
+def full_scope(role: Role) -> TokenScope:
+    """The widest scope a role may hold: what a token without a chosen scope gets."""
+    # An agent's or a manager's role allows no admin-only route, so "write" is all of it.
+    return TokenScope.ADMIN if role == Role.ADMIN else TokenScope.WRITE
+
+
+def expiry_after(day: date, timezone: str) -> datetime:
+    """When a token that works through ``day`` (in the helpdesk's time zone) stops working."""
+    return datetime.combine(day + timedelta(days=1), time(), ZoneInfo(timezone))
+
+
+def mint_token(
+    user: User,
+    name: str | None = None,
+    scope: TokenScope | str | None = None,
+    expires_at: datetime | None = None,
+) -> MintedToken:
+    """A new named API token for an active user, never wider than the user's role."""
     if not user.active:
         raise AccountError(f"{user.email} is deactivated")
+    widest = full_scope(user.role)
+    scope = widest if scope is None else TokenScope(scope)
+    if not widest.covers(scope):
+        raise AccountError(
+            f"the {user.role} role allows tokens up to the {widest} scope, not {scope}", "scope"
+        )
+    if expires_at is not None and expires_at <= utcnow():
+        raise AccountError("that day has passed; choose today or a later day", "expires")
     name = (name or "").strip() or (
         f"{user.email.split('@')[0]}-{utcnow():%Y%m%d%H%M%S}-{secrets.token_hex(2)}"
     )
     if db.session.scalar(select(ApiToken.id).where(ApiToken.name == name)):
-        raise AccountError(f"a token named {name} already exists")
+        raise AccountError(f"a token named {name} already exists", "name")
     secret = secrets.token_urlsafe(32)
-    token = ApiToken(name=name, user=user, token_hash=ApiToken.hash(secret))
+    token = ApiToken(
+        name=name,
+        user=user,
+        token_hash=ApiToken.hash(secret),
+        scope=scope,
+        expires_at=expires_at,
+    )
     db.session.add(token)
     db.session.flush()
     return MintedToken(token, secret)

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from flask import Flask
+from limits import parse
 
 from helpdesk.credentials import parse_keys
 
@@ -53,6 +54,8 @@ def load_config(app: Flask) -> None:
         HELPDESK_CHAT_LIMIT_MESSAGES_PER_IP=env.get(
             "HELPDESK_CHAT_LIMIT_MESSAGES_PER_IP", "300 per minute"
         ),
+        # Per API token (per address without one), counted where Flask-Limiter counts.
+        HELPDESK_API_RATE_LIMIT=_rate_limit(env, "HELPDESK_API_RATE_LIMIT", "600 per minute"),
         TWILIO_ACCOUNT_SID=env.get("TWILIO_ACCOUNT_SID"),
         TWILIO_AUTH_TOKEN=env.get("TWILIO_AUTH_TOKEN"),
         TWILIO_API_URL=env.get("TWILIO_API_URL", "https://api.twilio.com"),
@@ -67,6 +70,16 @@ def _switch(name: str, value: str) -> bool:
     if word in {"off", "false", "no", "0", ""}:
         return False
     raise ValueError(f"{name} must be on or off, not {value!r}")
+
+
+def _rate_limit(env: Mapping[str, str], name: str, default: str) -> str:
+    """A rate limit such as "600 per minute"; anything else stops the start naming the variable."""
+    value = env.get(name, default)
+    try:
+        parse(value)
+    except ValueError:
+        raise ValueError(f"{name} must read like '600 per minute', not {value!r}") from None
+    return value
 
 
 def _rate(env: Mapping[str, str], name: str, default: str) -> float:

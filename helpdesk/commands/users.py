@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from helpdesk import accounts
 from helpdesk.extensions import db
-from helpdesk.models import ApiToken, Role, User
+from helpdesk.models import ApiToken, Role, TokenScope, User
 
 
 @click.group("users")
@@ -56,18 +59,32 @@ def list_users() -> None:
 @command.command("token")
 @click.argument("email")
 @click.option("--name", help="A name to revoke it by (default: derived from EMAIL and time).")
+@click.option(
+    "--scope",
+    type=click.Choice([scope.value for scope in TokenScope]),
+    help="read, write (tickets and customers) or admin; never wider than the user's role "
+    "(default: everything the role allows).",
+)
+@click.option(
+    "--expires",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The last day (YYYY-MM-DD, helpdesk time) the token works (default: never expires).",
+)
 @with_appcontext
-def mint_token(email: str, name: str | None) -> None:
+def mint_token(email: str, name: str | None, scope: str | None, expires: datetime | None) -> None:
     """Mint a new API token for EMAIL; the token is the last word printed, shown only once."""
     user = _user_by_email(email)
+    timezone = current_app.config["HELPDESK_TIMEZONE"]
     try:
-        minted = accounts.mint_token(user, name)
+        minted = accounts.mint_token(
+            user, name, scope, expires and accounts.expiry_after(expires.date(), timezone)
+        )
     except accounts.AccountError as error:
         raise click.ClickException(str(error)) from None
     db.session.commit()
     click.echo(
-        f"Token {minted.token.name} for {user.email} (store it now; it is not shown again): "
-        f"{minted.secret}"
+        f"Token {minted.token.name} for {user.email}, scope {minted.token.scope} "
+        f"(store it now; it is not shown again): {minted.secret}"
     )
 
 

@@ -10,6 +10,7 @@ from helpdesk.models.base import (
     Stage,
     StageSource,
     TicketStatus,
+    TokenScope,
     utcnow,
 )
 from helpdesk.models.channels import Endpoint, InboxItem, StageRule, StageSla
@@ -77,6 +78,7 @@ __all__ = [
     "Ticket",
     "TicketEvent",
     "TicketStatus",
+    "TokenScope",
     "User",
     "ticket_tags",
     "utcnow",

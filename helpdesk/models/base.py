@@ -62,6 +62,19 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+class TokenScope(StrEnum):
+    """What an API token may do, narrowest first; its user's role still limits each use."""
+
+    READ = "read"
+    WRITE = "write"
+    ADMIN = "admin"
+
+    def covers(self, needed: TokenScope) -> bool:
+        """Whether a token of this scope may do what ``needed`` allows."""
+        order = list(TokenScope)
+        return order.index(self) >= order.index(needed)
+
+
 class IdentityKind(StrEnum):
     EMAIL = "email"
     PHONE = "phone"

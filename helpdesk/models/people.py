@@ -12,7 +12,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from helpdesk.extensions import db
-from helpdesk.models.base import IdentityKind, Role, UtcDateTime, enum_column, utcnow
+from helpdesk.models.base import (
+    IdentityKind,
+    Role,
+    TokenScope,
+    UtcDateTime,
+    enum_column,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from helpdesk.models.teams import Team
@@ -71,8 +78,17 @@ class ApiToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Tokens minted before scopes existed keep everything their user's role allows.
+    scope: Mapped[TokenScope] = mapped_column(
+        enum_column(TokenScope), default=TokenScope.ADMIN, server_default=TokenScope.ADMIN.value
+    )
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+    def expired(self, now: datetime) -> bool:
+        """Whether the token's optional expiry has come."""
+        return self.expires_at is not None and self.expires_at <= now
 
     @staticmethod
     def hash(token: str) -> str:

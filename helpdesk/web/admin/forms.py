@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     EmailField,
     IntegerField,
     PasswordField,
@@ -36,6 +37,7 @@ from helpdesk.models import (
     Stage,
     StageRule,
     Team,
+    TokenScope,
     User,
 )
 from helpdesk.tickets import sla
@@ -81,6 +83,22 @@ class NewTokenForm(FlaskForm):
         "Name",
         validators=[Optional(), Length(max=120)],
         description="To recognise and revoke it by; left empty, one is made up.",
+    )
+    scope = SelectField(
+        "Scope",
+        choices=[
+            SelectChoice("", "Everything the user's role allows"),
+            SelectChoice(TokenScope.READ.value, "read: look at tickets, customers and reports"),
+            SelectChoice(TokenScope.WRITE.value, "write: also change tickets and customers"),
+            SelectChoice(TokenScope.ADMIN.value, "admin: everything an admin may do"),
+        ],
+        default="",
+        description="Never wider than the user's role: admin is for admins' tokens only.",
+    )
+    expires = DateField(
+        "Works through",
+        validators=[Optional()],
+        description="The last day it works (helpdesk time); left empty, it never expires.",
     )
     submit = SubmitField("Mint token")
 

@@ -100,10 +100,16 @@ def tokens() -> str | tuple[str, int]:
     minted = None
     if form.validate_on_submit():
         user = db.session.get(User, int(form.user.data))
+        expires = form.expires.data
         try:
-            minted = accounts.mint_token(user, form.name.data)
+            minted = accounts.mint_token(
+                user,
+                form.name.data,
+                form.scope.data or None,
+                expires and accounts.expiry_after(expires, current_app.config["HELPDESK_TIMEZONE"]),
+            )
         except accounts.AccountError as refused:
-            form.name.errors.append(str(refused))
+            getattr(form, refused.field or "name").errors.append(str(refused))
         else:
             db.session.commit()
             form = NewTokenForm(formdata=None)

@@ -15,6 +15,7 @@ from flask import Request
 from pydantic import BaseModel, ValidationError
 from spectree import Response, SecurityScheme, SecuritySchemeData, SpecTree
 
+from helpdesk.models import TokenScope
 from helpdesk.web.api.errors import ApiError
 from helpdesk.web.api.schemas import Error
 
@@ -22,7 +23,8 @@ ERRORS = {
     400: "Bad input: a filter, cursor, date, body or field the API cannot use; the message "
     "names the fields.",
     401: "Missing, unknown or revoked token, or a deactivated user.",
-    403: "The token's user lacks the role this needs.",
+    403: "The token's user lacks the role this needs (`forbidden`), or the token's scope does "
+    "not cover this route (`insufficient-scope`; the message names the scope needed).",
     404: "No such ticket, customer, message or macro (another agent's macro is not found).",
     409: "`newer-messages`: nothing was sent, because messages came after `seen_message_id`; "
     "`error.details.messages` holds them. Read them, then send with `confirm: true`. "
@@ -32,12 +34,24 @@ ERRORS = {
     412: "`stale`: the ticket changed since the `If-Match` ETag, or the customer since the "
     "`version` sent.",
     422: "The ticket rules refuse the change, e.g. an empty text or an unknown status.",
+    429: "`rate-limited`: the token (or, without one, the address) made more requests than "
+    "`HELPDESK_API_RATE_LIMIT` allows; try again after `Retry-After` seconds.",
 }
+
+# The headers every answer carries about the token's rate limit; a 429 adds Retry-After.
+RATE_LIMIT_HEADERS = {
+    "RateLimit-Limit": "Requests the token may make in the window.",
+    "RateLimit-Remaining": "Requests left in the current window.",
+    "RateLimit-Reset": "Seconds until the window starts afresh.",
+}
+RETRY_AFTER = {"Retry-After": "Seconds to wait before trying again."}
 
 NOT_A_JSON_OBJECT = "send a JSON object with Content-Type: application/json"
 
 # Response headers of (operation id, status), which spectree does not document itself.
 _RESPONSE_HEADERS: dict[tuple[str, int], dict[str, str]] = {}
+# The scope each operation needs where its HTTP method's default is not it.
+_SCOPES: dict[str, TokenScope] = {}
 
 spec = SpecTree(
     "flask",
@@ -52,7 +66,9 @@ spec = SpecTree(
             data=SecuritySchemeData(
                 type="http",
                 scheme="bearer",
-                description="An API token minted with `helpdesk users token EMAIL`.",
+                description="An API token minted with `helpdesk users token EMAIL` or on the "
+                "admin tokens page. Its scope (`read`, `write` or `admin`) is named per "
+                "operation as `x-scope`; its user's role limits it too.",
             ),
         )
     ],
@@ -83,18 +99,23 @@ def operation(
     public: bool = False,
     response_headers: dict[str, str] | None = None,
     optional_body: bool = False,
+    scope: TokenScope | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Validate the request against the models and document the view with them.
 
     Validated values are on ``request.context``; a refusal answers 400 with the fields named.
     With ``optional_body`` an empty body counts as ``{}`` (every field at its default). With
-    ``form`` a multipart body (files) is taken as well as JSON.
+    ``form`` a multipart body (files) is taken as well as JSON. ``scope`` is the token scope
+    the route needs when its method's default (``needed_scope``) is not it.
     """
     status, model, description = ok
     if response_headers:
         _RESPONSE_HEADERS[operation_id, status] = response_headers
+    if scope is not None:
+        _SCOPES[operation_id] = scope
     answers: dict[str, Any] = {f"HTTP_{status}": (model, description)}
-    for code in errors:
+    # Any token may lack the scope, and any caller may run into the rate limit.
+    for code in (*errors, 429) if public else (*errors, 403, 429):
         answers[f"HTTP_{code}"] = (Error, ERRORS[code])
     if query or json or form or headers:
         answers["HTTP_400"] = (Error, ERRORS[400])
@@ -107,7 +128,7 @@ def operation(
         if isinstance(error, ValidationError):
             raise refusal(error, form if as_form else json)
 
-    return spec.validate(
+    validate = spec.validate(
         query=query,
         json=json,
         form=form,
@@ -118,21 +139,46 @@ def operation(
         operation_id=operation_id,
     )
 
+    def document_view(view: Callable[..., Any]) -> Callable[..., Any]:
+        validated = validate(view)
+        validated.operation_id = operation_id  # type: ignore[attr-defined]
+        return validated
+
+    return document_view
+
+
+def needed_scope(operation_id: str, method: str) -> TokenScope:
+    """The token scope an operation needs: its own, else ``read`` to read and ``write`` else."""
+    default = TokenScope.READ if method.upper() in ("GET", "HEAD") else TokenScope.WRITE
+    return _SCOPES.get(operation_id, default)
+
 
 @cache
 def document() -> dict[str, Any]:
     """The whole OpenAPI document: spectree's, with the response headers views declare."""
     document = copy.deepcopy(spec.spec)
     for path in document["paths"].values():
-        for item in path.values():
+        for method, item in path.items():
+            # spectree has no place for response headers or scopes; they are added here.
             for (operation_id, status), headers in _RESPONSE_HEADERS.items():
                 if item["operationId"] == operation_id:
-                    # spectree has no place for response headers; they are added here.
-                    item["responses"][str(status)]["headers"] = {
-                        name: {"description": text, "schema": {"type": "string"}}
-                        for name, text in headers.items()
-                    }
+                    item["responses"][str(status)]["headers"] = _header_objects(headers)
+            item["responses"]["429"]["headers"] = _header_objects(
+                {**RETRY_AFTER, **RATE_LIMIT_HEADERS}
+            )
+            if item.get("security") != []:
+                scope = needed_scope(item["operationId"], method)
+                item["x-scope"] = scope.value
+                item["description"] = (
+                    f"{item.get('description', '')}\n\nToken scope: `{scope}` or wider."
+                ).strip()
     return document
+
+
+def _header_objects(headers: dict[str, str]) -> dict[str, Any]:
+    return {
+        name: {"description": text, "schema": {"type": "string"}} for name, text in headers.items()
+    }
 
 
 def refusal(error: ValidationError, body: type[BaseModel] | None) -> ApiError:

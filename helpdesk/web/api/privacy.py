@@ -7,7 +7,7 @@ from werkzeug.wrappers import Response
 
 from helpdesk import privacy
 from helpdesk.extensions import db
-from helpdesk.models import Customer, Role
+from helpdesk.models import Customer, Role, TokenScope
 from helpdesk.web.admin.privacy import zip_response
 from helpdesk.web.api import bp, privacy_schemas
 from helpdesk.web.api.auth import api_user
@@ -16,7 +16,12 @@ from helpdesk.web.api.openapi import operation
 
 
 @bp.get("/customers/<int:customer_id>/export")
-@operation("exportCustomer", (200, None, "A zip (application/zip)."), (401, 403, 404))
+@operation(
+    "exportCustomer",
+    (200, None, "A zip (application/zip)."),
+    (401, 403, 404),
+    scope=TokenScope.ADMIN,
+)
 def export_customer(customer_id: int) -> Response:
     """Everything held about a customer, as a zip (admins)
 
@@ -36,6 +41,7 @@ def export_customer(customer_id: int) -> Response:
     "eraseCustomer",
     (200, privacy_schemas.Erasure, "How much was removed or blanked, by kind."),
     (401, 403, 404, 422),
+    scope=TokenScope.ADMIN,
 )
 def erase_customer(customer_id: int) -> BaseModel:
     """Erase a customer's personal data, keeping their tickets as anonymous rows (admins)
