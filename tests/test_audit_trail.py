@@ -18,6 +18,8 @@ from helpdesk.models import (
     Direction,
     Message,
     Role,
+    RoutingRule,
+    Stage,
     Ticket,
 )
 
@@ -367,3 +369,172 @@ def test_every_api_write_route_leaves_a_row_with_its_token(
             ).all()
             assert len(rows) > before, f"{endpoint} left no audit row"
             assert (rows[-1].actor_id, rows[-1].token_id) == (admin, token_id), endpoint
+
+
+MAILBOX = {
+    "address": "help@shop.test",
+    "imap_host": "127.0.0.1",
+    "imap_port": "1143",
+    "imap_security": "none",
+    "imap_user": "help",
+    "imap_password": "secret pw",
+    "folder": "INBOX",
+    "smtp_port": "1025",
+    "smtp_security": "none",
+    "stage": "",
+}
+
+
+def admin_actions(app) -> set[str]:
+    """The endpoint of every admin page that takes a POST."""
+    return {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("admin.") and "POST" in rule.methods
+    }
+
+
+def test_every_admin_action_leaves_a_row_by_its_admin(client, login, setup, open_ticket, app):
+    admin = login(Role.ADMIN)
+    customer_ticket = open_ticket(sender="erin@customer.test")
+    with setup():
+        customer = db.session.get(Ticket, customer_ticket).customer_id
+        support_address = db.session.get(Ticket, customer_ticket).endpoint_id
+    password = {"password": "correct horse battery", "confirm": "correct horse battery"}
+
+    def post(url: str, data: dict | None = None):
+        response = client.post(url, data=data or {})
+        assert response.status_code in (200, 302), (url, response.status_code)
+        return response
+
+    def newest(target_type: str) -> str:
+        with setup():
+            return db.session.scalar(
+                select(AuditEvent.target_id)
+                .where(AuditEvent.target_type == target_type)
+                .order_by(AuditEvent.id.desc())
+                .limit(1)
+            )
+
+    def routing_form(**fields: str) -> dict[str, str]:
+        return {name: "" for name in (*RoutingRule.CONDITIONS, "team", "gives_priority")} | fields
+
+    user = lambda: newest("user")  # noqa: E731
+    steps = {
+        "admin.new_user": lambda: post(
+            "/admin/users/new",
+            {"name": "Bo", "email": "bo@helpdesk.test", "role": "agent", **password},
+        ),
+        "admin.edit_user": lambda: post(
+            f"/admin/users/{user()}", {"name": "Bo", "role": "manager", "submit": "1"}
+        ),
+        "admin.reset_password": lambda: post(
+            f"/admin/users/{user()}/password",
+            {f"pw-{name}": value for name, value in password.items()},
+        ),
+        "admin.tokens": lambda: post("/admin/tokens", {"user": str(admin), "name": "shop"}),
+        "admin.revoke_token": lambda: post(f"/admin/tokens/{newest('token')}/revoke"),
+        "admin.sla_targets": lambda: post("/admin/sla", {"purchase_first_response": "2h"}),
+        "admin.new_team": lambda: post(
+            "/admin/teams/new", {"name": "Billing", "assignment": "off", "capacity": "5"}
+        ),
+        "admin.edit_team": lambda: post(
+            f"/admin/teams/{newest('team')}",
+            {"name": "Billing EU", "assignment": "off", "capacity": "5"},
+        ),
+        "admin.macros": lambda: post("/admin/macros", {"name": "Hi", "text": "Hello"}),
+        "admin.macro": lambda: post(
+            f"/admin/macros/{newest('macro')}", {"name": "Hi", "text": "Hello there"}
+        ),
+        "admin.delete_macro": lambda: post(f"/admin/macros/{newest('macro')}/delete"),
+        # Two of each kind of rule, so the newest can move up.
+        "admin.new_stage_rule": lambda: [
+            post("/admin/stages/new", {"name": name, "stage": "use", "keyword": name})
+            for name in ("refund", "broken")
+        ],
+        "admin.edit_stage_rule": lambda: post(
+            f"/admin/stages/{newest('stage_rule')}",
+            {"stage": "use", "channel": "", "keyword": "defect"},
+        ),
+        "admin.move_stage_rule": lambda: post(
+            f"/admin/stages/{newest('stage_rule')}/move", {"direction": "up"}
+        ),
+        "admin.enable_stage_rule": lambda: post(
+            f"/admin/stages/{newest('stage_rule')}/enabled", {"enabled": "0"}
+        ),
+        "admin.set_endpoint_stage": lambda: post(
+            f"/admin/endpoints/{support_address}/stage", {"stage": "purchase"}
+        ),
+        "admin.new_routing_rule": lambda: [
+            post("/admin/routing/new", routing_form(name=name, tag=name, gives_priority="high"))
+            for name in ("vip", "press")
+        ],
+        "admin.edit_routing_rule": lambda: post(
+            f"/admin/routing/{newest('routing_rule')}",
+            routing_form(tag="vip", gives_priority="low"),
+        ),
+        "admin.move_routing_rule": lambda: post(
+            f"/admin/routing/{newest('routing_rule')}/move", {"direction": "up"}
+        ),
+        "admin.activate_routing_rule": lambda: post(
+            f"/admin/routing/{newest('routing_rule')}/active", {"active": "0"}
+        ),
+        "admin.delete_routing_rule": lambda: post(
+            f"/admin/routing/{newest('routing_rule')}/delete"
+        ),
+        "admin.add_mailbox": lambda: post("/admin/channels/mailboxes", MAILBOX),
+        "admin.edit_mailbox": lambda: post(
+            f"/admin/channels/mailboxes/{newest('mailbox')}",
+            {**MAILBOX, "imap_port": "1993", "imap_password": "", "enabled": "y"},
+        ),
+        "admin.remove_mailbox": lambda: post(
+            f"/admin/channels/mailboxes/{newest('mailbox')}/remove"
+        ),
+        "admin.add_number": lambda: post(
+            "/admin/channels/sms", {"number": "+15550001111", "keywords": "ORDER=purchase"}
+        ),
+        "admin.remove_number": lambda: post(
+            "/admin/channels/sms/remove", {"address": "+15550001111"}
+        ),
+        "admin.chat_sites_page": lambda: post(
+            "/admin/chat-sites",
+            {"name": "Shop", "origins": "https://shop.example", "url_rules": ""},
+        ),
+        "admin.survey_settings_page": lambda: post(
+            "/admin/surveys",
+            {
+                **{f"{stage.value}_kind": "" for stage in Stage},
+                "use_kind": "nps",
+                "follow_up": "ticket",
+                "ask_interval_days": "14",
+            },
+        ),
+        "admin.export_customer": lambda: post(f"/admin/customers/{customer}/export"),
+        "admin.erase_customer": lambda: post(
+            f"/admin/customers/{customer}/erase", {"confirmation": "ERASE"}
+        ),
+    }
+    # A new admin action fails here until it is walked.
+    assert set(steps) == admin_actions(app)
+    for action, step in steps.items():
+        with setup():
+            last = db.session.scalar(select(db.func.max(AuditEvent.id))) or 0
+        step()
+        with setup():
+            by_admin = db.session.scalars(
+                select(AuditEvent.action).where(AuditEvent.id > last, AuditEvent.actor_id == admin)
+            ).all()
+        assert by_admin, f"{action} left no audit row"
+
+
+def test_removing_an_sms_number_records_each_keyword_rule_that_goes(client, login, app):
+    admin = login(Role.ADMIN)
+    client.post(
+        "/admin/channels/sms", data={"number": "+15550001111", "keywords": "ORDER=purchase"}
+    )
+    client.post("/admin/channels/sms/remove", data={"address": "+15550001111"})
+    with app.app_context():
+        [gone] = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "stage_rule.deleted")
+        ).all()
+    assert gone.actor_id == admin and gone.before["first_word"] == "ORDER"
