@@ -20,7 +20,7 @@ class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    actor = SelectField("Who", validators=[Optional()])
+    actor = SelectField("Who", validate_choice=False)
     action = StringField(
         "Action",
         validators=[Optional(), Length(max=80)],
@@ -39,6 +39,10 @@ class AuditFilterForm(FlaskForm):
         self.actor.choices = [("", "Anyone"), (SYSTEM, "System (CLI, worker)")] + [
             (str(user.id), f"{user.name} ({user.email})") for user in users
         ]
+
+    def validate_actor(self, field: SelectField) -> None:
+        if (field.data or "") not in {value for value, _ in field.choices}:
+            raise ValidationError("There is no user with that id; pick one from the list.")
 
     def validate_date_to(self, field: DateField) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:
