@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
+from test_admin_channels import MAILBOX
 
 from helpdesk.extensions import db
 from helpdesk.mail.mailboxes import MailboxSettings, add_mailbox
@@ -370,20 +371,6 @@ def test_every_api_write_route_leaves_a_row_with_its_token(
             ).all()
             assert len(rows) > before, f"{endpoint} left no audit row"
             assert (rows[-1].actor_id, rows[-1].token_id) == (admin, token_id), endpoint
-
-
-MAILBOX = {
-    "address": "help@shop.test",
-    "imap_host": "127.0.0.1",
-    "imap_port": "1143",
-    "imap_security": "none",
-    "imap_user": "help",
-    "imap_password": "secret pw",
-    "folder": "INBOX",
-    "smtp_port": "1025",
-    "smtp_security": "none",
-    "stage": "",
-}
 
 
 def admin_actions(app) -> set[str]:
