@@ -79,7 +79,7 @@ _SECRETS = frozenset(
     {"password_hash", "token_hash", "imap_password_encrypted", "smtp_password_encrypted"}
 )
 _SECRET_WORDS = ("secret", "password", "token")
-_CHANGED = "(changed)"
+CHANGED = "(changed)"  # what the trail keeps of a secret
 _TEXT_LIMIT = 2000
 _PENDING = "helpdesk audit pending"
 
@@ -219,10 +219,10 @@ def _changes(obj: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
 def _shown(key: str, value: Any) -> Any:
     """A value as the trail keeps it: secrets as "(changed)", the rest as JSON takes it."""
     if key in _SECRETS:
-        return _CHANGED if value else None
+        return CHANGED if value else None
     if isinstance(value, dict):
         return {
-            name: _CHANGED if any(word in name.lower() for word in _SECRET_WORDS) else item
+            name: CHANGED if any(word in name.lower() for word in _SECRET_WORDS) else item
             for name, item in value.items()
         }
     if isinstance(value, str | int | float | bool | list) or value is None:

@@ -33,6 +33,7 @@ from sqlalchemy.orm import InstrumentedAttribute, joinedload, selectinload
 from channels.base import Channel
 from helpdesk.extensions import db
 from helpdesk.models import (
+    AuditEvent,
     Customer,
     CustomerIdentity,
     FollowUpMode,
@@ -67,7 +68,7 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 COUNT_CAP = 1000
 
-Row = TypeVar("Row", Ticket, Customer)
+Row = TypeVar("Row", Ticket, Customer, AuditEvent)
 
 
 class Trait(StrEnum):
@@ -279,6 +280,7 @@ _PRIORITY_ORDER = (Priority.URGENT, Priority.HIGH, Priority.NORMAL, Priority.LOW
 # A sort is a list of segments read one after the other, each along an index of its own, so a
 # page costs a few index range scans however deep it lies; the cursor names its segment.
 _CUSTOMERS = "customers"
+_AUDIT = "audit"
 _SEGMENTS: dict[str, list[_Segment]] = {
     QueueSort.NEWEST: [_Segment(None, _always, Ticket.created_at, Ticket.id, descending=True)],
     # The customer who has waited longest first; tickets without a customer message last.
@@ -287,6 +289,7 @@ _SEGMENTS: dict[str, list[_Segment]] = {
     # The next SLA deadline soonest first; tickets without one last, newest first.
     QueueSort.DUE: _dated_first(Ticket.sla_due_at, undated_newest_first=True),
     _CUSTOMERS: [_Segment(None, _always, Customer.created_at, Customer.id, descending=True)],
+    _AUDIT: [_Segment(None, _always, AuditEvent.at, AuditEvent.id, descending=True)],
 }
 
 
@@ -401,6 +404,20 @@ def customer_page(
         limit,
         cursor,
         options=(selectinload(Customer.identities),),
+    )
+
+
+def audit_page(
+    conditions: list[ColumnElement[bool]], limit: int = DEFAULT_LIMIT, cursor: str | None = None
+) -> Page[AuditEvent]:
+    """One page of the audit trail meeting every condition, newest first, with who did it."""
+    return _keyset_page(
+        AuditEvent,
+        conditions,
+        _AUDIT,
+        limit,
+        cursor,
+        options=(joinedload(AuditEvent.actor), joinedload(AuditEvent.token)),
     )
 
 

@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from channels.base import Channel, InboundMessage
 from channels.sms import StatusUpdate
@@ -102,7 +102,9 @@ def list_numbers() -> list[SmsNumber]:
 def remove_number(address: str) -> None:
     """Unregister a number: its keyword rules and default stage go; its tickets stay."""
     endpoint = _registered(address)
-    db.session.execute(delete(StageRule).where(StageRule.id.in_(_rule_ids(endpoint))))
+    # One by one through the session, not a bulk DELETE: the audit trail sees each rule go.
+    for rule in _keyword_rules(endpoint):
+        db.session.delete(rule)
     has_messages = db.session.scalar(
         select(Message.id).where(Message.endpoint_id == endpoint.id).limit(1)
     )
@@ -158,10 +160,6 @@ def _keyword_rules(endpoint: Endpoint) -> list[StageRule]:
             .order_by(StageRule.position, StageRule.id)
         )
     )
-
-
-def _rule_ids(endpoint: Endpoint) -> list[int]:
-    return [rule.id for rule in _keyword_rules(endpoint)]
 
 
 def _set_keyword_rule(address: str, word: str, stage: Stage) -> None:

@@ -6,6 +6,7 @@ from flask import Blueprint
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 from helpdesk.web.admin import (  # noqa: E402,F401  (views register)
+    audit,
     channels,
     macros,
     privacy,

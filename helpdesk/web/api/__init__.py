@@ -6,6 +6,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 # Views register on bp when imported.
 from helpdesk.web.api import (  # noqa: E402,F401
+    audit,
     customers,
     new_tickets,
     privacy,
