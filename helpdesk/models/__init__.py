@@ -33,6 +33,12 @@ from helpdesk.models.tickets import (
     ticket_tags,
 )
 from helpdesk.models.views import SavedView
+from helpdesk.models.webhooks import (
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookState,
+)
 
 __all__ = [
     "ApiToken",
@@ -78,6 +84,10 @@ __all__ = [
     "TicketEvent",
     "TicketStatus",
     "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookState",
     "ticket_tags",
     "utcnow",
 ]

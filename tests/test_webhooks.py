@@ -1,0 +1,283 @@
+"""Outgoing webhooks, sent to a real HTTP receiver that checks every signature."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from webhook_receiver import Receiver
+
+from helpdesk.extensions import db
+from helpdesk.models import (
+    Ticket,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookState,
+    utcnow,
+)
+from helpdesk.tickets import service
+from helpdesk.webhooks import endpoints
+from helpdesk.webhooks.delivery import deliver_due, retry_delay
+from helpdesk.webhooks.events import EVENT_TYPES
+from helpdesk.webhooks.targets import UnsafeTarget, check_url
+
+WORKER = "test-worker"
+
+
+@pytest.fixture(autouse=True)
+def _private_targets_allowed(app, monkeypatch) -> None:
+    # The receiver listens on 127.0.0.1, which only this setting lets webhooks reach.
+    monkeypatch.setitem(app.config, "HELPDESK_WEBHOOKS_ALLOW_PRIVATE", True)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    started = Receiver()
+    started.up()
+    yield started
+    started.down()
+
+
+@pytest.fixture
+def subscribed(ctx):
+    """Subscribe a receiver to every event (or the ones given); returns the endpoint id."""
+
+    def build(receiver: Receiver, events: tuple[str, ...] = EVENT_TYPES) -> int:
+        endpoint, secret = endpoints.subscribe(receiver.url, list(events), None)
+        db.session.commit()
+        receiver.secrets.append(secret)
+        return endpoint.id
+
+    return build
+
+
+def _deliveries(endpoint_id: int) -> list[WebhookDelivery]:
+    db.session.expire_all()
+    return list(
+        db.session.scalars(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.endpoint_id == endpoint_id)
+            .order_by(WebhookDelivery.id)
+        )
+    )
+
+
+def _raise_priority(ticket_id: int, priority: str) -> None:
+    service.set_priority(db.session.get(Ticket, ticket_id), None, priority)
+    db.session.commit()
+
+
+def test_every_event_arrives_signed_in_order(ctx, receiver, subscribed, open_ticket):
+    endpoint_id = subscribed(receiver)
+    ticket_id = open_ticket(text="My parcel never came.")
+    _raise_priority(ticket_id, "high")
+    _raise_priority(ticket_id, "urgent")
+
+    assert deliver_due(WORKER) == 4
+
+    got = receiver.accepted()
+    assert [r.payload["type"] for r in got] == [
+        "ticket.created",
+        "message.created",
+        "ticket.updated",
+        "ticket.updated",
+    ]
+    assert all(r.msg_id == r.payload["id"] for r in got)
+    assert got[1].payload["data"]["message"]["direction"] == "inbound"
+    assert got[1].payload["data"]["message"]["text"] == "My parcel never came."
+    assert got[2].payload["data"]["changes"] == {"priority": {"before": "normal", "after": "high"}}
+    assert got[3].payload["data"]["ticket"]["priority"] == "urgent"
+    assert {d.state for d in _deliveries(endpoint_id)} == {WebhookState.DELIVERED}
+
+
+def test_a_rolled_back_change_sends_nothing_and_unsubscribed_events_are_not_queued(
+    ctx, receiver, subscribed, open_ticket
+):
+    endpoint_id = subscribed(receiver, ("ticket.updated",))
+    ticket_id = open_ticket()
+    service.set_priority(db.session.get(Ticket, ticket_id), None, "high")
+    db.session.rollback()
+
+    assert _deliveries(endpoint_id) == []
+    _raise_priority(ticket_id, "low")
+    assert [d.event_type for d in _deliveries(endpoint_id)] == ["ticket.updated"]
+
+
+def test_a_receiver_down_then_up_gets_every_event_once_in_order(
+    ctx, receiver, subscribed, open_ticket
+):
+    endpoint_id = subscribed(receiver)
+    receiver.down()
+    first = open_ticket()
+    _raise_priority(first, "high")
+    now = utcnow()
+
+    assert deliver_due(WORKER, now) == 0
+    waiting = _deliveries(endpoint_id)
+    # Only the ticket's first event was tried: the later ones wait behind it.
+    assert [d.attempts for d in waiting] == [1, 0, 0]
+    assert waiting[0].next_attempt_at == now + timedelta(seconds=10)
+    assert waiting[0].last_status is None and "Connection" in waiting[0].last_response
+
+    _raise_priority(first, "urgent")
+    receiver.up()
+    assert deliver_due(WORKER, now + timedelta(seconds=5)) == 0
+    assert deliver_due(WORKER, now + timedelta(seconds=11)) == 4
+
+    got = receiver.accepted()
+    assert [r.msg_id for r in got] == [d.event_id for d in _deliveries(endpoint_id)]
+    assert [r.payload["data"].get("changes", {}).get("priority", {}).get("after") for r in got][
+        2:
+    ] == ["high", "urgent"]
+
+
+def test_a_redelivered_event_comes_again_with_the_same_id(ctx, receiver, subscribed, open_ticket):
+    endpoint_id = subscribed(receiver, ("ticket.created",))
+    open_ticket()
+    deliver_due(WORKER)
+    delivery = _deliveries(endpoint_id)[0]
+
+    endpoints.redeliver(delivery)
+    db.session.commit()
+    deliver_due(WORKER)
+
+    ids = [r.msg_id for r in receiver.accepted()]
+    assert ids == [delivery.event_id, delivery.event_id]
+    assert db.session.scalar(select(db.func.count(WebhookAttempt.id))) == 2
+
+
+def test_retries_back_off_from_10_seconds_doubling_to_an_hour():
+    waits = [retry_delay(n).total_seconds() for n in range(1, 12)]
+    assert waits == [10, 20, 40, 80, 160, 320, 640, 1280, 2560, 3600, 3600]
+
+
+def test_after_24_hours_of_failures_the_endpoint_pauses_and_says_why(
+    ctx, receiver, subscribed, open_ticket
+):
+    endpoint_id = subscribed(receiver, ("ticket.created",))
+    receiver.fail = True
+    open_ticket()
+    start = now = utcnow()
+    while now - start < timedelta(hours=25):
+        deliver_due(WORKER, now)
+        delivery = _deliveries(endpoint_id)[0]
+        if delivery.state != WebhookState.PENDING:
+            break
+        now = delivery.next_attempt_at
+
+    # Tries at 0, 10, 30, … 5,110 s (10 of them), then hourly: 5,110 + 23 × 3,600 = 87,910 s is
+    # the first try at or past 24 h (86,400 s), and it fails the event.
+    assert delivery.state == WebhookState.FAILED
+    assert delivery.attempts == 10 + 23
+    endpoint = db.session.get(WebhookEndpoint, endpoint_id)
+    assert endpoint.paused_at is not None
+    assert "failed for 24 hours; last answer: HTTP 503" in endpoint.pause_reason
+
+    # Paused, new events queue but wait; resumed, they go.
+    receiver.fail = False
+    open_ticket()
+    assert deliver_due(WORKER) == 0
+    endpoints.resume(endpoint)
+    db.session.commit()
+    assert deliver_due(WORKER) == 1
+
+
+def test_a_slow_endpoint_never_delays_another(ctx, subscribed, open_ticket):
+    slow, quick = Receiver(delay=1.0), Receiver()
+    slow.up(), quick.up()
+    try:
+        subscribed(slow, ("ticket.created",))
+        subscribed(quick, ("ticket.created",))
+        for n in range(3):
+            open_ticket(sender=f"customer{n}@customer.test")
+        started = time.monotonic()
+        assert deliver_due(WORKER) == 6
+        assert len(quick.accepted()) == 3
+        assert max(r.at for r in quick.accepted()) - started < 0.8
+        assert min(r.at for r in slow.accepted()) - started >= 1.0
+    finally:
+        slow.down(), quick.down()
+
+
+def test_during_a_rotation_both_secrets_sign(ctx, receiver, subscribed, open_ticket):
+    endpoint_id = subscribed(receiver, ("ticket.created",))
+    old = receiver.secrets[0]
+    new = endpoints.rotate_secret(db.session.get(WebhookEndpoint, endpoint_id))
+    db.session.commit()
+
+    receiver.secrets = [new]
+    open_ticket()
+    deliver_due(WORKER)
+    receiver.secrets = [old]
+    endpoints.redeliver(_deliveries(endpoint_id)[0])
+    db.session.commit()
+    deliver_due(WORKER)
+    assert len(receiver.accepted()) == 2
+
+    endpoint = db.session.get(WebhookEndpoint, endpoint_id)
+    endpoint.previous_secret_expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    endpoints.redeliver(_deliveries(endpoint_id)[0])
+    db.session.commit()
+    deliver_due(WORKER)
+    assert len(receiver.accepted()) == 2  # the old secret no longer signs
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://example.com/hook",
+        "https://127.0.0.1/hook",
+        "https://10.1.2.3/hook",
+        "https://192.168.0.5/hook",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[::1]/hook",
+        "https://[::ffff:127.0.0.1]/hook",
+        "https://0.0.0.0/hook",
+        "https://localhost/hook",
+        "ftp://example.com/hook",
+    ],
+)
+def test_private_and_plain_http_targets_are_refused(url):
+    with pytest.raises(UnsafeTarget):
+        check_url(url, allow_private=False)
+
+
+def test_a_public_https_target_is_accepted():
+    check_url("https://93.184.215.14/hook", allow_private=False)
+
+
+def test_a_target_turned_private_is_refused_at_delivery(
+    app, ctx, receiver, subscribed, open_ticket, monkeypatch
+):
+    endpoint_id = subscribed(receiver, ("ticket.created",))
+    monkeypatch.setitem(app.config, "HELPDESK_WEBHOOKS_ALLOW_PRIVATE", False)
+    open_ticket()
+    deliver_due(WORKER)
+
+    assert receiver.received == []
+    delivery = _deliveries(endpoint_id)[0]
+    assert delivery.state == WebhookState.PENDING
+    assert delivery.last_response.startswith("refused: ")
+
+
+def test_erasing_a_customer_forgets_their_webhook_events(ctx, receiver, subscribed, open_ticket):
+    from helpdesk.privacy.erasure import erase_customer
+
+    endpoint_id = subscribed(receiver)
+    ticket_id = open_ticket(sender="erin@customer.test")
+    deliver_due(WORKER)
+    customer = db.session.get(Ticket, ticket_id).customer
+
+    erasure = erase_customer(customer)
+    db.session.commit()
+
+    assert erasure.webhook_payloads_removed == 2
+    left = _deliveries(endpoint_id)
+    assert [d.event_type for d in left] == ["customer.erased"]
+    assert left[0].payload["data"] == {"customer_id": customer.id}
+    assert "erin" not in str(left[0].payload)
