@@ -281,3 +281,68 @@ def test_erasing_a_customer_forgets_their_webhook_events(ctx, receiver, subscrib
     assert [d.event_type for d in left] == ["customer.erased"]
     assert left[0].payload["data"] == {"customer_id": customer.id}
     assert "erin" not in str(left[0].payload)
+
+
+def test_admins_subscribe_list_and_remove_webhooks_through_the_api(
+    client, ctx, make_user, make_token, receiver, open_ticket
+):
+    from helpdesk.models import AuditEvent, Role
+
+    admin = {"Authorization": f"Bearer {make_token(make_user(role=Role.ADMIN))}"}
+    agent = {"Authorization": f"Bearer {make_token(make_user(role=Role.AGENT))}"}
+    body = {"url": receiver.url, "events": ["ticket.created"]}
+
+    assert client.post("/api/v1/webhooks", json=body, headers=agent).status_code == 403
+    made = client.post("/api/v1/webhooks", json=body, headers=admin)
+    assert made.status_code == 201, made.text
+    secret = made.json["secret"]
+    assert secret.startswith("whsec_")
+    receiver.secrets.append(secret)
+
+    listed = client.get("/api/v1/webhooks", headers=admin).json["items"]
+    assert [(w["url"], w["events"]) for w in listed] == [(receiver.url, ["ticket.created"])]
+    assert "secret" not in listed[0]
+    open_ticket()
+    deliver_due(WORKER)
+    assert len(receiver.accepted()) == 1
+
+    actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert "webhook.created" in actions
+    assert secret not in str(db.session.scalars(select(AuditEvent.after)).all())
+
+    webhook_id = made.json["id"]
+    assert client.delete(f"/api/v1/webhooks/{webhook_id}", headers=admin).status_code == 204
+    assert client.delete(f"/api/v1/webhooks/{webhook_id}", headers=admin).status_code == 404
+    assert client.get("/api/v1/webhooks", headers=admin).json["items"] == []
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"url": "https://example.com/hook", "events": ["ticket.exploded"]}, "events"),
+        ({"url": "https://example.com/hook", "events": []}, "events"),
+        ({"events": ["ticket.created"]}, "url"),
+    ],
+)
+def test_bad_webhook_bodies_are_refused_naming_the_field(
+    client, ctx, make_user, make_token, body, field
+):
+    from helpdesk.models import Role
+
+    admin = {"Authorization": f"Bearer {make_token(make_user(role=Role.ADMIN))}"}
+    answer = client.post("/api/v1/webhooks", json=body, headers=admin)
+    assert answer.status_code == 400
+    assert field in answer.json["error"]["message"]
+
+
+def test_a_private_target_is_refused_by_the_api(
+    app, client, ctx, make_user, make_token, monkeypatch
+):
+    from helpdesk.models import Role
+
+    monkeypatch.setitem(app.config, "HELPDESK_WEBHOOKS_ALLOW_PRIVATE", False)
+    admin = {"Authorization": f"Bearer {make_token(make_user(role=Role.ADMIN))}"}
+    body = {"url": "https://127.0.0.1:9/hook", "events": ["ticket.created"]}
+    answer = client.post("/api/v1/webhooks", json=body, headers=admin)
+    assert answer.status_code == 400
+    assert answer.json["error"]["message"].startswith("url: ")

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import delete, select
 
+from helpdesk import audit
 from helpdesk.extensions import db
 from helpdesk.models import (
     User,
@@ -41,6 +42,7 @@ def subscribe(url: str, events: list[str], by: User | None) -> tuple[WebhookEndp
     endpoint = WebhookEndpoint(url=url, events=checked_events(events), secret=secret, created_by=by)
     db.session.add(endpoint)
     db.session.flush()
+    audit.record("webhook.created", "webhook", endpoint.id, after=_shown(endpoint))
     return endpoint, secret
 
 
@@ -56,7 +58,9 @@ def checked_events(events: list[str]) -> list[str]:
 
 def change_events(endpoint: WebhookEndpoint, events: list[str]) -> None:
     """Subscribe the endpoint to exactly ``events`` from now on."""
+    before = _shown(endpoint)
     endpoint.events = checked_events(events)
+    audit.record("webhook.changed", "webhook", endpoint.id, before, _shown(endpoint))
     db.session.flush()
 
 
@@ -66,6 +70,7 @@ def rotate_secret(endpoint: WebhookEndpoint, now: datetime | None = None) -> str
     endpoint.previous_secret = endpoint.secret
     endpoint.previous_secret_expires_at = at + ROTATION_OVERLAP
     endpoint.secret = signing.new_secret()
+    audit.record("webhook.secret_rotated", "webhook", endpoint.id, after={"secret": "(changed)"})
     db.session.flush()
     return endpoint.secret
 
@@ -73,11 +78,13 @@ def rotate_secret(endpoint: WebhookEndpoint, now: datetime | None = None) -> str
 def pause(endpoint: WebhookEndpoint, reason: str) -> None:
     """Hold the endpoint's events (they keep queueing) until it is resumed."""
     endpoint.paused_at, endpoint.pause_reason = utcnow(), reason
+    audit.record("webhook.paused", "webhook", endpoint.id, after={"reason": reason})
     db.session.flush()
 
 
 def resume(endpoint: WebhookEndpoint) -> None:
     """Send the held events again, each from a fresh 24-hour retry window."""
+    audit.record("webhook.resumed", "webhook", endpoint.id, {"reason": endpoint.pause_reason})
     endpoint.paused_at = endpoint.pause_reason = None
     db.session.execute(
         WebhookDelivery.__table__.update()
@@ -92,6 +99,7 @@ def resume(endpoint: WebhookEndpoint) -> None:
 
 def remove(endpoint: WebhookEndpoint) -> None:
     """Delete the endpoint with its outbox and log."""
+    audit.record("webhook.deleted", "webhook", endpoint.id, before=_shown(endpoint))
     ids = select(WebhookDelivery.id).where(WebhookDelivery.endpoint_id == endpoint.id)
     db.session.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(ids)))
     db.session.execute(delete(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id))
@@ -101,9 +109,17 @@ def remove(endpoint: WebhookEndpoint) -> None:
 
 def redeliver(delivery: WebhookDelivery) -> None:
     """Send an event again, with the same id (receivers de-duplicate on it)."""
+    audit.record(
+        "webhook.redelivered", "webhook", delivery.endpoint_id, after={"event": delivery.event_id}
+    )
     delivery.state = WebhookState.PENDING
     delivery.next_attempt_at, delivery.failing_since = utcnow(), None
     db.session.flush()
+
+
+def _shown(endpoint: WebhookEndpoint) -> dict[str, object]:
+    """The endpoint as the audit trail keeps it: never its secrets."""
+    return {"url": endpoint.url, "events": list(endpoint.events)}
 
 
 def _check_target(url: str) -> None:

@@ -11,4 +11,5 @@ from helpdesk.web.api import (  # noqa: E402,F401
     privacy,
     routes,
     stage_corrections,
+    webhooks,
 )
