@@ -12,6 +12,7 @@ from webhook_receiver import Receiver
 
 from helpdesk.extensions import db
 from helpdesk.models import (
+    EVENT_TYPES,
     Ticket,
     WebhookAttempt,
     WebhookDelivery,
@@ -22,7 +23,6 @@ from helpdesk.models import (
 from helpdesk.tickets import service
 from helpdesk.webhooks import endpoints
 from helpdesk.webhooks.delivery import deliver_due, retry_delay
-from helpdesk.webhooks.events import EVENT_TYPES
 from helpdesk.webhooks.targets import UnsafeTarget, check_url
 
 WORKER = "test-worker"
@@ -346,3 +346,101 @@ def test_a_private_target_is_refused_by_the_api(
     answer = client.post("/api/v1/webhooks", json=body, headers=admin)
     assert answer.status_code == 400
     assert answer.json["error"]["message"].startswith("url: ")
+
+
+def test_an_admin_subscribes_on_the_page_and_sees_the_secret_once(client, ctx, login, receiver):
+    from helpdesk.models import Role
+
+    login(Role.ADMIN)
+    page = client.post(
+        "/admin/webhooks", data={"url": receiver.url, "events": ["ticket.created", "ticket.split"]}
+    )
+    assert page.status_code == 200
+    endpoint = db.session.scalars(select(WebhookEndpoint)).one()
+    assert endpoint.secret in page.text
+    assert endpoint.events == ["ticket.created", "ticket.split"]
+    assert endpoint.secret not in client.get("/admin/webhooks").text
+    assert endpoint.secret not in client.get(f"/admin/webhooks/{endpoint.id}").text
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"url": "", "events": ["ticket.created"]}, "Where should events be sent?"),
+        ({"url": "https://example.com/hook"}, "Choose at least one event."),
+        ({"url": "ftp://example.com/x", "events": ["ticket.created"]}, "full https:// URL"),
+    ],
+)
+def test_a_bad_subscription_is_refused_next_to_its_field(client, ctx, login, data, message):
+    from helpdesk.models import Role
+
+    login(Role.ADMIN)
+    page = client.post("/admin/webhooks", data=data)
+    assert page.status_code == 400
+    assert message in page.text
+    assert db.session.scalars(select(WebhookEndpoint)).all() == []
+
+
+def test_the_delivery_log_shows_attempts_and_redelivers(
+    client, ctx, login, receiver, subscribed, open_ticket
+):
+    from helpdesk.models import Role
+
+    endpoint_id = subscribed(receiver, ("ticket.created",))
+    receiver.fail = True
+    open_ticket()
+    deliver_due(WORKER)
+    login(Role.ADMIN)
+    page = client.get(f"/admin/webhooks/{endpoint_id}").text
+    assert "503" in page and "ticket.created" in page and "next try" in page
+
+    receiver.fail = False
+    delivery = _deliveries(endpoint_id)[0]
+    delivery.next_attempt_at = utcnow()
+    db.session.commit()
+    deliver_due(WORKER)
+    answer = client.post(f"/admin/webhooks/{endpoint_id}/deliveries/{delivery.id}/redeliver")
+    assert answer.status_code == 302
+    deliver_due(WORKER)
+    assert [r.msg_id for r in receiver.accepted()] == [delivery.event_id] * 2
+
+    page = client.get(f"/admin/webhooks/{endpoint_id}").text
+    assert page.count('class="attempt"') == 3
+
+
+def test_an_admin_pauses_resumes_rotates_and_deletes(client, ctx, login, receiver, subscribed):
+    from helpdesk.models import AuditEvent, Role
+
+    endpoint_id = subscribed(receiver, ("ticket.created",))
+    login(Role.ADMIN)
+    client.post(f"/admin/webhooks/{endpoint_id}/pause")
+    page = client.get(f"/admin/webhooks/{endpoint_id}").text
+    assert "Paused by an admin." in page
+    client.post(f"/admin/webhooks/{endpoint_id}/resume")
+    db.session.expire_all()
+    assert db.session.get(WebhookEndpoint, endpoint_id).paused_at is None
+
+    rotated = client.post(f"/admin/webhooks/{endpoint_id}/rotate")
+    db.session.expire_all()
+    endpoint = db.session.get(WebhookEndpoint, endpoint_id)
+    assert endpoint.secret in rotated.text and endpoint.previous_secret == receiver.secrets[0]
+
+    client.post(f"/admin/webhooks/{endpoint_id}", data={"events": ["survey.answered"]})
+    db.session.expire_all()
+    assert db.session.get(WebhookEndpoint, endpoint_id).events == ["survey.answered"]
+
+    assert client.post(f"/admin/webhooks/{endpoint_id}/delete").status_code == 302
+    assert client.get(f"/admin/webhooks/{endpoint_id}").status_code == 404
+    actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions[-5:] == [
+        "webhook.paused",
+        "webhook.resumed",
+        "webhook.secret_rotated",
+        "webhook.changed",
+        "webhook.deleted",
+    ]
+
+
+def test_agents_cannot_open_the_webhook_pages(client, ctx, login):
+    login()
+    assert client.get("/admin/webhooks").status_code == 403

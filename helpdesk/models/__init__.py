@@ -34,6 +34,7 @@ from helpdesk.models.tickets import (
 )
 from helpdesk.models.views import SavedView
 from helpdesk.models.webhooks import (
+    EVENT_TYPES,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
@@ -41,6 +42,7 @@ from helpdesk.models.webhooks import (
 )
 
 __all__ = [
+    "EVENT_TYPES",
     "ApiToken",
     "AssignmentMode",
     "Attachment",

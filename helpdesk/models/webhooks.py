@@ -12,6 +12,19 @@ from helpdesk.extensions import db
 from helpdesk.models.base import UtcDateTime, enum_column, utcnow
 from helpdesk.models.people import User
 
+# DESIGN's event names, in the order pages and the API list them.
+EVENT_TYPES = (
+    "ticket.created",
+    "ticket.updated",
+    "ticket.merged",
+    "ticket.split",
+    "message.created",
+    "message.delivery",
+    "survey.answered",
+    "customer.merged",
+    "customer.erased",
+)
+
 
 class WebhookState(StrEnum):
     PENDING = "pending"

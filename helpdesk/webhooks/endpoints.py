@@ -11,6 +11,7 @@ from sqlalchemy import delete, select
 from helpdesk import audit
 from helpdesk.extensions import db
 from helpdesk.models import (
+    EVENT_TYPES,
     User,
     WebhookAttempt,
     WebhookDelivery,
@@ -19,7 +20,6 @@ from helpdesk.models import (
     utcnow,
 )
 from helpdesk.webhooks import signing
-from helpdesk.webhooks.events import EVENT_TYPES
 from helpdesk.webhooks.targets import UnsafeTarget, check_url
 
 # How long the secret before a rotation still signs, so receivers can switch without a gap.

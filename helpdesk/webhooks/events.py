@@ -27,17 +27,6 @@ from helpdesk.models import (
 )
 from helpdesk.web.api import schemas
 
-EVENT_TYPES = (
-    "ticket.created",
-    "ticket.updated",
-    "ticket.merged",
-    "ticket.split",
-    "message.created",
-    "message.delivery",
-    "survey.answered",
-    "customer.merged",
-    "customer.erased",
-)
 # Ticket event kinds that are a property changing, by the field the payload names.
 _PROPERTIES = {
     "status": "status",

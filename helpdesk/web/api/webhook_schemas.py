@@ -6,19 +6,10 @@ from typing import Literal
 
 from pydantic import Field
 
+from helpdesk.models import EVENT_TYPES
 from helpdesk.web.api.schemas import Request, Response, Timestamp
 
-EventType = Literal[
-    "ticket.created",
-    "ticket.updated",
-    "ticket.merged",
-    "ticket.split",
-    "message.created",
-    "message.delivery",
-    "survey.answered",
-    "customer.merged",
-    "customer.erased",
-]
+EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
 
 
 class NewWebhook(Request):
