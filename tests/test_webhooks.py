@@ -444,3 +444,39 @@ def test_an_admin_pauses_resumes_rotates_and_deletes(client, ctx, login, receive
 def test_agents_cannot_open_the_webhook_pages(client, ctx, login):
     login()
     assert client.get("/admin/webhooks").status_code == 403
+
+
+def test_a_merge_sends_ticket_merged_about_the_merged_ticket(
+    ctx, receiver, subscribed, open_ticket
+):
+    subscribed(receiver, ("ticket.merged", "ticket.updated"))
+    source_id = open_ticket(subject="Where is my parcel?")
+    target_id = open_ticket(subject="Parcel again")
+    source, target = db.session.get(Ticket, source_id), db.session.get(Ticket, target_id)
+    service.merge(source, target, None)
+    db.session.commit()
+
+    deliver_due(WORKER)
+    merged = [r.payload for r in receiver.accepted() if r.payload["type"] == "ticket.merged"]
+    assert len(merged) == 1
+    assert merged[0]["data"]["ticket"]["id"] == source_id
+    assert merged[0]["data"]["ticket"]["merged_into"] == target_id
+    assert merged[0]["data"]["into"] == f"#{target.number}"
+
+
+def test_the_worker_job_sends_without_waiting_for_the_receiver(ctx, subscribed, open_ticket):
+    from helpdesk.webhooks.delivery import Dispatcher
+
+    slow = Receiver(delay=1.0)
+    slow.up()
+    try:
+        subscribed(slow, ("ticket.created",))
+        open_ticket()
+        dispatcher = Dispatcher(WORKER)
+        started = time.monotonic()
+        dispatcher.run()
+        assert time.monotonic() - started < 0.8  # the worker's loop goes on meanwhile
+        dispatcher.pool.shutdown(wait=True)
+        assert len(slow.accepted()) == 1
+    finally:
+        slow.down()
