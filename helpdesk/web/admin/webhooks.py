@@ -56,9 +56,7 @@ def webhook(endpoint_id: int) -> str | Response | tuple[str, int]:
             db.session.commit()
             flash("Events saved.", "success")
             return redirect(url_for("admin.webhook", endpoint_id=endpoint.id))
-    page = render_template(
-        "admin/webhook.html", endpoint=endpoint, form=form, deliveries=_log(endpoint), secret=None
-    )
+    page = _endpoint_page(endpoint, form)
     return (page, 400) if form.errors else page
 
 
@@ -70,13 +68,7 @@ def rotate_webhook_secret(endpoint_id: int) -> str:
     secret = endpoints.rotate_secret(endpoint)
     db.session.commit()
     flash("New secret made. The old one signs beside it for 24 hours.", "success")
-    return render_template(
-        "admin/webhook.html",
-        endpoint=endpoint,
-        form=WebhookEventsForm(data={"events": endpoint.events}),
-        deliveries=_log(endpoint),
-        secret=secret,
-    )
+    return _endpoint_page(endpoint, WebhookEventsForm(data={"events": endpoint.events}), secret)
 
 
 @bp.post("/webhooks/<int:endpoint_id>/pause")
@@ -122,6 +114,14 @@ def redeliver_webhook(endpoint_id: int, delivery_id: int) -> Response:
     db.session.commit()
     flash(f"Event {delivery.event_id} will be sent again, with the same id.", "success")
     return redirect(url_for("admin.webhook", endpoint_id=endpoint_id))
+
+
+def _endpoint_page(
+    endpoint: WebhookEndpoint, form: WebhookEventsForm, secret: str | None = None
+) -> str:
+    return render_template(
+        "admin/webhook.html", endpoint=endpoint, form=form, deliveries=_log(endpoint), secret=secret
+    )
 
 
 def _endpoint(endpoint_id: int) -> WebhookEndpoint:
