@@ -480,3 +480,28 @@ def test_the_worker_job_sends_without_waiting_for_the_receiver(ctx, subscribed, 
         assert len(slow.accepted()) == 1
     finally:
         slow.down()
+
+
+def test_replies_notes_and_delivery_reports_are_sent_with_their_direction(
+    ctx, receiver, subscribed, open_ticket, make_user
+):
+    from helpdesk.models import DeliveryState
+
+    subscribed(receiver, ("message.created", "message.delivery"))
+    ticket = db.session.get(Ticket, open_ticket())
+    agent = make_user()
+    reply = service.reply(ticket, agent, "Your parcel left today.")
+    service.add_note(ticket, agent, "Checked with the warehouse.")
+    db.session.commit()
+    reply.delivery_state = DeliveryState.DELIVERED
+    db.session.commit()
+
+    deliver_due(WORKER)
+    got = [(r.payload["type"], r.payload["data"]["message"]) for r in receiver.accepted()]
+    assert [(kind, m["direction"]) for kind, m in got] == [
+        ("message.created", "inbound"),
+        ("message.created", "outbound"),
+        ("message.created", "note"),
+        ("message.delivery", "outbound"),
+    ]
+    assert got[3][1]["delivery_state"] == "delivered"
