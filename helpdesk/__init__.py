@@ -50,6 +50,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from helpdesk.tickets import versions  # noqa: F401  (its session hooks keep ticket versions)
     from helpdesk.tickets.sla import BusinessHours
     from helpdesk.web import register_web
+    from helpdesk.webhooks import events  # noqa: F401  (its session hooks fill the webhook outbox)
 
     # Fail at start-up, not at the first request, on business hours nobody can read.
     BusinessHours.parse(app.config["HELPDESK_BUSINESS_HOURS"], app.config["HELPDESK_TIMEZONE"])

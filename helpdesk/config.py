@@ -34,6 +34,9 @@ def load_config(app: Flask) -> None:
         HELPDESK_STORAGE_DIR=env.get("HELPDESK_STORAGE_DIR") or str(instance / "storage"),
         HELPDESK_REOPEN_DAYS=int(env.get("HELPDESK_REOPEN_DAYS", "7")),
         HELPDESK_MAX_SEND_ATTEMPTS=int(env.get("HELPDESK_MAX_SEND_ATTEMPTS", "8")),
+        HELPDESK_WEBHOOKS_ALLOW_PRIVATE=_switch(
+            "HELPDESK_WEBHOOKS_ALLOW_PRIVATE", env.get("HELPDESK_WEBHOOKS_ALLOW_PRIVATE", "off")
+        ),
         HELPDESK_CSAT=_switch("HELPDESK_CSAT", env.get("HELPDESK_CSAT", "off")),
         HELPDESK_AUTO_ANSWERS_PER_HOUR=int(env.get("HELPDESK_AUTO_ANSWERS_PER_HOUR", "3")),
         # Outreach send rates (DESIGN.md): per SMS number and per mailbox.

@@ -22,6 +22,7 @@ from helpdesk.models import (
     RoutingRule,
     Stage,
     Ticket,
+    WebhookDelivery,
 )
 
 WRITE_METHODS = {"POST", "PATCH", "PUT", "DELETE"}
@@ -260,9 +261,11 @@ def api_writes(app) -> set[str]:
 
 
 def test_every_api_write_route_leaves_a_row_with_its_token(
-    client, setup, admin_api, open_ticket, app
+    client, setup, admin_api, open_ticket, app, monkeypatch
 ):
     admin, token_id, headers = admin_api
+    # The webhook subscribed below points at this machine (nothing is delivered to it).
+    monkeypatch.setitem(app.config, "HELPDESK_WEBHOOKS_ALLOW_PRIVATE", True)
     with setup():
         # Never sent through: a taken-on-behalf ticket only needs the mailbox to exist.
         add_mailbox(
@@ -304,6 +307,10 @@ def test_every_api_write_route_leaves_a_row_with_its_token(
 
     def macro_made() -> int:
         return call("POST", "/api/v1/macros", {"name": "Tag as VIP", "tags": ["vip"]})["id"]
+
+    def webhook_made() -> int:
+        body = {"url": "http://127.0.0.1:9/helpdesk", "events": ["ticket.created"]}
+        return call("POST", "/api/v1/webhooks", body)["id"]
 
     def split_message() -> int:
         reply = call("POST", f"/api/v1/tickets/{first}/replies", {"text": "Split from here"})
@@ -358,6 +365,8 @@ def test_every_api_write_route_leaves_a_row_with_its_token(
         "api.erase_customer": lambda: call(
             "POST", f"/api/v1/customers/{doomed_customer}/erase", {"confirm": "ERASE"}
         ),
+        "api.create_webhook": webhook_made,
+        "api.delete_webhook": lambda: call("DELETE", f"/api/v1/webhooks/{webhook_made()}"),
     }
     # A write route added without a step here fails: the walk must cover every one.
     assert set(steps) == api_writes(app)
@@ -382,8 +391,12 @@ def admin_actions(app) -> set[str]:
     }
 
 
-def test_every_admin_action_leaves_a_row_by_its_admin(client, login, setup, open_ticket, app):
+def test_every_admin_action_leaves_a_row_by_its_admin(
+    client, login, setup, open_ticket, app, monkeypatch
+):
     admin = login(Role.ADMIN)
+    # The webhook subscribed below points at this machine (nothing is delivered to it).
+    monkeypatch.setitem(app.config, "HELPDESK_WEBHOOKS_ALLOW_PRIVATE", True)
     customer_ticket = open_ticket(sender="erin@customer.test")
     with setup():
         customer = db.session.get(Ticket, customer_ticket).customer_id
@@ -408,6 +421,16 @@ def test_every_admin_action_leaves_a_row_by_its_admin(client, login, setup, open
         return {name: "" for name in (*RoutingRule.CONDITIONS, "team", "gives_priority")} | fields
 
     user = lambda: newest("user")  # noqa: E731
+    webhook = lambda: newest("webhook")  # noqa: E731
+
+    def redeliver() -> None:
+        open_ticket(sender="fay@customer.test")  # queues a ticket.created for the endpoint
+        with setup():
+            delivery = db.session.scalar(
+                select(WebhookDelivery.id).order_by(WebhookDelivery.id.desc()).limit(1)
+            )
+        post(f"/admin/webhooks/{webhook()}/deliveries/{delivery}/redeliver")
+
     steps = {
         "admin.new_user": lambda: post(
             "/admin/users/new",
@@ -501,6 +524,17 @@ def test_every_admin_action_leaves_a_row_by_its_admin(client, login, setup, open
         "admin.erase_customer": lambda: post(
             f"/admin/customers/{customer}/erase", {"confirmation": "ERASE"}
         ),
+        "admin.webhooks": lambda: post(
+            "/admin/webhooks", {"url": "http://127.0.0.1:9/hook", "events": "ticket.created"}
+        ),
+        "admin.webhook": lambda: post(
+            f"/admin/webhooks/{webhook()}", {"events": ["ticket.created", "ticket.updated"]}
+        ),
+        "admin.rotate_webhook_secret": lambda: post(f"/admin/webhooks/{webhook()}/rotate"),
+        "admin.pause_webhook": lambda: post(f"/admin/webhooks/{webhook()}/pause"),
+        "admin.resume_webhook": lambda: post(f"/admin/webhooks/{webhook()}/resume"),
+        "admin.redeliver_webhook": redeliver,
+        "admin.delete_webhook": lambda: post(f"/admin/webhooks/{webhook()}/delete"),
     }
     # A new admin action fails here until it is walked.
     assert set(steps) == admin_actions(app)

@@ -34,8 +34,16 @@ from helpdesk.models.tickets import (
     ticket_tags,
 )
 from helpdesk.models.views import SavedView
+from helpdesk.models.webhooks import (
+    EVENT_TYPES,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookState,
+)
 
 __all__ = [
+    "EVENT_TYPES",
     "ApiToken",
     "AssignmentMode",
     "Attachment",
@@ -80,6 +88,10 @@ __all__ = [
     "TicketStatus",
     "TokenScope",
     "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookState",
     "ticket_tags",
     "utcnow",
 ]

@@ -15,7 +15,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, delete, event, select, text, update
+from sqlalchemy import bindparam, delete, event, false, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from helpdesk import audit
@@ -29,6 +29,8 @@ from helpdesk.models import (
     InboundEmail,
     InboxItem,
     Message,
+    WebhookAttempt,
+    WebhookDelivery,
     utcnow,
 )
 from helpdesk.privacy.holdings import Holdings, about_them, holdings_of
@@ -144,11 +146,18 @@ def confirms_erasure(customer: Customer, typed: str) -> bool:
 
 
 def forget_webhook_payloads(held: Holdings) -> int:
-    """Remove logged webhook payloads about the customer or their tickets; returns how many.
-
-    The webhook delivery log comes with the integrations issue: it deletes its rows here.
-    """
-    return 0
+    """Remove queued and logged webhook events about the customer or their tickets; returns
+    how many (their attempts go with them)."""
+    customers = [held.customer.id, *(c.id for c in held.merged_customers)]
+    tickets = [ticket.id for ticket in held.tickets]
+    about = or_(
+        WebhookDelivery.customer_id.in_(customers),
+        WebhookDelivery.ticket_id.in_(tickets) if tickets else false(),
+    )
+    ids = list(db.session.scalars(select(WebhookDelivery.id).where(about)))
+    if ids:
+        db.session.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(ids)))
+    return _delete_rows(WebhookDelivery, ids)
 
 
 def _finish(erasure: Erasure, search_entries: int, files: int) -> Erasure:

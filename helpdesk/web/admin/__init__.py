@@ -15,4 +15,5 @@ from helpdesk.web.admin import (  # noqa: E402,F401  (views register)
     stages,
     surveys,
     teams,
+    webhooks,
 )

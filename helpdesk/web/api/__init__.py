@@ -12,4 +12,5 @@ from helpdesk.web.api import (  # noqa: E402,F401
     privacy,
     routes,
     stage_corrections,
+    webhooks,
 )

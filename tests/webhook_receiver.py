@@ -1,0 +1,103 @@
+"""A real HTTP receiver for webhook tests and the bench: verifies Standard Webhooks signatures
+by the spec, records what it got, and can be told to fail, to be slow, or to go down."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Received:
+    """One request: its webhook-id, the payload, how many signatures verified, when."""
+
+    msg_id: str
+    payload: dict[str, Any]
+    valid_signatures: int
+    at: float
+
+
+@dataclass
+class Receiver:
+    """``url`` to subscribe; ``secrets`` it verifies with; ``fail``/``delay`` to misbehave."""
+
+    secrets: list[str] = field(default_factory=list)
+    fail: bool = False
+    fail_every_other: bool = False
+    delay: float = 0.0
+    received: list[Received] = field(default_factory=list)
+    port: int = 0
+    server: ThreadingHTTPServer | None = None
+    calls: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    def up(self) -> None:
+        """Listen (again, on the same port once it had one)."""
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), _handler(self))
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def down(self) -> None:
+        """Stop listening: connections are refused until ``up``."""
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+    def accepted(self) -> list[Received]:
+        """What it answered 2xx to, each with every signature checked."""
+        return [r for r in self.received if r.valid_signatures]
+
+    def answer(self, msg_id: str, timestamp: str, signatures: str, body: bytes) -> int:
+        self.calls += 1
+        if self.delay:
+            time.sleep(self.delay)
+        valid = sum(
+            1
+            for given in signatures.split()
+            for secret in self.secrets
+            if hmac.compare_digest(given, _signature(secret, msg_id, timestamp, body))
+        )
+        failing = self.fail or (self.fail_every_other and self.calls % 2 == 0)
+        if failing or not valid:
+            return 503 if failing else 401
+        self.received.append(Received(msg_id, json.loads(body), valid, time.monotonic()))
+        return 200
+
+
+def _signature(secret: str, msg_id: str, timestamp: str, body: bytes) -> str:
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    mac = hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256)
+    return "v1," + base64.b64encode(mac.digest()).decode()
+
+
+def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length", 0)))
+            status = receiver.answer(
+                self.headers.get("webhook-id", ""),
+                self.headers.get("webhook-timestamp", ""),
+                self.headers.get("webhook-signature", ""),
+                body,
+            )
+            self.send_response(status)
+            self.send_header("content-length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok" if status == 200 else b"no")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    return Handler
