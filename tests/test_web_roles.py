@@ -10,9 +10,19 @@ from channels.base import InboundAttachment
 from helpdesk import saved_views, teams
 from helpdesk.extensions import db
 from helpdesk.mail.mailboxes import MailboxSettings, add_mailbox
-from helpdesk.models import ApiToken, CustomerIdentity, InboundEmail, IntakeOutcome, Role, Ticket
+from helpdesk.models import (
+    ApiToken,
+    CustomerIdentity,
+    InboundEmail,
+    IntakeOutcome,
+    Role,
+    Ticket,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from helpdesk.storage import blob_store
 from helpdesk.tickets import routing_rules, service, stage_rules
+from helpdesk.webhooks import signing
 
 PASSWORD = "correct horse battery"
 # Route classes by blueprint: who may use them.
@@ -54,6 +64,18 @@ def world(app: Flask, setup, make_user, make_token, inbound) -> dict[str, int]:
         db.session.flush()
         ticket = db.session.get(Ticket, message.ticket_id)
         view = saved_views.create_view(admin, "Open", {"status": "open"}, teams.create_team("All"))
+        webhook = WebhookEndpoint(
+            url="https://hooks.shop.test/helpdesk",
+            events=["ticket.created"],
+            secret=signing.new_secret(),
+        )
+        db.session.add(webhook)
+        db.session.flush()
+        delivery = WebhookDelivery(
+            endpoint_id=webhook.id, event_id="evt_1", event_type="ticket.created", payload={}
+        )
+        db.session.add(delivery)
+        db.session.flush()
         return {
             "ticket_id": ticket.id,
             "customer_id": ticket.customer_id,
@@ -70,6 +92,8 @@ def world(app: Flask, setup, make_user, make_token, inbound) -> dict[str, int]:
             "macro_id": macro.id,
             "team_id": team.id,
             "view_id": view.id,
+            "webhook_id": webhook.id,
+            "delivery_id": delivery.id,
         }
 
 

@@ -40,11 +40,11 @@ def webhooks() -> str | tuple[str, int]:
     return (page, 400) if form.errors else page
 
 
-@bp.route("/webhooks/<int:endpoint_id>", methods=["GET", "POST"])
+@bp.route("/webhooks/<int:webhook_id>", methods=["GET", "POST"])
 @admin_required
-def webhook(endpoint_id: int) -> str | Response | tuple[str, int]:
+def webhook(webhook_id: int) -> str | Response | tuple[str, int]:
     """One endpoint: its events, secret, pause, and the log of its latest deliveries."""
-    endpoint = _endpoint(endpoint_id)
+    endpoint = _endpoint(webhook_id)
     form = WebhookEventsForm(data={"events": endpoint.events})
     if form.validate_on_submit():
         try:
@@ -55,48 +55,48 @@ def webhook(endpoint_id: int) -> str | Response | tuple[str, int]:
         else:
             db.session.commit()
             flash("Events saved.", "success")
-            return redirect(url_for("admin.webhook", endpoint_id=endpoint.id))
+            return redirect(url_for("admin.webhook", webhook_id=endpoint.id))
     page = _endpoint_page(endpoint, form)
     return (page, 400) if form.errors else page
 
 
-@bp.post("/webhooks/<int:endpoint_id>/rotate")
+@bp.post("/webhooks/<int:webhook_id>/rotate")
 @admin_required
-def rotate_webhook_secret(endpoint_id: int) -> str:
+def rotate_webhook_secret(webhook_id: int) -> str:
     """A new secret, shown once; the old one keeps signing beside it for a day."""
-    endpoint = _endpoint(endpoint_id)
+    endpoint = _endpoint(webhook_id)
     secret = endpoints.rotate_secret(endpoint)
     db.session.commit()
     flash("New secret made. The old one signs beside it for 24 hours.", "success")
     return _endpoint_page(endpoint, WebhookEventsForm(data={"events": endpoint.events}), secret)
 
 
-@bp.post("/webhooks/<int:endpoint_id>/pause")
+@bp.post("/webhooks/<int:webhook_id>/pause")
 @admin_required
-def pause_webhook(endpoint_id: int) -> Response:
-    endpoint = _endpoint(endpoint_id)
+def pause_webhook(webhook_id: int) -> Response:
+    endpoint = _endpoint(webhook_id)
     if endpoint.paused_at is None:
         endpoints.pause(endpoint, "Paused by an admin.")
         db.session.commit()
     flash("Paused: events keep queueing and are sent when you resume.", "success")
-    return redirect(url_for("admin.webhook", endpoint_id=endpoint_id))
+    return redirect(url_for("admin.webhook", webhook_id=webhook_id))
 
 
-@bp.post("/webhooks/<int:endpoint_id>/resume")
+@bp.post("/webhooks/<int:webhook_id>/resume")
 @admin_required
-def resume_webhook(endpoint_id: int) -> Response:
-    endpoint = _endpoint(endpoint_id)
+def resume_webhook(webhook_id: int) -> Response:
+    endpoint = _endpoint(webhook_id)
     if endpoint.paused_at is not None:
         endpoints.resume(endpoint)
         db.session.commit()
     flash("Resumed: queued events are being sent.", "success")
-    return redirect(url_for("admin.webhook", endpoint_id=endpoint_id))
+    return redirect(url_for("admin.webhook", webhook_id=webhook_id))
 
 
-@bp.post("/webhooks/<int:endpoint_id>/delete")
+@bp.post("/webhooks/<int:webhook_id>/delete")
 @admin_required
-def delete_webhook(endpoint_id: int) -> Response:
-    endpoint = _endpoint(endpoint_id)
+def delete_webhook(webhook_id: int) -> Response:
+    endpoint = _endpoint(webhook_id)
     url = endpoint.url
     endpoints.remove(endpoint)
     db.session.commit()
@@ -104,16 +104,16 @@ def delete_webhook(endpoint_id: int) -> Response:
     return redirect(url_for("admin.webhooks"))
 
 
-@bp.post("/webhooks/<int:endpoint_id>/deliveries/<int:delivery_id>/redeliver")
+@bp.post("/webhooks/<int:webhook_id>/deliveries/<int:delivery_id>/redeliver")
 @admin_required
-def redeliver_webhook(endpoint_id: int, delivery_id: int) -> Response:
+def redeliver_webhook(webhook_id: int, delivery_id: int) -> Response:
     delivery = db.session.get(WebhookDelivery, delivery_id)
-    if delivery is None or delivery.endpoint_id != endpoint_id:
+    if delivery is None or delivery.endpoint_id != webhook_id:
         abort(404)
     endpoints.redeliver(delivery)
     db.session.commit()
     flash(f"Event {delivery.event_id} will be sent again, with the same id.", "success")
-    return redirect(url_for("admin.webhook", endpoint_id=endpoint_id))
+    return redirect(url_for("admin.webhook", webhook_id=webhook_id))
 
 
 def _endpoint_page(
@@ -124,8 +124,8 @@ def _endpoint_page(
     )
 
 
-def _endpoint(endpoint_id: int) -> WebhookEndpoint:
-    return db.session.get(WebhookEndpoint, endpoint_id) or abort(404)
+def _endpoint(webhook_id: int) -> WebhookEndpoint:
+    return db.session.get(WebhookEndpoint, webhook_id) or abort(404)
 
 
 def _log(endpoint: WebhookEndpoint) -> list[tuple[WebhookDelivery, list[WebhookAttempt]]]:
