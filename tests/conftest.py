@@ -116,6 +116,13 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         db.engine.dispose()
 
 
+_RESTART_SEQUENCES = text(
+    "SELECT setval(c.oid::regclass, 1, false) FROM pg_class c"
+    " JOIN pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE c.relkind = 'S' AND n.nspname = current_schema()"
+)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_rows(request: pytest.FixtureRequest) -> Iterator[None]:
     """Each test starts with empty tables (tests without the app fixture pay nothing)."""
@@ -127,11 +134,12 @@ def _fresh_rows(request: pytest.FixtureRequest) -> Iterator[None]:
         db.session.remove()
         tables = [t.name for t in reversed(db.metadata.sorted_tables)]
         with db.engine.begin() as conn:
+            for table in tables:
+                conn.execute(text(f"DELETE FROM {table}"))
             if conn.dialect.name == "postgresql":
-                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-            else:
-                for table in tables:
-                    conn.execute(text(f"DELETE FROM {table}"))
+                # Ids and ticket numbers start again at 1. (DELETE and this take ~15 ms where a
+                # TRUNCATE of every table took ~370 ms: a third of the PostgreSQL pass.)
+                conn.execute(_RESTART_SEQUENCES)
 
 
 @pytest.fixture
