@@ -145,9 +145,13 @@ def _add_working_details(rng: random.Random, cast: Cast) -> None:
         tag = next((tag for word, tag in DEMO_TAGS.items() if word in words), None)
         if tag and rng.random() < 0.6:
             # Never later than now: a request that came in minutes ago is tagged already.
-            service.add_tag(ticket, agent, tag, at=min(ticket.created_at + timedelta(minutes=30), cast.now))
+            service.add_tag(
+                ticket, agent, tag, at=min(ticket.created_at + timedelta(minutes=30), cast.now)
+            )
         if ticket.customer.name and rng.random() < 0.04:
-            service.add_tag(ticket, agent, "vip", at=min(ticket.created_at + timedelta(minutes=31), cast.now))
+            service.add_tag(
+                ticket, agent, "vip", at=min(ticket.created_at + timedelta(minutes=31), cast.now)
+            )
     email = [t for t in tickets if t.channel == EMAIL and len(t.messages) > 1]
     for ticket in email[-40::8]:
         _store_attachments(ticket.messages[0], [WARRANTY_CARD])
