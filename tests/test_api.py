@@ -39,7 +39,7 @@ def caller(setup, make_user, make_token) -> Caller:
 
 def error_of(response) -> tuple[int, str]:
     body = response.get_json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
+    assert set(body) == {"error"} and set(body["error"]) <= {"code", "message", "details"}
     assert body["error"]["message"]
     return response.status_code, body["error"]["code"]
 
@@ -225,7 +225,7 @@ def test_a_cursor_of_another_sort_is_refused(client, caller, queue):
     first = client.get("/api/v1/tickets?limit=1&sort=priority", headers=caller.headers)
     cursor = first.get_json()["next_cursor"]
     response = client.get(f"/api/v1/tickets?sort=waiting&cursor={cursor}", headers=caller.headers)
-    assert error_of(response) == (400, "invalid_parameter")
+    assert error_of(response) == (400, "invalid")
     assert "priority" in response.get_json()["error"]["message"]
     second = client.get(
         f"/api/v1/tickets?limit=1&sort=priority&cursor={cursor}", headers=caller.headers
@@ -259,7 +259,7 @@ def test_openapi_describes_the_sorts(client):
 )
 def test_ticket_list_refuses_bad_parameters(client, caller, query):
     response = client.get(f"/api/v1/tickets?{query}", headers=caller.headers)
-    assert error_of(response) == (400, "invalid_parameter")
+    assert error_of(response) == (400, "invalid")
 
 
 # --- one ticket -------------------------------------------------------------------------------
@@ -385,11 +385,11 @@ def test_note_is_internal_and_no_response(client, caller, open_ticket, setup):
     [
         ({"json": {"text": "   "}}, (422, "invalid_input")),
         ({"json": {}}, (422, "invalid_input")),
-        ({"json": {"text": 5}}, (400, "invalid_field")),
-        ({"json": {"text": "hi", "bcc": "x"}}, (400, "unknown_field")),
-        ({"json": ["hi"]}, (400, "invalid_body")),
-        ({"data": "text=hi"}, (400, "invalid_body")),
-        ({"data": "{not json", "content_type": "application/json"}, (400, "invalid_body")),
+        ({"json": {"text": 5}}, (400, "invalid")),
+        ({"json": {"text": "hi", "bcc": "x"}}, (400, "invalid")),
+        ({"json": ["hi"]}, (400, "invalid")),
+        ({"data": "text=hi"}, (400, "invalid")),
+        ({"data": "{not json", "content_type": "application/json"}, (400, "invalid")),
     ],
 )
 @pytest.mark.parametrize("kind", ["replies", "notes"])
@@ -483,11 +483,11 @@ def test_patch_several_fields_at_once(client, caller, open_ticket):
         ({"status": "done"}, (422, "invalid_input")),
         ({"priority": "high", "stage": "nope"}, (422, "invalid_input")),
         ({"assignee": 999}, (422, "invalid_input")),
-        ({"status": 3}, (400, "invalid_field")),
-        ({"assignee": "me"}, (400, "invalid_field")),
-        ({"assignee": True}, (400, "invalid_field")),
-        ({"subject": "New subject"}, (400, "unknown_field")),
-        ("open", (400, "invalid_body")),
+        ({"status": 3}, (400, "invalid")),
+        ({"assignee": "me"}, (400, "invalid")),
+        ({"assignee": True}, (400, "invalid")),
+        ({"subject": "New subject"}, (400, "invalid")),
+        ("open", (400, "invalid")),
     ],
 )
 def test_patch_refusals_change_nothing(client, caller, open_ticket, changes, expected):
@@ -541,7 +541,7 @@ def test_customer_list_searches_and_pages(client, caller, open_ticket):
     ]
     assert error_of(client.get("/api/v1/customers?cursor=%%%", headers=caller.headers)) == (
         400,
-        "invalid_parameter",
+        "invalid",
     )
 
 

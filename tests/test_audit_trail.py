@@ -152,7 +152,7 @@ def test_the_api_refuses_bad_filters_naming_them(client, admin_api, query, named
     _, _, headers = admin_api
     response = client.get("/api/v1/audit", query_string=query, headers=headers)
     assert response.status_code == 400
-    assert response.json["error"]["code"] == "invalid_parameter"
+    assert response.json["error"]["code"] == "invalid"
     assert named in response.json["error"]["message"]
 
 

@@ -367,7 +367,7 @@ def test_the_api_serves_the_same_figures_to_managers_only(
     assert narrowed["total"]["tickets"] == 2
     assert client.get(url, headers=agent).status_code == 403
     bad = client.get(f"{url}&channel=fax", headers=manager)
-    assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "invalid_parameter"
+    assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "invalid"
     assert "channel" in bad.get_json()["error"]["message"]
 
 

@@ -110,19 +110,35 @@ def test_the_migration_gives_old_tokens_their_users_full_role(unmigrated_app):
         db.session.commit()
         upgrade(revision="0032_token_scopes")
         scopes = dict(db.session.execute(text("SELECT name, scope FROM api_tokens")).all())
-        assert scopes == {"agent": "write", "manager": "write", "admin": "admin"}
+        assert scopes == {"agent": "admin", "manager": "admin", "admin": "admin"}
         db.session.remove()
 
 
-def test_a_token_is_never_wider_than_its_users_role(ctx, make_user):
-    agent, manager, admin = (make_user(role=role) for role in Role)
-    for user in (agent, manager):
-        with pytest.raises(accounts.AccountError, match="up to the write scope, not admin"):
-            accounts.mint_token(user, scope="admin")
-        assert accounts.mint_token(user).token.scope == TokenScope.WRITE
+def test_a_token_without_a_scope_may_do_all_its_users_role_allows(ctx, make_user):
+    for role in Role:
+        user = make_user(role=role)
+        assert accounts.mint_token(user).token.scope == TokenScope.ADMIN
         assert accounts.mint_token(user, scope="read").token.scope == TokenScope.READ
-    assert accounts.mint_token(admin).token.scope == TokenScope.ADMIN
-    assert accounts.mint_token(admin, scope="write").token.scope == TokenScope.WRITE
+
+
+def test_an_agents_admin_token_is_still_an_agents(client, bearer):
+    """The scope never widens the role: an agent's widest token still cannot erase anyone."""
+    headers = bearer(Role.AGENT, "admin")
+    macro = client.post("/api/v1/macros", json={"name": "Mine", "text": "Hi"}, headers=headers)
+    assert macro.status_code == 201
+    assert refusal(client.get("/api/v1/audit", headers=headers))[:2] == (403, "forbidden")
+    shared = {"name": "Ours", "text": "Hi", "shared": True}
+    assert refusal(client.post("/api/v1/macros", json=shared, headers=headers))[:2] == (
+        403,
+        "forbidden",
+    )
+
+
+def test_config_writes_need_the_admin_scope(client, bearer):
+    """``write`` covers tickets and customers; a macro is configuration."""
+    macro = {"name": "Mine", "text": "Hi"}
+    answer = client.post("/api/v1/macros", json=macro, headers=bearer(Role.AGENT, "write"))
+    assert refusal(answer)[:2] == (403, "insufficient-scope")
 
 
 def test_reports_need_a_managers_token_that_reads(client, bearer):
@@ -179,9 +195,7 @@ def test_the_cli_mints_with_a_scope_and_an_expiry(ctx, runner, make_user):
         datetime(2100, 1, 1, tzinfo=UTC),
     )
     default = runner.invoke(args=["users", "token", "ci@x.test", "--name", "full"])
-    assert "scope write" in default.output
-    wider = runner.invoke(args=["users", "token", "ci@x.test", "--scope", "admin"])
-    assert wider.exit_code != 0 and "up to the write scope, not admin" in wider.output
+    assert "scope admin" in default.output
     past = runner.invoke(args=["users", "token", "ci@x.test", "--expires", "2001-01-01"])
     assert past.exit_code != 0 and "that day has passed" in past.output
     bad = runner.invoke(args=["users", "token", "ci@x.test", "--scope", "everything"])
@@ -194,16 +208,11 @@ def test_the_tokens_page_mints_scoped_lists_every_token_and_an_admin_revokes_any
     admin = login(Role.ADMIN)
     with setup():
         agent = make_user(email="dee@x.test").id
-    wider = client.post(
-        "/admin/tokens", data={"user": str(agent), "name": "too wide", "scope": "admin"}
-    )
-    assert wider.status_code == 400
-    assert "up to the write scope, not admin" in wider.text
-    assert 'value="too wide"' in wider.text  # nothing typed is lost
     past = client.post(
         "/admin/tokens", data={"user": str(agent), "name": "old", "expires": "2001-01-01"}
     )
     assert past.status_code == 400 and "that day has passed" in past.text
+    assert 'value="old"' in past.text  # nothing typed is lost
 
     page = client.post(
         "/admin/tokens",

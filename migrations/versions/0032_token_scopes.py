@@ -22,12 +22,7 @@ def upgrade():
             sa.Column("scope", sa.String(length=5), server_default="admin", nullable=False)
         )
         batch_op.add_column(sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True))
-    # Existing tokens keep their user's full role: "admin" for admins, and "write" (which
-    # already covers all an agent or a manager may do) for everyone else.
-    op.execute(
-        "UPDATE api_tokens SET scope = 'write' WHERE user_id IN "
-        "(SELECT id FROM users WHERE role != 'admin')"
-    )
+    # Existing tokens keep their user's full role: the "admin" scope, which the role limits.
 
 
 def downgrade():

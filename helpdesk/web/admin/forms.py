@@ -90,10 +90,11 @@ class NewTokenForm(FlaskForm):
             SelectChoice("", "Everything the user's role allows"),
             SelectChoice(TokenScope.READ.value, "read: look at tickets, customers and reports"),
             SelectChoice(TokenScope.WRITE.value, "write: also change tickets and customers"),
-            SelectChoice(TokenScope.ADMIN.value, "admin: everything an admin may do"),
+            SelectChoice(TokenScope.ADMIN.value, "admin: everything the user's role allows"),
         ],
         default="",
-        description="Never wider than the user's role: admin is for admins' tokens only.",
+        description="Never wider than the user's role: an agent's admin token still acts as an "
+        "agent.",
     )
     expires = DateField(
         "Works through",

@@ -60,10 +60,10 @@ def _check_scope() -> None:
     # No view: a 404 or 405 the API answers as such. A view without an operation still gets
     # its method's default scope, so a route never goes unguarded.
     if view is not None:
-        require_scope(needed_scope(getattr(view, "operation_id", ""), request.method))
+        _require_scope(needed_scope(getattr(view, "operation_id", ""), request.method))
 
 
-def require_scope(needed: TokenScope) -> None:
+def _require_scope(needed: TokenScope) -> None:
     """Refuse with 403 ``insufficient-scope`` unless this request's token covers ``needed``."""
     scope = g.api_token.scope
     if not scope.covers(needed):

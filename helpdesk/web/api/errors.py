@@ -26,6 +26,11 @@ class ApiError(Exception):
         self.details = details
 
 
+def invalid(message: str, *fields: str) -> ApiError:
+    """Bad input: 400 ``invalid``, naming the parameters or body fields at fault."""
+    return ApiError(400, "invalid", message, {"fields": list(fields)} if fields else None)
+
+
 def error_response(
     status: int, code: str, message: str, details: dict[str, Any] | None = None
 ) -> Response:
@@ -45,7 +50,7 @@ def _api_error(error: ApiError) -> Response:
 
 @bp.errorhandler(InvalidFilter)
 def _invalid_filter(error: InvalidFilter) -> Response:
-    return error_response(400, "invalid_parameter", str(error))
+    return error_response(400, "invalid", str(error))
 
 
 @bp.errorhandler(TicketError)

@@ -13,7 +13,7 @@ from helpdesk.tickets.endpoints import find_endpoint
 from helpdesk.tickets.errors import InvalidInput
 from helpdesk.web.api import bp, schemas
 from helpdesk.web.api.auth import api_user
-from helpdesk.web.api.errors import ApiError
+from helpdesk.web.api.errors import ApiError, invalid
 from helpdesk.web.api.new_ticket_schemas import CustomerByEmail, CustomerByPhone, NewTicket
 from helpdesk.web.api.openapi import operation
 
@@ -76,8 +76,8 @@ def _customer(given: int | CustomerByEmail | CustomerByPhone) -> Customer:
     )
     try:
         return outreach.customer_for(kind, getattr(given, field), given.name)
-    except InvalidInput as invalid:
-        raise ApiError(400, "invalid_field", f"customer.{field}: {invalid}") from None
+    except InvalidInput as unfit:
+        raise invalid(f"customer.{field}: {unfit}", f"customer.{field}") from None
 
 
 def _endpoint(channel: Channel, address: str | None) -> Endpoint | None:
@@ -85,8 +85,8 @@ def _endpoint(channel: Channel, address: str | None) -> Endpoint | None:
         return None
     try:
         endpoint = find_endpoint(channel, address)
-    except InvalidInput as invalid:
-        raise ApiError(400, "invalid_field", f"endpoint: {invalid}") from None
+    except InvalidInput as unfit:
+        raise invalid(f"endpoint: {unfit}", "endpoint") from None
     if endpoint is None:
-        raise ApiError(400, "invalid_field", f"endpoint: no {channel.value} endpoint {address}")
+        raise invalid(f"endpoint: no {channel.value} endpoint {address}", "endpoint")
     return endpoint

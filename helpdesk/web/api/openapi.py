@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from spectree import Response, SecurityScheme, SecuritySchemeData, SpecTree
 
 from helpdesk.models import TokenScope
-from helpdesk.web.api.errors import ApiError
+from helpdesk.web.api.errors import ApiError, invalid
 from helpdesk.web.api.schemas import Error
 
 ERRORS = {
@@ -124,7 +124,7 @@ def operation(
         as_form = form is not None and request.mimetype in FORM_TYPES
         left_out = optional_body and not request.get_data()
         if json is not None and not (left_out or as_form) and request.get_json(silent=True) is None:
-            raise ApiError(400, "invalid_body", NOT_A_JSON_OBJECT)
+            raise invalid(NOT_A_JSON_OBJECT, "body")
         if isinstance(error, ValidationError):
             raise refusal(error, form if as_form else json)
 
@@ -185,19 +185,15 @@ def refusal(error: ValidationError, body: type[BaseModel] | None) -> ApiError:
     """A validation error as the API's 400, naming every field at fault."""
     problems = error.errors(include_url=False)
     if any(problem["type"] in ("model_type", "model_attributes_type") for problem in problems):
-        return ApiError(400, "invalid_body", NOT_A_JSON_OBJECT)
+        return invalid(NOT_A_JSON_OBJECT, "body")
     unknown = sorted(_field(p) for p in problems if p["type"] == "extra_forbidden")
     if unknown and body is not None:
         allowed = sorted(field.alias or name for name, field in body.model_fields.items())
-        return ApiError(
-            400,
-            "unknown_field",
-            f"unknown field {', '.join(unknown)}; allowed: {', '.join(allowed)}",
+        return invalid(
+            f"unknown field {', '.join(unknown)}; allowed: {', '.join(allowed)}", *unknown
         )
     message = "; ".join(f"{_field(p)}: {p['msg']}" for p in problems)
-    if error.title == (body.__name__ if body else None):
-        return ApiError(400, "invalid_field", message)
-    return ApiError(400, "invalid_parameter", message)
+    return invalid(message, *dict.fromkeys(_field(p) for p in problems))
 
 
 def _field(problem: Any) -> str:

@@ -67,17 +67,18 @@ class Request(BaseModel):
 
 class ErrorDetail(BaseModel):
     code: str = Field(
-        description="What went wrong, for programs: `invalid_body`, `invalid_field`, "
-        "`unknown_field`, `invalid_parameter` (400), `unauthorized` (401), `forbidden` (403), "
-        "`too_many` (400), `not_found` (404), `newer-messages` and `refused` (409: a merge or "
-        "split the rules refuse), `opted-out` (409: the recipient opted out of outreach), "
-        "`stale` (412), `invalid_input` and `refused` (422)."
+        description="What went wrong, for programs: `invalid` (400: bad input; "
+        "`details.fields` names the parameters or body fields at fault), `too_many` (400), "
+        "`unauthorized` (401), `forbidden` and `insufficient-scope` (403), `not_found` (404), "
+        "`newer-messages` and `refused` (409: a merge or split the rules refuse), `opted-out` "
+        "(409: the recipient opted out of outreach), `stale` (412), `invalid_input` and "
+        "`refused` (422), `rate-limited` (429)."
     )
     message: str = Field(description="What went wrong, for people; names the fields at fault.")
     details: dict[str, Any] | None = Field(
         None,
-        description="Only where the caller needs more to decide, e.g. the newer `messages` of "
-        "a `newer-messages` refusal.",
+        description="Only where the caller needs more to decide, e.g. the `fields` of an "
+        "`invalid` request or the newer `messages` of a `newer-messages` refusal.",
     )
 
 

@@ -9,7 +9,7 @@ from helpdesk.extensions import db
 from helpdesk.models import Role, TokenScope, WebhookEndpoint
 from helpdesk.web.api import bp, webhook_schemas
 from helpdesk.web.api.auth import api_user
-from helpdesk.web.api.errors import ApiError
+from helpdesk.web.api.errors import ApiError, invalid
 from helpdesk.web.api.openapi import operation
 from helpdesk.webhooks import endpoints
 
@@ -27,14 +27,14 @@ def create_webhook() -> tuple[webhook_schemas.NewWebhookAnswer, int]:
 
     Every event is POSTed as `{"type", "id", "timestamp", "data"}`, signed the Standard
     Webhooks way (`webhook-id`, `webhook-timestamp`, `webhook-signature`), at least once and in
-    order per ticket. A plain-HTTP or private target is refused with 400 `invalid_field`.
+    order per ticket. A plain-HTTP or private target is refused with 400 `invalid`.
     """
     _admin()
     body: webhook_schemas.NewWebhook = request.context.json
     try:
         endpoint, _ = endpoints.subscribe(body.url, list(body.events), api_user())
     except endpoints.InvalidSubscription as refusal:
-        raise ApiError(400, "invalid_field", f"{refusal.field}: {refusal}") from refusal
+        raise invalid(f"{refusal.field}: {refusal}", refusal.field) from refusal
     db.session.commit()
     # The answer reads the secret from the endpoint: this is the only time it is shown.
     return webhook_schemas.NewWebhookAnswer.model_validate(endpoint), 201
