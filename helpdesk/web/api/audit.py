@@ -5,11 +5,10 @@ from __future__ import annotations
 from flask import current_app, request
 
 from helpdesk import audit_trail
-from helpdesk.models import Role, TokenScope
+from helpdesk.models import TokenScope
 from helpdesk.web.api import bp
 from helpdesk.web.api.audit_schemas import AuditPage, AuditQuery
-from helpdesk.web.api.auth import api_user
-from helpdesk.web.api.errors import ApiError
+from helpdesk.web.api.auth import ADMINS, require_role
 from helpdesk.web.api.openapi import operation
 
 
@@ -27,8 +26,7 @@ def list_audit_events() -> AuditPage:
     Filters combine: who (`actor`), what (`action`, exact or up to a dot), about what
     (`target_type`, `target_id`) and when (`from`, `to`, whole days in `HELPDESK_TIMEZONE`).
     """
-    if api_user().role != Role.ADMIN:
-        raise ApiError(403, "forbidden", "the audit trail is for admins")
+    require_role(ADMINS, "the audit trail is for admins")
     query: AuditQuery = request.context.query
     filters = audit_trail.AuditFilter(
         actor=query.actor,

@@ -5,12 +5,14 @@ The OpenAPI document alone needs no token; it is still rate limited, by address.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from flask import current_app, g, request
 from sqlalchemy import select
 
 from helpdesk import audit
 from helpdesk.extensions import db
-from helpdesk.models import ApiToken, TokenScope, User, utcnow
+from helpdesk.models import ApiToken, Role, TokenScope, User, utcnow
 from helpdesk.web.api import bp
 from helpdesk.web.api.errors import ApiError
 from helpdesk.web.api.openapi import needed_scope
@@ -77,3 +79,15 @@ def _require_scope(needed: TokenScope) -> None:
 def api_user() -> User:
     """The user whose token authenticated this request."""
     return g.api_user
+
+
+def require_role(roles: Collection[Role], refusal: str) -> User:
+    """The token's user; 403 ``forbidden`` saying ``refusal`` unless their role is in ``roles``."""
+    user = api_user()
+    if user.role not in roles:
+        raise ApiError(403, "forbidden", refusal)
+    return user
+
+
+ADMINS = (Role.ADMIN,)
+MANAGERS = (Role.MANAGER, Role.ADMIN)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Response, jsonify
 from werkzeug.exceptions import HTTPException
 
+from helpdesk.extensions import db
 from helpdesk.tickets.errors import InvalidInput, TicketError
 from helpdesk.tickets.queries import InvalidFilter
 from helpdesk.web.api import bp
 from helpdesk.web.api.schemas import Error, ErrorDetail
+
+Row = TypeVar("Row")
 
 
 class ApiError(Exception):
@@ -29,6 +32,14 @@ class ApiError(Exception):
 def invalid(message: str, *fields: str) -> ApiError:
     """Bad input: 400 ``invalid``, naming the parameters or body fields at fault."""
     return ApiError(400, "invalid", message, {"fields": list(fields)} if fields else None)
+
+
+def found(model: type[Row], row_id: int, what: str) -> Row:
+    """The row with ``row_id``, or 404 ``not_found`` naming ``what`` was looked for."""
+    row = db.session.get(model, row_id)
+    if row is None:
+        raise ApiError(404, "not_found", f"no {what} with id {row_id}")
+    return row
 
 
 def error_response(

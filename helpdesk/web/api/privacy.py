@@ -7,11 +7,11 @@ from werkzeug.wrappers import Response
 
 from helpdesk import privacy
 from helpdesk.extensions import db
-from helpdesk.models import Customer, Role, TokenScope
+from helpdesk.models import Customer, TokenScope
 from helpdesk.web.admin.privacy import zip_response
 from helpdesk.web.api import bp, privacy_schemas
-from helpdesk.web.api.auth import api_user
-from helpdesk.web.api.errors import ApiError
+from helpdesk.web.api.auth import ADMINS, require_role
+from helpdesk.web.api.errors import found
 from helpdesk.web.api.openapi import operation
 
 
@@ -61,9 +61,5 @@ def erase_customer(customer_id: int) -> BaseModel:
 
 
 def _customer(customer_id: int) -> Customer:
-    if api_user().role != Role.ADMIN:
-        raise ApiError(403, "forbidden", "exporting and erasing customers is for admins")
-    customer = db.session.get(Customer, customer_id)
-    if customer is None:
-        raise ApiError(404, "not_found", f"no customer with id {customer_id}")
-    return customer
+    require_role(ADMINS, "exporting and erasing customers is for admins")
+    return found(Customer, customer_id, "customer")

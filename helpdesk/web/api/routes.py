@@ -31,7 +31,7 @@ from helpdesk.tickets import assignment, bulk, queries, service, versions
 from helpdesk.tickets.copies import addresses_in
 from helpdesk.tickets.errors import InvalidInput
 from helpdesk.web.api import bp, openapi, schemas, survey_schemas
-from helpdesk.web.api.auth import api_user
+from helpdesk.web.api.auth import MANAGERS, api_user, require_role
 from helpdesk.web.api.dashboard_schemas import HotSpot
 from helpdesk.web.api.errors import ApiError
 from helpdesk.web.api.openapi import operation
@@ -412,8 +412,7 @@ def apply_macro(ticket_id: int, macro_id: int) -> tuple[schemas.AppliedMacro, He
 )
 def stage_load_report() -> schemas.StageLoad:
     """Service load per journey stage and channel (managers and admins)"""
-    if api_user().role not in (Role.MANAGER, Role.ADMIN):
-        raise ApiError(403, "forbidden", "reports are for managers and admins")
+    require_role(MANAGERS, "reports are for managers and admins")
     timezone = current_app.config["HELPDESK_TIMEZONE"]
     today = datetime.now(ZoneInfo(timezone)).date()
     chosen = stage_load.ReportRange.from_args(request.args, timezone, today)

@@ -7,12 +7,10 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, request
 
-from helpdesk.models import Role
 from helpdesk.reports import stage_corrections as report
 from helpdesk.reports.stage_load import ReportRange
 from helpdesk.web.api import bp, schemas
-from helpdesk.web.api.auth import api_user
-from helpdesk.web.api.errors import ApiError
+from helpdesk.web.api.auth import MANAGERS, require_role
 from helpdesk.web.api.openapi import operation
 from helpdesk.web.api.stage_corrections_schemas import StageCorrections
 
@@ -27,8 +25,7 @@ from helpdesk.web.api.stage_corrections_schemas import StageCorrections
 def stage_corrections_report() -> StageCorrections:
     """How often agents corrected the journey stage, per intake stage, rule and channel
     (managers and admins)"""
-    if api_user().role not in (Role.MANAGER, Role.ADMIN):
-        raise ApiError(403, "forbidden", "reports are for managers and admins")
+    require_role(MANAGERS, "reports are for managers and admins")
     timezone = current_app.config["HELPDESK_TIMEZONE"]
     today = datetime.now(ZoneInfo(timezone)).date()
     found = report.stage_corrections(ReportRange.from_args(request.args, timezone, today))

@@ -6,10 +6,10 @@ from flask import request
 from sqlalchemy import select
 
 from helpdesk.extensions import db
-from helpdesk.models import Role, TokenScope, WebhookEndpoint
+from helpdesk.models import TokenScope, WebhookEndpoint
 from helpdesk.web.api import bp, webhook_schemas
-from helpdesk.web.api.auth import api_user
-from helpdesk.web.api.errors import ApiError, invalid
+from helpdesk.web.api.auth import ADMINS, api_user, require_role
+from helpdesk.web.api.errors import found, invalid
 from helpdesk.web.api.openapi import operation
 from helpdesk.webhooks import endpoints
 
@@ -64,14 +64,11 @@ def list_webhooks() -> webhook_schemas.WebhookList:
 def delete_webhook(webhook_id: int) -> tuple[str, int]:
     """Remove an endpoint (admins)"""
     _admin()
-    endpoint = db.session.get(WebhookEndpoint, webhook_id)
-    if endpoint is None:
-        raise ApiError(404, "not_found", f"no webhook with id {webhook_id}")
+    endpoint = found(WebhookEndpoint, webhook_id, "webhook")
     endpoints.remove(endpoint)
     db.session.commit()
     return "", 204
 
 
 def _admin() -> None:
-    if api_user().role != Role.ADMIN:
-        raise ApiError(403, "forbidden", "webhooks are for admins")
+    require_role(ADMINS, "webhooks are for admins")
