@@ -3,6 +3,7 @@ responses and makes the document, so an integration can trust what the document 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -24,6 +25,24 @@ def headers(setup, make_user, make_token) -> dict[str, str]:
 def test_the_document_is_valid_openapi_3_1(document):
     assert document["openapi"].startswith("3.1")
     OpenAPIV31SpecValidator(document).validate()
+
+
+def test_every_api_route_is_in_the_document(app, document):
+    """A route added without an operation would be a part of the API nobody can discover."""
+    served = {
+        (_openapi_path(rule.rule), method.lower())
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/v1/")
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    documented = {(path, method) for path, item in document["paths"].items() for method in item}
+    assert served - documented == set()
+    assert documented - served == set()
+
+
+def _openapi_path(rule: str) -> str:
+    """``/api/v1/tickets/<int:ticket_id>`` as OpenAPI writes it: ``/api/v1/tickets/{ticket_id}``."""
+    return re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule)
 
 
 def conforms(document: dict[str, Any], path: str, method: str, response) -> None:
