@@ -367,6 +367,17 @@ def test_an_admin_registers_a_site_on_the_admin_page(ctx, client, make_user):
     assert db.session.scalars(select(StageRule.url_pattern)).all() == ["/pricing*"]
     refused = client.post("/admin/chat-sites", data={**form, "url_rules": "/x=nowhere"})
     assert refused.status_code == 400 and "unknown stage" in refused.text
+    assert 'value="Shop"' in refused.text  # nothing typed is lost
+
+
+def test_a_site_without_url_rules_is_added_when_the_field_is_left_out(ctx, client, make_user):
+    """A form posted by a script may leave optional fields out altogether."""
+    admin = make_user(role="admin")
+    client.post("/login", data={"email": admin.email, "password": "correct horse battery"})
+    page = client.post("/admin/chat-sites", data={"name": "Blog", "origins": "https://blog.test"})
+    assert page.status_code == 200
+    site = db.session.scalars(select(Endpoint).where(Endpoint.channel == Channel.CHAT)).one()
+    assert site.settings["origins"] == ["https://blog.test"]
 
 
 def test_streams_are_woken_when_the_whole_transaction_commits_not_a_savepoint(

@@ -144,23 +144,33 @@ def remove_number() -> Response:
     return redirect(url_for("admin.channels"))
 
 
+def _url_rules(form: NewChatSiteForm) -> list[tuple[str, Stage]] | None:
+    """The form's URL rules; None, with the reason next to the field, when one is malformed."""
+    try:
+        return [
+            chat_sites.parse_pair(line, "a URL rule")
+            for line in (form.url_rules.data or "").splitlines()
+            if line.strip()
+        ]
+    except TicketError as refused:
+        form.url_rules.errors.append(str(refused))
+        return None
+
+
 @bp.route("/chat-sites", methods=["GET", "POST"])
 @admin_required
 def chat_sites_page() -> str | tuple[str, int]:
     form = NewChatSiteForm()
     added = None
-    if form.validate_on_submit():
+    url_rules = _url_rules(form) if form.validate_on_submit() else None
+    if url_rules is not None:
         try:
             added = chat_sites.add_site(
                 form.name.data,
                 form.origins.data.split(),
                 stage=Stage(form.stage.data) if form.stage.data else None,
                 mailbox=form.mailbox.data or None,
-                url_rules=[
-                    chat_sites.parse_pair(line, "a URL rule")
-                    for line in form.url_rules.data.splitlines()
-                    if line.strip()
-                ],
+                url_rules=url_rules,
             )
         except TicketError as refused:
             db.session.rollback()
