@@ -378,6 +378,9 @@ def test_admins_export_and_erase_from_the_customer_page(client, login, setup, an
     assert "Erase customer</a>" not in done.text
     ticket = client.get(f"/tickets/{ann.email_ticket_id}")
     assert ticket.status_code == 200 and "(erased)" in ticket.text and "burrs" not in ticket.text
+    # The composer says no reply can go out and offers notes only.
+    assert "No reply can go out:</b> the customer was erased" in ticket.text
+    assert 'value="Send reply"' not in ticket.text and 'value="Add internal note"' in ticket.text
     # The same confirmation sent again from a stale page changes nothing.
     stale = client.post(
         f"/admin/customers/{ann.customer_id}/erase",

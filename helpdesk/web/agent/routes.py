@@ -482,6 +482,7 @@ def _render_ticket(
         properties=properties,
         current=current,
         reply_limit=service.REPLY_LIMITS[ticket.channel],
+        reply_blocked=service.reply_block(ticket),
         known_tags=service.known_tags(),
         stale_form=stale_form,
         conflict=_conflict_rows(ticket, conflict, properties) if conflict else None,
