@@ -16,13 +16,17 @@ $(VENV)/.installed: pyproject.toml
 
 # The demo on 127.0.0.1: the helpdesk on PORT with one worker, a sample shop page with the chat
 # widget on SHOP_PORT, and sinks that receive every email reply (SMTP on SMTP_PORT) and every text
-# reply (a Twilio stand-in on TWILIO_PORT, unless TWILIO_ACCOUNT_SID names a real account); read
-# them with `helpdesk demo outbox`. Ctrl-C stops them all.
+# reply (a Twilio stand-in on TWILIO_PORT, unless TWILIO_ACCOUNT_SID names a real account), and a
+# receiver for every webhook event on WEBHOOK_PORT; read them with `helpdesk demo outbox`. Ctrl-C
+# stops them all.
 PORT ?= 5000
 SHOP_PORT ?= 5001
 SMTP_PORT ?= 2525
 TWILIO_PORT ?= 5002
+WEBHOOK_PORT ?= 5003
 demo: export HELPDESK_PUBLIC_URL ?= http://127.0.0.1:$(PORT)
+# The demo's webhook receiver listens on this machine, which a real install refuses.
+demo: export HELPDESK_WEBHOOKS_ALLOW_PRIVATE = true
 ifeq ($(TWILIO_ACCOUNT_SID),)
 demo: export TWILIO_ACCOUNT_SID = AC00000000000000000000000000000000
 demo: export TWILIO_AUTH_TOKEN = demo-auth-token
@@ -30,9 +34,9 @@ demo: export TWILIO_API_URL = http://127.0.0.1:$(TWILIO_PORT)
 endif
 demo: install
 	$(BIN)/helpdesk db upgrade
-	$(BIN)/helpdesk demo --shop-port $(SHOP_PORT) --smtp-port $(SMTP_PORT)
+	$(BIN)/helpdesk demo --shop-port $(SHOP_PORT) --smtp-port $(SMTP_PORT) --webhook-port $(WEBHOOK_PORT)
 	@bash -c 'pids=; trap "kill \$$pids 2>/dev/null; wait \$$pids" EXIT INT TERM; \
-	  $(BIN)/helpdesk demo sinks --smtp-port $(SMTP_PORT) --twilio-port $(TWILIO_PORT) & pids="$$pids $$!"; \
+	  $(BIN)/helpdesk demo sinks --smtp-port $(SMTP_PORT) --twilio-port $(TWILIO_PORT) --webhook-port $(WEBHOOK_PORT) & pids="$$pids $$!"; \
 	  $(BIN)/helpdesk demo shop --port $(SHOP_PORT) & pids="$$pids $$!"; \
 	  $(BIN)/helpdesk worker & pids="$$pids $$!"; \
 	  $(BIN)/helpdesk run --host 127.0.0.1 --port $(PORT)'

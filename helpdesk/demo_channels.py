@@ -5,7 +5,8 @@ Only ``make demo`` uses them. A real install reads its mailboxes by IMAP, sends 
 SMTP server and Twilio, and gets texts from Twilio's webhook; here the same intake code takes
 mail and texts handed in by a command, the demo mailbox sends to a mail sink, and the SMS
 adapter talks to a stand-in for Twilio's REST API. The sinks keep each mail as an ``.eml``
-file and each text as a ``.json`` file.
+file and each text as a ``.json`` file. A webhook receiver, subscribed to every event, checks
+each request's signature as another system would and keeps it as a ``.webhook.json`` file.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import email
 import json
 import re
 import secrets
+import textwrap
 import threading
 import time
 from collections.abc import Iterator
@@ -28,7 +30,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import phonenumbers
-from flask import Flask, abort, render_template
+from flask import Flask, abort, current_app, render_template
 from sqlalchemy import select
 
 from channels import sms
@@ -38,19 +40,46 @@ from helpdesk.chat import sites
 from helpdesk.extensions import db
 from helpdesk.mail import mailboxes
 from helpdesk.mail.intake import hand_in
-from helpdesk.models import Endpoint, InboundEmail, InboxItem, Mailbox, Message, Security, Ticket
+from helpdesk.models import (
+    EVENT_TYPES,
+    Endpoint,
+    InboundEmail,
+    InboxItem,
+    Mailbox,
+    Message,
+    Security,
+    Ticket,
+    WebhookEndpoint,
+)
 from helpdesk.tickets import endpoints
+from helpdesk.webhooks import delivery, signing
+from helpdesk.webhooks import endpoints as webhook_endpoints
 
 HOST = "127.0.0.1"
 SMTP_PORT = 2525
 SHOP_PORT = 5001
 TWILIO_PORT = 5002
+WEBHOOK_PORT = 5003
 
 
 def set_up(shop_origins: list[str], smtp_port: int) -> tuple[Mailbox, Endpoint]:
     """The demo mailbox sending to the local sink, and the demo chat site open to the shop page;
     what an admin changed on either is kept. Flushes."""
     return _mailbox(smtp_port), _site(shop_origins)
+
+
+def webhook_url(port: int) -> str:
+    return f"http://{HOST}:{port}/events"
+
+
+def subscribe_receiver(port: int) -> WebhookEndpoint | None:
+    """The demo's webhook receiver subscribed to every event, once; None when this install
+    refuses local receivers (``HELPDESK_WEBHOOKS_ALLOW_PRIVATE`` unset). Flushes."""
+    if not current_app.config["HELPDESK_WEBHOOKS_ALLOW_PRIVATE"]:
+        return None
+    url = webhook_url(port)
+    found = db.session.scalar(select(WebhookEndpoint).where(WebhookEndpoint.url == url))
+    return found or webhook_endpoints.subscribe(url, list(EVENT_TYPES), None)[0]
 
 
 def _mailbox(smtp_port: int) -> Mailbox:
@@ -160,7 +189,59 @@ def _twilio_handler(directory: Path) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def text_sink(directory: Path, port: int) -> Iterator[None]:
     """Answer as Twilio's REST API on HOST:port (ready on entry) until the block ends."""
-    server = ThreadingHTTPServer((HOST, port), _twilio_handler(directory))
+    with _serving(ThreadingHTTPServer((HOST, port), _twilio_handler(directory))):
+        yield
+
+
+def _webhook_handler(directory: Path, app: Flask) -> type[BaseHTTPRequestHandler]:
+    class WebhookReceiver(BaseHTTPRequestHandler):
+        """Another system's end of a webhook: checks the signature, keeps the event."""
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            msg_id = self.headers.get("webhook-id", "")
+            timestamp = self.headers.get("webhook-timestamp", "")
+            given = set(self.headers.get("webhook-signature", "").split())
+            with app.app_context():
+                url = webhook_url(self.server.server_address[1])
+                endpoint = db.session.scalar(
+                    select(WebhookEndpoint).where(WebhookEndpoint.url == url)
+                )
+                expected = {
+                    signing.sign(secret, msg_id, int(timestamp), body)
+                    for secret in (delivery.secrets_in_use(endpoint) if endpoint else [])
+                    if timestamp.isdigit()
+                }
+            verified = bool(given & expected)
+            event = {"verified": verified, "date": formatdate(usegmt=True), "event": _json(body)}
+            directory.mkdir(parents=True, exist_ok=True)
+            (directory / f"{time.time_ns()}.webhook.json").write_text(json.dumps(event))
+            self.send_response(204 if verified else 401)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            """Quiet: the delivery log on the Webhooks admin page shows every attempt."""
+
+    return WebhookReceiver
+
+
+def _json(body: bytes) -> object:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body.decode(errors="replace")
+
+
+@contextmanager
+def webhook_sink(directory: Path, port: int) -> Iterator[None]:
+    """Receive the demo's webhooks on HOST:port (ready on entry) until the block ends."""
+    handler = _webhook_handler(directory, current_app._get_current_object())
+    with _serving(ThreadingHTTPServer((HOST, port), handler)):
+        yield
+
+
+@contextmanager
+def _serving(server: ThreadingHTTPServer) -> Iterator[None]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -184,13 +265,19 @@ class Sent:
 
 
 def sent(directory: Path, limit: int) -> list[Sent]:
-    """The latest mails and texts the sinks received, newest first."""
+    """The latest mails, texts and webhook events the sinks received, newest first."""
     paths = sorted(
         (p for p in directory.glob("*") if p.suffix in (".eml", ".json")),
-        key=lambda p: p.stem,
+        key=lambda p: int(p.name.split(".")[0]) if p.name.split(".")[0].isdigit() else 0,
         reverse=True,
     )
-    return [_read_mail(p) if p.suffix == ".eml" else _read_text(p) for p in paths[:limit]]
+    return [_read(p) for p in paths[:limit]]
+
+
+def _read(path: Path) -> Sent:
+    if path.suffix == ".eml":
+        return _read_mail(path)
+    return _read_webhook(path) if path.name.endswith(".webhook.json") else _read_text(path)
 
 
 def _read_mail(path: Path) -> Sent:
@@ -209,6 +296,18 @@ def _read_mail(path: Path) -> Sent:
 def _read_text(path: Path) -> Sent:
     text = json.loads(path.read_text())
     return Sent(path, text["from"] or "", text["to"] or "", None, text["date"], text["body"])
+
+
+def _read_webhook(path: Path) -> Sent:
+    kept = json.loads(path.read_text())
+    event = kept["event"] if isinstance(kept["event"], dict) else {}
+    check = "signature verified" if kept["verified"] else "SIGNATURE DID NOT VERIFY"
+    subject = f"webhook {event.get('type', '?')} ({check})"
+    data = event.get("data", kept["event"])
+    if isinstance(data, dict):  # what changed first: the ticket itself is long
+        data = {key: data[key] for key in sorted(data, key=lambda key: key != "changes")}
+    text = textwrap.shorten(json.dumps(data), 400)
+    return Sent(path, "the helpdesk", "the demo's webhook receiver", subject, kept["date"], text)
 
 
 # --- the shop page -----------------------------------------------------------------------------

@@ -5,6 +5,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import requests
+from mail_servers import free_port
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -24,6 +26,7 @@ from helpdesk.models import (
     IntakeOutcome,
     Macro,
     Message,
+    Priority,
     Role,
     Stage,
     StageRule,
@@ -384,3 +387,33 @@ def test_a_demo_text_reply_goes_to_the_twilio_stand_in_and_reads_back(
     assert reply.external_id.startswith("SM")
     outbox = runner.invoke(args=["demo", "outbox", "--directory", str(directory)])
     assert f"From: {demo.TEXT_LINE}\n  To: +15550001234\n  | Calling you at 3 pm." in outbox.output
+
+
+def test_the_demo_webhook_receiver_checks_signatures_and_reads_back(
+    app, ctx, runner, open_ticket, make_user, tmp_path, monkeypatch
+):
+    monkeypatch.setitem(app.config, "HELPDESK_WEBHOOKS_ALLOW_PRIVATE", True)
+    port, directory = free_port(), tmp_path / "demo-outbox"
+    endpoint = demo_channels.subscribe_receiver(port)
+    assert demo_channels.subscribe_receiver(port) is endpoint  # once, however often it runs
+    db.session.commit()
+    ticket = db.session.get(Ticket, open_ticket(subject="Grinder clicking"))
+    with demo_channels.webhook_sink(directory, port):
+        service.set_priority(ticket, make_user(), Priority.HIGH)
+        db.session.commit()
+        assert runner.invoke(args=["worker", "--once"]).exit_code == 0
+        forged = requests.post(
+            demo_channels.webhook_url(port),
+            data=b'{"type": "ticket.updated"}',
+            headers={"webhook-id": "msg_x", "webhook-timestamp": "1", "webhook-signature": "v1,x"},
+            timeout=5,
+        )
+    assert forged.status_code == 401
+    outbox = runner.invoke(args=["demo", "outbox", "--directory", str(directory)])
+    assert "webhook ticket.updated (signature verified)" in outbox.output
+    assert "webhook ticket.updated (SIGNATURE DID NOT VERIFY)" in outbox.output
+    assert '"priority"' in outbox.output
+
+
+def test_the_demo_subscribes_no_local_receiver_where_the_install_refuses_them(ctx):
+    assert demo_channels.subscribe_receiver(free_port()) is None

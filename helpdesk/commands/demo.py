@@ -55,10 +55,23 @@ PORT = click.IntRange(min=1, max=65535)
     show_default=True,
     help="Where `helpdesk demo sinks` takes mail (the demo mailbox sends there).",
 )
+@click.option(
+    "--webhook-port",
+    type=PORT,
+    default=demo_channels.WEBHOOK_PORT,
+    show_default=True,
+    help="Where `helpdesk demo sinks` receives webhooks (subscribed to every event when "
+    "HELPDESK_WEBHOOKS_ALLOW_PRIVATE is set, as `make demo` does).",
+)
 @click.pass_context
 @with_appcontext
 def command(
-    ctx: click.Context, tickets: int, customers: int, shop_port: int, smtp_port: int
+    ctx: click.Context,
+    tickets: int,
+    customers: int,
+    shop_port: int,
+    smtp_port: int,
+    webhook_port: int,
 ) -> None:
     """Load two months of demo requests on every channel (idempotent); print the logins."""
     if ctx.invoked_subcommand is not None:
@@ -68,6 +81,9 @@ def command(
     demo_channels.set_up(shop_origins, smtp_port)
     if added:
         demo.reach_out()
+    db.session.commit()
+    # Subscribed after the history is in, so the receiver hears what happens from now on.
+    demo_channels.subscribe_receiver(webhook_port)
     db.session.commit()
     # Deadlines the demo's history already missed are recorded as the worker would have.
     sla.record_breaches()
@@ -111,19 +127,23 @@ DIRECTORY = click.option(
 @command.command("sinks")
 @click.option("--smtp-port", type=PORT, default=demo_channels.SMTP_PORT, show_default=True)
 @click.option("--twilio-port", type=PORT, default=demo_channels.TWILIO_PORT, show_default=True)
+@click.option("--webhook-port", type=PORT, default=demo_channels.WEBHOOK_PORT, show_default=True)
 @DIRECTORY
 @with_appcontext
-def sinks(smtp_port: int, twilio_port: int, directory: Path | None) -> None:
-    """Receive the demo's outgoing mail (SMTP) and texts (as Twilio's API) on 127.0.0.1."""
+def sinks(smtp_port: int, twilio_port: int, webhook_port: int, directory: Path | None) -> None:
+    """Receive the demo's outgoing mail (SMTP), texts (as Twilio's API) and webhooks on
+    127.0.0.1."""
     directory = _outbox(directory)
     host = demo_channels.HOST
     with (
         stop_on_signals() as stop,
         demo_channels.mail_sink(directory, smtp_port),
         demo_channels.text_sink(directory, twilio_port),
+        demo_channels.webhook_sink(directory, webhook_port),
     ):
         click.echo(
-            f"Mail sink on {host}:{smtp_port}, Twilio stand-in on http://{host}:{twilio_port}"
+            f"Mail sink on {host}:{smtp_port}, Twilio stand-in on http://{host}:{twilio_port}, "
+            f"webhook receiver on {demo_channels.webhook_url(webhook_port)}"
         )
         click.echo(f"Keeping what the demo sends in {directory}")
         stop.wait()
@@ -134,10 +154,10 @@ def sinks(smtp_port: int, twilio_port: int, directory: Path | None) -> None:
 @DIRECTORY
 @with_appcontext
 def outbox(limit: int, directory: Path | None) -> None:
-    """The latest mails and texts the demo sent (to its sinks), newest first."""
+    """The latest mails, texts and webhook events the demo sent (to its sinks), newest first."""
     found = demo_channels.sent(_outbox(directory), limit)
     if not found:
-        click.echo("Nothing sent yet: reply to an email or SMS ticket while `make demo` runs.")
+        click.echo("Nothing sent yet: change or reply to a ticket while `make demo` runs.")
     for item in found:
         click.echo(f"{item.date}  {item.path}")
         click.echo(f"  From: {item.sender}\n  To: {item.to}")

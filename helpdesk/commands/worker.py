@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import TypeVar
 
 import click
@@ -25,7 +26,7 @@ from helpdesk.media import fetch_due
 from helpdesk.outbox import RunSummary, run_due
 from helpdesk.tickets import assignment, sla
 from helpdesk.transient import describe, is_transient
-from helpdesk.webhooks.delivery import Dispatcher
+from helpdesk.webhooks.delivery import Dispatcher, deliver_due
 
 T = TypeVar("T")
 
@@ -43,12 +44,16 @@ class PeriodicJob:
     wake: threading.Event | None = None
 
 
-def periodic_jobs(wake: threading.Event | None = None) -> tuple[PeriodicJob, ...]:
+def periodic_jobs(
+    wake: threading.Event | None = None, once: bool = False
+) -> tuple[PeriodicJob, ...]:
     """Every job a worker runs. Every worker process runs them, so each must be safe to run in
     several at once (mailboxes are fetched under a lease row in the database, webhook payloads
     and MMS media are claimed with row locks, the SLA check and the pruning are idempotent,
     assignment holds each team's and agent's lock while it hands out tickets, webhook endpoints
-    are worked under a lease in their row)."""
+    are worked under a lease in their row). ``once``: each job has finished when it returns
+    (webhooks are sent before the job ends instead of in the background)."""
+    name = default_worker_name()
     poll = current_app.config["HELPDESK_MAIL_POLL_SECONDS"]
     return (
         PeriodicJob("mailboxes", poll, _fetch_mailboxes, wake),
@@ -58,7 +63,11 @@ def periodic_jobs(wake: threading.Event | None = None) -> tuple[PeriodicJob, ...
         PeriodicJob("assigning waiting tickets", interval=1.0, run=assignment.run_due),
         PeriodicJob("pruning typing and presence", interval=600, run=prune_passing_events),
         # Returns at once: each endpoint is sent to in a thread of its own (see the module).
-        PeriodicJob("delivering webhooks", interval=1.0, run=Dispatcher(default_worker_name()).run),
+        PeriodicJob(
+            "delivering webhooks",
+            interval=1.0,
+            run=partial(deliver_due, name) if once else Dispatcher(name).run,
+        ),
     )
 
 
@@ -71,7 +80,7 @@ def _fetch_mailboxes() -> None:
 def run_once(name: str, jobs: tuple[PeriodicJob, ...] | None = None) -> RunSummary:
     """Send everything due and run every periodic job once."""
     summary = run_due(name)
-    for job in periodic_jobs() if jobs is None else jobs:
+    for job in periodic_jobs(once=True) if jobs is None else jobs:
         job.run()
     return summary
 
