@@ -87,12 +87,7 @@ def view_query(args: Mapping[str, str]) -> str:
 def create_view(owner: User, name: str, args: Mapping[str, str], team: Team | None) -> SavedView:
     """Save the queue's filters under a name, personal or shared with one of the owner's teams
     (any team for an admin); ViewError names what is wrong."""
-    query = view_query(args)
-    try:
-        queries.TicketFilter.from_args(args, me=owner.id)
-        queries.parse_sort(args.get("sort"))
-    except queries.InvalidFilter as invalid:
-        raise ViewError("query", f"these filters cannot be saved: {invalid}") from None
+    query = _checked_query(args, owner)
     if team is not None and owner.role != Role.ADMIN and not team.has_member(owner.id):
         raise ViewError("team", f"you can share a view only with a team of yours, not {team.name}")
     view = SavedView(name=_name(name), owner=owner, team=team, query=query)
@@ -104,6 +99,12 @@ def create_view(owner: User, name: str, args: Mapping[str, str], team: Team | No
 def rename_view(view: SavedView, name: str) -> None:
     """Give a view another name; its filters stay."""
     view.name = _name(name)
+    db.session.flush()
+
+
+def change_view_query(view: SavedView, args: Mapping[str, str], user: User) -> None:
+    """Give a view other filters and sort (as the queue's query string); its name stays."""
+    view.query = _checked_query(args, user)
     db.session.flush()
 
 
@@ -145,18 +146,25 @@ def view_filter(view: SavedView, user: User, timezone: str) -> queries.TicketFil
 
 def view_counts(views: list[SavedView], user: User, timezone: str) -> dict[int, str]:
     """Each view's ticket count as shown ("1,000+" past the cap), or why it cannot count."""
-    shown: dict[int, str] = {}
+    totals = view_totals(views, user, timezone)
+    return {view_id: "!" if count is None else str(count) for view_id, count in totals.items()}
+
+
+def view_totals(
+    views: list[SavedView], user: User, timezone: str
+) -> dict[int, queries.StatusCount | None]:
+    """Each view's tickets for ``user``, counted up to the cap in one round trip; None for a
+    view whose stored filters no longer make sense."""
+    totals: dict[int, queries.StatusCount | None] = {}
     countable: list[tuple[int, queries.TicketFilter]] = []
     for view in views:
         try:
             countable.append((view.id, view_filter(view, user, timezone)))
         except queries.InvalidFilter:
-            shown[view.id] = "!"
+            totals[view.id] = None
     counts = queries.capped_counts([filters for _, filters in countable])
-    shown.update(
-        {view_id: str(count) for (view_id, _), count in zip(countable, counts, strict=True)}
-    )
-    return shown
+    totals.update({view_id: count for (view_id, _), count in zip(countable, counts, strict=True)})
+    return totals
 
 
 def _name(text: str) -> str:
@@ -166,3 +174,13 @@ def _name(text: str) -> str:
     if len(name) > NAME_LENGTH:
         raise ViewError("name", f"a name has at most {NAME_LENGTH} characters")
     return name
+
+
+def _checked_query(args: Mapping[str, str], user: User) -> str:
+    """The query string to keep, once the queue has read its filters and sort as ``user``."""
+    try:
+        queries.TicketFilter.from_args(args, me=user.id)
+        queries.parse_sort(args.get("sort"))
+    except queries.InvalidFilter as invalid:
+        raise ViewError("query", f"these filters cannot be saved: {invalid}") from None
+    return view_query(args)

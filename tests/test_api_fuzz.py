@@ -16,8 +16,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from channels.base import InboundAttachment
+from helpdesk import saved_views
 from helpdesk.extensions import db
-from helpdesk.models import Ticket
+from helpdesk.models import Ticket, User
 from helpdesk.tickets import service
 
 CHECKS = [
@@ -32,7 +33,9 @@ EXAMPLES_PER_ROUTE = 25
 
 def test_generated_requests_get_documented_answers(app, setup, make_user, make_token, open_ticket):
     with setup():
-        headers = {"Authorization": f"Bearer {make_token(make_user(role='admin'))}"}
+        admin = make_user(role="admin")
+        admin_id = admin.id
+        headers = {"Authorization": f"Bearer {make_token(admin)}"}
     receipt = InboundAttachment("receipt.pdf", "application/pdf", b"%PDF-1.4 receipt")
     email = open_ticket(
         sender="ada@customer.test",
@@ -49,6 +52,8 @@ def test_generated_requests_get_documented_answers(app, setup, make_user, make_t
         macro = service.create_macro(
             None, service.MacroFields(name="Thanks", text="Thanks {{ customer.first_name }}")
         ).id
+        owner = db.session.get(User, admin_id)
+        view = saved_views.create_view(owner, "Open", {"status": "open"}, None).id
     open_ticket("chat", sender="visitor-7", text="Hi")
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
 
@@ -64,6 +69,8 @@ def test_generated_requests_get_documented_answers(app, setup, make_user, make_t
                 "attachment_id": attachment,
                 "macro_id": macro,
                 "identity_id": identity,
+                "view_id": view,
+                "tag": "vip",
                 "webhook_id": 1,  # none yet: the documented 404
             }
             strategy |= operation.as_strategy(

@@ -308,6 +308,9 @@ def test_every_api_write_route_leaves_a_row_with_its_token(
     def macro_made() -> int:
         return call("POST", "/api/v1/macros", {"name": "Tag as VIP", "tags": ["vip"]})["id"]
 
+    def view_made() -> int:
+        return call("POST", "/api/v1/views", {"name": "Open", "filters": {"status": "open"}})["id"]
+
     def webhook_made() -> int:
         body = {"url": "http://127.0.0.1:9/helpdesk", "events": ["ticket.created"]}
         return call("POST", "/api/v1/webhooks", body)["id"]
@@ -334,6 +337,17 @@ def test_every_api_write_route_leaves_a_row_with_its_token(
         "api.apply_macro": lambda: call(
             "POST", f"/api/v1/tickets/{first}/macros/{macro_made()}", {}
         ),
+        "api.update_macro": lambda: call(
+            "PATCH", f"/api/v1/macros/{macro_made()}", {"name": "Tag as VIP now"}
+        ),
+        "api.delete_macro": lambda: call("DELETE", f"/api/v1/macros/{macro_made()}"),
+        "api.create_view": view_made,
+        "api.update_view": lambda: call(
+            "PATCH", f"/api/v1/views/{view_made()}", {"filters": {"status": "new"}}
+        ),
+        "api.delete_view": lambda: call("DELETE", f"/api/v1/views/{view_made()}"),
+        "api.add_ticket_tag": lambda: call("PUT", f"/api/v1/tickets/{first}/tags/refund"),
+        "api.remove_ticket_tag": lambda: call("DELETE", f"/api/v1/tickets/{first}/tags/refund"),
         "api.split_ticket": lambda: call(
             "POST", f"/api/v1/tickets/{first}/split", {"message_id": split_message()}
         ),
@@ -351,6 +365,11 @@ def test_every_api_write_route_leaves_a_row_with_its_token(
                 "outbound": False,
                 "endpoint": "support@shop.test",
             },
+        ),
+        "api.create_customer": lambda: call(
+            "POST",
+            "/api/v1/customers",
+            {"name": "Eve", "identities": [{"kind": "email", "value": "eve@customer.test"}]},
         ),
         "api.update_customer": lambda: call(
             "PATCH", f"/api/v1/customers/{customer}", {"notes": "prefers phone"}

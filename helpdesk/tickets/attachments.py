@@ -5,9 +5,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
+
 from channels.base import MediaLink
+from helpdesk.extensions import db
 from helpdesk.models import Attachment, Message
 from helpdesk.storage import blob_store
+
+
+def ticket_files(ticket_id: int) -> list[Attachment]:
+    """Every file on the ticket's messages (received, sent, still to fetch), in thread order."""
+    return list(
+        db.session.scalars(
+            select(Attachment)
+            .join(Message, Attachment.message_id == Message.id)
+            .where(Message.ticket_id == ticket_id)
+            .order_by(Message.created_at, Message.id, Attachment.id)
+        )
+    )
 
 
 def _store_attachments(message: Message, attachments) -> None:

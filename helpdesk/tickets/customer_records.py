@@ -103,6 +103,21 @@ def edit_profile(
     return changed
 
 
+def create_customer(name: str | None, identities: list[tuple[str, str]]) -> Customer:
+    """A customer an agent records by hand, with addresses or numbers added as claims (as
+    ``add_identity`` adds them: IdentityTaken when another customer holds one). Audited."""
+    cleaned = _cleaned_name(name)
+    if cleaned is None and not identities:
+        raise InvalidInput("give the customer a name, an address or number, or both")
+    customer = Customer(name=cleaned, created_at=utcnow())
+    db.session.add(customer)
+    db.session.flush()
+    audit.record("customer.created", "customer", customer.id, None, {"name": cleaned})
+    for kind, value in identities:
+        add_identity(customer, kind, value)
+    return customer
+
+
 def _cleaned_name(name: str | None) -> str | None:
     name = " ".join((name or "").split())
     if len(name) > NAME_LENGTH:

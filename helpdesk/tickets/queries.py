@@ -281,6 +281,7 @@ _PRIORITY_ORDER = (Priority.URGENT, Priority.HIGH, Priority.NORMAL, Priority.LOW
 # page costs a few index range scans however deep it lies; the cursor names its segment.
 _CUSTOMERS = "customers"
 _AUDIT = "audit"
+_MESSAGES = "messages"
 _SEGMENTS: dict[str, list[_Segment]] = {
     QueueSort.NEWEST: [_Segment(None, _always, Ticket.created_at, Ticket.id, descending=True)],
     # The customer who has waited longest first; tickets without a customer message last.
@@ -290,6 +291,8 @@ _SEGMENTS: dict[str, list[_Segment]] = {
     QueueSort.DUE: _dated_first(Ticket.sla_due_at, undated_newest_first=True),
     _CUSTOMERS: [_Segment(None, _always, Customer.created_at, Customer.id, descending=True)],
     _AUDIT: [_Segment(None, _always, AuditEvent.at, AuditEvent.id, descending=True)],
+    # A thread reads oldest first, as the ticket page shows it.
+    _MESSAGES: [_Segment(None, _always, Message.created_at, Message.id, descending=False)],
 }
 
 
@@ -418,6 +421,20 @@ def audit_page(
         limit,
         cursor,
         options=(joinedload(AuditEvent.actor), joinedload(AuditEvent.token)),
+    )
+
+
+def message_page(
+    ticket_id: int, limit: int = DEFAULT_LIMIT, cursor: str | None = None
+) -> Page[Message]:
+    """One page of a ticket's messages (notes too), oldest first, with their files and authors."""
+    return _keyset_page(
+        Message,
+        [Message.ticket_id == ticket_id],
+        _MESSAGES,
+        limit,
+        cursor,
+        options=(selectinload(Message.attachments), joinedload(Message.author)),
     )
 
 

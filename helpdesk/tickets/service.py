@@ -73,7 +73,7 @@ from helpdesk.tickets.ratings import (
     comment_on_survey,
     survey_of,
 )
-from helpdesk.tickets.tags import add_tag, known_tags, remove_tag, set_tags
+from helpdesk.tickets.tags import add_tag, known_tags, remove_tag, set_tags, tag_name, tag_uses
 
 __all__ = [
     "COMMENT_LENGTH",
@@ -122,6 +122,8 @@ __all__ = [
     "split_into",
     "split_parts",
     "survey_of",
+    "tag_name",
+    "tag_uses",
     "take",
     "update_macro",
     "visible_macro",

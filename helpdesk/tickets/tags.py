@@ -77,16 +77,20 @@ def set_tags(
 
 def known_tags(limit: int = 500) -> list[str]:
     """Tag names in use, the most used first: what the tag box offers as one types."""
+    return [name for name, _ in tag_uses(limit)]
+
+
+def tag_uses(limit: int = 500) -> list[tuple[str, int]]:
+    """Tags in use with how many tickets carry each, the most used first."""
     uses = func.count(ticket_tags.c.ticket_id)
-    return list(
-        db.session.scalars(
-            select(Tag.name)
-            .join(ticket_tags, ticket_tags.c.tag_id == Tag.id)
-            .group_by(Tag.name)
-            .order_by(uses.desc(), Tag.name)
-            .limit(limit)
-        )
+    rows = db.session.execute(
+        select(Tag.name, uses)
+        .join(ticket_tags, ticket_tags.c.tag_id == Tag.id)
+        .group_by(Tag.name)
+        .order_by(uses.desc(), Tag.name)
+        .limit(limit)
     )
+    return [(name, count) for name, count in rows]
 
 
 def _tag_named(name: str, at: datetime) -> Tag:

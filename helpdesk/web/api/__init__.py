@@ -7,10 +7,14 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Views register on bp when imported.
 from helpdesk.web.api import (  # noqa: E402,F401
     audit,
+    conversation,
     customers,
+    macros,
     new_tickets,
     privacy,
     routes,
+    saved_views,
     stage_corrections,
+    tags,
     webhooks,
 )

@@ -40,6 +40,18 @@ class NewIdentity(Request):
     )
 
 
+class NewCustomer(Request):
+    """A customer recorded by hand: a name, addresses and numbers, or both."""
+
+    name: StrictStr | None = Field(None, max_length=NAME_LENGTH)
+    identities: list[NewIdentity] = Field(
+        [],
+        max_length=20,
+        description="Added unverified, as `POST /customers/{id}/identities` adds them; one "
+        "another customer holds is refused with 409 `refused` and nothing is made.",
+    )
+
+
 class CustomerMergeInto(Request):
     """Which customer to merge into."""
 

@@ -31,6 +31,31 @@ def list_customers() -> schemas.CustomerPage:
     return schemas.CustomerPage.model_validate(page, from_attributes=True)
 
 
+@bp.post("/customers")
+@operation(
+    "createCustomer",
+    (201, schemas.CustomerDetail, "The new customer."),
+    (401, 409, 422),
+    json=customer_schemas.NewCustomer,
+)
+def create_customer() -> tuple[schemas.CustomerDetail, int]:
+    """Record a customer by hand, with email addresses and phone numbers; audited
+
+    Each address or number is a claim until proven, as with `POST /customers/{id}/identities`.
+    One another customer holds is refused with 409 `refused`, naming that customer in
+    `error.details.customer`, and no customer is made. A customer needs a name or an identity
+    (422 `invalid_input` else); a value that is no address or number answers 422.
+    """
+    body: customer_schemas.NewCustomer = request.context.json
+    wanted = [(identity.kind, identity.value) for identity in body.identities]
+    try:
+        customer = customer_records.create_customer(body.name, wanted)
+    except customer_records.IdentityTaken as taken:
+        raise ApiError(409, "refused", str(taken), {"customer": taken.holder.id}) from None
+    db.session.commit()
+    return _detail(customer), 201
+
+
 @bp.get("/customers/<int:customer_id>")
 @operation("getCustomer", (200, schemas.CustomerDetail, "The customer."), (401, 404))
 def get_customer(customer_id: int) -> schemas.CustomerDetail:

@@ -42,6 +42,17 @@ def found(model: type[Row], row_id: int, what: str) -> Row:
     return row
 
 
+def referenced(model: type[Row], row_id: int | None, what: str) -> Row | None:
+    """The row a request body names by id, None for null; an unknown id is refused by the
+    ticket rules' answer (422 ``invalid_input``)."""
+    if row_id is None:
+        return None
+    row = db.session.get(model, row_id)
+    if row is None:
+        raise InvalidInput(f"no {what} with id {row_id}")
+    return row
+
+
 def error_response(
     status: int, code: str, message: str, details: dict[str, Any] | None = None
 ) -> Response:

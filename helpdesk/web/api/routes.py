@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Response, current_app, request
-from werkzeug.http import quote_etag
 
 from channels.base import InboundAttachment
 from helpdesk import teams
@@ -19,11 +18,9 @@ from helpdesk.extensions import db
 from helpdesk.models import (
     Attachment,
     Message,
-    Role,
     StageSource,
     Team,
     Ticket,
-    TokenScope,
     User,
 )
 from helpdesk.reports import stage_load, survey_figures
@@ -33,14 +30,10 @@ from helpdesk.tickets.errors import InvalidInput
 from helpdesk.web.api import bp, openapi, schemas, survey_schemas
 from helpdesk.web.api.auth import MANAGERS, api_user, require_role
 from helpdesk.web.api.dashboard_schemas import HotSpot
-from helpdesk.web.api.errors import ApiError
+from helpdesk.web.api.errors import ApiError, referenced
 from helpdesk.web.api.openapi import operation
+from helpdesk.web.api.ticket_answers import ETAG, Headers, ticket_or_404, with_etag
 from helpdesk.web.downloads import attachment_response
-
-Row = TypeVar("Row", Team, Ticket, User)
-
-Headers = dict[str, str]
-ETAG = {"ETag": 'The ticket\'s version, `"<id>-<version>"`, to send back as `If-Match`.'}
 
 
 @bp.get("/openapi.json")
@@ -76,7 +69,7 @@ def get_ticket(ticket_id: int) -> tuple[schemas.Ticket, Headers]:
 
     The `ETag` header holds the ticket's version, to send back as `If-Match` on a `PATCH`.
     """
-    return _with_etag(_ticket(ticket_id))
+    return with_etag(ticket_or_404(ticket_id))
 
 
 @bp.patch("/tickets/<int:ticket_id>")
@@ -95,7 +88,7 @@ def update_ticket(ticket_id: int) -> tuple[schemas.Ticket, Headers]:
     last. A stage set here gets `stage_source` `api`; `intake_stage` stays. With `If-Match`,
     nothing is written when the ticket changed since that ETag (412 `stale`).
     """
-    ticket = _ticket(ticket_id)
+    ticket = ticket_or_404(ticket_id)
     changes: schemas.TicketChanges = request.context.json
     user = api_user()
     if request.if_match:
@@ -125,7 +118,7 @@ def update_ticket(ticket_id: int) -> tuple[schemas.Ticket, Headers]:
         # Moved into a team without an assignee: the team's automatic assignment takes it.
         assignment.offer(ticket)
     db.session.commit()
-    return _with_etag(ticket)
+    return with_etag(ticket)
 
 
 @bp.post("/tickets/bulk")
@@ -182,7 +175,7 @@ def _bulk_changes(body: schemas.BulkChanges, user: User) -> bulk.BulkChanges:
         tags_add=tuple(body.tags_add),
         tags_remove=tuple(body.tags_remove),
         macro=macro,
-        merge_into=_existing(Ticket, body.merge_into, "ticket"),
+        merge_into=referenced(Ticket, body.merge_into, "ticket"),
         stage_source=StageSource.API,
     )
 
@@ -248,7 +241,7 @@ def merge_ticket(ticket_id: int) -> tuple[schemas.Ticket, Headers]:
     email addresses are copied (`cc`) on an email ticket. Refused with 409 `refused` when
     either ticket was merged already, when both are one, or when the other is closed.
     """
-    source = _ticket(ticket_id)
+    source = ticket_or_404(ticket_id)
     body: schemas.MergeInto = request.context.json
     target = db.session.get(Ticket, body.into)
     if target is None:
@@ -258,7 +251,7 @@ def merge_ticket(ticket_id: int) -> tuple[schemas.Ticket, Headers]:
     except service.MergeRefused as refused:
         raise ApiError(409, "refused", str(refused)) from None
     db.session.commit()
-    return _with_etag(_ticket(body.into))
+    return with_etag(ticket_or_404(body.into))
 
 
 @bp.post("/tickets/<int:ticket_id>/split")
@@ -277,7 +270,7 @@ def split_ticket(ticket_id: int) -> tuple[schemas.Ticket, int, Headers]:
     customer's number goes to the newest open ticket: this one. Refused with 409 `refused`
     at the first message (nothing would remain) or when only internal notes would move.
     """
-    ticket = _ticket(ticket_id)
+    ticket = ticket_or_404(ticket_id)
     body: schemas.SplitAt = request.context.json
     message = db.session.get(Message, body.message_id)
     if message is None or message.ticket_id != ticket.id:
@@ -287,7 +280,7 @@ def split_ticket(ticket_id: int) -> tuple[schemas.Ticket, int, Headers]:
     except service.MergeRefused as refused:
         raise ApiError(409, "refused", str(refused)) from None
     db.session.commit()
-    shown, headers = _with_etag(_ticket(part.id))
+    shown, headers = with_etag(ticket_or_404(part.id))
     return shown, 201, headers
 
 
@@ -334,75 +327,6 @@ def list_teams() -> schemas.TeamPage:
     return schemas.TeamPage(items=teams.all_teams())
 
 
-@bp.get("/macros")
-@operation("listMacros", (200, schemas.MacroPage, "The macros the token's user may apply."))
-def list_macros() -> schemas.MacroPage:
-    """The shared macros and the token user's own, by name, with how often each was used"""
-    return schemas.MacroPage(items=service.visible_macros(api_user()))
-
-
-@bp.post("/macros")
-@operation(
-    "createMacro",
-    (201, schemas.Macro, "The new macro."),
-    (401, 403, 422),
-    json=schemas.NewMacro,
-    scope=TokenScope.ADMIN,
-)
-def create_macro() -> tuple[schemas.Macro, int]:
-    """Save a macro, the token user's own or (admins) shared
-
-    A placeholder the macro text may not use, an unknown status, priority or stage, or an
-    inactive assignee is refused with 422 `invalid_input` naming it.
-    """
-    body: schemas.NewMacro = request.context.json
-    user = api_user()
-    if body.shared and user.role != Role.ADMIN:
-        raise ApiError(403, "forbidden", "shared macros are for admins to write")
-    fields = service.MacroFields(
-        name=body.name,
-        text=body.text,
-        status=body.status,
-        priority=body.priority,
-        stage=body.stage,
-        assignee=_assignee(body.assignee),
-        tags=tuple(body.tags),
-    )
-    macro = service.create_macro(None if body.shared else user, fields)
-    db.session.commit()
-    return schemas.Macro.model_validate(macro), 201
-
-
-@bp.post("/tickets/<int:ticket_id>/macros/<int:macro_id>")
-@operation(
-    "applyMacro",
-    (200, schemas.AppliedMacro, "The filled-in text, the reply if sent, and the ticket."),
-    (401, 404, 422),
-    json=schemas.MacroUse,
-    optional_body=True,
-    response_headers=ETAG,
-)
-def apply_macro(ticket_id: int, macro_id: int) -> tuple[schemas.AppliedMacro, Headers]:
-    """Apply a macro to a ticket: make its changes and answer its text filled in
-
-    The changes apply whatever happened on the ticket meanwhile, each audited, as a `PATCH`
-    without `If-Match`; a stage set here gets `stage_source` `api`. With `"send": true` the
-    text is also queued as a reply (422 when it is empty or cannot go out; then nothing is
-    changed).
-    """
-    ticket = _ticket(ticket_id)
-    user = api_user()
-    macro = service.visible_macro(user, macro_id)
-    if macro is None:
-        raise ApiError(404, "not_found", f"no macro with id {macro_id}")
-    body: schemas.MacroUse = request.context.json
-    text = service.apply_macro(macro, ticket, user, source=StageSource.API)
-    message = service.reply(ticket, user, text) if body.send else None
-    db.session.commit()
-    shown, headers = _with_etag(ticket)
-    return schemas.AppliedMacro(text=text, message=message, ticket=shown), headers
-
-
 @bp.get("/reports/stage-load")
 @operation(
     "getStageLoad",
@@ -433,21 +357,10 @@ def stage_load_report() -> schemas.StageLoad:
     )
 
 
-def _ticket(ticket_id: int) -> Ticket:
-    ticket = queries.ticket_with_thread(ticket_id)
-    if ticket is None:
-        raise ApiError(404, "not_found", f"no ticket with id {ticket_id}")
-    return ticket
-
-
-def _with_etag(ticket: Ticket) -> tuple[schemas.Ticket, Headers]:
-    return schemas.Ticket.of(ticket), {"ETag": quote_etag(versions.etag(ticket))}
-
-
 def _write_message(
     ticket_id: int, write: Callable[[Ticket, User, Any], Message]
 ) -> tuple[schemas.Message, int]:
-    ticket = _ticket(ticket_id)
+    ticket = ticket_or_404(ticket_id)
     body = request.context.json or request.context.form
     user = api_user()
     seen = body.seen_message_id
@@ -471,18 +384,8 @@ def _json(schema: type[schemas.Response], row: Any) -> dict[str, Any]:
 
 
 def _team(team_id: int | None) -> Team | None:
-    return _existing(Team, team_id, "team")
+    return referenced(Team, team_id, "team")
 
 
 def _assignee(user_id: int | None) -> User | None:
-    return _existing(User, user_id, "user")
-
-
-def _existing(model: type[Row], row_id: int | None, what: str) -> Row | None:
-    """The row a body names by id, None for null; an unknown id is bad input."""
-    if row_id is None:
-        return None
-    row = db.session.get(model, row_id)
-    if row is None:
-        raise InvalidInput(f"no {what} with id {row_id}")
-    return row
+    return referenced(User, user_id, "user")

@@ -36,7 +36,7 @@ from helpdesk.models import (
 )
 from helpdesk.models import Customer as CustomerRow
 from helpdesk.models import Ticket as TicketRow
-from helpdesk.tickets import macros, service
+from helpdesk.tickets import service
 from helpdesk.tickets.bulk import MAX_TICKETS as MAX_BULK
 from helpdesk.tickets.queries import DEFAULT_LIMIT, MAX_LIMIT, QueueSort, Trait
 from helpdesk.web.api.dashboard_schemas import HotSpot
@@ -370,45 +370,6 @@ class StageLoad(BaseModel):
     survey_follow_ups: SurveyFollowUps
 
 
-class Macro(Response):
-    """A reply text with placeholders and the ticket changes that go with it."""
-
-    id: int
-    name: str
-    text: str = Field(
-        description="Placeholders, filled in when applied: "
-        + ", ".join(f"`{{{{ {name} }}}}`" for name in macros.PLACEHOLDERS)
-        + "."
-    )
-    shared: bool = Field(description="Kept by admins for everyone; else the token user's own.")
-    status: TicketStatus | None = Field(description="Set on the ticket; null leaves it.")
-    priority: Priority | None = Field(description="Set on the ticket; null leaves it.")
-    stage: Stage | None = Field(description="Set on the ticket; null leaves it.")
-    assignee: User | None = Field(description="Given the ticket; null leaves it.")
-    tags: list[str] = Field(description="Added to the ticket.")
-    use_count: int = Field(description="How often it was applied.")
-    created_at: Timestamp
-
-
-class MacroPage(BaseModel):
-    """Every macro the token's user may apply: the shared ones and their own, by name."""
-
-    items: list[Macro]
-    next_cursor: None = Field(
-        None, description="Always null: every macro the user may apply is on this one page."
-    )
-
-
-class AppliedMacro(BaseModel):
-    """What applying a macro did."""
-
-    text: str = Field(description="The macro text filled in for this ticket.")
-    message: Message | None = Field(
-        description='The queued reply with `"send": true`; null otherwise.'
-    )
-    ticket: Ticket = Field(description="The ticket with the macro's changes.")
-
-
 class BulkRefusal(BaseModel):
     """A ticket left as it was."""
 
@@ -566,11 +527,14 @@ class TicketHeaders(Parameters):
     )
 
 
-def _values(enum: type) -> Any:
+def values_of(enum: type, *, or_null: bool = False) -> Any:
+    """A field's schema listing the values of ``enum`` (and null with ``or_null``); left out
+    means unchanged."""
+
     def describe(schema: dict[str, Any]) -> None:
         # The ticket rules judge the value (422 `invalid_input`); the document lists what they
         # take. Left out is not null: the default only means "unchanged".
-        schema["enum"] = [member.value for member in enum]
+        schema["enum"] = [member.value for member in enum] + ([None] if or_null else [])
         schema.pop("default", None)
 
     return describe
@@ -579,9 +543,9 @@ def _values(enum: type) -> Any:
 class TicketChanges(Request):
     """Only the fields sent are written; the others stay as they are, whoever changed them."""
 
-    status: StrictStr = Field(None, json_schema_extra=_values(TicketStatus))
-    priority: StrictStr = Field(None, json_schema_extra=_values(Priority))
-    stage: StrictStr = Field(None, json_schema_extra=_values(Stage))
+    status: StrictStr = Field(None, json_schema_extra=values_of(TicketStatus))
+    priority: StrictStr = Field(None, json_schema_extra=values_of(Priority))
+    stage: StrictStr = Field(None, json_schema_extra=values_of(Stage))
     assignee: RowId | None = Field(None, description="An active user's id, or null to unassign.")
     team: RowId | None = Field(
         None,
@@ -604,9 +568,9 @@ class BulkFilter(Request, TicketFilterFields):
 class BulkChanges(Request):
     """What to do to every ticket; a field left out changes nothing."""
 
-    status: StrictStr = Field(None, json_schema_extra=_values(TicketStatus))
-    priority: StrictStr = Field(None, json_schema_extra=_values(Priority))
-    stage: StrictStr = Field(None, json_schema_extra=_values(Stage))
+    status: StrictStr = Field(None, json_schema_extra=values_of(TicketStatus))
+    priority: StrictStr = Field(None, json_schema_extra=values_of(Priority))
+    stage: StrictStr = Field(None, json_schema_extra=values_of(Stage))
     assignee: RowId | None = Field(None, description="An active user's id, or null to unassign.")
     team: RowId | None = Field(
         None,
@@ -717,26 +681,6 @@ class ReplyForm(Request):
     )
 
 
-class NewMacro(Request):
-    """A macro; each action left out changes nothing when it is applied."""
-
-    name: StrictStr
-    text: StrictStr = Field(
-        "",
-        description="The reply text; a placeholder other than "
-        + ", ".join(f"`{{{{ {name} }}}}`" for name in macros.PLACEHOLDERS)
-        + " is refused with 422 `invalid_input`.",
-    )
-    status: StrictStr = Field(None, json_schema_extra=_values(TicketStatus))
-    priority: StrictStr = Field(None, json_schema_extra=_values(Priority))
-    stage: StrictStr = Field(None, json_schema_extra=_values(Stage))
-    assignee: RowId | None = Field(None, description="An active user's id to give the ticket.")
-    tags: list[StrictStr] = Field([], description="Tags to add to the ticket.")
-    shared: StrictBool = Field(
-        False, description="For everyone (admins only, else 403); else the token user's own."
-    )
-
-
 class MergeInto(Request):
     """Which ticket to merge into."""
 
@@ -748,12 +692,4 @@ class SplitAt(Request):
 
     message_id: RowId = Field(
         description="The first message of the new ticket; it and every later message move."
-    )
-
-
-class MacroUse(Request):
-    """How to apply a macro; an empty body is `{}`."""
-
-    send: StrictBool = Field(
-        False, description="Also queue the filled-in text as a public reply to the customer."
     )
