@@ -247,6 +247,8 @@ def _sent() -> dict[str, Any]:
             body["files"] = [f.filename for f in request.files.getlist("files")]
     if not isinstance(body, dict):
         return {"body": body}
+    # A password sent to create or change a user never lands on the trail in clear.
     return {
-        key: value[:_TEXT_LIMIT] if isinstance(value, str) else value for key, value in body.items()
+        key: value[:_TEXT_LIMIT] if isinstance(value, str) else value
+        for key, value in _shown("body", body).items()
     }

@@ -11,6 +11,11 @@ from helpdesk.web.api import (  # noqa: E402,F401
     new_tickets,
     privacy,
     routes,
+    routing_rules,
+    service_targets,
     stage_corrections,
+    stage_rules,
+    teams,
+    users,
     webhooks,
 )
