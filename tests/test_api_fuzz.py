@@ -13,11 +13,13 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from sqlalchemy import select
 
 from channels.base import InboundAttachment
+from helpdesk import teams
 from helpdesk.extensions import db
-from helpdesk.models import Ticket
-from helpdesk.tickets import service
+from helpdesk.models import Ticket, User
+from helpdesk.tickets import routing_rules, service, stage_rules
 
 CHECKS = [
     not_a_server_error,
@@ -48,6 +50,11 @@ def test_generated_requests_get_documented_answers(app, setup, make_user, make_t
         macro = service.create_macro(
             None, service.MacroFields(name="Thanks", text="Thanks {{ customer.first_name }}")
         ).id
+        user = db.session.scalar(select(User.id))
+        team = teams.create_team("Support").id
+        stage_rule = stage_rules.add_rule("sales", "purchase", {"recipient": "sales@shop.test"}).id
+        routing_rule = routing_rules.add_rule("texts", {"channel": "sms"}, priority="high").id
+        endpoint = ticket.endpoint_id
     open_ticket("chat", sender="visitor-7", text="Hi")
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
 
@@ -64,6 +71,12 @@ def test_generated_requests_get_documented_answers(app, setup, make_user, make_t
                 "macro_id": macro,
                 "identity_id": identity,
                 "webhook_id": 1,  # admins only: a manager's token is refused whatever the id
+                "user_id": user,
+                "team_id": team,
+                "rule_id": stage_rule,
+                "routing_rule_id": routing_rule,
+                "endpoint_id": endpoint,
+                "stage": "purchase",
             }
             strategy |= operation.as_strategy(
                 path_parameters={name: existing[name] for name in names}
