@@ -40,14 +40,14 @@ def normalize_login(email: str) -> str:
     """The form every login address is stored and looked up in."""
     email = email.strip().lower()
     if "@" not in email or email.startswith("@") or email.endswith("@"):
-        raise AccountError("must be an email address")
+        raise AccountError("must be an email address", "email")
     return email
 
 
 def check_password_rules(password: str) -> None:
     """Refuse a password too short to be safe."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"must be at least {MIN_PASSWORD_LENGTH} characters")
+        raise AccountError(f"must be at least {MIN_PASSWORD_LENGTH} characters", "password")
 
 
 def user_by_email(email: str) -> User | None:
@@ -64,7 +64,7 @@ def create_user(email: str, password: str, role: Role | str, name: str | None = 
     email = normalize_login(email)
     check_password_rules(password)
     if user_by_email(email) is not None:
-        raise AccountError(f"a user with email {email} already exists")
+        raise AccountError(f"a user with email {email} already exists", "email")
     user = User(email=email, name=(name or "").strip() or email.split("@")[0], role=Role(role))
     user.set_password(password)
     db.session.add(user)
@@ -77,9 +77,12 @@ def update_user(user: User, *, name: str, role: Role | str, active: bool, actor:
     role = Role(role)
     losing_admin = user.role == Role.ADMIN and (role != Role.ADMIN or not active)
     if losing_admin and user.active and _active_admins() <= 1:
-        raise AccountError("this is the last active admin; make someone else admin first")
+        raise AccountError(
+            "this is the last active admin; make someone else admin first",
+            "role" if role != Role.ADMIN else "active",
+        )
     if user.id == actor.id and not active:
-        raise AccountError("you cannot deactivate yourself")
+        raise AccountError("you cannot deactivate yourself", "active")
     user.name = name.strip() or user.name
     user.role = role
     user.active = active
@@ -89,6 +92,7 @@ def update_user(user: User, *, name: str, role: Role | str, active: bool, actor:
 
 
 def reset_password(user: User, password: str) -> None:
+    """Give a user a new password, if it keeps the password rules."""
     check_password_rules(password)
     user.set_password(password)
     db.session.flush()

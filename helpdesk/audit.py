@@ -221,10 +221,7 @@ def _shown(key: str, value: Any) -> Any:
     if key in _SECRETS:
         return CHANGED if value else None
     if isinstance(value, dict):
-        return {
-            name: CHANGED if any(word in name.lower() for word in _SECRET_WORDS) else item
-            for name, item in value.items()
-        }
+        return _without_secrets(value)
     if isinstance(value, str | int | float | bool | list) or value is None:
         return value
     return str(value)
@@ -247,6 +244,16 @@ def _sent() -> dict[str, Any]:
             body["files"] = [f.filename for f in request.files.getlist("files")]
     if not isinstance(body, dict):
         return {"body": body}
+    # A password sent to create or change a user never lands on the trail in clear.
     return {
-        key: value[:_TEXT_LIMIT] if isinstance(value, str) else value for key, value in body.items()
+        key: value[:_TEXT_LIMIT] if isinstance(value, str) else value
+        for key, value in _without_secrets(body).items()
+    }
+
+
+def _without_secrets(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with every password, secret or token given as "(changed)"."""
+    return {
+        name: CHANGED if any(word in name.lower() for word in _SECRET_WORDS) else item
+        for name, item in values.items()
     }

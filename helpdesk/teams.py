@@ -114,3 +114,20 @@ def set_members(team: Team, users: list[User]) -> None:
     present = {membership.user_id for membership in team.memberships}
     team.memberships.extend(TeamMember(user_id=user_id) for user_id in wanted - present)
     db.session.flush()
+
+
+def set_teams_of(user: User, chosen: list[Team]) -> None:
+    """The teams an agent is in from now on (round robin keeps their turn in teams they stay in)."""
+    if chosen and not user.active:
+        raise TeamError(f"deactivated users cannot join a team: {user.email}", "teams")
+    wanted = {team.id for team in chosen}
+    memberships = db.session.scalars(select(TeamMember).where(TeamMember.user_id == user.id))
+    for membership in list(memberships):
+        if membership.team_id not in wanted:
+            membership.team.memberships.remove(membership)
+            # Deleted outright, as in set_members: the audit trail sees it go.
+            db.session.delete(membership)
+    for team in chosen:
+        if not team.has_member(user.id):
+            team.memberships.append(TeamMember(user_id=user.id))
+    db.session.flush()

@@ -16,10 +16,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from channels.base import InboundAttachment
-from helpdesk import saved_views
+from helpdesk import saved_views, teams
 from helpdesk.extensions import db
 from helpdesk.models import Ticket, User
-from helpdesk.tickets import service
+from helpdesk.tickets import routing_rules, service, stage_rules
 
 CHECKS = [
     not_a_server_error,
@@ -54,6 +54,11 @@ def test_generated_requests_get_documented_answers(app, setup, make_user, make_t
         ).id
         owner = db.session.get(User, admin_id)
         view = saved_views.create_view(owner, "Open", {"status": "open"}, None).id
+        user = make_user(role="agent").id  # changed at will: never the token's own admin
+        team = teams.create_team("Support").id
+        stage_rule = stage_rules.add_rule("sales", "purchase", {"recipient": "sales@shop.test"}).id
+        routing_rule = routing_rules.add_rule("texts", {"channel": "sms"}, priority="high").id
+        endpoint = ticket.endpoint_id
     open_ticket("chat", sender="visitor-7", text="Hi")
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
 
@@ -72,6 +77,12 @@ def test_generated_requests_get_documented_answers(app, setup, make_user, make_t
                 "view_id": view,
                 "tag": "vip",
                 "webhook_id": 1,  # none yet: the documented 404
+                "user_id": user,
+                "team_id": team,
+                "rule_id": stage_rule,
+                "routing_rule_id": routing_rule,
+                "endpoint_id": endpoint,
+                "stage": "purchase",
             }
             strategy |= operation.as_strategy(
                 path_parameters={name: existing[name] for name in names}

@@ -17,6 +17,7 @@ from helpdesk.models import (
     AuditEvent,
     DeliveryState,
     Direction,
+    Endpoint,
     Message,
     Role,
     RoutingRule,
@@ -319,6 +320,21 @@ def test_every_api_write_route_leaves_a_row_with_its_token(
         reply = call("POST", f"/api/v1/tickets/{first}/replies", {"text": "Split from here"})
         return reply["id"]
 
+    def stage_rule_made() -> int:
+        body = {"name": f"rule {len(numbers)}", "stage": "purchase"}
+        numbers.append(body["name"])
+        return call("POST", "/api/v1/stage-rules", body)["id"]
+
+    def routing_rule_made() -> int:
+        body = {"name": f"route {len(numbers)}", "gives_priority": "high"}
+        numbers.append(body["name"])
+        return call("POST", "/api/v1/routing-rules", body)["id"]
+
+    with setup():
+        endpoint_id = db.session.scalar(select(Endpoint.id))
+    agent = call("POST", "/api/v1/users", {"email": "new@shop.test", "password": "long enough"})
+    team = call("POST", "/api/v1/teams", {"name": "Walkers"})
+
     steps = {
         "api.update_ticket": lambda: call(
             "PATCH", f"/api/v1/tickets/{first}", {"priority": "high"}
@@ -383,6 +399,34 @@ def test_every_api_write_route_leaves_a_row_with_its_token(
         ),
         "api.erase_customer": lambda: call(
             "POST", f"/api/v1/customers/{doomed_customer}/erase", {"confirm": "ERASE"}
+        ),
+        "api.create_user": lambda: call(
+            "POST", "/api/v1/users", {"email": "kim@shop.test", "password": "long enough"}
+        ),
+        "api.update_user": lambda: call(
+            "PATCH", f"/api/v1/users/{agent['id']}", {"teams": [team["id"]]}
+        ),
+        "api.create_team": lambda: call("POST", "/api/v1/teams", {"name": "Returns"}),
+        "api.update_team": lambda: call("PATCH", f"/api/v1/teams/{team['id']}", {"capacity": 4}),
+        "api.create_stage_rule": stage_rule_made,
+        "api.update_stage_rule": lambda: call(
+            "PATCH", f"/api/v1/stage-rules/{stage_rule_made()}", {"enabled": False}
+        ),
+        "api.delete_stage_rule": lambda: call("DELETE", f"/api/v1/stage-rules/{stage_rule_made()}"),
+        "api.set_default_stage": lambda: call(
+            "PUT", f"/api/v1/endpoints/{endpoint_id}/default-stage", {"stage": "use"}
+        ),
+        "api.create_routing_rule": routing_rule_made,
+        "api.update_routing_rule": lambda: call(
+            "PATCH", f"/api/v1/routing-rules/{routing_rule_made()}", {"position": 1}
+        ),
+        "api.delete_routing_rule": lambda: call(
+            "DELETE", f"/api/v1/routing-rules/{routing_rule_made()}"
+        ),
+        "api.set_service_target": lambda: call(
+            "PUT",
+            "/api/v1/service-targets/purchase",
+            {"first_response_minutes": 30, "resolution_minutes": None},
         ),
         "api.create_webhook": webhook_made,
         "api.delete_webhook": lambda: call("DELETE", f"/api/v1/webhooks/{webhook_made()}"),

@@ -7,3 +7,11 @@ class TicketError(Exception):
 
 class InvalidInput(TicketError):
     """Input that can never be accepted as given (a malformed address, an empty reply)."""
+
+
+class InvalidRule(InvalidInput):
+    """A stage or routing rule that cannot be saved; ``field`` names the part at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field

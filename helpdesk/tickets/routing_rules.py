@@ -16,11 +16,11 @@ from channels.base import Channel
 from helpdesk.extensions import db
 from helpdesk.models import Priority, RoutingRule, Stage, Team, Ticket
 from helpdesk.tickets.endpoints import endpoint_address
-from helpdesk.tickets.errors import InvalidInput
+from helpdesk.tickets.errors import InvalidInput, InvalidRule
 from helpdesk.tickets.routing import Facts, Routing, decide, ordered_rules, unmet_conditions
+from helpdesk.tickets.rule_order import POSITION_STEP, place
 from helpdesk.tickets.tags import tag_name
 
-POSITION_STEP = 10
 RECENT_DAYS = 30
 CONDITION_LABELS = {
     "channel": "channel",
@@ -37,14 +37,6 @@ _ENUMS: dict[str, type[Channel] | type[Stage] | type[Priority]] = {
     "stage": Stage,
     "priority": Priority,
 }
-
-
-class InvalidRule(InvalidInput):
-    """A routing rule that cannot be saved; ``field`` names the part at fault."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,13 +134,19 @@ def set_active(rule: RoutingRule, active: bool) -> None:
 def move_rule(rule: RoutingRule, offset: int) -> None:
     """Move a rule ``offset`` places earlier (negative) or later in the order."""
     rules = ordered_rules()
-    index = rules.index(rule)
-    target = min(max(index + offset, 0), len(rules) - 1)
-    rules.insert(target, rules.pop(index))
-    # Gaps between positions leave room for the CLI's --position.
-    for number, each in enumerate(rules, start=1):
-        each.position = number * POSITION_STEP
+    place(rules, rule, rules.index(rule) + offset)
     db.session.flush()
+
+
+def place_rule(rule: RoutingRule, place_number: int) -> None:
+    """Put a rule at ``place_number`` in the order (1 is tried first; past the end is last)."""
+    place(ordered_rules(), rule, place_number - 1)
+    db.session.flush()
+
+
+def place_of(rule: RoutingRule) -> int:
+    """The rule's place in the order, 1 for the rule tried first."""
+    return ordered_rules().index(rule) + 1
 
 
 def remove_rule(rule: RoutingRule) -> None:

@@ -15,7 +15,8 @@ from channels.base import Channel, InboundMessage, Utm
 from helpdesk.extensions import db
 from helpdesk.models import Endpoint, Stage, StageRule, StageSource, Ticket, TicketEvent
 from helpdesk.tickets.endpoints import endpoint_address, find_endpoint
-from helpdesk.tickets.errors import InvalidInput
+from helpdesk.tickets.errors import InvalidInput, InvalidRule
+from helpdesk.tickets.rule_order import POSITION_STEP, place
 from helpdesk.tickets.stages import (
     StageDecision,
     decide,
@@ -26,7 +27,6 @@ from helpdesk.tickets.stages import (
 
 # A rule tags requests with a real stage; "unknown" is what no rule matching means.
 RULE_STAGES = tuple(stage for stage in Stage if stage != Stage.UNKNOWN)
-POSITION_STEP = 10
 CONDITION_LABELS = {
     "channel": "channel",
     "endpoint": "arrived at",
@@ -99,11 +99,13 @@ def add_rule(
     """A new rule, last in the order unless a position is given."""
     name = (name or "").strip()
     if not name:
-        raise InvalidInput("a rule needs a name")
+        raise InvalidRule("name", "a rule needs a name")
     if len(name) > StageRule.name.type.length:
-        raise InvalidInput(f"a rule name has at most {StageRule.name.type.length} characters")
+        raise InvalidRule(
+            "name", f"a rule name has at most {StageRule.name.type.length} characters"
+        )
     if rule_named(name) is not None:
-        raise InvalidInput(f"a rule named {name} already exists")
+        raise InvalidRule("name", f"a rule named {name} already exists")
     if position is None:
         position = (db.session.scalar(select(func.max(StageRule.position))) or 0) + POSITION_STEP
     rule = StageRule(name=name, position=position, enabled=enabled)
@@ -138,13 +140,19 @@ def set_enabled(rule: StageRule, enabled: bool) -> None:
 def move_rule(rule: StageRule, offset: int) -> None:
     """Move a rule ``offset`` places earlier (negative) or later in the order."""
     rules = ordered_rules()
-    index = rules.index(rule)
-    target = min(max(index + offset, 0), len(rules) - 1)
-    rules.insert(target, rules.pop(index))
-    # Renumbering keeps gaps between positions so the CLI's --position can still slot in.
-    for number, each in enumerate(rules, start=1):
-        each.position = number * POSITION_STEP
+    place(rules, rule, rules.index(rule) + offset)
     db.session.flush()
+
+
+def place_rule(rule: StageRule, place_number: int) -> None:
+    """Put a rule at ``place_number`` in the order (1 is tried first; past the end is last)."""
+    place(ordered_rules(), rule, place_number - 1)
+    db.session.flush()
+
+
+def place_of(rule: StageRule) -> int:
+    """The rule's place in the order, 1 for the rule tried first."""
+    return ordered_rules().index(rule) + 1
 
 
 def remove_rule(rule: StageRule) -> None:
@@ -167,14 +175,16 @@ def _rule_stage(stage: Stage | str) -> Stage:
         parsed = None
     if parsed not in RULE_STAGES:
         allowed = ", ".join(s.value for s in RULE_STAGES)
-        raise InvalidInput(f"a rule's stage is one of {allowed}, not {stage!r}")
+        raise InvalidRule("stage", f"a rule's stage is one of {allowed}, not {stage!r}")
     return parsed
 
 
 def _clean_conditions(conditions: Mapping[str, str | None]) -> dict[str, str | Channel]:
     unknown = set(conditions) - set(StageRule.CONDITIONS)
     if unknown:
-        raise InvalidInput(f"unknown rule condition {', '.join(sorted(unknown))}")
+        raise InvalidRule(
+            sorted(unknown)[0], f"unknown rule condition {', '.join(sorted(unknown))}"
+        )
     cleaned: dict[str, str | Channel] = {}
     for name, value in conditions.items():
         value = (value or "").strip()
@@ -182,18 +192,18 @@ def _clean_conditions(conditions: Mapping[str, str | None]) -> dict[str, str | C
             continue
         limit = getattr(StageRule, name).type.length
         if len(value) > limit:
-            raise InvalidInput(f"{CONDITION_LABELS[name]} has at most {limit} characters")
+            raise InvalidRule(name, f"{CONDITION_LABELS[name]} has at most {limit} characters")
         cleaned[name] = value
     if "channel" in cleaned:
         try:
             cleaned["channel"] = Channel(cleaned["channel"])
         except ValueError:
             allowed = ", ".join(c.value for c in Channel)
-            raise InvalidInput(f"channel is one of {allowed}") from None
+            raise InvalidRule("channel", f"channel is one of {allowed}") from None
     word = cleaned.get("first_word")
     # The engine compares the message's first word, so a phrase here could never match.
     if word is not None and first_word(word) != word.upper():
-        raise InvalidInput(f"first word must be a single word, not {word!r}")
+        raise InvalidRule("first_word", f"first word must be a single word, not {word!r}")
     return cleaned
 
 
@@ -210,7 +220,7 @@ def set_endpoint_default(endpoint: Endpoint, stage: Stage | str) -> None:
     try:
         parsed = Stage(stage)
     except ValueError:
-        raise InvalidInput(f"unknown stage {stage!r}") from None
+        raise InvalidRule("stage", f"unknown stage {stage!r}") from None
     endpoint.default_stage = None if parsed == Stage.UNKNOWN else parsed
     db.session.flush()
 

@@ -13,8 +13,13 @@ from helpdesk.web.api import (  # noqa: E402,F401
     new_tickets,
     privacy,
     routes,
+    routing_rules,
     saved_views,
+    service_targets,
     stage_corrections,
+    stage_rules,
     tags,
+    teams,
+    users,
     webhooks,
 )

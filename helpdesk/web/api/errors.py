@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, TypeVar
 
 from flask import Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 from helpdesk.extensions import db
-from helpdesk.tickets.errors import InvalidInput, TicketError
+from helpdesk.tickets.errors import InvalidInput, InvalidRule, TicketError
 from helpdesk.tickets.queries import InvalidFilter
 from helpdesk.web.api import bp
 from helpdesk.web.api.schemas import Error, ErrorDetail
@@ -51,6 +52,26 @@ def referenced(model: type[Row], row_id: int | None, what: str) -> Row | None:
     if row is None:
         raise InvalidInput(f"no {what} with id {row_id}")
     return row
+
+
+def found_all(model: type[Row], row_ids: list[int], what: str, field: str) -> list[Row]:
+    """The rows a body names by id, in order; 400 ``invalid`` naming ``field`` for unknown ids."""
+    rows = [db.session.get(model, row_id) for row_id in row_ids]
+    missing = [str(row_id) for row_id, row in zip(row_ids, rows, strict=True) if row is None]
+    if missing:
+        raise invalid(f"{field}: no {what} with id {', '.join(missing)}", field)
+    return [row for row in rows if row is not None]
+
+
+def field_refusal(field: str, refusal: Exception) -> ApiError:
+    """A service's refusal of one body field, as 400 ``invalid`` naming it."""
+    return invalid(f"{field}: {refusal}", field)
+
+
+def rule_refusal(refused: InvalidRule, conditions: Collection[str]) -> ApiError:
+    """A rule the service refuses, as 400 ``invalid`` naming the body field at fault."""
+    field = f"conditions.{refused.field}" if refused.field in conditions else refused.field
+    return field_refusal(field, refused)
 
 
 def error_response(

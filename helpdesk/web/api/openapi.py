@@ -26,7 +26,7 @@ ERRORS = {
     403: "The token's user lacks the role this needs (`forbidden`), or the token's scope does "
     "not cover this route (`insufficient-scope`; the message names the scope needed).",
     404: "No such ticket, customer, message, macro or saved view (another agent's macro or "
-    "personal view is not found).",
+    "personal view is not found), user, team, rule, endpoint or stage.",
     409: "`newer-messages`: nothing was sent, because messages came after `seen_message_id`; "
     "`error.details.messages` holds them. Read them, then send with `confirm: true`. "
     "`refused`: a merge or split the ticket rules refuse, or a customer merge or identity "

@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 from flask import Response, current_app, request
 
 from channels.base import InboundAttachment
-from helpdesk import teams
 from helpdesk.extensions import db
 from helpdesk.models import (
     Attachment,
@@ -318,13 +317,6 @@ def get_attachment(attachment_id: int) -> Response:
     if attachment is None or attachment.storage_key is None:
         raise ApiError(404, "not_found", f"no stored attachment with id {attachment_id}")
     return attachment_response(attachment)
-
-
-@bp.get("/teams")
-@operation("listTeams", (200, schemas.TeamPage, "Every team."))
-def list_teams() -> schemas.TeamPage:
-    """The teams, by name, with their members and how each assigns its tickets"""
-    return schemas.TeamPage(items=teams.all_teams())
 
 
 @bp.get("/reports/stage-load")

@@ -62,6 +62,17 @@ class Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def change(description: str | None = None, **constraints: Any) -> Any:
+    """A field of a partial change: left out means unchanged, so the document shows no default
+    (and null is refused unless the field's type takes it)."""
+    return Field(
+        None,
+        description=description,
+        json_schema_extra=lambda schema: schema.pop("default", None),
+        **constraints,
+    )
+
+
 # --- errors ----------------------------------------------------------------------------------
 
 
@@ -121,6 +132,10 @@ class Team(TeamRef):
         "with the fewest new and open tickets."
     )
     capacity: int = Field(description="Most new and open tickets per agent for auto-assignment.")
+    return_unanswered_when_away: bool = Field(
+        description="When a member goes away, their tickets without an agent reply yet go back "
+        "to the team."
+    )
     members: list[User]
 
 
