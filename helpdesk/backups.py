@@ -23,7 +23,6 @@ from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
 
 from alembic.script import ScriptDirectory
 from flask import current_app
@@ -52,6 +51,8 @@ class Manifest:
     database: str
     revision: str
     created_at: str
+    # The dump's SHA-256: a damaged dump could otherwise load as a partial database.
+    database_sha256: str
     counts: dict[str, int] = field(default_factory=dict)
     format: int = FORMAT
 
@@ -75,6 +76,7 @@ def write_backup(path: Path) -> Manifest:
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".helpdesk-backup-") as work:
         dump = Path(work) / _dump_name(dialect)
+        taken_at = datetime.now(UTC).isoformat(timespec="seconds")
         revision, counts = _dump_sqlite(dump) if dialect == "sqlite" else _dump_postgresql(dump)
         partial = Path(work) / "archive.tar.gz"
         # Password hashes, token hashes and customers' data: for the owner's eyes only.
@@ -86,7 +88,8 @@ def write_backup(path: Path) -> Manifest:
             manifest = Manifest(
                 database=dialect,
                 revision=revision,
-                created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                database_sha256=_sha256(dump),
+                created_at=taken_at,
                 counts={**counts, "stored files": files},
             )
             _add_bytes(archive, MANIFEST, json.dumps(asdict(manifest), indent=2).encode())
@@ -111,7 +114,7 @@ def restore_backup(path: Path, force: bool = False) -> Restored:
         ):
             manifest = _read_manifest(archive)
             needs_upgrade = _check_restorable(manifest, force)
-            dump = _unpack(archive, manifest.database, Path(work))
+            dump = _unpack(archive, manifest, Path(work))
             if manifest.database == "sqlite":
                 _restore_sqlite(dump)
             else:
@@ -188,7 +191,9 @@ def _dump_postgresql(target: Path) -> tuple[str, dict[str, int]]:
             snapshot = connection.scalar(text("SELECT pg_export_snapshot()"))
             revision, counts = _describe(connection)
             pg_dump = _pg_tool("pg_dump", connection.dialect.server_version_info[0])
-            _run_pg_tool([pg_dump, "--format=custom", f"--snapshot={snapshot}", f"--file={target}"])
+            _run_on_database(
+                [pg_dump, "--format=custom", f"--snapshot={snapshot}", f"--file={target}"]
+            )
     return revision, counts
 
 
@@ -248,14 +253,19 @@ def _holds_rows() -> bool:
         )
 
 
-def _unpack(archive: tarfile.TarFile, dialect: str, work: Path) -> Path:
+def _sha256(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _unpack(archive: tarfile.TarFile, manifest: Manifest, work: Path) -> Path:
     """Put the archive's files into the store and its dump into ``work``; the dump's path.
 
     Every member is checked: only the manifest, the dump and files whose content matches their
     name are taken, so a damaged or foreign archive cannot write anywhere else.
     """
     store = blob_store()
-    dump = work / DUMPS[dialect]
+    dump = work / DUMPS[manifest.database]
     for member in archive:
         if member.name == MANIFEST:
             continue
@@ -273,6 +283,8 @@ def _unpack(archive: tarfile.TarFile, dialect: str, work: Path) -> Path:
         store.put(data)
     if not dump.exists():
         raise BackupError(f"the archive holds no {dump.name}")
+    if _sha256(dump) != manifest.database_sha256:
+        raise BackupError(f"{dump.name} in the archive is damaged (its content changed)")
     return dump
 
 
@@ -284,6 +296,8 @@ def _restore_sqlite(dump: Path) -> None:
             # Page by page over the live file, under SQLite's locks: other processes see the
             # old database or the restored one, never a mix.
             source.backup(raw.driver_connection)
+    except sqlite3.DatabaseError as error:
+        raise BackupError(f"the database in the archive is unreadable: {error}") from None
     finally:
         raw.close()
         db.engine.dispose()
@@ -297,29 +311,31 @@ def _restore_postgresql(dump: Path) -> None:
         # Tables a newer schema added would stay behind, with foreign keys to the dump's.
         tables = ", ".join(quote(name) for name in inspect(connection).get_table_names())
     db.engine.dispose()
-    script = subprocess.Popen(
+    # The whole script first: psql would commit a script cut short by a failing pg_restore.
+    script = dump.with_suffix(".sql")
+    _run(
         [
             _pg_tool("pg_restore", server_major),
             "--clean",
             "--if-exists",
             "--no-owner",
             "--no-acl",
-            "--file=-",
+            f"--file={script}",
             str(dump),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        ]
     )
     drop = ["--command", f"DROP TABLE IF EXISTS {tables} CASCADE"] if tables else []
-    psql = [_pg_tool("psql", server_major), "--no-psqlrc", "--quiet", "--single-transaction"]
-    try:
-        _run_pg_tool([*psql, "--set=ON_ERROR_STOP=1", *drop, "--file=-"], stdin=script.stdout)
-    finally:
-        assert script.stdout is not None
-        script.stdout.close()
-        _, complaint = script.communicate()
-    if script.returncode != 0:
-        raise BackupError(f"pg_restore failed: {complaint.decode().strip()}")
+    _run_on_database(
+        [
+            _pg_tool("psql", server_major),
+            "--no-psqlrc",
+            "--quiet",
+            "--single-transaction",
+            "--set=ON_ERROR_STOP=1",
+            *drop,
+            f"--file={script}",
+        ]
+    )
 
 
 def _pg_tool(name: str, server_major: int) -> str:
@@ -344,8 +360,8 @@ def _major_version(tool: str) -> int:
     return int(found.group(1)) if found else 0
 
 
-def _run_pg_tool(arguments: list[str], stdin: IO[bytes] | None = None) -> None:
-    """Run a PostgreSQL client tool on the app's database; its complaint becomes a BackupError.
+def _run_on_database(arguments: list[str]) -> None:
+    """Run a PostgreSQL client tool on the app's database.
 
     The password goes through the environment, not the command line others can read.
     """
@@ -359,9 +375,12 @@ def _run_pg_tool(arguments: list[str], stdin: IO[bytes] | None = None) -> None:
         query=url.query,
     ).render_as_string(hide_password=False)
     env = {**os.environ, **({"PGPASSWORD": url.password} if url.password else {})}
-    answer = subprocess.run(
-        [*arguments, f"--dbname={libpq}"], stdin=stdin, capture_output=True, env=env, check=False
-    )
+    _run([*arguments, f"--dbname={libpq}"], env)
+
+
+def _run(arguments: list[str], env: dict[str, str] | None = None) -> None:
+    """Run a tool; what it complains of on failure becomes a BackupError."""
+    answer = subprocess.run(arguments, capture_output=True, env=env, check=False)
     if answer.returncode != 0:
         complaint = answer.stderr.decode(errors="replace").strip() or answer.returncode
         raise BackupError(f"{Path(arguments[0]).name} failed: {complaint}")

@@ -12,6 +12,7 @@ import pytest
 from flask import Flask, request
 from flask_migrate import upgrade
 from sqlalchemy import select, text
+from twilio.request_validator import RequestValidator
 
 from channels.base import InboundAttachment
 from helpdesk import create_app
@@ -22,10 +23,11 @@ from helpdesk.storage import blob_store
 
 @pytest.fixture
 def app_behind(database_url: str, tmp_path: Path) -> Iterator[Callable[[int], Flask]]:
-    """``app_behind(n)``: an app that trusts n proxies, with an API limit of 2 a minute."""
+    """``app_behind(n, **settings)``: an app that trusts n proxies, with an API limit of 2 a
+    minute."""
     apps: list[Flask] = []
 
-    def build(proxies: int) -> Flask:
+    def build(proxies: int, **settings: object) -> Flask:
         app = create_app(
             {
                 "TESTING": True,
@@ -33,6 +35,7 @@ def app_behind(database_url: str, tmp_path: Path) -> Iterator[Callable[[int], Fl
                 "HELPDESK_STORAGE_DIR": str(tmp_path / "storage"),
                 "HELPDESK_TRUSTED_PROXIES": proxies,
                 "HELPDESK_API_RATE_LIMIT": "2 per minute",
+                **settings,
             }
         )
         apps.append(app)
@@ -86,6 +89,31 @@ def test_behind_one_proxy_the_request_sees_the_client_scheme_and_host(app_behind
         },
     )
     assert seen == {"addr": "203.0.113.9", "url": "https://help.example.com/_seen"}
+
+
+def test_behind_a_proxy_twilio_signatures_are_still_checked_against_the_public_url(app, app_behind):
+    proxied = app_behind(
+        1, HELPDESK_PUBLIC_URL="https://help.example.com", TWILIO_AUTH_TOKEN="twilio-token"
+    )
+    form = {"MessageSid": "SM1", "From": "+15550002000", "To": "+15550001000", "Body": "Hi"}
+    # The proxy reaches the app over plain HTTP on an inside name, and says so in its headers.
+    forwarded = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "http"}
+
+    def post(signed_url: str) -> int:
+        signature = RequestValidator("twilio-token").compute_signature(signed_url, form)
+        return (
+            proxied.test_client()
+            .post(
+                "/webhooks/twilio/sms",
+                base_url="http://helpdesk.internal:8000",
+                data=form,
+                headers={**forwarded, "X-Twilio-Signature": signature},
+            )
+            .status_code
+        )
+
+    assert post("http://helpdesk.internal:8000/webhooks/twilio/sms") == 403
+    assert post("https://help.example.com/webhooks/twilio/sms") == 200
 
 
 def test_trusted_proxies_must_be_a_count(monkeypatch, tmp_path):
@@ -262,6 +290,17 @@ def test_a_damaged_or_foreign_archive_is_refused_and_nothing_changes(
     assert complaint in result.output
     assert len(_subjects(app)) == 2
     assert not (tmp_path / "escaped").exists()
+
+
+def test_a_damaged_database_dump_is_refused_and_the_database_stays(app, runner, archive, tmp_path):
+    def damage(name: str, data: bytes) -> tuple[str, bytes]:
+        return name, (data[:100] + b"\0" * 100 if name.startswith("database.") else data)
+
+    bad = _rewritten(archive, tmp_path / "bad.tar.gz", damage)
+    result = runner.invoke(args=["restore", "--force", str(bad)])
+    assert result.exit_code == 1
+    assert "is damaged" in result.output
+    assert _subjects(app) == ["Broken zipper", "Where is my order?"]
 
 
 def test_what_is_not_a_backup_is_refused(runner, tmp_path):
