@@ -4,15 +4,28 @@ BIN := $(VENV)/bin
 # The suite creates (and drops) a database of its own on this server.
 TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: demo test lint services install
+.PHONY: demo test lint services install constraints
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Every third-party package at the exact version and with the file hashes in requirements.lock
+# (pip refuses anything unlisted or altered), then the project itself, editable, built with the
+# locked setuptools; `pip check` proves the lock still meets pyproject.toml.
+$(VENV)/.installed: pyproject.toml requirements.lock
 	python3 -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e '.[dev]'
+	$(BIN)/pip check
 	touch $@
+
+# Refresh requirements.lock: pyproject.toml's dependencies (with dev and build ones) resolved to
+# their newest releases, pinned with the hashes of every file. Index URLs and hosts stay in pip's
+# own configuration, never in the file. `make install` then installs the new lock.
+constraints: install
+	CUSTOM_COMPILE_COMMAND="make constraints" $(BIN)/pip-compile --quiet --upgrade \
+	  --generate-hashes --allow-unsafe --all-build-deps --extra dev --strip-extras \
+	  --no-emit-index-url --no-emit-find-links --no-emit-trusted-host \
+	  --output-file requirements.lock pyproject.toml
 
 # The demo on 127.0.0.1: the helpdesk on PORT with one worker, a sample shop page with the chat
 # widget on SHOP_PORT, and sinks that receive every email reply (SMTP on SMTP_PORT) and every text

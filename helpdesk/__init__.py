@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from helpdesk.config import engine_options, load_config
 from helpdesk.extensions import csrf, db, limiter, login_manager, migrate, render_column_type
@@ -63,7 +64,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     hub.init_app(app)
     register_web(app)
     register_commands(app)
+    _trust_proxies(app, app.config["HELPDESK_TRUSTED_PROXIES"])
     return app
+
+
+def _trust_proxies(app: Flask, hops: int) -> None:
+    """Read the client's address, scheme and host from the headers of ``hops`` proxies in front.
+
+    Without proxies the headers are anyone's to forge, so they are ignored: rate limits count
+    the connecting address.
+    """
+    if hops > 0:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
 
 
 def _migrations_dir() -> str:

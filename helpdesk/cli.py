@@ -9,6 +9,7 @@ from flask.cli import FlaskGroup
 def register_commands(app: Flask) -> None:
     """Attach every command group to the app (``flask --app wsgi`` sees the same commands)."""
     from helpdesk.commands import (
+        backup,
         chat,
         demo,
         mailbox,
@@ -23,6 +24,8 @@ def register_commands(app: Flask) -> None:
 
     for module in (users, teams, stages, routing, sla, mailbox, sms, chat, worker, demo):
         app.cli.add_command(module.command)
+    app.cli.add_command(backup.backup)
+    app.cli.add_command(backup.restore)
 
 
 def _create_app() -> Flask:

@@ -28,6 +28,9 @@ def load_config(app: Flask) -> None:
         SQLALCHEMY_DATABASE_URI=_sqlalchemy_url(database_url),
         REDIS_URL=env.get("REDIS_URL"),
         HELPDESK_PUBLIC_URL=env.get("HELPDESK_PUBLIC_URL", "http://127.0.0.1:5000"),
+        HELPDESK_TRUSTED_PROXIES=_count(
+            "HELPDESK_TRUSTED_PROXIES", env.get("HELPDESK_TRUSTED_PROXIES", "0")
+        ),
         HELPDESK_TIMEZONE=env.get("HELPDESK_TIMEZONE", "UTC"),
         HELPDESK_PHONE_REGION=env.get("HELPDESK_PHONE_REGION", "US").upper(),
         HELPDESK_BUSINESS_HOURS=env.get("HELPDESK_BUSINESS_HOURS", ""),
@@ -73,6 +76,17 @@ def _switch(name: str, value: str) -> bool:
     if word in {"off", "false", "no", "0", ""}:
         return False
     raise ValueError(f"{name} must be on or off, not {value!r}")
+
+
+def _count(name: str, value: str) -> int:
+    """A whole number of 0 or more; anything else stops the start with a message naming it."""
+    try:
+        number = int(value.strip() or "0")
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise ValueError(f"{name} must be a whole number of 0 or more, not {value!r}")
+    return number
 
 
 def _rate_limit(env: Mapping[str, str], name: str, default: str) -> str:
