@@ -73,6 +73,8 @@ _BOOKKEEPING = frozenset(
         "lease_owner",
         "lease_until",
         "use_count",
+        # Moves with every password change and deactivation, which the trail shows already.
+        "session_version",
     }
 )
 _SECRETS = frozenset(

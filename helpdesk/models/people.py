@@ -46,6 +46,9 @@ class User(UserMixin, db.Model):
     # Deleting a view clears it; landing checks the view is still there and still theirs.
     home_view_id: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Part of every login session's id: a password change or deactivation moves it on, which
+    # ends that user's sessions and remember-me cookies on every device.
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
     teams: Mapped[list[Team]] = relationship(
@@ -55,6 +58,10 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses sessions of deactivated users
         return self.active
+
+    def get_id(self) -> str:
+        """The session's user id: "<id>:<session version>" (checked on every request)."""
+        return f"{self.id}:{self.session_version}"
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)

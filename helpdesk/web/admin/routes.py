@@ -40,7 +40,8 @@ def new_user() -> str | Response:
                 form.email.data, form.password.data, form.role.data, form.name.data
             )
         except accounts.AccountError as refused:
-            form.email.errors.append(str(refused))
+            field = form.password if refused.field == "password" else form.email
+            field.errors.append(str(refused))
         else:
             db.session.commit()
             flash(f"{user.name} can now log in as {user.email}.", "success")
@@ -81,10 +82,14 @@ def reset_password(user_id: int) -> str | Response:
     user = db.session.get(User, user_id) or abort(404)
     password_form = ResetPasswordForm(prefix="pw")
     if password_form.validate_on_submit():
-        accounts.reset_password(user, password_form.password.data)
-        db.session.commit()
-        flash(f"New password set for {user.name}.", "success")
-        return redirect(url_for("admin.edit_user", user_id=user.id))
+        try:
+            accounts.reset_password(user, password_form.password.data)
+        except accounts.AccountError as refused:
+            password_form.password.errors.append(str(refused))
+        else:
+            db.session.commit()
+            flash(f"New password set for {user.name}; their sessions have ended.", "success")
+            return redirect(url_for("admin.edit_user", user_id=user.id))
     form = EditUserForm(obj=user, formdata=None)
     page = render_template(
         "admin/edit_user.html", user=user, form=form, password_form=password_form
