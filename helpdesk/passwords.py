@@ -46,11 +46,12 @@ def _letters_and_digits(text: str) -> str:
 def _is_common(password: str, plain: str) -> bool:
     if len(set(plain)) <= 2 or _repeats_a_short_part(plain) or _is_a_run(plain):
         return True
-    common = _common_stems()
-    for form in {plain, _letters_and_digits(password.lower().translate(_SWAPS))}:
-        if form in common or form.rstrip("0123456789") in common:
-            return True
-    return False
+    lowered = password.lower()
+    # Digits and signs tacked on the end ("password2024!") make a common stem no safer.
+    stem = re.sub(r"[^a-z]+$", "", lowered)
+    forms = {plain, plain.rstrip("0123456789")}
+    forms |= {_letters_and_digits(text.translate(_SWAPS)) for text in (lowered, stem)}
+    return not _common_stems().isdisjoint(forms)
 
 
 def _repeats_a_short_part(plain: str) -> bool:
