@@ -9,13 +9,14 @@ this flushes and the caller commits, also when the login is refused: the count m
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from helpdesk import accounts, audit
+from helpdesk import accounts, audit, two_factor
 from helpdesk.extensions import db
 from helpdesk.models import LoginThrottle, User, utcnow
 
@@ -27,6 +28,7 @@ MAX_DELAY = timedelta(minutes=15)
 # After this long without a failure the count starts again from nothing.
 FORGET_AFTER = timedelta(hours=1)
 WRONG = "Wrong email or password, or the account is deactivated."
+WRONG_CODE = "That code is not right (or was used already): type the app's current code."
 
 
 class LoginRefused(Exception):
@@ -45,8 +47,40 @@ class _Counter:
 
 
 def authenticate(email: str, password: str, address: str) -> User:
-    """The active user with this email and password, or LoginRefused; failures are counted."""
+    """The active user with this email and password, or LoginRefused; failures are counted.
+
+    The account's count starts again only when the whole login succeeds (``succeeded``): a
+    right password must not wipe the count of wrong two-factor codes.
+    """
     email = email.strip().lower()
+    user = accounts.user_by_email(email)
+    _attempt(
+        email,
+        address,
+        lambda: user is not None and user.active and user.check_password(password),
+        WRONG,
+    )
+    assert user is not None  # _attempt returned: the password was right
+    return user
+
+
+def confirm_code(user: User, code: str, address: str) -> None:
+    """Accept the second step's code (app or recovery) or raise LoginRefused, counted alike."""
+    _attempt(user.email, address, lambda: two_factor.accepts(user, code), WRONG_CODE)
+
+
+def succeeded(user: User) -> None:
+    """The whole login went through: the account's failures are forgotten."""
+    row = db.session.scalar(
+        select(LoginThrottle).where(LoginThrottle.key == f"account:{user.email}")
+    )
+    if row is not None:
+        row.failures, row.blocked_until = 0, None
+        db.session.flush()
+
+
+def _attempt(email: str, address: str, passes: Callable[[], bool], wrong: str) -> None:
+    """Run the check unless a wait is on; count a failure and raise LoginRefused when it fails."""
     now = utcnow()
     counters = (
         _Counter(f"account:{email}", ACCOUNT_FREE_FAILURES, "for this account"),
@@ -63,14 +97,11 @@ def authenticate(email: str, password: str, address: str) -> User:
                 after={"address": address, "until": row.blocked_until.isoformat()},
             )
             raise LoginRefused(_wait_message(counter, row.blocked_until - now), throttled=True)
-    user = accounts.user_by_email(email)
-    if user is not None and user.active and user.check_password(password):
-        account = rows[0]
-        account.failures, account.blocked_until = 0, None
-        db.session.flush()
-        return user
+    if passes():
+        return
     waits = [
-        _count_failure(c, row, now, email, address) for c, row in zip(counters, rows, strict=True)
+        _count_failure(counter, row, now, email, address)
+        for counter, row in zip(counters, rows, strict=True)
     ]
     db.session.flush()
     longest = max(
@@ -79,8 +110,8 @@ def authenticate(email: str, password: str, address: str) -> User:
         default=None,
     )
     if longest is None:
-        raise LoginRefused(WRONG, throttled=False)
-    raise LoginRefused(f"{WRONG} {_wait_message(*longest)}", throttled=False)
+        raise LoginRefused(wrong, throttled=False)
+    raise LoginRefused(f"{wrong} {_wait_message(*longest)}", throttled=False)
 
 
 def _row(key: str) -> LoginThrottle:

@@ -8,10 +8,11 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
+import pyotp
 import pytest
 from sqlalchemy import select
 
-from helpdesk import create_app, logins
+from helpdesk import create_app, logins, two_factor
 from helpdesk.extensions import db
 from helpdesk.models import AuditEvent, Role, User, utcnow
 from helpdesk.passwords import password_problem
@@ -314,3 +315,103 @@ def test_no_template_has_an_inline_script_or_event_handler():
 
 def _error(page: str) -> str:
     return re.search(r'id="password-error">([^<]*)<', page).group(1)
+
+
+def turn_on_two_factor(client) -> tuple[pyotp.TOTP, list[str]]:
+    """Through the Security page, as the logged-in user: the app's TOTP and the recovery codes."""
+    started = client.post("/account/security/two-factor/start")
+    secret = re.search(r'id="two-factor-secret">([A-Z2-7]+)<', started.text).group(1)
+    totp = pyotp.TOTP(secret)
+    assert f"otpauth://totp/Helpdesk:{ADA.replace('@', '%40')}" in started.text
+    wrong = client.post("/account/security/two-factor", data={"code": "000000"})
+    assert wrong.status_code == 400 and "That code does not match" in wrong.text
+    done = client.post("/account/security/two-factor", data={"code": totp.at(two_factor.utcnow())})
+    codes = re.findall(r"<li><code>([0-9a-f]{6}-[0-9a-f]{6})</code></li>", done.text)
+    return totp, codes
+
+
+def test_two_factor_asks_for_a_code_after_the_password(client, login, setup, clock, monkeypatch):
+    monkeypatch.setattr(two_factor, "utcnow", lambda: clock.now)
+    login(Role.AGENT, email=ADA)
+    totp, codes = turn_on_two_factor(client)
+    assert len(codes) == 10 == len(set(codes))
+    with setup():
+        stored = accounts_user(ADA).totp_secret_encrypted
+    assert stored and totp.secret not in stored  # encrypted with the app's key
+    client.post("/logout")
+
+    page = attempt(client, PASSWORD)
+    assert page.headers["Location"] == "/login/code"
+    assert client.get("/tickets").headers["Location"].startswith("/login")  # not in yet
+    # The code that turned two-factor on was seen once already: it does not open a session.
+    used = client.post("/login/code", data={"code": totp.at(clock.now)})
+    assert "That code is not right (or was used already)" in used.text
+    clock.advance(seconds=30)
+    done = client.post("/login/code", data={"code": totp.at(clock.now)})
+    assert done.status_code == 302 and client.get("/tickets").status_code == 200
+
+    client.post("/logout")
+    attempt(client, PASSWORD)
+    assert client.post("/login/code", data={"code": codes[0]}).status_code == 302
+    client.post("/logout")
+    attempt(client, PASSWORD)
+    again = client.post("/login/code", data={"code": codes[0]})
+    assert "That code is not right" in again.text  # each recovery code works once
+
+
+def test_wrong_codes_wait_like_wrong_passwords(client, login, clock):
+    login(Role.AGENT, email=ADA)
+    turn_on_two_factor(client)
+    client.post("/logout")
+    attempt(client, PASSWORD)
+    for _ in range(5):
+        page = client.post("/login/code", data={"code": "123456"})
+    assert "Too many failed logins for this account: try again in 1 second." in page.text
+    # The right password again does not wipe the count of wrong codes.
+    assert attempt(client, PASSWORD).status_code == 429
+
+
+def test_admins_must_set_up_two_factor_when_the_setting_says_so(client, login, setup, app):
+    login(Role.ADMIN, email="jo@helpdesk.test", name="Jo Admin")
+    assert client.get("/tickets").status_code == 200
+    client.post("/admin/users/two-factor-policy", data={"required": "y"})
+    blocked = client.get("/tickets")
+    assert blocked.headers["Location"] == "/account/security"
+    assert client.get("/admin/users").headers["Location"] == "/account/security"
+    agent = app.test_client()
+    with setup():
+        user = User(email=ADA, name="Ada", role=Role.AGENT)
+        user.set_password(PASSWORD)
+        db.session.add(user)
+    attempt(agent, PASSWORD)
+    assert agent.get("/tickets").status_code == 200  # the setting is about admins
+
+    client.post("/account/security/two-factor/start")
+    page = client.get("/account/security")
+    secret = re.search(r'id="two-factor-secret">([A-Z2-7]+)<', page.text).group(1)
+    client.post("/account/security/two-factor", data={"code": pyotp.TOTP(secret).now()})
+    assert client.get("/tickets").status_code == 200
+
+
+def test_an_admin_resets_a_lost_two_factor_and_the_trail_shows_it(client, login, app, setup):
+    admin = login(Role.ADMIN)
+    ada_browser = app.test_client()
+    with setup():
+        user = User(email=ADA, name="Ada", role=Role.AGENT)
+        user.set_password(PASSWORD)
+        db.session.add(user)
+        db.session.flush()
+        ada = user.id
+    attempt(ada_browser, PASSWORD)
+    turn_on_two_factor(ada_browser)
+    assert "Reset two-factor" in client.get(f"/admin/users/{ada}").text
+
+    client.post(f"/admin/users/{ada}/two-factor/reset")
+    with setup():
+        assert not accounts_user(ADA).has_two_factor
+        row = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "user.changed").order_by(AuditEvent.id)
+        ).all()[-1]
+        assert (row.actor_id, row.target_id) == (admin, str(ada))
+        assert row.after == {"totp_secret_encrypted": None}
+        assert row.before == {"totp_secret_encrypted": "(changed)"}

@@ -15,7 +15,7 @@ from helpdesk.models.base import (
 )
 from helpdesk.models.channels import Endpoint, InboxItem, StageRule, StageSla
 from helpdesk.models.chat import ChatConversation, ChatEvent
-from helpdesk.models.logins import LoginThrottle
+from helpdesk.models.logins import LoginThrottle, RecoveryCode, SecurityPolicy
 from helpdesk.models.macros import Macro
 from helpdesk.models.mail import InboundEmail, IntakeOutcome, Mailbox, Security
 from helpdesk.models.outreach import Campaign
@@ -69,10 +69,12 @@ __all__ = [
     "Mailbox",
     "Message",
     "Priority",
+    "RecoveryCode",
     "Role",
     "RoutingRule",
     "SavedView",
     "Security",
+    "SecurityPolicy",
     "Stage",
     "StageRule",
     "StageSla",

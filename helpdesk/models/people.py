@@ -49,6 +49,11 @@ class User(UserMixin, db.Model):
     # Part of every login session's id: a password change or deactivation moves it on, which
     # ends that user's sessions and remember-me cookies on every device.
     session_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # Two-factor: the TOTP secret, encrypted like mailbox passwords (helpdesk/credentials.py);
+    # None while two-factor is off. The last time step a code was accepted for, so a code
+    # seen over someone's shoulder cannot be used a second time.
+    totp_secret_encrypted: Mapped[str | None] = mapped_column(String(300))
+    totp_last_step: Mapped[int | None]
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
     teams: Mapped[list[Team]] = relationship(
@@ -58,6 +63,10 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses sessions of deactivated users
         return self.active
+
+    @property
+    def has_two_factor(self) -> bool:
+        return self.totp_secret_encrypted is not None
 
     def get_id(self) -> str:
         """The session's user id: "<id>:<session version>" (checked on every request)."""

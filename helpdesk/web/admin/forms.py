@@ -88,6 +88,11 @@ class ResetPasswordForm(FlaskForm):
     reset = SubmitField("Set password")
 
 
+class TwoFactorPolicyForm(FlaskForm):
+    required = BooleanField("Admins must use two-factor (set up before anything else)")
+    save_policy = SubmitField("Save")
+
+
 class NewTokenForm(FlaskForm):
     user = SelectField("For user", validators=[DataRequired()])
     name = StringField(
