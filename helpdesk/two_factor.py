@@ -56,8 +56,10 @@ def turn_off(user: User) -> None:
 
 def accepts(user: User, code: str) -> bool:
     """Whether ``code`` is the app's current code (each used once) or an unused recovery code."""
+    if user.totp_secret_encrypted is None:  # reset by an admin meanwhile
+        return False
     code = "".join(code.split())
-    secret = credentials.decrypt(user.totp_secret_encrypted or "")
+    secret = credentials.decrypt(user.totp_secret_encrypted)
     step = _matching_step(secret, code, after=user.totp_last_step)
     if step is not None:
         user.totp_last_step = step

@@ -72,6 +72,7 @@ def test_agent_manager_and_admin_pages_pass_the_policy(
         "/admin/teams",
         "/admin/webhooks",
         "/admin/audit",
+        "/account/security",
     ]
     for path in pages:
         answer = page.goto(f"{live_url}{path}")
@@ -79,6 +80,10 @@ def test_agent_manager_and_admin_pages_pass_the_policy(
         assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
         page.wait_for_load_state("networkidle")
         assert violations(page) == [], path
+
+    page.get_by_role("button", name="Set up two-factor").click()
+    expect(page.locator("#two-factor-secret")).to_be_visible()
+    assert violations(page) == []
 
     page.goto(f"{live_url}/reports/stages")
     page.get_by_label("Channel").select_option("sms")
