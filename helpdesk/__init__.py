@@ -9,7 +9,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from helpdesk.config import engine_options, load_config
+from helpdesk.config import engine_options, load_config, secure_cookies
 from helpdesk.extensions import csrf, db, limiter, login_manager, migrate, render_column_type
 
 
@@ -19,6 +19,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     load_config(app)
     if test_config:
         app.config.update(test_config)
+    secure_cookies(app, test_config or {})
     app.config.setdefault(
         "SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
     )

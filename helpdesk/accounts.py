@@ -15,8 +15,7 @@ from sqlalchemy import func, select
 
 from helpdesk.extensions import db
 from helpdesk.models import ApiToken, Role, TokenScope, User, utcnow
-
-MIN_PASSWORD_LENGTH = 8
+from helpdesk.passwords import password_problem
 
 
 class AccountError(Exception):
@@ -44,10 +43,10 @@ def normalize_login(email: str) -> str:
     return email
 
 
-def check_password_rules(password: str) -> None:
-    """Refuse a password too short to be safe."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"must be at least {MIN_PASSWORD_LENGTH} characters", "password")
+def check_password_rules(password: str, email: str, name: str) -> None:
+    """Refuse a password that is short, common, or made of the person's name or address."""
+    if problem := password_problem(password, email, name):
+        raise AccountError(problem, "password")
 
 
 def user_by_email(email: str) -> User | None:
@@ -62,10 +61,11 @@ def active_users() -> list[User]:
 def create_user(email: str, password: str, role: Role | str, name: str | None = None) -> User:
     """A new active user who logs in with ``email`` and ``password``."""
     email = normalize_login(email)
-    check_password_rules(password)
+    name = (name or "").strip() or email.split("@")[0]
     if user_by_email(email) is not None:
         raise AccountError(f"a user with email {email} already exists", "email")
-    user = User(email=email, name=(name or "").strip() or email.split("@")[0], role=Role(role))
+    check_password_rules(password, email, name)
+    user = User(email=email, name=name, role=Role(role))
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
@@ -85,17 +85,25 @@ def update_user(user: User, *, name: str, role: Role | str, active: bool, actor:
         raise AccountError("you cannot deactivate yourself", "active")
     user.name = name.strip() or user.name
     user.role = role
-    user.active = active
     if not active:
         user.available = False
+        if user.active:
+            end_sessions(user)
+    user.active = active
     db.session.flush()
 
 
 def reset_password(user: User, password: str) -> None:
-    """Give a user a new password, if it keeps the password rules."""
-    check_password_rules(password)
+    """Set a new password that passes the rules; every session the user had ends."""
+    check_password_rules(password, user.email, user.name)
     user.set_password(password)
+    end_sessions(user)
     db.session.flush()
+
+
+def end_sessions(user: User) -> None:
+    """Log the user out everywhere: browsers and remember-me cookies alike."""
+    user.session_version += 1
 
 
 def expiry_after(day: date, timezone: str) -> datetime:

@@ -27,6 +27,7 @@ from helpdesk.models import (
     Macro,
     Mailbox,
     RoutingRule,
+    SecurityPolicy,
     StageRule,
     StageSla,
     StageSurvey,
@@ -50,6 +51,7 @@ AUDITED = {
     Team: "team",
     TeamMember: "team_member",
     Campaign: "campaign",
+    SecurityPolicy: "security_policy",
 }
 # What the system keeps up to date by itself (no person changed it), and a person's own
 # preferences (being available, the view they land on), which are nobody else's business.
@@ -73,10 +75,19 @@ _BOOKKEEPING = frozenset(
         "lease_owner",
         "lease_until",
         "use_count",
+        # Moves with every password change and deactivation, which the trail shows already.
+        "session_version",
+        "totp_last_step",
     }
 )
 _SECRETS = frozenset(
-    {"password_hash", "token_hash", "imap_password_encrypted", "smtp_password_encrypted"}
+    {
+        "password_hash",
+        "token_hash",
+        "totp_secret_encrypted",
+        "imap_password_encrypted",
+        "smtp_password_encrypted",
+    }
 )
 _SECRET_WORDS = ("secret", "password", "token")
 CHANGED = "(changed)"  # what the trail keeps of a secret

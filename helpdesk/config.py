@@ -62,10 +62,27 @@ def load_config(app: Flask) -> None:
         ),
         # Per API token (per address without one), counted where Flask-Limiter counts.
         HELPDESK_API_RATE_LIMIT=_rate_limit(env, "HELPDESK_API_RATE_LIMIT", "600 per minute"),
+        # Scripts cannot read the login cookies and other sites' forms do not carry them.
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
         TWILIO_ACCOUNT_SID=env.get("TWILIO_ACCOUNT_SID"),
         TWILIO_AUTH_TOKEN=env.get("TWILIO_AUTH_TOKEN"),
         TWILIO_API_URL=env.get("TWILIO_API_URL", "https://api.twilio.com"),
     )
+
+
+def secure_cookies(app: Flask, overrides: Mapping[str, object]) -> None:
+    """Send the login cookies over HTTPS only when the helpdesk is served over HTTPS.
+
+    Decided after the overrides, from the public URL they may change; the demo and the tests
+    run on plain http://127.0.0.1, where a Secure cookie would never come back.
+    """
+    https = app.config["HELPDESK_PUBLIC_URL"].lower().startswith("https://")
+    for name in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
+        if name not in overrides:
+            app.config[name] = https
 
 
 def _switch(name: str, value: str) -> bool:

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from test_admin_channels import MAILBOX
 
+from helpdesk import credentials, two_factor
 from helpdesk.extensions import db
 from helpdesk.mail.mailboxes import MailboxSettings, add_mailbox
 from helpdesk.models import (
@@ -23,6 +24,7 @@ from helpdesk.models import (
     RoutingRule,
     Stage,
     Ticket,
+    User,
     WebhookDelivery,
 )
 
@@ -486,6 +488,12 @@ def test_every_admin_action_leaves_a_row_by_its_admin(
     user = lambda: newest("user")  # noqa: E731
     webhook = lambda: newest("webhook")  # noqa: E731
 
+    def reset_two_factor() -> None:
+        with setup():
+            bo = db.session.get(User, int(user()))
+            bo.totp_secret_encrypted = credentials.encrypt(two_factor.new_secret())
+        post(f"/admin/users/{user()}/two-factor/reset")
+
     def redeliver() -> None:
         open_ticket(sender="fay@customer.test")  # queues a ticket.created for the endpoint
         with setup():
@@ -506,6 +514,9 @@ def test_every_admin_action_leaves_a_row_by_its_admin(
             f"/admin/users/{user()}/password",
             {f"pw-{name}": value for name, value in password.items()},
         ),
+        "admin.reset_two_factor": reset_two_factor,
+        # Left off: requiring it would send this admin to set up two-factor before the rest.
+        "admin.two_factor_policy": lambda: post("/admin/users/two-factor-policy"),
         "admin.tokens": lambda: post("/admin/tokens", {"user": str(admin), "name": "shop"}),
         "admin.revoke_token": lambda: post(f"/admin/tokens/{newest('token')}/revoke"),
         "admin.sla_targets": lambda: post("/admin/sla", {"purchase_first_response": "2h"}),

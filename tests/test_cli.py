@@ -35,7 +35,7 @@ def test_create_user_refuses_mismatched_short_or_duplicate(ctx, runner, make_use
     mismatch = runner.invoke(args=["users", "create", "a@x.test"], input="long enough pw\nother\n")
     assert "do not match" in mismatch.output.lower()
     short = runner.invoke(args=["users", "create", "a@x.test", "--password", "short"])
-    assert short.exit_code != 0 and "at least 8" in short.output
+    assert short.exit_code != 0 and "at least 12" in short.output
     make_user(email="taken@x.test")
     taken = runner.invoke(args=["users", "create", "taken@x.test", "--password", "long enough"])
     assert taken.exit_code != 0 and "already exists" in taken.output

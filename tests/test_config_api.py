@@ -56,7 +56,7 @@ def test_an_admin_adds_reads_and_changes_a_user_and_the_password_stays_secret(ap
     status, made = api(
         "POST",
         "/users",
-        {"email": " Kim@Shop.test ", "name": "Kim", "role": "agent", "password": "s3cret-pass"},
+        {"email": " Kim@Shop.test ", "name": "Kim", "role": "agent", "password": "amber kettle drift"},
     )
     assert status == 201, made
     assert "password" not in made and "password_hash" not in made
@@ -112,7 +112,7 @@ def test_the_last_active_admin_is_never_locked_out(api, bearer):
 
 
 def test_bad_user_input_is_named_and_changes_nothing(api, setup):
-    good = {"email": "lou@shop.test", "password": "long enough"}
+    good = {"email": "lou@shop.test", "password": "quiet harbour lantern"}
     assert api("POST", "/users", good)[0] == 201
     cases = [
         ({**good, "email": "lou@SHOP.test"}, ["email"]),
@@ -146,7 +146,7 @@ def test_agents_read_configuration_but_only_admins_change_it(api, bearer):
         assert api("GET", path, headers=agent)[0] == 200, path
     _, manager = bearer(Role.MANAGER)
     writes = [
-        ("POST", "/users", {"email": "x@shop.test", "password": "long enough"}),
+        ("POST", "/users", {"email": "x@shop.test", "password": "quiet harbour lantern"}),
         ("POST", "/teams", {"name": "Sales"}),
         ("POST", "/stage-rules", {"name": "sales", "stage": "purchase"}),
         ("POST", "/routing-rules", {"name": "sms", "gives_priority": "high"}),

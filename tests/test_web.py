@@ -331,7 +331,7 @@ def test_new_user_form_errors_sit_next_to_their_fields(client, login, setup, mak
         },
     )
     assert page.status_code == 200
-    assert 'id="password-error">At least 8 characters.' in page.text
+    assert 'id="password-error">must be at least 12 characters' in page.text
     assert 'id="confirm-error">The passwords differ.' in page.text
     page = client.post(
         "/admin/users/new",

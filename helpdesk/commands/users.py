@@ -42,9 +42,25 @@ def create_user(email: str, role: str, name: str | None, password: str) -> None:
     try:
         user = accounts.create_user(email, password, role, name)
     except accounts.AccountError as error:
-        raise click.ClickException(str(error)) from None
+        subject = "the password " if error.field == "password" else ""
+        raise click.ClickException(f"{subject}{error}") from None
     db.session.commit()
     click.echo(f"Created {user.role} {user.email}")
+
+
+@command.command("password")
+@click.argument("email")
+@click.password_option(help="Prompted twice when not given.")
+@with_appcontext
+def set_password(email: str, password: str) -> None:
+    """Give EMAIL a new password; the user's sessions end everywhere."""
+    user = _user_by_email(email)
+    try:
+        accounts.reset_password(user, password)
+    except accounts.AccountError as error:
+        raise click.ClickException(f"the password {error}") from None
+    db.session.commit()
+    click.echo(f"New password set for {user.email}; their sessions have ended.")
 
 
 @command.command("list")

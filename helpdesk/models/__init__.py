@@ -15,6 +15,7 @@ from helpdesk.models.base import (
 )
 from helpdesk.models.channels import Endpoint, InboxItem, StageRule, StageSla
 from helpdesk.models.chat import ChatConversation, ChatEvent
+from helpdesk.models.logins import LoginThrottle, RecoveryCode, SecurityPolicy
 from helpdesk.models.macros import Macro
 from helpdesk.models.mail import InboundEmail, IntakeOutcome, Mailbox, Security
 from helpdesk.models.outreach import Campaign
@@ -63,14 +64,17 @@ __all__ = [
     "InboundEmail",
     "InboxItem",
     "IntakeOutcome",
+    "LoginThrottle",
     "Macro",
     "Mailbox",
     "Message",
     "Priority",
+    "RecoveryCode",
     "Role",
     "RoutingRule",
     "SavedView",
     "Security",
+    "SecurityPolicy",
     "Stage",
     "StageRule",
     "StageSla",

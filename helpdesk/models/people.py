@@ -46,6 +46,14 @@ class User(UserMixin, db.Model):
     # Deleting a view clears it; landing checks the view is still there and still theirs.
     home_view_id: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Part of every login session's id: a password change or deactivation moves it on, which
+    # ends that user's sessions and remember-me cookies on every device.
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # Two-factor: the TOTP secret, encrypted like mailbox passwords (helpdesk/credentials.py);
+    # None while two-factor is off. The last time step a code was accepted for, so a code
+    # seen over someone's shoulder cannot be used a second time.
+    totp_secret_encrypted: Mapped[str | None] = mapped_column(String(300))
+    totp_last_step: Mapped[int | None]
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
     teams: Mapped[list[Team]] = relationship(
@@ -55,6 +63,14 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses sessions of deactivated users
         return self.active
+
+    @property
+    def has_two_factor(self) -> bool:
+        return self.totp_secret_encrypted is not None
+
+    def get_id(self) -> str:
+        """The session's user id: "<id>:<session version>" (checked on every request)."""
+        return f"{self.id}:{self.session_version}"
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)

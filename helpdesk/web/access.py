@@ -7,9 +7,11 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, request
+from flask import Flask, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
 
+from helpdesk import two_factor
 from helpdesk.chat.presence import note_agent_seen
 from helpdesk.extensions import db, login_manager
 from helpdesk.models import Role, User
@@ -22,12 +24,21 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "Please log in to continue."
     login_manager.login_message_category = "info"
     app.before_request(_note_seen)
+    app.before_request(_two_factor_first)
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
+def user_for_session(session_id: str) -> User | None:
+    """The active user a session's id names, while that session is still theirs."""
+    # "<id>:<session version>" (User.get_id): a session from before the user's last password
+    # change or deactivation names an older version and is over.
+    user_id, _, version = session_id.partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
 
 
 def _note_seen() -> None:
@@ -35,6 +46,20 @@ def _note_seen() -> None:
         return
     if note_agent_seen(current_user):
         db.session.commit()
+
+
+# Where an admin who must set up two-factor may still go: the login pages, their security
+# page, and what is not the workspace (the API has its own tokens; public pages).
+_OPEN_BLUEPRINTS = frozenset({"auth", "api", "chat", "webhooks", "survey", "unsubscribe", "verify"})
+
+
+def _two_factor_first() -> Response | None:
+    if not current_user.is_authenticated or request.blueprint in _OPEN_BLUEPRINTS:
+        return None
+    if request.endpoint == "static" or not two_factor.setup_required(current_user):
+        return None
+    flash("Admins must turn on two-factor before anything else: it takes a minute.", "info")
+    return redirect(url_for("auth.security"))
 
 
 def roles_required(*roles: Role) -> Callable[[View], View]:

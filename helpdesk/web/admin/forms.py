@@ -28,7 +28,6 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from channels.base import Channel
-from helpdesk.accounts import MIN_PASSWORD_LENGTH
 from helpdesk.models import (
     AssignmentMode,
     Priority,
@@ -40,22 +39,34 @@ from helpdesk.models import (
     TokenScope,
     User,
 )
+from helpdesk.passwords import MIN_PASSWORD_LENGTH, password_problem
 from helpdesk.tickets import sla
 from helpdesk.tickets.stage_rules import RULE_STAGES
 from helpdesk.web.formatting import CHANNEL_LABELS, STAGE_LABELS
 
 ROLE_CHOICES = [SelectChoice(role.value, role.value.capitalize()) for role in Role]
-PASSWORD_RULES = [
-    DataRequired(),
-    Length(min=MIN_PASSWORD_LENGTH, message=f"At least {MIN_PASSWORD_LENGTH} characters."),
-]
+
+
+def _password_rules(form: FlaskForm, field: PasswordField) -> None:
+    """helpdesk.passwords' rules, shown beside the other fields' errors; the service checks the
+    person's own name and address again when it sets the password."""
+    details = {name: form[name].data or "" for name in ("email", "name") if name in form}
+    if problem := password_problem(field.data or "", **details):
+        raise ValidationError(problem)
+
+
+PASSWORD_RULES = [DataRequired(), _password_rules]
+PASSWORD_HINT = (
+    f"At least {MIN_PASSWORD_LENGTH} characters, not a common password, not the person's name "
+    "or email; a few unrelated words make a good one."
+)
 
 
 class NewUserForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     role = SelectField("Role", choices=ROLE_CHOICES, default=Role.AGENT.value)
-    password = PasswordField("Password", validators=PASSWORD_RULES)
+    password = PasswordField("Password", validators=PASSWORD_RULES, description=PASSWORD_HINT)
     confirm = PasswordField(
         "Password again", validators=[EqualTo("password", message="The passwords differ.")]
     )
@@ -70,11 +81,16 @@ class EditUserForm(FlaskForm):
 
 
 class ResetPasswordForm(FlaskForm):
-    password = PasswordField("New password", validators=PASSWORD_RULES)
+    password = PasswordField("New password", validators=PASSWORD_RULES, description=PASSWORD_HINT)
     confirm = PasswordField(
         "New password again", validators=[EqualTo("password", message="The passwords differ.")]
     )
     reset = SubmitField("Set password")
+
+
+class TwoFactorPolicyForm(FlaskForm):
+    required = BooleanField("Admins must use two-factor (set up before anything else)")
+    save_policy = SubmitField("Save")
 
 
 class NewTokenForm(FlaskForm):

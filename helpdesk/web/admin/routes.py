@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
-from helpdesk import accounts
+from helpdesk import accounts, two_factor
 from helpdesk.extensions import db
 from helpdesk.models import ApiToken, User
 from helpdesk.tickets import sla
@@ -20,6 +20,7 @@ from helpdesk.web.admin.forms import (
     NewUserForm,
     ResetPasswordForm,
     SlaTargetsForm,
+    TwoFactorPolicyForm,
 )
 
 
@@ -27,7 +28,31 @@ from helpdesk.web.admin.forms import (
 @admin_required
 def users() -> str:
     everyone = db.session.scalars(select(User).order_by(User.active.desc(), User.name)).all()
-    return render_template("admin/users.html", users=everyone)
+    policy_form = TwoFactorPolicyForm(required=two_factor.policy().require_admin_two_factor)
+    db.session.commit()  # the policy row, made on first look
+    return render_template("admin/users.html", users=everyone, policy_form=policy_form)
+
+
+@bp.post("/users/two-factor-policy")
+@admin_required
+def two_factor_policy() -> Response:
+    form = TwoFactorPolicyForm()
+    if form.validate_on_submit():
+        two_factor.set_required_for_admins(form.required.data)
+        db.session.commit()
+        required = "must use" if form.required.data else "may choose"
+        flash(f"Admins {required} two-factor.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/two-factor/reset")
+@admin_required
+def reset_two_factor(user_id: int) -> Response:
+    user = db.session.get(User, user_id) or abort(404)
+    two_factor.turn_off(user)
+    db.session.commit()
+    flash(f"Two-factor is off for {user.name}; they log in with the password alone.", "success")
+    return redirect(url_for("admin.edit_user", user_id=user.id))
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -40,7 +65,8 @@ def new_user() -> str | Response:
                 form.email.data, form.password.data, form.role.data, form.name.data
             )
         except accounts.AccountError as refused:
-            form.email.errors.append(str(refused))
+            field = form.password if refused.field == "password" else form.email
+            field.errors.append(str(refused))
         else:
             db.session.commit()
             flash(f"{user.name} can now log in as {user.email}.", "success")
@@ -81,10 +107,14 @@ def reset_password(user_id: int) -> str | Response:
     user = db.session.get(User, user_id) or abort(404)
     password_form = ResetPasswordForm(prefix="pw")
     if password_form.validate_on_submit():
-        accounts.reset_password(user, password_form.password.data)
-        db.session.commit()
-        flash(f"New password set for {user.name}.", "success")
-        return redirect(url_for("admin.edit_user", user_id=user.id))
+        try:
+            accounts.reset_password(user, password_form.password.data)
+        except accounts.AccountError as refused:
+            password_form.password.errors.append(str(refused))
+        else:
+            db.session.commit()
+            flash(f"New password set for {user.name}; their sessions have ended.", "success")
+            return redirect(url_for("admin.edit_user", user_id=user.id))
     form = EditUserForm(obj=user, formdata=None)
     page = render_template(
         "admin/edit_user.html", user=user, form=form, password_form=password_form

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field, StrictBool, StrictStr
 
-from helpdesk.accounts import MIN_PASSWORD_LENGTH
 from helpdesk.models import Role, User
+from helpdesk.passwords import MIN_PASSWORD_LENGTH
 from helpdesk.web.api.schemas import Request, Response, RowId, Timestamp, change
 
 NAME_LENGTH = User.name.type.length

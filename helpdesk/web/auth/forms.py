@@ -1,7 +1,7 @@
-"""The login form."""
+"""The login form and the two-factor code form."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SubmitField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 
@@ -11,3 +11,14 @@ class LoginForm(FlaskForm):
     remember = BooleanField("Remember me on this computer")
     next = HiddenField()
     submit = SubmitField("Log in")
+
+
+class CodeForm(FlaskForm):
+    """The second step of a login, turning two-factor on, or off: one code."""
+
+    code = StringField(
+        "Code",
+        validators=[DataRequired(), Length(max=40)],
+        description="The 6 digits your authenticator app shows, or one of your recovery codes.",
+    )
+    submit = SubmitField("Confirm")
