@@ -183,7 +183,7 @@ class ReportRange:
         return [
             Ticket.created_at >= self.start,
             Ticket.created_at < self.end,
-            trait_condition(Trait.UNMERGED),
+            trait_condition(Trait.REPORTED),
             *self.narrowing(),
         ]
 
@@ -585,7 +585,7 @@ def drill_down(
         return args
     args["created_from"] = report.first_day.isoformat()
     args["created_to"] = report.last_day.isoformat()
-    traits = dict.fromkeys((*source, *_DRILL_TRAITS.get(metric, ()), Trait.UNMERGED))
+    traits = dict.fromkeys((*source, *_DRILL_TRAITS.get(metric, ()), Trait.REPORTED))
     args["has"] = ",".join(trait.value for trait in traits)
     return args
 

@@ -27,11 +27,12 @@ from helpdesk.models import (
     User,
 )
 from helpdesk.reports import stage_load, survey_figures
-from helpdesk.tickets import assignment, bulk, queries, service, versions
+from helpdesk.tickets import assignment, bulk, queries, service, trash, versions
+from helpdesk.tickets.bins import Bin
 from helpdesk.tickets.copies import addresses_in
 from helpdesk.tickets.errors import InvalidInput
 from helpdesk.web.api import bp, openapi, schemas, survey_schemas
-from helpdesk.web.api.auth import MANAGERS, api_user, require_role
+from helpdesk.web.api.auth import ADMINS, MANAGERS, api_user, require_role
 from helpdesk.web.api.dashboard_schemas import HotSpot
 from helpdesk.web.api.errors import ApiError
 from helpdesk.web.api.openapi import operation
@@ -60,6 +61,8 @@ def list_tickets() -> schemas.TicketPage:
     filters = queries.TicketFilter.from_args(
         request.args, me=api_user().id, timezone=current_app.config["HELPDESK_TIMEZONE"]
     )
+    if filters.in_bin == Bin.TRASH:
+        require_role(ADMINS, "the trash is for admins only")
     page = queries.ticket_page(filters, query.limit, query.cursor, queries.QueueSort(query.sort))
     return schemas.TicketPage.model_validate(page, from_attributes=True)
 
@@ -142,10 +145,13 @@ def bulk_update() -> schemas.BulkOutcome:
     event per change, its version up by one), or is refused with the reason and left as it was
     (a deactivated assignee; a closed ticket takes only tags; an id that names no ticket). A
     stage set here gets `stage_source` `api`. Unusable changes (an unknown status, a macro with
-    a reply text) are refused as a whole with 422 and change nothing.
+    a reply text) are refused as a whole with 422 and change nothing. `spam` and `deleted`
+    change closed tickets too; a ticket deleted meanwhile is refused.
     """
     body: schemas.BulkRequest = request.context.json
     user = api_user()
+    if body.changes.deleted:
+        require_role(MANAGERS, "only managers and admins delete tickets")
     target: list[int] | queries.TicketFilter
     if body.filter is not None:
         sent = body.filter.model_dump(mode="json", exclude_none=True)
@@ -183,6 +189,8 @@ def _bulk_changes(body: schemas.BulkChanges, user: User) -> bulk.BulkChanges:
         tags_remove=tuple(body.tags_remove),
         macro=macro,
         merge_into=_existing(Ticket, body.merge_into, "ticket"),
+        spam=body.spam,
+        deleted=body.deleted is True,
         stage_source=StageSource.API,
     )
 
@@ -434,9 +442,16 @@ def stage_load_report() -> schemas.StageLoad:
 
 
 def _ticket(ticket_id: int) -> Ticket:
-    ticket = queries.ticket_with_thread(ticket_id)
-    if ticket is None:
+    return visible_ticket(queries.ticket_with_thread(ticket_id), ticket_id)
+
+
+def visible_ticket(ticket: Ticket | None, ticket_id: int, *, writing: bool = True) -> Ticket:
+    """The ticket as the token's user may see it: 404 for none, or for a deleted one but to an
+    admin; a write to a deleted one is refused (422) until it is restored."""
+    if ticket is None or (ticket.is_deleted and api_user().role != Role.ADMIN):
         raise ApiError(404, "not_found", f"no ticket with id {ticket_id}")
+    if writing and request.method != "GET":
+        trash.refuse_if_deleted(ticket)
     return ticket
 
 
