@@ -277,6 +277,7 @@ def test_every_api_write_route_leaves_a_row_with_its_token(
     second = open_ticket(sender="bob@customer.test")
     third = open_ticket(sender="cid@customer.test", subject="Another thing")
     doomed = open_ticket(sender="dan@customer.test")
+    binned = open_ticket(sender="eve@customer.test")
     with setup():
         customer, other_customer, doomed_customer = (
             db.session.get(Ticket, ticket).customer_id for ticket in (first, second, doomed)
@@ -340,6 +341,10 @@ def test_every_api_write_route_leaves_a_row_with_its_token(
         "api.merge_ticket": lambda: call(
             "POST", f"/api/v1/tickets/{third}/merge", {"into": second}
         ),
+        "api.mark_spam": lambda: call("POST", f"/api/v1/tickets/{binned}/spam"),
+        "api.unmark_spam": lambda: call("DELETE", f"/api/v1/tickets/{binned}/spam"),
+        "api.delete_ticket": lambda: call("DELETE", f"/api/v1/tickets/{binned}"),
+        "api.restore_ticket": lambda: call("POST", f"/api/v1/tickets/{binned}/restore"),
         "api.create_ticket": lambda: call(
             "POST",
             "/api/v1/tickets",
@@ -421,6 +426,7 @@ def test_every_admin_action_leaves_a_row_by_its_admin(
         return {name: "" for name in (*RoutingRule.CONDITIONS, "team", "gives_priority")} | fields
 
     user = lambda: newest("user")  # noqa: E731
+    binned = open_ticket(sender="eve@customer.test")
     webhook = lambda: newest("webhook")  # noqa: E731
 
     def redeliver() -> None:
@@ -535,6 +541,10 @@ def test_every_admin_action_leaves_a_row_by_its_admin(
         "admin.resume_webhook": lambda: post(f"/admin/webhooks/{webhook()}/resume"),
         "admin.redeliver_webhook": redeliver,
         "admin.delete_webhook": lambda: post(f"/admin/webhooks/{webhook()}/delete"),
+        "admin.restore_ticket": lambda: [
+            post(f"/tickets/{binned}/delete"),
+            post(f"/admin/trash/{binned}/restore"),
+        ],
     }
     # A new admin action fails here until it is walked.
     assert set(steps) == admin_actions(app)

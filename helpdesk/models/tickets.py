@@ -109,6 +109,9 @@ class Ticket(db.Model):
             "channel",
             "assignee_id",
             "team_id",
+            # Spam and deleted tickets are no backlog.
+            "spam_at",
+            "deleted_at",
         ),
         # Per stage rule: how many tickets it decided and how many were corrected.
         Index("ix_tickets_intake_rule", "intake_rule"),

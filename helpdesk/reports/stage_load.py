@@ -22,6 +22,7 @@ from channels.base import Channel
 from helpdesk.extensions import db
 from helpdesk.models import Stage, Survey, Ticket, TicketStatus, utcnow
 from helpdesk.reports.sql import epoch_seconds, unindexed
+from helpdesk.tickets.bins import Bin, bin_condition
 from helpdesk.tickets.queries import (
     InvalidFilter,
     Trait,
@@ -165,8 +166,9 @@ class ReportRange:
         ]
 
     def narrowing(self) -> list[ColumnElement[bool]]:
-        """The channel, agent, team and source conditions (the backlog ignores the dates)."""
-        found = []
+        """The channel, agent, team and source conditions (the backlog ignores the dates); never
+        a spam or deleted ticket."""
+        found = [bin_condition(Bin.ACTIVE)]
         if self.channel:
             found.append(Ticket.channel == self.channel)
         if self.agent_id:

@@ -8,6 +8,7 @@ good: its rows, and the stored files no other row refers to.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
@@ -117,9 +118,11 @@ def purge_due_at(ticket: Ticket) -> datetime | None:
 
 
 def days_left(ticket: Ticket, now: datetime | None = None) -> int:
-    """Whole days before the ticket is purged (0 on its last day)."""
+    """Days before the ticket is purged, a day begun counting whole (30 just after deleting)."""
     due = purge_due_at(ticket)
-    return 0 if due is None else max((due - (now or utcnow())).days, 0)
+    if due is None:
+        return 0
+    return max(math.ceil((due - (now or utcnow())) / timedelta(days=1)), 0)
 
 
 def _moved(ticket: Ticket, actor: User, kind: str, before: str, after: str, at: datetime) -> None:
@@ -203,9 +206,11 @@ def purge(ticket_ids: list[int]) -> list[int]:
         db.session.execute(statement.execution_options(synchronize_session=False))
     forget_search_entries(ids)
     delete_files_on_commit(files)
-    for ticket in [t for t in db.session.identity_map.values() if isinstance(t, Ticket)]:
-        if ticket.id in ids:
-            db.session.expunge(ticket)
+    # The rows went in bulk: the session forgets what it held of them.
+    gone = {Ticket: set(ids), Message: set(messages)}
+    for (model, key, *_), row in list(db.session.identity_map.items()):
+        if key[0] in gone.get(model, ()):
+            db.session.expunge(row)
     return numbers
 
 

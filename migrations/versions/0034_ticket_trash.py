@@ -6,7 +6,7 @@ Create Date: 2026-12-07 05:10:00
 
 Spam and deleted tickets are left out of the queue and the reports; a deleted one is purged
 for good after 30 days. The stage report reads a range from its covering index alone, so the
-index gains both timestamps; the trash is listed and purged by ``deleted_at``.
+index gains both timestamps, and so does the backlog's; the trash is listed and purged by ``deleted_at``.
 
 """
 
@@ -36,6 +36,7 @@ _REPORT_COLUMNS = [
     "merged_into_id",
     "proactive",
 ]
+_BACKLOG_COLUMNS = ["status", "created_at", "stage", "channel", "assignee_id", "team_id"]
 
 
 def upgrade():
@@ -48,6 +49,8 @@ def upgrade():
     op.create_index("ix_tickets_deleted_at", "tickets", ["deleted_at"])
     op.drop_index("ix_tickets_report", table_name="tickets")
     op.create_index("ix_tickets_report", "tickets", [*_REPORT_COLUMNS, "spam_at", "deleted_at"])
+    op.drop_index("ix_tickets_backlog", table_name="tickets")
+    op.create_index("ix_tickets_backlog", "tickets", [*_BACKLOG_COLUMNS, "spam_at", "deleted_at"])
 
 
 def _add_user_reference(column: str) -> None:
@@ -66,6 +69,8 @@ def _add_user_reference(column: str) -> None:
 def downgrade():
     op.drop_index("ix_tickets_report", table_name="tickets")
     op.create_index("ix_tickets_report", "tickets", _REPORT_COLUMNS)
+    op.drop_index("ix_tickets_backlog", table_name="tickets")
+    op.create_index("ix_tickets_backlog", "tickets", _BACKLOG_COLUMNS)
     op.drop_index("ix_tickets_deleted_at", table_name="tickets")
     op.drop_index("ix_tickets_spam_at", table_name="tickets")
     for column in ("deleted_by_id", "spam_by_id"):
