@@ -15,7 +15,7 @@ from sqlalchemy import or_, select, update
 
 from helpdesk.extensions import db
 from helpdesk.models import Role, SavedView, Team, TeamMember, User
-from helpdesk.tickets import queries
+from helpdesk.tickets import bins, queries
 
 NAME_LENGTH = 80
 # What a view keeps of the queue's query string: its filters and its sort, never a cursor.
@@ -32,6 +32,8 @@ QUERY_KEYS = (
     "created_from",
     "created_to",
     "sort",
+    # The spam list (a view of the trash shows it to admins alone: see view_filter).
+    "in",
 )
 
 
@@ -140,8 +142,10 @@ def args_of_query(query: str) -> dict[str, str]:
 
 def view_filter(view: SavedView, user: User, timezone: str) -> queries.TicketFilter:
     """The tickets the view shows to ``user``; InvalidFilter when its stored filters no longer
-    make sense (say, a stage that was renamed)."""
-    return queries.TicketFilter.from_args(args_of(view), me=user.id, timezone=timezone)
+    make sense (say, a stage that was renamed) or show what ``user`` may not see (the trash)."""
+    filters = queries.TicketFilter.from_args(args_of(view), me=user.id, timezone=timezone)
+    bins.check_allowed(filters.in_bin, user.role)
+    return filters
 
 
 def view_counts(views: list[SavedView], user: User, timezone: str) -> dict[int, str]:

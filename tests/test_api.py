@@ -161,6 +161,8 @@ def test_ticket_list_is_newest_first_with_summaries(client, caller, queue):
         "version": 1,
         "merged_into": None,
         "split_from": None,
+        "spam": False,
+        "deleted_at": None,
     }
 
 
@@ -590,7 +592,7 @@ def test_unknown_routes_and_methods_under_the_api_answer_json(client, caller, op
         404,
         "not_found",
     )
-    response = client.delete(f"/api/v1/tickets/{ticket_id}", headers=caller.headers)
+    response = client.put(f"/api/v1/tickets/{ticket_id}", headers=caller.headers)
     assert error_of(response) == (405, "method_not_allowed")
     assert "PATCH" in response.headers["Allow"]
 

@@ -280,6 +280,7 @@ def test_every_api_write_route_leaves_a_row_with_its_token(
     second = open_ticket(sender="bob@customer.test")
     third = open_ticket(sender="cid@customer.test", subject="Another thing")
     doomed = open_ticket(sender="dan@customer.test")
+    binned = open_ticket(sender="eve@customer.test")
     with setup():
         customer, other_customer, doomed_customer = (
             db.session.get(Ticket, ticket).customer_id for ticket in (first, second, doomed)
@@ -334,7 +335,7 @@ def test_every_api_write_route_leaves_a_row_with_its_token(
 
     with setup():
         endpoint_id = db.session.scalar(select(Endpoint.id))
-    agent = call("POST", "/api/v1/users", {"email": "new@shop.test", "password": "long enough"})
+    agent = call("POST", "/api/v1/users", {"email": "new@shop.test", "password": "quiet harbour lantern"})
     team = call("POST", "/api/v1/teams", {"name": "Walkers"})
 
     steps = {
@@ -372,6 +373,10 @@ def test_every_api_write_route_leaves_a_row_with_its_token(
         "api.merge_ticket": lambda: call(
             "POST", f"/api/v1/tickets/{third}/merge", {"into": second}
         ),
+        "api.mark_spam": lambda: call("POST", f"/api/v1/tickets/{binned}/spam"),
+        "api.unmark_spam": lambda: call("DELETE", f"/api/v1/tickets/{binned}/spam"),
+        "api.delete_ticket": lambda: call("DELETE", f"/api/v1/tickets/{binned}"),
+        "api.restore_ticket": lambda: call("POST", f"/api/v1/tickets/{binned}/restore"),
         "api.create_ticket": lambda: call(
             "POST",
             "/api/v1/tickets",
@@ -387,7 +392,7 @@ def test_every_api_write_route_leaves_a_row_with_its_token(
         "api.create_customer": lambda: call(
             "POST",
             "/api/v1/customers",
-            {"name": "Eve", "identities": [{"kind": "email", "value": "eve@customer.test"}]},
+            {"name": "Gus", "identities": [{"kind": "email", "value": "gus@customer.test"}]},
         ),
         "api.update_customer": lambda: call(
             "PATCH", f"/api/v1/customers/{customer}", {"notes": "prefers phone"}
@@ -403,7 +408,7 @@ def test_every_api_write_route_leaves_a_row_with_its_token(
             "POST", f"/api/v1/customers/{doomed_customer}/erase", {"confirm": "ERASE"}
         ),
         "api.create_user": lambda: call(
-            "POST", "/api/v1/users", {"email": "kim@shop.test", "password": "long enough"}
+            "POST", "/api/v1/users", {"email": "kim@shop.test", "password": "quiet harbour lantern"}
         ),
         "api.update_user": lambda: call(
             "PATCH", f"/api/v1/users/{agent['id']}", {"teams": [team["id"]]}
@@ -486,6 +491,7 @@ def test_every_admin_action_leaves_a_row_by_its_admin(
         return {name: "" for name in (*RoutingRule.CONDITIONS, "team", "gives_priority")} | fields
 
     user = lambda: newest("user")  # noqa: E731
+    binned = open_ticket(sender="eve@customer.test")
     webhook = lambda: newest("webhook")  # noqa: E731
 
     def reset_two_factor() -> None:
@@ -609,6 +615,10 @@ def test_every_admin_action_leaves_a_row_by_its_admin(
         "admin.resume_webhook": lambda: post(f"/admin/webhooks/{webhook()}/resume"),
         "admin.redeliver_webhook": redeliver,
         "admin.delete_webhook": lambda: post(f"/admin/webhooks/{webhook()}/delete"),
+        "admin.restore_ticket": lambda: [
+            post(f"/tickets/{binned}/delete"),
+            post(f"/admin/trash/{binned}/restore"),
+        ],
     }
     # A new admin action fails here until it is walked.
     assert set(steps) == admin_actions(app)

@@ -56,7 +56,12 @@ def test_an_admin_adds_reads_and_changes_a_user_and_the_password_stays_secret(ap
     status, made = api(
         "POST",
         "/users",
-        {"email": " Kim@Shop.test ", "name": "Kim", "role": "agent", "password": "amber kettle drift"},
+        {
+            "email": " Kim@Shop.test ",
+            "name": "Kim",
+            "role": "agent",
+            "password": "amber kettle drift",
+        },
     )
     assert status == 201, made
     assert "password" not in made and "password_hash" not in made

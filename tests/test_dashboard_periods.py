@@ -238,7 +238,7 @@ def test_the_page_shows_changes_hot_spots_and_presets(manager, tickets):
     assert "Awareness" not in hot
     assert (
         "/tickets?stage=use&amp;created_from=2026-03-08&amp;created_to=2026-03-10"
-        "&amp;has=sla_breach,unmerged" in html
+        "&amp;has=sla_breach,reported" in html
     )
     # 20 March is "today": the preset links, none of them active for 8–10 March.
     assert 'href="/reports/stages?from=2026-03-14&amp;to=2026-03-20"' in html
@@ -251,7 +251,7 @@ def test_the_page_and_csv_follow_the_source_filter(manager, tickets):
     html = manager.get("/reports/stages?source=proactive&" + _query()).text
     shown = _page_table(html)
     assert shown[("purchase", "arrivals")][0] == "1"
-    assert "has=proactive,unmerged" in html
+    assert "has=proactive,reported" in html
     rows = csv.DictReader(
         io.StringIO(manager.get("/reports/stages.csv?source=proactive&" + _query()).text)
     )

@@ -24,7 +24,7 @@ from helpdesk.mail.intake import default_worker_name, fetch_all
 from helpdesk.mail.watch import listen_for_mail
 from helpdesk.media import fetch_due
 from helpdesk.outbox import RunSummary, run_due
-from helpdesk.tickets import assignment, sla
+from helpdesk.tickets import assignment, sla, trash
 from helpdesk.transient import describe, is_transient
 from helpdesk.webhooks.delivery import Dispatcher, deliver_due
 
@@ -51,8 +51,9 @@ def periodic_jobs(
     several at once (mailboxes are fetched under a lease row in the database, webhook payloads
     and MMS media are claimed with row locks, the SLA check and the pruning are idempotent,
     assignment holds each team's and agent's lock while it hands out tickets, webhook endpoints
-    are worked under a lease in their row). ``once``: each job has finished when it returns
-    (webhooks are sent before the job ends instead of in the background)."""
+    are worked under a lease in their row, the trash is purged with row locks). ``once``: each
+    job has finished when it returns (webhooks are sent before the job ends instead of in the
+    background)."""
     name = default_worker_name()
     poll = current_app.config["HELPDESK_MAIL_POLL_SECONDS"]
     return (
@@ -62,6 +63,7 @@ def periodic_jobs(
         PeriodicJob("recording SLA breaches", interval=60, run=sla.record_breaches),
         PeriodicJob("assigning waiting tickets", interval=1.0, run=assignment.run_due),
         PeriodicJob("pruning typing and presence", interval=600, run=prune_passing_events),
+        PeriodicJob("purging the trash", interval=3600, run=trash.purge_expired),
         # Returns at once: each endpoint is sent to in a thread of its own (see the module).
         PeriodicJob(
             "delivering webhooks",

@@ -72,6 +72,9 @@ REPORT_COLUMNS = (
     "merged_into_id",
     # Reactive and proactive tickets are counted apart.
     "proactive",
+    # Spam and deleted tickets are left out of the reports.
+    "spam_at",
+    "deleted_at",
 )
 
 
@@ -106,6 +109,9 @@ class Ticket(db.Model):
             "channel",
             "assignee_id",
             "team_id",
+            # Spam and deleted tickets are no backlog.
+            "spam_at",
+            "deleted_at",
         ),
         # Per stage rule: how many tickets it decided and how many were corrected.
         Index("ix_tickets_intake_rule", "intake_rule"),
@@ -166,10 +172,18 @@ class Ticket(db.Model):
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     # Split: the ticket whose later messages became this one.
     split_from_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    # Spam and the trash (helpdesk/tickets/trash.py): left out of queues, searches and reports;
+    # a deleted ticket is seen by admins alone and purged for good after the retention days.
+    spam_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    spam_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     endpoint: Mapped[Endpoint] = relationship()
     customer: Mapped[Customer] = relationship()
-    assignee: Mapped[User | None] = relationship()
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    spam_by: Mapped[User | None] = relationship(foreign_keys=[spam_by_id])
+    deleted_by: Mapped[User | None] = relationship(foreign_keys=[deleted_by_id])
     team: Mapped[Team | None] = relationship()
     previous_ticket: Mapped[Ticket | None] = relationship(
         remote_side=[id], foreign_keys=[previous_ticket_id]
@@ -187,6 +201,14 @@ class Ticket(db.Model):
         order_by="(TicketEvent.created_at, TicketEvent.id)",
         foreign_keys="TicketEvent.ticket_id",
     )
+
+    @property
+    def is_spam(self) -> bool:
+        return self.spam_at is not None
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
 
 
 class Message(db.Model):

@@ -59,6 +59,8 @@ PROPERTY_EVENTS = frozenset(
         "merged-into",
         "split-from",
         "split-into",
+        "spam",
+        "deleted",
     }
 )
 # Audit values that are settings of a ticket, not anything the customer said or is.
@@ -132,7 +134,11 @@ def erase_customer(customer: Customer) -> Erasure:
         erased.name, erased.notes, erased.erased_at = ERASED_NAME, None, utcnow()
     db.session.flush()
     db.session.expire(customer, ["identities"])
-    erasure = _finish(erasure, _forget_search_entries(held), _delete_files_on_commit(files))
+    erasure = _finish(
+        erasure,
+        forget_search_entries([ticket.id for ticket in held.tickets]),
+        delete_files_on_commit(files),
+    )
     audit.record("customer.erased", "customer", customer.id, after=erasure.counts())
     db.session.flush()
     return erasure
@@ -279,9 +285,8 @@ def _redacted(value: Any, personal: re.Pattern[str], everything: bool, key: str 
     return value
 
 
-def _forget_search_entries(held: Holdings) -> int:
-    """Drop the tickets' rows from the word index (renamed subjects were indexed on flush)."""
-    ids = [ticket.id for ticket in held.tickets]
+def forget_search_entries(ids: list[int]) -> int:
+    """Drop these tickets' rows from the word index (renamed subjects were indexed on flush)."""
     if not ids:
         return 0
     key = "ticket_id" if db.session.get_bind().dialect.name == "postgresql" else "rowid"
@@ -292,7 +297,7 @@ def _forget_search_entries(held: Holdings) -> int:
     return result.rowcount
 
 
-def _delete_files_on_commit(candidates: set[str]) -> int:
+def delete_files_on_commit(candidates: set[str]) -> int:
     """Queue the files no remaining row refers to for deletion at commit; returns how many."""
     still_used = set()
     for column in (Attachment.storage_key, Message.raw_ref, InboundEmail.raw_ref):

@@ -22,6 +22,7 @@ from channels.base import Channel
 from helpdesk.extensions import db
 from helpdesk.models import Stage, Survey, Ticket, TicketStatus, utcnow
 from helpdesk.reports.sql import epoch_seconds, unindexed
+from helpdesk.tickets.bins import Bin, bin_condition
 from helpdesk.tickets.queries import (
     InvalidFilter,
     Trait,
@@ -165,8 +166,9 @@ class ReportRange:
         ]
 
     def narrowing(self) -> list[ColumnElement[bool]]:
-        """The channel, agent, team and source conditions (the backlog ignores the dates)."""
-        found = []
+        """The channel, agent, team and source conditions (the backlog ignores the dates); never
+        a spam or deleted ticket."""
+        found = [bin_condition(Bin.ACTIVE)]
         if self.channel:
             found.append(Ticket.channel == self.channel)
         if self.agent_id:
@@ -183,7 +185,7 @@ class ReportRange:
         return [
             Ticket.created_at >= self.start,
             Ticket.created_at < self.end,
-            trait_condition(Trait.UNMERGED),
+            trait_condition(Trait.REPORTED),
             *self.narrowing(),
         ]
 
@@ -585,7 +587,7 @@ def drill_down(
         return args
     args["created_from"] = report.first_day.isoformat()
     args["created_to"] = report.last_day.isoformat()
-    traits = dict.fromkeys((*source, *_DRILL_TRAITS.get(metric, ()), Trait.UNMERGED))
+    traits = dict.fromkeys((*source, *_DRILL_TRAITS.get(metric, ()), Trait.REPORTED))
     args["has"] = ",".join(trait.value for trait in traits)
     return args
 

@@ -170,7 +170,7 @@ def _answers(report: ReportRange) -> Iterable[Survey]:
             Survey.answered_at >= report.start,
             Survey.answered_at < report.end,
             Survey.score.is_not(None),
-            trait_condition(Trait.UNMERGED),
+            trait_condition(Trait.REPORTED),
             # A survey is asked on its ticket's channel: the ticket's narrowing fits it.
             *report.narrowing(),
         )

@@ -28,6 +28,7 @@ from helpdesk.chat import presence
 from helpdesk.chat.presence import online
 from helpdesk.extensions import db
 from helpdesk.models import AssignmentMode, Team, TeamMember, Ticket, TicketStatus, User, utcnow
+from helpdesk.tickets.bins import Bin, bin_condition
 from helpdesk.tickets.properties import assign
 from helpdesk.transient import retried
 
@@ -142,7 +143,12 @@ def run_due(now: datetime | None = None) -> int:
 
 
 def _waiting(ticket: Ticket) -> bool:
-    return _assigns(ticket.team) and ticket.assignee_id is None and ticket.status in WORKING
+    return (
+        _assigns(ticket.team)
+        and ticket.assignee_id is None
+        and ticket.status in WORKING
+        and not (ticket.is_spam or ticket.is_deleted)
+    )
 
 
 def _assigns(team: Team | None) -> bool:
@@ -165,6 +171,7 @@ def _fill(team_id: int, at: datetime) -> int:
             Ticket.team_id == team_id,
             Ticket.assignee_id.is_(None),
             Ticket.status.in_(WORKING),
+            bin_condition(Bin.ACTIVE),
         )
         .order_by(Ticket.created_at, Ticket.id)
         .limit(pool.room())
@@ -240,7 +247,11 @@ def _loads(members: list[TeamMember]) -> dict[int, int]:
     counts = dict(
         db.session.execute(
             select(Ticket.assignee_id, func.count())
-            .where(Ticket.assignee_id.in_(ids), Ticket.status.in_(WORKING))
+            .where(
+                Ticket.assignee_id.in_(ids),
+                Ticket.status.in_(WORKING),
+                bin_condition(Bin.ACTIVE),
+            )
             .group_by(Ticket.assignee_id)
         ).all()
     )

@@ -32,11 +32,12 @@ from helpdesk.models import (
     User,
     utcnow,
 )
-from helpdesk.tickets import versions
+from helpdesk.tickets import trash, versions
 from helpdesk.tickets.errors import InvalidInput, TicketError
 from helpdesk.tickets.events import gathered
 from helpdesk.tickets.macros import apply_macro
 from helpdesk.tickets.merging import merge
+from helpdesk.tickets.outbound import IN_TRASH
 from helpdesk.tickets.properties import (
     _parse,
     assign,
@@ -51,7 +52,10 @@ from helpdesk.tickets.tags import add_tag, remove_tag, tag_name
 # DESIGN: bulk acts on at most this many tickets per request.
 MAX_TICKETS = 1000
 NOT_FOUND = "no such ticket"
-CLOSED = "closed tickets are final: in bulk only their tags change (reopen it on its page first)"
+CLOSED = (
+    "closed tickets are final: in bulk only their tags, spam mark or deletion change (reopen it "
+    "on its page first)"
+)
 
 
 class Keep:
@@ -81,12 +85,20 @@ class BulkChanges:
     tags_remove: tuple[str, ...] = ()
     macro: Macro | None = None  # its changes come after the fields above
     merge_into: Ticket | None = None  # last of all: each ticket merged into this one
+    spam: bool | None = None  # marked as spam (True) or not spam (False)
+    deleted: bool = False  # moved to the trash (managers and admins)
     stage_source: StageSource = StageSource.AGENT
 
-    def only_tags(self) -> bool:
-        """Whether tags are all these changes touch."""
-        tags = {"tags_add": self.tags_add, "tags_remove": self.tags_remove}
-        return self == BulkChanges(**tags, stage_source=self.stage_source)
+    def leaves_properties(self) -> bool:
+        """Whether these changes touch only tags, the spam mark and deletion, all of which a
+        closed ticket takes."""
+        kept = {
+            "tags_add": self.tags_add,
+            "tags_remove": self.tags_remove,
+            "spam": self.spam,
+            "deleted": self.deleted,
+        }
+        return self == BulkChanges(**kept, stage_source=self.stage_source)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +120,7 @@ class BulkResult:
 
 
 Apply = Callable[[Ticket, User, BulkChanges, datetime], object]
-Snapshot = tuple[dict[str, object], frozenset[str]]
+Snapshot = tuple[dict[str, object], frozenset[str], tuple[bool, bool]]
 
 
 def _each(
@@ -139,6 +151,9 @@ _STEPS: tuple[tuple[Callable[[BulkChanges], bool], Apply], ...] = (
         lambda t, a, c, at: apply_macro(c.macro, t, a, source=c.stage_source, at=at),
     ),
     (lambda c: c.merge_into is not None, lambda t, a, c, at: _merge(t, a, c.merge_into, at)),
+    (lambda c: c.spam is True, lambda t, a, c, at: trash.mark_spam(t, a, at=at)),
+    (lambda c: c.spam is False, lambda t, a, c, at: trash.unmark_spam(t, a, at=at)),
+    (lambda c: c.deleted, lambda t, a, c, at: trash.delete_ticket(t, a, at=at)),
 )
 
 
@@ -161,14 +176,24 @@ def apply_bulk(
     TooManyTickets past MAX_TICKETS. Flushes; the caller commits.
     """
     steps = _steps_for(changes)
+    if changes.deleted and actor.role not in trash.DELETERS:
+        raise InvalidInput("only managers and admins delete tickets")
     if changes.merge_into is not None:
         # Taken first, so that bulk merges into one ticket queue on it rather than deadlock.
         versions.lock(changes.merge_into.id)
     tickets, missing = _locked(target)
     result = BulkResult(refused=[Refusal(ticket_id, None, NOT_FOUND) for ticket_id in missing])
+    # Deleted since the queue showed it: nothing changes in the trash.
+    result.refused += [
+        Refusal(t.id, t.number, IN_TRASH.format(number=t.number)) for t in tickets if t.is_deleted
+    ]
+    tickets = [t for t in tickets if not t.is_deleted]
     at = utcnow()
-    # A closed ticket takes only tags: with other changes it may be refused, so it goes alone.
-    alone = [t for t in tickets if t.status == TicketStatus.CLOSED and not changes.only_tags()]
+    # A closed ticket takes only tags (and spam, deletion): with other changes it may be
+    # refused, so it goes alone.
+    alone = [
+        t for t in tickets if t.status == TicketStatus.CLOSED and not changes.leaves_properties()
+    ]
     together = [t for t in tickets if t not in alone]
     if not _change_together(together, steps, changes, actor, at, result):
         alone = together + alone
@@ -304,7 +329,8 @@ def _sort_out(
 
 
 def _snapshot(ticket: Ticket) -> Snapshot:
-    """What a bulk change can move on a ticket: its properties, its tags and where it was
-    merged."""
+    """What a bulk change can move on a ticket: its properties and where it was merged, its
+    tags, and whether it is spam or deleted."""
     properties = {**versions.current_properties(ticket), "merged_into": ticket.merged_into_id}
-    return properties, frozenset(tag.name for tag in ticket.tags)
+    bins = (ticket.is_spam, ticket.is_deleted)
+    return properties, frozenset(tag.name for tag in ticket.tags), bins

@@ -14,7 +14,7 @@ from helpdesk.tickets import identity_claims, sla
 from helpdesk.tickets.copies import copied_on_reply
 from helpdesk.tickets.errors import InvalidInput, TicketError
 from helpdesk.tickets.events import _excerpt, _record
-from helpdesk.tickets.outbound import _queue_outbound, delivery_block, reply_block
+from helpdesk.tickets.outbound import IN_TRASH, _queue_outbound, delivery_block, reply_block
 from helpdesk.tickets.properties import _change_status
 
 # What one reply may hold on each channel (DESIGN.md): Twilio's ceiling for a text, a chat
@@ -153,6 +153,8 @@ def add_note(ticket: Ticket, author: User, text: str, *, at: datetime | None = N
         raise TicketError(
             f"#{ticket.number} was merged into #{ticket.merged_into.number}: add the note there"
         )
+    if ticket.deleted_at is not None:
+        raise TicketError(IN_TRASH.format(number=ticket.number))
     _check_length(text, NOTE_LIMIT, "a note")
     at = at or utcnow()
     note = Message(

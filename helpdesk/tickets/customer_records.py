@@ -201,6 +201,8 @@ def _link_ticket(customer: Customer) -> Ticket:
             Ticket.customer_id == customer.id,
             Ticket.channel.in_((Channel.EMAIL, Channel.CHAT)),
             Ticket.merged_into_id.is_(None),
+            # Nothing is written on a ticket in the trash.
+            Ticket.deleted_at.is_(None),
         )
         .order_by(Ticket.created_at.desc(), Ticket.id.desc())
     )
@@ -270,6 +272,7 @@ def _waiting_tickets(customer_id: int) -> list[Ticket]:
                 Ticket.customer_id == customer_id,
                 Ticket.status.in_(_WAITING),
                 Ticket.merged_into_id.is_(None),
+                Ticket.deleted_at.is_(None),
             )
         )
     )

@@ -146,7 +146,8 @@ def _attach(msg: InboundMessage, endpoint: Endpoint, lookups: IntakeLookups) -> 
     else:
         ticket, reason = _ticket_for(msg, match, customer, endpoint, lookups, at)
         reason += reused
-        message = _store_inbound(msg, ticket, endpoint, reason, at)
+        # Kept on a spam ticket without starting anyone's wait or clock.
+        message = _store_inbound(msg, ticket, endpoint, reason, at, waits=not ticket.is_spam)
         if msg.keyword:
             _apply_keyword(msg, ticket, at)
     opened = match is None or ticket is not match.ticket
@@ -235,6 +236,9 @@ def _ticket_for(
         return ticket, f"{match.reason} (automatic message)"
     if msg.keyword in _QUIET_KEYWORDS:
         return ticket, f"{match.reason} ({msg.keyword.value} keyword)"
+    if ticket.is_spam:
+        # Kept where it belongs, quietly: no reopening, nobody told, no deadline.
+        return ticket, f"{match.reason} (the ticket is marked as spam)"
     if ticket.status == TicketStatus.CLOSED or (
         ticket.status == TicketStatus.SOLVED and not _within_reopen_window(ticket, at)
     ):

@@ -154,6 +154,9 @@ def check_merge(source: Ticket, target: Ticket) -> None:
         raise MergeRefused(
             f"#{target.number} is closed and takes no more messages: merge into an open ticket"
         )
+    for ticket in (source, target):
+        if ticket.deleted_at is not None:
+            raise MergeRefused(f"#{ticket.number} is in the trash")
 
 
 def _copy_events(source: Ticket, target: Ticket) -> None:

@@ -163,12 +163,15 @@ def _new_message_id() -> str:
 
 # An erased customer has no address or number left, and asked to be forgotten.
 ERASED_RECIPIENT = "the customer was erased: nothing can be sent to them"
+IN_TRASH = "#{number} was deleted and is in the trash: nothing can be written on it"
 
 
 def reply_block(ticket: Ticket) -> str | None:
     """Why no public reply can go out on this ticket right now; None when one can."""
     if ticket.merged_into is not None:
         return f"#{ticket.number} was merged into #{ticket.merged_into.number}: reply there"
+    if ticket.deleted_at is not None:
+        return IN_TRASH.format(number=ticket.number)
     if ticket.customer.erased_at is not None:
         return ERASED_RECIPIENT
     if ticket.channel != Channel.SMS:

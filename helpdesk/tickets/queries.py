@@ -50,6 +50,7 @@ from helpdesk.models import (
     ticket_tags,
 )
 from helpdesk.tickets import search
+from helpdesk.tickets.bins import Bin, bin_condition, parse_bin
 from helpdesk.tickets.filter_values import (
     MY_TEAMS,
     NO_TEAM,
@@ -80,7 +81,8 @@ class Trait(StrEnum):
     SLA_TARGET = "sla_target"  # its stage had a target when it arrived or was corrected
     SLA_BREACH = "sla_breach"  # a target was missed
     CSAT = "csat"  # the customer answered the satisfaction question
-    UNMERGED = "unmerged"  # not merged into another ticket (the reports count only these)
+    # Not merged into another ticket, not spam, not deleted: the reports count only these.
+    REPORTED = "reported"
     REACTIVE = "reactive"  # the customer started it (a request)
     PROACTIVE = "proactive"  # the business started it (outreach)
     FOLLOW_UP = "follow_up"  # flagged by an unhappy survey answer, not followed up yet
@@ -100,7 +102,7 @@ def trait_condition(trait: Trait) -> ColumnElement[bool]:
             Ticket.resolution_breached_at.is_not(None),
         ),
         Trait.CSAT: exists().where(Survey.ticket_id == Ticket.id, Survey.score.is_not(None)),
-        Trait.UNMERGED: Ticket.merged_into_id.is_(None),
+        Trait.REPORTED: and_(Ticket.merged_into_id.is_(None), bin_condition(Bin.ACTIVE)),
         Trait.REACTIVE: Ticket.proactive.is_(False),
         Trait.PROACTIVE: Ticket.proactive.is_(True),
         Trait.FOLLOW_UP: exists().where(
@@ -128,6 +130,7 @@ class TicketFilter:
     has: tuple[Trait, ...] = ()  # every trait must hold
     tags: tuple[str, ...] = ()  # any of these tags
     timezone: str = "UTC"  # the helpdesk's time zone, in which the dates are days
+    in_bin: Bin = Bin.ACTIVE  # the work, the spam, or the trash (admins only: the caller checks)
 
     @classmethod
     def from_args(cls, args: Mapping[str, str], me: int, timezone: str = "UTC") -> TicketFilter:
@@ -146,11 +149,12 @@ class TicketFilter:
             has=enum_list(Trait, args.get("has"), "has"),
             tags=tag_list(args.get("tag")),
             timezone=timezone,
+            in_bin=parse_bin(args.get("in")),
         )
 
     def conditions(self) -> list[ColumnElement[bool]]:
         """The WHERE clauses this filter stands for."""
-        found: list[ColumnElement[bool]] = []
+        found: list[ColumnElement[bool]] = [bin_condition(self.in_bin)]
         for column, values in (
             (Ticket.status, self.statuses),
             (Ticket.stage, self.stages),
@@ -447,8 +451,9 @@ class CustomerTickets:
 
 
 def customer_ticket_counts(customer_ids: list[int]) -> dict[int, CustomerTickets]:
-    """Ticket count and newest ticket of each of these customers (a page of them)."""
-    of_customer = Ticket.customer_id == Customer.id
+    """Ticket count and newest ticket of each of these customers (a page of them); tickets in
+    the trash left out."""
+    of_customer = and_(Ticket.customer_id == Customer.id, Ticket.deleted_at.is_(None))
     counted = select(func.count()).where(of_customer).correlate(Customer).scalar_subquery()
     # Both read the (customer_id, created_at) index, a few entries per customer.
     newest = (
@@ -471,11 +476,11 @@ def customer_ticket_counts(customer_ids: list[int]) -> dict[int, CustomerTickets
 
 
 def customer_tickets(customer_id: int) -> list[Ticket]:
-    """Every ticket of one customer, newest first."""
+    """Every ticket of one customer, newest first; those in the trash left out."""
     return list(
         db.session.scalars(
             select(Ticket)
-            .where(Ticket.customer_id == customer_id)
+            .where(Ticket.customer_id == customer_id, Ticket.deleted_at.is_(None))
             .order_by(Ticket.created_at.desc(), Ticket.id.desc())
             .options(selectinload(Ticket.assignee))
         )

@@ -86,10 +86,11 @@ def ask_at_solve(ticket: Ticket, at: datetime) -> Survey | None:
 def ask_for_rating(
     ticket: Ticket, at: datetime | None = None, *, kind: SurveyKind = SurveyKind.CSAT
 ) -> Survey | None:
-    """Queue the ticket's one survey question on its channel; None when nobody can be asked,
-    it was asked before, or its customer was asked too recently."""
+    """Queue the ticket's one survey question on its channel; None when nobody can be asked
+    (spam and deleted tickets ask nobody), it was asked before, or its customer was asked too
+    recently."""
     at = at or utcnow()
-    if _reply_recipient(ticket) is None:
+    if ticket.is_spam or ticket.is_deleted or _reply_recipient(ticket) is None:
         return None
     if survey_of(ticket) is not None:
         return None  # asked at an earlier solve: one question per ticket

@@ -232,7 +232,10 @@ def is_breached(ticket: Ticket) -> bool:
 
 
 def _pending_targets(ticket: Ticket) -> list[tuple[datetime, str]]:
-    done = ticket.status in (TicketStatus.SOLVED, TicketStatus.CLOSED)
+    # Nobody works on spam or deleted tickets: no deadline of theirs is breached meanwhile.
+    done = ticket.status in (TicketStatus.SOLVED, TicketStatus.CLOSED) or (
+        ticket.is_spam or ticket.is_deleted
+    )
     pending = []
     if (
         ticket.first_response_due_at

@@ -46,7 +46,12 @@ def find_thread(
         or _by_sms_conversation(msg, customer, endpoint)
         or _by_chat_conversation(msg, endpoint)
     )
-    return _followed(match) if match else None
+    if match is None:
+        return None
+    match = _followed(match)
+    # A customer's words never go into the trash: what would continue a deleted ticket opens
+    # a new one (see intake).
+    return None if match.ticket.is_deleted else match
 
 
 def merge_chain(ticket: Ticket) -> list[Ticket]:
@@ -135,6 +140,7 @@ def _by_sms_conversation(
             Ticket.channel == Channel.SMS,
             Ticket.customer_id == customer.id,
             Ticket.endpoint_id == endpoint.id,
+            Ticket.deleted_at.is_(None),
         )
         .order_by(
             case((Ticket.status.in_(_OPEN), 0), else_=1),
@@ -155,6 +161,7 @@ def _by_chat_conversation(msg: InboundMessage, endpoint: Endpoint) -> ThreadMatc
             Ticket.channel == Channel.CHAT,
             Ticket.endpoint_id == endpoint.id,
             Ticket.conversation_id == msg.conversation_id,
+            Ticket.deleted_at.is_(None),
         )
         .order_by(Ticket.id.desc())
         .limit(1)

@@ -37,6 +37,7 @@ from helpdesk.extensions import db
 from helpdesk.models import Direction, Message, Team, Ticket, TicketEvent, User
 from helpdesk.tickets import assignment, service
 from helpdesk.tickets.errors import InvalidInput, TicketError
+from helpdesk.tickets.outbound import IN_TRASH
 
 # --- keeping the version -----------------------------------------------------------------------
 
@@ -233,6 +234,8 @@ def change_properties(
     Untouched fields are never written. When another writer changed any of the changed fields
     since (to something else), nothing is applied: the writer decides with both values shown.
     """
+    if ticket.deleted_at is not None:
+        raise TicketError(IN_TRASH.format(number=ticket.number))
     changes = {name: wanted[name] for name in PROPERTIES if wanted[name] != seen[name]}
     if seen_version != ticket.version:
         now = current_properties(ticket)

@@ -15,7 +15,8 @@ from urllib.parse import quote
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
 
-from helpdesk.models import Attachment
+from helpdesk.extensions import db
+from helpdesk.models import Attachment, Role
 from helpdesk.storage import blob_store
 
 # Shown in the browser rather than downloaded: pictures, which cannot run anything.
@@ -67,6 +68,17 @@ def _ascii_fallback(name: str, default: str) -> str:
     if not any(char.isalnum() for char in stem):
         stem = default
     return f"{stem}{suffix}"
+
+
+def stored_attachment(attachment_id: int, role: Role) -> Attachment | None:
+    """The stored file with that id, when ``role`` may see its ticket: a deleted ticket's
+    files are for admins only, as the ticket is."""
+    found = db.session.get(Attachment, attachment_id)
+    if found is None or found.storage_key is None:
+        return None
+    if found.message.ticket.is_deleted and role != Role.ADMIN:
+        return None
+    return found
 
 
 def attachment_response(attachment: Attachment) -> Response:

@@ -39,6 +39,8 @@ _PROPERTIES = {
     "tag": "tags",
     "cc": "cc",
     "customer": "customer",
+    "spam": "spam",
+    "deleted": "deleted",
 }
 _SURVEY_KINDS = frozenset({"csat", "nps"})
 _PENDING = "helpdesk webhook events pending"

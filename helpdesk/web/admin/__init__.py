@@ -15,5 +15,6 @@ from helpdesk.web.admin import (  # noqa: E402,F401  (views register)
     stages,
     surveys,
     teams,
+    trash,
     webhooks,
 )

@@ -309,6 +309,7 @@ class RenameViewForm(FlaskForm):
 
 KEEP = SelectChoice("", "— leave —")
 NOBODY = "none"
+MARK_SPAM, NOT_SPAM, DELETE = "spam", "not-spam", "delete"
 
 
 class BulkForm(FlaskForm):
@@ -347,10 +348,23 @@ class BulkForm(FlaskForm):
     )
     # "1" once the agent has read that some chosen tickets are other customers'.
     confirm_merge = HiddenField()
+    trash = SelectField("Spam or trash", default="")
     apply = SubmitField("Apply")
 
-    def offer(self, users: list[User], teams: list[Team], usable_macros: list[Macro]) -> None:
-        """The agents, teams and macros (those without a reply text) to choose from."""
+    def offer(
+        self,
+        users: list[User],
+        teams: list[Team],
+        usable_macros: list[Macro],
+        may_delete: bool = False,
+    ) -> None:
+        """The agents, teams and macros (those without a reply text) to choose from, and
+        deleting for managers and admins."""
+        self.trash.choices = [
+            KEEP,
+            SelectChoice(MARK_SPAM, "Mark as spam"),
+            SelectChoice(NOT_SPAM, "Not spam"),
+        ] + ([SelectChoice(DELETE, "Delete")] if may_delete else [])
         self.assignee.choices = [KEEP, SelectChoice(NOBODY, "Unassign")] + [
             SelectChoice(str(u.id), u.name) for u in users
         ]
@@ -377,6 +391,8 @@ class BulkForm(FlaskForm):
             tags_remove=_tags(self.tags_remove.data),
             macro=macro,
             merge_into=self.merge_target(),
+            spam={MARK_SPAM: True, NOT_SPAM: False}.get(self.trash.data),
+            deleted=self.trash.data == DELETE,
         )
 
     def merge_target(self) -> Ticket | None:

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from helpdesk import accounts, saved_views, teams
 from helpdesk.extensions import db
 from helpdesk.models import SavedView
-from helpdesk.tickets import bulk, queries, service
+from helpdesk.tickets import bins, bulk, queries, service, trash
 from helpdesk.tickets.errors import TicketError
 from helpdesk.web.access import staff_required
 from helpdesk.web.agent import bp
@@ -129,7 +129,12 @@ def land_on_view(view_id: int) -> Response:
 def bulk_change() -> str | Response:
     """Change the ticked tickets (or all matching the filter) and show what happened to each."""
     form = BulkForm()
-    form.offer(accounts.active_users(), teams.all_teams(), bulk_macros())
+    form.offer(
+        accounts.active_users(),
+        teams.all_teams(),
+        bulk_macros(),
+        may_delete=current_user.role in trash.DELETERS,
+    )
     back = url_for("agent.queue") + "?" + (form.query.data or "")
     if not form.validate_on_submit():
         flash(f"Nothing changed: {_first_error(form)}.", "error")
@@ -161,11 +166,13 @@ def bulk_change() -> str | Response:
 
 def _bulk_target(form: BulkForm) -> list[int] | queries.TicketFilter:
     if form.all_matching.data:
-        return queries.TicketFilter.from_args(
+        filters = queries.TicketFilter.from_args(
             saved_views.args_of_query(form.query.data or ""),
             me=current_user.id,
             timezone=current_app.config["HELPDESK_TIMEZONE"],
         )
+        bins.check_allowed(filters.in_bin, current_user.role)
+        return filters
     ids = form.ticket_ids(request.form.getlist("ids"))
     if not ids:
         raise TicketError("tick the tickets to change first, or choose all matching the filter")

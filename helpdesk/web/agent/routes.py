@@ -20,8 +20,8 @@ from werkzeug.wrappers import Response
 from helpdesk import accounts, saved_views, teams
 from helpdesk.chat import events, presence
 from helpdesk.extensions import db
-from helpdesk.models import Attachment, Macro, Message, Role, Ticket, TicketStatus, User
-from helpdesk.tickets import assignment, bulk, queries, service, versions
+from helpdesk.models import Macro, Message, Role, Ticket, TicketStatus, User
+from helpdesk.tickets import assignment, bins, bulk, queries, service, trash, versions
 from helpdesk.tickets.copies import InvalidCc
 from helpdesk.tickets.errors import InvalidInput, TicketError
 from helpdesk.web.access import staff_required
@@ -33,7 +33,7 @@ from helpdesk.web.agent.forms import (
     SaveViewForm,
     TicketPropertiesForm,
 )
-from helpdesk.web.downloads import attachment_response
+from helpdesk.web.downloads import attachment_response, stored_attachment
 from helpdesk.web.live import event_stream, resume_point
 
 QUEUE_PAGE_SIZE = 50
@@ -79,6 +79,7 @@ def render_queue(save_form: SaveViewForm | None = None) -> tuple[str, int]:
         filters = queries.TicketFilter.from_args(
             request.args, me=current_user.id, timezone=timezone
         )
+        bins.check_allowed(filters.in_bin, current_user.role)
         sort = queries.parse_sort(request.args.get("sort"))
         page = queries.ticket_page(filters, QUEUE_PAGE_SIZE, request.args.get("cursor"), sort)
     except queries.InvalidFilter as invalid:
@@ -97,7 +98,9 @@ def render_queue(save_form: SaveViewForm | None = None) -> tuple[str, int]:
     save_form.offer_teams(teams.all_teams() if current_user.role == Role.ADMIN else my_teams)
     agents = accounts.active_users()
     bulk_form = BulkForm(formdata=None, data={"query": saved_views.view_query(request.args)})
-    bulk_form.offer(agents, teams.all_teams(), bulk_macros())
+    bulk_form.offer(
+        agents, teams.all_teams(), bulk_macros(), may_delete=current_user.role in trash.DELETERS
+    )
     views = saved_views.visible_views(current_user)
     shown = render_template(
         "agent/queue.html",
@@ -119,6 +122,7 @@ def render_queue(save_form: SaveViewForm | None = None) -> tuple[str, int]:
         # The save posts this queue's filters in its URL, as the queue reads them.
         save_action=f"{url_for('agent.save_view')}?{bulk_form.query.data}",
         bulk_form=bulk_form,
+        in_bin=filters.in_bin,
     )
     return shown, 400 if error else 200
 
@@ -240,8 +244,14 @@ def ticket(ticket_id: int) -> str:
 @bp.post("/tickets/<int:ticket_id>/messages")
 @staff_required
 def write_message(ticket_id: int) -> str | Response | tuple[str | Response, int]:
-    found = _ticket_or_404(ticket_id)
     compose = ComposeForm()
+    found = db.session.get(Ticket, ticket_id)
+    if found is not None and found.is_deleted:
+        # Deleted while the page was open: say so, and hand back what was written.
+        return render_template(
+            "agent/ticket_in_trash.html", ticket=found, text=compose.text.data
+        ), 409
+    found = _ticket_or_404(ticket_id)
     # A chat page sends replies itself and shows them from its live stream: no reload.
     from_live_page = request.accept_mimetypes.best == "application/json"
     if compose.validate_on_submit():
@@ -306,9 +316,7 @@ def _written(note: bool, status: TicketStatus | None) -> str:
 def update_properties(ticket_id: int) -> str | Response | tuple[str, int]:
     posted = TicketPropertiesForm()
     # Checked and written under the ticket's lock: no other writer slips in between.
-    found = versions.lock(ticket_id)
-    if found is None:
-        abort(404)
+    found = _visible_or_404(versions.lock(ticket_id))
     posted.offer_assignees(accounts.active_users(), found.assignee)
     posted.offer_teams(teams.all_teams())
     if not posted.validate_on_submit():
@@ -408,8 +416,8 @@ def customers() -> str | tuple[str, int]:
 @bp.get("/attachments/<int:attachment_id>")
 @staff_required
 def attachment(attachment_id: int) -> Response:
-    found = db.session.get(Attachment, attachment_id)
-    if found is None or found.storage_key is None:
+    found = stored_attachment(attachment_id, current_user.role)
+    if found is None:
         abort(404)
     return attachment_response(found)
 
@@ -430,16 +438,17 @@ def _same_site(url: str | None) -> bool:
 
 def _ticket_or_404(ticket_id: int) -> Ticket:
     """The ticket alone: what a reply, typing or a live stream needs, whatever its length."""
-    found = db.session.get(Ticket, ticket_id)
-    if found is None:
-        abort(404)
-    return found
+    return _visible_or_404(db.session.get(Ticket, ticket_id))
 
 
 def _thread_or_404(ticket_id: int) -> Ticket:
     """The ticket with all its page shows, loaded up front."""
-    found = queries.ticket_with_thread(ticket_id)
-    if found is None:
+    return _visible_or_404(queries.ticket_with_thread(ticket_id))
+
+
+def _visible_or_404(found: Ticket | None) -> Ticket:
+    # A deleted ticket is gone for everyone but the admins, who may restore it.
+    if found is None or (found.is_deleted and current_user.role != Role.ADMIN):
         abort(404)
     return found
 
@@ -492,6 +501,9 @@ def _render_ticket(
         picker=picker,
         viewers=[v for v in events.ticket_viewers(ticket.id) if v.user_id != current_user.id],
         presence_expires=int(events.PRESENCE_EXPIRES.total_seconds()),
+        may_delete=current_user.role in trash.DELETERS,
+        days_left=trash.days_left,
+        retention_days=trash.RETENTION_DAYS,
     )
 
 

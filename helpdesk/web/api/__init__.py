@@ -20,6 +20,7 @@ from helpdesk.web.api import (  # noqa: E402,F401
     stage_rules,
     tags,
     teams,
+    ticket_trash,
     users,
     webhooks,
 )

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from flask import request, url_for
 
-from helpdesk.models import Attachment, Ticket
+from helpdesk.models import Attachment
 from helpdesk.tickets import attachments, queries
 from helpdesk.web.api import bp, conversation_schemas, schemas
-from helpdesk.web.api.errors import found
 from helpdesk.web.api.openapi import operation
+from helpdesk.web.api.ticket_answers import ticket_row_or_404
 
 
 @bp.get("/tickets/<int:ticket_id>/messages")
@@ -24,7 +24,7 @@ def list_messages(ticket_id: int) -> conversation_schemas.MessagePage:
 
     Each as `GET /tickets/{id}` shows it; for threads too long to read in one answer.
     """
-    found(Ticket, ticket_id, "ticket")
+    ticket_row_or_404(ticket_id)
     query: schemas.PageQuery = request.context.query
     page = queries.message_page(ticket_id, query.limit, query.cursor)
     return conversation_schemas.MessagePage.model_validate(page, from_attributes=True)
@@ -38,7 +38,7 @@ def list_messages(ticket_id: int) -> conversation_schemas.MessagePage:
 )
 def list_attachments(ticket_id: int) -> conversation_schemas.TicketFileList:
     """Every file on a ticket's messages, received or sent, with the message it is on"""
-    found(Ticket, ticket_id, "ticket")
+    ticket_row_or_404(ticket_id)
     return conversation_schemas.TicketFileList(
         items=[_file(attachment) for attachment in attachments.ticket_files(ticket_id)]
     )

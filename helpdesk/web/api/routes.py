@@ -15,7 +15,6 @@ from flask import Response, current_app, request
 from channels.base import InboundAttachment
 from helpdesk.extensions import db
 from helpdesk.models import (
-    Attachment,
     Message,
     StageSource,
     Team,
@@ -24,15 +23,16 @@ from helpdesk.models import (
 )
 from helpdesk.reports import stage_load, survey_figures
 from helpdesk.tickets import assignment, bulk, queries, service, versions
+from helpdesk.tickets.bins import Bin
 from helpdesk.tickets.copies import addresses_in
 from helpdesk.tickets.errors import InvalidInput
 from helpdesk.web.api import bp, openapi, schemas, survey_schemas
-from helpdesk.web.api.auth import MANAGERS, api_user, require_role
+from helpdesk.web.api.auth import ADMINS, MANAGERS, api_user, require_role
 from helpdesk.web.api.dashboard_schemas import HotSpot
 from helpdesk.web.api.errors import ApiError, referenced
 from helpdesk.web.api.openapi import operation
-from helpdesk.web.api.ticket_answers import ETAG, Headers, ticket_or_404, with_etag
-from helpdesk.web.downloads import attachment_response
+from helpdesk.web.api.ticket_answers import ETAG, Headers, ticket_or_404, visible, with_etag
+from helpdesk.web.downloads import attachment_response, stored_attachment
 
 
 @bp.get("/openapi.json")
@@ -52,6 +52,8 @@ def list_tickets() -> schemas.TicketPage:
     filters = queries.TicketFilter.from_args(
         request.args, me=api_user().id, timezone=current_app.config["HELPDESK_TIMEZONE"]
     )
+    if filters.in_bin == Bin.TRASH:
+        require_role(ADMINS, "the trash is for admins only")
     page = queries.ticket_page(filters, query.limit, query.cursor, queries.QueueSort(query.sort))
     return schemas.TicketPage.model_validate(page, from_attributes=True)
 
@@ -134,10 +136,13 @@ def bulk_update() -> schemas.BulkOutcome:
     event per change, its version up by one), or is refused with the reason and left as it was
     (a deactivated assignee; a closed ticket takes only tags; an id that names no ticket). A
     stage set here gets `stage_source` `api`. Unusable changes (an unknown status, a macro with
-    a reply text) are refused as a whole with 422 and change nothing.
+    a reply text) are refused as a whole with 422 and change nothing. `spam` and `deleted`
+    change closed tickets too; a ticket deleted meanwhile is refused.
     """
     body: schemas.BulkRequest = request.context.json
     user = api_user()
+    if body.changes.deleted:
+        require_role(MANAGERS, "only managers and admins delete tickets")
     target: list[int] | queries.TicketFilter
     if body.filter is not None:
         sent = body.filter.model_dump(mode="json", exclude_none=True)
@@ -175,6 +180,8 @@ def _bulk_changes(body: schemas.BulkChanges, user: User) -> bulk.BulkChanges:
         tags_remove=tuple(body.tags_remove),
         macro=macro,
         merge_into=referenced(Ticket, body.merge_into, "ticket"),
+        spam=body.spam,
+        deleted=body.deleted is True,
         stage_source=StageSource.API,
     )
 
@@ -299,6 +306,7 @@ def retry_message(message_id: int) -> schemas.Message:
     message = db.session.get(Message, message_id)
     if message is None:
         raise ApiError(404, "not_found", f"no message with id {message_id}")
+    visible(message.ticket, message.ticket_id)
     service.retry_delivery(message, api_user())
     db.session.commit()
     return schemas.Message.model_validate(message)
@@ -313,8 +321,8 @@ def get_attachment(attachment_id: int) -> Response:
     `application/octet-stream`. The name is in `Content-Disposition` (RFC 6266, any script).
     404 while an MMS picture is still being fetched.
     """
-    attachment = db.session.get(Attachment, attachment_id)
-    if attachment is None or attachment.storage_key is None:
+    attachment = stored_attachment(attachment_id, api_user().role)
+    if attachment is None:
         raise ApiError(404, "not_found", f"no stored attachment with id {attachment_id}")
     return attachment_response(attachment)
 

@@ -37,6 +37,7 @@ from helpdesk.models import (
 from helpdesk.models import Customer as CustomerRow
 from helpdesk.models import Ticket as TicketRow
 from helpdesk.tickets import service
+from helpdesk.tickets.bins import Bin
 from helpdesk.tickets.bulk import MAX_TICKETS as MAX_BULK
 from helpdesk.tickets.queries import DEFAULT_LIMIT, MAX_LIMIT, QueueSort, Trait
 from helpdesk.web.api.dashboard_schemas import HotSpot
@@ -239,6 +240,14 @@ class TicketSummary(Response):
         validation_alias="split_from_id",
         description="The id of the ticket this one was split off, or null.",
     )
+    spam: bool = Field(
+        validation_alias="is_spam",
+        description="Marked as spam: left out of the lists (but `in=spam`) and the reports.",
+    )
+    deleted_at: Timestamp | None = Field(
+        description="When it was deleted (only admins see a deleted ticket; it is purged 30 "
+        "days later), or null."
+    )
 
     @field_validator("tags", mode="before")
     @classmethod
@@ -308,6 +317,7 @@ class Ticket(TicketSummary):
             "reply_blocked": service.reply_block(ticket),
             "merged_into": ticket.merged_into_id,
             "split_from": ticket.split_from_id,
+            "spam": ticket.is_spam,
         }
         by_attribute = {name: getattr(ticket, name) for name in cls.model_fields.keys() - computed}
         return cls.model_validate(by_attribute | computed)
@@ -482,7 +492,8 @@ class TicketFilterFields(BaseModel):
         description="Only tickets with every one of these, comma-separated: "
         f"{', '.join(trait.value for trait in Trait)}. first_response: answered; resolution: "
         "solved; reopen: reopened at least once; csat: answered the satisfaction question; "
-        "unmerged: not merged into another ticket (what the stage report counts); reactive: "
+        "reported: not merged into another ticket, not spam, not deleted (what the stage "
+        "report counts); reactive: "
         "started by the customer; proactive: started by the business (outreach); follow_up: "
         "flagged by an unhappy survey answer and not followed up yet.",
     )
@@ -499,6 +510,15 @@ class TicketQuery(PageQuery, TicketFilterFields):
             "from."
         ),
     ] = QueueSort.NEWEST.value
+    in_: Annotated[
+        Literal[tuple(place.value for place in Bin)] | None,  # type: ignore[valid-type]
+        Field(
+            alias="in",
+            description="`active` (default): tickets neither spam nor deleted. `spam`: the "
+            "tickets marked as spam (not deleted). `trash`: deleted tickets, restorable until "
+            "they are purged 30 days after deletion (admins only; 403 `forbidden` otherwise).",
+        ),
+    ] = None
 
 
 class CustomerQuery(PageQuery):
@@ -605,6 +625,17 @@ class BulkChanges(Request):
         json_schema_extra=lambda schema: schema.pop("default", None),
         description="Last of all, merge every ticket into this ticket id (the ticket itself, "
         "if among them, stays as it is); each refusal is given per ticket.",
+    )
+    spam: StrictBool = Field(
+        None,
+        json_schema_extra=lambda schema: schema.pop("default", None),
+        description="`true` marks every ticket as spam, `false` takes the mark off.",
+    )
+    deleted: Literal[True] = Field(
+        None,
+        json_schema_extra=lambda schema: schema.pop("default", None),
+        description="`true` moves every ticket to the trash (managers and admins; 403 "
+        "otherwise). Restoring is one ticket at a time, by an admin.",
     )
 
 
