@@ -335,7 +335,9 @@ def test_every_api_write_route_leaves_a_row_with_its_token(
 
     with setup():
         endpoint_id = db.session.scalar(select(Endpoint.id))
-    agent = call("POST", "/api/v1/users", {"email": "new@shop.test", "password": "quiet harbour lantern"})
+    agent = call(
+        "POST", "/api/v1/users", {"email": "new@shop.test", "password": "quiet harbour lantern"}
+    )
     team = call("POST", "/api/v1/teams", {"name": "Walkers"})
 
     steps = {

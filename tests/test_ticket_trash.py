@@ -168,6 +168,35 @@ def test_reports_count_neither_spam_nor_deleted_tickets(
     assert len(drilled.splitlines()) == 1 + 1
 
 
+def test_a_deleted_tickets_files_and_messages_are_for_admins_only(
+    client, open_ticket, bearer, sign_in, setup
+):
+    """Everything reached through a deleted ticket is as gone as the ticket itself."""
+    receipt = InboundAttachment("receipt.txt", "text/plain", b"order 1001")
+    doomed = open_ticket(sender="hal@customer.test", attachments=(receipt,))
+    with setup():
+        message = _ticket(doomed).messages[0]
+        file_id, message_id = message.attachments[0].id, message.id
+    agent, admin = bearer(Role.AGENT), bearer(Role.ADMIN)
+    assert (
+        client.delete(f"/api/v1/tickets/{doomed}", headers=bearer(Role.MANAGER)).status_code == 204
+    )
+
+    for url in (
+        f"/api/v1/attachments/{file_id}",
+        f"/api/v1/tickets/{doomed}/messages",
+        f"/api/v1/tickets/{doomed}/attachments",
+    ):
+        assert client.get(url, headers=agent).status_code == 404, url
+        assert client.get(url, headers=admin).status_code == 200, url
+    retry = client.post(f"/api/v1/messages/{message_id}/retry", headers=agent)
+    assert retry.status_code == 404
+    browser, _ = sign_in(Role.AGENT)
+    assert browser.get(f"/attachments/{file_id}").status_code == 404
+    admin_browser, _ = sign_in(Role.ADMIN)
+    assert admin_browser.get(f"/attachments/{file_id}").data == b"order 1001"
+
+
 # --- threading --------------------------------------------------------------------------------
 
 
