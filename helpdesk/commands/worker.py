@@ -23,6 +23,7 @@ from helpdesk.mail.intake import default_worker_name, fetch_all
 from helpdesk.mail.watch import listen_for_mail
 from helpdesk.media import fetch_due
 from helpdesk.outbox import RunSummary, run_due
+from helpdesk.stage_model.schedule import CHECK_SECONDS, Retrainer
 from helpdesk.tickets import assignment, sla
 from helpdesk.transient import describe, is_transient
 from helpdesk.webhooks.delivery import Dispatcher
@@ -48,7 +49,8 @@ def periodic_jobs(wake: threading.Event | None = None) -> tuple[PeriodicJob, ...
     several at once (mailboxes are fetched under a lease row in the database, webhook payloads
     and MMS media are claimed with row locks, the SLA check and the pruning are idempotent,
     assignment holds each team's and agent's lock while it hands out tickets, webhook endpoints
-    are worked under a lease in their row)."""
+    are worked under a lease in their row; two workers may each train a stage model at the same
+    turn, and the promotion rule keeps the better)."""
     poll = current_app.config["HELPDESK_MAIL_POLL_SECONDS"]
     return (
         PeriodicJob("mailboxes", poll, _fetch_mailboxes, wake),
@@ -59,6 +61,8 @@ def periodic_jobs(wake: threading.Event | None = None) -> tuple[PeriodicJob, ...
         PeriodicJob("pruning typing and presence", interval=600, run=prune_passing_events),
         # Returns at once: each endpoint is sent to in a thread of its own (see the module).
         PeriodicJob("delivering webhooks", interval=1.0, run=Dispatcher(default_worker_name()).run),
+        # Returns at once: a due retrain runs in a thread of its own.
+        PeriodicJob("retraining the stage model", interval=CHECK_SECONDS, run=Retrainer().run),
     )
 
 

@@ -13,4 +13,5 @@ from helpdesk.web.agent import (  # noqa: E402,F401  (views register on bp)
     outreach,
     queue_tools,
     routes,
+    stage_suggestions,
 )
