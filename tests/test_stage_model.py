@@ -349,3 +349,32 @@ def test_a_retrain_is_due_by_age_or_by_new_corrections(app, trained, inbound, ag
 
     assert store.retrain_when_due().model.id == trained.id + 1
     assert not store.retraining_due(utcnow())
+
+
+# --- the admin stage page ---------------------------------------------------------------------
+
+
+def test_the_admin_page_says_why_there_is_no_model(ctx, inbound, agent, client, login):
+    labelled_tickets(inbound, agent, per_stage=2, stages=(Stage.PURCHASE,))
+    login("admin")
+
+    page = client.get("/admin/stages").get_data(as_text=True)
+
+    assert "No model in use yet: a model needs at least 20 examples" in page
+    assert "there are purchase 2." in page
+
+
+def test_the_admin_page_shows_the_models_figures(app, trained, inbound, client, login):
+    ticket = service.receive(inbound(**INVOICE)).ticket
+    db.session.commit()
+    login("admin")
+
+    page = client.get("/admin/stages").get_data(as_text=True)
+
+    assert f"<dt>Version</dt><dd>{trained.id}, trained" in page
+    assert "<dt>Examples</dt><dd>30 (Discovery 10, Purchase 10, Use 10)</dd>" in page
+    assert f"{round(trained.accuracy * 100, 1)} %" in page
+    assert "rules and defaults: 0.0 %" in page
+    assert "<dt>Suggested</dt><dd>1 tickets, 0 now at the suggested stage</dd>" in page
+    assert ticket.stage == Stage.UNKNOWN
+    assert page.count('<td data-label="Precision"') == 3

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from helpdesk.extensions import db
@@ -52,8 +52,9 @@ class NotEnoughExamples(Exception):
     """Too few examples to train on; the message says which stages lack how many."""
 
 
-def examples(limit: int = MAX_EXAMPLES) -> list[Example]:
-    """The labelled requests, oldest first."""
+def _labelled(*columns: ColumnElement) -> Select:
+    """The labelled requests' ``columns``, joined to their first customer message (``Message``)
+    and to what a model said of them (``StagePrediction``, outer)."""
     first = (
         select(Message.ticket_id, func.min(Message.id).label("message_id"))
         .where(Message.direction == Direction.INBOUND)
@@ -66,19 +67,9 @@ def examples(limit: int = MAX_EXAMPLES) -> list[Example]:
         reply.direction == Direction.OUTBOUND,
         reply.author_id.is_not(None),
     )
-    rows = db.session.execute(
-        select(
-            Ticket.id,
-            Ticket.created_at,
-            Message.subject,
-            Message.text,
-            Ticket.stage,
-            Ticket.stage_source,
-            Ticket.intake_stage,
-            Ticket.intake_rule,
-            StagePrediction.decided,
-            StagePrediction.baseline_stage,
-        )
+    return (
+        select(*columns)
+        .select_from(Ticket)
         .join(first, first.c.ticket_id == Ticket.id)
         .join(Message, Message.id == first.c.message_id)
         .outerjoin(StagePrediction, StagePrediction.ticket_id == Ticket.id)
@@ -90,6 +81,24 @@ def examples(limit: int = MAX_EXAMPLES) -> list[Example]:
                 Ticket.stage_source.in_(_SET_BY_PEOPLE),
                 and_(Ticket.stage == Ticket.intake_stage, replied),
             ),
+        )
+    )
+
+
+def examples(limit: int = MAX_EXAMPLES) -> list[Example]:
+    """The labelled requests, oldest first."""
+    rows = db.session.execute(
+        _labelled(
+            Ticket.id,
+            Ticket.created_at,
+            Message.subject,
+            Message.text,
+            Ticket.stage,
+            Ticket.stage_source,
+            Ticket.intake_stage,
+            Ticket.intake_rule,
+            StagePrediction.decided,
+            StagePrediction.baseline_stage,
         )
         .order_by(Ticket.created_at.desc(), Ticket.id.desc())
         .limit(limit)
@@ -120,18 +129,31 @@ def examples(limit: int = MAX_EXAMPLES) -> list[Example]:
     return found
 
 
+def stage_counts() -> Counter[Stage]:
+    """Labelled requests per stage, counted in the database (cheap enough for a page)."""
+    rows = db.session.execute(_labelled(Ticket.stage, func.count()).group_by(Ticket.stage))
+    return Counter({Stage(stage): count for stage, count in rows})
+
+
+def shortfall(counts: Counter[Stage], minimum: int) -> str | None:
+    """Why no model can be trained on examples counted so, or None when one can."""
+    if sum(1 for stage in Stage if counts[stage] >= minimum) >= 2:
+        return None
+    return (
+        f"a model needs at least {minimum} examples in each of two stages or more "
+        f"(HELPDESK_STAGE_MODEL_MIN_PER_STAGE); there are {_counted(counts)}"
+    )
+
+
 def trainable(found: Sequence[Example], minimum: int) -> tuple[list[Example], dict[Stage, int]]:
     """The examples of stages with at least ``minimum`` of them, and the stages left out with
     their counts; refused when fewer than two stages are left."""
     counts = Counter(example.stage for example in found)
+    refused = shortfall(counts, minimum)
+    if refused:
+        raise NotEnoughExamples(refused)
     short = {stage: counts[stage] for stage in Stage if 0 < counts[stage] < minimum}
-    kept = [example for example in found if example.stage not in short]
-    if len({example.stage for example in kept}) < 2:
-        raise NotEnoughExamples(
-            f"a model needs at least {minimum} examples in each of two stages or more "
-            f"(HELPDESK_STAGE_MODEL_MIN_PER_STAGE); there are {_counted(counts)}"
-        )
-    return kept, short
+    return [example for example in found if example.stage not in short], short
 
 
 def _counted(counts: Counter[Stage]) -> str:

@@ -40,7 +40,7 @@ def upgrade():
         "stage_predictions",
         sa.Column("ticket_id", sa.Integer(), nullable=False),
         sa.Column("model_id", sa.Integer(), nullable=False),
-        sa.Column("stage", sa.String(length=12), nullable=False),
+        sa.Column("stage", sa.String(length=11), nullable=False),
         sa.Column("confidence", sa.Float(), nullable=False),
         sa.Column("decided", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("baseline_stage", sa.String(length=11), nullable=False),
