@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from sklearn.feature_extraction.text import HashingVectorizer
 
+from helpdesk.commands.worker import periodic_jobs
 from helpdesk.extensions import db
 from helpdesk.models import (
     Stage,
@@ -378,3 +379,18 @@ def test_the_admin_page_shows_the_models_figures(app, trained, inbound, client, 
     assert "<dt>Suggested</dt><dd>1 tickets, 0 now at the suggested stage</dd>" in page
     assert ticket.stage == Stage.UNKNOWN
     assert page.count('<td data-label="Precision"') == 3
+
+
+def test_the_worker_retrains_in_a_thread_of_its_own(app, ctx, inbound, agent, minimum):
+    labelled_tickets(inbound, agent, per_stage=10)
+    job = next(job for job in periodic_jobs() if job.name == "retraining the stage model")
+    retrainer = job.run.__self__
+
+    job.run()
+    retrainer.thread.join(timeout=60)
+
+    db.session.rollback()
+    assert store.promoted_model().examples == 30
+    job.run()  # trained just now: nothing is due
+    assert not retrainer.thread.is_alive()
+    assert len(db.session.scalars(db.select(StageModel)).all()) == 1
