@@ -25,10 +25,11 @@ class Retrainer:
         """Start a retrain in the background when one is due."""
         if self.thread is not None and self.thread.is_alive():
             return
-        if current_app.config["HELPDESK_STAGE_MODEL"] == "off" or not retraining_due(utcnow()):
-            db.session.rollback()
-            return
+        due = current_app.config["HELPDESK_STAGE_MODEL"] != "off" and retraining_due(utcnow())
+        # Only read: the worker's loop starts its next job on a clean session.
         db.session.rollback()
+        if not due:
+            return
         app = current_app._get_current_object()
         self.thread = threading.Thread(
             target=self._train, args=(app,), name="stage-model", daemon=True
