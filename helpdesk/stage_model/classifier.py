@@ -28,7 +28,7 @@ WORD_FEATURES = 2**17
 CHAR_FEATURES = 2**17
 CHAR_NGRAMS = (3, 5)
 # What the model reads of a request; the start of a message says what it is about.
-TEXT_LIMIT = 1000
+TEXT_LIMIT = 500
 # Fixed, so the same examples always train the same model.
 RANDOM_STATE = 0
 

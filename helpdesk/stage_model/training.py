@@ -29,7 +29,7 @@ from helpdesk.models import (
 from helpdesk.stage_model.classifier import request_text
 
 # The newest examples a training reads at most: with TEXT_LIMIT, this bounds the worker's
-# memory (a few hundred MB of features at worst) and time.
+# memory (under 200 MB of features at worst) and time.
 MAX_EXAMPLES = 10_000
 _SET_BY_PEOPLE = (StageSource.CUSTOMER, StageSource.AGENT, StageSource.API)
 
