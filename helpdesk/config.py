@@ -14,6 +14,8 @@ from helpdesk.credentials import parse_keys
 
 # Per process: one per request thread at most (gthread workers run hundreds for chat streams).
 REDIS_MAX_CONNECTIONS = 2000
+# HELPDESK_STAGE_MODEL: never ask the model, show its guess to agents, or let it decide when sure.
+STAGE_MODEL_MODES = ("off", "suggest", "decide")
 
 
 def load_config(app: Flask) -> None:
@@ -67,6 +69,20 @@ def load_config(app: Flask) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
+        # Learned stage inference (helpdesk/stage_model): off, suggest to agents, or decide.
+        HELPDESK_STAGE_MODEL=_choice(
+            "HELPDESK_STAGE_MODEL", env.get("HELPDESK_STAGE_MODEL", "suggest"), STAGE_MODEL_MODES
+        ),
+        HELPDESK_STAGE_MODEL_THRESHOLD=_share(
+            "HELPDESK_STAGE_MODEL_THRESHOLD", env.get("HELPDESK_STAGE_MODEL_THRESHOLD", "0.7")
+        ),
+        HELPDESK_STAGE_MODEL_MIN_PER_STAGE=int(env.get("HELPDESK_STAGE_MODEL_MIN_PER_STAGE", "20")),
+        HELPDESK_STAGE_MODEL_RETRAIN_HOURS=float(
+            env.get("HELPDESK_STAGE_MODEL_RETRAIN_HOURS", "24")
+        ),
+        HELPDESK_STAGE_MODEL_RETRAIN_CORRECTIONS=int(
+            env.get("HELPDESK_STAGE_MODEL_RETRAIN_CORRECTIONS", "50")
+        ),
         TWILIO_ACCOUNT_SID=env.get("TWILIO_ACCOUNT_SID"),
         TWILIO_AUTH_TOKEN=env.get("TWILIO_AUTH_TOKEN"),
         TWILIO_API_URL=env.get("TWILIO_API_URL", "https://api.twilio.com"),
@@ -83,6 +99,25 @@ def secure_cookies(app: Flask, overrides: Mapping[str, object]) -> None:
     for name in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
         if name not in overrides:
             app.config[name] = https
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    """One of a few words; anything else stops the start with a message naming the variable."""
+    word = value.strip().lower()
+    if word not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return word
+
+
+def _share(name: str, value: str) -> float:
+    """A number between 0 and 1; anything else stops the start naming the variable."""
+    try:
+        share = float(value)
+    except ValueError:
+        share = -1.0
+    if not 0 <= share <= 1:
+        raise ValueError(f"{name} must be a number from 0 to 1, not {value!r}")
+    return share
 
 
 def _switch(name: str, value: str) -> bool:

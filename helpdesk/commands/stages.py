@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from channels.base import Channel
 from helpdesk.extensions import db
 from helpdesk.models import Endpoint, Stage, StageRule
+from helpdesk.stage_model import store, training
+from helpdesk.stage_model.evaluation import Evaluation, HoldoutTooSmall, evaluate
 from helpdesk.tickets import endpoints, stage_rules
 from helpdesk.tickets.errors import TicketError
 from helpdesk.tickets.stages import ordered_rules
@@ -19,7 +22,7 @@ CHANNELS = click.Choice([channel.value for channel in Channel])
 
 @click.group("stages")
 def command() -> None:
-    """List, add, remove and try out journey-stage rules."""
+    """List, add, remove and try out journey-stage rules; train and evaluate the stage model."""
 
 
 def _describe(rule: StageRule) -> str:
@@ -148,3 +151,79 @@ def test_rules(
     click.echo(f"reason: {decision.reason}")
     for step in trial.steps:
         click.echo(f"  tried {step.rule.name}: {step.summary}")
+
+
+def _minimum() -> int:
+    return current_app.config["HELPDESK_STAGE_MODEL_MIN_PER_STAGE"]
+
+
+def _percent(share: float | None) -> str:
+    return "—" if share is None else f"{share * 100:.1f} %"
+
+
+def _echo_evaluation(evaluation: Evaluation, left_out: dict[Stage, int]) -> None:
+    click.echo(
+        f"Time-ordered hold-out: trained on the oldest {evaluation.train_size} examples, "
+        f"tested on the newest {evaluation.holdout_size}."
+    )
+    click.echo(f"{'':<34}{'accuracy':>10}{'macro-F1':>10}")
+    rows = [("model", evaluation.model), ("rules and defaults (intake)", evaluation.baseline)]
+    if evaluation.fallback_model and evaluation.fallback_baseline:
+        label = f"no rule or choice ({evaluation.fallback_size})"
+        rows += [
+            (f"  model, {label}", evaluation.fallback_model),
+            (f"  baseline, {label}", evaluation.fallback_baseline),
+        ]
+    for name, scores in rows:
+        click.echo(f"{name:<34}{_percent(scores.accuracy):>10}{_percent(scores.macro_f1):>10}")
+    click.echo("")
+    click.echo(f"{'stage':<14}{'precision':>10}{'recall':>10}{'tickets':>9}")
+    for stage, figures in evaluation.per_stage.items():
+        click.echo(
+            f"{stage.value:<14}{_percent(figures.precision):>10}"
+            f"{_percent(figures.recall):>10}{figures.support:>9}"
+        )
+    click.echo("")
+    click.echo("Confusion (rows: stage people gave; columns: the model's)")
+    short = [stage.value[:6] for stage in evaluation.labels]
+    click.echo(f"{'':<14}" + "".join(f"{name:>8}" for name in short))
+    for stage, row in zip(evaluation.labels, evaluation.confusion, strict=True):
+        click.echo(f"{stage.value:<14}" + "".join(f"{n:>8}" for n in row))
+    if left_out:
+        listed = ", ".join(f"{stage.value} ({n})" for stage, n in left_out.items())
+        click.echo(f"\nLeft out, fewer than {_minimum()} examples: {listed}")
+
+
+@command.command("evaluate")
+@with_appcontext
+def evaluate_model() -> None:
+    """Measure a model on a time-ordered hold-out against the rules and defaults; nothing is
+    stored."""
+    try:
+        kept, left_out = training.trainable(training.examples(), _minimum())
+        evaluation = evaluate(kept)
+    except (training.NotEnoughExamples, HoldoutTooSmall) as refused:
+        raise click.ClickException(f"No model: {refused}") from None
+    _echo_evaluation(evaluation, left_out)
+    in_use = store.promoted_model()
+    if in_use is not None:
+        click.echo(
+            f"\nIn use: version {in_use.id} ({in_use.examples} examples), hold-out accuracy "
+            f"{_percent(in_use.accuracy)}, macro-F1 {_percent(in_use.macro_f1)}"
+        )
+
+
+@command.command("train")
+@with_appcontext
+def train_model() -> None:
+    """Train, measure and store a model now; it is promoted unless it scores worse than the
+    model in use."""
+    try:
+        trained = store.train_now()
+    except (training.NotEnoughExamples, HoldoutTooSmall) as refused:
+        raise click.ClickException(f"No model: {refused}") from None
+    db.session.commit()
+    _echo_evaluation(trained.evaluation, trained.left_out)
+    click.echo(
+        f"\nVersion {trained.model.id}, {trained.model.examples} examples: {trained.model.verdict}"
+    )

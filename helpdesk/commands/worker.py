@@ -24,6 +24,7 @@ from helpdesk.mail.intake import default_worker_name, fetch_all
 from helpdesk.mail.watch import listen_for_mail
 from helpdesk.media import fetch_due
 from helpdesk.outbox import RunSummary, run_due
+from helpdesk.stage_model.schedule import CHECK_SECONDS, Retrainer
 from helpdesk.tickets import assignment, sla, trash
 from helpdesk.transient import describe, is_transient
 from helpdesk.webhooks.delivery import Dispatcher, deliver_due
@@ -51,10 +52,12 @@ def periodic_jobs(
     several at once (mailboxes are fetched under a lease row in the database, webhook payloads
     and MMS media are claimed with row locks, the SLA check and the pruning are idempotent,
     assignment holds each team's and agent's lock while it hands out tickets, webhook endpoints
-    are worked under a lease in their row, the trash is purged with row locks). ``once``: each
-    job has finished when it returns (webhooks are sent before the job ends instead of in the
-    background)."""
+    are worked under a lease in their row, the trash is purged with row locks; two workers may
+    each train a stage model at the same turn, and the promotion rule keeps the better).
+    ``once``: each job has finished when it returns (webhooks are sent and a due retrain is done
+    before the job ends instead of in the background)."""
     name = default_worker_name()
+    retrainer = Retrainer()
     poll = current_app.config["HELPDESK_MAIL_POLL_SECONDS"]
     return (
         PeriodicJob("mailboxes", poll, _fetch_mailboxes, wake),
@@ -69,6 +72,12 @@ def periodic_jobs(
             "delivering webhooks",
             interval=1.0,
             run=partial(deliver_due, name) if once else Dispatcher(name).run,
+        ),
+        # Returns at once: a due retrain runs in a thread of its own.
+        PeriodicJob(
+            "retraining the stage model",
+            interval=CHECK_SECONDS,
+            run=retrainer.run_and_wait if once else retrainer.run,
         ),
     )
 

@@ -21,6 +21,7 @@ from helpdesk.models.mail import InboundEmail, IntakeOutcome, Mailbox, Security
 from helpdesk.models.outreach import Campaign
 from helpdesk.models.people import ApiToken, Customer, CustomerIdentity, User
 from helpdesk.models.routing import RoutingRule
+from helpdesk.models.stage_models import StageModel, StagePrediction
 from helpdesk.models.suppressions import Suppression
 from helpdesk.models.surveys import FollowUpMode, StageSurvey, Survey, SurveyKind, SurveyPolicy
 from helpdesk.models.teams import AssignmentMode, Team, TeamMember
@@ -76,6 +77,8 @@ __all__ = [
     "Security",
     "SecurityPolicy",
     "Stage",
+    "StageModel",
+    "StagePrediction",
     "StageRule",
     "StageSla",
     "StageSource",

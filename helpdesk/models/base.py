@@ -112,6 +112,7 @@ class Stage(StrEnum):
 class StageSource(StrEnum):
     CUSTOMER = "customer"
     RULE = "rule"
+    MODEL = "model"
     ENDPOINT_DEFAULT = "endpoint-default"
     AGENT = "agent"
     API = "api"

@@ -29,6 +29,7 @@ from helpdesk.models import (
     TicketStatus,
     utcnow,
 )
+from helpdesk.stage_model.suggestions import record_prediction
 from helpdesk.tickets import assignment, identity_claims, routing, sla, surveys
 from helpdesk.tickets.attachments import _record_media, _store_attachments
 from helpdesk.tickets.copies import note_copied
@@ -267,7 +268,7 @@ def _open_ticket(
     at: datetime,
     previous: Ticket | None = None,
 ) -> Ticket:
-    decision = decide(msg, endpoint, lookups.rules())
+    decision = decide(msg, endpoint, lookups.rules(), lookups.stage_model())
     ticket = Ticket(
         number=next_ticket_number(),
         subject=_subject_of(msg),
@@ -289,6 +290,8 @@ def _open_ticket(
     )
     db.session.add(ticket)
     _record(ticket, None, "created", None, f"{decision.stage.value}: {decision.reason}", at)
+    if decision.model_said is not None:
+        record_prediction(ticket, decision.model_said, at)
     sla.apply_targets(ticket, lookups.targets())
     _dispatch(ticket, lookups, at)
     return ticket

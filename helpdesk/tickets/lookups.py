@@ -26,6 +26,7 @@ from helpdesk.models import (
     StageSla,
     Ticket,
 )
+from helpdesk.stage_model.active import ActiveModel, active_model
 from helpdesk.tickets import routing, sla
 from helpdesk.tickets.customers import Sender, identities_of, identity_rows, look_up_sender
 from helpdesk.tickets.stages import ordered_rules
@@ -67,12 +68,15 @@ def _same_message(msg: InboundMessage, endpoint: Endpoint) -> ColumnElement[bool
 
 class IntakeLookups:
     """Intake's questions, each asked of the database; the seldom-changing answers (stage and
-    routing rules, service targets) are kept for the life of the object."""
+    routing rules, service targets, the promoted stage model) are kept for the life of the
+    object."""
 
     def __init__(self) -> None:
         self._rules: list[StageRule] | None = None
         self._routing_rules: list[RoutingRule] | None = None
         self._targets: dict[Stage, StageSla] | None = None
+        self._stage_model: ActiveModel | None = None
+        self._stage_model_asked = False
 
     def rules(self) -> list[StageRule]:
         if self._rules is None:
@@ -88,6 +92,12 @@ class IntakeLookups:
         if self._targets is None:
             self._targets = sla.targets()
         return self._targets
+
+    def stage_model(self) -> ActiveModel | None:
+        if not self._stage_model_asked:
+            self._stage_model = active_model()
+            self._stage_model_asked = True
+        return self._stage_model
 
     def stored(self, msg: InboundMessage, endpoint: Endpoint) -> int | None:
         """The id of this message if it was stored before (an email: a copy of it, anywhere)."""
@@ -137,6 +147,12 @@ class BatchLookups(IntakeLookups):
 
     def _fresh(self, keys: set[str]) -> bool:
         return keys <= self._known and not keys & self.written
+
+    def stage_model(self) -> ActiveModel | None:
+        if not self._stage_model_asked:
+            self._stage_model = active_model()
+            self._stage_model_asked = True
+        return self._stage_model
 
     def stored(self, msg: InboundMessage, endpoint: Endpoint) -> int | None:
         if not self._fresh({f"message {msg.external_id}", *_content_keys(msg)}):

@@ -1,15 +1,17 @@
 """The one journey-stage inference engine.
 
 Order: the customer's explicit choice, then the ordered rules (first match wins), then the
-endpoint's default stage, then ``unknown``. Channel options such as ``--alias`` or
-``--keyword`` create rules here; no channel decides a stage on its own.
+learned model when it may decide and is sure enough (helpdesk/stage_model), then the endpoint's
+default stage, then ``unknown``. Where the model does not decide, what it said is kept as a
+suggestion for the agent. Channel options such as ``--alias`` or ``--keyword`` create rules
+here; no channel decides a stage on its own.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from urllib.parse import urlsplit
 
@@ -18,6 +20,19 @@ from sqlalchemy import select
 from channels.base import InboundMessage
 from helpdesk.extensions import db
 from helpdesk.models import Endpoint, Stage, StageRule, StageSource
+from helpdesk.stage_model.active import ActiveModel
+from helpdesk.stage_model.classifier import Prediction
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSaid:
+    """What the learned model said of a request, whether that decided its stage, and what the
+    endpoint default (or ``unknown``) would have given instead."""
+
+    version: int
+    prediction: Prediction
+    decided: bool
+    baseline: Stage
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +41,7 @@ class StageDecision:
     source: StageSource
     reason: str
     rule: str | None = None
+    model_said: ModelSaid | None = None
 
 
 _WORD = re.compile(r"[\w'-]+", re.UNICODE)
@@ -111,7 +127,12 @@ def _rule_reason(rule: StageRule, msg: InboundMessage, endpoint: Endpoint) -> st
     return ", ".join(parts) if parts else f"rule “{rule.name}” matches every request"
 
 
-def decide(msg: InboundMessage, endpoint: Endpoint, rules: Iterable[StageRule]) -> StageDecision:
+def decide(
+    msg: InboundMessage,
+    endpoint: Endpoint,
+    rules: Iterable[StageRule],
+    model: ActiveModel | None = None,
+) -> StageDecision:
     """The stage of a new request and why."""
     if msg.chosen_stage and msg.chosen_stage in Stage.__members__.values():
         stage = Stage(msg.chosen_stage)
@@ -121,6 +142,18 @@ def decide(msg: InboundMessage, endpoint: Endpoint, rules: Iterable[StageRule]) 
             return StageDecision(
                 rule.stage, StageSource.RULE, _rule_reason(rule, msg, endpoint), rule.name
             )
+    fallback = _fallback(endpoint)
+    if model is None:
+        return fallback
+    prediction = model.predict(msg.subject, msg.text)
+    if model.sure_of(prediction):
+        said = ModelSaid(model.version, prediction, decided=True, baseline=fallback.stage)
+        return StageDecision(prediction.stage, StageSource.MODEL, prediction.reason(), None, said)
+    said = ModelSaid(model.version, prediction, decided=False, baseline=fallback.stage)
+    return replace(fallback, model_said=said)
+
+
+def _fallback(endpoint: Endpoint) -> StageDecision:
     if endpoint.default_stage:
         return StageDecision(
             endpoint.default_stage,

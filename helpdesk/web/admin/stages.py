@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 from channels.base import InboundMessage
 from helpdesk.extensions import db
 from helpdesk.models import Endpoint, StageRule
+from helpdesk.stage_model.standing import standing
 from helpdesk.tickets import stage_rules
 from helpdesk.tickets.errors import TicketError
 from helpdesk.tickets.stages import ordered_rules
@@ -46,6 +47,7 @@ def stage_rules_page() -> tuple[str, int]:
         trial=trial,
         endpoints=stage_rules.endpoints(),
         condition_labels=stage_rules.CONDITION_LABELS,
+        stage_model=standing(),
     ), status
 
 

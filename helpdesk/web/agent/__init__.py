@@ -13,5 +13,6 @@ from helpdesk.web.agent import (  # noqa: E402,F401  (views register on bp)
     outreach,
     queue_tools,
     routes,
+    stage_suggestions,
     ticket_trash,
 )
