@@ -37,6 +37,9 @@ def load_config(app: Flask) -> None:
         HELPDESK_WEBHOOKS_ALLOW_PRIVATE=_switch(
             "HELPDESK_WEBHOOKS_ALLOW_PRIVATE", env.get("HELPDESK_WEBHOOKS_ALLOW_PRIVATE", "off")
         ),
+        HELPDESK_WEBHOOK_CONCURRENCY=_count(
+            "HELPDESK_WEBHOOK_CONCURRENCY", env.get("HELPDESK_WEBHOOK_CONCURRENCY", "8")
+        ),
         HELPDESK_CSAT=_switch("HELPDESK_CSAT", env.get("HELPDESK_CSAT", "off")),
         HELPDESK_AUTO_ANSWERS_PER_HOUR=int(env.get("HELPDESK_AUTO_ANSWERS_PER_HOUR", "3")),
         # Outreach send rates (DESIGN.md): per SMS number and per mailbox.
@@ -73,6 +76,17 @@ def _switch(name: str, value: str) -> bool:
     if word in {"off", "false", "no", "0", ""}:
         return False
     raise ValueError(f"{name} must be on or off, not {value!r}")
+
+
+def _count(name: str, value: str) -> int:
+    """A whole number of at least 1; anything else stops the start naming the variable."""
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
+    return count
 
 
 def _rate_limit(env: Mapping[str, str], name: str, default: str) -> str:

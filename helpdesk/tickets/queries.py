@@ -47,6 +47,7 @@ from helpdesk.models import (
     Ticket,
     TicketEvent,
     TicketStatus,
+    WebhookDelivery,
     ticket_tags,
 )
 from helpdesk.tickets import search
@@ -281,6 +282,7 @@ _PRIORITY_ORDER = (Priority.URGENT, Priority.HIGH, Priority.NORMAL, Priority.LOW
 # page costs a few index range scans however deep it lies; the cursor names its segment.
 _CUSTOMERS = "customers"
 _AUDIT = "audit"
+_WEBHOOK_LOG = "webhook-deliveries"
 _SEGMENTS: dict[str, list[_Segment]] = {
     QueueSort.NEWEST: [_Segment(None, _always, Ticket.created_at, Ticket.id, descending=True)],
     # The customer who has waited longest first; tickets without a customer message last.
@@ -290,6 +292,9 @@ _SEGMENTS: dict[str, list[_Segment]] = {
     QueueSort.DUE: _dated_first(Ticket.sla_due_at, undated_newest_first=True),
     _CUSTOMERS: [_Segment(None, _always, Customer.created_at, Customer.id, descending=True)],
     _AUDIT: [_Segment(None, _always, AuditEvent.at, AuditEvent.id, descending=True)],
+    _WEBHOOK_LOG: [
+        _Segment(None, _always, WebhookDelivery.created_at, WebhookDelivery.id, descending=True)
+    ],
 }
 
 
@@ -419,6 +424,14 @@ def audit_page(
         cursor,
         options=(joinedload(AuditEvent.actor), joinedload(AuditEvent.token)),
     )
+
+
+def webhook_delivery_page(
+    endpoint_id: int, limit: int = DEFAULT_LIMIT, cursor: str | None = None
+) -> Page[WebhookDelivery]:
+    """One page of a webhook endpoint's delivery log, newest first."""
+    conditions = [WebhookDelivery.endpoint_id == endpoint_id]
+    return _keyset_page(WebhookDelivery, conditions, _WEBHOOK_LOG, limit, cursor)
 
 
 @dataclass(frozen=True, slots=True)

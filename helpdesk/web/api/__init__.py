@@ -12,5 +12,6 @@ from helpdesk.web.api import (  # noqa: E402,F401
     privacy,
     routes,
     stage_corrections,
+    webhook_deliveries,
     webhooks,
 )
