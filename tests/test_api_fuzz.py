@@ -63,7 +63,9 @@ def test_generated_requests_get_documented_answers(app, setup, make_user, make_t
                 "attachment_id": attachment,
                 "macro_id": macro,
                 "identity_id": identity,
-                "webhook_id": 1,  # admins only: a manager's token is refused whatever the id
+                # Admins only: a manager's token is refused whatever the ids.
+                "webhook_id": 1,
+                "delivery_id": 1,
             }
             strategy |= operation.as_strategy(
                 path_parameters={name: existing[name] for name in names}
