@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from datetime import timedelta
 
@@ -503,63 +502,6 @@ def test_one_sender_reuses_its_connection(app, ctx, receiver, subscribed, open_t
     _raise_priority(ticket_id, "high")
     assert deliver_due(WORKER) == 3
     assert receiver.connections_opened == 1
-
-
-def _rebinding_resolver(monkeypatch, name: str, first: str, later: str) -> list[str]:
-    """Answer ``first`` for ``name`` the first time and ``later`` afterwards (a DNS-rebinding
-    attacker's server); numeric hosts resolve as they always do. Returns the answers given."""
-    real = socket.getaddrinfo
-    answers: list[str] = []
-
-    def resolve(host, port, *args, **kwargs):
-        if host != name:
-            return real(host, port, *args, **kwargs)
-        answers.append(first if not answers else later)
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answers[-1], port))]
-
-    monkeypatch.setattr(socket, "getaddrinfo", resolve)
-    return answers
-
-
-def test_a_send_connects_to_the_address_that_was_checked(
-    app, ctx, receiver, subscribed, open_ticket, monkeypatch
-):
-    import urllib3.util.connection
-
-    endpoint_id = subscribed(receiver, ("ticket.created",))
-    endpoint = db.session.get(WebhookEndpoint, endpoint_id)
-    endpoint.url = "https://hooks.rebind.test/hook"
-    db.session.commit()
-    monkeypatch.setitem(app.config, "HELPDESK_WEBHOOKS_ALLOW_PRIVATE", False)
-    # Public when checked, this machine when looked up again: the request must not follow.
-    answers = _rebinding_resolver(monkeypatch, "hooks.rebind.test", "93.184.215.14", "127.0.0.1")
-    connected: list[tuple[str, int]] = []
-
-    def no_network(address, *args, **kwargs):
-        connected.append(address)
-        raise ConnectionRefusedError("tests reach 127.0.0.1 only")
-
-    monkeypatch.setattr(urllib3.util.connection, "create_connection", no_network)
-    open_ticket()
-    assert deliver_due(WORKER) == 0
-
-    assert answers == ["93.184.215.14"]  # looked up once, for the check
-    assert connected == [("93.184.215.14", 443)]
-    assert receiver.received == []
-    assert "tests reach 127.0.0.1 only" in _deliveries(endpoint_id)[0].last_response
-
-
-def test_a_pinned_send_keeps_the_name_in_the_host_header(
-    ctx, receiver, subscribed, open_ticket, monkeypatch
-):
-    endpoint_id = subscribed(receiver, ("ticket.created",))
-    endpoint = db.session.get(WebhookEndpoint, endpoint_id)
-    endpoint.url = f"http://hooks.shop.test:{receiver.port}/hook"
-    db.session.commit()
-    _rebinding_resolver(monkeypatch, "hooks.shop.test", "127.0.0.1", "127.0.0.2")
-    open_ticket()
-    assert deliver_due(WORKER) == 1
-    assert [r.host for r in receiver.accepted()] == [f"hooks.shop.test:{receiver.port}"]
 
 
 def test_the_sender_count_is_a_setting(monkeypatch):

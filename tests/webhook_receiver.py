@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -51,15 +52,18 @@ class Receiver:
     # Connections kept alive between requests (HTTP/1.1), closed when it goes down.
     connections: set[socket.socket] = field(default_factory=set)
     connections_opened: int = 0
+    tls: ssl.SSLContext | None = None  # serve HTTPS with this context's certificate
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}/hook"
 
     def up(self) -> None:
         """Listen (again, on the same port once it had one)."""
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), _handler(self))
         self.server.daemon_threads = True
+        if self.tls is not None:
+            self.server.socket = self.tls.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 

@@ -25,7 +25,8 @@ ERRORS = {
     401: "Missing, unknown or revoked token, or a deactivated user.",
     403: "The token's user lacks the role this needs (`forbidden`), or the token's scope does "
     "not cover this route (`insufficient-scope`; the message names the scope needed).",
-    404: "No such ticket, customer, message or macro (another agent's macro is not found).",
+    404: "No such ticket, customer, message, macro, webhook or delivery (another agent's macro "
+    "is not found).",
     409: "`newer-messages`: nothing was sent, because messages came after `seen_message_id`; "
     "`error.details.messages` holds them. Read them, then send with `confirm: true`. "
     "`refused`: a merge or split the ticket rules refuse, or a customer merge or identity "
