@@ -31,7 +31,7 @@ def load_config(app: Flask) -> None:
         REDIS_URL=env.get("REDIS_URL"),
         HELPDESK_PUBLIC_URL=env.get("HELPDESK_PUBLIC_URL", "http://127.0.0.1:5000"),
         HELPDESK_TRUSTED_PROXIES=_count(
-            "HELPDESK_TRUSTED_PROXIES", env.get("HELPDESK_TRUSTED_PROXIES", "0")
+            "HELPDESK_TRUSTED_PROXIES", env.get("HELPDESK_TRUSTED_PROXIES", "0"), minimum=0
         ),
         HELPDESK_TIMEZONE=env.get("HELPDESK_TIMEZONE", "UTC"),
         HELPDESK_PHONE_REGION=env.get("HELPDESK_PHONE_REGION", "US").upper(),
@@ -41,6 +41,9 @@ def load_config(app: Flask) -> None:
         HELPDESK_MAX_SEND_ATTEMPTS=int(env.get("HELPDESK_MAX_SEND_ATTEMPTS", "8")),
         HELPDESK_WEBHOOKS_ALLOW_PRIVATE=_switch(
             "HELPDESK_WEBHOOKS_ALLOW_PRIVATE", env.get("HELPDESK_WEBHOOKS_ALLOW_PRIVATE", "off")
+        ),
+        HELPDESK_WEBHOOK_CONCURRENCY=_count(
+            "HELPDESK_WEBHOOK_CONCURRENCY", env.get("HELPDESK_WEBHOOK_CONCURRENCY", "8"), minimum=1
         ),
         HELPDESK_CSAT=_switch("HELPDESK_CSAT", env.get("HELPDESK_CSAT", "off")),
         HELPDESK_AUTO_ANSWERS_PER_HOUR=int(env.get("HELPDESK_AUTO_ANSWERS_PER_HOUR", "3")),
@@ -130,14 +133,15 @@ def _switch(name: str, value: str) -> bool:
     raise ValueError(f"{name} must be on or off, not {value!r}")
 
 
-def _count(name: str, value: str) -> int:
-    """A whole number of 0 or more; anything else stops the start with a message naming it."""
+def _count(name: str, value: str, minimum: int) -> int:
+    """A whole number of at least ``minimum``; anything else stops the start naming the
+    variable."""
     try:
-        number = int(value.strip() or "0")
+        number = int(value.strip())
     except ValueError:
-        number = -1
-    if number < 0:
-        raise ValueError(f"{name} must be a whole number of 0 or more, not {value!r}")
+        number = minimum - 1
+    if number < minimum:
+        raise ValueError(f"{name} must be a whole number of {minimum} or more, not {value!r}")
     return number
 
 

@@ -25,8 +25,9 @@ from helpdesk.tickets.search import SEARCH_TABLE
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
 
-# Dovecot and an SMTP sink for the email channel's tests; the browser tests' live server.
-pytest_plugins = ("mail_servers", "live_browser")
+# Dovecot and an SMTP sink for the email channel's tests; the browser tests' live server;
+# webhook receivers.
+pytest_plugins = ("mail_servers", "live_browser", "webhook_receiver")
 
 
 def _on_postgresql() -> bool:

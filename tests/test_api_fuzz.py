@@ -77,6 +77,7 @@ def test_generated_requests_get_documented_answers(app, setup, make_user, make_t
                 "view_id": view,
                 "tag": "vip",
                 "webhook_id": 1,  # none yet: the documented 404
+                "delivery_id": 1,
                 "user_id": user,
                 "team_id": team,
                 "rule_id": stage_rule,

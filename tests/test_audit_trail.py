@@ -319,6 +319,15 @@ def test_every_api_write_route_leaves_a_row_with_its_token(
         body = {"url": "http://127.0.0.1:9/helpdesk", "events": ["ticket.created"]}
         return call("POST", "/api/v1/webhooks", body)["id"]
 
+    def delivery_made() -> str:
+        webhook = webhook_made()
+        open_ticket(sender="eve@customer.test")
+        with setup():
+            delivery = db.session.scalars(
+                select(WebhookDelivery.id).where(WebhookDelivery.endpoint_id == webhook)
+            ).one()
+        return f"/api/v1/webhooks/{webhook}/deliveries/{delivery}/redeliver"
+
     def split_message() -> int:
         reply = call("POST", f"/api/v1/tickets/{first}/replies", {"text": "Split from here"})
         return reply["id"]
@@ -439,6 +448,13 @@ def test_every_api_write_route_leaves_a_row_with_its_token(
         ),
         "api.create_webhook": webhook_made,
         "api.delete_webhook": lambda: call("DELETE", f"/api/v1/webhooks/{webhook_made()}"),
+        "api.update_webhook": lambda: call(
+            "PATCH", f"/api/v1/webhooks/{webhook_made()}", {"events": ["ticket.updated"]}
+        ),
+        "api.rotate_webhook_secret": lambda: call(
+            "POST", f"/api/v1/webhooks/{webhook_made()}/rotate-secret"
+        ),
+        "api.redeliver_webhook_event": lambda: call("POST", delivery_made()),
     }
     # A write route added without a step here fails: the walk must cover every one.
     assert set(steps) == api_writes(app)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -12,7 +11,6 @@ from webhook_receiver import Receiver
 
 from helpdesk.extensions import db
 from helpdesk.models import (
-    EVENT_TYPES,
     Ticket,
     WebhookAttempt,
     WebhookDelivery,
@@ -28,31 +26,7 @@ from helpdesk.webhooks.targets import UnsafeTarget, check_url
 WORKER = "test-worker"
 
 
-@pytest.fixture(autouse=True)
-def _private_targets_allowed(app, monkeypatch) -> None:
-    # The receiver listens on 127.0.0.1, which only this setting lets webhooks reach.
-    monkeypatch.setitem(app.config, "HELPDESK_WEBHOOKS_ALLOW_PRIVATE", True)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    started = Receiver()
-    started.up()
-    yield started
-    started.down()
-
-
-@pytest.fixture
-def subscribed(ctx):
-    """Subscribe a receiver to every event (or the ones given); returns the endpoint id."""
-
-    def build(receiver: Receiver, events: tuple[str, ...] = EVENT_TYPES) -> int:
-        endpoint, secret = endpoints.subscribe(receiver.url, list(events), None)
-        db.session.commit()
-        receiver.secrets.append(secret)
-        return endpoint.id
-
-    return build
+pytestmark = pytest.mark.usefixtures("private_targets")
 
 
 def _deliveries(endpoint_id: int) -> list[WebhookDelivery]:
@@ -283,71 +257,6 @@ def test_erasing_a_customer_forgets_their_webhook_events(ctx, receiver, subscrib
     assert "erin" not in str(left[0].payload)
 
 
-def test_admins_subscribe_list_and_remove_webhooks_through_the_api(
-    client, ctx, make_user, make_token, receiver, open_ticket
-):
-    from helpdesk.models import AuditEvent, Role
-
-    admin = {"Authorization": f"Bearer {make_token(make_user(role=Role.ADMIN))}"}
-    agent = {"Authorization": f"Bearer {make_token(make_user(role=Role.AGENT))}"}
-    body = {"url": receiver.url, "events": ["ticket.created"]}
-
-    assert client.post("/api/v1/webhooks", json=body, headers=agent).status_code == 403
-    made = client.post("/api/v1/webhooks", json=body, headers=admin)
-    assert made.status_code == 201, made.text
-    secret = made.json["secret"]
-    assert secret.startswith("whsec_")
-    receiver.secrets.append(secret)
-
-    listed = client.get("/api/v1/webhooks", headers=admin).json["items"]
-    assert [(w["url"], w["events"]) for w in listed] == [(receiver.url, ["ticket.created"])]
-    assert "secret" not in listed[0]
-    open_ticket()
-    deliver_due(WORKER)
-    assert len(receiver.accepted()) == 1
-
-    actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
-    assert "webhook.created" in actions
-    assert secret not in str(db.session.scalars(select(AuditEvent.after)).all())
-
-    webhook_id = made.json["id"]
-    assert client.delete(f"/api/v1/webhooks/{webhook_id}", headers=admin).status_code == 204
-    assert client.delete(f"/api/v1/webhooks/{webhook_id}", headers=admin).status_code == 404
-    assert client.get("/api/v1/webhooks", headers=admin).json["items"] == []
-
-
-@pytest.mark.parametrize(
-    ("body", "field"),
-    [
-        ({"url": "https://example.com/hook", "events": ["ticket.exploded"]}, "events"),
-        ({"url": "https://example.com/hook", "events": []}, "events"),
-        ({"events": ["ticket.created"]}, "url"),
-    ],
-)
-def test_bad_webhook_bodies_are_refused_naming_the_field(
-    client, ctx, make_user, make_token, body, field
-):
-    from helpdesk.models import Role
-
-    admin = {"Authorization": f"Bearer {make_token(make_user(role=Role.ADMIN))}"}
-    answer = client.post("/api/v1/webhooks", json=body, headers=admin)
-    assert answer.status_code == 400
-    assert field in answer.json["error"]["message"]
-
-
-def test_a_private_target_is_refused_by_the_api(
-    app, client, ctx, make_user, make_token, monkeypatch
-):
-    from helpdesk.models import Role
-
-    monkeypatch.setitem(app.config, "HELPDESK_WEBHOOKS_ALLOW_PRIVATE", False)
-    admin = {"Authorization": f"Bearer {make_token(make_user(role=Role.ADMIN))}"}
-    body = {"url": "https://127.0.0.1:9/hook", "events": ["ticket.created"]}
-    answer = client.post("/api/v1/webhooks", json=body, headers=admin)
-    assert answer.status_code == 400
-    assert answer.json["error"]["message"].startswith("url: ")
-
-
 def test_an_admin_subscribes_on_the_page_and_sees_the_secret_once(client, ctx, login, receiver):
     from helpdesk.models import Role
 
@@ -505,3 +414,101 @@ def test_replies_notes_and_delivery_reports_are_sent_with_their_direction(
         ("message.delivery", "outbound"),
     ]
     assert got[3][1]["delivery_state"] == "delivered"
+
+
+def test_a_survey_answer_is_sent_with_its_score_and_comment(
+    app, ctx, receiver, subscribed, open_ticket, make_user
+):
+    from helpdesk.models import Survey
+
+    subscribed(receiver, ("survey.answered",))
+    ticket = db.session.get(Ticket, open_ticket(text="Broken lamp"))
+    app.config["HELPDESK_CSAT"] = True
+    try:
+        service.set_status(ticket, make_user(), "solved")  # asks the question
+        db.session.commit()
+    finally:
+        app.config["HELPDESK_CSAT"] = False
+    survey = db.session.scalar(select(Survey).where(Survey.ticket_id == ticket.id))
+    service.answer_survey(survey, "4", "Quick, thanks")
+    db.session.commit()
+
+    assert deliver_due(WORKER) == 1
+    (got,) = receiver.accepted()
+    assert set(got.payload) == {"type", "id", "timestamp", "data"}
+    assert got.payload["type"] == "survey.answered"
+    data = got.payload["data"]
+    assert data["ticket"]["id"] == ticket.id and data["ticket"]["status"] == "solved"
+    assert data["survey"]["kind"] == "csat"
+    assert (data["survey"]["score"], data["survey"]["comment"]) == (4, "Quick, thanks")
+    assert data["survey"]["answered_at"]
+
+
+def test_a_split_is_sent_with_both_tickets_in_the_tickets_order(
+    ctx, receiver, subscribed, open_ticket, make_user
+):
+    subscribed(receiver, ("ticket.split", "ticket.updated"))
+    ticket = db.session.get(Ticket, open_ticket(text="My order is late"))
+    later = service.reply(ticket, make_user(), "Also: your invoice is attached")
+    db.session.commit()
+    _raise_priority(ticket.id, "high")
+    ticket = db.session.get(Ticket, ticket.id)
+    part = service.split(ticket, later, None)
+    db.session.commit()
+
+    deliver_due(WORKER)
+    got = [r.payload for r in receiver.accepted()]
+    # The reply opened the ticket, then its priority went up, then it was split.
+    assert [p["type"] for p in got] == ["ticket.updated", "ticket.updated", "ticket.split"]
+    split = got[2]["data"]
+    assert split["ticket"]["id"] == ticket.id and split["ticket"]["number"] == ticket.number
+    assert split["part"]["id"] == part.id and split["part"]["split_from"] == ticket.id
+    assert split["part"]["customer"]["id"] == ticket.customer_id
+    endpoint_id = db.session.scalars(select(WebhookEndpoint.id)).one()
+    # Ordered with the original ticket's events.
+    assert _deliveries(endpoint_id)[2].ticket_id == ticket.id
+
+
+def test_events_of_different_tickets_go_in_parallel_and_each_tickets_in_order(
+    app, ctx, subscribed, open_ticket, monkeypatch
+):
+    monkeypatch.setitem(app.config, "HELPDESK_WEBHOOK_CONCURRENCY", 4)
+    slow = Receiver(delay=0.3)
+    slow.up()
+    try:
+        subscribed(slow, ("ticket.created", "ticket.updated"))
+        tickets = [open_ticket(sender=f"customer{n}@customer.test") for n in range(4)]
+        for ticket_id in tickets:
+            _raise_priority(ticket_id, "high")
+        started = time.monotonic()
+        assert deliver_due(WORKER) == 8
+        # Four tickets at once, two events each one after the other: 2 × 0.3 s, not 8 × 0.3 s.
+        assert time.monotonic() - started < 1.5
+        for ticket_id in tickets:
+            kinds = [
+                r.payload["type"]
+                for r in sorted(slow.accepted(), key=lambda r: r.at)
+                if r.payload["data"]["ticket"]["id"] == ticket_id
+            ]
+            assert kinds == ["ticket.created", "ticket.updated"]
+    finally:
+        slow.down()
+
+
+def test_one_sender_reuses_its_connection(app, ctx, receiver, subscribed, open_ticket, monkeypatch):
+    monkeypatch.setitem(app.config, "HELPDESK_WEBHOOK_CONCURRENCY", 1)
+    subscribed(receiver, ("ticket.created", "message.created", "ticket.updated"))
+    ticket_id = open_ticket()
+    _raise_priority(ticket_id, "high")
+    assert deliver_due(WORKER) == 3
+    assert receiver.connections_opened == 1
+
+
+def test_the_sender_count_is_a_setting(monkeypatch):
+    from helpdesk import create_app
+
+    monkeypatch.setenv("HELPDESK_WEBHOOK_CONCURRENCY", "3")
+    assert create_app({"TESTING": True}).config["HELPDESK_WEBHOOK_CONCURRENCY"] == 3
+    monkeypatch.setenv("HELPDESK_WEBHOOK_CONCURRENCY", "none")
+    with pytest.raises(ValueError, match="HELPDESK_WEBHOOK_CONCURRENCY"):
+        create_app({"TESTING": True})

@@ -1,17 +1,29 @@
 """A real HTTP receiver for webhook tests and the bench: verifies Standard Webhooks signatures
-by the spec, records what it got, and can be told to fail, to be slow, or to go down."""
+by the spec, records what it got, and can be told to fail, to be slow, or to go down; with the
+tests' fixtures that start one and subscribe it."""
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
+import socket
+import ssl
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+import pytest
+from flask import Flask
+
+from helpdesk.extensions import db
+from helpdesk.models import EVENT_TYPES
+from helpdesk.webhooks import endpoints
 
 
 @dataclass
@@ -22,6 +34,7 @@ class Received:
     payload: dict[str, Any]
     valid_signatures: int
     at: float
+    host: str = ""
 
 
 @dataclass
@@ -36,15 +49,21 @@ class Receiver:
     port: int = 0
     server: ThreadingHTTPServer | None = None
     calls: int = 0
+    # Connections kept alive between requests (HTTP/1.1), closed when it goes down.
+    connections: set[socket.socket] = field(default_factory=set)
+    connections_opened: int = 0
+    tls: ssl.SSLContext | None = None  # serve HTTPS with this context's certificate
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}/hook"
 
     def up(self) -> None:
         """Listen (again, on the same port once it had one)."""
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), _handler(self))
         self.server.daemon_threads = True
+        if self.tls is not None:
+            self.server.socket = self.tls.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -54,12 +73,17 @@ class Receiver:
             self.server.shutdown()
             self.server.server_close()
             self.server = None
+        for connection in list(self.connections):
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
     def accepted(self) -> list[Received]:
         """What it answered 2xx to, each with every signature checked."""
         return [r for r in self.received if r.valid_signatures]
 
-    def answer(self, msg_id: str, timestamp: str, signatures: str, body: bytes) -> int:
+    def answer(
+        self, msg_id: str, timestamp: str, signatures: str, body: bytes, host: str = ""
+    ) -> int:
         self.calls += 1
         if self.delay:
             time.sleep(self.delay)
@@ -72,7 +96,7 @@ class Receiver:
         failing = self.fail or (self.fail_every_other and self.calls % 2 == 0)
         if failing or not valid:
             return 503 if failing else 401
-        self.received.append(Received(msg_id, json.loads(body), valid, time.monotonic()))
+        self.received.append(Received(msg_id, json.loads(body), valid, time.monotonic(), host))
         return 200
 
 
@@ -84,6 +108,20 @@ def _signature(secret: str, msg_id: str, timestamp: str, body: bytes) -> str:
 
 def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keeps connections open, as real receivers do
+        # The answer goes out in two writes (headers, body): without this, Nagle's algorithm
+        # holds the second until the client's delayed ACK, 40 ms a request on a kept connection.
+        disable_nagle_algorithm = True
+
+        def setup(self) -> None:
+            super().setup()
+            receiver.connections.add(self.connection)
+            receiver.connections_opened += 1
+
+        def finish(self) -> None:
+            receiver.connections.discard(self.connection)
+            super().finish()
+
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
             status = receiver.answer(
@@ -91,6 +129,7 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 self.headers.get("webhook-timestamp", ""),
                 self.headers.get("webhook-signature", ""),
                 body,
+                self.headers.get("host", ""),
             )
             self.send_response(status)
             self.send_header("content-length", "2")
@@ -101,3 +140,31 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             pass
 
     return Handler
+
+
+@pytest.fixture
+def private_targets(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let webhooks reach 127.0.0.1, where the tests' receivers listen."""
+    monkeypatch.setitem(app.config, "HELPDESK_WEBHOOKS_ALLOW_PRIVATE", True)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A receiver listening on 127.0.0.1 until the test ends."""
+    started = Receiver()
+    started.up()
+    yield started
+    started.down()
+
+
+@pytest.fixture
+def subscribed(ctx: Flask) -> Callable[..., int]:
+    """Subscribe a receiver to every event (or the ones given); returns the endpoint id."""
+
+    def build(receiver: Receiver, events: tuple[str, ...] = EVENT_TYPES) -> int:
+        endpoint, secret = endpoints.subscribe(receiver.url, list(events), None)
+        db.session.commit()
+        receiver.secrets.append(secret)
+        return endpoint.id
+
+    return build

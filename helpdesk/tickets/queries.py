@@ -47,6 +47,7 @@ from helpdesk.models import (
     Ticket,
     TicketEvent,
     TicketStatus,
+    WebhookDelivery,
     ticket_tags,
 )
 from helpdesk.tickets import search
@@ -286,6 +287,7 @@ _PRIORITY_ORDER = (Priority.URGENT, Priority.HIGH, Priority.NORMAL, Priority.LOW
 _CUSTOMERS = "customers"
 _AUDIT = "audit"
 _MESSAGES = "messages"
+_WEBHOOK_LOG = "webhook-deliveries"
 _SEGMENTS: dict[str, list[_Segment]] = {
     QueueSort.NEWEST: [_Segment(None, _always, Ticket.created_at, Ticket.id, descending=True)],
     # The customer who has waited longest first; tickets without a customer message last.
@@ -297,6 +299,9 @@ _SEGMENTS: dict[str, list[_Segment]] = {
     _AUDIT: [_Segment(None, _always, AuditEvent.at, AuditEvent.id, descending=True)],
     # A thread reads oldest first, as the ticket page shows it.
     _MESSAGES: [_Segment(None, _always, Message.created_at, Message.id, descending=False)],
+    _WEBHOOK_LOG: [
+        _Segment(None, _always, WebhookDelivery.created_at, WebhookDelivery.id, descending=True)
+    ],
 }
 
 
@@ -440,6 +445,14 @@ def message_page(
         cursor,
         options=(selectinload(Message.attachments), joinedload(Message.author)),
     )
+
+
+def webhook_delivery_page(
+    endpoint_id: int, limit: int = DEFAULT_LIMIT, cursor: str | None = None
+) -> Page[WebhookDelivery]:
+    """One page of a webhook endpoint's delivery log, newest first."""
+    conditions = [WebhookDelivery.endpoint_id == endpoint_id]
+    return _keyset_page(WebhookDelivery, conditions, _WEBHOOK_LOG, limit, cursor)
 
 
 @dataclass(frozen=True, slots=True)

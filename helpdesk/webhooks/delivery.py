@@ -3,8 +3,11 @@ retrying from 10 s doubling to 1 h for 24 h, then pausing the endpoint with the 
 
 Each endpoint is worked by one thread at a time under a lease in its row (claimed with
 ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several workers share endpoints without waiting
-on each other). Endpoints run in parallel threads, each request with a short timeout, so a
-slow or dead receiver only ever holds up its own events.
+on each other). That thread claims the endpoint's due events in batches, one query each, and
+hands them to a small pool of sender threads (``HELPDESK_WEBHOOK_CONCURRENCY``): events of
+different tickets go in parallel, those of one ticket one after another on one sender, each
+sender keeping its connection open. Endpoints run in threads of their own, each request with
+a short timeout, so a slow or dead receiver only ever holds up its own events.
 """
 
 from __future__ import annotations
@@ -12,13 +15,15 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import TracebackType
 
-import requests
 from flask import Flask, current_app
 from sqlalchemy import exists, or_, select, update
+from sqlalchemy.orm import aliased
 
 from helpdesk.extensions import db
 from helpdesk.models import (
@@ -29,32 +34,29 @@ from helpdesk.models import (
     utcnow,
 )
 from helpdesk.webhooks import signing
-from helpdesk.webhooks.targets import UnsafeTarget, check_url
+from helpdesk.webhooks.transport import Outcome, PinnedClient
 
 FIRST_RETRY = timedelta(seconds=10)
 LONGEST_RETRY = timedelta(hours=1)
 GIVE_UP_AFTER = timedelta(hours=24)
-TIMEOUT_SECONDS = (3.0, 10.0)  # connect, read
 LEASE = timedelta(minutes=2)
 # An endpoint's thread hands it back after this long, so the lease never runs out mid-send.
 TURN_SECONDS = 60.0
-EXCERPT = 500
-# Outcomes are committed together at most this often: a crash in between sends those events
-# again, with the same ids (at least once), and the outbox is not a commit per request.
-COMMIT_SECONDS = 0.5
+# Events claimed at once per sender thread: enough to keep every sender busy through a batch,
+# few enough that a crash resends little (outcomes are committed once per batch).
+BATCH_PER_SENDER = 25
 THREADS = 8
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
-    """What one send got back: the HTTP status (None when nothing answered) and an excerpt."""
+class DueEvent:
+    """A claimed delivery with what a sender thread needs, so no thread but the endpoint's
+    touches the database."""
 
-    status: int | None
-    excerpt: str
-
-    @property
-    def ok(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
+    delivery_id: int
+    ticket_id: int | None
+    event_id: str
+    body: bytes
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -142,52 +144,152 @@ def _in_context(app: Flask, endpoint_id: int, worker: str, now: datetime | None)
 
 
 def deliver_endpoint(endpoint_id: int, worker: str, now: datetime | None = None) -> int:
-    """Send one leased endpoint's due events, oldest first; a ticket whose earlier event is
-    still waiting keeps its later ones waiting too. Commits every half second and at the end;
-    returns how many were sent."""
-    started = committed = time.monotonic()
-    sent, blocked = 0, set()
-    allow_private = current_app.config["HELPDESK_WEBHOOKS_ALLOW_PRIVATE"]
-    with requests.Session() as http:  # one connection pool for the turn, not one per event
-        for delivery_id in _pending_ids(endpoint_id):
-            if time.monotonic() - started > TURN_SECONDS:
+    """Send one leased endpoint's due events, batch by batch, until none is due, the endpoint
+    is paused, or its turn is over; each batch's outcomes are committed together. Returns how
+    many were sent."""
+    config = current_app.config
+    concurrency = config["HELPDESK_WEBHOOK_CONCURRENCY"]
+    started, sent = time.monotonic(), 0
+    with Senders(concurrency, config["HELPDESK_WEBHOOKS_ALLOW_PRIVATE"]) as senders:
+        while time.monotonic() - started < TURN_SECONDS:
+            endpoint = db.session.get(WebhookEndpoint, endpoint_id, populate_existing=True)
+            if endpoint is None or endpoint.paused_at is not None:
                 break
-            delivery = db.session.get(WebhookDelivery, delivery_id)
-            if delivery.endpoint.paused_at is not None:
+            batch = claim_batch(endpoint_id, now or utcnow(), concurrency * BATCH_PER_SENDER)
+            url, secrets = endpoint.url, secrets_in_use(endpoint)
+            # Ends the claim's transaction: no lock is held while receivers take their time.
+            db.session.commit()
+            if not batch:
                 break
-            at = now or utcnow()
-            ordered = delivery.ticket_id is not None
-            if ordered and delivery.ticket_id in blocked:
-                continue
-            if delivery.next_attempt_at > at:
-                if ordered:
-                    blocked.add(delivery.ticket_id)
-                continue
-            outcome = send(delivery.endpoint, delivery, allow_private, http)
-            record_outcome(delivery, outcome, worker, at)
-            if time.monotonic() - committed > COMMIT_SECONDS:
-                db.session.commit()
-                committed = time.monotonic()
-            if outcome.ok:
-                sent += 1
-            elif ordered:
-                blocked.add(delivery.ticket_id)
-    db.session.commit()
+            sent += record_batch(senders.send(url, secrets, batch), worker, now)
+            db.session.commit()
     return sent
 
 
-def _pending_ids(endpoint_id: int) -> list[int]:
-    return list(
-        db.session.scalars(
-            select(WebhookDelivery.id)
-            .where(
-                WebhookDelivery.endpoint_id == endpoint_id,
-                WebhookDelivery.state == WebhookState.PENDING,
-            )
-            .order_by(WebhookDelivery.id)
-            .limit(1000)
-        )
+def claim_batch(endpoint_id: int, at: datetime, size: int) -> list[DueEvent]:
+    """The endpoint's oldest due events, up to ``size``, leaving out any whose ticket has an
+    earlier event still waiting for a retry (it goes first). Rows another transaction holds
+    (an erasure deleting a ticket's events) are skipped on PostgreSQL, not waited for."""
+    earlier = aliased(WebhookDelivery)
+    held_back = exists().where(
+        earlier.ticket_id == WebhookDelivery.ticket_id,
+        earlier.endpoint_id == WebhookDelivery.endpoint_id,
+        earlier.state == WebhookState.PENDING,
+        earlier.next_attempt_at > at,
+        earlier.id < WebhookDelivery.id,
     )
+    rows = db.session.execute(
+        select(
+            WebhookDelivery.id,
+            WebhookDelivery.ticket_id,
+            WebhookDelivery.event_id,
+            WebhookDelivery.payload,
+        )
+        .where(
+            WebhookDelivery.endpoint_id == endpoint_id,
+            WebhookDelivery.state == WebhookState.PENDING,
+            WebhookDelivery.next_attempt_at <= at,
+            ~held_back,
+        )
+        .order_by(WebhookDelivery.id)
+        .limit(size)
+        .with_for_update(skip_locked=True, of=WebhookDelivery)
+    ).all()
+    return [DueEvent(row.id, row.ticket_id, row.event_id, _body(row.payload)) for row in rows]
+
+
+def _body(payload: dict | None) -> bytes:
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+class Senders:
+    """An endpoint's sender threads, each with an HTTP client (and connections) of its own."""
+
+    def __init__(self, count: int, allow_private: bool) -> None:
+        self.allow_private = allow_private
+        self.pool = ThreadPoolExecutor(max_workers=count, thread_name_prefix="webhook-sender")
+        self.local = threading.local()
+        self.clients: list[PinnedClient] = []
+        self.lock = threading.Lock()
+
+    def __enter__(self) -> Senders:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.pool.shutdown(wait=True)
+        for client in self.clients:
+            client.close()
+
+    def send(
+        self, url: str, secrets: list[str], batch: list[DueEvent]
+    ) -> list[tuple[DueEvent, Outcome]]:
+        """Send a batch: each ticket's events in order on one sender, tickets in parallel."""
+        lanes = self.pool.map(lambda lane: self._send_lane(url, secrets, lane), _lanes(batch))
+        return [sent for lane in lanes for sent in lane]
+
+    def _send_lane(
+        self, url: str, secrets: list[str], lane: list[DueEvent]
+    ) -> list[tuple[DueEvent, Outcome]]:
+        client = self._client()
+        done = []
+        for due in lane:
+            # The signature's time is the real one, so receivers' replay windows hold on retries.
+            headers = signing.headers(secrets, due.event_id, int(time.time()), due.body)
+            outcome = client.post(url, due.body, headers)
+            done.append((due, outcome))
+            if not outcome.ok:
+                break  # the ticket's later events wait behind this one
+        return done
+
+    def _client(self) -> PinnedClient:
+        client = getattr(self.local, "client", None)
+        if client is None:
+            client = self.local.client = PinnedClient(self.allow_private)
+            with self.lock:
+                self.clients.append(client)
+        return client
+
+
+def _lanes(batch: list[DueEvent]) -> Iterator[list[DueEvent]]:
+    """The batch split into runs that must go in order: one per ticket; an event about no
+    ticket (a customer's) runs alone."""
+    by_ticket: dict[int, list[DueEvent]] = {}
+    for due in batch:
+        if due.ticket_id is None:
+            yield [due]
+        else:
+            by_ticket.setdefault(due.ticket_id, []).append(due)
+    yield from by_ticket.values()
+
+
+def record_batch(
+    outcomes: list[tuple[DueEvent, Outcome]], worker: str, now: datetime | None
+) -> int:
+    """Log a batch's attempts and move its deliveries on; flushes. A delivery deleted while
+    it was out (its customer erased, its endpoint removed) is left gone. Returns how many
+    were delivered."""
+    ids = sorted(due.delivery_id for due, _ in outcomes)
+    # Locked in id order, as every transaction takes locks on several rows.
+    rows = db.session.scalars(
+        select(WebhookDelivery)
+        .where(WebhookDelivery.id.in_(ids))
+        .order_by(WebhookDelivery.id)
+        .with_for_update()
+    )
+    deliveries = {row.id: row for row in rows}
+    sent = 0
+    for due, outcome in outcomes:
+        delivery = deliveries.get(due.delivery_id)
+        if delivery is not None:
+            record_outcome(delivery, outcome, worker, now or outcome.at)
+            sent += outcome.ok
+    db.session.flush()
+    return sent
 
 
 def secrets_in_use(endpoint: WebhookEndpoint, now: datetime | None = None) -> list[str]:
@@ -199,41 +301,16 @@ def secrets_in_use(endpoint: WebhookEndpoint, now: datetime | None = None) -> li
     return [endpoint.secret, endpoint.previous_secret] if keep else [endpoint.secret]
 
 
-def send(
-    endpoint: WebhookEndpoint,
-    delivery: WebhookDelivery,
-    allow_private: bool,
-    http: requests.Session,
-) -> Outcome:
-    """POST one signed event; never raises for the receiver's trouble."""
-    body = json.dumps(delivery.payload, separators=(",", ":")).encode()
-    # The signature's time is the real one, so receivers' replay windows hold even on retries.
-    stamp = int(time.time())
-    try:
-        check_url(endpoint.url, allow_private)
-        answer = http.post(
-            endpoint.url,
-            data=body,
-            headers=signing.headers(secrets_in_use(endpoint), delivery.event_id, stamp, body),
-            timeout=TIMEOUT_SECONDS,
-            allow_redirects=False,
-        )
-    except UnsafeTarget as refusal:
-        return Outcome(None, f"refused: {refusal}")
-    except requests.RequestException as error:
-        return Outcome(None, f"{type(error).__name__}: {error}"[:EXCERPT])
-    return Outcome(answer.status_code, answer.text[:EXCERPT])
-
-
 def record_outcome(delivery: WebhookDelivery, outcome: Outcome, worker: str, at: datetime) -> None:
     """Log the attempt and move the delivery on: delivered, retried later, or failed (and its
-    endpoint paused) once it has failed for 24 hours; flushes."""
+    endpoint paused) once it has failed for 24 hours."""
     db.session.add(
         WebhookAttempt(
             delivery_id=delivery.id,
             at=at,
             status=outcome.status,
             response_excerpt=outcome.excerpt,
+            duration_ms=outcome.duration_ms,
             worker=worker,
         )
     )
@@ -247,7 +324,6 @@ def record_outcome(delivery: WebhookDelivery, outcome: Outcome, worker: str, at:
         )
     else:
         _failed(delivery, outcome, at)
-    db.session.flush()
 
 
 def _failed(delivery: WebhookDelivery, outcome: Outcome, at: datetime) -> None:

@@ -1,12 +1,13 @@
-"""What admins do with webhook endpoints: subscribe, choose events, rotate the secret, pause,
-resume, remove, and send an event again. Each flushes; the caller commits (and is audited)."""
+"""What admins do with webhook endpoints (on the admin pages and through the API alike):
+subscribe, change the URL or events, rotate the secret, pause, resume, remove, read the delivery
+log and send an event again. Each write flushes; the caller commits (and is audited)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from helpdesk import audit
 from helpdesk.extensions import db
@@ -24,6 +25,7 @@ from helpdesk.webhooks.targets import UnsafeTarget, check_url
 
 # How long the secret before a rotation still signs, so receivers can switch without a gap.
 ROTATION_OVERLAP = timedelta(hours=24)
+PAUSED_BY_ADMIN = "Paused by an admin."
 
 
 class InvalidSubscription(ValueError):
@@ -56,10 +58,18 @@ def checked_events(events: list[str]) -> list[str]:
     return [name for name in EVENT_TYPES if name in events]
 
 
-def change_events(endpoint: WebhookEndpoint, events: list[str]) -> None:
-    """Subscribe the endpoint to exactly ``events`` from now on."""
+def change(
+    endpoint: WebhookEndpoint, *, url: str | None = None, events: list[str] | None = None
+) -> None:
+    """Send the endpoint's events to ``url`` and subscribe it to exactly ``events`` from now on
+    (each left as it is when None); the URL passes the same check as a new one."""
     before = _shown(endpoint)
-    endpoint.events = checked_events(events)
+    if url is not None:
+        url = url.strip()
+        _check_target(url)
+        endpoint.url = url
+    if events is not None:
+        endpoint.events = checked_events(events)
     audit.record("webhook.changed", "webhook", endpoint.id, before, _shown(endpoint))
     db.session.flush()
 
@@ -115,6 +125,29 @@ def redeliver(delivery: WebhookDelivery) -> None:
     delivery.state = WebhookState.PENDING
     delivery.next_attempt_at, delivery.failing_since = utcnow(), None
     db.session.flush()
+
+
+def delivery_counts(endpoint: WebhookEndpoint) -> dict[WebhookState, int]:
+    """How many of the endpoint's events are in each state (every state named, zeros too)."""
+    counted = db.session.execute(
+        select(WebhookDelivery.state, func.count())
+        .where(WebhookDelivery.endpoint_id == endpoint.id)
+        .group_by(WebhookDelivery.state)
+    ).all()
+    return {state: 0 for state in WebhookState} | {state: count for state, count in counted}
+
+
+def attempts_of(deliveries: list[WebhookDelivery]) -> dict[int, list[WebhookAttempt]]:
+    """Each delivery's attempts, oldest first, by delivery id (one query for all)."""
+    found: dict[int, list[WebhookAttempt]] = {delivery.id: [] for delivery in deliveries}
+    if found:
+        for attempt in db.session.scalars(
+            select(WebhookAttempt)
+            .where(WebhookAttempt.delivery_id.in_(found))
+            .order_by(WebhookAttempt.id)
+        ):
+            found[attempt.delivery_id].append(attempt)
+    return found
 
 
 def _shown(endpoint: WebhookEndpoint) -> dict[str, object]:

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event, inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from helpdesk.models import (
     AuditEvent,
     Message,
+    Survey,
     TicketEvent,
     WebhookDelivery,
     WebhookEndpoint,
@@ -110,11 +111,10 @@ def _from_ticket_events(events: list[TicketEvent]) -> list[PendingEvent]:
             found.append(_about_ticket("ticket.created", ticket, {}))
         elif row.kind == "merged-into":
             found.append(_about_ticket("ticket.merged", ticket, {"into": row.to_value}))
-        elif row.kind == "split-into":
-            found.append(_about_ticket("ticket.split", ticket, {"part": row.to_value}))
+        elif row.kind == "split-from":
+            found.append(_about_split(ticket))
         elif row.kind in _SURVEY_KINDS:
-            extra = {"survey": {"kind": row.kind, "before": row.from_value, "answer": row.to_value}}
-            found.append(_about_ticket("survey.answered", ticket, extra))
+            found.append(_about_survey(ticket))
         elif field := _PROPERTIES.get(row.kind):
             _, fields = changes.setdefault(id(ticket), (ticket, {}))
             fields.setdefault(field, {"before": row.from_value})["after"] = row.to_value
@@ -130,6 +130,31 @@ def _about_ticket(type_: str, ticket: Any, extra: dict[str, Any]) -> PendingEven
         lambda: ticket.id,
         lambda: ticket.customer_id,
     )
+
+
+def _about_split(part: Any) -> PendingEvent:
+    # Told about the ticket split, in its order, with the new ticket the messages went to.
+    return PendingEvent(
+        "ticket.split",
+        lambda: {"ticket": _ticket_json(part.split_from), "part": _ticket_json(part)},
+        lambda: part.split_from_id,
+        lambda: part.customer_id,
+    )
+
+
+def _about_survey(ticket: Any) -> PendingEvent:
+    def data() -> dict[str, Any]:
+        session = object_session(ticket)
+        survey = session.scalar(select(Survey).where(Survey.ticket_id == ticket.id))
+        answer = {
+            "kind": survey.kind.value,
+            "score": survey.score,
+            "comment": survey.comment,
+            "answered_at": survey.answered_at.isoformat(),
+        }
+        return {"ticket": _ticket_json(ticket), "survey": answer}
+
+    return PendingEvent("survey.answered", data, lambda: ticket.id, lambda: ticket.customer_id)
 
 
 def _about_message(type_: str, message: Message) -> PendingEvent:

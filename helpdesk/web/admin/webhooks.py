@@ -48,7 +48,7 @@ def webhook(webhook_id: int) -> str | Response | tuple[str, int]:
     form = WebhookEventsForm(data={"events": endpoint.events})
     if form.validate_on_submit():
         try:
-            endpoints.change_events(endpoint, form.events.data)
+            endpoints.change(endpoint, events=form.events.data)
         except endpoints.InvalidSubscription as refused:
             db.session.rollback()
             form.events.errors.append(str(refused))
@@ -76,7 +76,7 @@ def rotate_webhook_secret(webhook_id: int) -> str:
 def pause_webhook(webhook_id: int) -> Response:
     endpoint = _endpoint(webhook_id)
     if endpoint.paused_at is None:
-        endpoints.pause(endpoint, "Paused by an admin.")
+        endpoints.pause(endpoint, endpoints.PAUSED_BY_ADMIN)
         db.session.commit()
     flash("Paused: events keep queueing and are sent when you resume.", "success")
     return redirect(url_for("admin.webhook", webhook_id=webhook_id))
@@ -136,12 +136,5 @@ def _log(endpoint: WebhookEndpoint) -> list[tuple[WebhookDelivery, list[WebhookA
         .order_by(WebhookDelivery.id.desc())
         .limit(LOG_LENGTH)
     ).all()
-    attempts: dict[int, list[WebhookAttempt]] = {d.id: [] for d in deliveries}
-    if attempts:
-        for attempt in db.session.scalars(
-            select(WebhookAttempt)
-            .where(WebhookAttempt.delivery_id.in_(attempts))
-            .order_by(WebhookAttempt.id)
-        ):
-            attempts[attempt.delivery_id].append(attempt)
+    attempts = endpoints.attempts_of(list(deliveries))
     return [(delivery, attempts[delivery.id]) for delivery in deliveries]

@@ -22,5 +22,6 @@ from helpdesk.web.api import (  # noqa: E402,F401
     teams,
     ticket_trash,
     users,
+    webhook_deliveries,
     webhooks,
 )

@@ -25,8 +25,8 @@ ERRORS = {
     401: "Missing, unknown or revoked token, or a deactivated user.",
     403: "The token's user lacks the role this needs (`forbidden`), or the token's scope does "
     "not cover this route (`insufficient-scope`; the message names the scope needed).",
-    404: "No such ticket, customer, message, macro or saved view (another agent's macro or "
-    "personal view is not found), user, team, rule, endpoint or stage.",
+    404: "No such ticket, customer, message, macro, saved view (another agent's macro or "
+    "personal view is not found), user, team, rule, endpoint, stage, webhook or delivery.",
     409: "`newer-messages`: nothing was sent, because messages came after `seen_message_id`; "
     "`error.details.messages` holds them. Read them, then send with `confirm: true`. "
     "`refused`: a merge or split the ticket rules refuse, or a customer merge or identity "
@@ -34,7 +34,8 @@ ERRORS = {
     "`opted-out`: nothing was sent, the number texted STOP or the address unsubscribed.",
     412: "`stale`: the ticket changed since the `If-Match` ETag, or the customer since the "
     "`version` sent.",
-    422: "The ticket rules refuse the change, e.g. an empty text or an unknown status.",
+    422: "The ticket rules refuse the change, e.g. an empty text, an unknown status, or a "
+    "ticket in the trash (restore it first).",
     429: "`rate-limited`: the token (or, without one, the address) made more requests than "
     "`HELPDESK_API_RATE_LIMIT` allows; try again after `Retry-After` seconds.",
 }

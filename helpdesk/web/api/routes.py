@@ -232,7 +232,7 @@ def create_note(ticket_id: int) -> tuple[schemas.Message, int]:
 @operation(
     "mergeTicket",
     (200, schemas.Ticket, "The ticket merged into, with the whole conversation."),
-    (401, 404, 409),
+    (401, 404, 409, 422),
     json=schemas.MergeInto,
     response_headers=ETAG,
 )
@@ -264,7 +264,7 @@ def merge_ticket(ticket_id: int) -> tuple[schemas.Ticket, Headers]:
 @operation(
     "splitTicket",
     (201, schemas.Ticket, "The new ticket."),
-    (401, 404, 409),
+    (401, 404, 409, 422),
     json=schemas.SplitAt,
     response_headers=ETAG,
 )

@@ -33,7 +33,7 @@ def list_tags() -> tag_schemas.TagList:
 @operation(
     "addTicketTag",
     (200, schemas.Ticket, "The ticket with the tag."),
-    (400, 401, 404),
+    (400, 401, 404, 422),
     response_headers=ETAG,
 )
 def add_ticket_tag(ticket_id: int, tag: str) -> tuple[schemas.Ticket, Headers]:
@@ -49,7 +49,7 @@ def add_ticket_tag(ticket_id: int, tag: str) -> tuple[schemas.Ticket, Headers]:
 @operation(
     "removeTicketTag",
     (200, schemas.Ticket, "The ticket without the tag."),
-    (400, 401, 404),
+    (400, 401, 404, 422),
     response_headers=ETAG,
 )
 def remove_ticket_tag(ticket_id: int, tag: str) -> tuple[schemas.Ticket, Headers]:
