@@ -14,27 +14,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from sqlalchemy import select
-from webhook_receiver import Receiver
+from webhook_receiver import Receiver, deliveries
 
 from helpdesk.extensions import db
-from helpdesk.models import WebhookDelivery, WebhookEndpoint
+from helpdesk.models import WebhookEndpoint
 from helpdesk.webhooks.delivery import deliver_due
 
 WORKER = "test-worker"
 
 pytestmark = pytest.mark.usefixtures("private_targets")
-
-
-def _deliveries(endpoint_id: int) -> list[WebhookDelivery]:
-    db.session.expire_all()
-    return list(
-        db.session.scalars(
-            select(WebhookDelivery)
-            .where(WebhookDelivery.endpoint_id == endpoint_id)
-            .order_by(WebhookDelivery.id)
-        )
-    )
 
 
 def _point(endpoint_id: int, url: str) -> None:
@@ -81,7 +69,7 @@ def test_a_send_connects_to_the_address_that_was_checked(
     assert answers == ["93.184.215.14"]  # looked up once, for the check
     assert connected == [("93.184.215.14", 443)]
     assert receiver.received == []
-    assert "tests reach 127.0.0.1 only" in _deliveries(endpoint_id)[0].last_response
+    assert "tests reach 127.0.0.1 only" in deliveries(endpoint_id)[0].last_response
 
 
 def test_a_pinned_send_keeps_the_name_in_the_host_header(
@@ -159,6 +147,6 @@ def test_https_to_a_pinned_address_verifies_the_certificate_for_the_name(
             assert [r.host for r in receiver.accepted()] == [f"hooks.shop.test:{receiver.port}"]
         else:
             assert receiver.received == []
-            assert "certificate" in _deliveries(endpoint_id)[0].last_response
+            assert "certificate" in deliveries(endpoint_id)[0].last_response
     finally:
         receiver.down()

@@ -7,13 +7,12 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
-from webhook_receiver import Receiver
+from webhook_receiver import Receiver, deliveries
 
 from helpdesk.extensions import db
 from helpdesk.models import (
     Ticket,
     WebhookAttempt,
-    WebhookDelivery,
     WebhookEndpoint,
     WebhookState,
     utcnow,
@@ -27,17 +26,6 @@ WORKER = "test-worker"
 
 
 pytestmark = pytest.mark.usefixtures("private_targets")
-
-
-def _deliveries(endpoint_id: int) -> list[WebhookDelivery]:
-    db.session.expire_all()
-    return list(
-        db.session.scalars(
-            select(WebhookDelivery)
-            .where(WebhookDelivery.endpoint_id == endpoint_id)
-            .order_by(WebhookDelivery.id)
-        )
-    )
 
 
 def _raise_priority(ticket_id: int, priority: str) -> None:
@@ -65,7 +53,7 @@ def test_every_event_arrives_signed_in_order(ctx, receiver, subscribed, open_tic
     assert got[1].payload["data"]["message"]["text"] == "My parcel never came."
     assert got[2].payload["data"]["changes"] == {"priority": {"before": "normal", "after": "high"}}
     assert got[3].payload["data"]["ticket"]["priority"] == "urgent"
-    assert {d.state for d in _deliveries(endpoint_id)} == {WebhookState.DELIVERED}
+    assert {d.state for d in deliveries(endpoint_id)} == {WebhookState.DELIVERED}
 
 
 def test_a_rolled_back_change_sends_nothing_and_unsubscribed_events_are_not_queued(
@@ -76,9 +64,9 @@ def test_a_rolled_back_change_sends_nothing_and_unsubscribed_events_are_not_queu
     service.set_priority(db.session.get(Ticket, ticket_id), None, "high")
     db.session.rollback()
 
-    assert _deliveries(endpoint_id) == []
+    assert deliveries(endpoint_id) == []
     _raise_priority(ticket_id, "low")
-    assert [d.event_type for d in _deliveries(endpoint_id)] == ["ticket.updated"]
+    assert [d.event_type for d in deliveries(endpoint_id)] == ["ticket.updated"]
 
 
 def test_a_receiver_down_then_up_gets_every_event_once_in_order(
@@ -91,7 +79,7 @@ def test_a_receiver_down_then_up_gets_every_event_once_in_order(
     now = utcnow()
 
     assert deliver_due(WORKER, now) == 0
-    waiting = _deliveries(endpoint_id)
+    waiting = deliveries(endpoint_id)
     # Only the ticket's first event was tried: the later ones wait behind it.
     assert [d.attempts for d in waiting] == [1, 0, 0]
     assert waiting[0].next_attempt_at == now + timedelta(seconds=10)
@@ -103,7 +91,7 @@ def test_a_receiver_down_then_up_gets_every_event_once_in_order(
     assert deliver_due(WORKER, now + timedelta(seconds=11)) == 4
 
     got = receiver.accepted()
-    assert [r.msg_id for r in got] == [d.event_id for d in _deliveries(endpoint_id)]
+    assert [r.msg_id for r in got] == [d.event_id for d in deliveries(endpoint_id)]
     assert [r.payload["data"].get("changes", {}).get("priority", {}).get("after") for r in got][
         2:
     ] == ["high", "urgent"]
@@ -113,7 +101,7 @@ def test_a_redelivered_event_comes_again_with_the_same_id(ctx, receiver, subscri
     endpoint_id = subscribed(receiver, ("ticket.created",))
     open_ticket()
     deliver_due(WORKER)
-    delivery = _deliveries(endpoint_id)[0]
+    delivery = deliveries(endpoint_id)[0]
 
     endpoints.redeliver(delivery)
     db.session.commit()
@@ -138,7 +126,7 @@ def test_after_24_hours_of_failures_the_endpoint_pauses_and_says_why(
     start = now = utcnow()
     while now - start < timedelta(hours=25):
         deliver_due(WORKER, now)
-        delivery = _deliveries(endpoint_id)[0]
+        delivery = deliveries(endpoint_id)[0]
         if delivery.state != WebhookState.PENDING:
             break
         now = delivery.next_attempt_at
@@ -187,7 +175,7 @@ def test_during_a_rotation_both_secrets_sign(ctx, receiver, subscribed, open_tic
     open_ticket()
     deliver_due(WORKER)
     receiver.secrets = [old]
-    endpoints.redeliver(_deliveries(endpoint_id)[0])
+    endpoints.redeliver(deliveries(endpoint_id)[0])
     db.session.commit()
     deliver_due(WORKER)
     assert len(receiver.accepted()) == 2
@@ -195,7 +183,7 @@ def test_during_a_rotation_both_secrets_sign(ctx, receiver, subscribed, open_tic
     endpoint = db.session.get(WebhookEndpoint, endpoint_id)
     endpoint.previous_secret_expires_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
-    endpoints.redeliver(_deliveries(endpoint_id)[0])
+    endpoints.redeliver(deliveries(endpoint_id)[0])
     db.session.commit()
     deliver_due(WORKER)
     assert len(receiver.accepted()) == 2  # the old secret no longer signs
@@ -234,7 +222,7 @@ def test_a_target_turned_private_is_refused_at_delivery(
     deliver_due(WORKER)
 
     assert receiver.received == []
-    delivery = _deliveries(endpoint_id)[0]
+    delivery = deliveries(endpoint_id)[0]
     assert delivery.state == WebhookState.PENDING
     assert delivery.last_response.startswith("refused: ")
 
@@ -251,7 +239,7 @@ def test_erasing_a_customer_forgets_their_webhook_events(ctx, receiver, subscrib
     db.session.commit()
 
     assert erasure.webhook_payloads_removed == 2
-    left = _deliveries(endpoint_id)
+    left = deliveries(endpoint_id)
     assert [d.event_type for d in left] == ["customer.erased"]
     assert left[0].payload["data"] == {"customer_id": customer.id}
     assert "erin" not in str(left[0].payload)
@@ -304,7 +292,7 @@ def test_the_delivery_log_shows_attempts_and_redelivers(
     assert "503" in page and "ticket.created" in page and "next try" in page
 
     receiver.fail = False
-    delivery = _deliveries(endpoint_id)[0]
+    delivery = deliveries(endpoint_id)[0]
     delivery.next_attempt_at = utcnow()
     db.session.commit()
     deliver_due(WORKER)
@@ -466,7 +454,7 @@ def test_a_split_is_sent_with_both_tickets_in_the_tickets_order(
     assert split["part"]["customer"]["id"] == ticket.customer_id
     endpoint_id = db.session.scalars(select(WebhookEndpoint.id)).one()
     # Ordered with the original ticket's events.
-    assert _deliveries(endpoint_id)[2].ticket_id == ticket.id
+    assert deliveries(endpoint_id)[2].ticket_id == ticket.id
 
 
 def test_events_of_different_tickets_go_in_parallel_and_each_tickets_in_order(

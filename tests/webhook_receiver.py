@@ -20,9 +20,10 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
 from helpdesk.extensions import db
-from helpdesk.models import EVENT_TYPES
+from helpdesk.models import EVENT_TYPES, WebhookDelivery
 from helpdesk.webhooks import endpoints
 
 
@@ -168,3 +169,15 @@ def subscribed(ctx: Flask) -> Callable[..., int]:
         return endpoint.id
 
     return build
+
+
+def deliveries(endpoint_id: int) -> list[WebhookDelivery]:
+    """An endpoint's outbox rows as the database has them now, oldest first."""
+    db.session.expire_all()
+    return list(
+        db.session.scalars(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.endpoint_id == endpoint_id)
+            .order_by(WebhookDelivery.id)
+        )
+    )

@@ -3,12 +3,14 @@ and admins move a ticket to the trash (admins restore it from the admin Trash pa
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import flash, redirect, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from helpdesk.extensions import db
-from helpdesk.models import Role
+from helpdesk.models import Role, Ticket, User
 from helpdesk.tickets import trash
 from helpdesk.tickets.errors import TicketError
 from helpdesk.web.access import roles_required, staff_required
@@ -20,33 +22,40 @@ from helpdesk.web.agent.routes import OPEN_WORK, _flash_refusal, _ticket_or_404
 @staff_required
 def mark_spam(ticket_id: int) -> Response:
     """Mark the ticket as spam: it leaves the queue and the reports, and stays findable."""
-    found = _ticket_or_404(ticket_id)
-    try:
-        trash.mark_spam(found, current_user)
-    except TicketError as refused:
-        db.session.rollback()
-        _flash_refusal("Not marked as spam", refused)
-    else:
-        number = found.number
-        db.session.commit()
-        flash(f"#{number} is marked as spam: it is in the Spam list, out of the queue.", "success")
-    return redirect(url_for("agent.ticket", ticket_id=ticket_id))
+    return _spam_step(
+        ticket_id,
+        trash.mark_spam,
+        "Not marked as spam",
+        "#{number} is marked as spam: it is in the Spam list, out of the queue.",
+    )
 
 
 @bp.post("/tickets/<int:ticket_id>/not-spam")
 @staff_required
 def unmark_spam(ticket_id: int) -> Response:
     """Not spam after all: back in the queue and the reports as it was."""
+    return _spam_step(
+        ticket_id,
+        trash.unmark_spam,
+        "Not changed",
+        "#{number} is not spam: it is back in the queue.",
+    )
+
+
+def _spam_step(
+    ticket_id: int, step: Callable[[Ticket, User], object], refused_as: str, done: str
+) -> Response:
+    """Take one spam step on the ticket and say how it went on its page."""
     found = _ticket_or_404(ticket_id)
     try:
-        trash.unmark_spam(found, current_user)
+        step(found, current_user)
     except TicketError as refused:
         db.session.rollback()
-        _flash_refusal("Not changed", refused)
+        _flash_refusal(refused_as, refused)
     else:
         number = found.number
         db.session.commit()
-        flash(f"#{number} is not spam: it is back in the queue.", "success")
+        flash(done.format(number=number), "success")
     return redirect(url_for("agent.ticket", ticket_id=ticket_id))
 
 
