@@ -7,9 +7,10 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from webhook_receiver import deliveries
 
 from helpdesk.extensions import db
-from helpdesk.models import AuditEvent, Role, WebhookDelivery, WebhookEndpoint, utcnow
+from helpdesk.models import AuditEvent, Role, WebhookEndpoint, utcnow
 from helpdesk.webhooks.delivery import deliver_due
 
 WORKER = "test-worker"
@@ -21,17 +22,6 @@ pytestmark = pytest.mark.usefixtures("private_targets")
 def admin(ctx, make_user, make_token) -> dict[str, str]:
     """An admin's token headers."""
     return {"Authorization": f"Bearer {make_token(make_user(role=Role.ADMIN))}"}
-
-
-def _deliveries(endpoint_id: int) -> list[WebhookDelivery]:
-    db.session.expire_all()
-    return list(
-        db.session.scalars(
-            select(WebhookDelivery)
-            .where(WebhookDelivery.endpoint_id == endpoint_id)
-            .order_by(WebhookDelivery.id)
-        )
-    )
 
 
 def test_admins_subscribe_list_and_remove_webhooks_through_the_api(
@@ -108,7 +98,7 @@ def test_an_endpoint_shows_its_counts_pauses_after_24_hours_and_resumes(
     open_ticket(sender="bob@customer.test")
     now = utcnow()
     deliver_due(WORKER, now)
-    first = _deliveries(endpoint_id)[0]
+    first = deliveries(endpoint_id)[0]
     first.failing_since = now - timedelta(hours=24)
     db.session.commit()
     deliver_due(WORKER, now + timedelta(seconds=20))
@@ -230,7 +220,7 @@ def test_the_delivery_log_pages_newest_first_with_attempts_and_redelivers(
     deliver_due(WORKER, now)
     receiver.fail = False
     deliver_due(WORKER, now + timedelta(seconds=11))
-    deliveries = _deliveries(endpoint_id)
+    deliveries = deliveries(endpoint_id)
 
     url = f"/api/v1/webhooks/{endpoint_id}/deliveries"
     first = client.get(url, query_string={"limit": 2}, headers=admin)
