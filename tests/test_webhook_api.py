@@ -220,7 +220,7 @@ def test_the_delivery_log_pages_newest_first_with_attempts_and_redelivers(
     deliver_due(WORKER, now)
     receiver.fail = False
     deliver_due(WORKER, now + timedelta(seconds=11))
-    deliveries = deliveries(endpoint_id)
+    rows = deliveries(endpoint_id)
 
     url = f"/api/v1/webhooks/{endpoint_id}/deliveries"
     first = client.get(url, query_string={"limit": 2}, headers=admin)
@@ -228,9 +228,9 @@ def test_the_delivery_log_pages_newest_first_with_attempts_and_redelivers(
     rest = client.get(url, query_string={"cursor": first.json["next_cursor"]}, headers=admin)
     assert rest.json["next_cursor"] is None
     items = first.json["items"] + rest.json["items"]
-    assert [i["id"] for i in items] == [d.id for d in reversed(deliveries)]
+    assert [i["id"] for i in items] == [d.id for d in reversed(rows)]
     newest = items[0]
-    assert newest["event_id"] == deliveries[-1].event_id
+    assert newest["event_id"] == rows[-1].event_id
     assert (newest["event_type"], newest["state"]) == ("ticket.created", "delivered")
     assert [(a["status"], a["response_excerpt"]) for a in newest["attempts"]] == [
         (503, "no"),
@@ -238,11 +238,11 @@ def test_the_delivery_log_pages_newest_first_with_attempts_and_redelivers(
     ]
     assert newest["next_attempt_at"] is None and newest["delivered_at"] is not None
 
-    again = client.post(f"{url}/{deliveries[0].id}/redeliver", headers=admin)
+    again = client.post(f"{url}/{rows[0].id}/redeliver", headers=admin)
     assert again.status_code == 200, again.text
     assert again.json["state"] == "pending" and len(again.json["attempts"]) == 2
     deliver_due(WORKER)
-    assert [r.msg_id for r in receiver.accepted()].count(deliveries[0].event_id) == 2
+    assert [r.msg_id for r in receiver.accepted()].count(rows[0].event_id) == 2
 
     assert client.get(f"{url}?cursor=nonsense", headers=admin).status_code == 400
     assert client.get("/api/v1/webhooks/999/deliveries", headers=admin).status_code == 404
