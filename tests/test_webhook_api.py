@@ -248,7 +248,7 @@ def test_the_delivery_log_pages_newest_first_with_attempts_and_redelivers(
     assert client.get("/api/v1/webhooks/999/deliveries", headers=admin).status_code == 404
     other = subscribed(receiver, ("ticket.created",))
     wrong = client.post(
-        f"/api/v1/webhooks/{other}/deliveries/{deliveries[0].id}/redeliver", headers=admin
+        f"/api/v1/webhooks/{other}/deliveries/{rows[0].id}/redeliver", headers=admin
     )
     assert wrong.status_code == 404
 
