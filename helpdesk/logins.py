@@ -9,12 +9,15 @@ this flushes and the caller commits, also when the login is refused: the count m
 from __future__ import annotations
 
 import math
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from helpdesk import accounts, audit, two_factor
 from helpdesk.extensions import db
@@ -54,14 +57,22 @@ def authenticate(email: str, password: str, address: str) -> User:
     """
     email = email.strip().lower()
     user = accounts.user_by_email(email)
-    _attempt(
-        email,
-        address,
-        lambda: user is not None and user.active and user.check_password(password),
-        WRONG,
-    )
+    _attempt(email, address, lambda: _password_matches(user, password), WRONG)
     assert user is not None  # _attempt returned: the password was right
     return user
+
+
+def _password_matches(user: User | None, password: str) -> bool:
+    # An unknown or deactivated account is checked against a hash all the same, so the answer
+    # takes as long and its time does not tell a stranger which addresses have accounts.
+    hashed = user.password_hash if user is not None else _stand_in_hash()
+    right = check_password_hash(hashed, password)
+    return right and user is not None and user.active
+
+
+@cache
+def _stand_in_hash() -> str:
+    return generate_password_hash(secrets.token_urlsafe(16))
 
 
 def confirm_code(user: User, code: str, address: str) -> None:

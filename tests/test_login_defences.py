@@ -110,6 +110,23 @@ def test_an_unknown_address_waits_exactly_like_a_real_account(client, setup, mak
     assert answers[ADA] == answers["nobody@helpdesk.test"]
 
 
+def test_an_unknown_address_costs_a_password_check_like_a_real_one(
+    client, setup, make_user, monkeypatch
+):
+    """Answering faster for an address without an account would tell strangers which exist."""
+    with setup():
+        make_user(email=ADA)
+        make_user(email="gone@helpdesk.test", active=False)
+    checked: list[str] = []
+    real_check = logins.check_password_hash
+    monkeypatch.setattr(
+        logins, "check_password_hash", lambda h, p: checked.append(p) or real_check(h, p)
+    )
+    for email in (ADA, "nobody@helpdesk.test", "gone@helpdesk.test"):
+        attempt(client, "wrong guess", email, address="10.1.1.1")
+    assert checked == ["wrong guess"] * 3
+
+
 def test_one_address_trying_many_accounts_is_made_to_wait(client, setup, make_user, clock):
     with setup():
         make_user(email=ADA)
