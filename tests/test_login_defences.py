@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pyotp
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from helpdesk import create_app, logins, two_factor
@@ -374,6 +375,36 @@ def test_two_factor_asks_for_a_code_after_the_password(client, login, setup, clo
     attempt(client, PASSWORD)
     again = client.post("/login/code", data={"code": codes[0]})
     assert "That code is not right" in again.text  # each recovery code works once
+
+
+def test_rotating_the_secrets_key_keeps_two_factor_working(
+    app, client, login, runner, monkeypatch, clock
+):
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    monkeypatch.setitem(app.config, "HELPDESK_SECRETS_KEY", (old,))
+    monkeypatch.setattr(two_factor, "utcnow", lambda: clock.now)
+    login(Role.AGENT, email=ADA)
+    totp, codes = turn_on_two_factor(client)
+    client.post("/logout")
+
+    monkeypatch.setitem(app.config, "HELPDESK_SECRETS_KEY", (new, old))
+    done = runner.invoke(args=["mailbox", "rotate-secrets"])
+    assert done.exit_code == 0, done.output
+    monkeypatch.setitem(app.config, "HELPDESK_SECRETS_KEY", (new,))  # the old key is gone
+    clock.advance(seconds=30)
+    attempt(client, PASSWORD)
+    assert client.post("/login/code", data={"code": totp.at(clock.now)}).status_code == 302
+    client.post("/logout")
+
+    # A key changed without rotating: the app's codes cannot be checked, recovery codes can.
+    monkeypatch.setitem(app.config, "HELPDESK_SECRETS_KEY", (Fernet.generate_key().decode(),))
+    refused = runner.invoke(args=["mailbox", "rotate-secrets"])
+    assert refused.exit_code == 1 and f"{ADA}: no configured key decrypts" in refused.output
+    clock.advance(seconds=30)
+    attempt(client, PASSWORD)
+    unreadable = client.post("/login/code", data={"code": totp.at(clock.now)})
+    assert unreadable.status_code == 200 and "That code is not right" in unreadable.text
+    assert client.post("/login/code", data={"code": codes[0]}).status_code == 302
 
 
 def test_wrong_codes_wait_like_wrong_passwords(client, login, clock):

@@ -7,6 +7,7 @@ import sys
 import click
 from flask.cli import with_appcontext
 
+from helpdesk import two_factor
 from helpdesk.extensions import db
 from helpdesk.mail import mailboxes
 from helpdesk.mail.intake import BATCH_SIZE, default_worker_name, fetch_all
@@ -163,8 +164,10 @@ def password(address: str, smtp: bool, password: str) -> None:
 @command.command("rotate-secrets")
 @with_appcontext
 def rotate_secrets() -> None:
-    """Re-encrypt every stored mailbox password with the first HELPDESK_SECRETS_KEY key."""
+    """Re-encrypt every stored secret (mailbox passwords, two-factor app keys) with the first
+    HELPDESK_SECRETS_KEY key."""
     unreadable = mailboxes.rotate_secrets()
+    locked_out = two_factor.rotate_secrets()
     db.session.commit()
     total = len(mailboxes.list_mailboxes())
     click.echo(f"Re-encrypted the passwords of {total - len(unreadable)} of {total} mailboxes")
@@ -174,7 +177,13 @@ def rotate_secrets() -> None:
             f"enter them again with `helpdesk mailbox password {mailbox.address}`",
             err=True,
         )
-    if unreadable:
+    for user in locked_out:
+        click.echo(
+            f"{user.email}: no configured key decrypts their two-factor app key; they log in "
+            "with a recovery code, or an admin resets their two-factor on the Users admin page",
+            err=True,
+        )
+    if unreadable or locked_out:
         sys.exit(1)
 
 
