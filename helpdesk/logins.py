@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -123,6 +123,22 @@ def _attempt(email: str, address: str, passes: Callable[[], bool], wrong: str) -
     if longest is None:
         raise LoginRefused(wrong, throttled=False)
     raise LoginRefused(f"{wrong} {_wait_message(*longest)}", throttled=False)
+
+
+def prune_forgotten(now: datetime | None = None) -> int:
+    """Remove the counters no wait holds and whose count is forgotten anyway; how many went.
+
+    Every address and every email anyone types gets a row, so without this the table grows
+    with each guess. Commits (a worker job)."""
+    at = now or utcnow()
+    removed = db.session.execute(
+        delete(LoginThrottle).where(
+            LoginThrottle.last_failure_at < at - FORGET_AFTER,
+            or_(LoginThrottle.blocked_until.is_(None), LoginThrottle.blocked_until < at),
+        )
+    ).rowcount
+    db.session.commit()
+    return removed
 
 
 def _row(key: str) -> LoginThrottle:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from helpdesk import create_app, logins, two_factor
 from helpdesk.extensions import db
-from helpdesk.models import AuditEvent, Role, User, utcnow
+from helpdesk.models import AuditEvent, LoginThrottle, Role, User, utcnow
 from helpdesk.passwords import password_problem
 
 PASSWORD = "correct horse battery"
@@ -148,6 +148,25 @@ def test_counts_are_forgotten_after_an_hour_without_failures(client, setup, make
     clock.advance(hours=1, seconds=1)
     for _ in range(4):
         assert "Too many" not in attempt(client, "wrong guess").text
+
+
+def test_forgotten_counters_are_pruned_and_recent_ones_kept(client, setup, clock):
+    for _ in range(logins.ACCOUNT_FREE_FAILURES + 1):
+        attempt(client, "wrong guess", "mallory@helpdesk.test", address="10.6.6.6")
+    attempt(client, "wrong guess", "once@helpdesk.test", address="10.7.7.7")
+    with setup():
+        keys = set(db.session.scalars(select(LoginThrottle.key)))
+        assert len(keys) == 4  # two accounts, two addresses
+        clock.advance(hours=1, seconds=1)
+        assert logins.prune_forgotten() == 4
+        assert db.session.scalars(select(LoginThrottle)).all() == []
+
+    for _ in range(logins.ACCOUNT_FREE_FAILURES + 1):
+        attempt(client, "wrong guess", "mallory@helpdesk.test", address="10.6.6.6")
+    with setup():
+        clock.advance(minutes=59)
+        assert logins.prune_forgotten() == 0  # counted still: the next failure waits longer
+    assert "Too many" in attempt(client, "wrong guess", "mallory@helpdesk.test").text
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from helpdesk import logins
 from helpdesk.chat.events import prune_passing_events
 from helpdesk.extensions import db
 from helpdesk.inbox import process_due
@@ -67,6 +68,7 @@ def periodic_jobs(
         PeriodicJob("assigning waiting tickets", interval=1.0, run=assignment.run_due),
         PeriodicJob("pruning typing and presence", interval=600, run=prune_passing_events),
         PeriodicJob("purging the trash", interval=3600, run=trash.purge_expired),
+        PeriodicJob("forgetting old failed logins", interval=3600, run=logins.prune_forgotten),
         # Returns at once: each endpoint is sent to in a thread of its own (see the module).
         PeriodicJob(
             "delivering webhooks",
