@@ -4,6 +4,7 @@ a ticket's files and its messages a page at a time, under the same rules as the 
 from __future__ import annotations
 
 import io
+import threading
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -287,6 +288,32 @@ def test_filters_a_view_cannot_keep_are_refused_naming_them(client, setup, agent
 
 
 # --- tags -------------------------------------------------------------------------------------
+
+
+def test_two_callers_putting_one_tag_on_at_once_both_succeed(app, setup, agent, open_ticket):
+    """Both see the ticket with the tag; neither trips over the other's row (it was a 500)."""
+    ticket_id = open_ticket()
+    start = threading.Barrier(2)
+    answers: list[int] = []
+
+    def put() -> None:
+        client = app.test_client()
+        start.wait()
+        answers.append(call(client, agent, "PUT", f"/tickets/{ticket_id}/tags/vip").status_code)
+
+    threads = [threading.Thread(target=put) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [200, 200]
+    with setup():
+        kinds = db.session.scalars(
+            select(TicketEvent.to_value).where(
+                TicketEvent.ticket_id == ticket_id, TicketEvent.kind == "tag"
+            )
+        ).all()
+        assert kinds == ["vip"]
 
 
 def test_a_tag_goes_on_and_off_once_each_moving_the_version(client, setup, agent, open_ticket):

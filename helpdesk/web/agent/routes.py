@@ -361,6 +361,8 @@ def retry_message(ticket_id: int, message_id: int) -> Response:
 @staff_required
 def change_tags(ticket_id: int) -> Response:
     """Add the tag typed in the tag box, or take one off (its × button)."""
+    # Under the ticket's lock: two agents adding the same tag at once both see it once.
+    versions.lock(ticket_id)
     found = _ticket_or_404(ticket_id)
     removing = "remove" in request.form
     try:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from helpdesk.extensions import db
 from helpdesk.models import Ticket, User
-from helpdesk.tickets import service
+from helpdesk.tickets import service, versions
 from helpdesk.tickets.errors import InvalidInput
 from helpdesk.web.api import bp, schemas, tag_schemas
 from helpdesk.web.api.auth import api_user
@@ -63,6 +63,8 @@ def remove_ticket_tag(ticket_id: int, tag: str) -> tuple[schemas.Ticket, Headers
 def _changed(
     ticket_id: int, tag: str, change: Callable[[Ticket, User, str], str]
 ) -> tuple[schemas.Ticket, Headers]:
+    # Under the ticket's lock: two callers putting the same tag on at once both see it once.
+    versions.lock(ticket_id)
     ticket = ticket_or_404(ticket_id)
     try:
         name = service.tag_name(tag)
