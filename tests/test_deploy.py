@@ -167,8 +167,10 @@ def _revision(app: Flask) -> str:
 
 
 @pytest.fixture
-def archive(runner, open_ticket, tmp_path) -> Path:
-    """A backup of two tickets, one of them with a file."""
+def archive(app, runner, open_ticket, tmp_path, monkeypatch) -> Path:
+    """A backup of two tickets, one of them with a file, in a store of its own (the suite's
+    store holds the files of every test before)."""
+    monkeypatch.setitem(app.config, "HELPDESK_STORAGE_DIR", str(tmp_path / "store"))
     open_ticket(
         subject="Broken zipper",
         attachments=[InboundAttachment("zipper.jpg", "image/jpeg", b"\xff\xd8 zipper photo")],
