@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
@@ -11,10 +13,13 @@ from channels.base import Channel
 from helpdesk.extensions import db
 from helpdesk.models import Endpoint, Stage, StageRule
 from helpdesk.stage_model import store, training
-from helpdesk.stage_model.evaluation import Evaluation, HoldoutTooSmall, evaluate
+from helpdesk.stage_model.training import HoldoutTooSmall
 from helpdesk.tickets import endpoints, stage_rules
 from helpdesk.tickets.errors import TicketError
 from helpdesk.tickets.stages import ordered_rules
+
+if TYPE_CHECKING:
+    from helpdesk.stage_model.evaluation import Evaluation
 
 STAGES = click.Choice([stage.value for stage in stage_rules.RULE_STAGES])
 CHANNELS = click.Choice([channel.value for channel in Channel])
@@ -199,6 +204,9 @@ def _echo_evaluation(evaluation: Evaluation, left_out: dict[Stage, int]) -> None
 def evaluate_model() -> None:
     """Measure a model on a time-ordered hold-out against the rules and defaults; nothing is
     stored."""
+    # Imported here: scikit-learn takes seconds to load, which every other command would pay.
+    from helpdesk.stage_model.evaluation import evaluate
+
     try:
         kept, left_out = training.trainable(training.examples(), _minimum())
         evaluation = evaluate(kept)

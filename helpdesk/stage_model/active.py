@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flask import current_app
 from sqlalchemy import select
 
 from helpdesk.extensions import db
 from helpdesk.models import StageModel
-from helpdesk.stage_model.classifier import Prediction, StageClassifier, request_text
+from helpdesk.stage_model.prediction import Prediction, request_text
+
+if TYPE_CHECKING:
+    from helpdesk.stage_model.classifier import StageClassifier
 
 # Payload hash → classifier: the same stored weights in any database load once.
 _loaded: dict[str, StageClassifier] = {}
@@ -63,6 +67,10 @@ def _classifier(version: int, digest: str) -> StageClassifier:
     with _loading:
         classifier = _loaded.get(digest)
         if classifier is None:
+            # Imported here: scikit-learn takes seconds to load, and only a process that has a
+            # model to ask needs it.
+            from helpdesk.stage_model.classifier import StageClassifier
+
             payload = db.session.scalar(select(StageModel.payload).where(StageModel.id == version))
             classifier = StageClassifier.from_bytes(payload)
             # One model in use per process: the one it replaces is let go.

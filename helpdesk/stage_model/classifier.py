@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
@@ -21,14 +20,13 @@ from sklearn.linear_model import SGDClassifier
 from sklearn.utils import murmurhash3_32
 
 from helpdesk.models import Stage
+from helpdesk.stage_model.prediction import Prediction
 
 # 2**17 columns each (powers of two, see _hashed): few collisions at helpdesk sizes, and the
 # weights stay small.
 WORD_FEATURES = 2**17
 CHAR_FEATURES = 2**17
 CHAR_NGRAMS = (3, 5)
-# What the model reads of a request; the start of a message says what it is about.
-TEXT_LIMIT = 500
 # Fixed, so the same examples always train the same model.
 RANDOM_STATE = 0
 
@@ -41,27 +39,8 @@ _CHARS = HashingVectorizer(
 _WORD_TERMS = _WORDS.build_analyzer()
 
 
-def request_text(subject: str | None, text: str | None) -> str:
-    """What the model reads of a request: its subject and first message."""
-    return f"{subject or ''}\n{text or ''}"[:TEXT_LIMIT]
-
-
 def _features(texts: Sequence[str]) -> sparse.csr_matrix:
     return sparse.hstack([_WORDS.transform(texts), _CHARS.transform(texts)], format="csr")
-
-
-@dataclass(frozen=True, slots=True)
-class Prediction:
-    """The stage the model gives a text, how sure it is (0–1), and the words that weighed most."""
-
-    stage: Stage
-    confidence: float
-    words: tuple[str, ...]
-
-    def reason(self) -> str:
-        """ "suggested: purchase — 'invoice', 'order'"."""
-        quoted = ", ".join(f"'{word}'" for word in self.words)
-        return f"suggested: {self.stage.value}" + (f" — {quoted}" if quoted else "")
 
 
 class StageClassifier:

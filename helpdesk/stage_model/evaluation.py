@@ -11,7 +11,7 @@ from sklearn.metrics import precision_recall_fscore_support as per_label
 
 from helpdesk.models import Stage
 from helpdesk.stage_model.classifier import StageClassifier
-from helpdesk.stage_model.training import Example
+from helpdesk.stage_model.training import Example, HoldoutTooSmall
 
 HOLDOUT_SHARE = 0.2
 
@@ -48,10 +48,6 @@ class Evaluation:
     # Rows: the stage people gave; columns: the model's, both in ``labels`` order.
     labels: tuple[Stage, ...]
     confusion: tuple[tuple[int, ...], ...]
-
-
-class HoldoutTooSmall(Exception):
-    """The oldest 80 % of the examples hold fewer than two stages."""
 
 
 def split(found: Sequence[Example]) -> tuple[list[Example], list[Example]]:

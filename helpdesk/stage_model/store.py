@@ -7,20 +7,23 @@ import hashlib
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from flask import current_app
 from sqlalchemy import select
 
 from helpdesk.extensions import db
 from helpdesk.models import Stage, StageModel, utcnow
-from helpdesk.stage_model.classifier import StageClassifier
-from helpdesk.stage_model.evaluation import Evaluation, HoldoutTooSmall, evaluate
 from helpdesk.stage_model.training import (
+    HoldoutTooSmall,
     NotEnoughExamples,
     corrections_so_far,
     examples,
     trainable,
 )
+
+if TYPE_CHECKING:
+    from helpdesk.stage_model.evaluation import Evaluation
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,10 @@ def train_now(at: datetime | None = None) -> Trained:
     """Measure a new model on a time-ordered hold-out, train it on every example and store it,
     promoted unless it scores worse than the one in use. Raises ``NotEnoughExamples`` or
     ``HoldoutTooSmall`` with the reason when no model can be trained."""
+    # Imported here: scikit-learn takes seconds to load, and only training needs all of it.
+    from helpdesk.stage_model.classifier import StageClassifier
+    from helpdesk.stage_model.evaluation import evaluate
+
     corrections = corrections_so_far()
     kept, left_out = trainable(examples(), current_app.config["HELPDESK_STAGE_MODEL_MIN_PER_STAGE"])
     evaluation = evaluate(kept)

@@ -26,7 +26,7 @@ from helpdesk.models import (
     Ticket,
     TicketEvent,
 )
-from helpdesk.stage_model.classifier import request_text
+from helpdesk.stage_model.prediction import request_text
 
 # The newest examples a training reads at most: with TEXT_LIMIT, this bounds the worker's
 # memory (under 200 MB of features at worst) and time.
@@ -50,6 +50,10 @@ class Example:
 
 class NotEnoughExamples(Exception):
     """Too few examples to train on; the message says which stages lack how many."""
+
+
+class HoldoutTooSmall(Exception):
+    """The oldest 80 % of the examples hold fewer than two stages."""
 
 
 def _labelled(*columns: ColumnElement) -> Select:

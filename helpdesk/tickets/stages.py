@@ -21,7 +21,7 @@ from channels.base import InboundMessage
 from helpdesk.extensions import db
 from helpdesk.models import Endpoint, Stage, StageRule, StageSource
 from helpdesk.stage_model.active import ActiveModel
-from helpdesk.stage_model.classifier import Prediction
+from helpdesk.stage_model.prediction import Prediction
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from helpdesk.extensions import csrf
 
 def register_web(app: Flask) -> None:
     """Attach every blueprint, the login session, page helpers and the error pages."""
-    from helpdesk.web import access, errors, formatting, security_headers
+    from helpdesk.web import access, errors, formatting, security_headers, unstorable
     from helpdesk.web.admin import bp as admin_bp
     from helpdesk.web.agent import bp as agent_bp
     from helpdesk.web.api import bp as api_bp
@@ -27,6 +27,7 @@ def register_web(app: Flask) -> None:
     formatting.init_app(app)
     errors.init_app(app)
     security_headers.init_app(app)
+    unstorable.init_app(app)
     for blueprint in (
         auth_bp,
         agent_bp,
