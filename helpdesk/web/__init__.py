@@ -16,6 +16,7 @@ def register_web(app: Flask) -> None:
     from helpdesk.web.auth import bp as auth_bp
     from helpdesk.web.chat import bp as chat_bp
     from helpdesk.web.files import bp as files_bp
+    from helpdesk.web.health import bp as health_bp
     from helpdesk.web.manager import bp as manager_bp
     from helpdesk.web.outreach import bp as outreach_bp
     from helpdesk.web.survey import bp as survey_bp
@@ -41,6 +42,7 @@ def register_web(app: Flask) -> None:
         verify_bp,
         files_bp,
         chat_bp,
+        health_bp,
     ):
         app.register_blueprint(blueprint)
     # The API authenticates every request by its bearer token and the webhooks by the
