@@ -1,0 +1,12 @@
+"""Keys derived from SECRET_KEY, one per purpose, so one leaked key opens nothing else."""
+
+from __future__ import annotations
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+
+def derived_key(secret_key: str, purpose: bytes) -> bytes:
+    """32 bytes of key for ``purpose`` (HKDF-SHA256 over the app's SECRET_KEY)."""
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose)
+    return hkdf.derive(secret_key.encode())
