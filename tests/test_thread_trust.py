@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from email import message_from_bytes, policy
 
+import pytest
+from live_browser import log_in
 from mail_samples import mail
 from mail_servers import sending_mailbox
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from channels.email.parse import parse_email
@@ -242,3 +245,28 @@ def test_the_live_ticket_page_names_the_outsider(ctx, make_user):
         if e.data.get("outsider")
     ]
     assert event["name"] == STRANGER
+
+
+@pytest.mark.once
+def test_in_the_browser_the_agent_sees_the_outsider_and_copies_them(
+    page, live_url, setup, make_user, inbound
+):
+    with setup():
+        make_user(email="ada@helpdesk.test", name="Ada Agent")
+        ticket = received(mail()).ticket
+        ours = answered(ticket, make_user).external_id
+        received(
+            mail(sender=STRANGER, subject="Re: x", body="I found it", headers={"In-Reply-To": ours})
+        )
+        ticket_id = ticket.id
+    log_in(page, live_url, "ada@helpdesk.test")
+
+    page.goto(f"{live_url}/tickets/{ticket_id}")
+    outsider = page.locator(".msg-outsider")
+    expect(outsider).to_have_count(1)
+    expect(outsider.get_by_role("note")).to_contain_text(
+        f"From someone not on this ticket: {STRANGER}"
+    )
+    outsider.get_by_role("button", name=f"Add {STRANGER} to Cc").click()
+    expect(page.locator(".flash")).to_contain_text(f"{STRANGER} is on the Cc now")
+    expect(page.get_by_label("Cc")).to_have_value(STRANGER)

@@ -20,7 +20,7 @@ def copy_sender(ticket_id: int, message_id: int) -> Response:
     """Copy the writer of a mail from outside the ticket on its replies (Cc) from now on."""
     found = _ticket_or_404(ticket_id)
     message = db.session.get(Message, message_id)
-    if message is None:
+    if message is None or message.ticket_id != found.id:
         abort(404)
     address = message.sender
     try:
