@@ -135,7 +135,7 @@ def _attach(msg: InboundMessage, endpoint: Endpoint, lookups: IntakeLookups) -> 
         # An out-of-office or other automatic mail never opens a ticket (nor a customer).
         return Intake(None, "automatic message that answers none of our tickets")
     if (claim := identity_claims.answered_claim(msg, match, sender)) is not None:
-        # The customer's own address now: the mail that proves it is theirs, from no outsider.
+        # The mail proves an address the ticket's customer claimed: it is theirs, no outsider's.
         match = replace(match, outsider=None)
         confirm_identity(claim, match.ticket, f"by a mail from it ({match.reason})", at=at)
     customer = resolve_customer(msg, sender, at)
