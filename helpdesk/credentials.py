@@ -11,9 +11,9 @@ from __future__ import annotations
 import base64
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
+
+from helpdesk.derived_keys import derived_key
 
 # Names the purpose, so a key derived from SECRET_KEY here is worth nothing anywhere else.
 _DERIVATION_INFO = b"helpdesk credentials encryption key v1"
@@ -67,5 +67,4 @@ def _cipher() -> MultiFernet:
 
 
 def _derived_key(secret_key: str) -> str:
-    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_DERIVATION_INFO)
-    return base64.urlsafe_b64encode(hkdf.derive(secret_key.encode())).decode("ascii")
+    return base64.urlsafe_b64encode(derived_key(secret_key, _DERIVATION_INFO)).decode("ascii")

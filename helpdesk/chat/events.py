@@ -195,7 +195,9 @@ def _message_event(message: Message, to_visitor: bool) -> dict[str, Any]:
     ticket = message.ticket
     from_customer = message.direction == Direction.INBOUND
     client_id = (message.external_id or "").partition(":")[2] if from_customer else None
-    if from_customer:
+    if message.from_outsider:
+        name = message.sender
+    elif from_customer:
         name = ticket.customer.display_name
     elif to_visitor:
         name = _agent_name(message)
@@ -212,6 +214,7 @@ def _message_event(message: Message, to_visitor: bool) -> dict[str, Any]:
         "at": message.created_at.isoformat(),
         "channel": message.channel.value,
         "delivery": message.delivery_state.value if message.delivery_state else None,
+        "outsider": message.from_outsider,
         # The files of a reply, by signed links the visitor's widget may open.
         "files": [] if from_customer else _files(message),
     }

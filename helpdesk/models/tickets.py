@@ -240,6 +240,9 @@ class Message(db.Model):
     raw_ref: Mapped[str | None] = mapped_column(String(100))
     auto_submitted: Mapped[bool] = mapped_column(default=False)
     thread_reason: Mapped[str | None] = mapped_column(String(300))
+    # Inbound email threaded here by Message-ID from someone not on the ticket (not its
+    # customer, a Cc or an agent): kept, shown as such, never answered in the customer's place.
+    from_outsider: Mapped[bool] = mapped_column(default=False, server_default=false())
     cc: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")  # email out
     delivery_state: Mapped[DeliveryState | None] = mapped_column(enum_column(DeliveryState))
     error_code: Mapped[str | None] = mapped_column(String(60))

@@ -413,7 +413,7 @@ const CHANNEL_LABELS = { email: "Email", sms: "SMS", chat: "Chat" };
 function ticketMessage(data, timeZone) {
   const direction = data.direction;
   const article = document.createElement("article");
-  article.className = `msg msg-${direction} msg-live`;
+  article.className = `msg msg-${direction} msg-live${data.outsider ? " msg-outsider" : ""}`;
   article.id = `message-${data.message_id}`;
   const header = document.createElement("header");
   const who = document.createElement("span");
@@ -423,7 +423,7 @@ function ticketMessage(data, timeZone) {
   kind.className = "msg-kind";
   const channel = CHANNEL_LABELS[data.channel] || data.channel;
   kind.textContent = {
-    inbound: `${channel} from customer`,
+    inbound: data.outsider ? `${channel} from someone not on this ticket` : `${channel} from customer`,
     outbound: `Reply by ${channel}`,
     note: "Internal note",
   }[direction];

@@ -3,6 +3,7 @@
 A customer who writes to us and to colleagues of theirs keeps those colleagues in the
 conversation: they are on the ticket's ``cc``, every reply copies them unless an agent takes
 them off (which takes them off the ticket), and what they write back threads onto the ticket.
+Someone who answers a ticket's mail without being on it is not added: an agent may copy them.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import re
 from datetime import datetime
 
 from channels.base import Channel, InboundMessage
-from helpdesk.models import IdentityKind, Ticket, User
+from helpdesk.models import IdentityKind, Message, Ticket, User
 from helpdesk.tickets.customers import normalize_email
 from helpdesk.tickets.errors import InvalidInput
 from helpdesk.tickets.events import _record
@@ -76,6 +77,19 @@ def copied_on_reply(
     if chosen != ticket.cc:
         _set(ticket, actor, chosen, at)
     return chosen
+
+
+def copy_outsider(ticket: Ticket, message: Message, actor: User, at: datetime) -> None:
+    """Put the writer of a mail from outside the ticket on its Cc, as an agent decided: copied
+    on replies from now on, and their mail threads as a participant's."""
+    if message.ticket_id != ticket.id or not message.from_outsider:
+        raise InvalidCc(f"message {message.id} is no mail from outside #{ticket.number}")
+    if ticket.channel != Channel.EMAIL:
+        raise InvalidCc("only an email ticket copies people (Cc)")
+    address = message.sender.lower()
+    if address not in ticket.cc and len(ticket.cc) >= CC_LIMIT:
+        raise InvalidCc(f"a ticket copies at most {CC_LIMIT} people: take someone off first")
+    _copy_in(ticket, actor, [address], at)
 
 
 def addresses_in(text: str | None) -> list[str]:

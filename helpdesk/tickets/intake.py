@@ -40,7 +40,7 @@ from helpdesk.tickets.lookups import BatchLookups, IntakeLookups, touches
 from helpdesk.tickets.properties import _change_status, confirm_identity
 from helpdesk.tickets.ratings import _awaited_rating, answer_survey
 from helpdesk.tickets.stages import decide
-from helpdesk.tickets.threading import ThreadMatch, find_thread
+from helpdesk.tickets.threading import ThreadMatch, find_thread, forgery_note
 
 # STOP and START talk to the carrier, not to us: they are kept but reopen nothing.
 _QUIET_KEYWORDS = (SmsKeyword.OPT_OUT, SmsKeyword.OPT_IN)
@@ -135,20 +135,25 @@ def _attach(msg: InboundMessage, endpoint: Endpoint, lookups: IntakeLookups) -> 
         # An out-of-office or other automatic mail never opens a ticket (nor a customer).
         return Intake(None, "automatic message that answers none of our tickets")
     if (claim := identity_claims.answered_claim(msg, match, sender)) is not None:
+        # The mail proves an address the ticket's customer claimed: it is theirs, no outsider's.
+        match = replace(match, outsider=None)
         confirm_identity(claim, match.ticket, f"by a mail from it ({match.reason})", at=at)
     customer = resolve_customer(msg, sender, at)
     msg, reused = _own_message_id(msg, lookups)
+    notes = reused + forgery_note(msg)
     survey = _awaited_rating(msg, match)
     if survey is not None:
         # A bare "4" after "How did we do?" answers it; it never reopens the ticket.
         answer_survey(survey, surveys.bare_score(msg.text, survey.kind), at=at)
-        ticket, reason = match.ticket, f"{match.reason} (survey answer){reused}"
+        ticket, reason = match.ticket, f"{match.reason} (survey answer){notes}"
         message = _store_inbound(msg, ticket, endpoint, reason, at, waits=False)
     else:
         ticket, reason = _ticket_for(msg, match, customer, endpoint, lookups, at)
-        reason += reused
+        outsider = match is not None and match.outsider is not None and ticket is match.ticket
         # Kept on a spam ticket without starting anyone's wait or clock.
-        message = _store_inbound(msg, ticket, endpoint, reason, at, waits=not ticket.is_spam)
+        message = _store_inbound(
+            msg, ticket, endpoint, reason + notes, at, waits=not ticket.is_spam, outsider=outsider
+        )
         if msg.keyword:
             _apply_keyword(msg, ticket, at)
     opened = match is None or ticket is not match.ticket
@@ -332,6 +337,7 @@ def _store_inbound(
     at: datetime,
     *,
     waits: bool = True,
+    outsider: bool = False,
 ) -> Message:
     message = Message(
         ticket=ticket,
@@ -349,6 +355,7 @@ def _store_inbound(
         raw_ref=msg.raw_ref,
         auto_submitted=msg.auto_submitted,
         thread_reason=reason[:SUBJECT_LENGTH],
+        from_outsider=outsider,
         created_at=at,
     )
     db.session.add(message)
@@ -356,7 +363,9 @@ def _store_inbound(
     chat_events.announce_message(message, to_visitor=msg.channel == Channel.CHAT)
     _store_attachments(message, msg.attachments)
     _record_media(message, msg.media, at)
-    note_copied(ticket, msg, at)
+    if not outsider:
+        # Someone not on the ticket brings nobody onto it: an agent decides whom to copy.
+        note_copied(ticket, msg, at)
     # Only a message that wants an answer starts the customer's wait.
     if waits and not msg.auto_submitted:
         ticket.last_customer_message_at = at

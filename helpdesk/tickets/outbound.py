@@ -3,7 +3,6 @@ back from a number that opted out."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -29,6 +28,7 @@ from helpdesk.models import (
 from helpdesk.tickets.attachments import _store_attachments
 from helpdesk.tickets.customers import opted_out, phone_identity, set_opt_out
 from helpdesk.tickets.events import _record
+from helpdesk.tickets.message_ids import new_message_id
 
 
 def _queue_outbound(
@@ -58,7 +58,7 @@ def _queue_outbound(
         subject=(subject or _reply_subject(ticket)) if by_email else None,
         text=text,
         html=html,
-        external_id=_new_message_id() if by_email else None,
+        external_id=_new_message_id(ticket) if by_email else None,
         # Automatic messages (the survey question, an acknowledgement) are marked so they never
         # count as a response and so email carries Auto-Submitted, keeping autoresponders quiet.
         auto_submitted=automatic,
@@ -104,8 +104,9 @@ def _chat_email_route(ticket: Ticket) -> tuple[Channel, Endpoint, str] | None:
 def _reply_recipient(ticket: Ticket) -> str | None:
     """Answer whoever wrote last on this ticket, else the customer's identity for the channel.
 
-    Not the customer of a ticket merged into this one: they are offered as Cc (email), and
-    never texted or mailed in the ticket's customer's place.
+    Never someone who wrote without being on the ticket (``Message.from_outsider``): an agent
+    may add them to the Cc. Nor the customer of a ticket merged into this one: they are offered
+    as Cc (email), and never texted or mailed in the ticket's customer's place.
     """
     senders = (
         select(Message.sender)
@@ -114,6 +115,7 @@ def _reply_recipient(ticket: Ticket) -> str | None:
             Message.ticket == ticket,
             Message.direction == Direction.INBOUND,
             Message.auto_submitted.is_(False),
+            Message.from_outsider.is_(False),
             Message.sender.is_not(None),
             Message.sender != "",
         )
@@ -156,9 +158,9 @@ def _reply_subject(ticket: Ticket) -> str:
     return subject if token in subject else f"{subject} {token}"
 
 
-def _new_message_id() -> str:
+def _new_message_id(ticket: Ticket) -> str:
     host = urlsplit(current_app.config["HELPDESK_PUBLIC_URL"]).hostname or "helpdesk.invalid"
-    return f"<{uuid.uuid4().hex}@{host}>"
+    return new_message_id(ticket.number, host)
 
 
 # An erased customer has no address or number left, and asked to be forgotten.

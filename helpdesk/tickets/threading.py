@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 
 from sqlalchemy import case, select
 
 from channels.base import Channel, InboundMessage
 from helpdesk.extensions import db
-from helpdesk.models import Customer, Direction, Endpoint, Message, Ticket, TicketStatus
+from helpdesk.models import Customer, Direction, Endpoint, Message, Ticket, TicketStatus, User
+from helpdesk.tickets.message_ids import forged, proven_ticket_number
 
 SUBJECT_TOKEN = re.compile(r"\[#(\d{1,12})\]")
 _OPEN = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
@@ -20,7 +21,16 @@ _OPEN = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
 @dataclass(frozen=True, slots=True)
 class ThreadMatch:
     ticket: Ticket
-    reason: str
+    found_by: str  # "reply to message <…>", "subject token [#N] …"
+    # The sender of a mail that threaded here by Message-ID without being on the ticket.
+    outsider: str | None = None
+
+    @property
+    def reason(self) -> str:
+        """Why the message lands on the ticket, as its page shows it."""
+        if self.outsider is None:
+            return self.found_by
+        return f"{self.found_by}; from {self.outsider}, who is not on the ticket"
 
 
 def subject_token(subject: str | None) -> int | None:
@@ -41,7 +51,7 @@ def find_thread(
     messages among those it replies to (``referenced_tickets``).
     """
     match = (
-        _by_message_id(msg, references)
+        _by_message_id(msg, customer, references)
         or _by_subject_token(msg, customer)
         or _by_sms_conversation(msg, customer, endpoint)
         or _by_chat_conversation(msg, endpoint)
@@ -69,7 +79,7 @@ def _followed(match: ThreadMatch) -> ThreadMatch:
     if len(chain) == 1:
         return match
     hops = "; ".join(f"#{a.number} was merged into #{b.number}" for a, b in pairwise(chain))
-    return ThreadMatch(chain[-1], f"{match.reason}; {hops}")
+    return replace(match, ticket=chain[-1], found_by=f"{match.found_by}; {hops}")
 
 
 def referenced_tickets(hints: Iterable[str]) -> dict[str, int]:
@@ -87,13 +97,46 @@ def referenced_tickets(hints: Iterable[str]) -> dict[str, int]:
     return {external_id: ticket_id for external_id, ticket_id in known}
 
 
-def _by_message_id(msg: InboundMessage, references: Mapping[str, int]) -> ThreadMatch | None:
-    # Prefer the most specific hint: In-Reply-To comes first, References oldest-first after it.
-    hint = next((hint for hint in msg.thread_hints if hint in references), None)
+def forgery_note(msg: InboundMessage) -> str:
+    """A thread reason's note on an id the mail names that imitates ours; empty if none."""
+    hint = next((hint for hint in msg.thread_hints if hint and forged(hint)), None)
     if hint is None:
+        return ""
+    return f"; it names {hint}, made to look like one of our Message-IDs but not signed by us"
+
+
+def _by_message_id(
+    msg: InboundMessage, customer: Customer | None, references: Mapping[str, int]
+) -> ThreadMatch | None:
+    match = _replied_to(msg, references)
+    if match is None or any(
+        _is_participant(each, customer, msg.sender) for each in merge_chain(match.ticket)
+    ):
+        return match
+    # Kept on the ticket, where an agent sees who wrote it; nobody else is answered for it.
+    return replace(match, outsider=msg.sender)
+
+
+def _replied_to(msg: InboundMessage, references: Mapping[str, int]) -> ThreadMatch | None:
+    # Prefer the most specific hint: In-Reply-To comes first, References oldest-first after it.
+    for hint in msg.thread_hints:
+        if hint in references:
+            return ThreadMatch(db.session.get(Ticket, references[hint]), f"reply to message {hint}")
+        if hint and (ticket := _signed_ticket(hint)) is not None:
+            return ThreadMatch(ticket, f"reply to our message {hint}, proven by its signature")
+    return None
+
+
+def _signed_ticket(hint: str) -> Ticket | None:
+    """The ticket one of our signed ids names, should the store no longer hold the id.
+
+    Not an erased customer's: erasing them removed the ids so nothing threads there again.
+    """
+    number = proven_ticket_number(hint)
+    if number is None:
         return None
-    ticket = db.session.get(Ticket, references[hint])
-    return ThreadMatch(ticket, f"reply to message {hint}")
+    ticket = db.session.scalar(select(Ticket).where(Ticket.number == number))
+    return None if ticket is None or ticket.customer.erased_at is not None else ticket
 
 
 def _by_subject_token(msg: InboundMessage, customer: Customer | None) -> ThreadMatch | None:
@@ -111,21 +154,34 @@ def _by_subject_token(msg: InboundMessage, customer: Customer | None) -> ThreadM
 
 
 def _is_participant(ticket: Ticket, customer: Customer | None, sender: str) -> bool:
-    """The ticket's customer, someone it copies (Cc), or anyone who already wrote on it."""
+    """The ticket's customer (by any address they proved), someone it copies (Cc), an agent,
+    or anyone who wrote on it as one of these."""
     if customer is not None and ticket.customer_id == customer.id:
         return True
-    if sender.lower() in ticket.cc:
-        return True
+    address = sender.lower()
+    return address in ticket.cc or _wrote_on(ticket, sender) or _is_agent(address)
+
+
+def _wrote_on(ticket: Ticket, sender: str) -> bool:
     wrote_before = db.session.scalar(
         select(Message.id)
         .where(
             Message.ticket_id == ticket.id,
             Message.direction == Direction.INBOUND,
             Message.sender == sender,
+            # An outsider's first mail never makes them one of the ticket's people.
+            Message.from_outsider.is_(False),
         )
         .limit(1)
     )
     return wrote_before is not None
+
+
+def _is_agent(address: str) -> bool:
+    agent = db.session.scalar(
+        select(User.id).where(User.email == address, User.active.is_(True)).limit(1)
+    )
+    return agent is not None
 
 
 def _by_sms_conversation(

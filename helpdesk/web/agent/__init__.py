@@ -11,6 +11,7 @@ from helpdesk.web.agent import (  # noqa: E402,F401  (views register on bp)
     macros,
     merges,
     outreach,
+    outsiders,
     queue_tools,
     routes,
     stage_suggestions,

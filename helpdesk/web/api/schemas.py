@@ -190,6 +190,11 @@ class Message(Response):
     error_code: str | None
     error_text: str | None
     thread_reason: str | None = Field(description="Why the message landed on this ticket.")
+    from_outsider: bool = Field(
+        description="An email that answered one of the ticket's mails (by Message-ID) from "
+        "someone not on the ticket: not its customer, a Cc or an agent. Kept on the ticket; "
+        "replies never go to its sender unless an agent adds them to the Cc."
+    )
     created_at: Timestamp
     attachments: list[Attachment]
 
