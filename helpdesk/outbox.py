@@ -53,6 +53,8 @@ _PROGRESS = {
 # Far longer than any adapter may take to send, so a live worker never loses its lease.
 LEASE = timedelta(minutes=5)
 BATCH_SIZE = 20
+# How long a provider's answer waits for the database to come back before it is given up.
+RECORD_PATIENCE = 60.0
 RETRY_BASE = timedelta(seconds=30)
 RETRY_CAP = timedelta(hours=1)
 
@@ -157,8 +159,11 @@ def run_due(
                 retried(partial(release, claims[position:]), "releasing claimed messages")
                 break
             answer = send(claim)
-            # Unrecorded, the message would go out again once its lease ran out.
-            outcome = retried(partial(record, claim, answer, now), "recording a delivery")
+            # Unrecorded, the message would go out again once its lease ran out: a database
+            # that is restarting is waited for.
+            outcome = retried(
+                partial(record, claim, answer, now), "recording a delivery", RECORD_PATIENCE
+            )
             summary.count(outcome)
     return summary
 

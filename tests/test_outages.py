@@ -4,19 +4,24 @@ allows, in the attempt log) and every inbound message is stored once."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from email import message_from_bytes
+from functools import partial
 from pathlib import Path
 
 import pytest
+import redis
+import test_chat
 import test_sms
 from flask import Flask
 from flask_migrate import upgrade
@@ -25,13 +30,16 @@ from sqlalchemy import func, select
 
 from channels.base import Channel, UncertainDelivery
 from helpdesk import create_app
-from helpdesk.extensions import db
+from helpdesk.chat import events as chat_events
+from helpdesk.chat.hub import REDIS_CHANNEL, hub_of
+from helpdesk.extensions import db, limiter
 from helpdesk.inbox import process_due
-from helpdesk.models import DeliveryState, Direction, Message, User
+from helpdesk.models import DeliveryState, Direction, Message, Ticket, User
 from helpdesk.outbox import run_due
 from helpdesk.tickets import service
 
 twilio_server, twilio = test_sms.twilio_server, test_sms.twilio
+site, agent = test_chat.site, test_chat.agent
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -211,3 +219,217 @@ def test_texts_go_out_once_after_twilio_errors_and_timeouts_and_inbound_is_store
 def inbound_texts() -> list[Message]:
     db.session.expire_all()
     return list(db.session.scalars(select(Message).where(Message.direction == Direction.INBOUND)))
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pg_app(private_postgres, twilio_server, tmp_path) -> Iterator[Flask]:
+    """An app on the private PostgreSQL, migrated, texting through the Twilio stand-in."""
+    twilio_server.reset()
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": private_postgres.url,
+            **worker_settings(twilio_server, tmp_path),
+        }
+    )
+    with app.app_context():
+        upgrade()
+        db.session.remove()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def worker_settings(twilio_server, tmp_path: Path) -> dict[str, str]:
+    return {
+        "HELPDESK_STORAGE_DIR": str(tmp_path / "storage"),
+        "HELPDESK_PUBLIC_URL": test_sms.PUBLIC_URL,
+        "TWILIO_ACCOUNT_SID": test_sms.ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": test_sms.AUTH_TOKEN,
+        "TWILIO_API_URL": twilio_server.url,
+    }
+
+
+@contextmanager
+def worker_process(
+    database_url: str, settings: dict[str, str], log: Path
+) -> Iterator[subprocess.Popen]:
+    """``helpdesk worker`` in a process of its own; stopped with SIGTERM afterwards."""
+    env = {**os.environ, **settings, "DATABASE_URL": database_url}
+    command = [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--interval", "0.2"]
+    with log.open("w") as output:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting until {what}")
+        time.sleep(0.05)
+
+
+def count(statement) -> int:
+    db.session.rollback()  # a fresh look, on a live connection
+    return db.session.scalar(statement)
+
+
+INBOUND = select(func.count(Message.id)).where(Message.direction == Direction.INBOUND)
+SENT = select(func.count(Message.id)).where(
+    Message.direction == Direction.OUTBOUND, Message.delivery_state != DeliveryState.QUEUED
+)
+
+
+@pytest.mark.postgresql
+def test_a_worker_lives_through_a_postgresql_restart_and_nothing_goes_twice(
+    pg_app, private_postgres, twilio_server, tmp_path
+):
+    client = pg_app.test_client()
+    first = [test_sms.sms_form(f"First {n}", From=f"+1555000400{n}") for n in range(5)]
+    later = [test_sms.sms_form(f"Later {n}", From=f"+1555000400{n}") for n in range(5)]
+    settings = worker_settings(twilio_server, tmp_path)
+    log = tmp_path / "worker.log"
+    with pg_app.app_context(), worker_process(private_postgres.url, settings, log) as worker:
+        agent = User(email="agent@helpdesk.test", name="Agent", role="agent")
+        agent.set_password("correct horse battery")
+        db.session.add(agent)
+        db.session.commit()
+        assert [post_text(client, form) for form in first] == [200] * 5
+        wait_until(lambda: count(INBOUND) == 5, 30, "the worker took the first texts in")
+        # The first reply is taken by Twilio but answered slowly: the database goes away
+        # while the worker waits for that answer, with the rest of its batch still to send.
+        twilio_server.stall_seconds = 1.0
+        twilio_server.script("take and stall")
+        queue_replies(agent, "First reply")
+        wait_until(lambda: twilio_server.created, 10, "the worker sent the first reply")
+        private_postgres.stop()
+        time.sleep(1.5)
+        private_postgres.start()
+
+        assert [post_text(client, form) for form in first + later] == [200] * 10
+        wait_until(lambda: count(INBOUND) == 10, 20, "the worker took the later texts in")
+        queue_replies(agent, "Later reply")
+        wait_until(lambda: count(SENT) == 10, 20, "every reply was sent")
+        assert worker.poll() is None, log.read_text()
+
+    assert worker.returncode == 0, log.read_text()
+    with pg_app.app_context():
+        replies = db.session.scalars(
+            select(Message).where(Message.direction == Direction.OUTBOUND).order_by(Message.id)
+        ).all()
+        copies = Counter(resource["body"] for resource in twilio_server.created)
+        assert sorted(copies) == sorted(reply.text for reply in replies)
+        assert_delivery_rule([(reply, copies[reply.text]) for reply in replies])
+        assert all(reply.delivery_state == DeliveryState.SENT for reply in replies)
+        inbound = db.session.scalars(
+            select(Message.text).where(Message.direction == Direction.INBOUND)
+        )
+        assert sorted(inbound) == sorted(form["Body"] for form in first + later)
+
+
+def queue_replies(agent: User, text: str) -> None:
+    """An agent answers every open SMS ticket; commits."""
+    tickets = db.session.scalars(select(Ticket).order_by(Ticket.id)).all()
+    for ticket in tickets:
+        service.reply(ticket, agent, f"{text} to {ticket.customer_id}")
+    db.session.commit()
+
+
+# --- Redis -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def web_processes(app: Flask, private_redis) -> Iterator[tuple[Flask, Flask]]:
+    """Two apps sharing the database and the private Redis, as two web processes would."""
+    settings = {
+        **{key: app.config[key] for key in ("SQLALCHEMY_DATABASE_URI", "HELPDESK_STORAGE_DIR")},
+        "TESTING": True,
+        "WTF_CSRF_ENABLED": False,
+        "REDIS_URL": private_redis.url,
+        "RATELIMIT_STORAGE_URI": private_redis.url,
+        "HELPDESK_CHAT_LIMIT_MESSAGES_PER_VISITOR": "3 per minute",
+    }
+    processes = create_app(settings), create_app(settings)
+    yield processes
+    for process in processes:
+        with process.app_context():
+            db.engine.dispose()
+    limiter.init_app(app)  # the limiter is one object: give it back to the suite's app
+
+
+def woken(reader: Flask, keys: list[str], act: Callable[[], object], seconds: float = 5) -> bool:
+    """Whether a stream of ``reader`` following ``keys`` is woken after ``act`` runs."""
+    waiter = hub_of(reader).register(keys)
+    try:
+        act()
+        return waiter.wait(seconds)
+    finally:
+        hub_of(reader).unregister(waiter)
+
+
+def test_chat_goes_on_while_redis_is_down_and_fan_out_resumes_when_it_is_back(
+    ctx, site, agent, make_user, make_token, web_processes, private_redis
+):
+    writer, reader = web_processes
+    widget = test_chat.Widget(writer.test_client(), site["key"])
+    assert widget.start(name="Eve").status_code == 201
+    assert widget.send("before the outage").status_code == 201
+    ticket_id = test_chat.chat_ticket(ctx).id
+    ticket_key = chat_events.ticket_key(ticket_id)
+    assert woken(reader, [ticket_key], lambda: widget.send("Redis is there"))
+    token = make_token(make_user())
+
+    private_redis.stop()
+    time.sleep(0.5)  # the reader notices and polls the database instead
+    # Rate limits hold, counted in each process instead of Redis: never a server error.
+    api = writer.test_client().get("/api/v1/tickets", headers={"Authorization": f"Bearer {token}"})
+    assert api.status_code == 200
+    assert widget.send("during the outage").status_code == 201
+    assert woken(reader, [ticket_key], lambda: widget.send("still real time"))
+    with writer.app_context():
+        assert woken(reader, [ticket_key], partial(agent_reply, ticket_id, agent, "On it"))
+    other = test_chat.Widget(writer.test_client(), site["key"])
+    assert other.start(name="Zed").status_code == 201
+    assert [other.send(f"spam {n}").status_code for n in range(4)] == [201, 201, 201, 429]
+
+    private_redis.start()
+    probe = f"probe-{uuid.uuid4().hex}"
+    # Only Redis can carry a wake-up that no database event stands behind.
+    assert woken(reader, [probe], lambda: publish_until_heard(private_redis.url, probe), 15)
+    assert woken(reader, [ticket_key], lambda: widget.send("Redis is back"))
+
+    texts = [event["text"] for event in widget.stream() if event.get("type") == "message"]
+    assert texts == [
+        "before the outage",
+        "Redis is there",
+        "during the outage",
+        "still real time",
+        "On it",
+        "Redis is back",
+    ]
+
+
+def agent_reply(ticket_id: int, agent_id: int, text: str) -> None:
+    service.reply(db.session.get(Ticket, ticket_id), db.session.get(User, agent_id), text)
+    db.session.commit()
+
+
+def publish_until_heard(url: str, key: str, seconds: float = 15) -> None:
+    """Publish a wake-up for ``key`` until some listener is subscribed to hear it."""
+    client = redis.Redis.from_url(url)
+    deadline = time.monotonic() + seconds
+    while client.publish(REDIS_CHANNEL, json.dumps([key])) == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
