@@ -5,11 +5,12 @@ allows, in the attempt log) and every inbound message is stored once."""
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import signal
-import subprocess
 import sys
 import time
+import traceback
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -32,6 +33,7 @@ from channels.base import Channel, UncertainDelivery
 from helpdesk import create_app
 from helpdesk.chat import events as chat_events
 from helpdesk.chat.hub import REDIS_CHANNEL, hub_of
+from helpdesk.commands import worker
 from helpdesk.extensions import db, limiter
 from helpdesk.inbox import process_due
 from helpdesk.models import DeliveryState, Direction, Message, Ticket, User
@@ -40,7 +42,6 @@ from helpdesk.tickets import service
 
 twilio_server, twilio = test_sms.twilio_server, test_sms.twilio
 site, agent = test_chat.site, test_chat.agent
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def attempt_log(message: Message) -> list[tuple[str | None, str | None]]:
@@ -232,7 +233,11 @@ def pg_app(private_postgres, twilio_server, tmp_path) -> Iterator[Flask]:
         {
             "TESTING": True,
             "SQLALCHEMY_DATABASE_URI": private_postgres.url,
-            **worker_settings(twilio_server, tmp_path),
+            "HELPDESK_STORAGE_DIR": str(tmp_path / "storage"),
+            "HELPDESK_PUBLIC_URL": test_sms.PUBLIC_URL,
+            "TWILIO_ACCOUNT_SID": test_sms.ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": test_sms.AUTH_TOKEN,
+            "TWILIO_API_URL": twilio_server.url,
         }
     )
     with app.app_context():
@@ -243,35 +248,38 @@ def pg_app(private_postgres, twilio_server, tmp_path) -> Iterator[Flask]:
         db.engine.dispose()
 
 
-def worker_settings(twilio_server, tmp_path: Path) -> dict[str, str]:
-    return {
-        "HELPDESK_STORAGE_DIR": str(tmp_path / "storage"),
-        "HELPDESK_PUBLIC_URL": test_sms.PUBLIC_URL,
-        "TWILIO_ACCOUNT_SID": test_sms.ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": test_sms.AUTH_TOKEN,
-        "TWILIO_API_URL": twilio_server.url,
-    }
-
-
 @contextmanager
-def worker_process(
-    database_url: str, settings: dict[str, str], log: Path
-) -> Iterator[subprocess.Popen]:
-    """``helpdesk worker`` in a process of its own; stopped with SIGTERM afterwards."""
-    env = {**os.environ, **settings, "DATABASE_URL": database_url}
-    command = [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--interval", "0.2"]
+def worker_process(app: Flask, log: Path) -> Iterator[multiprocessing.Process]:
+    """The ``helpdesk worker`` command in a process of its own, forked so that it is a real
+    process without the seconds of start-up; stopped with SIGTERM afterwards."""
+    process = multiprocessing.get_context("fork").Process(target=_run_worker, args=(app, log))
+    process.start()
+    try:
+        yield process
+    finally:
+        if process.is_alive():
+            os.kill(process.pid, signal.SIGTERM)
+        process.join(20)
+        if process.is_alive():
+            process.kill()
+            process.join()
+
+
+def _run_worker(app: Flask, log: Path) -> None:
     with log.open("w") as output:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)
-        try:
-            yield process
-        finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
+        os.dup2(output.fileno(), sys.stdout.fileno())
+        os.dup2(output.fileno(), sys.stderr.fileno())
+        with app.app_context():
+            db.engine.dispose(close=False)  # the parent's connections stay the parent's
             try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+                worker.command.main(["--interval", "0.2"], standalone_mode=False)
+                status = 0
+            except BaseException:
+                traceback.print_exc()
+                status = 1
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(status)
 
 
 def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None:
@@ -300,9 +308,8 @@ def test_a_worker_lives_through_a_postgresql_restart_and_nothing_goes_twice(
     client = pg_app.test_client()
     first = [test_sms.sms_form(f"First {n}", From=f"+1555000400{n}") for n in range(5)]
     later = [test_sms.sms_form(f"Later {n}", From=f"+1555000400{n}") for n in range(5)]
-    settings = worker_settings(twilio_server, tmp_path)
     log = tmp_path / "worker.log"
-    with pg_app.app_context(), worker_process(private_postgres.url, settings, log) as worker:
+    with pg_app.app_context(), worker_process(pg_app, log) as process:
         agent = User(email="agent@helpdesk.test", name="Agent", role="agent")
         agent.set_password("correct horse battery")
         db.session.add(agent)
@@ -316,16 +323,20 @@ def test_a_worker_lives_through_a_postgresql_restart_and_nothing_goes_twice(
         queue_replies(agent, "First reply")
         wait_until(lambda: twilio_server.created, 10, "the worker sent the first reply")
         private_postgres.stop()
-        time.sleep(1.5)
+        wait_until(
+            lambda: "recording a delivery" in log.read_text(),
+            10,
+            "Twilio's answer found the database gone",
+        )
         private_postgres.start()
 
         assert [post_text(client, form) for form in first + later] == [200] * 10
         wait_until(lambda: count(INBOUND) == 10, 20, "the worker took the later texts in")
         queue_replies(agent, "Later reply")
         wait_until(lambda: count(SENT) == 10, 20, "every reply was sent")
-        assert worker.poll() is None, log.read_text()
+        assert process.is_alive(), log.read_text()
 
-    assert worker.returncode == 0, log.read_text()
+    assert process.exitcode == 0, log.read_text()
     with pg_app.app_context():
         replies = db.session.scalars(
             select(Message).where(Message.direction == Direction.OUTBOUND).order_by(Message.id)

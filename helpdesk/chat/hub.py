@@ -26,6 +26,7 @@ from helpdesk.chat.events import event_assignee_id, take_pending_wakeups, wakeup
 from helpdesk.config import REDIS_MAX_CONNECTIONS
 from helpdesk.extensions import db
 from helpdesk.models import ChatEvent
+from helpdesk.transient import log_failure
 
 REDIS_CHANNEL = "helpdesk:chat-events"
 POLL_INTERVAL = 0.1  # seconds between looks at the event table when there is no Redis
@@ -156,14 +157,21 @@ class Hub:
                 with self._app.app_context():
                     last = self._poll_once(last)
                     db.session.remove()
-            except Exception:
-                log.exception("polling chat events failed; trying again")
+            except Exception as error:
+                log_failure(log, "polling chat events", error)
                 time.sleep(RETRY_INTERVAL)
             time.sleep(POLL_INTERVAL)
 
-    def _poll_once(self, last: int | None) -> int:
+    def _poll_once(self, last: int | None) -> int | None:
+        with self._lock:
+            if not self._waiters:
+                # Nobody to wake: no query. A stream that comes reads the database first.
+                return None
         if last is None:
-            return db.session.scalar(select(ChatEvent.id).order_by(ChatEvent.id.desc())) or 0
+            last = db.session.scalar(select(ChatEvent.id).order_by(ChatEvent.id.desc())) or 0
+            # Streams read again: something may have been committed just before this point.
+            self.wake_all()
+            return last
         rows = db.session.execute(
             select(
                 ChatEvent.id,
