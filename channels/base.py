@@ -142,6 +142,16 @@ class TemporaryFailure(DeliveryError):
     """Worth retrying later (timeouts, 4xx SMTP replies, HTTP 5xx, rate limits)."""
 
 
+class UncertainDelivery(TemporaryFailure):
+    """No answer after the provider may already have taken the message (a timeout, a dropped
+    connection after the mail was handed over): sending again may deliver it twice."""
+
+    CODE = "no-answer"
+
+    def __init__(self, text: str) -> None:
+        super().__init__(self.CODE, text)
+
+
 class PermanentFailure(DeliveryError):
     """Retrying will not help (unknown recipient, opted-out number, rejected content)."""
 

@@ -29,6 +29,7 @@ from channels.base import (
     SendResult,
     SmsKeyword,
     TemporaryFailure,
+    UncertainDelivery,
 )
 
 DEFAULT_API_URL = "https://api.twilio.com"
@@ -288,13 +289,11 @@ def _rest_failure(error: TwilioRestException) -> PermanentFailure | TemporaryFai
     return PermanentFailure(code, text)
 
 
-def _network_failure(error: requests.RequestException) -> PermanentFailure | TemporaryFailure:
+def _network_failure(error: requests.RequestException) -> TemporaryFailure:
     reason = getattr(error.args[0], "reason", None) if error.args else None
     if isinstance(error, requests.ConnectTimeout) or isinstance(reason, NewConnectionError):
         return TemporaryFailure("unreachable", f"Twilio could not be reached: {error}")
-    # The request may have reached Twilio and been accepted: retrying could text twice.
-    return PermanentFailure(
-        "no-answer",
-        f"Twilio gave no answer ({type(error).__name__}); the text may or may not have gone "
-        "out, so it is not retried automatically",
+    # The request may have reached Twilio and been accepted: sending again may text twice.
+    return UncertainDelivery(
+        f"Twilio gave no answer ({type(error).__name__}); the text may have gone out already"
     )

@@ -55,7 +55,13 @@ def load_config(app: Flask) -> None:
         # Flask-Limiter's counters: shared through Redis when there is one.
         RATELIMIT_STORAGE_URI=env.get("REDIS_URL") or "memory://",
         # redis-py caps a pool at 100 connections; a web process holds more threads than that.
-        RATELIMIT_STORAGE_OPTIONS={"max_connections": REDIS_MAX_CONNECTIONS},
+        # Storage errors come as limits' StorageError, whatever the storage.
+        RATELIMIT_STORAGE_OPTIONS={
+            "max_connections": REDIS_MAX_CONNECTIONS,
+            "wrap_exceptions": True,
+        },
+        # While Redis is unreachable each process counts on its own instead of failing requests.
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
         HELPDESK_CHAT_LIMIT_CONVERSATIONS_PER_IP=env.get(
             "HELPDESK_CHAT_LIMIT_CONVERSATIONS_PER_IP", "20 per hour"
         ),

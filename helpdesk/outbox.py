@@ -3,7 +3,9 @@
 A worker claims due messages under a lease in one short transaction, sends them with no
 transaction open, and records each answer in a transaction of its own (DESIGN.md "Delivery").
 A worker that dies between the provider's answer and that last commit leaves an attempt with no
-``finished_at``; the lease runs out and the message goes once more, never more often.
+``finished_at``; the lease runs out and the message goes once more, never more often. A send
+that got no answer after the provider may have taken the message (a timeout) is retried too,
+but a second such attempt fails the message: either way at most one duplicate, in the log.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from channels.base import (
     RecipientOptedOut,
     SendResult,
     TemporaryFailure,
+    UncertainDelivery,
 )
 from channels.sms import TwilioAccount, TwilioSmsAdapter
 from helpdesk.extensions import db
@@ -50,6 +53,8 @@ _PROGRESS = {
 # Far longer than any adapter may take to send, so a live worker never loses its lease.
 LEASE = timedelta(minutes=5)
 BATCH_SIZE = 20
+# How long a provider's answer waits for the database to come back before it is given up.
+RECORD_PATIENCE = 60.0
 RETRY_BASE = timedelta(seconds=30)
 RETRY_CAP = timedelta(hours=1)
 
@@ -154,8 +159,11 @@ def run_due(
                 retried(partial(release, claims[position:]), "releasing claimed messages")
                 break
             answer = send(claim)
-            # Unrecorded, the message would go out again once its lease ran out.
-            outcome = retried(partial(record, claim, answer, now), "recording a delivery")
+            # Unrecorded, the message would go out again once its lease ran out: a database
+            # that is restarting is waited for.
+            outcome = retried(
+                partial(record, claim, answer, now), "recording a delivery", RECORD_PATIENCE
+            )
             summary.count(outcome)
     return summary
 
@@ -286,7 +294,7 @@ def record(
         attempt.outcome = AttemptOutcome.SENT
         attempt.provider_id = answer.provider_id
     else:
-        attempt.outcome = _failure_outcome(answer, message.attempt_count)
+        attempt.outcome = _failure_outcome(answer, message, attempt)
         attempt.error_code, attempt.error_text = answer.code, answer.text
     if isinstance(answer, RecipientOptedOut):
         service.recipient_opted_out(message, answer, at)
@@ -297,12 +305,27 @@ def record(
     return AttemptOutcome(attempt.outcome)
 
 
-def _failure_outcome(error: DeliveryError, attempts: int) -> AttemptOutcome:
-    if isinstance(error, TemporaryFailure) and (
-        attempts < current_app.config["HELPDESK_MAX_SEND_ATTEMPTS"]
-    ):
-        return AttemptOutcome.RETRY
-    return AttemptOutcome.FAILED
+def _failure_outcome(
+    error: DeliveryError, message: Message, attempt: DeliveryAttempt
+) -> AttemptOutcome:
+    if not isinstance(error, TemporaryFailure):
+        return AttemptOutcome.FAILED
+    if message.attempt_count >= current_app.config["HELPDESK_MAX_SEND_ATTEMPTS"]:
+        return AttemptOutcome.FAILED
+    if isinstance(error, UncertainDelivery) and _may_have_gone_out_before(message, attempt):
+        # One more send could make a second duplicate; a person decides (and may retry).
+        return AttemptOutcome.FAILED
+    return AttemptOutcome.RETRY
+
+
+def _may_have_gone_out_before(message: Message, attempt: DeliveryAttempt) -> bool:
+    """Whether an earlier attempt since the message was (re)queued got no clear answer."""
+    this_round = message.attempts[-message.attempt_count :]
+    return any(
+        earlier.finished_at is None or earlier.error_code == UncertainDelivery.CODE
+        for earlier in this_round
+        if earlier is not attempt
+    )
 
 
 def _apply(

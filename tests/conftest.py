@@ -26,8 +26,8 @@ from helpdesk.tickets.search import SEARCH_TABLE
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
 
 # Dovecot and an SMTP sink for the email channel's tests; the browser tests' live server;
-# webhook receivers.
-pytest_plugins = ("mail_servers", "live_browser", "webhook_receiver")
+# webhook receivers; a PostgreSQL and a Redis that outage tests stop and start.
+pytest_plugins = ("mail_servers", "live_browser", "webhook_receiver", "outage_servers")
 
 
 def _on_postgresql() -> bool:

@@ -276,8 +276,12 @@ def _run_dovecot(
     process = subprocess.Popen([binary, "-F", "-c", str(conf)])
     server = Dovecot("127.0.0.1", port, tls_port)
     try:
+        log = root / "dovecot.log"
         for listening in (port, tls_port or port):
-            _wait_for_port(listening, process, root / "dovecot.log")
+            try:
+                wait_for_port(listening, process, "dovecot")
+            except RuntimeError as error:
+                raise RuntimeError(f"{error}: {log.read_text() if log.exists() else ''}") from None
         yield server
     finally:
         process.terminate()
@@ -288,17 +292,18 @@ def _run_dovecot(
             process.wait()
 
 
-def _wait_for_port(port: int, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 15
+def wait_for_port(port: int, process: subprocess.Popen, what: str, seconds: float = 15) -> None:
+    """Return once something listens on ``port``; fail when ``process`` exits first."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"dovecot exited: {log.read_text() if log.exists() else ''}")
+            raise RuntimeError(f"{what} exited with {process.returncode}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError("dovecot did not start listening")
+    raise RuntimeError(f"{what} did not start listening on {port}")
 
 
 # --- SMTP -------------------------------------------------------------------------------------
@@ -306,7 +311,9 @@ def _wait_for_port(port: int, process: subprocess.Popen, log: Path) -> None:
 
 @dataclass
 class SmtpSink:
-    """Records what it receives; ``fail_next(code, times)`` makes the next DATA answers fail."""
+    """Records what it receives; ``fail_next(code, times)`` makes the next DATA answers fail:
+    an SMTP answer, "drop" (hang up instead of taking the mail) or "take and drop" (keep the
+    mail, then hang up before answering: the client cannot know it was taken)."""
 
     host: str
     port: int
@@ -319,7 +326,9 @@ class SmtpSink:
     async def handle_DATA(self, server, session, envelope) -> str:
         if self.failures:
             answer = self.failures.pop(0)
-            if answer == "drop":
+            if answer == "take and drop":
+                self.received.append(envelope)
+            if answer in ("drop", "take and drop"):
                 server.transport.close()
                 return "421 closing"
             return answer
@@ -349,9 +358,10 @@ def smtp_tls_sink(mail_certificate: ServerCertificate) -> Iterator[SmtpSink]:
 
 
 @contextmanager
-def running_sink(**controller_options: object) -> Iterator[SmtpSink]:
-    """An aiosmtpd server on a free port; options go to its Controller (TLS settings)."""
-    sink = SmtpSink("127.0.0.1", free_port())
+def running_sink(sink: SmtpSink | None = None, **controller_options: object) -> Iterator[SmtpSink]:
+    """An aiosmtpd server on a free port, or ``sink`` served again on its own port (a server
+    back from an outage); options go to its Controller (TLS settings)."""
+    sink = sink or SmtpSink("127.0.0.1", free_port())
     controller = Controller(sink, hostname=sink.host, port=sink.port, **controller_options)
     controller.start()
     try:

@@ -9,7 +9,6 @@ takes it. Today's code deadlocked there within two rounds.
 
 from __future__ import annotations
 
-import logging
 import os
 import random
 import signal
@@ -227,8 +226,6 @@ def deadlock() -> OperationalError:
 
 
 def test_a_text_that_meets_a_deadlock_is_taken_again_at_once(ctx, monkeypatch, caplog):
-    # Alembic's logging setup, run by the app fixture's migration, silences existing loggers.
-    monkeypatch.setattr(logging.getLogger("helpdesk.transient"), "disabled", False)
     receive = service.receive
     failures = [deadlock()]
 

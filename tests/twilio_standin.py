@@ -3,7 +3,9 @@
 It answers ``POST /2010-04-01/Accounts/{sid}/Messages.json`` like Twilio (a message resource,
 or Twilio's error JSON), serves MMS media under ``…/Messages/{MM}/Media/{ME}`` through a
 redirect to a "CDN" path as Twilio does, checks HTTP basic auth, and records every request.
-Answers can be scripted per test: ``standin.script("429", "500", "ok")``.
+Answers can be scripted per test: ``standin.script("429", "500", "ok")``; "stall" answers
+only after ``stall_seconds`` (beyond a client's timeout) and takes nothing, "take and stall"
+creates the message and then stalls the same way (the client cannot know it went out).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import base64
 import json
 import re
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -48,6 +51,7 @@ class TwilioStandin:
     _answers: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
+    stall_seconds: float = 1.0
 
     def script(self, *answers: str) -> None:
         """The next answers to message creation and media requests: "ok" or an ERRORS key."""
@@ -107,8 +111,11 @@ def _handler(standin: TwilioStandin) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(body)))
             for name, value in headers.items():
                 self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
+            try:
+                self.end_headers()
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # a client that stopped waiting for a stalled answer
 
         def _json(self, status: int, payload: dict) -> None:
             self._send(status, json.dumps(payload).encode(), "application/json")
@@ -141,7 +148,10 @@ def _handler(standin: TwilioStandin) -> type[BaseHTTPRequestHandler]:
             if not self._authorised(entry):
                 return None
             answer = standin.next_answer()
-            if answer != "ok":
+            if answer == "stall":
+                time.sleep(standin.stall_seconds)
+                return self._error("503")
+            if answer not in ("ok", "take and stall"):
                 return self._error(answer)
             resource = {
                 "sid": f"SM{uuid.uuid4().hex}",
@@ -156,6 +166,8 @@ def _handler(standin: TwilioStandin) -> type[BaseHTTPRequestHandler]:
                 "error_message": None,
             }
             standin.created.append(resource)
+            if answer == "take and stall":
+                time.sleep(standin.stall_seconds)
             return self._json(201, resource)
 
         def do_GET(self) -> None:

@@ -17,6 +17,7 @@ from channels.base import (
     PermanentFailure,
     SendResult,
     TemporaryFailure,
+    UncertainDelivery,
 )
 from channels.email.tls import certificate_refusal, tls_context
 
@@ -112,12 +113,13 @@ class EmailAdapter:
         if settings is None:
             raise PermanentFailure("no-smtp", f"no SMTP server is set for {message.endpoint}")
         mime = build_mime(message, settings)
+        recipients = [ascii_domain(address) for address in (message.to, *message.cc)]
+        client: _Smtp | _SmtpSsl | None = None
         try:
-            with _connect(settings) as client:
-                if settings.user:
-                    client.login(settings.user, settings.password or "")
-                recipients = [ascii_domain(address) for address in (message.to, *message.cc)]
-                client.send_message(mime, from_addr=settings.address, to_addrs=recipients)
+            client = _connect(settings)
+            if settings.user:
+                client.login(settings.user, settings.password or "")
+            client.send_message(mime, from_addr=settings.address, to_addrs=recipients)
         except smtplib.SMTPRecipientsRefused as error:
             code, text = next(iter(error.recipients.values()))
             raise _failure(code, text) from None
@@ -128,22 +130,58 @@ class EmailAdapter:
             refusal = f"{settings.host}:{settings.port}: {certificate_refusal(error)}"
             raise TemporaryFailure("tls-certificate", refusal) from None
         except (smtplib.SMTPException, OSError) as error:
-            raise TemporaryFailure("connection", str(error) or type(error).__name__) from None
+            reason = str(error) or type(error).__name__
+            if client is not None and client.handed_over:
+                raise UncertainDelivery(
+                    f"the connection was lost after the mail was handed over ({reason}); "
+                    "the server may have taken it"
+                ) from None
+            raise TemporaryFailure("connection", reason) from None
+        finally:
+            if client is not None:
+                _quit(client)
         return SendResult(provider_id=str(mime["Message-ID"]), detail="accepted by SMTP server")
 
 
-def _connect(settings: SmtpSettings) -> smtplib.SMTP:
+class _HandOverNoted:
+    """Notes when the mail itself went to the server: a connection lost after that leaves
+    unknown whether the server took it (RFC 1047)."""
+
+    handed_over = False
+
+    def data(self, msg):
+        self.handed_over = True
+        return super().data(msg)
+
+
+class _Smtp(_HandOverNoted, smtplib.SMTP):
+    pass
+
+
+class _SmtpSsl(_HandOverNoted, smtplib.SMTP_SSL):
+    pass
+
+
+def _connect(settings: SmtpSettings) -> _Smtp | _SmtpSsl:
     if settings.security == "tls":
-        return smtplib.SMTP_SSL(
+        return _SmtpSsl(
             settings.host,
             settings.port,
             timeout=settings.timeout,
             context=tls_context(settings.ca_file),
         )
-    client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+    client = _Smtp(settings.host, settings.port, timeout=settings.timeout)
     if settings.security == "starttls":
         client.starttls(context=tls_context(settings.ca_file))
     return client
+
+
+def _quit(client: smtplib.SMTP) -> None:
+    # The server's answer to the mail is all that counts: a failing goodbye changes nothing.
+    try:
+        client.quit()
+    except (smtplib.SMTPException, OSError):
+        client.close()
 
 
 def _failure(code: int, text: bytes | str) -> TemporaryFailure | PermanentFailure:

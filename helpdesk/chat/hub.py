@@ -2,9 +2,10 @@
 
 Each process keeps one ``Hub``: streams wait on it for the keys they follow, and one
 background thread feeds it. With ``REDIS_URL`` set, committed transactions publish their keys
-on a Redis channel and the thread relays them; without Redis the thread polls the event table
-for ids above the last it saw. Either way the events themselves are read from the database,
-so a lost wake-up only delays a stream until its next heartbeat, it never loses an event.
+on a Redis channel and the thread relays them; without Redis (or while it is unreachable) the
+thread polls the event table for ids above the last it saw. Either way the events themselves
+are read from the database, so a lost wake-up only delays a stream until its next heartbeat,
+it never loses an event.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import os
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from flask import Flask
 from sqlalchemy import event, select
@@ -25,6 +26,7 @@ from helpdesk.chat.events import event_assignee_id, take_pending_wakeups, wakeup
 from helpdesk.config import REDIS_MAX_CONNECTIONS
 from helpdesk.extensions import db
 from helpdesk.models import ChatEvent
+from helpdesk.transient import log_failure
 
 REDIS_CHANNEL = "helpdesk:chat-events"
 POLL_INTERVAL = 0.1  # seconds between looks at the event table when there is no Redis
@@ -82,6 +84,13 @@ class Hub:
         for waiter in waiters:
             waiter.ring()
 
+    def wake_all(self) -> None:
+        """Every stream reads again: after a gap in which wake-ups may have been missed."""
+        with self._lock:
+            waiters = {waiter for waiting in self._waiters.values() for waiter in waiting}
+        for waiter in waiters:
+            waiter.ring()
+
     def announce(self, keys: set[str]) -> None:
         """After a commit: wake the streams of every process, this one included."""
         client = redis_client(self._app)
@@ -91,9 +100,9 @@ class Hub:
         try:
             # Our own listener hears this too, so local streams are not woken twice.
             client.publish(REDIS_CHANNEL, json.dumps(sorted(keys)))
-        except Exception:
-            # The events are committed; other processes find them at their next heartbeat.
-            log.exception("could not publish chat wake-ups to Redis")
+        except Exception as error:
+            # The events are committed; other processes poll the database while Redis is away.
+            log.warning("could not publish chat wake-ups to Redis: %s", error)
             self.wake(keys)
 
     def _ensure_listening(self) -> None:
@@ -112,27 +121,57 @@ class Hub:
             try:
                 pubsub = redis_client(self._app).pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(REDIS_CHANNEL)
+                # Whatever was committed while we were not subscribed is read now.
+                self.wake_all()
                 for message in pubsub.listen():
                     self.wake(json.loads(message["data"]))
-            except Exception:
-                log.exception("chat wake-ups from Redis interrupted; reconnecting")
-                time.sleep(RETRY_INTERVAL)
+            except Exception as error:
+                log.warning(
+                    "chat wake-ups from Redis interrupted (%s); polling the database until it "
+                    "answers again",
+                    error,
+                )
+                self.wake_all()
+                self._poll_database(until=self._redis_answers())
 
-    def _poll_database(self) -> None:
+    def _redis_answers(self) -> Callable[[], bool]:
+        """A check, asked at most once per ``RETRY_INTERVAL``, that Redis answers again."""
+        next_look = time.monotonic() + RETRY_INTERVAL
+
+        def answers() -> bool:
+            nonlocal next_look
+            if time.monotonic() < next_look:
+                return False
+            next_look = time.monotonic() + RETRY_INTERVAL
+            try:
+                return bool(redis_client(self._app).ping())
+            except Exception:
+                return False
+
+        return answers
+
+    def _poll_database(self, until: Callable[[], bool] = lambda: False) -> None:
         last = None
-        while True:
+        while not until():
             try:
                 with self._app.app_context():
                     last = self._poll_once(last)
                     db.session.remove()
-            except Exception:
-                log.exception("polling chat events failed; trying again")
+            except Exception as error:
+                log_failure(log, "polling chat events", error)
                 time.sleep(RETRY_INTERVAL)
             time.sleep(POLL_INTERVAL)
 
-    def _poll_once(self, last: int | None) -> int:
+    def _poll_once(self, last: int | None) -> int | None:
+        with self._lock:
+            if not self._waiters:
+                # Nobody to wake: no query. A stream that comes reads the database first.
+                return None
         if last is None:
-            return db.session.scalar(select(ChatEvent.id).order_by(ChatEvent.id.desc())) or 0
+            last = db.session.scalar(select(ChatEvent.id).order_by(ChatEvent.id.desc())) or 0
+            # Streams read again: something may have been committed just before this point.
+            self.wake_all()
+            return last
         rows = db.session.execute(
             select(
                 ChatEvent.id,

@@ -27,7 +27,7 @@ from helpdesk.media import fetch_due
 from helpdesk.outbox import RunSummary, run_due
 from helpdesk.stage_model.schedule import CHECK_SECONDS, Retrainer
 from helpdesk.tickets import assignment, sla, trash
-from helpdesk.transient import describe, is_transient
+from helpdesk.transient import log_failure
 from helpdesk.webhooks.delivery import Dispatcher, deliver_due
 
 T = TypeVar("T")
@@ -129,11 +129,7 @@ def _guarded(what: str, work: Callable[[], T]) -> T | None:
         return work()
     except Exception as error:
         db.session.rollback()
-        if is_transient(error):
-            # The database's trouble, not a bug: one line, and the next round tries again.
-            current_app.logger.warning("worker: %s: %s", what, describe(error))
-        else:
-            current_app.logger.exception("worker: %s failed", what)
+        log_failure(current_app.logger, f"worker: {what}", error)
         return None
 
 

@@ -10,6 +10,7 @@ from flask import Flask, current_app
 from helpdesk.extensions import db
 from helpdesk.models import utcnow
 from helpdesk.stage_model.store import retrain_when_due, retraining_due
+from helpdesk.transient import log_failure
 
 # How often the worker asks whether a retrain is due (the schedule itself is a setting).
 CHECK_SECONDS = 600.0
@@ -51,7 +52,7 @@ class Retrainer:
                     app.logger.info(
                         "stage model version %s: %s", trained.model.id, trained.model.verdict
                     )
-            except Exception:
-                app.logger.exception("stage model: training failed")
+            except Exception as error:
+                log_failure(app.logger, "stage model: training", error)
             finally:
                 db.session.rollback()
