@@ -136,7 +136,8 @@ class Filler:
 
     def tickets(self, first: int, last: int) -> Iterator[tuple[tuple, list[tuple], list[str]]]:
         """(ticket row, message rows, words) for ticket ids first..last."""
-        from helpdesk.tickets.search import words
+        from helpdesk.models import TicketStatus
+        from helpdesk.tickets.search import status_word, words
 
         rng = self.rng
         step = SPAN / self.count
@@ -194,6 +195,8 @@ class Filler:
             found = words(subject)
             for message in messages:
                 found += words(message[9])
+            # The index row ends with the ticket's status, as the app writes it.
+            found.append(status_word(TicketStatus(status)))
             yield row, messages, list(dict.fromkeys(found))
 
     def _messages(self, ticket_id, channel, endpoint, customer, created, status, body, item, agent):
@@ -460,8 +463,13 @@ def cases(deep_cursor: str, order_number: str, count: int) -> list[tuple[str, di
         (f"q={order_number} (one ticket)", {"q": order_number}, None),
         ("q=xylophone (no hit)", {"q": "xylophone"}, None),
         ("q=refund (common word)", {"q": "refund"}, None),
+        ("q=refund&status=open", {"q": "refund", "status": "open"}, None),
+        ("q=refund&stage=purchase", {"q": "refund", "stage": "purchase"}, None),
+        ("q=refund charged (two words)", {"q": "refund charged"}, None),
+        ("q=aurora (word in 3 %)", {"q": "aurora"}, None),
         ("q=thermo* (prefix)", {"q": "thermo*"}, None),
         ("q=ref* (common prefix)", {"q": "ref*"}, None),
+        ("q=refun*&status=pending", {"q": "refun*", "status": "pending"}, None),
         (f"q=#{number} (ticket number)", {"q": f"#{number}"}, None),
         (f"q={SEARCHED_EMAIL} (email)", {"q": SEARCHED_EMAIL}, None),
         (f"q={SEARCHED_PHONE} (phone)", {"q": SEARCHED_PHONE}, None),

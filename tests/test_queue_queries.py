@@ -8,7 +8,7 @@ import pytest
 
 from helpdesk.extensions import db
 from helpdesk.models import Priority, Stage, Ticket, TicketStatus
-from helpdesk.tickets import queries, service, sla
+from helpdesk.tickets import queries, service, sla, word_matches
 from helpdesk.tickets.queries import (
     InvalidFilter,
     QueueSort,
@@ -170,6 +170,58 @@ def test_status_counts_stop_at_the_cap(ctx, inbound, monkeypatch):
     assert str(counts[TicketStatus.NEW]) == "3+"
     assert counts[TicketStatus.OPEN] == StatusCount(0, capped=False)
     assert str(StatusCount(1000, capped=True)) == "1,000+"
+
+
+def test_word_counts_follow_status_changes(ctx, inbound, make_user, monkeypatch):
+    monkeypatch.setattr(word_matches, "_FEW", 0)  # read status by status, as for common words
+    agent = make_user()
+    ticket = receive(inbound, at(1), sender="moves@customer.test", text="parcel lost")
+    receive(inbound, at(2), sender="stays@customer.test", text="parcel late")
+    db.session.commit()
+    for status in ("open", "pending", "solved"):
+        service.set_status(ticket, agent, status)
+        db.session.commit()
+    counts = status_counts(TicketFilter(q="parcel"))
+    assert {status.value: str(count) for status, count in counts.items()} == {
+        "new": "1",
+        "open": "0",
+        "pending": "0",
+        "solved": "1",
+        "closed": "0",
+    }, "a ticket is counted under its status now, not under any it had"
+    assert walk(TicketFilter(q="parcel", statuses=(TicketStatus.SOLVED,)), QueueSort.NEWEST) == [
+        ticket.id
+    ]
+
+
+def test_a_word_search_pages_by_date_though_ids_stray_from_dates(ctx, inbound, make_user):
+    """The index is read by ticket id a window at a time; a ticket whose id is out of date order
+    (a split takes its first message's date, a backlog its arrival's) still lands where its
+    date puts it, on every page, with or without a status filter."""
+    agent = make_user()
+    days = [5, 9, 1, 7, 3, 8, 2, 6, 4, 10, 11, 1]  # ids rise, dates do not
+    tickets = []
+    for n, day in enumerate(days):
+        text = "other words" if n == 4 else "refund please"
+        tickets.append(receive(inbound, at(day, n), sender=f"w{n}@customer.test", text=text))
+        if n % 3 == 0:
+            service.set_status(tickets[-1], agent, "open")
+    db.session.commit()
+    found = [ticket for n, ticket in enumerate(tickets) if n != 4]
+
+    def newest(status: str | None = None) -> list[int]:
+        chosen = [ticket for ticket in found if status in (None, ticket.status.value)]
+        return [t.id for t in sorted(chosen, key=lambda t: (t.created_at, t.id), reverse=True)]
+
+    for window, strays in ((2, 200), (2, 0), (50, 200)):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(word_matches, "_FEW", 0)
+            patch.setattr(word_matches, "_WINDOW", window)
+            patch.setattr(word_matches, "_STRAYS_CAP", strays)
+            for limit in (1, 2, 5):
+                assert walk(TicketFilter(q="refund"), QueueSort.NEWEST, limit) == newest()
+                open_only = TicketFilter(q="refund", statuses=(TicketStatus.OPEN,))
+                assert walk(open_only, QueueSort.NEWEST, limit) == newest("open")
 
 
 def expected_order(tickets: list[Ticket], sort: QueueSort) -> list[int]:

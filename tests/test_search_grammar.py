@@ -8,7 +8,7 @@ import pytest
 
 from helpdesk.extensions import db
 from helpdesk.models import TicketStatus
-from helpdesk.tickets import service
+from helpdesk.tickets import service, word_matches
 from helpdesk.tickets.queries import (
     InvalidFilter,
     TicketFilter,
@@ -54,6 +54,13 @@ def test_a_star_makes_a_prefix(desk):
     assert found("refu*") == {desk.refund, desk.refused, desk.texted_again}
     assert found("REFUND*") == {desk.refund, desk.texted_again}, "case is folded"
     assert found("refu* card") == {desk.refused}, "every term must match"
+    assert found("parc* refu*") == {desk.texted_again}
+
+
+def test_a_prefix_of_many_words_finds_the_same(desk, monkeypatch):
+    # Past this many words a prefix is left to the index's own prefix search.
+    monkeypatch.setattr(word_matches, "_MOST_PREFIX_WORDS", 1)
+    assert found("refu*") == {desk.refund, desk.refused, desk.texted_again}
     assert found("parc* refu*") == {desk.texted_again}
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Any, Generic, Literal, TypeVar
 
 from sqlalchemy import (
@@ -50,7 +51,7 @@ from helpdesk.models import (
     WebhookDelivery,
     ticket_tags,
 )
-from helpdesk.tickets import search
+from helpdesk.tickets import search, word_matches
 from helpdesk.tickets.bins import Bin, bin_condition, parse_bin
 from helpdesk.tickets.filter_values import (
     MY_TEAMS,
@@ -71,6 +72,8 @@ MAX_LIMIT = 200
 COUNT_CAP = 1000
 
 Row = TypeVar("Row", Ticket, Customer, AuditEvent)
+# Reads a segment's next (id, key) rows itself: (conditions, the cursor's id or None, how many).
+KeyReader = Callable[[list[ColumnElement[bool]], int | None, int], list[tuple[int, datetime]]]
 
 
 class Trait(StrEnum):
@@ -153,8 +156,8 @@ class TicketFilter:
             in_bin=parse_bin(args.get("in")),
         )
 
-    def conditions(self) -> list[ColumnElement[bool]]:
-        """The WHERE clauses this filter stands for."""
+    def conditions(self, with_words: bool = True) -> list[ColumnElement[bool]]:
+        """The WHERE clauses this filter stands for; those of ``q`` left out without words."""
         found: list[ColumnElement[bool]] = [bin_condition(self.in_bin)]
         for column, values in (
             (Ticket.status, self.statuses),
@@ -175,7 +178,7 @@ class TicketFilter:
         if self.teams_of is not None:
             mine = select(TeamMember.team_id).where(TeamMember.user_id == self.teams_of)
             found.append(Ticket.team_id.in_(mine))
-        matching = search.tickets_matching(self.q, db.session.get_bind().dialect.name)
+        matching = search.tickets_matching(self.q, _dialect()) if with_words else None
         if matching is not None:
             found.append(matching)
         if self.created_from:
@@ -325,9 +328,12 @@ def ticket_page(
     if sort == QueueSort.PRIORITY and filters.priorities:
         # A level the filter rules out has nothing to read: skip its query.
         skipped = [level not in filters.priorities for level in _PRIORITY_ORDER]
+    read = None
+    if sort == QueueSort.NEWEST and word_matches.windowed(filters.q, _dialect()):
+        read = partial(word_matches.newest_keys, filters.q, filters.statuses)
     return _keyset_page(
         Ticket,
-        filters.conditions(),
+        filters.conditions(with_words=read is None),
         sort,
         limit,
         cursor,
@@ -340,6 +346,7 @@ def ticket_page(
         ),
         splits=[Ticket.status == status for status in filters.statuses],
         skipped=skipped,
+        read=read,
     )
 
 
@@ -348,9 +355,16 @@ def status_counts(filters: TicketFilter) -> dict[TicketStatus, StatusCount]:
 
     Counting stops past COUNT_CAP so the cost stays bounded however many tickets there are: a
     ``StatusCount`` with ``capped`` set means "COUNT_CAP or more" and prints as "1,000+".
-    With a word search the matches are counted in one pass, so that cost grows with them.
+    Words found in many tickets are counted status by status from the word index, each count
+    stopping at the cap too (``word_matches``); other searches count their matches in one pass.
     """
-    conditions = replace(filters, statuses=()).conditions()
+    unfiltered = replace(filters, statuses=())
+    if word_matches.only_words(filters.q):
+        without_words = unfiltered.conditions(with_words=False)
+        values = word_matches.capped_status_counts(filters.q, _dialect(), without_words, COUNT_CAP)
+        if values is not None:
+            return _status_counts(values)
+    conditions = unfiltered.conditions()
     if search.words(filters.q):
         # The word index yields the matches once; one pass over them counts every status.
         query = select(Ticket.status, func.count()).where(*conditions).group_by(Ticket.status)
@@ -370,10 +384,18 @@ def status_counts(filters: TicketFilter) -> dict[TicketStatus, StatusCount]:
             for status in TicketStatus
         ]
         values = list(db.session.execute(select(*counted)).one())
+    return _status_counts(values)
+
+
+def _status_counts(values: list[int]) -> dict[TicketStatus, StatusCount]:
     return {
         status: StatusCount(min(value, COUNT_CAP), value > COUNT_CAP)
         for status, value in zip(TicketStatus, values, strict=True)
     }
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
 
 
 def capped_counts(filters: list[TicketFilter]) -> list[StatusCount]:
@@ -557,6 +579,7 @@ def _keyset_page(
     options: tuple = (),
     splits: list[ColumnElement[bool]] | None = None,
     skipped: list[bool] | None = None,
+    read: KeyReader | None = None,
 ) -> Page[Row]:
     # Keyset rather than OFFSET: pages stay stable while new rows arrive, and a deep page costs
     # what the first one does. Ids and keys are found first, then the page's rows are loaded
@@ -571,11 +594,16 @@ def _keyset_page(
         where = list(conditions)
         if segment.where is not None:
             where.append(segment.where)
+        cursor_id = None
         if after is not None and index == start:
             where.append(segment.after(*after))
+            cursor_id = after[1]
         wanted = limit + 1 - len(found)
-        ordered = _ordered_keys(segment, where, splits or [], wanted)
-        found += [(index, row_id, key) for row_id, key in db.session.execute(ordered)]
+        if read is not None:
+            rows = read(where, cursor_id, wanted)
+        else:
+            rows = db.session.execute(_ordered_keys(segment, where, splits or [], wanted)).all()
+        found += [(index, row_id, key) for row_id, key in rows]
         if len(found) > limit:
             break
     page_ids = [row_id for _, row_id, _ in found[:limit]]

@@ -23,6 +23,12 @@ tree), so a prefix costs a range of terms rather than a scan; ``MIN_PREFIX`` kee
 sane. A flush listener adds the words of every new message and ticket subject, so no write
 path can forget the index; deleting a ticket deletes its row (a trigger on SQLite, a cascading
 foreign key on PostgreSQL).
+
+Each row also holds the ticket's status as one more word (``status_word``) that no text can
+produce: a private-use character (never a letter or digit to ``words``, yet part of a token to
+FTS5) before the status's name. So "refund among open tickets" is one read of the index, which
+lets the queue count matches per status without reading every match (``word_matches``); the
+same listener moves the mark when a ticket's status changes.
 """
 
 from __future__ import annotations
@@ -54,7 +60,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY, TSVECTOR
 from sqlalchemy.orm import Session, attributes
 from sqlalchemy.types import Text
 
-from helpdesk.models import CustomerIdentity, Direction, IdentityKind, Message, Ticket
+from helpdesk.models import CustomerIdentity, Direction, IdentityKind, Message, Ticket, TicketStatus
 from helpdesk.tickets import customers
 
 SEARCH_TABLE = "ticket_search"
@@ -75,8 +81,20 @@ _PHONE_PART = re.compile(r"[+(]?[\d().\-]*\d[\d().\-]*")
 _EDGE_PUNCTUATION = "\"'[]<>,;:.!?"
 
 _WORD = re.compile(r"[^\W_]+")
+# Before a status's name in the index; Unicode's private use area, so no typed word holds it.
+_STATUS_MARK = "\ue000"
+_ALL_MARKS = [f"{_STATUS_MARK}{status.value}" for status in TicketStatus]
 _sqlite_index = table(SEARCH_TABLE, column("rowid", Integer), column("words", Text))
+# FTS5's own list of the index's words (migration 0037).
+_sqlite_terms = table(f"{SEARCH_TABLE}_terms", column("term", Text))
+# Sorts after every character, so prefix + this bounds the words that start with prefix.
+_LAST_CHARACTER = "\U0010ffff"
 _postgres_index = table(SEARCH_TABLE, column("ticket_id", Integer), column("words", TSVECTOR))
+
+
+def status_word(status: TicketStatus) -> str:
+    """The index's word for a ticket status (see the module's docstring)."""
+    return f"{_STATUS_MARK}{TicketStatus(status).value}"
 
 
 def words(text: str | None) -> list[str]:
@@ -182,21 +200,74 @@ def tickets_matching(query: str, dialect: str) -> ColumnElement[bool] | None:
 
 def _indexed(terms: list[Term], dialect: str) -> Select:
     """The ids of tickets holding every word of these terms (prefixes as prefixes)."""
+    return indexed_ids(index_query(terms, (), dialect), dialect)
+
+
+def index_query(
+    terms: list[Term],
+    statuses: Iterable[TicketStatus],
+    dialect: str,
+    spelled_out: dict[str, list[str]] | None = None,
+) -> str:
+    """The index's own query (FTS5's syntax, or a tsquery) for tickets holding every word of
+    ``terms`` and in one of ``statuses`` (any status without). On SQLite a prefix found in
+    ``spelled_out`` is asked as its words, any of which matches (see ``prefix_words``)."""
+    marks = [status_word(status) for status in statuses]
     if dialect == "postgresql":
         # Lexemes quoted and cast, not parsed by to_tsquery: the words are already normalised.
-        tsquery = " & ".join(_lexemes(terms, "'{}'", "'{}':*"))
-        return (
-            select(_postgres_index.c.ticket_id)
-            .where(_postgres_index.c.words.op("@@")(bindparam("q", tsquery, TSQUERY, unique=True)))
-            .correlate(None)
-        )
-    fts_query = " ".join(_lexemes(terms, '"{}"', '"{}"*'))
-    # detail=none tables take queries on the whole table, not on a column.
-    return (
-        select(_sqlite_index.c.rowid)
-        .where(literal_column(SEARCH_TABLE).op("MATCH")(bindparam("q", fts_query, unique=True)))
-        .correlate(None)
-    )
+        parts = _lexemes(terms, "'{}'", "'{}':*")
+        if marks:
+            parts.append("(" + " | ".join(f"'{mark}'" for mark in marks) + ")")
+        return " & ".join(parts)
+    parts = [
+        "(" + " OR ".join(f'"{word}"' for word in spelled_out[lexeme[1:-2]]) + ")"
+        if lexeme.endswith("*") and spelled_out and spelled_out.get(lexeme[1:-2])
+        else lexeme
+        for lexeme in _lexemes(terms, '"{}"', '"{}"*')
+    ]
+    if marks:
+        parts.append("(" + " OR ".join(f'"{mark}"' for mark in marks) + ")")
+    return " AND ".join(parts)
+
+
+def indexed_ids(
+    query: str,
+    dialect: str,
+    floor: int | None = None,
+    ceiling: int | None = None,
+    among: list[int] | None = None,
+) -> Select:
+    """The ids of the tickets an ``index_query`` finds, those from ``floor`` to ``ceiling`` or
+    ``among`` these ids only when given."""
+    if dialect == "postgresql":
+        ticket_id = _postgres_index.c.ticket_id
+        found = _postgres_index.c.words.op("@@")(bindparam("q", query, TSQUERY, unique=True))
+    else:
+        ticket_id = _sqlite_index.c.rowid
+        # detail=none tables take queries on the whole table, not on a column.
+        found = literal_column(SEARCH_TABLE).op("MATCH")(bindparam("q", query, unique=True))
+    bounds = [found]
+    if floor is not None:
+        bounds.append(ticket_id >= floor)
+    if ceiling is not None:
+        bounds.append(ticket_id <= ceiling)
+    if among is not None:
+        bounds.append(ticket_id.in_(among))
+    return select(ticket_id).where(*bounds).correlate(None)
+
+
+def prefix_words(connection: Connection, prefix: str, most: int) -> list[str] | None:
+    """The index's words that start with ``prefix`` (SQLite), or None when there are more than
+    ``most``. FTS5 answers a prefix by merging the entries of all its words before it can give
+    the first match; asked as "any of these words", it reads them in step, newest first, and
+    stops with the page."""
+    found = connection.execute(
+        select(_sqlite_terms.c.term)
+        .where(_sqlite_terms.c.term >= prefix, _sqlite_terms.c.term < prefix + _LAST_CHARACTER)
+        .limit(most + 1)
+    ).scalars()
+    words_found = list(found)
+    return None if len(words_found) > most else words_found
 
 
 def _lexemes(terms: list[Term], whole: str, prefix: str) -> list[str]:
@@ -237,15 +308,7 @@ def add_words(connection: Connection, found: dict[int, list[str]]) -> None:
         )
         return
     # SQLite: read the rows of all these tickets at once, then write the new and the grown.
-    stored: dict[int, str] = {}
-    ids = list(found)
-    for start in range(0, len(ids), _SQLITE_CHUNK):
-        rows = connection.execute(
-            select(_sqlite_index.c.rowid, _sqlite_index.c.words).where(
-                _sqlite_index.c.rowid.in_(ids[start : start + _SQLITE_CHUNK])
-            )
-        )
-        stored.update({ticket_id: text for ticket_id, text in rows})
+    stored = _sqlite_rows(connection, list(found))
     created, grown = [], []
     for ticket_id, new in found.items():
         if ticket_id not in stored:
@@ -254,13 +317,29 @@ def add_words(connection: Connection, found: dict[int, list[str]]) -> None:
         merged = list(dict.fromkeys([*stored[ticket_id].split(), *new]))
         if len(merged) > len(stored[ticket_id].split()):
             grown.append({"id": ticket_id, "words": " ".join(merged)})
+    _write_sqlite_rows(connection, created, grown)
+
+
+def _sqlite_rows(connection: Connection, ids: list[int]) -> dict[int, str]:
+    stored: dict[int, str] = {}
+    for start in range(0, len(ids), _SQLITE_CHUNK):
+        rows = connection.execute(
+            select(_sqlite_index.c.rowid, _sqlite_index.c.words).where(
+                _sqlite_index.c.rowid.in_(ids[start : start + _SQLITE_CHUNK])
+            )
+        )
+        stored.update({ticket_id: text for ticket_id, text in rows})
+    return stored
+
+
+def _write_sqlite_rows(connection: Connection, created: list[dict], changed: list[dict]) -> None:
     if created:
         connection.execute(
             sql(f"INSERT INTO {SEARCH_TABLE} (rowid, words) VALUES (:id, :words)"), created
         )
-    if grown:
+    if changed:
         connection.execute(
-            sql(f"UPDATE {SEARCH_TABLE} SET words = :words WHERE rowid = :id"), grown
+            sql(f"UPDATE {SEARCH_TABLE} SET words = :words WHERE rowid = :id"), changed
         )
 
 
@@ -287,19 +366,59 @@ def index_moved(connection: Connection, messages: Iterable[Message]) -> None:
     _index(connection, messages)
 
 
-def _index(connection: Connection, objects: Iterable[object]) -> None:
+def _index(
+    connection: Connection, objects: Iterable[object], created: Iterable[Ticket] = ()
+) -> None:
     found: defaultdict[int, list[str]] = defaultdict(list)
     _collect(objects, found)
+    for ticket in created:
+        found[ticket.id].append(status_word(ticket.status))
     found_words = {ticket_id: list(dict.fromkeys(new)) for ticket_id, new in found.items() if new}
     if found_words:
         add_words(connection, found_words)
 
 
+def mark_statuses(connection: Connection, statuses: dict[int, TicketStatus]) -> None:
+    """Put each ticket's new status word in its index row in place of the old one."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            sql(
+                f"INSERT INTO {SEARCH_TABLE} (ticket_id, words) "
+                "VALUES (:ticket_id, array_to_tsvector(ARRAY[:mark])) "
+                "ON CONFLICT (ticket_id) DO UPDATE "
+                f"SET words = ts_delete({SEARCH_TABLE}.words, :marks) || excluded.words"
+            ).bindparams(bindparam("marks", type_=ARRAY(Text))),
+            [
+                {"ticket_id": ticket_id, "mark": status_word(status), "marks": _ALL_MARKS}
+                for ticket_id, status in statuses.items()
+            ],
+        )
+        return
+    stored = _sqlite_rows(connection, list(statuses))
+    created, changed = [], []
+    for ticket_id, status in statuses.items():
+        if ticket_id not in stored:
+            created.append({"id": ticket_id, "words": status_word(status)})
+            continue
+        kept = [word for word in stored[ticket_id].split() if not word.startswith(_STATUS_MARK)]
+        changed.append({"id": ticket_id, "words": " ".join([*kept, status_word(status)])})
+    _write_sqlite_rows(connection, created, changed)
+
+
 @event.listens_for(Session, "after_flush")
 def _index_flushed_text(session: Session, flush_context: Any) -> None:
+    connection = session.connection()
     renamed = (
         obj
         for obj in session.dirty
         if isinstance(obj, Ticket) and attributes.get_history(obj, "subject").added
     )
-    _index(session.connection(), itertools.chain(session.new, renamed))
+    created = [obj for obj in session.new if isinstance(obj, Ticket)]
+    _index(connection, itertools.chain(session.new, renamed), created)
+    moved = {
+        obj.id: obj.status
+        for obj in session.dirty
+        if isinstance(obj, Ticket) and attributes.get_history(obj, "status").added
+    }
+    if moved:
+        mark_statuses(connection, moved)

@@ -1,0 +1,175 @@
+"""A word search's newest matches and its capped counts, read so that the cost follows the page
+rather than the number of matches.
+
+A word found in a quarter of a million tickets is a quarter of a million index entries; reading
+them all to sort them by date, or to count them, costs far more than a page. So:
+
+- *Counts* ask the index for the words together with one status (``search.status_word``): the
+  index walks both entry lists in step and the count stops at ``COUNT_CAP + 1``.
+- *The newest page* (SQLite) reads the index from the highest ticket ids down, which FTS5 does
+  in its own order, a window of ``_WINDOW`` matches at a time. Ticket ids grow with creation
+  nearly always, but not always (a split ticket takes the date of its first message, a mailbox
+  backlog its arrival's), so the page found in a window is checked: any ticket outside the
+  window that sorts between the cursor and the page's last row is read as well (few, or the
+  window grows; past ``_STRAYS_CAP`` the page is read from every match). A window that does not
+  fill the page grows eightfold. PostgreSQL's planner walks the date index and tests each
+  ticket's row by itself when the word is common, so it gets the plain query.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Select, func, literal, or_, select, tuple_, union
+
+from helpdesk.extensions import db
+from helpdesk.models import Ticket, TicketStatus
+from helpdesk.tickets import search
+
+# Matches read in the first window; a common word fills a page in far fewer.
+_WINDOW = 500
+_GROWTH = 8
+# Tickets out of id order a page takes in by name before reading every match instead.
+_STRAYS_CAP = 200
+# A prefix of more words than this is left to FTS5's own prefix search (see prefix_words).
+_MOST_PREFIX_WORDS = 40
+# Fewer matches than this are read whole: cheaper than windows and checks.
+_FEW = 5000
+
+
+def only_words(q: str) -> bool:
+    """Whether a search is words alone (no ticket number, address or phone number), which the
+    word index answers by itself."""
+    terms = search.parse(q)
+    return bool(terms) and all(term.plain for term in terms)
+
+
+def windowed(q: str, dialect: str) -> bool:
+    """Whether a search reads its newest page in windows: only words, on SQLite."""
+    return dialect == "sqlite" and only_words(q)
+
+
+def newest_keys(
+    q: str,
+    statuses: tuple[TicketStatus, ...],
+    where: list[ColumnElement[bool]],
+    cursor_id: int | None,
+    wanted: int,
+) -> list[tuple[int, datetime]]:
+    """The ids and creation times of the next ``wanted`` tickets, newest first, that meet
+    ``where`` (the filters but the words, and the cursor's bound) and hold the words of ``q``."""
+    terms = search.parse(q)
+    query = search.index_query(terms, statuses, "sqlite", _spelled_out(terms, "sqlite"))
+    if _fewer_than(query, _FEW):
+        return _read(where, search.indexed_ids(query, "sqlite"), wanted)
+    size = _WINDOW
+    while True:
+        floor = _nth_id(query, cursor_id, size)
+        window = search.indexed_ids(query, "sqlite", floor=floor, ceiling=cursor_id)
+        found = _read(where, window, wanted)
+        if len(found) < wanted and floor is not None:
+            size *= _GROWTH
+            continue
+        if floor is None and cursor_id is None:
+            return found
+        last = found[-1] if len(found) == wanted else None
+        strays = _strays(where, last, floor, cursor_id)
+        if strays is None:
+            return _read(where, search.indexed_ids(query, "sqlite"), wanted)
+        if not strays:
+            return found
+        among = search.indexed_ids(query, "sqlite", among=strays)
+        return _read(where, union(window, among), wanted)
+
+
+def capped_status_counts(
+    q: str, dialect: str, where: list[ColumnElement[bool]], cap: int
+) -> list[int] | None:
+    """Per status (in ``TicketStatus`` order), the tickets meeting ``where`` that hold the words
+    of ``q``, each counted up to ``cap`` + 1, in one round trip. None when the search is better
+    counted in one pass over its matches: not words alone, or words found in few tickets (on
+    SQLite; PostgreSQL's planner reads few matches well either way)."""
+    if not only_words(q):
+        return None
+    terms = search.parse(q)
+    spelled_out = _spelled_out(terms, dialect)
+    every_status = search.index_query(terms, (), dialect, spelled_out)
+    if dialect == "sqlite" and _fewer_than(every_status, _FEW):
+        return None
+    counted = []
+    for status in TicketStatus:
+        query = search.index_query(terms, [status], dialect, spelled_out)
+        # A join, not IN: the index's matches stream into the count, which stops at the cap.
+        matches = search.indexed_ids(query, dialect).subquery()
+        first = (
+            select(Ticket.id)
+            .join(matches, matches.c[0] == Ticket.id)
+            .where(*where)
+            .limit(cap + 1)
+            .subquery()
+        )
+        counted.append(select(func.count()).select_from(first).scalar_subquery())
+    return list(db.session.execute(select(*counted)).one())
+
+
+def _spelled_out(terms: list[search.Term], dialect: str) -> dict[str, list[str]]:
+    """The words of each prefix that ``search.prefix_words`` spells out (SQLite only)."""
+    spelled_out: dict[str, list[str]] = {}
+    if dialect != "sqlite":
+        return spelled_out
+    connection = db.session.connection()
+    for term in terms:
+        if term.prefix:
+            found = search.prefix_words(connection, term.words[-1], _MOST_PREFIX_WORDS)
+            if found is not None:
+                spelled_out[term.words[-1]] = found
+    return spelled_out
+
+
+def _fewer_than(query: str, count: int) -> bool:
+    return _nth_id(query, None, count) is None
+
+
+def _nth_id(query: str, ceiling: int | None, n: int) -> int | None:
+    """The id of the ``n``th match from the highest ids down, up to ``ceiling``; None when there
+    are fewer (the index reads its entries in id order and stops there)."""
+    ids = search.indexed_ids(query, "sqlite", ceiling=ceiling)
+    column = ids.selected_columns[0]
+    return db.session.scalar(ids.order_by(column.desc()).limit(1).offset(n - 1))
+
+
+def _read(where: list[ColumnElement[bool]], ids: Select, wanted: int) -> list[tuple[int, datetime]]:
+    query = (
+        select(Ticket.id, Ticket.created_at)
+        .where(Ticket.id.in_(ids), *where)
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .limit(wanted)
+    )
+    return [(ticket_id, created) for ticket_id, created in db.session.execute(query)]
+
+
+def _strays(
+    where: list[ColumnElement[bool]],
+    last: tuple[int, datetime] | None,
+    floor: int | None,
+    ceiling: int | None,
+) -> list[int] | None:
+    """Tickets outside the window [floor, ceiling] that sort before ``last`` (anywhere after the
+    cursor when the page is short); None when there are too many to take in by name."""
+    outside = []
+    if floor is not None:
+        outside.append(Ticket.id < floor)
+    if ceiling is not None:
+        outside.append(Ticket.id > ceiling)
+    bound = []
+    if last is not None:
+        last_id, last_created = last
+        # The plain bound lets the (created_at, id) index start there.
+        bound = [
+            Ticket.created_at >= last_created,
+            tuple_(Ticket.created_at, Ticket.id)
+            >= tuple_(literal(last_created, Ticket.created_at.type), literal(last_id)),
+        ]
+    query = select(Ticket.id).where(*where, *bound, or_(*outside)).limit(_STRAYS_CAP + 1)
+    found = list(db.session.scalars(query))
+    return None if len(found) > _STRAYS_CAP else found
