@@ -1,7 +1,7 @@
 """word index: each ticket's status as one more word of its row; its list of words on SQLite
 
-Revision ID: 0037_status_words
-Revises: 0036_stage_models
+Revision ID: 0038_status_words
+Revises: 0037_message_outsiders
 Create Date: 2026-12-07 08:30:00
 
 The queue counts word matches per status, up to 1,000 each; with the status in the index, the
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0037_status_words"
-down_revision = "0036_stage_models"
+revision = "0038_status_words"
+down_revision = "0037_message_outsiders"
 branch_labels = None
 depends_on = None
 
