@@ -36,15 +36,19 @@ from helpdesk.models import StageRollup, Survey, Ticket
 from helpdesk.models.reports import ANY
 from helpdesk.tickets.queries import Trait, trait_condition
 
-# The ticket columns a ticket's counts depend on: a change to any of them may move it.
+# The ticket attributes its counts depend on: a change to any of them may move it (a
+# relationship set on the object changes its column only during the flush).
 _WATCHED = (
     "created_at",
     "stage",
     "channel",
     "team_id",
+    "team",
     "assignee_id",
+    "assignee",
     "proactive",
     "merged_into_id",
+    "merged_into",
     "spam_at",
     "deleted_at",
     "reopen_count",
@@ -185,8 +189,8 @@ def _changed_ticket_ids(session: Session) -> set[int]:
         elif isinstance(obj, Survey) and attributes.get_history(obj, "score").added:
             found.add(obj.ticket_id)
     for obj in session.new:
-        if isinstance(obj, Survey) and obj.score is not None and obj.ticket_id is not None:
-            found.add(obj.ticket_id)
+        if isinstance(obj, Survey) and obj.score is not None:
+            found.add(obj.ticket_id if obj.ticket_id is not None else obj.ticket.id)
     for obj in session.deleted:
         if isinstance(obj, Ticket | Survey):
             found.add(obj.id if isinstance(obj, Ticket) else obj.ticket_id)
