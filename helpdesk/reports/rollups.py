@@ -179,14 +179,18 @@ class _Pending:
         self.before: Counts = _new_counts()
 
 
+def _changed(obj: object, name: str) -> bool:
+    # Never loads anything: a value set on the object shows as added whether or not the old
+    # one was loaded (the old one is read from the row, locked, anyway).
+    return bool(attributes.get_history(obj, name, attributes.PASSIVE_NO_INITIALIZE).added)
+
+
 def _changed_ticket_ids(session: Session) -> set[int]:
     found = set()
     for obj in session.dirty:
-        if isinstance(obj, Ticket) and any(
-            attributes.get_history(obj, name).added for name in _WATCHED
-        ):
+        if isinstance(obj, Ticket) and any(_changed(obj, name) for name in _WATCHED):
             found.add(obj.id)
-        elif isinstance(obj, Survey) and attributes.get_history(obj, "score").added:
+        elif isinstance(obj, Survey) and _changed(obj, "score"):
             found.add(obj.ticket_id)
     for obj in session.new:
         if isinstance(obj, Survey) and obj.score is not None:
