@@ -100,10 +100,8 @@ def _source_rows() -> Any:
 
 def _contribution(row: Any, zone: ZoneInfo, into: Counts, sign: int) -> None:
     """Add (sign 1) or take away (sign -1) one ticket's counts in every row it counts in."""
-    _, created_at, stage, channel, team_id, assignee_id, proactive, reopens, target, breach = row[
-        :10
-    ]
-    score = row[10]
+    (_, created_at, stage, channel, team_id, assignee_id, proactive) = row[:7]
+    reopens, target, breach, score = row[7:]
     day = created_at.astimezone(zone).date()
     figures = (
         1,
@@ -149,13 +147,13 @@ def _read(connection: Connection, ticket_ids: Iterable[int], *, lock: bool) -> l
     return list(connection.execute(query))
 
 
+def _row(key: _Key, values: list[int]) -> dict[str, Any]:
+    return {**key._asdict(), **dict(zip(COUNTS, values, strict=True))}
+
+
 def _apply(connection: Connection, counts: Counts) -> None:
     """Add the non-zero differences, keys in one sorted order (the global lock order)."""
-    rows = [
-        {**key._asdict(), **dict(zip(COUNTS, values, strict=True))}
-        for key, values in sorted(counts.items())
-        if any(values)
-    ]
+    rows = [_row(key, values) for key, values in sorted(counts.items()) if any(values)]
     if not rows:
         return
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
@@ -239,10 +237,7 @@ def rebuild(connection: Connection, timezone: str) -> int:
     counts = _new_counts()
     for row in connection.execute(_source_rows().execution_options(yield_per=_REBUILD_BATCH)):
         _contribution(row, zone, counts, 1)
-    rows = [
-        {**key._asdict(), **dict(zip(COUNTS, values, strict=True))}
-        for key, values in sorted(counts.items())
-    ]
+    rows = [_row(key, values) for key, values in sorted(counts.items())]
     for start in range(0, len(rows), _REBUILD_BATCH):
         connection.execute(insert(_TABLE), rows[start : start + _REBUILD_BATCH])
     return len(rows)
