@@ -219,7 +219,7 @@ def test_customers_word_the_same_request_many_ways_and_the_same_seed_the_same_wa
     damaged = next(t for t in TEMPLATES if "arrived damaged" in t.subjects[0])
     draw = random.Random(1)
     requests = [word(draw, damaged) for _ in range(40)]
-    assert {r.subject for r in requests} == set(damaged.subjects)
+    assert len({r.subject for r in requests}) >= len(damaged.subjects)
     assert len({r.opening for r in requests}) >= 15  # openings with and without details
     draw = random.Random(1)
     assert [word(draw, damaged) for _ in range(40)] == requests

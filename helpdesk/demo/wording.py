@@ -49,20 +49,27 @@ class Request:
 
 def word(rng: random.Random, template: Template) -> Request:
     """Draw a subject and an opening and put them in one customer's words: for email some
-    details and maybe an aside in their own order, for a text or chat maybe a greeting first;
-    everyday words swapped for the ones this customer uses."""
+    details and maybe an aside in their own order, for a text or chat maybe a greeting or a
+    first message that says nothing yet; everyday words swapped for the ones this customer
+    uses."""
     opening = rng.choice(template.openings)
+    subject = rng.choice(template.subjects)
     if template.channel == EMAIL:
+        if rng.random() < VAGUE_CHANCE:
+            subject = rng.choice(VAGUE_SUBJECTS)
         added = rng.sample(template.details, min(len(template.details), rng.choice((0, 1, 1, 2))))
         if rng.random() < ASIDE_CHANCE:
             added.insert(rng.randrange(len(added) + 1), rng.choice(ASIDES))
         # Some give the background first, most lead with the problem.
         sentences = [*added, opening] if added and rng.random() < 0.3 else [opening, *added]
         opening = " ".join(sentences)
-    elif not opening.split()[0].isupper() and rng.random() < TEXT_GREETING_CHANCE:
-        # A texted keyword such as ORDER is never preceded by a greeting.
-        opening = rng.choice(TEXT_GREETINGS) + opening[0].lower() + opening[1:]
-    subject = rng.choice(template.subjects)
+    # A texted keyword such as ORDER is never preceded by anything.
+    elif not opening.split()[0].isupper():
+        if rng.random() < VAGUE_CHANCE:
+            # What it is about comes in the next message.
+            opening = f"{rng.choice(VAGUE_OPENINGS)}\n{opening}"
+        elif rng.random() < TEXT_GREETING_CHANCE:
+            opening = rng.choice(TEXT_GREETINGS) + opening[0].lower() + opening[1:]
     return Request(_in_own_words(rng, subject), _in_own_words(rng, opening))
 
 
@@ -84,6 +91,18 @@ ASIDES = (
     "I'll probably order more beans soon anyway.",
 )
 ASIDE_CHANCE = 0.35
+# First lines and subjects that say nothing of what the request is about.
+VAGUE_OPENINGS = (
+    "hi",
+    "Hello?",
+    "Hi, I have a question",
+    "hey quick question",
+    "Can someone help me?",
+    "hello is anyone there",
+    "Hi there!",
+)
+VAGUE_SUBJECTS = ("Question", "Help please", "Hello", "Quick question", "Enquiry", "Hi")
+VAGUE_CHANCE = 0.12
 TEXT_GREETINGS = ("Hi, ", "hello ", "Hey! ", "Quick question: ", "Hi there, ", "good morning, ")
 TEXT_GREETING_CHANCE = 0.25
 # Everyday words and the others customers use for them (the first is the word itself).
