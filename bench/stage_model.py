@@ -16,15 +16,12 @@ time order (again from the oldest when P is larger), through the model as intake
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
 import tempfile
 import time
 import tracemalloc
 
-sys.path.insert(0, os.path.dirname(__file__))
-from ingest import scratch_database  # noqa: E402
+from ingest import scratch_database
 
 
 def main() -> None:
