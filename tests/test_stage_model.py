@@ -4,6 +4,7 @@ where it acts in the engine's order, and the agent's one-click acceptance of a s
 from __future__ import annotations
 
 import random
+import string
 from datetime import timedelta
 
 import numpy as np
@@ -21,7 +22,7 @@ from helpdesk.models import (
     Ticket,
     utcnow,
 )
-from helpdesk.stage_model import classifier, store, training
+from helpdesk.stage_model import classifier, features, store, training
 from helpdesk.stage_model.evaluation import evaluate
 from helpdesk.tickets import endpoints, service
 
@@ -149,20 +150,53 @@ def test_stages_under_the_minimum_are_left_out(ctx, inbound, agent, minimum):
 # --- the classifier ---------------------------------------------------------------------------
 
 
+# Texts of every shape intake meets: accents, emoji, one-letter words, runs of blanks, nothing.
+ODD_TEXTS = (
+    "",
+    " \n ",
+    "a",
+    "ab c",
+    "Where is my INVOICE?  Order #4411 — ça va, o'clock\tx",
+    "İstanbul STRASSE straße naïve café 😀 ok\x00",
+)
+
+
+def random_texts(count: int, seed: int = 1) -> list[str]:
+    draw = random.Random(seed)
+    letters = string.ascii_letters + string.digits + " \t\n.,!?'-#€éçßİñ—ü😀"
+    return ["".join(draw.choices(letters, k=draw.randint(0, 500))) for _ in range(count)]
+
+
 def test_one_text_is_hashed_exactly_as_hashing_vectorizer_does():
-    text = "Where is my INVOICE?  Order #4411 — ça va, o'clock\tx"
-    for width, analyzer, ngrams, terms in (
-        (classifier.WORD_FEATURES, "word", (1, 2), classifier._WORD_TERMS(text)),
-        (classifier.CHAR_FEATURES, "char_wb", (3, 5), classifier._char_terms(text)),
+    for width, analyzer, ngrams, one_text in (
+        (features.WORD_FEATURES, "word", (1, 2), features.word_features),
+        (features.CHAR_FEATURES, "char_wb", (3, 5), features.char_features),
     ):
         vectorizer = HashingVectorizer(
             analyzer=analyzer, ngram_range=ngrams, n_features=width, alternate_sign=False
         )
-        expected = vectorizer.transform([text]).toarray()[0]
-        columns, values, _ = classifier._hashed(terms, width)
-        found = np.zeros(width)
-        found[columns] = values
-        assert np.allclose(found, expected)
+        for text in (*ODD_TEXTS, *random_texts(100)):
+            expected = vectorizer.transform([text]).toarray()[0]
+            columns, values = one_text(text)[:2]
+            found = np.zeros(width)
+            found[columns] = values
+            assert np.allclose(found, expected, rtol=0, atol=1e-12), text
+
+
+def test_a_prediction_has_scikit_learns_probabilities():
+    draw = random.Random(5)
+    texts = [" ".join(text_for(stage, draw)) for _ in range(20) for stage in WORDING]
+    stages = [stage for _ in range(20) for stage in WORDING]
+    fitted = classifier.fitted_model(texts, stages)
+    stored = classifier.StageClassifier.from_bytes(
+        classifier.StageClassifier.train(texts, stages).to_bytes()
+    )
+    sample = [*ODD_TEXTS, *random_texts(20, seed=2), *texts[:20]]
+    expected = fitted.predict_proba(features.many_texts(sample))
+    for text, chances in zip(sample, expected, strict=True):
+        said = stored.predict(text)
+        assert said.stage.value == fitted.classes_[chances.argmax()]
+        assert abs(said.confidence - chances.max()) < 1e-9
 
 
 def test_a_prediction_names_the_words_that_weighed_most():

@@ -26,8 +26,8 @@ from helpdesk.demo.content import (
     SMS,
     TEMPLATES,
     TEXT_GAP,
-    Template,
 )
+from helpdesk.demo.wording import Template
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,6 +47,7 @@ from helpdesk.demo.planning import (
     Plan,
     _ascii,
 )
+from helpdesk.demo.wording import roughen, word
 from helpdesk.extensions import db
 from helpdesk.models import (
     CustomerIdentity,
@@ -60,6 +61,10 @@ from helpdesk.models import (
     User,
 )
 from helpdesk.tickets import service
+
+# How customers start and end a first email (some do neither).
+GREETINGS = ("Hi,", "Hello,", "Hi there,", "Dear Ridgeline team,", "Good morning,", "hey", "")
+CLOSINGS = ("Thanks,\n", "Best,\n", "Cheers,\n", "Kind regards,\n", "Thank you!\n", "")
 
 
 @dataclass
@@ -113,6 +118,10 @@ class Story:
         everyone = [user for _, user in cast.agents]
         self.agent = self.rng.choice(specialists if self.rng.random() < 0.75 else everyone)
         self.fields = self._fields()
+        # This customer's own words for the request, typed as they type.
+        request = word(self.rng, plan.template)
+        self.subject = roughen(self.rng, self._fill(request.subject), plan.template.channel)
+        self.opening = roughen(self.rng, self._fill(request.opening), plan.template.channel)
         self.ticket: Ticket | None = None
         self.count = 0
         self.last_inbound: Message | None = None
@@ -162,7 +171,7 @@ class Story:
     def play(self) -> Iterator[datetime]:
         """Open the request, answer it, and see it through as far as the clock allows."""
         t, rng = self.template, self.rng
-        lines = [t.opening] if t.channel == EMAIL else t.opening.split("\n")
+        lines = [self.opening] if t.channel == EMAIL else self.opening.split("\n")
         at = self.plan.start
         self._write(lines[0], at)
         for line in lines[1:]:
@@ -170,7 +179,7 @@ class Story:
             self._write(line, at)
         if t.channel == EMAIL and rng.random() < 0.12:
             at = yield from self._after(at, "line")
-            self._write(rng.choice(EXTRA_LINES), at)
+            self._write(self._fill(rng.choice(EXTRA_LINES)), at)
         recent = self.cast.now - self.plan.start
         if recent < timedelta(hours=16) and rng.random() < 0.5:
             return  # nobody has picked it up yet: the queue always has new requests
@@ -183,7 +192,7 @@ class Story:
         path = rng.choices(("talk", "single", "silent", "stuck"), weights=(50, single, 17, 8))[0]
         if path == "stuck" and recent < timedelta(days=7) and not self.plan.must_close:
             at = yield from self._after(at, "answer")
-            self._write(t.answer, at)
+            self._write(self._fill(t.answer), at)
             return  # the customer answered and the ticket waits in the queue
         if path == "silent":
             at = yield from self._silence(at)
@@ -199,14 +208,14 @@ class Story:
         if self.template.channel != CHAT and self.rng.random() < 0.5:
             self._set_status(TicketStatus.PENDING, at + timedelta(seconds=5))
         at = yield from self._after(at, "answer")
-        self._write(self.template.answer, at)
+        self._write(self._fill(self.template.answer), at)
         at = yield from self._after(at, "respond")
         if self.rng.random() < 0.06:
             self._hand_over(at)
         self._reply(self.template.resolution, at + timedelta(seconds=5))
         if self.rng.random() < 0.4:
             at = yield from self._after(at, "thanks")
-            self._write(self.rng.choice(THANKS), at)
+            self._write(self._fill(self.rng.choice(THANKS)), at)
         return (yield from self._after(at, "wrap"))
 
     def _silence(self, at: datetime) -> Iterator[datetime]:
@@ -222,7 +231,7 @@ class Story:
         if not self.plan.must_close and self.rng.random() < 0.1:
             line, answer = self.rng.choice(REOPENS)
             at = yield from self._after(at, "reopen")
-            self._write(line, at)
+            self._write(self._fill(line), at)
             at = yield from self._after(at, "respond")
             self._reply(answer, at)
             at = yield from self._after(at, "wrap")
@@ -271,7 +280,7 @@ class Story:
         """The customer answers an old email of ours; the service opens a linked ticket."""
         line, answer = self.template.comeback
         at = yield from self._after(at, "follow up")
-        self._write(line, at)
+        self._write(self._fill(line), at)
         at = yield from self._after(at, "triage")
         service.assign(self.ticket, self.agent, self.agent, at=at)
         at = yield from self._after(at, "respond")
@@ -282,7 +291,7 @@ class Story:
     # --- the customer's side ---
 
     def _write(self, body: str, at: datetime) -> None:
-        message = service.receive(self._inbound(self._fill(body), at))
+        message = service.receive(self._inbound(body, at))
         self.count += 1
         self.ticket = message.ticket
         self.last_inbound = message
@@ -344,15 +353,14 @@ class Story:
         signature = self.rng.choice((self.plan.profile.first, self.plan.profile.name))
         if self.count:  # answers on a thread are short
             return f"{body}\n\n{signature}"
-        greeting = self.rng.choice(("Hi,", "Hello,", "Hi there,", "Dear Ridgeline team,"))
-        closing = self.rng.choice(("Thanks,", "Best,", "Cheers,", "Kind regards,"))
-        return f"{greeting}\n\n{body}\n\n{closing}\n{signature}"
+        greeting = self.rng.choice(GREETINGS)
+        closing = self.rng.choice(CLOSINGS)
+        return "\n\n".join(part for part in (greeting, body, f"{closing}{signature}") if part)
 
     def _email_subject(self) -> str:
         if self.last_reply is not None:
             return self.last_reply.subject
-        subject = self._fill(self.template.subject)
-        return subject if self.count == 0 else f"Re: {subject}"
+        return self.subject if self.count == 0 else f"Re: {self.subject}"
 
     def _thread_hints(self) -> tuple[str, ...]:
         """In-Reply-To our latest reply, else the customer's own previous mail."""

@@ -12,35 +12,24 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from itertools import islice
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, HashingVectorizer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from sklearn.linear_model import SGDClassifier
-from sklearn.utils import murmurhash3_32
 
 from helpdesk.models import Stage
+from helpdesk.stage_model.features import (
+    WORD_FEATURES,
+    char_features,
+    many_texts,
+    word_features,
+)
 from helpdesk.stage_model.prediction import Prediction
 
-# 2**17 columns each (powers of two, see _hashed): few collisions at helpdesk sizes, and the
-# weights stay small.
-WORD_FEATURES = 2**17
-CHAR_FEATURES = 2**17
-CHAR_NGRAMS = (3, 5)
 # Fixed, so the same examples always train the same model.
 RANDOM_STATE = 0
-
-_WORDS = HashingVectorizer(
-    analyzer="word", ngram_range=(1, 2), n_features=WORD_FEATURES, alternate_sign=False
-)
-_CHARS = HashingVectorizer(
-    analyzer="char_wb", ngram_range=CHAR_NGRAMS, n_features=CHAR_FEATURES, alternate_sign=False
-)
-_WORD_TERMS = _WORDS.build_analyzer()
-
-
-def _features(texts: Sequence[str]) -> sparse.csr_matrix:
-    return sparse.hstack([_WORDS.transform(texts), _CHARS.transform(texts)], format="csr")
 
 
 class StageClassifier:
@@ -51,16 +40,20 @@ class StageClassifier:
         # One row per stage; columns are the hashed features.
         self.weights = weights
         self.bias = bias
-        # For one text at a time: the columns any weight is on, sorted, and their weights per
-        # stage. Looking a text's few columns up here is far cheaper than a sparse product.
-        self._known = np.unique(weights.indices)
-        self._known_weights = weights[:, self._known].toarray().T
+        # For one text at a time: each column's row in a small table of the weights per stage
+        # of the columns any weight is on, plus a last row of zeros for every other column. A
+        # text's few columns are looked up there, far cheaper than a sparse product.
+        known = np.unique(weights.indices)
+        self._rows = np.full(weights.shape[1], len(known), dtype=np.int32)
+        self._rows[known] = np.arange(len(known), dtype=np.int32)
+        self._known_weights = np.vstack(
+            [weights[:, known].toarray().T, np.zeros((1, len(self.stages)))]
+        )
 
     @classmethod
     def train(cls, texts: Sequence[str], stages: Sequence[Stage]) -> StageClassifier:
         """Fit on texts labelled with the stages people gave them (two stages at least)."""
-        model = SGDClassifier(loss="log_loss", class_weight="balanced", random_state=RANDOM_STATE)
-        model.fit(_features(texts), [stage.value for stage in stages])
+        model = fitted_model(texts, stages)
         known = [Stage(value) for value in model.classes_]
         weights, bias = model.coef_, model.intercept_
         if len(known) == 2:
@@ -70,35 +63,33 @@ class StageClassifier:
 
     def classify(self, texts: Sequence[str]) -> list[Stage]:
         """The likeliest stage of each text (many at once, as evaluation asks)."""
-        scores = np.asarray((_features(texts) @ self.weights.T).todense()) + self.bias
+        scores = np.asarray((many_texts(texts) @ self.weights.T).todense()) + self.bias
         return [self.stages[i] for i in scores.argmax(axis=1)]
 
     def predict(self, text: str, words: int = 3) -> Prediction:
         """The likeliest stage of one text, with the ``words`` that weighed most for it."""
-        word_columns, word_values, word_terms = _hashed(_WORD_TERMS(text), WORD_FEATURES)
-        char_columns, char_values, _ = _hashed(_char_terms(text), CHAR_FEATURES)
+        word_columns, word_values, word_terms = word_features(text)
+        char_columns, char_values = char_features(text)
         word_weights = self._weights_of(word_columns)
-        char_weights = self._weights_of(char_columns + WORD_FEATURES)
-        scores = self.bias + word_values @ word_weights + char_values @ char_weights
+        scores = (
+            self.bias
+            + word_values @ word_weights
+            + char_values @ self._weights_of(char_columns + WORD_FEATURES)
+        )
         # One stage against the rest: each stage's own probability, shared out to sum to 1.
         chances = 1 / (1 + np.exp(-scores))
         chances /= chances.sum()
         best = int(chances.argmax())
         # What a term adds to this stage over the average stage: what tipped the balance.
         lift = (word_weights[:, best] - word_weights.mean(axis=1)) * word_values
+        ranked = np.argsort(-lift)[: np.count_nonzero(lift > 0)].tolist()
         # Words such as "my" or "the" weigh something but say nothing to a person.
-        telling = [i for i in np.argsort(-lift) if lift[i] > 0 and not _says_nothing(word_terms[i])]
-        weightiest = tuple(word_terms[i] for i in telling[:words])
-        return Prediction(self.stages[best], float(chances[best]), weightiest)
+        telling = (word_terms[i] for i in ranked if not _says_nothing(word_terms[i]))
+        return Prediction(self.stages[best], float(chances[best]), tuple(islice(telling, words)))
 
     def _weights_of(self, columns: np.ndarray) -> np.ndarray:
         """Each column's weights per stage (zeros for a column never seen in training)."""
-        found = np.zeros((len(columns), len(self.stages)))
-        if len(self._known):
-            at = np.minimum(np.searchsorted(self._known, columns), len(self._known) - 1)
-            seen = self._known[at] == columns
-            found[seen] = self._known_weights[at[seen]]
-        return found
+        return self._known_weights[self._rows[columns]]
 
     def to_bytes(self) -> bytes:
         """The weights as a NumPy archive (no pickled objects)."""
@@ -125,39 +116,12 @@ class StageClassifier:
         return cls([Stage(str(value)) for value in stored["stages"]], weights, stored["bias"])
 
 
+def fitted_model(texts: Sequence[str], stages: Sequence[Stage]) -> SGDClassifier:
+    """scikit-learn's model fitted on the texts (its ``predict_proba`` is what ``predict``
+    computes faster)."""
+    model = SGDClassifier(loss="log_loss", class_weight="balanced", random_state=RANDOM_STATE)
+    return model.fit(many_texts(texts), [stage.value for stage in stages])
+
+
 def _says_nothing(term: str) -> bool:
     return all(word in ENGLISH_STOP_WORDS for word in term.split())
-
-
-def _char_terms(text: str) -> list[str]:
-    """The char_wb 3–5-grams HashingVectorizer makes of a text, the same list made faster (its
-    own loop is most of a prediction's time); a test holds the two equal."""
-    grams: list[str] = []
-    for word in text.lower().split():
-        padded = f" {word} "
-        length = len(padded)
-        for n in range(CHAR_NGRAMS[0], CHAR_NGRAMS[1] + 1):
-            if length <= n:
-                grams.append(padded)
-                break
-            grams.extend([padded[i : i + n] for i in range(length - n + 1)])
-    return grams
-
-
-def _hashed(terms: list[str], width: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """One text's terms as HashingVectorizer counts them (columns, L2-normalised counts) without
-    its per-call overhead, which is milliseconds; a test holds the two equal. The third item
-    names a term of each column (the first seen)."""
-    if not terms:
-        return np.zeros(0, dtype=np.int64), np.zeros(0), []
-    hashes = np.fromiter(
-        (murmurhash3_32(term, 0) for term in terms), dtype=np.int64, count=len(terms)
-    )
-    # As FeatureHasher: |hash| mod width (its one special case, -2**31, lands the same way
-    # for a power-of-two width).
-    columns, first, counts = np.unique(
-        np.abs(hashes) % width, return_index=True, return_counts=True
-    )
-    values = counts.astype(float)
-    values /= np.sqrt(values @ values)
-    return columns, values, [terms[i] for i in first]
