@@ -122,17 +122,23 @@ _INSERTS = {
 }
 
 
-def process_due(now: datetime | None = None) -> IntakeSummary:
+def process_due(now: datetime | None = None, budget: float | None = None) -> IntakeSummary:
     """Hand every due item to the ticket service, oldest first; commits once per batch.
 
-    A batch that meets a transient database error (a deadlock, a lost connection) is undone
-    and claimed again at once, a few times; its items count no attempt for it.
+    With a ``budget`` (seconds) it stops after the batch that used it up, and ``more_due``
+    says whether items were left. A batch that meets a transient database error (a deadlock,
+    a lost connection) is undone and claimed again at once, a few times; its items count no
+    attempt for it.
     """
     summary = IntakeSummary()
+    started = time.monotonic()
     while batch := retried(lambda: _take_batch(now or utcnow()), "taking in webhook payloads"):
         summary.add(batch)
         if not batch.taken:
             # All of it waits behind another worker's batch: claim again next round.
+            break
+        if budget is not None and time.monotonic() - started >= budget:
+            summary.more_due = batch.more_due
             break
         if batch.more_due and db.engine.dialect.name == "sqlite":
             time.sleep(SQLITE_WRITERS_TURN)

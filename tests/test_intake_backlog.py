@@ -4,7 +4,9 @@ On SQLite the worker's intake held the database's one write lock for a whole bat
 texts and took it again at once after each commit, so webhooks waiting for it timed out
 (Twilio gives up after 15 s) while the worker caught up. Now a batch commits after a quarter
 of a second, and on SQLite the worker leaves the lock free long enough for every waiting
-request to get its turn before the next batch.
+request to get its turn before the next batch. And the worker took in the whole backlog
+before it sent its outbox again: agents' replies waited minutes; now it takes texts in for a
+couple of seconds at a time, sending between the turns.
 """
 
 from __future__ import annotations
@@ -12,14 +14,16 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import defaultdict
+from functools import partial
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from channels.base import Channel
 from helpdesk import inbox
+from helpdesk.commands import worker
 from helpdesk.extensions import db
 from helpdesk.models import InboxItem, Message
 from helpdesk.tickets import service, sms
@@ -98,3 +102,43 @@ def test_a_text_arriving_during_a_backlog_is_stored_before_the_backlog_is_done(
     assert backlog_left, "the text was answered only once the worker had taken in everything"
     stored = db.session.scalars(select(InboxItem.external_id)).all()
     assert form["MessageSid"] in stored and len(stored) == 41
+
+
+@pytest.fixture
+def whole_batches(monkeypatch) -> None:
+    """Batches of 50 however slow the machine, and no pause between them."""
+    monkeypatch.setattr(inbox, "BATCH_SECONDS", 3600.0)
+    monkeypatch.setattr(inbox, "SQLITE_WRITERS_TURN", 0.0)
+
+
+def test_a_turn_of_intake_stops_at_its_budget_and_leaves_the_rest_due(ctx, number, whole_batches):
+    accept_backlog([(f"+15550005{n:03d}", "Where is my parcel?") for n in range(60)])
+
+    first = inbox.process_due(budget=0.0)
+
+    assert first.more_due and first.stored == inbox.BATCH_SIZE
+    rest = inbox.process_due(budget=0.0)
+    assert (rest.stored, rest.more_due) == (10, False)
+
+
+def test_the_worker_sends_its_outbox_between_turns_of_a_backlog(
+    ctx, number, whole_batches, monkeypatch
+):
+    accept_backlog([(f"+15550006{n:03d}", "Where is my parcel?") for n in range(120)])
+    outbox_rounds = []
+    monkeypatch.setattr(worker, "run_due", lambda name, **_: outbox_rounds.append(name))
+    stop = threading.Event()
+
+    def stop_when_taken_in() -> None:
+        if not db.session.scalar(select(InboxItem.id).where(InboxItem.processed_at.is_(None))):
+            stop.set()
+
+    jobs = (
+        worker.PeriodicJob("intake", 0.0, partial(inbox.process_due, budget=0.0)),
+        worker.PeriodicJob("until done", 0.0, stop_when_taken_in),
+    )
+    # A turn that left texts due starts the next at once: never the hour between polls.
+    worker.serve("w1", interval=3600, stop=stop, jobs=jobs)
+
+    assert len(outbox_rounds) == 3  # one per turn of 50, 50 and 20 texts
+    assert db.session.scalar(select(func.count()).select_from(Message)) == 120
