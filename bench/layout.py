@@ -7,6 +7,7 @@ inbound texts signed with the bench's Twilio credentials as Twilio signs its web
 
 from __future__ import annotations
 
+import http.client
 import os
 import socket
 import subprocess
@@ -53,7 +54,7 @@ def start_web(
     options: Sequence[str] = (),
     log: IO | None = None,
 ) -> tuple[subprocess.Popen, int]:
-    """gunicorn serving ``app_spec`` on a free port; returns once it accepts connections."""
+    """gunicorn serving ``app_spec`` on a free port; returns once it answers."""
     port = free_port()
     command = [
         str(Path(sys.executable).with_name("gunicorn")),
@@ -67,18 +68,24 @@ def start_web(
         app_spec,
     ]  # fmt: skip
     server = subprocess.Popen(command, env=env, stdout=log, stderr=log)
-    wait_until_listening(port, server)
+    wait_until_answering(port, server)
     return server, port
 
 
-def wait_until_listening(port: int, process: subprocess.Popen) -> None:
-    """Return once ``port`` accepts connections; stop and raise if ``process`` dies first."""
+def wait_until_answering(port: int, process: subprocess.Popen) -> None:
+    """Return once the server on ``port`` answers HTTP (a worker has loaded the app); stop
+    it and raise if ``process`` dies or takes too long."""
     deadline = time.monotonic() + START_PATIENCE
     while time.monotonic() < deadline and process.poll() is None:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            connection.request("GET", "/")
+            connection.getresponse()
+            return
+        except OSError:
+            time.sleep(0.1)
+        finally:
+            connection.close()
     stop(process)
     raise RuntimeError(f"the web process for port {port} did not start")
 

@@ -1,7 +1,7 @@
 """Load on the production layout: agents working the queue while texts pour in.
 
 Usage: python bench/load.py [--seconds 60] [--agents 50] [--rate 200] [--think 1.0]
-                            [--tickets 3000] [--threads 200] [--database-url URL]
+                            [--tickets 2000] [--threads 200] [--database-url URL]
 
 The layout is the README's: gunicorn with gthread workers (``--threads`` each) serving
 ``wsgi:app``, and ``helpdesk worker`` processes at their default poll interval, on a fresh
@@ -102,7 +102,7 @@ class Settings:
     agents: int = 50
     rate: float = 200.0
     think: float = 1.0
-    tickets: int = 3000
+    tickets: int = 2000
     threads: int = 200
     database_url: str | None = None
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -310,11 +310,12 @@ def prepare(url: str, storage: str, sink, settings: Settings):
     tickets (through the ticket service); returns the app for the checks afterwards."""
     from flask_migrate import upgrade
     from mail_servers import sending_mailbox
+    from sqlalchemy import func, select
     from werkzeug.security import generate_password_hash
 
     from helpdesk import create_app
     from helpdesk.extensions import db
-    from helpdesk.models import Role, User
+    from helpdesk.models import Role, Ticket, User
     from helpdesk.tickets import service, sms
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "HELPDESK_STORAGE_DIR": storage})
@@ -328,11 +329,14 @@ def prepare(url: str, storage: str, sink, settings: Settings):
                  password_hash=password)
             for n in range(settings.agents)
         )  # fmt: skip
+        started = time.monotonic()
         for n, message in enumerate(messages(settings.tickets * 3 // 2), 1):
             service.receive(message)
             if n % 200 == 0:
                 db.session.commit()
         db.session.commit()
+        seeded = db.session.scalar(select(func.count()).select_from(Ticket))
+        print(f"seeded {seeded:,} tickets in {time.monotonic() - started:.0f} s", flush=True)
         db.engine.dispose()
     return app
 
@@ -380,7 +384,8 @@ class Outcome:
     cpu: CpuMeter
     texts_sent: int
     drained_after: float | None
-    texts_stored: set[str]
+    texts_received: set[str]  # MessageSids in the inbox
+    texts_stored: set[str]  # MessageSids made messages
     texts_twice: int
     intake_failed: int
     intake_lag: list[float]
@@ -390,8 +395,8 @@ class Outcome:
 
     @property
     def texts_lost(self) -> int:
-        """Texts answered 200 (Twilio would not send them again) that never became messages."""
-        return len(self.tally.texts_answered - self.texts_stored)
+        """Texts answered 200 (Twilio would not send them again) that the inbox does not hold."""
+        return len(self.tally.texts_answered - self.texts_received)
 
 
 def run(settings: Settings) -> Outcome:
@@ -437,10 +442,10 @@ def serve_and_drive(app, env: dict[str, str], folder: Path, settings: Settings, 
         for handle in handles:
             handle.close()
     locked, errors = scan(logs)
-    stored, twice, failed, lag, replies = intake(app)
+    received, stored, twice, failed, lag, replies = intake(app)
     return Outcome(
         settings, tally, cpu, len(texts), drained_after,
-        stored, twice, failed, lag, replies, locked, errors,
+        received, stored, twice, failed, lag, replies, locked, errors,
     )  # fmt: skip
 
 
@@ -469,9 +474,9 @@ def settle(app, patience: float) -> float | None:
     return None
 
 
-def intake(app) -> tuple[set[str], int, int, list[float], Counter[str]]:
-    """Texts made messages, those stored twice, inbox items refused, intake lags in seconds,
-    replies by delivery state."""
+def intake(app) -> tuple[set[str], set[str], int, int, list[float], Counter[str]]:
+    """Texts in the inbox, texts made messages, those stored twice, inbox items refused,
+    intake lags in seconds, replies by delivery state."""
     from sqlalchemy import func, select
 
     from channels.base import Channel
@@ -481,7 +486,12 @@ def intake(app) -> tuple[set[str], int, int, list[float], Counter[str]]:
     with app.app_context():
         ours = InboxItem.external_id.like("SMload%")
         items = db.session.execute(
-            select(InboxItem.received_at, InboxItem.processed_at, InboxItem.error).where(ours)
+            select(
+                InboxItem.external_id,
+                InboxItem.received_at,
+                InboxItem.processed_at,
+                InboxItem.error,
+            ).where(ours)
         ).all()
         stored = db.session.scalars(
             select(Message.external_id).where(
@@ -501,9 +511,10 @@ def intake(app) -> tuple[set[str], int, int, list[float], Counter[str]]:
             }
         )
         db.engine.dispose()
-    lag = [(done - received).total_seconds() for received, done, _ in items if done]
+    lag = [(done - received).total_seconds() for _, received, done, _ in items if done]
     refused = sum(1 for *_, error in items if error)
-    return set(stored), len(stored) - len(set(stored)), refused, lag, replies
+    received = {sid for sid, *_ in items}
+    return received, set(stored), len(stored) - len(set(stored)), refused, lag, replies
 
 
 def scan(logs: list[Path]) -> tuple[int, list[str]]:
@@ -556,8 +567,11 @@ def report(outcome: Outcome) -> None:
     print(
         f"texts: {outcome.texts_sent:,} scheduled, {tally.late:,} sent late (> {LATE * 1000:.0f} "
         f"ms; at most {tally.most_late * 1000:.0f} ms), {len(tally.texts_answered):,} answered "
-        f"200, {len(outcome.texts_stored):,} taken in ({outcome.texts_twice} twice), "
-        f"{outcome.texts_lost:,} answered 200 but lost (target 0), "
+        f"200, {len(outcome.texts_received):,} in the inbox, {len(outcome.texts_stored):,} "
+        f"taken in ({outcome.texts_twice} twice, "
+        f"{len(outcome.texts_received - outcome.texts_stored):,} still waiting), "
+        f"{outcome.texts_lost:,} answered 200 but not "
+        "in the inbox (target 0), "
         f"{outcome.intake_failed:,} refused by intake"
     )
     drained = (
