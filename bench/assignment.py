@@ -43,17 +43,21 @@ from pathlib import Path
 
 import requests
 from sqlalchemy import create_engine, text
-from twilio.request_validator import RequestValidator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.ingest import scratch_database
-from bench.sms_webhook import free_port
+from bench.layout import (
+    NUMBER,
+    SMS_PATH,
+    sms_form,
+    sms_signature,
+    start_web,
+    start_worker,
+    stop,
+    twilio_settings,
+)
 
-PUBLIC_URL = "http://helpdesk.bench"
-ACCOUNT_SID = "AC" + "7" * 32
-AUTH_TOKEN = "bench-auth-token"
-NUMBER = "+15550001000"
 AGENTS = 20
 # What customers text, by team: half the requests go to each (the routing rules' words).
 TEXTS = (("Where is my parcel?", "My parcel is late"), ("My grinder is noisy", "Refund please"))
@@ -104,64 +108,9 @@ def prepare(url: str, storage: str, capacity: int) -> str:
     return secret
 
 
-def start_web(env: dict[str, str]) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("gunicorn")),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "1",
-            "--worker-class",
-            "gthread",
-            "--threads",
-            "4",
-            "--log-level",
-            "warning",
-            "--chdir",
-            str(Path(__file__).resolve().parent.parent),
-            "helpdesk:create_app()",
-        ],
-        env=env,
-    )
-    for _ in range(400):
-        try:
-            requests.get(f"http://127.0.0.1:{port}/login", timeout=5)
-            return server, port
-        except requests.RequestException:
-            time.sleep(0.05)
-    server.terminate()
-    raise RuntimeError("the web process did not start")
-
-
-def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
-    with log.open("a") as output:
-        return subprocess.Popen(
-            [str(Path(sys.executable).with_name("helpdesk")), "worker", "--interval", "0.5"],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-
-
 def signed_form(n: int) -> tuple[dict[str, str], str]:
-    sid = f"SM{n:032d}"
-    form = {
-        "AccountSid": ACCOUNT_SID,
-        "MessageSid": sid,
-        "SmsMessageSid": sid,
-        "From": f"+1555{n:07d}",
-        "To": NUMBER,
-        "Body": random.choice(TEXTS[n % len(TEXTS)]),
-        "NumMedia": "0",
-        "NumSegments": "1",
-        "ApiVersion": "2010-04-01",
-    }
-    signature = RequestValidator(AUTH_TOKEN).compute_signature(
-        f"{PUBLIC_URL}/webhooks/twilio/sms", form
-    )
-    return form, signature
+    form = sms_form(f"SM{n:032d}", f"+1555{n:07d}", random.choice(TEXTS[n % len(TEXTS)]))
+    return form, sms_signature(form)
 
 
 class Run:
@@ -187,7 +136,7 @@ class Run:
             form, signature = signed_form(n)
             port = self.ports[n % len(self.ports)]
             response = session.post(
-                f"http://127.0.0.1:{port}/webhooks/twilio/sms",
+                f"http://127.0.0.1:{port}{SMS_PATH}",
                 data=form,
                 headers={"X-Twilio-Signature": signature},
             )
@@ -325,28 +274,26 @@ def main() -> None:
             **os.environ,
             "DATABASE_URL": url,
             "SECRET_KEY": "bench",
-            "HELPDESK_PUBLIC_URL": PUBLIC_URL,
             "HELPDESK_STORAGE_DIR": storage,
-            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            **twilio_settings(),
             # Twenty agents share one token here; the API's per-token limit would throttle them.
             "HELPDESK_API_RATE_LIMIT": "1000000 per minute",
         }
         processes: list[subprocess.Popen] = []
-        try:
-            ports = []
-            for _ in range(2):
-                server, port = start_web(env)
-                processes.append(server)
-                ports.append(port)
-            for n in range(2):
-                processes.append(start_worker(env, Path(storage) / f"worker{n}.log"))
-            run = Run(url, ports, token, args)
-            elapsed = run.go()
-        finally:
-            for process in processes:
-                process.terminate()
-                process.wait(timeout=30)
+        with (Path(storage) / "workers.log").open("a") as log:
+            try:
+                ports = []
+                for _ in range(2):
+                    server, port = start_web("helpdesk:create_app()", env)
+                    processes.append(server)
+                    ports.append(port)
+                for _ in range(2):
+                    processes.append(start_worker(env, log, interval=0.5))
+                run = Run(url, ports, token, args)
+                elapsed = run.go()
+            finally:
+                for process in processes:
+                    stop(process)
         print(
             f"{args.tickets:,} tickets at {args.rate:.0f}/s through 2 web processes, 2 workers, "
             f"{AGENTS} agents in {TEAMS} round-robin teams (capacity {args.capacity}, solved "

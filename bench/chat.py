@@ -26,28 +26,19 @@ import random
 import re
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import aiohttp
 from ingest import scratch_database
+from layout import cpu_seconds, start_web
 
-ROOT = Path(__file__).resolve().parent.parent
 ORIGIN = "http://bench.example"
 AGENT_EMAIL = "agent@bench.example"
 PASSWORD = "bench-password-123"
 CSRF = r'name="csrf_token"[^>]*value="([^"]+)"'
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def prepare(database_url: str) -> str:
@@ -76,43 +67,13 @@ def prepare(database_url: str) -> str:
 def start_servers(
     env: dict[str, str], workers: int, threads: int
 ) -> tuple[list[subprocess.Popen], list[str]]:
+    options = ("--timeout", "120", "--graceful-timeout", "3", "--keep-alive", "30")
     procs, urls = [], []
     for _ in range(2):
-        port = free_port()
-        cmd = [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "--worker-class", "gthread", "--workers", str(workers), "--threads", str(threads),
-            "--bind", f"127.0.0.1:{port}", "--timeout", "120", "--graceful-timeout", "3",
-            "--keep-alive", "30",
-            "--log-level", "warning",
-            "wsgi:app",
-        ]  # fmt: skip
-        procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env))
+        server, port = start_web("wsgi:app", env, workers=workers, threads=threads, options=options)
+        procs.append(server)
         urls.append(f"http://127.0.0.1:{port}")
-    for url in urls:
-        wait_until_up(url)
     return procs, urls
-
-
-def cpu_seconds(master: subprocess.Popen) -> float:
-    """CPU time used so far by a gunicorn master's worker processes (Linux /proc)."""
-    children = Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()
-    total = 0
-    for pid in children:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def wait_until_up(url: str, timeout: float = 30) -> None:
-    host, port = url.rsplit("/", 1)[1].split(":")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex((host, int(port))) == 0:
-                return
-        time.sleep(0.1)
-    raise SystemExit(f"the web process at {url} did not start")
 
 
 async def sse(response: aiohttp.ClientResponse):

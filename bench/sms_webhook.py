@@ -22,7 +22,6 @@ import os
 import random
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,18 +29,22 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from flask import Flask, Response, request
-from twilio.request_validator import RequestValidator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.ingest import scratch_database
+from bench.layout import (
+    ACCOUNT_SID,
+    NUMBER,
+    SMS_PATH,
+    sms_form,
+    sms_signature,
+    start_web,
+    stop,
+    twilio_settings,
+)
 from channels.sms import EMPTY_TWIML
 
-PATH = "/webhooks/twilio/sms"
-PUBLIC_URL = "http://helpdesk.bench"
-ACCOUNT_SID = "AC" + "7" * 32
-AUTH_TOKEN = "bench-auth-token"
-NUMBER = "+15550001000"
 ROUNDS = 5
 
 
@@ -49,7 +52,7 @@ def bare_app() -> Flask:
     """The baseline: read the form, answer empty TwiML, nothing else."""
     app = Flask(__name__)
 
-    @app.post(PATH)
+    @app.post(SMS_PATH)
     def webhook() -> Response:
         request.form.get("MessageSid")
         return Response(EMPTY_TWIML, mimetype="text/xml")
@@ -60,22 +63,13 @@ def bare_app() -> Flask:
 def signed_requests(count: int, port: int, seed: int) -> list[bytes]:
     """Raw HTTP requests with Twilio's signature, each with a new MessageSid."""
     rng = random.Random(seed)
-    validator = RequestValidator(AUTH_TOKEN)
     raw = []
     for n in range(count):
-        sid = f"SM{seed:08d}{n:024d}"
-        form = {
-            "AccountSid": ACCOUNT_SID,
-            "MessageSid": sid,
-            "SmsMessageSid": sid,
-            "SmsSid": sid,
-            "From": f"+1555{rng.randrange(count // 3 + 1):07d}",
-            "To": NUMBER,
-            "Body": rng.choice(["Where is my parcel?", "ORDER 1234 is late", "Thanks!"]),
-            "NumMedia": "0",
-            "NumSegments": "1",
-            "ApiVersion": "2010-04-01",
-        }
+        form = sms_form(
+            f"SM{seed:08d}{n:024d}",
+            f"+1555{rng.randrange(count // 3 + 1):07d}",
+            rng.choice(["Where is my parcel?", "ORDER 1234 is late", "Thanks!"]),
+        )
         if rng.random() < 0.1:
             form |= {
                 "NumMedia": "1",
@@ -84,9 +78,9 @@ def signed_requests(count: int, port: int, seed: int) -> list[bytes]:
                 "MediaContentType0": "image/jpeg",
             }
         body = urlencode(form).encode()
-        signature = validator.compute_signature(PUBLIC_URL + PATH, form)
+        signature = sms_signature(form)
         head = (
-            f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"POST {SMS_PATH} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
             "Content-Type: application/x-www-form-urlencoded\r\n"
             f"Content-Length: {len(body)}\r\nX-Twilio-Signature: {signature}\r\n"
             "Connection: close\r\n\r\n"
@@ -132,52 +126,6 @@ def measure(port: int, clients: int, seconds: float, seed: int) -> tuple[float, 
     return sum(done for done, _ in totals) / elapsed, sum(failed for _, failed in totals)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def serve(
-    app_spec: str, workers: int, threads: int, env: dict[str, str]
-) -> tuple[subprocess.Popen, int]:
-    """Start gunicorn on a free port and wait until it answers."""
-    port = free_port()
-    root = Path(__file__).resolve().parent.parent
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("gunicorn")),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--worker-class",
-            "gthread",
-            "--threads",
-            str(threads),
-            "--log-level",
-            "warning",
-            "--chdir",
-            str(root),
-            app_spec,
-        ],
-        env=env,
-    )
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port)).close()
-            return server, port
-        except OSError:
-            time.sleep(0.05)
-    server.terminate()
-    raise RuntimeError(f"gunicorn for {app_spec} did not start")
-
-
-def stop(server: subprocess.Popen) -> None:
-    server.terminate()
-    server.wait(timeout=30)
-
-
 def migrate(url: str, storage: str) -> None:
     from flask_migrate import upgrade
 
@@ -199,14 +147,12 @@ def run(seconds: float, workers: int, threads: int, clients: int, database_url: 
             **os.environ,
             "DATABASE_URL": url,
             "SECRET_KEY": "bench",
-            "HELPDESK_PUBLIC_URL": PUBLIC_URL,
             "HELPDESK_STORAGE_DIR": storage,
-            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            **twilio_settings(),
         }
         migrate(url, storage)
         servers = {
-            name: serve(spec, workers, threads, env)
+            name: start_web(spec, env, workers=workers, threads=threads)
             for name, spec in (
                 ("bare Flask endpoint", "bench.sms_webhook:bare_app()"),
                 ("signed SMS webhook", "helpdesk:create_app()"),

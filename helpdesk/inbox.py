@@ -10,6 +10,7 @@ become messages in the order they came in, however many workers share the inbox.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -31,6 +32,13 @@ from helpdesk.tickets.errors import TicketError
 from helpdesk.transient import is_transient, retried
 
 BATCH_SIZE = 50
+# A batch commits once it has taken this long, items left or not: its locks (on SQLite the
+# database's one write lock) must not keep the webhooks and the agents' replies waiting.
+BATCH_SECONDS = 0.25
+# SQLite hands its write lock to no one in particular: a request waiting for it tries again
+# every 100 ms at most. Longer than that between two batches, and every waiting request has
+# had its turn before the worker takes the lock again (a worker going at once starved them).
+SQLITE_WRITERS_TURN = 0.11
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +62,7 @@ class IntakeSummary:
     retrying: int = 0
     failed: int = 0
     waiting: int = 0  # left for the next round behind an older item of the same sender
+    more_due: bool = False  # the batch was full or out of time: more items may be due now
 
     @property
     def taken(self) -> int:
@@ -113,18 +122,26 @@ _INSERTS = {
 }
 
 
-def process_due(now: datetime | None = None) -> IntakeSummary:
+def process_due(now: datetime | None = None, budget: float | None = None) -> IntakeSummary:
     """Hand every due item to the ticket service, oldest first; commits once per batch.
 
-    A batch that meets a transient database error (a deadlock, a lost connection) is undone
-    and claimed again at once, a few times; its items count no attempt for it.
+    With a ``budget`` (seconds) it stops after the batch that used it up, and ``more_due``
+    says whether items were left. A batch that meets a transient database error (a deadlock,
+    a lost connection) is undone and claimed again at once, a few times; its items count no
+    attempt for it.
     """
     summary = IntakeSummary()
+    started = time.monotonic()
     while batch := retried(lambda: _take_batch(now or utcnow()), "taking in webhook payloads"):
         summary.add(batch)
         if not batch.taken:
             # All of it waits behind another worker's batch: claim again next round.
             break
+        if budget is not None and time.monotonic() - started >= budget:
+            summary.more_due = batch.more_due
+            break
+        if batch.more_due and db.engine.dialect.name == "sqlite":
+            time.sleep(SQLITE_WRITERS_TURN)
     return summary
 
 
@@ -138,11 +155,16 @@ def _take_batch(at: datetime) -> IntakeSummary | None:
     items = _due(at)
     if not items:
         return None
-    batch = IntakeSummary()
+    batch = IntakeSummary(more_due=len(items) == BATCH_SIZE)
     read = {item.id: _read(item) for item in items}
     service.serialise_intakes(msg for msg in read.values() if isinstance(msg, InboundMessage))
     waiting = _behind_older(items, at)
+    started = time.monotonic()
     for item in items:
+        if batch.taken and time.monotonic() - started > BATCH_SECONDS:
+            # The rest stay due, and the next batch takes them in their order.
+            batch.more_due = True
+            break
         if item.id in waiting:
             batch.waiting += 1
         else:

@@ -20,7 +20,7 @@ from flask.cli import with_appcontext
 from helpdesk import logins
 from helpdesk.chat.events import prune_passing_events
 from helpdesk.extensions import db
-from helpdesk.inbox import process_due
+from helpdesk.inbox import IntakeSummary, process_due
 from helpdesk.mail.intake import default_worker_name, fetch_all
 from helpdesk.mail.watch import listen_for_mail
 from helpdesk.media import fetch_due
@@ -31,6 +31,9 @@ from helpdesk.transient import log_failure
 from helpdesk.webhooks.delivery import Dispatcher, deliver_due
 
 T = TypeVar("T")
+# A backlog of texts is taken in this many seconds at a time: between two turns the worker
+# sends the outbox and runs its other jobs, so agents' replies never wait for the backlog.
+INTAKE_TURN_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +65,11 @@ def periodic_jobs(
     poll = current_app.config["HELPDESK_MAIL_POLL_SECONDS"]
     return (
         PeriodicJob("mailboxes", poll, _fetch_mailboxes, wake),
-        PeriodicJob("taking in webhook payloads", interval=0.0, run=process_due),
+        PeriodicJob(
+            "taking in webhook payloads",
+            interval=0.0,
+            run=process_due if once else partial(process_due, budget=INTAKE_TURN_SECONDS),
+        ),
         PeriodicJob("fetching MMS media", interval=5.0, run=fetch_due),
         PeriodicJob("recording SLA breaches", interval=60, run=sla.record_breaches),
         PeriodicJob("assigning waiting tickets", interval=1.0, run=assignment.run_due),
@@ -111,6 +118,7 @@ def serve(
         summary = _guarded("sending the outbox", lambda: run_due(name, should_stop=stop.is_set))
         if summary and summary.total:
             click.echo(f"{name}: {summary}")
+        behind = False
         for job in jobs:
             if stop.is_set():
                 break
@@ -119,8 +127,10 @@ def serve(
                 if job.wake is not None:
                     job.wake.clear()
                 last_run[job.name] = time.monotonic()
-                _guarded(job.name, job.run)
-        stop.wait(interval)
+                done = _guarded(job.name, job.run)
+                behind = behind or (isinstance(done, IntakeSummary) and done.more_due)
+        # Texts left from a turn of intake: the next turn starts at once.
+        stop.wait(0 if behind else interval)
 
 
 def _guarded(what: str, work: Callable[[], T]) -> T | None:

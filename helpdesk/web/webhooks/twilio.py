@@ -26,9 +26,10 @@ def twilio_sms() -> Response:
     except sms.InvalidForm as error:
         return _plain(str(error), 400)
     # Stored as received (a retry is a no-op); the worker makes it a message moments later.
-    # One Core insert in a transaction of its own, no ORM session: it is all this answer waits
-    # for, and Twilio's retries and bursts should find it quick.
-    with db.engine.begin() as connection:
+    # One Core insert, its own transaction (autocommit), no ORM session: it is all this answer
+    # waits for, and Twilio's retries and bursts should find it quick. On SQLite the write
+    # lock is then held only while SQLite writes, never while this thread waits for the GIL.
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         inbox.accept(
             connection, Channel.SMS, msg.external_id, request.form.to_dict(), sender=msg.sender
         )
