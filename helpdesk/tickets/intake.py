@@ -340,7 +340,8 @@ def _store_inbound(
         endpoint=endpoint,
         sender=msg.sender,
         recipient=msg.recipient,
-        subject=msg.subject,
+        # A subject of any length arrives (the raw mail keeps it whole); the column holds 300.
+        subject=msg.subject[:SUBJECT_LENGTH] if msg.subject else msg.subject,
         text=msg.text or "",
         folded_text=msg.folded_text,
         html=msg.html,
