@@ -2,12 +2,12 @@
 
 Usage: python bench/fuzz.py [--per-kind N] [--seed S] [--database-url URL] [--failures DIR]
 
-Sends N seeded inputs of each kind through the real parse and intake paths (the generators are
-in tests/fuzz_inputs.py, the loop in tests/fuzz_drive.py, shared with the suite's sample) and
-prints, per kind, how many were stored, quarantined, dropped as copies or loops, or refused
-with a 4xx, and the rate. Anything else (an exception, a 5xx, an unclear refusal, an input
-accepted and then not found) is a failure: its input is saved under --failures to become a
-regression test, and the exit status is 1. Without --database-url it uses a fresh SQLite file;
+Sends N seeded inputs of each kind through the real parse and intake paths and prints, per
+kind, how many were stored, quarantined, dropped as copies or loops, or refused with a 4xx,
+and the rate (the generators are in tests/fuzz_mail.py and tests/fuzz_inputs.py, the loop in
+tests/fuzz_drive.py, shared with the suite's sample). Anything else (an exception, a 5xx, an
+unclear refusal, an input accepted and then not found) is a failure: its input is saved under
+--failures to become a regression test, and the exit status is 1. Without --database-url it uses a fresh SQLite file;
 a PostgreSQL URL gets a fresh database, dropped afterwards.
 """
 
@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
 
 from fuzz_drive import Tally, fuzz_all  # noqa: E402  (tests/fuzz_drive.py)
-from fuzz_inputs import mutated_mail  # noqa: E402
+from fuzz_mail import mutated_mail  # noqa: E402
 from ingest import scratch_database  # noqa: E402  (bench/ingest.py)
 
 

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from flask import Flask, current_app
-from fuzz_inputs import MAILBOX, ChatRequest, chat_request, mutated_mail, twilio_form
+from fuzz_inputs import ChatRequest, chat_request, twilio_form
+from fuzz_mail import MAILBOX, mutated_mail
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
@@ -32,14 +33,14 @@ from channels.email.parse import dedupe_key, read_mail
 from helpdesk.chat import sites, visitors
 from helpdesk.extensions import db
 from helpdesk.inbox import process_due
-from helpdesk.mail.intake import ingest_batch
+from helpdesk.mail.intake import BATCH_SIZE, ingest_batch
 from helpdesk.mail.mailboxes import MailboxSettings, add_mailbox, mailbox_for, own_addresses
 from helpdesk.models import ChatConversation, InboundEmail, InboxItem, Message, Role, User, utcnow
 from helpdesk.storage import blob_store
 
-# What the mailbox fetch takes in one transaction (helpdesk/mail/intake.py BATCH_SIZE) and how
-# many webhooks the worker's inbox intake finds waiting at a time.
-BATCH = 50
+# Mail is taken in batches as the mailbox fetch takes it; webhooks wait for the worker's inbox
+# intake as many at a time.
+BATCH = BATCH_SIZE
 TWILIO_AUTH_TOKEN = "fuzz-auth-token"
 CHAT_ORIGIN = "https://shop.example"
 UNLIMITED = "1000000 per minute"
