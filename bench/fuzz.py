@@ -7,8 +7,8 @@ kind, how many were stored, quarantined, dropped as copies or loops, or refused 
 and the rate (the generators are in tests/fuzz_mail.py and tests/fuzz_inputs.py, the loop in
 tests/fuzz_drive.py, shared with the suite's sample). Anything else (an exception, a 5xx, an
 unclear refusal, an input accepted and then not found) is a failure: its input is saved under
---failures to become a regression test, and the exit status is 1. Without --database-url it uses a fresh SQLite file;
-a PostgreSQL URL gets a fresh database, dropped afterwards.
+--failures to become a regression test, and the exit status is 1. Without --database-url it
+uses a fresh SQLite file; a PostgreSQL URL gets a fresh database, dropped afterwards.
 """
 
 from __future__ import annotations

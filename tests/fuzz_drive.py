@@ -419,6 +419,6 @@ def fuzz_all(app: Flask, seed: int, per_kind: int) -> Iterator[Tally]:
     """All three kinds, one after the other, on the app's database; each tally when done."""
     public_url = app.config.get("HELPDESK_PUBLIC_URL") or "http://helpdesk.test"
     with signed_twilio(app, public_url), _listening_for_server_errors():
-        yield fuzz_mail(seed, per_kind)
         yield fuzz_twilio(app, seed, per_kind)
         yield fuzz_chat(app, seed, per_kind)
+        yield fuzz_mail(seed, per_kind)

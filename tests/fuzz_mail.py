@@ -79,6 +79,8 @@ def _unique_date(mail: _Mail, rng: random.Random, case: int) -> None:
 
 def _flip_bytes(mail: _Mail, rng: random.Random) -> None:
     raw = bytearray(mail.join())
+    if not raw:
+        return
     for _ in range(rng.randint(1, 24)):
         raw[rng.randrange(len(raw))] = rng.randrange(256)
     replaced = _Mail.split(bytes(raw))
