@@ -21,6 +21,8 @@ def init_app(app: Flask) -> None:
 
 
 def _refuse_unstorable() -> None:
+    if request.routing_exception is not None:
+        return  # no endpoint takes this request: its 404 or 405 is the answer
     field = _first_unstorable()
     if field is None:
         return
