@@ -271,6 +271,8 @@ def _open_ticket(
     decision = decide(msg, endpoint, lookups.rules(), lookups.stage_model())
     ticket = Ticket(
         number=next_ticket_number(),
+        # Set here, not at the flush: a batch's next mail may copy people in before that.
+        cc=[],
         subject=_subject_of(msg),
         status=TicketStatus.NEW,
         priority=Priority.NORMAL,
