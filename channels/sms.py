@@ -39,6 +39,12 @@ MAX_BODY = 1600
 # Twilio's own limit for one MMS item is 5 MB; anything far larger is not a Twilio file.
 MAX_MEDIA_BYTES = 20 * 1024 * 1024
 OPTED_OUT_ERROR = 21610
+# Twilio's sids are 34 characters and its addresses (a number, whatsapp:+…, a service sid)
+# short; a form with longer values is no message of theirs and cannot be stored as one.
+MAX_SID = 64
+MAX_ADDRESS = 254
+MAX_MEDIA_URL = 1000
+MAX_CONTENT_TYPE = 120
 TIMEOUT = 30.0
 
 # The keywords Twilio's default opt-out handling reacts to; the whole body must be the word.
@@ -75,11 +81,15 @@ def parse(form: Mapping[str, str]) -> InboundMessage:
     sender, to = form.get("From"), form.get("To")
     if not sid or not sender or not to:
         raise InvalidForm("a Twilio message webhook needs MessageSid, From and To")
+    service = form.get("MessagingServiceSid")
+    _check_length("MessageSid", sid, MAX_SID)
+    for name, value in (("From", sender), ("To", to), ("MessagingServiceSid", service)):
+        _check_length(name, value, MAX_ADDRESS)
     body = form.get("Body", "")
     # Messaging Services deliver from a pool of numbers: the service is the endpoint.
     return InboundMessage(
         channel=Channel.SMS,
-        endpoint=form.get("MessagingServiceSid") or to,
+        endpoint=service or to,
         external_id=sid,
         sender=sender,
         recipient=to,
@@ -100,12 +110,20 @@ def _media(form: Mapping[str, str], sid: str) -> tuple[MediaLink, ...]:
         if not url:
             raise InvalidForm(f"NumMedia is {count} but MediaUrl{n} is missing")
         content_type = form.get(f"MediaContentType{n}") or "application/octet-stream"
+        _check_length(f"MediaUrl{n}", url, MAX_MEDIA_URL)
+        _check_length(f"MediaContentType{n}", content_type, MAX_CONTENT_TYPE)
         links.append(MediaLink(url, content_type, _media_filename(url, content_type, sid, n)))
     return tuple(links)
 
 
+def _check_length(name: str, value: str | None, limit: int) -> None:
+    if value is not None and len(value) > limit:
+        raise InvalidForm(f"{name} is longer than {limit} characters")
+
+
 def _media_filename(url: str, content_type: str, sid: str, n: int) -> str:
-    name = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1] or f"{sid}-{n}"
+    # Kept to a length every file system and the attachment table take.
+    name = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1][:200] or f"{sid}-{n}"
     extension = mimetypes.guess_extension(content_type.split(";")[0].strip()) or ""
     return name if "." in name else name + extension
 

@@ -134,3 +134,13 @@ def test_an_address_that_is_none_is_refused_next_to_the_cc_box(client, login, se
     assert "Done." in page.text
     with setup():
         assert len(ticket_of(ticket_id).messages) == 1
+
+
+def test_a_ticket_opened_in_an_intake_batch_keeps_its_mails_cc(ctx, inbound):
+    """Before its flush such a ticket had no Cc list: the batch failed on it and was taken again
+    mail by mail (found by bench/fuzz.py)."""
+    msg = inbound(cc=("bob@customer.test",))
+    with service.intake_batch([msg]):
+        taken = service.take(msg)
+    db.session.flush()
+    assert taken.message.ticket.cc == ["bob@customer.test"]

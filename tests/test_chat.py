@@ -193,6 +193,34 @@ def test_bad_input_is_refused_with_a_clear_error(widget, agent, site):
     assert forged.status_code == 403 and forged.json["error"]["code"] == "forbidden"
 
 
+@pytest.mark.parametrize("odd", ["nul\x00", "half \ud83d a pair"])
+def test_text_no_database_stores_is_refused_in_the_widgets_own_requests(ctx, widget, agent, odd):
+    """The widget posts JSON as text/plain, which the check for such text did not read: a 500
+    (found by bench/fuzz.py)."""
+    refused = widget.start(name=odd)
+    assert refused.status_code == 400 and refused.json["error"]["code"] == "invalid"
+    assert refused.json["error"]["message"].startswith("name: text may not hold NUL")
+    widget.start(name="Eve")
+    assert widget.send(f"Hello {odd}").status_code == 400
+    assert db.session.scalars(select(Message)).all() == []
+
+
+def test_a_token_or_topic_of_the_wrong_type_is_refused_not_a_server_error(widget, agent):
+    """Both answered 500 (found by bench/fuzz.py)."""
+    topic = widget.start(stage=["use"])
+    assert topic.status_code == 400
+    assert topic.json["error"]["message"] == "please pick one of the offered topics"
+    for token in (5, 1.5, ["x"], {"c": "x"}):
+        answer = widget.post("/messages", {"token": token, "client_id": "c1", "text": "Hi"})
+        assert answer.status_code == 403 and answer.json["error"]["code"] == "forbidden"
+
+
+def test_a_site_key_with_a_nul_is_refused(widget):
+    """PostgreSQL answered it with a 500 (found by bench/fuzz.py)."""
+    answer = widget.post("/sites/key%00/conversations", {"name": "Eve"})
+    assert answer.status_code == 400 and answer.json["error"]["code"] == "invalid"
+
+
 def test_a_logged_in_host_user_lands_on_their_existing_profile(ctx, widget, site, agent):
     customer = Customer(name="Grace Hopper")
     db.session.add(customer)

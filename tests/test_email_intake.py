@@ -13,8 +13,14 @@ from mail_samples import mail
 from sqlalchemy import func, select
 
 from helpdesk.extensions import db
-from helpdesk.mail.intake import fetch_mailbox, ingest_batch
-from helpdesk.mail.mailboxes import list_mailboxes, remove_mailbox, update_mailbox
+from helpdesk.mail.intake import fetch_mailbox, hand_in, ingest_batch
+from helpdesk.mail.mailboxes import (
+    MailboxSettings,
+    add_mailbox,
+    list_mailboxes,
+    remove_mailbox,
+    update_mailbox,
+)
 from helpdesk.models import (
     DeliveryState,
     InboundEmail,
@@ -362,6 +368,49 @@ def test_a_message_the_service_fails_on_is_quarantined_and_its_batch_still_store
     )
     assert held.reason == "RuntimeError: a fault nobody foresaw"
     assert (mailbox.fetched_count, mailbox.quarantined_count) == (3, 1)
+
+
+def test_a_fault_quoting_what_no_database_stores_still_quarantines_only_its_mail(
+    ctx, dovecot, imap_folder, make_mailbox, monkeypatch
+):
+    """PostgreSQL refused such a quarantine reason, which failed the whole batch: the mailbox
+    fetch stopped at that mail for good (found by bench/fuzz.py)."""
+    subject_of = ticket_intake._subject_of
+
+    def fail_on_one(msg):
+        if msg.subject == "explodes":
+            raise ValueError("cannot take 'a\x00b' nor '\udcff'")
+        return subject_of(msg)
+
+    monkeypatch.setattr(ticket_intake, "_subject_of", fail_on_one)
+    mailbox = make_mailbox()
+    dovecot.append(
+        imap_folder,
+        mail(subject="before"),
+        mail(subject="explodes", sender="bob@customer.test"),
+        mail(subject="after", sender="cy@customer.test"),
+    )
+
+    assert fetch(mailbox) == {"stored": 2, "quarantined": 1}
+    [held] = db.session.scalars(
+        select(InboundEmail).where(InboundEmail.outcome == IntakeOutcome.QUARANTINED)
+    )
+    assert held.reason == "ValueError: cannot take 'ab' nor '?'"
+
+
+def test_a_mail_with_nuls_and_an_overlong_subject_is_stored_not_quarantined(ctx):
+    """Both quarantined the mail on PostgreSQL (found by bench/fuzz.py)."""
+    mailbox = add_mailbox(MailboxSettings("support@shop.test", "127.0.0.1", "support", "pw"))
+    subject = "Refund\x00 " + "please " * 100
+    raw = mail(subject=subject, headers={"Cc": "Bob\x00 <bob@customer.test>"})
+    logged = hand_in(mailbox, raw)
+    db.session.commit()
+
+    assert (logged.outcome, logged.reason) == (IntakeOutcome.STORED, "new request")
+    message = db.session.get(Message, logged.message_id)
+    assert message.subject == ("Refund " + "please " * 100)[:300]
+    assert message.ticket.subject == message.subject.strip()
+    assert original_email(message) == raw
 
 
 def test_reply_to_our_message_threads_and_reopens(

@@ -389,3 +389,41 @@ def test_copies_share_a_content_hash_and_other_mail_with_the_same_id_does_not():
     assert {parse_raw(item).message.external_id for item in (raw, other)} == {
         "<handmade@customer.test>"
     }
+
+
+# --- found by bench/fuzz.py -------------------------------------------------------------------
+
+
+def test_nuls_in_headers_are_dropped_never_stored():
+    raw = (
+        b"From: Ada\x00 Lovelace <ada@customer.test>\r\nTo: support@shop.test\r\n"
+        b"Subject: Where\x00 is it?\r\nMessage-ID: <n\x00ul@customer.test>\r\n"
+        b"Content-Type: text/plain\r\n\r\nHello\r\n"
+    )
+    parsed = parse_email(raw, endpoint="support@shop.test")
+    assert (parsed.message.sender_name, parsed.message.subject) == ("Ada Lovelace", "Where is it?")
+    assert parsed.message_id == "<nul@customer.test>"
+
+
+def test_a_charset_name_with_a_nul_reads_as_an_unknown_one():
+    raw = (
+        b"From: ada@customer.test\r\nContent-Type: text/plain; charset=cp1252\x00\r\n\r\nH\xe9\r\n"
+    )
+    assert parse_email(raw, endpoint="support@shop.test").message.text == "Hé"
+
+
+def test_an_overlong_or_unprintable_content_type_is_kept_as_plain_bytes():
+    raw = (
+        b"From: ada@customer.test\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+        b"--b\r\nContent-Type: image/" + b"x" * 200 + b"; name=a.png\r\n\r\nAAAA\r\n"
+        b"--b\r\nContent-Type: image/p\x01ng; name=b.png\r\n\r\nBBBB\r\n--b--\r\n"
+    )
+    attachments = parse_email(raw, endpoint="support@shop.test").message.attachments
+    assert [a.content_type for a in attachments] == ["application/octet-stream"] * 2
+    assert [a.filename for a in attachments] == ["a.png", "b.png"]
+
+
+def test_a_sender_address_longer_than_smtp_allows_is_no_sender():
+    raw = b"From: " + b"x" * 300 + b"@customer.test\r\nSubject: Hi\r\n\r\nHello\r\n"
+    with pytest.raises(EmailParseError, match="no sender address"):
+        parse_email(raw, endpoint="support@shop.test")

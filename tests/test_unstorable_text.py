@@ -45,7 +45,7 @@ def test_a_parameter_with_a_nul_is_refused(client, admin_headers):
 
 def test_a_page_form_with_a_nul_is_refused_not_a_server_error(client, login):
     login(Role.ADMIN)
-    answer = client.post("/admin/teams", data={"name": "Sup\u0000port"})
+    answer = client.post("/admin/teams/new", data={"name": "Sup\u0000port"})
     assert answer.status_code == 400
     assert "text may not hold NUL characters" in answer.text
 
@@ -53,3 +53,10 @@ def test_a_page_form_with_a_nul_is_refused_not_a_server_error(client, login):
 def test_a_twilio_webhook_with_a_nul_gets_a_4xx(client):
     answer = client.post("/webhooks/twilio/sms", data={"Body": "hi\u0000", "From": "+15550001"})
     assert 400 <= answer.status_code < 500
+
+
+def test_a_request_no_endpoint_takes_is_not_found_whatever_its_body_holds(client):
+    """It was answered 400 for the body instead (found by bench/fuzz.py)."""
+    nowhere = client.post("/chat/api/nowhere", json={"name": "Nul\u0000"})
+    assert nowhere.status_code == 405
+    assert client.post("/no/such/page", json={"name": "Nul\u0000"}).status_code == 404

@@ -32,6 +32,10 @@ _PARSER = BytesParser(policy=policy.compat32)
 _MESSAGE_IDS = re.compile(r"<[^<>\s]{1,250}>")
 _ENCODED_WORD_GAP = re.compile(r"(\?=)\s+(=\?)")
 _MAX_EXTERNAL_ID = 300
+# RFC 5321 4.5.3.1.3: a path holds at most 256 characters, the angle brackets included.
+_MAX_ADDRESS = 254
+# RFC 6838 4.2: type and subtype names of at most 127 characters each; longer is garbage.
+_MAX_CONTENT_TYPE = 120
 # What a copy of one mail keeps however it travelled: transport headers (Received,
 # Delivered-To, Return-Path, X-…) differ between mailboxes, these and the body do not.
 _COPY_HEADERS = re.compile(rb"^(from|date|subject)[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.I | re.M)
@@ -243,7 +247,8 @@ def _unfolded(value: object) -> str:
         if any("\udc80" <= char <= "\udcff" for char in text):
             # Unencoded 8-bit bytes (against RFC 5322, common anyway): almost always UTF-8.
             text = text.encode("ascii", "surrogateescape").decode("utf-8", "replace")
-    return text.replace("\r", "").replace("\n", "")
+    # A NUL is no text anyone wrote, and PostgreSQL stores none.
+    return text.replace("\r", "").replace("\n", "").replace("\x00", "")
 
 
 def decode_bytes(data: bytes, charset: str | None) -> str:
@@ -251,7 +256,8 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
     name = (charset or "").strip().strip("\"'").lower() or "utf-8"
     try:
         codec = codecs.lookup(name).name
-    except LookupError:  # "unknown-8bit" (raw bytes in a header) and made-up names
+    # "unknown-8bit" (raw bytes in a header), made-up names, names with a NUL in them
+    except (LookupError, ValueError):
         codec = "ascii"
     if codec == "ascii" and not data.isascii():
         # 8-bit text labelled ASCII (or not labelled at all): UTF-8 if it is, else Windows-1252.
@@ -321,7 +327,7 @@ def _addresses(value: object) -> list[tuple[str, str]]:
 def _address(spec: str) -> str | None:
     """An address in one spelling: lower case, an IDN domain in Unicode (not punycode)."""
     local, at, domain = spec.strip().rpartition("@")
-    if not at or not local or not domain:
+    if not at or not local or not domain or len(spec.strip()) > _MAX_ADDRESS:
         return None
     domain = domain.lower()
     if not domain.isascii():
@@ -403,6 +409,8 @@ def _message_bytes(part: MimePart) -> bytes:
 
 def _attachment(part: MimePart, data: bytes, position: int) -> InboundAttachment:
     content_type = part.get_content_type()
+    if len(content_type) > _MAX_CONTENT_TYPE or not content_type.isprintable():
+        content_type = "application/octet-stream"
     content_id = _header_text(part.get("Content-ID")).strip().strip("<>") or None
     disposition = part.get_content_disposition()
     return InboundAttachment(

@@ -47,9 +47,10 @@ def visitor_token(conversation: ChatConversation, secret_key: str) -> str:
     return _serializer(secret_key).dumps({"c": conversation.id})
 
 
-def conversation_for(token: str | None, secret_key: str) -> ChatConversation | None:
+def conversation_for(token: object, secret_key: str) -> ChatConversation | None:
     """The conversation a visitor token stands for; None for a forged or unknown token."""
-    if not token:
+    # The token comes from a JSON body: a number or a list there is no token either.
+    if not isinstance(token, str) or not token:
         return None
     try:
         data = _serializer(secret_key).loads(token)

@@ -295,7 +295,7 @@ def _log(mailbox: Mailbox, kept: list[tuple[ReadMail, str]], intakes: list[Email
                 "raw_ref": raw_ref,
                 "size": len(mail.raw),
                 "outcome": intake.outcome,
-                "reason": intake.reason[:300],
+                "reason": _storable(intake.reason)[:300],
                 "message_id": intake.message.id if intake.message else None,
             }
             for (mail, raw_ref), intake in zip(kept, intakes, strict=True)
@@ -305,7 +305,13 @@ def _log(mailbox: Mailbox, kept: list[tuple[ReadMail, str]], intakes: list[Email
 
 def _message_id_header(mail: ReadMail) -> str | None:
     message_id = mail.parsed.message_id if mail.parsed else None
-    return message_id[:300] if message_id else None
+    return _storable(message_id)[:300] if message_id else None
+
+
+def _storable(text: str) -> str:
+    """Text every database stores: an error's words may quote the mail's NULs or broken bytes,
+    and a log row that cannot be written would stop the mailbox at this mail."""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
 def _store(mailbox: Mailbox, mail: ReadMail, *, isolated: bool) -> EmailIntake:

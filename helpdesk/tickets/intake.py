@@ -276,6 +276,8 @@ def _open_ticket(
     decision = decide(msg, endpoint, lookups.rules(), lookups.stage_model())
     ticket = Ticket(
         number=next_ticket_number(),
+        # Set here, not at the flush: a batch's next mail may copy people in before that.
+        cc=[],
         subject=_subject_of(msg),
         status=TicketStatus.NEW,
         priority=Priority.NORMAL,
@@ -346,7 +348,8 @@ def _store_inbound(
         endpoint=endpoint,
         sender=msg.sender,
         recipient=msg.recipient,
-        subject=msg.subject,
+        # A subject of any length arrives (the raw mail keeps it whole); the column holds 300.
+        subject=msg.subject[:SUBJECT_LENGTH] if msg.subject else msg.subject,
         text=msg.text or "",
         folded_text=msg.folded_text,
         html=msg.html,

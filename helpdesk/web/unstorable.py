@@ -21,6 +21,8 @@ def init_app(app: Flask) -> None:
 
 
 def _refuse_unstorable() -> None:
+    if request.routing_exception is not None:
+        return  # no endpoint takes this request: its 404 or 405 is the answer
     field = _first_unstorable()
     if field is None:
         return
@@ -30,13 +32,17 @@ def _refuse_unstorable() -> None:
 
 
 def _first_unstorable() -> str | None:
-    """The name of the first parameter or field holding unstorable text, if any."""
+    """The name of the first path part, parameter or field holding unstorable text, if any."""
+    for name, value in (request.view_args or {}).items():
+        if isinstance(value, str) and _UNSTORABLE.search(value):
+            return name
     for source in (request.args, request.form):
         for name, value in source.items(multi=True):
             if _UNSTORABLE.search(name) or _UNSTORABLE.search(value):
                 return _shown(name)
-    if request.is_json:
-        return _in_json(request.get_json(silent=True), "body")
+    if request.is_json or request.blueprint == "chat":
+        # The chat widget posts its JSON as text/plain (a simple request, no CORS preflight).
+        return _in_json(request.get_json(force=True, silent=True), "body")
     return None
 
 

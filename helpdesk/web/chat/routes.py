@@ -179,7 +179,13 @@ def cors(response: Response) -> Response:
 
 @bp.errorhandler(HTTPException)
 def http_error(error: HTTPException) -> tuple[Response, int]:
-    code = {403: "forbidden", 404: "not-found", 413: "too-large", 429: "rate-limited"}
+    code = {
+        400: "invalid",
+        403: "forbidden",
+        404: "not-found",
+        413: "too-large",
+        429: "rate-limited",
+    }
     return _error(error.code or 500, code.get(error.code, "error"), error.description)
 
 
@@ -233,7 +239,7 @@ def _chosen_stage(site: Endpoint, value: object) -> str | None:
     if not value:
         return None
     offered = {choice.stage.value for choice in sites.choices_of(site)}
-    if value not in offered:
+    if not isinstance(value, str) or value not in offered:
         raise ChatInputError("please pick one of the offered topics")
     return Stage(value).value
 
