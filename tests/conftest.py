@@ -8,6 +8,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -15,11 +16,12 @@ from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from werkzeug.security import generate_password_hash
 
 from channels.base import Channel, InboundMessage
-from helpdesk import create_app
+from helpdesk import create_app, logins
 from helpdesk.extensions import db
-from helpdesk.models import ApiToken, Endpoint, Role, Stage, User, utcnow
+from helpdesk.models import ApiToken, Endpoint, Role, Stage, User, people, utcnow
 from helpdesk.tickets import service
 from helpdesk.tickets.search import SEARCH_TABLE
 
@@ -95,6 +97,18 @@ def _new_database(directory: Path) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _quick_password_hashes() -> Iterator[None]:
+    """Passwords hashed with one round of PBKDF2 instead of scrypt: at ~0.1 s of CPU for each
+    hash and each check, scrypt took minutes of every pass (every user a test makes, every
+    login). Checking reads the method from the hash, so both sides follow."""
+    quick = partial(generate_password_hash, method="pbkdf2:sha256:1")
+    with pytest.MonkeyPatch.context() as patch:
+        for module in (people, logins):
+            patch.setattr(module, "generate_password_hash", quick)
+        yield
 
 
 @pytest.fixture(scope="session")
