@@ -35,7 +35,11 @@ def customer_of(ticket_id: int) -> Customer:
 
 
 def audit_rows(action: str) -> list[AuditEvent]:
-    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+    return list(
+        db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+        )
+    )
 
 
 @pytest.fixture

@@ -55,7 +55,31 @@ _RESPONSE_HEADERS: dict[tuple[str, int], dict[str, str]] = {}
 # The scope each operation needs where its HTTP method's default is not it.
 _SCOPES: dict[str, TokenScope] = {}
 
-spec = SpecTree(
+
+class _DeferredSpecTree(SpecTree):
+    """A SpecTree that builds its models' JSON schemas when the document is first asked for.
+
+    Building them as each view is declared took a third of importing the app, which every
+    process pays (the web app, each worker, every CLI command) though few ever serve the
+    document.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._deferred_models: list[tuple[type[BaseModel], str]] = []
+        super().__init__(*args, **kwargs)
+
+    def _add_model(self, model: Any, mode: Any = "validation") -> str:
+        self._deferred_models.append((model, mode))
+        return self.naming_strategy(model)
+
+    def _generate_spec(self) -> dict[str, Any]:
+        # In the order they were declared, so a model added twice ends as spectree leaves it.
+        for model, mode in self._deferred_models:
+            super()._add_model(model, mode)
+        return super()._generate_spec()
+
+
+spec = _DeferredSpecTree(
     "flask",
     mode="strict",
     title="Helpdesk API",
