@@ -205,7 +205,8 @@ def _assert_stages_are_explained(tickets: list[Ticket], received: dict) -> None:
         if ticket.stage_source == StageSource.RULE:
             assert rule_matches(by_name[ticket.intake_rule], msg, ticket.endpoint)
         sources[ticket.stage_source] += 1
-    assert sources[StageSource.RULE] > len(tickets) / 2
+    # About half (README: the model has the rest to learn from); a sample drifts either side.
+    assert 0.4 * len(tickets) < sources[StageSource.RULE] < 0.7 * len(tickets)
     assert sources[StageSource.ENDPOINT_DEFAULT] and sources[StageSource.CUSTOMER]
     corrected = [t for t in tickets if t.stage_source == StageSource.AGENT and not t.proactive]
     assert corrected and all(t.stage != t.intake_stage for t in corrected)
@@ -215,11 +216,12 @@ def _assert_the_stage_model_learns_but_not_perfectly() -> None:
     """Each stage's requests come worded many ways, so the model's hold-out figure is honest:
     good, not perfect, and better than the rules and defaults where no rule and no customer
     choice decided."""
-    kept, left_out = training.trainable(training.examples(), 20)
+    # The default minimum (20 examples a stage) fits the full demo; a sample needs less.
+    kept, left_out = training.trainable(training.examples(), 20 * DEMO_TICKETS // 1000)
     assert not left_out
     figures = evaluate(kept)
     assert 0.75 <= figures.model.accuracy < 0.99
-    assert figures.fallback_size >= 40
+    assert figures.fallback_size >= 40 * DEMO_TICKETS // 1000
     assert figures.fallback_model.accuracy > figures.fallback_baseline.accuracy + 0.1
     assert figures.fallback_model.macro_f1 > figures.fallback_baseline.macro_f1
 

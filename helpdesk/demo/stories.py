@@ -233,7 +233,10 @@ class Story:
             at = yield from self._after(at, "reopen")
             self._write(self._fill(line), at)
             at = yield from self._after(at, "respond")
-            self._reply(answer, at)
+            # A reopened ticket goes back to its team when its agent is away; they take it up.
+            if self.ticket.assignee is None:
+                service.assign(self.ticket, self.agent, self.agent, at=at)
+            self._reply(answer, at + timedelta(seconds=2))
             at = yield from self._after(at, "wrap")
             self._set_status(TicketStatus.SOLVED, at)
             solved = at
@@ -406,18 +409,21 @@ class Story:
 
     def _triage(self, at: datetime) -> None:
         t, rng, ticket = self.template, self.rng, self.ticket
-        self_service = t.channel == CHAT or rng.random() < 0.6
-        service.assign(ticket, self.agent if self_service else self.cast.manager, self.agent, at=at)
-        priority = t.priority or self._usual_priority()
-        service.set_priority(ticket, self.agent, priority, at=at + timedelta(seconds=2))
+        # The stage first: correcting it routes the ticket again, and a team change would
+        # take it from an assignee outside the new team.
         if ticket.stage != t.stage:
             service.set_stage(
                 ticket,
                 self.agent,
                 t.stage,
                 reason=f"{t.correction or 'corrected'} (set by {self.agent.name})",
-                at=at + timedelta(seconds=4),
+                at=at,
             )
+        self_service = t.channel == CHAT or rng.random() < 0.6
+        assigner = self.agent if self_service else self.cast.manager
+        service.assign(ticket, assigner, self.agent, at=at + timedelta(seconds=2))
+        priority = t.priority or self._usual_priority()
+        service.set_priority(ticket, self.agent, priority, at=at + timedelta(seconds=4))
         note = t.note if t.note and rng.random() < 0.5 else None
         if note is None and rng.random() < 0.15:
             note = rng.choice(NOTES)
