@@ -1,6 +1,7 @@
 """Fuzzing the three doors: mutated MIME mail, signed Twilio webhook forms, chat widget requests.
 
-Usage: python bench/fuzz.py [--per-kind N] [--seed S] [--database-url URL] [--failures DIR]
+Usage: python bench/fuzz.py [--per-kind N] [--seed S] [--kinds twilio,chat,mail]
+                            [--database-url URL] [--failures DIR]
 
 Sends N seeded inputs of each kind through the real parse and intake paths and prints, per
 kind, how many were stored, quarantined, dropped as copies or loops, or refused with a 4xx,
@@ -26,12 +27,14 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
 
-from fuzz_drive import Tally, fuzz_all  # noqa: E402  (tests/fuzz_drive.py)
+from fuzz_drive import KINDS, Tally, fuzz_all  # noqa: E402  (tests/fuzz_drive.py)
 from fuzz_mail import mutated_mail  # noqa: E402
 from ingest import scratch_database  # noqa: E402  (bench/ingest.py)
 
 
-def run(per_kind: int, seed: int, database_url: str | None, failures: Path) -> int:
+def run(
+    per_kind: int, seed: int, kinds: tuple[str, ...], database_url: str | None, failures: Path
+) -> int:
     os.environ.setdefault("SECRET_KEY", "bench")
     from flask_migrate import upgrade
 
@@ -56,7 +59,7 @@ def run(per_kind: int, seed: int, database_url: str | None, failures: Path) -> i
             print(f"{dialect}, seed {seed}, {per_kind} inputs per kind", flush=True)
             started = time.perf_counter()
             tallies = []
-            for tally in fuzz_all(app, seed, per_kind):
+            for tally in fuzz_all(app, seed, per_kind, kinds):
                 _print(tally)
                 tallies.append(tally)
             elapsed = time.perf_counter() - started
@@ -100,10 +103,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-kind", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=18)
+    parser.add_argument(
+        "--kinds",
+        default=",".join(KINDS),
+        type=lambda value: tuple(value.split(",")),
+        help="which doors, comma-separated (default: all three)",
+    )
     parser.add_argument("--database-url")
     parser.add_argument("--failures", type=Path, default=Path("fuzz-failures"))
     args = parser.parse_args()
-    sys.exit(run(args.per_kind, args.seed, args.database_url, args.failures))
+    unknown = set(args.kinds) - set(KINDS)
+    if unknown:
+        parser.error(f"unknown kinds: {', '.join(sorted(unknown))}")
+    sys.exit(run(args.per_kind, args.seed, args.kinds, args.database_url, args.failures))
 
 
 if __name__ == "__main__":
