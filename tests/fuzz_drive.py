@@ -117,6 +117,10 @@ def _listening_for_server_errors() -> Iterator[None]:
 # --- mail ---------------------------------------------------------------------------------------
 
 
+# Quarantine reasons that name a database error: what the database refused, not the mail.
+_DATABASE_REFUSALS = ("DataError", "IntegrityError", "ProgrammingError", "OperationalError")
+
+
 def fuzz_mail(seed: int, count: int) -> Tally:
     """Mutated sample mails through the fetch's parse and intake; commits per batch."""
     tally = Tally("mail")
@@ -193,6 +197,9 @@ def _account_mail(mailbox, raws: dict[int, bytes], uids: dict[int, int], tally: 
             tally.fail(case, "lost: the stored raw mail differs", raw, "eml")
         elif row.outcome == "stored" and row.message_id is None:
             tally.fail(case, "lost: stored without a message", raw, "eml")
+        elif row.outcome == "quarantined" and (row.reason or "").startswith(_DATABASE_REFUSALS):
+            # The mail was readable; the database refused what intake made of it.
+            tally.fail(case, f"quarantined by the database: {row.reason}", raw, "eml")
         else:
             tally.outcomes[f"{row.outcome.value}"] += 1
 

@@ -394,6 +394,19 @@ def test_a_mail_with_nuls_and_an_overlong_subject_is_stored_not_quarantined(ctx)
     assert original_email(message) == raw
 
 
+def test_a_mail_from_an_overlong_display_name_is_stored_with_the_name_cut(ctx):
+    """PostgreSQL refused the customer's name, which quarantined the mail (found by
+    bench/fuzz.py)."""
+    mailbox = add_mailbox(MailboxSettings("support@shop.test", "127.0.0.1", "support", "pw"))
+    raw = mail().replace(b"From: Ada Lovelace", b"From: " + b"Ada " * 150)
+    logged = hand_in(mailbox, raw)
+    db.session.commit()
+
+    assert (logged.outcome, logged.reason) == (IntakeOutcome.STORED, "new request")
+    customer = db.session.get(Message, logged.message_id).ticket.customer
+    assert customer.name == ("Ada " * 150)[:200]
+
+
 def test_reply_to_our_message_threads_and_reopens(
     ctx, app, dovecot, imap_folder, make_mailbox, make_user
 ):

@@ -17,6 +17,8 @@ from helpdesk.tickets.errors import InvalidInput, TicketError
 
 _POSSIBLE = phonenumbers.ValidationResult.IS_POSSIBLE
 
+_NAME_LENGTH = Customer.__table__.c.name.type.length
+
 
 def normalize_email(address: str) -> str:
     address = address.strip()
@@ -128,10 +130,13 @@ def resolve_customer(msg: InboundMessage, sender: Sender, at: datetime) -> Custo
     decision or the outcome of proof (helpdesk/tickets/identity_claims.py). A typed address
     is recorded as this customer's claim, whoever else holds it.
     """
+    # A display name is whatever the sender's mail program wrote; a longer one than the column
+    # holds is cut (PostgreSQL refused it, which quarantined the mail; found by bench/fuzz.py).
+    name = msg.sender_name[:_NAME_LENGTH] if msg.sender_name else msg.sender_name
     # First contact is when the message was received, which may be well before it is taken in.
-    customer = sender.customer or Customer(name=msg.sender_name, created_at=at)
-    if customer.name is None and msg.sender_name:
-        customer.name = msg.sender_name
+    customer = sender.customer or Customer(name=name, created_at=at)
+    if customer.name is None and name:
+        customer.name = name
     db.session.add(customer)
     for kind, value, proven in sender.wanted:
         rows = sender.rows(kind, value)
