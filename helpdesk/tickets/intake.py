@@ -315,7 +315,7 @@ def _subject_of(msg: InboundMessage) -> str:
         return msg.subject.strip()[:SUBJECT_LENGTH]
     text = " ".join((msg.text or "").split())
     if not text:
-        return f"{msg.channel.value} message from {msg.sender_name or msg.sender}"
+        return f"{msg.channel.value} message from {msg.sender_name or msg.sender}"[:SUBJECT_LENGTH]
     return text if len(text) <= 80 else text[:79] + "…"
 
 
