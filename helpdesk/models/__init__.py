@@ -20,7 +20,6 @@ from helpdesk.models.macros import Macro
 from helpdesk.models.mail import InboundEmail, IntakeOutcome, Mailbox, Security
 from helpdesk.models.outreach import Campaign
 from helpdesk.models.people import ApiToken, Customer, CustomerIdentity, User
-from helpdesk.models.reports import StageRollup
 from helpdesk.models.routing import RoutingRule
 from helpdesk.models.stage_models import StageModel, StagePrediction
 from helpdesk.models.suppressions import Suppression
@@ -80,7 +79,6 @@ __all__ = [
     "Stage",
     "StageModel",
     "StagePrediction",
-    "StageRollup",
     "StageRule",
     "StageSla",
     "StageSource",

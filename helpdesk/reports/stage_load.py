@@ -10,18 +10,18 @@ Each range is compared with the previous period: as many days, just before it (`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, String, case, func, or_, select, type_coerce
 
 from channels.base import Channel
 from helpdesk.extensions import db
-from helpdesk.models import Stage, StageRollup, Ticket, TicketStatus, utcnow
-from helpdesk.models.reports import ANY
-from helpdesk.reports.sql import unindexed
+from helpdesk.models import Stage, Survey, Ticket, TicketStatus, utcnow
+from helpdesk.reports.sql import epoch_seconds, unindexed
 from helpdesk.tickets.bins import Bin, bin_condition
 from helpdesk.tickets.queries import (
     InvalidFilter,
@@ -386,20 +386,21 @@ def _count(load: StageLoad) -> None:
     report = load.range
     arrivals = db.session.execute(
         select(
-            StageRollup.stage,
-            StageRollup.channel,
-            func.sum(StageRollup.arrivals),
-            func.sum(case((StageRollup.proactive, StageRollup.arrivals), else_=0)),
-            *(func.sum(getattr(StageRollup, name)) for name in _SUMMED),
+            Ticket.stage,
+            Ticket.channel,
+            func.count(),
+            _flag(trait_condition(Trait.PROACTIVE)),
+            _flag(trait_condition(Trait.REOPEN)),
+            _flag(trait_condition(Trait.SLA_TARGET)),
+            _flag(trait_condition(Trait.SLA_BREACH)),
         )
-        .where(*_rollup_conditions(report))
-        .group_by(StageRollup.stage, StageRollup.channel)
+        .where(*report.conditions())
+        .group_by(*_unordered(Ticket.stage, Ticket.channel))
     )
-    for stage, channel, count, proactive, *summed in arrivals:
+    for stage, channel, count, proactive, reopened, with_target, breached in arrivals:
         cell = load.cell(stage, channel)
-        cell.arrivals, cell.proactive_arrivals = count, proactive
-        for name, value in zip(_SUMMED, summed, strict=True):
-            setattr(cell, name, value)
+        cell.arrivals, cell.proactive_arrivals, cell.reopened = count, proactive, reopened
+        cell.with_target, cell.breached = with_target, breached
     backlog = db.session.execute(
         select(Ticket.stage, Ticket.channel, func.count())
         .where(Ticket.status.in_(OPEN_STATUSES), *report.narrowing())
@@ -407,26 +408,15 @@ def _count(load: StageLoad) -> None:
     )
     for stage, channel, count in backlog:
         load.cell(stage, channel).backlog = count
-
-
-# The rollup counts a cell takes as they are (arrivals and proactive arrivals come apart).
-_SUMMED = ("reopened", "with_target", "breached", "csat_total", "csat_count")
-
-
-def _rollup_conditions(report: ReportRange) -> list[ColumnElement[bool]]:
-    """The rollup rows of a range's days, narrowed as the range is (helpdesk/reports/rollups.py
-    counts every ticket also under any team and any assignee)."""
-    found = [
-        StageRollup.team_id == (report.team_id or ANY),
-        StageRollup.assignee_id == (report.agent_id or ANY),
-        StageRollup.day >= report.first_day,
-        StageRollup.day <= report.last_day,
-    ]
-    if report.channel:
-        found.append(StageRollup.channel == report.channel)
-    if report.source:
-        found.append(StageRollup.proactive.is_(report.source == Source.PROACTIVE))
-    return found
+    answers = db.session.execute(
+        select(Ticket.stage, Ticket.channel, func.sum(Survey.score), func.count(Survey.score))
+        .join(Survey, Survey.ticket_id == Ticket.id)
+        .where(*report.conditions(), Survey.score.is_not(None))
+        .group_by(*_unordered(Ticket.stage, Ticket.channel))
+    )
+    for stage, channel, total, count in answers:
+        cell = load.cell(stage, channel)
+        cell.csat_total, cell.csat_count = total, count
 
 
 def _percentiles(load: StageLoad) -> None:
@@ -479,16 +469,48 @@ def _percentile(ordered: list[int], percent: int) -> int | None:
 
 def arrivals_per_day(report: ReportRange) -> dict[date, dict[Stage, int]]:
     """Tickets created on each local day of the range, by stage; days without any included."""
+    day_number = (epoch_seconds(Ticket.created_at) + _utc_offset(report)) // 86400
     found: dict[date, dict[Stage, int]] = {day: {} for day in report.days}
     rows = db.session.execute(
-        select(StageRollup.day, StageRollup.stage, func.sum(StageRollup.arrivals))
-        .where(*_rollup_conditions(report))
-        .group_by(StageRollup.day, StageRollup.stage)
+        select(day_number, Ticket.stage, func.count())
+        .where(*report.conditions())
+        .group_by(day_number, *_unordered(Ticket.stage))
     )
-    for day, stage, count in rows:
-        if count:
-            found[day][stage] = count
+    for number, stage, count in rows:
+        day = date(1970, 1, 1) + timedelta(days=int(number))
+        found.setdefault(day, {})[stage] = count
     return found
+
+
+def _utc_offset(report: ReportRange) -> ColumnElement[int]:
+    """The zone's UTC offset in seconds at each ticket's creation, as SQL: a CASE over the
+    offset changes inside the range (daylight saving), so local days come out exact."""
+    zone = ZoneInfo(report.timezone)
+    changes = list(_offset_changes(zone, report.start, report.end))
+    first_offset = int(report.start.astimezone(zone).utcoffset().total_seconds())
+    if not changes:
+        return first_offset  # type: ignore[return-value]
+    whens = []
+    offset = first_offset
+    for moment, next_offset in changes:
+        whens.append((Ticket.created_at < moment, offset))
+        offset = next_offset
+    return case(*whens, else_=offset)
+
+
+def _offset_changes(
+    zone: ZoneInfo, start: datetime, end: datetime
+) -> Iterator[tuple[datetime, int]]:
+    """(moment, new offset) for every change of the zone's offset between start and end."""
+    step = timedelta(minutes=15)  # zones change offset on quarter hours
+    offset = start.astimezone(zone).utcoffset()
+    moment = start
+    while moment < end:
+        moment += step
+        now = moment.astimezone(zone).utcoffset()
+        if now != offset:
+            yield moment, int(now.total_seconds())
+            offset = now
 
 
 def backlog_by_age(report: ReportRange, now: datetime | None = None) -> dict[Stage, list[int]]:
