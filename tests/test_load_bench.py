@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -29,7 +30,10 @@ def test_agents_and_texts_at_once_lose_nothing_and_meet_no_lock():
         database_url=database_url if database_url.startswith("postgres") else None,
     )
 
-    outcome = load.run(settings)
+    # In a thread of its own: the bench runs its own event loop, and the browser tests leave
+    # Playwright's running in this one.
+    with ThreadPoolExecutor(1) as thread:
+        outcome = thread.submit(load.run, settings).result()
 
     tally = outcome.tally
     assert not tally.errors
