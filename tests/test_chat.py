@@ -325,8 +325,8 @@ def test_offline_the_widget_wants_an_email_and_replies_go_by_email_and_thread_ba
 
 def test_rate_limits_per_visitor_and_per_ip(app, client, widget, agent):
     limits = {
-        "HELPDESK_CHAT_LIMIT_MESSAGES_PER_VISITOR": "3 per minute",
-        "HELPDESK_CHAT_LIMIT_CONVERSATIONS_PER_IP": "2 per minute",
+        "HELPDESK_CHAT_LIMIT_MESSAGES_PER_VISITOR": "3 per hour",
+        "HELPDESK_CHAT_LIMIT_CONVERSATIONS_PER_IP": "2 per hour",
     }
     saved = {key: app.config[key] for key in limits}
     app.config.update(limits)

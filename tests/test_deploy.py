@@ -29,8 +29,8 @@ HEAD = ScriptDirectory(
 
 @pytest.fixture
 def app_behind(database_url: str, tmp_path: Path) -> Iterator[Callable[[int], Flask]]:
-    """``app_behind(n, **settings)``: an app that trusts n proxies, with an API limit of 2 a
-    minute."""
+    """``app_behind(n, **settings)``: an app that trusts n proxies, with an API limit of 2 an
+    hour."""
     apps: list[Flask] = []
 
     def build(proxies: int, **settings: object) -> Flask:
@@ -40,7 +40,7 @@ def app_behind(database_url: str, tmp_path: Path) -> Iterator[Callable[[int], Fl
                 "SQLALCHEMY_DATABASE_URI": database_url,
                 "HELPDESK_STORAGE_DIR": str(tmp_path / "storage"),
                 "HELPDESK_TRUSTED_PROXIES": proxies,
-                "HELPDESK_API_RATE_LIMIT": "2 per minute",
+                "HELPDESK_API_RATE_LIMIT": "2 per hour",
                 **settings,
             }
         )
