@@ -132,7 +132,7 @@ def _check_restorable(manifest: Manifest, force: bool) -> bool:
             f"this is a backup of a {manifest.database} database, "
             f"but DATABASE_URL names a {dialect} one"
         )
-    head, known = _revisions()
+    head, known = code_revisions()
     if manifest.revision not in known:
         raise BackupError(
             f"the backup has schema revision {manifest.revision}, which this version of the "
@@ -234,7 +234,7 @@ def _read_manifest(archive: tarfile.TarFile) -> Manifest:
     return manifest
 
 
-def _revisions() -> tuple[str, set[str]]:
+def code_revisions() -> tuple[str, set[str]]:
     """The code's head schema revision and every revision it knows."""
     config = current_app.extensions["migrate"].migrate.get_config()
     script = ScriptDirectory.from_config(config)

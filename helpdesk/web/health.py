@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from alembic.script import ScriptDirectory
 from flask import Blueprint, Flask, current_app, jsonify
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
+from helpdesk.backups import code_revisions
 from helpdesk.chat.hub import redis_client
 from helpdesk.extensions import db
 from helpdesk.models import DeliveryState, Direction, InboxItem, Message, utcnow
@@ -56,13 +56,11 @@ def _schema_state() -> str:
     return "behind" if revision in known else "ahead"
 
 
-def _code_revisions(app: Flask) -> tuple[str, frozenset[str]]:
+def _code_revisions(app: Flask) -> tuple[str, set[str]]:
     """The code's head revision and every revision it knows (read from disk once)."""
     found = app.extensions.get("helpdesk.revisions")
     if found is None:
-        script = ScriptDirectory.from_config(app.extensions["migrate"].migrate.get_config())
-        known = frozenset(revision.revision for revision in script.walk_revisions())
-        found = app.extensions["helpdesk.revisions"] = (script.get_current_head(), known)
+        found = app.extensions["helpdesk.revisions"] = code_revisions()
     return found
 
 
