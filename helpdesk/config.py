@@ -61,7 +61,9 @@ def load_config(app: Flask) -> None:
             "wrap_exceptions": True,
         },
         # While Redis is unreachable each process counts on its own instead of failing requests.
-        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        # Counting in memory has nothing to fall back from: a fault there would only switch the
+        # counts to a second store that resets do not reach.
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=bool(env.get("REDIS_URL")),
         HELPDESK_CHAT_LIMIT_CONVERSATIONS_PER_IP=env.get(
             "HELPDESK_CHAT_LIMIT_CONVERSATIONS_PER_IP", "20 per hour"
         ),

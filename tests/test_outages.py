@@ -371,6 +371,7 @@ def web_processes(app: Flask, private_redis) -> Iterator[tuple[Flask, Flask]]:
         "WTF_CSRF_ENABLED": False,
         "REDIS_URL": private_redis.url,
         "RATELIMIT_STORAGE_URI": private_redis.url,
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "HELPDESK_CHAT_LIMIT_MESSAGES_PER_VISITOR": "3 per hour",
     }
     processes = create_app(settings), create_app(settings)
