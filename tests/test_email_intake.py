@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pickle
+import subprocess
+import sys
 import uuid
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from mail_samples import mail
 from sqlalchemy import func, select
 
 from helpdesk.extensions import db
-from helpdesk.mail.intake import fetch_mailbox, hand_in, ingest_batch
+from helpdesk.mail.intake import READ_AHEAD_HELPER, fetch_mailbox, hand_in, ingest_batch
 from helpdesk.mail.mailboxes import (
     MailboxSettings,
     add_mailbox,
@@ -294,20 +295,41 @@ def test_a_long_backlog_is_parsed_ahead_in_a_helper_process_and_taken_in_order(
     assert db.session.scalar(select(func.count(Ticket.id))) == 9
 
 
+@pytest.mark.parametrize(
+    "helper",
+    [
+        pytest.param("import sys; sys.stdin.buffer.read(1)", id="dies-on-the-first-batch"),
+        pytest.param("import os, sys; os.kill(os.getpid(), 9)", id="killed-at-once"),
+        pytest.param(
+            "import sys; sys.stdin.buffer.read(1); print('garbage')", id="answers-garbage"
+        ),
+    ],
+)
 def test_mail_is_parsed_by_the_fetching_process_when_the_helper_dies(
-    ctx, dovecot, imap_folder, make_mailbox, monkeypatch
+    ctx, dovecot, imap_folder, make_mailbox, monkeypatch, helper
 ):
-    class DeadHelper(ProcessPoolExecutor):
-        def submit(self, *args, **kwargs):
-            failed = Future()
-            failed.set_exception(BrokenProcessPool("the helper process was killed"))
-            return failed
-
-    monkeypatch.setattr("helpdesk.mail.intake.ProcessPoolExecutor", DeadHelper)
+    monkeypatch.setattr("helpdesk.mail.intake.READ_AHEAD_HELPER", [sys.executable, "-c", helper])
     mailbox = make_mailbox()
     dovecot.append(imap_folder, *(mail(subject=f"Question {n}") for n in range(9)))
 
     assert fetch_mailbox(mailbox, "test-worker", batch_size=2).taken == {"stored": 9}
+    assert [m.subject for m in db.session.scalars(select(Message).order_by(Message.id))] == [
+        f"Question {n}" for n in range(9)
+    ]
+
+
+def test_the_read_ahead_helper_ends_when_its_input_closes():
+    helper = subprocess.Popen(READ_AHEAD_HELPER, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    raw = mail(subject="Parsed elsewhere")
+    pickle.dump(([(7, raw)], "support@shop.test", {"support@shop.test"}), helper.stdin)
+    helper.stdin.flush()
+
+    [read] = pickle.load(helper.stdout)
+    helper.stdin.close()
+
+    assert helper.wait(timeout=10) == 0
+    assert (read.uid, read.raw) == (7, raw)
+    assert read.parsed.message.subject == "Parsed elsewhere"
 
 
 # --- threading ------------------------------------------------------------------------------

@@ -10,14 +10,13 @@ its copies) make the re-sync store nothing twice.
 
 from __future__ import annotations
 
-import multiprocessing
+import contextlib
 import os
+import pickle
 import socket
-import threading
-import time
+import subprocess
+import sys
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -40,6 +39,8 @@ LEASE = timedelta(minutes=2)
 BATCH_SIZE = 50
 # A backlog of this many batches or more is parsed in a helper process, ahead of intake.
 READ_AHEAD_FROM = 4
+# Its own small interpreter: a multiprocessing worker would import our whole main script.
+READ_AHEAD_HELPER = [sys.executable, "-m", "channels.email.read_ahead"]
 
 Progress = Callable[[int, int], None]
 
@@ -136,7 +137,7 @@ def _take_new_mail(
     uids = folder.uids_after(mailbox.last_uid)
     chunks = [uids[start : start + batch_size] for start in range(0, len(uids), batch_size)]
     with _Reader(mailbox.address, own_addresses(), ahead=len(chunks) >= READ_AHEAD_FROM) as reader:
-        next_batch = reader.read(folder, chunks[0]) if chunks else None
+        next_batch = reader.read(folder, chunks[0], here=True) if chunks else None
         for number, chunk in enumerate(chunks):
             batch = next_batch()
             if number + 1 < len(chunks):
@@ -168,13 +169,8 @@ class _Reader:
 
     def __init__(self, endpoint: str, own: set[str], *, ahead: bool) -> None:
         self.endpoint, self.own = endpoint, own
-        self._pool = (
-            ProcessPoolExecutor(
-                1,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_end_with_parent,
-                initargs=(os.getpid(),),
-            )
+        self._helper = (
+            subprocess.Popen(READ_AHEAD_HELPER, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
             if ahead
             else None
         )
@@ -183,36 +179,54 @@ class _Reader:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
+        self._stop_helper()
 
-    def read(self, folder: ImapFolder, uids: list[int]) -> Callable[[], list[ReadMail]]:
-        """Fetch these messages now; the returned function gives them parsed."""
+    def read(
+        self, folder: ImapFolder, uids: list[int], *, here: bool = False
+    ) -> Callable[[], list[ReadMail]]:
+        """Fetch these messages now; the returned function gives them parsed.
+
+        ``here``: parsed in this process at once (the first batch, while the helper starts).
+        """
         raws = folder.fetch(uids)
         fetched = [(uid, raws[uid]) for uid in uids if uid in raws]
-        if self._pool is None:
-            parsed = read_mail(fetched, self.endpoint, self.own)
-            return lambda: parsed
-        ahead = self._pool.submit(read_mail, fetched, self.endpoint, self.own)
+        helper = self._helper
+        if helper is None or here:
+            return self._read_here(fetched)
+        try:
+            pickle.dump((fetched, self.endpoint, self.own), helper.stdin, pickle.HIGHEST_PROTOCOL)
+            helper.stdin.flush()
+        except OSError:  # the helper died (killed, out of memory): parse here from now on
+            self._stop_helper()
+            return self._read_here(fetched)
 
         def result() -> list[ReadMail]:
             try:
-                return ahead.result()
-            except BrokenProcessPool:  # the helper died (killed, out of memory): parse here
+                return pickle.load(helper.stdout)
+            except Exception:
+                # It died, or answered garbage as it did: parse here from now on.
+                self._stop_helper()
                 return read_mail(fetched, self.endpoint, self.own)
 
         return result
 
+    def _read_here(self, fetched: list[tuple[int, bytes]]) -> Callable[[], list[ReadMail]]:
+        parsed = read_mail(fetched, self.endpoint, self.own)
+        return lambda: parsed
 
-def _end_with_parent(parent: int) -> None:
-    """In the helper process: exit once the fetching process is gone (a SIGKILL tells nobody)."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(0)
-
-    threading.Thread(target=watch, daemon=True, name="end-with-parent").start()
+    def _stop_helper(self) -> None:
+        helper, self._helper = self._helper, None
+        if helper is None:
+            return
+        # A closed stdin ends it; one stuck in a mail past all patience is killed.
+        for stream in (helper.stdin, helper.stdout):
+            with contextlib.suppress(OSError):
+                stream.close()
+        try:
+            helper.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            helper.kill()
+            helper.wait()
 
 
 def ingest_batch(mailbox: Mailbox, batch: list[ReadMail]) -> list[str]:
