@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import threading
 from pathlib import Path
 from typing import Protocol
 
 from flask import current_app
+
+_KEY = re.compile(r"[0-9a-f]{64}")
 
 
 class BlobStore(Protocol):
@@ -35,7 +38,7 @@ class DirectoryStore:
         self.root = Path(root)
 
     def _path(self, key: str) -> Path:
-        if len(key) != 64 or not all(c in "0123456789abcdef" for c in key):
+        if not _KEY.fullmatch(key):
             raise KeyError(key)
         return self.root / key[:2] / key[2:4] / key
 

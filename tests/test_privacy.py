@@ -493,3 +493,27 @@ def test_a_stop_and_an_unsubscribe_outlive_the_erasure(ctx, ann, inbound):
         )
         == 0
     )
+
+
+def test_a_batch_of_mail_keeps_the_refusal_of_an_erased_address_and_only_its(ctx, ann, inbound):
+    customer = db.session.get(Customer, ann.customer_id)
+    for identity in customer.identities:
+        if identity.kind == IdentityKind.EMAIL:
+            identity.outreach_unsubscribed_at = utcnow()
+    db.session.commit()
+    erase_customer(customer)
+    db.session.commit()
+    senders = ["zed@example.com", ANN, "yan@example.com"]
+    batch = [inbound("email", sender=sender, text="Hello again") for sender in senders]
+
+    # One batch, as the mailbox fetch takes mail: its new addresses are flushed together.
+    with service.intake_batch(batch):
+        tickets = [service.receive(msg).ticket for msg in batch]
+    db.session.commit()
+
+    refused = {
+        identity.value: identity.outreach_unsubscribed_at is not None
+        for ticket in tickets
+        for identity in ticket.customer.identities
+    }
+    assert refused == {"zed@example.com": False, ANN: True, "yan@example.com": False}
