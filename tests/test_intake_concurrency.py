@@ -43,6 +43,7 @@ from helpdesk.models import (
     Ticket,
     utcnow,
 )
+from helpdesk.tickets import intake as ticket_intake
 from helpdesk.tickets import service
 
 SENDERS, TEXTS, ROUNDS = 40, 6, 2
@@ -348,3 +349,21 @@ def test_a_text_waits_while_another_worker_holds_an_older_one_of_its_sender(ctx)
     assert first.message_id < second.message_id
     texts = db.session.scalars(select(Message.text).order_by(Message.id)).all()
     assert texts == ["someone else", "first", "second"]
+
+
+@pytest.mark.postgresql
+def test_a_batch_holds_every_senders_intake_lock_until_it_commits(ctx, inbound):
+    senders = [f"c{n}@customer.test" for n in range(5)]
+    batch = [inbound("email", sender=sender) for sender in [*senders, senders[0]]]
+    locked = "SELECT pg_try_advisory_xact_lock(hashtextextended(:key, 0))"
+
+    def free_elsewhere(sender: str) -> bool:
+        with db.engine.connect() as elsewhere, elsewhere.begin():
+            return elsewhere.scalar(text(locked), {"key": f"intake email {sender}"})
+
+    ticket_intake.serialise_intakes(batch)
+
+    assert [free_elsewhere(sender) for sender in senders] == [False] * 5
+    assert free_elsewhere("someone-else@customer.test")
+    db.session.commit()
+    assert [free_elsewhere(sender) for sender in senders] == [True] * 5

@@ -258,6 +258,11 @@ def ingest_batch(mailbox: Mailbox, batch: list[ReadMail]) -> list[str]:
         if is_transient(error):
             raise  # the whole batch again, at once (_take_new_mail)
         intakes = [_store(mailbox, mail, isolated=True) for mail, _ in kept]
+    # Counted once for the batch: a count bumped per mail is an UPDATE at every flush.
+    mailbox.fetched_count += len(intakes)
+    mailbox.quarantined_count += sum(
+        intake.outcome == IntakeOutcome.QUARANTINED for intake in intakes
+    )
     db.session.flush()
     _log(mailbox, kept, intakes)
     return [intake.outcome.value for intake in intakes]
@@ -331,13 +336,8 @@ def _storable(text: str) -> str:
 def _store(mailbox: Mailbox, mail: ReadMail, *, isolated: bool) -> EmailIntake:
     """Take one message in; ``isolated``: in a savepoint of its own, quarantined on any error."""
     if mail.parsed is None:
-        intake = EmailIntake(IntakeOutcome.QUARANTINED, mail.problem)
-    else:
-        intake = _take(mail.parsed, mailbox, isolated)
-    if intake.outcome == IntakeOutcome.QUARANTINED:
-        mailbox.quarantined_count += 1
-    mailbox.fetched_count += 1
-    return intake
+        return EmailIntake(IntakeOutcome.QUARANTINED, mail.problem)
+    return _take(mail.parsed, mailbox, isolated)
 
 
 def _take(parsed: ParsedEmail, mailbox: Mailbox, isolated: bool) -> EmailIntake:

@@ -185,6 +185,13 @@ def _intake_key(msg: InboundMessage) -> str:
     return f"intake {msg.channel.value} {msg.sender}"
 
 
+_TAKE_LOCKS = sql(
+    "SELECT pg_advisory_xact_lock(hashtextextended(wanted.key, 0))"
+    " FROM unnest(CAST(:keys AS text[])) WITH ORDINALITY AS wanted(key, position)"
+    " ORDER BY wanted.position"
+)
+
+
 def _serialise(keys: list[str]) -> None:
     """Let concurrent intakes from one sender wait for each other instead of racing.
 
@@ -195,11 +202,11 @@ def _serialise(keys: list[str]) -> None:
     process wrote in between. A savepoint's rollback lets go of the locks taken inside it.
     """
     connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        for key in keys:
-            connection.execute(
-                sql("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
-            )
+    if connection.dialect.name == "postgresql" and keys:
+        # One statement for a whole batch's senders, taking them in the order given: rows come
+        # off unnest in array order, and PostgreSQL calls a volatile function of the select
+        # list only after the ORDER BY (the sort is there to say so, not to reorder).
+        connection.execute(_TAKE_LOCKS, {"keys": keys})
     elif (
         keys
         and connection.dialect.name == "sqlite"
