@@ -10,11 +10,11 @@ round"); work whose loss would cost more (a provider's answer) waits out a short
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable
 from typing import TypeVar
 
-import psycopg
 from sqlalchemy.exc import DBAPIError
 
 from helpdesk.extensions import db
@@ -38,7 +38,14 @@ def is_transient(error: BaseException) -> bool:
         return False
     if error.connection_invalidated:
         return True
-    if isinstance(error.orig, psycopg.OperationalError) and error.orig.sqlstate is None:
+    # Read from the loaded modules, not imported: a process on SQLite never loads psycopg (a
+    # tenth of a second of every command's start), and then no error of its can reach here.
+    psycopg = sys.modules.get("psycopg")
+    if (
+        psycopg is not None
+        and isinstance(error.orig, psycopg.OperationalError)
+        and error.orig.sqlstate is None
+    ):
         return True  # no server answered: refused, reset, or gone mid-query
     sqlstate = getattr(error.orig, "sqlstate", None) or ""
     return sqlstate in _SQLSTATES or sqlstate.startswith("08")
