@@ -29,7 +29,7 @@ from channels.email.parse import ParsedEmail, ReadMail, read_mail
 from helpdesk.extensions import db
 from helpdesk.mail.mailboxes import imap_settings, list_mailboxes, own_addresses
 from helpdesk.models import InboundEmail, IntakeOutcome, Mailbox, utcnow
-from helpdesk.storage import blob_store
+from helpdesk.storage import BlobStore, blob_store
 from helpdesk.tickets import service
 from helpdesk.tickets.errors import TicketError
 from helpdesk.tickets.mail import EmailIntake, take_email
@@ -245,27 +245,34 @@ def ingest_batch(mailbox: Mailbox, batch: list[ReadMail]) -> list[str]:
         )
     )
     kept = []
+    store = blob_store()
     for mail in batch:
         if mail.key not in known:  # else taken before this UIDVALIDITY, or a second copy
             known.add(mail.key)
-            kept.append(_keep(mail))
+            kept.append(_keep(mail, store))
     messages = [mail.parsed.message for mail, _ in kept if mail.parsed]
     try:
         # The senders' locks are taken before the savepoint: the retry one by one keeps them.
         with service.intake_batch(messages), db.session.begin_nested():
             intakes = [_store(mailbox, mail, isolated=False) for mail, _ in kept]
+            _count(mailbox, intakes)  # before the savepoint's own flush: no second one
     except Exception as error:
         if is_transient(error):
             raise  # the whole batch again, at once (_take_new_mail)
         intakes = [_store(mailbox, mail, isolated=True) for mail, _ in kept]
-    # Counted once for the batch: a count bumped per mail is an UPDATE at every flush.
-    mailbox.fetched_count += len(intakes)
-    mailbox.quarantined_count += sum(
-        intake.outcome == IntakeOutcome.QUARANTINED for intake in intakes
-    )
+        _count(mailbox, intakes)
     db.session.flush()
     _log(mailbox, kept, intakes)
     return [intake.outcome.value for intake in intakes]
+
+
+def _count(mailbox: Mailbox, intakes: list[EmailIntake]) -> None:
+    """The mailbox's counts, once for the batch: bumped per mail, each flush updated them."""
+    if intakes:
+        mailbox.fetched_count += len(intakes)
+        mailbox.quarantined_count += sum(
+            intake.outcome == IntakeOutcome.QUARANTINED for intake in intakes
+        )
 
 
 # IMAP UIDs start at 1 (RFC 3501): UID 0 marks mail handed in rather than fetched, so it never
@@ -289,9 +296,9 @@ def hand_in(mailbox: Mailbox, raw: bytes) -> InboundEmail:
     ).one()
 
 
-def _keep(mail: ReadMail) -> tuple[ReadMail, str]:
+def _keep(mail: ReadMail, store: BlobStore) -> tuple[ReadMail, str]:
     """Store the raw bytes (every inbound email keeps its original) and point the parse at them."""
-    raw_ref = blob_store().put(mail.raw)
+    raw_ref = store.put(mail.raw)
     if mail.parsed is not None:
         message = replace(mail.parsed.message, raw_ref=raw_ref)
         mail = replace(mail, parsed=replace(mail.parsed, message=message))
