@@ -13,8 +13,12 @@ from helpdesk.config import engine_options, load_config, secure_cookies
 from helpdesk.extensions import csrf, db, limiter, login_manager, migrate, render_column_type
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the application; ``test_config`` overrides what the environment says."""
+def create_app(test_config: dict[str, Any] | None = None, *, web: bool = True) -> Flask:
+    """Build the application; ``test_config`` overrides what the environment says.
+
+    ``web=False`` leaves out the pages, the API and their URLs (the CLI's commands that serve
+    nothing): the same database, services and session hooks, without half of the start-up.
+    """
     app = Flask(__name__, instance_relative_config=True)
     load_config(app)
     if test_config:
@@ -63,7 +67,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         registry.register(sms_adapter)
     app.extensions["helpdesk.adapters"] = registry
     hub.init_app(app)
-    register_web(app)
+    if web:
+        register_web(app)
     register_commands(app)
     _trust_proxies(app, app.config["HELPDESK_TRUSTED_PROXIES"])
     return app

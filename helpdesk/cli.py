@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import click
 from flask import Flask
-from flask.cli import FlaskGroup
+from flask.cli import FlaskGroup, ScriptInfo
 
 
 def register_commands(app: Flask) -> None:
@@ -28,10 +29,27 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(backup.restore)
 
 
+# Command groups that neither serve pages nor make their URLs: their app is built without the
+# web layer, which is half of the start-up of a one-shot `helpdesk mailbox fetch` (issue 19).
+_WITHOUT_WEB = frozenset({"mailbox"})
+_WEB = "helpdesk web layer"
+
+
+class _HelpdeskGroup(FlaskGroup):
+    """Tells the app factory which command is asked for before it builds the app."""
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        data = ctx.ensure_object(ScriptInfo).data
+        data.setdefault(_WEB, name not in _WITHOUT_WEB)
+        return super().get_command(ctx, name)
+
+
 def _create_app() -> Flask:
     from helpdesk import create_app
 
-    return create_app()
+    ctx = click.get_current_context(silent=True)
+    info = ctx.find_object(ScriptInfo) if ctx else None
+    return create_app(web=info.data.get(_WEB, True) if info else True)
 
 
-cli = FlaskGroup(create_app=_create_app, help="Omnichannel helpdesk management commands.")
+cli = _HelpdeskGroup(create_app=_create_app, help="Omnichannel helpdesk management commands.")

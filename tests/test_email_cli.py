@@ -5,13 +5,18 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+from click.testing import CliRunner
 from mail_samples import mail
 from sqlalchemy import func, select
 
+import helpdesk
+from helpdesk.cli import cli
 from helpdesk.commands.worker import periodic_jobs, serve
 from helpdesk.extensions import db
 from helpdesk.mail.watch import listen_for_mail
-from helpdesk.models import Mailbox, StageRule, Ticket
+from helpdesk.models import Mailbox, StageRule, Ticket, WebhookDelivery
+from helpdesk.webhooks import endpoints
 
 
 def add_args(dovecot, folder: str, *extra: str) -> list[str]:
@@ -128,3 +133,54 @@ def test_worker_once_fetches_mail_and_sends_replies(ctx, runner, dovecot, imap_f
     [envelope] = smtp_sink.received
     assert envelope.rcpt_tos == ["ada@customer.test"]
     assert b"Auto-Submitted: auto-replied" in envelope.content
+
+
+@pytest.mark.parametrize(
+    ("args", "web"), [(["mailbox", "list"], False), (["stages", "list"], True)]
+)
+def test_the_console_script_leaves_the_web_layer_out_only_for_the_mailbox_commands(
+    app, monkeypatch, args, web
+):
+    built = []
+
+    def recording_create_app(test_config=None, *, web=True):
+        built.append(web)
+        return app
+
+    monkeypatch.setattr(helpdesk, "create_app", recording_create_app)
+
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    assert built == [web]
+
+
+def test_mailbox_fetch_without_the_web_layer_threads_and_tells_webhooks_as_ever(
+    app, ctx, dovecot, imap_folder, make_mailbox, monkeypatch
+):
+    monkeypatch.setitem(app.config, "HELPDESK_WEBHOOKS_ALLOW_PRIVATE", True)
+    make_mailbox()
+    endpoints.subscribe("http://127.0.0.1:9/hook", ["ticket.created", "message.created"], None)
+    db.session.commit()
+    first = "<first@customer.test>"
+    dovecot.append(
+        imap_folder,
+        mail(message_id=first),
+        mail(subject="Re: Where is my parcel?", headers={"In-Reply-To": first}),
+    )
+    env = {
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "HELPDESK_STORAGE_DIR": app.config["HELPDESK_STORAGE_DIR"],
+    }
+
+    # The console script itself, as cron or an admin runs it: its app has no pages or API.
+    fetched = CliRunner().invoke(cli, ["mailbox", "fetch"], env=env)
+
+    assert fetched.exit_code == 0, fetched.output
+    assert "support@shop.test: 2 new (2 stored)" in fetched.output
+    db.session.rollback()
+    [ticket] = db.session.scalars(select(Ticket)).all()
+    assert [m.subject for m in ticket.messages] == [
+        "Where is my parcel?",
+        "Re: Where is my parcel?",
+    ]
+    events = db.session.scalars(select(WebhookDelivery.event_type).order_by(WebhookDelivery.id))
+    assert events.all() == ["ticket.created", "message.created", "message.created"]

@@ -26,7 +26,6 @@ from helpdesk.models import (
     WebhookEndpoint,
     utcnow,
 )
-from helpdesk.web.api import schemas
 
 # Ticket event kinds that are a property changing, by the field the payload names.
 _PROPERTIES = {
@@ -93,10 +92,16 @@ def _subscribed(session: Session, type_: str) -> list[WebhookEndpoint]:
 
 
 def _ticket_json(ticket: Any) -> dict[str, Any]:
+    # The API's schemas load only once an endpoint subscribes: a command without the web layer
+    # (the mailbox fetch) starts without them.
+    from helpdesk.web.api import schemas
+
     return schemas.TicketSummary.model_validate(ticket).model_dump(mode="json", by_alias=True)
 
 
 def _message_json(message: Message) -> dict[str, Any]:
+    from helpdesk.web.api import schemas
+
     return schemas.Message.model_validate(message).model_dump(mode="json", by_alias=True)
 
 
