@@ -1,0 +1,535 @@
+"""The stage dashboard's daily figures, kept exact without writers ever waiting on each other.
+
+A ticket counts on the local day it was created (in the helpdesk's time zone), under its
+current stage, channel, source, team and assignee, when the reports count it at all (not merged
+into another, not spam, not deleted): one arrival, one each if it was reopened, had an SLA
+target, missed one; its satisfaction answer adds its score; its first-response and resolution
+seconds, when known, join the values the percentiles are taken from.
+
+How it stays exact and contention-free: a flush that changes what a ticket counts as inserts
+*delta rows* in its own transaction (``stage_deltas``): the ticket's old contribution with sign
+-1 and its new one with sign 1. Inserts only, so two transactions never wait on each other's
+rows (the previous attempt upserted shared "any team" rows and serialized intake). The worker
+folds the deltas into ``stage_rollups`` every few seconds (:func:`fold_due`), one folder at a
+time: it deletes the deltas it folds and rewrites the rows they touch in one transaction; it also
+writes the rows for any team and any assignee, which no request ever writes. A report reads
+the rollup rows and the deltas not yet folded in one statement, so it is exact at every moment.
+
+The contribution is one function, :func:`_entry`, used by the flush hook and :func:`rebuild`
+alike. Changes made with bulk SQL statements (imports, the benchmark's filler) or a change of
+``HELPDESK_TIMEZONE`` need ``helpdesk reports rebuild``. The backlog is "now": it is counted
+from the open tickets directly (helpdesk/reports/stage_load.py).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from flask import current_app
+from sqlalchemy import (
+    Connection,
+    Integer,
+    LargeBinary,
+    case,
+    cast,
+    delete,
+    event,
+    func,
+    insert,
+    null,
+    select,
+    tuple_,
+    union_all,
+)
+from sqlalchemy.orm import Session, attributes
+
+from helpdesk.extensions import db
+from helpdesk.models import StageDelta, StageRollup, Survey, Ticket
+from helpdesk.models.reports import ANY
+from helpdesk.tickets.queries import Trait, trait_condition
+
+# The ticket attributes its contribution depends on: a change to any of them may move it (a
+# relationship set on the object changes its column only during the flush).
+_WATCHED = (
+    "created_at",
+    "stage",
+    "channel",
+    "team_id",
+    "team",
+    "assignee_id",
+    "assignee",
+    "proactive",
+    "merged_into_id",
+    "merged_into",
+    "spam_at",
+    "deleted_at",
+    "reopen_count",
+    "first_response_due_at",
+    "resolution_due_at",
+    "first_response_breached_at",
+    "resolution_breached_at",
+    "first_response_seconds",
+    "resolution_seconds",
+)
+# The summed figures of a rollup row, in this order everywhere.
+COUNTS = ("arrivals", "reopened", "with_target", "breached", "csat_total", "csat_count")
+KEY = ("team_id", "assignee_id", "day", "stage", "channel", "proactive")
+VALUES = np.dtype("<i8")  # seconds, packed little-endian in the rollup rows
+_ROLLUPS = StageRollup.__table__
+_DELTAS = StageDelta.__table__
+_PENDING = "stage_rollups.pending"
+_BATCH = 5_000
+FOLD_BATCH = 20_000
+# pg_advisory_xact_lock's key for the one folder (or rebuild) at a time.
+_FOLD_LOCK = 0x57A6E
+
+
+class Entry(NamedTuple):
+    """What one ticket contributes, as a delta row holds it."""
+
+    day: date
+    stage: str
+    channel: str
+    proactive: bool
+    team_id: int | None
+    assignee_id: int | None
+    reopened: bool
+    with_target: bool
+    breached: bool
+    score: int | None
+    first_response_seconds: int | None
+    resolution_seconds: int | None
+
+
+class _Key(NamedTuple):
+    team_id: int
+    assignee_id: int
+    day: date
+    stage: str
+    channel: str
+    proactive: bool
+
+
+def _source_rows() -> Any:
+    """What a ticket's contribution is made of, one row per ticket, reported tickets only."""
+    return (
+        select(
+            Ticket.id,
+            Ticket.created_at,
+            Ticket.stage,
+            Ticket.channel,
+            Ticket.proactive,
+            Ticket.team_id,
+            Ticket.assignee_id,
+            Ticket.reopen_count > 0,
+            trait_condition(Trait.SLA_TARGET),
+            trait_condition(Trait.SLA_BREACH),
+            Survey.score,
+            Ticket.first_response_seconds,
+            Ticket.resolution_seconds,
+        )
+        .outerjoin(Survey, Survey.ticket_id == Ticket.id)
+        .where(trait_condition(Trait.REPORTED))
+    )
+
+
+def _entry(row: Any, zone: ZoneInfo) -> Entry:
+    """One ticket's contribution from its source row."""
+    (_, created_at, stage, channel, proactive, team_id, assignee_id, *figures) = row
+    reopened, target, breach, score, first_response, resolution = figures
+    return Entry(
+        created_at.astimezone(zone).date(),
+        str(stage),
+        str(channel),
+        bool(proactive),
+        team_id,
+        assignee_id,
+        bool(reopened),
+        bool(target),
+        bool(breach),
+        score,
+        first_response,
+        resolution,
+    )
+
+
+def _scopes(team_id: int | None, assignee_id: int | None) -> Iterator[tuple[int, int]]:
+    """The (team, assignee) rows a ticket counts in: its own and those for any of either."""
+    yield ANY, ANY
+    if assignee_id:
+        yield ANY, assignee_id
+    if team_id:
+        yield team_id, ANY
+        if assignee_id:
+            yield team_id, assignee_id
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["HELPDESK_TIMEZONE"])
+
+
+# --- deltas, in the transaction of every change -------------------------------------------
+
+
+def _read(connection: Connection, ticket_ids: Iterable[int], *, lock: bool) -> dict[int, Entry]:
+    ids = sorted(set(ticket_ids))
+    if not ids:
+        return {}
+    query = _source_rows().where(Ticket.id.in_(ids))
+    if lock:
+        # A concurrent writer of the same ticket waits here until this transaction ends (it
+        # would anyway, to update the ticket), so what is taken back is what the row holds.
+        query = query.with_for_update(of=Ticket)
+    zone = _zone()
+    return {row[0]: _entry(row, zone) for row in connection.execute(query)}
+
+
+class _Pending:
+    """The tickets one flush changes, and what they contributed before it."""
+
+    def __init__(self, new_tickets: list[Ticket], ticket_ids: set[int]) -> None:
+        self.new_tickets = new_tickets
+        self.ticket_ids = ticket_ids
+        self.before: dict[int, Entry] = {}
+
+
+def _changed(obj: object, name: str) -> bool:
+    # Never loads anything: a value set on the object shows as added whether or not the old
+    # one was loaded (the old contribution is read from the row, locked, anyway).
+    return bool(attributes.get_history(obj, name, attributes.PASSIVE_NO_INITIALIZE).added)
+
+
+def _changed_ticket_ids(session: Session) -> set[int]:
+    found = set()
+    for obj in session.dirty:
+        if isinstance(obj, Ticket) and any(_changed(obj, name) for name in _WATCHED):
+            found.add(obj.id)
+        elif isinstance(obj, Survey) and _changed(obj, "score"):
+            found.add(obj.ticket_id)
+    for obj in session.new:
+        if isinstance(obj, Survey) and obj.score is not None:
+            found.add(obj.ticket_id if obj.ticket_id is not None else obj.ticket.id)
+    for obj in session.deleted:
+        if isinstance(obj, Ticket | Survey):
+            found.add(obj.id if isinstance(obj, Ticket) else obj.ticket_id)
+    found.discard(None)
+    return found
+
+
+@event.listens_for(Session, "before_flush")
+def _read_before(session: Session, flush_context: Any, instances: Any) -> None:
+    session.info.pop(_PENDING, None)
+    pending = _Pending(
+        [obj for obj in session.new if isinstance(obj, Ticket)], _changed_ticket_ids(session)
+    )
+    if not (pending.new_tickets or pending.ticket_ids):
+        return
+    pending.before = _read(session.connection(), pending.ticket_ids, lock=True)
+    session.info[_PENDING] = pending
+
+
+@event.listens_for(Session, "after_flush")
+def _insert_deltas(session: Session, flush_context: Any) -> None:
+    pending: _Pending | None = session.info.pop(_PENDING, None)
+    if pending is None:
+        return
+    ids = pending.ticket_ids | {ticket.id for ticket in pending.new_tickets}
+    after = _read(session.connection(), ids, lock=False)
+    rows = []
+    for ticket_id in sorted(ids):
+        old, new = pending.before.get(ticket_id), after.get(ticket_id)
+        if old == new:
+            continue
+        if old is not None:
+            rows.append({"sign": -1, **old._asdict()})
+        if new is not None:
+            rows.append({"sign": 1, **new._asdict()})
+    if rows:
+        session.connection().execute(insert(_DELTAS), rows)
+
+
+# --- folding ---------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Change:
+    """What a batch of deltas does to one rollup row."""
+
+    counts: list[int] = field(default_factory=lambda: [0] * len(COUNTS))
+    added: tuple[list[int], list[int]] = field(default_factory=lambda: ([], []))
+    removed: tuple[list[int], list[int]] = field(default_factory=lambda: ([], []))
+
+    def take(self, sign: int, entry: Entry) -> None:
+        """Add (sign 1) or take back (sign -1) one ticket's contribution."""
+        scored = entry.score is not None
+        figures = (1, entry.reopened, entry.with_target, entry.breached, entry.score or 0, scored)
+        for n, value in enumerate(figures):
+            self.counts[n] += sign * int(value)
+        values = self.added if sign > 0 else self.removed
+        for n, seconds in enumerate((entry.first_response_seconds, entry.resolution_seconds)):
+            if seconds is not None:
+                values[n].append(seconds)
+
+
+def _changes(signed: Iterable[tuple[int, Entry]]) -> dict[_Key, _Change]:
+    found: dict[_Key, _Change] = defaultdict(_Change)
+    for sign, entry in signed:
+        for team, assignee in _scopes(entry.team_id, entry.assignee_id):
+            key = _Key(team, assignee, entry.day, entry.stage, entry.channel, entry.proactive)
+            found[key].take(sign, entry)
+    return found
+
+
+def _array(values: list[int]) -> np.ndarray:
+    return np.asarray(values, dtype=VALUES)
+
+
+def unpack(packed: bytes | None) -> np.ndarray:
+    """The seconds a rollup row holds."""
+    return np.frombuffer(packed or b"", dtype=VALUES)
+
+
+def without(values: np.ndarray, removed: list[int] | np.ndarray) -> np.ndarray:
+    """``values`` less ``removed``, as multisets (sorted when anything was removed)."""
+    if not len(removed):
+        return values
+    values = np.sort(values)
+    removed = np.sort(np.asarray(removed, dtype=VALUES))
+    _, first, repeats = np.unique(removed, return_index=True, return_counts=True)
+    # The n-th copy of a value removes the n-th occurrence of it.
+    positions = (
+        np.searchsorted(values, removed) + np.arange(len(removed)) - np.repeat(first, repeats)
+    )
+    if len(values) <= positions.max() or np.any(values[positions] != removed):
+        raise ValueError("stage rollups: a value taken back was never added (rebuild them)")
+    return np.delete(values, positions)
+
+
+def _lock(connection: Connection) -> None:
+    """One folder or rebuild at a time (on SQLite, the first write takes the database's lock)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(select(func.pg_advisory_xact_lock(_FOLD_LOCK)))
+
+
+def fold(connection: Connection, batch: int = FOLD_BATCH) -> int:
+    """Fold up to ``batch`` of the oldest deltas into the rollup rows; returns how many."""
+    _lock(connection)
+    oldest = select(_DELTAS.c.id).order_by(_DELTAS.c.id).limit(batch).scalar_subquery()
+    # Exactly the rows deleted are folded, whatever commits meanwhile.
+    taken = connection.execute(
+        delete(_DELTAS)
+        .where(_DELTAS.c.id.in_(oldest))
+        .returning(*(_DELTAS.c[name] for name in ("sign", *Entry._fields)))
+    ).all()
+    if taken:
+        _apply(connection, _changes((row[0], Entry(*row[1:])) for row in taken))
+    return len(taken)
+
+
+def _apply(connection: Connection, changes: dict[_Key, _Change], *, empty: bool = False) -> None:
+    """Rewrite the rollup rows the changes touch (only the folder writes them); ``empty``: the
+    table is known to be empty (a rebuild), so nothing is read or deleted first."""
+    keys = sorted(changes)
+    current: dict[_Key, Any] = {}
+    key_columns = tuple_(*(_ROLLUPS.c[name] for name in KEY))
+    for start in range(0, 0 if empty else len(keys), 500):
+        chunk = keys[start : start + 500]
+        for row in connection.execute(select(_ROLLUPS).where(key_columns.in_(chunk))):
+            stage, channel = str(row.stage), str(row.channel)
+            current[_Key(row.team_id, row.assignee_id, row.day, stage, channel, row.proactive)] = (
+                row
+            )
+        connection.execute(delete(_ROLLUPS).where(key_columns.in_(chunk)))
+    rows = []
+    for key in keys:
+        change, old = changes[key], current.get(key)
+        counts = [
+            change.counts[n] + (getattr(old, name) if old else 0) for n, name in enumerate(COUNTS)
+        ]
+        if not counts[0]:
+            continue  # no ticket counts here any more
+        packed = [
+            np.sort(
+                without(
+                    np.concatenate(
+                        (unpack(getattr(old, name) if old else None), _array(change.added[n]))
+                    ),
+                    change.removed[n],
+                )
+            ).tobytes()
+            for n, name in enumerate(("first_responses", "resolutions"))
+        ]
+        rows.append(
+            {
+                **key._asdict(),
+                **dict(zip(COUNTS, counts, strict=True)),
+                "first_responses": packed[0],
+                "resolutions": packed[1],
+            }
+        )
+    for start in range(0, len(rows), _BATCH):
+        connection.execute(insert(_ROLLUPS), rows[start : start + _BATCH])
+
+
+def fold_due() -> int:
+    """The worker's job: fold every delta waiting, a batch per transaction; returns how many."""
+    total = 0
+    while True:
+        folded = fold(db.session.connection())
+        db.session.commit()
+        total += folded
+        if folded < FOLD_BATCH:
+            return total
+
+
+def rebuild(connection: Connection, timezone: str) -> int:
+    """Count every ticket again, on its local day in ``timezone`` (after an import or a
+    time-zone change); returns how many rollup rows there are."""
+    _lock(connection)
+    connection.execute(delete(_DELTAS))
+    connection.execute(delete(_ROLLUPS))
+    zone = ZoneInfo(timezone)
+    rows = connection.execute(_source_rows().execution_options(yield_per=_BATCH))
+    changes = _changes((1, _entry(row, zone)) for row in rows)
+    _apply(connection, changes, empty=True)
+    return len(changes)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+class Narrowing(NamedTuple):
+    """The local days and filters of a report, as the rollups read them."""
+
+    first_day: date
+    last_day: date
+    channel: str | None = None
+    agent_id: int | None = None
+    team_id: int | None = None
+    proactive: bool | None = None
+
+
+@dataclass(slots=True)
+class Figures:
+    """One stage on one channel: its summed counts and the seconds behind its percentiles."""
+
+    counts: list[int] = field(default_factory=lambda: [0] * len(COUNTS))
+    proactive_arrivals: int = 0
+    # First-response and resolution seconds: arrays to join, and single values added/taken back.
+    packed: tuple[list[np.ndarray], list[np.ndarray]] = field(default_factory=lambda: ([], []))
+    added: tuple[list[int], list[int]] = field(default_factory=lambda: ([], []))
+    removed: tuple[list[int], list[int]] = field(default_factory=lambda: ([], []))
+
+    def seconds(self, n: int) -> np.ndarray:
+        """First-response (n 0) or resolution (n 1) seconds of the tickets counted here."""
+        joined = np.concatenate((*self.packed[n], _array(self.added[n])))
+        return without(joined, self.removed[n])
+
+
+def _rollup_part(narrowing: Narrowing) -> Any:
+    columns = _ROLLUPS.c
+    found = [
+        columns.team_id == (narrowing.team_id or ANY),
+        columns.assignee_id == (narrowing.agent_id or ANY),
+        columns.day >= narrowing.first_day,
+        columns.day <= narrowing.last_day,
+    ]
+    return columns, found
+
+
+def _delta_part(narrowing: Narrowing) -> Any:
+    columns = _DELTAS.c
+    found = [columns.day >= narrowing.first_day, columns.day <= narrowing.last_day]
+    if narrowing.team_id:
+        found.append(columns.team_id == narrowing.team_id)
+    if narrowing.agent_id:
+        found.append(columns.assignee_id == narrowing.agent_id)
+    return columns, found
+
+
+def _narrowed(columns: Any, found: list, narrowing: Narrowing) -> list:
+    if narrowing.channel:
+        found.append(columns.channel == narrowing.channel)
+    if narrowing.proactive is not None:
+        found.append(columns.proactive.is_(narrowing.proactive))
+    return found
+
+
+def figures(narrowing: Narrowing) -> dict[tuple[str, str], Figures]:
+    """The figures of every stage and channel with tickets, from the rollup rows and the
+    deltas not yet folded, read in one statement (one snapshot, whatever the folder does)."""
+    rollup, where = _rollup_part(narrowing)
+    delta, delta_where = _delta_part(narrowing)
+
+    def signed(condition: Any, value: Any = None) -> Any:
+        return case((condition, delta.sign if value is None else delta.sign * value), else_=0)
+
+    no_seconds = cast(null(), Integer)
+    no_values = cast(null(), LargeBinary)
+    scored = delta.score.is_not(None)
+    query = union_all(
+        select(
+            rollup.stage,
+            rollup.channel,
+            rollup.proactive,
+            *(rollup[name] for name in COUNTS),
+            rollup.first_responses,
+            rollup.resolutions,
+            no_seconds,
+            no_seconds,
+        ).where(*_narrowed(rollup, where, narrowing)),
+        select(
+            delta.stage,
+            delta.channel,
+            delta.proactive,
+            delta.sign,
+            signed(delta.reopened),
+            signed(delta.with_target),
+            signed(delta.breached),
+            signed(scored, delta.score),
+            signed(scored),
+            no_values,
+            no_values,
+            delta.first_response_seconds,
+            delta.resolution_seconds,
+        ).where(*_narrowed(delta, delta_where, narrowing)),
+    )
+    found: dict[tuple[str, str], Figures] = defaultdict(Figures)
+    for row in db.session.connection().execute(query):
+        stage, channel, proactive = row[:3]
+        counts = row[3 : 3 + len(COUNTS)]
+        first_responses, resolutions, *seconds = row[3 + len(COUNTS) :]
+        cell = found[(str(stage), str(channel))]
+        for n, value in enumerate(counts):
+            cell.counts[n] += value
+        if proactive:
+            cell.proactive_arrivals += counts[0]
+        for n, packed in enumerate((first_responses, resolutions)):
+            if packed:
+                cell.packed[n].append(unpack(packed))
+        for n, value in enumerate(seconds):
+            if value is not None:
+                (cell.added if counts[0] > 0 else cell.removed)[n].append(value)
+    return found
+
+
+def arrivals_per_day(narrowing: Narrowing) -> dict[tuple[date, str], int]:
+    """Tickets created on each local day, by stage (those with none left out)."""
+    rollup, where = _rollup_part(narrowing)
+    delta, delta_where = _delta_part(narrowing)
+    rows = union_all(
+        select(rollup.day, rollup.stage, rollup.arrivals.label("n")).where(
+            *_narrowed(rollup, where, narrowing)
+        ),
+        select(delta.day, delta.stage, delta.sign).where(*_narrowed(delta, delta_where, narrowing)),
+    ).subquery()
+    counted = db.session.connection().execute(
+        select(rows.c.day, rows.c.stage, func.sum(rows.c.n)).group_by(rows.c.day, rows.c.stage)
+    )
+    return {(day, str(stage)): count for day, stage, count in counted if count}
