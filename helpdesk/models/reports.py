@@ -39,13 +39,13 @@ class StageDelta(db.Model):
 
 
 class StageRollup(db.Model):
-    """The tickets created on one local day with one stage, channel, source, team and assignee,
-    as the stage dashboard counts them, with their first-response and resolution seconds (each
-    a sorted packed array of int64, so percentiles stay exact to the second).
+    """Every ticket created on one local day, in one team and with one assignee, as the stage
+    dashboard counts them: per stage, channel and source, the counts and the first-response and
+    resolution seconds, packed into one blob (layout in helpdesk/reports/rollups.py), so a
+    year's report reads 365 rows and its percentiles stay exact to the second.
 
     Besides the row of its own team and assignee, each ticket counts in the rows where either
-    or both are ``ANY``, so a report with no agent or team filter reads a few dozen rows a day.
-    Only the folder and the rebuild write here, one at a time.
+    or both are ``ANY``. Only the folder and the rebuild write here, one at a time.
     """
 
     __tablename__ = "stage_rollups"
@@ -53,14 +53,4 @@ class StageRollup(db.Model):
     team_id: Mapped[int] = mapped_column(primary_key=True)
     assignee_id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
-    stage: Mapped[Stage] = mapped_column(enum_column(Stage), primary_key=True)
-    channel: Mapped[Channel] = mapped_column(enum_column(Channel), primary_key=True)
-    proactive: Mapped[bool] = mapped_column(primary_key=True)
-    arrivals: Mapped[int] = mapped_column(default=0)
-    reopened: Mapped[int] = mapped_column(default=0)
-    with_target: Mapped[int] = mapped_column(default=0)
-    breached: Mapped[int] = mapped_column(default=0)
-    csat_total: Mapped[int] = mapped_column(default=0)
-    csat_count: Mapped[int] = mapped_column(default=0)
-    first_responses: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
-    resolutions: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+    packed: Mapped[bytes] = mapped_column(LargeBinary)

@@ -406,7 +406,7 @@ def _from_rollups(load: StageLoad) -> Seconds:
         cell.arrivals, cell.reopened, cell.with_target, cell.breached = found.counts[:4]
         cell.csat_total, cell.csat_count = found.counts[4:]
         cell.proactive_arrivals = found.proactive_arrivals
-        seconds[key] = (found.seconds(0), found.seconds(1))
+        seconds[key] = (found.first_responses, found.resolutions)
     return seconds
 
 

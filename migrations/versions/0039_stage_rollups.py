@@ -5,9 +5,10 @@ Revises: 0038_status_words
 Create Date: 2026-12-07 11:30:00
 
 Every change to what a ticket counts as inserts delta rows (never updates a shared row, so
-concurrent writers never wait on each other); the worker folds them into ``stage_rollups``,
-which also hold each row's first-response and resolution seconds packed, for exact percentiles
-(see helpdesk/reports/rollups.py). Existing tickets are counted now.
+concurrent writers never wait on each other); the worker folds them into ``stage_rollups``:
+one row per local day, team and assignee packing each stage's, channel's and source's counts
+and first-response and resolution seconds, for exact percentiles (see
+helpdesk/reports/rollups.py). Existing tickets are counted now.
 """
 
 import sqlalchemy as sa
@@ -47,24 +48,11 @@ def upgrade():
         sa.Column("team_id", sa.Integer(), nullable=False),
         sa.Column("assignee_id", sa.Integer(), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("stage", sa.String(length=11), nullable=False),
-        sa.Column("channel", sa.String(length=5), nullable=False),
-        sa.Column("proactive", sa.Boolean(), nullable=False),
-        sa.Column("arrivals", sa.Integer(), nullable=False),
-        sa.Column("reopened", sa.Integer(), nullable=False),
-        sa.Column("with_target", sa.Integer(), nullable=False),
-        sa.Column("breached", sa.Integer(), nullable=False),
-        sa.Column("csat_total", sa.Integer(), nullable=False),
-        sa.Column("csat_count", sa.Integer(), nullable=False),
-        sa.Column("first_responses", sa.LargeBinary(), nullable=False),
-        sa.Column("resolutions", sa.LargeBinary(), nullable=False),
+        sa.Column("packed", sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint(
             "team_id",
             "assignee_id",
             "day",
-            "stage",
-            "channel",
-            "proactive",
             name=op.f("pk_stage_rollups"),
         ),
     )
