@@ -13,7 +13,8 @@ rows (the previous attempt upserted shared "any team" rows and serialized intake
 folds the deltas into ``stage_rollups`` every few seconds (:func:`fold_due`), one folder at a
 time: it deletes the deltas it folds and rewrites the rows they touch in one transaction; it also
 writes the rows for any team and any assignee, which no request ever writes. A report reads
-the rollup rows and the deltas not yet folded in one statement, so it is exact at every moment.
+the rollup rows and the deltas not yet folded in one statement, so it is exact at every moment
+(helpdesk/reports/rollup_reads.py).
 
 The contribution is one function, :func:`_entry`, used by the flush hook and :func:`rebuild`
 alike. Changes made with bulk SQL statements (imports, the benchmark's filler) or a change of
@@ -35,19 +36,12 @@ import numpy as np
 from flask import current_app
 from sqlalchemy import (
     Connection,
-    Integer,
-    LargeBinary,
-    String,
-    cast,
     delete,
     event,
     func,
     insert,
-    null,
     select,
     tuple_,
-    type_coerce,
-    union_all,
 )
 from sqlalchemy.orm import Session, attributes
 
@@ -267,24 +261,24 @@ COMBOS = tuple(
     for channel in Channel
     for proactive in (False, True)
 )
-_COMBO = {combo: n for n, combo in enumerate(COMBOS)}
-_FIELDS = len(COUNTS) + 2  # the counts, then how many seconds of each kind
-_HEADER = 1 + len(COMBOS) * _FIELDS  # int64s before the seconds
+COMBO_INDEX = {combo: n for n, combo in enumerate(COMBOS)}
+FIELDS = len(COUNTS) + 2  # the counts, then how many seconds of each kind
+HEADER = 1 + len(COMBOS) * FIELDS  # int64s before the seconds
 
 
 @dataclass(slots=True)
 class _Day:
     """One rollup row unpacked: per combination its counts and its seconds of both kinds."""
 
-    header: np.ndarray  # len(COMBOS) × _FIELDS
+    header: np.ndarray  # len(COMBOS) × FIELDS
     seconds: tuple[list[np.ndarray], list[np.ndarray]]
 
 
 def _unpack(packed: bytes | None) -> _Day:
     if not packed:
         empty = [np.empty(0, dtype=VALUES)] * len(COMBOS)
-        return _Day(np.zeros((len(COMBOS), _FIELDS), dtype=VALUES), (list(empty), list(empty)))
-    header, first_responses, resolutions = _split(packed)
+        return _Day(np.zeros((len(COMBOS), FIELDS), dtype=VALUES), (list(empty), list(empty)))
+    header, first_responses, resolutions = split_packed(packed)
     return _Day(
         header.copy(),
         tuple(  # type: ignore[arg-type]
@@ -294,14 +288,14 @@ def _unpack(packed: bytes | None) -> _Day:
     )
 
 
-def _split(packed: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def split_packed(packed: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A packed row's header and its two runs of seconds, without copying."""
     numbers = np.frombuffer(packed, dtype=VALUES)
     if numbers[0] != len(COMBOS):
         raise ValueError("stage rollups were packed for other stages (run: reports rebuild)")
-    header = numbers[1:_HEADER].reshape(len(COMBOS), _FIELDS)
-    middle = _HEADER + int(header[:, len(COUNTS)].sum())
-    return header, numbers[_HEADER:middle], numbers[middle:]
+    header = numbers[1:HEADER].reshape(len(COMBOS), FIELDS)
+    middle = HEADER + int(header[:, len(COUNTS)].sum())
+    return header, numbers[HEADER:middle], numbers[middle:]
 
 
 def _pack(day: _Day) -> bytes:
@@ -314,7 +308,7 @@ def _pack(day: _Day) -> bytes:
 # --- folding ---------------------------------------------------------------------------------
 
 
-class _Change:
+class Change:
     """What a batch of deltas does to one rollup row, per combination."""
 
     __slots__ = ("added", "counts", "removed")
@@ -326,7 +320,7 @@ class _Change:
 
     def take(self, sign: int, entry: Entry) -> None:
         """Add (sign 1) or take back (sign -1) one ticket's contribution."""
-        combo = _COMBO[(entry.stage, entry.channel, entry.proactive)]
+        combo = COMBO_INDEX[(entry.stage, entry.channel, entry.proactive)]
         scored = entry.score is not None
         figures = (1, entry.reopened, entry.with_target, entry.breached, entry.score or 0, scored)
         self.counts[combo] += [sign * int(value) for value in figures]
@@ -344,20 +338,20 @@ class _Change:
             for n in range(2):
                 added = self.added[combo][n] if combo in self.added else []
                 removed = self.removed[combo][n] if combo in self.removed else []
-                joined = np.concatenate((day.seconds[n][combo], _array(added)))
+                joined = np.concatenate((day.seconds[n][combo], as_values(added)))
                 day.seconds[n][combo] = np.sort(without(joined, removed))
         return day
 
 
-def _changes(signed: Iterable[tuple[int, Entry]]) -> dict[_Key, _Change]:
-    found: dict[_Key, _Change] = defaultdict(_Change)
+def _changes(signed: Iterable[tuple[int, Entry]]) -> dict[_Key, Change]:
+    found: dict[_Key, Change] = defaultdict(Change)
     for sign, entry in signed:
         for team, assignee in _scopes(entry.team_id, entry.assignee_id):
             found[_Key(team, assignee, entry.day)].take(sign, entry)
     return found
 
 
-def _array(values: list[int]) -> np.ndarray:
+def as_values(values: list[int]) -> np.ndarray:
     return np.asarray(values, dtype=VALUES)
 
 
@@ -385,6 +379,8 @@ def _lock(connection: Connection) -> None:
 
 def fold(connection: Connection, batch: int = FOLD_BATCH) -> int:
     """Fold up to ``batch`` of the oldest deltas into the rollup rows; returns how many."""
+    if connection.scalar(select(_DELTAS.c.id).limit(1)) is None:
+        return 0  # nothing to do: no lock taken (on SQLite, no write lock every few seconds)
     _lock(connection)
     oldest = select(_DELTAS.c.id).order_by(_DELTAS.c.id).limit(batch).scalar_subquery()
     # Exactly the rows deleted are folded, whatever commits meanwhile.
@@ -399,7 +395,7 @@ def fold(connection: Connection, batch: int = FOLD_BATCH) -> int:
     return len(taken)
 
 
-def _apply(connection: Connection, changes: dict[_Key, _Change], *, empty: bool = False) -> None:
+def _apply(connection: Connection, changes: dict[_Key, Change], *, empty: bool = False) -> None:
     """Rewrite the rollup rows the changes touch (only the folder writes them); ``empty``: the
     table is known to be empty (a rebuild), so nothing is read or deleted first."""
     keys = sorted(changes)
@@ -449,158 +445,3 @@ def rebuild(connection: Connection, timezone: str) -> int:
         _apply(connection, changes, empty=True)
         written += len(changes)
     return written
-
-
-# --- reading ---------------------------------------------------------------------------------
-
-
-class Narrowing(NamedTuple):
-    """The local days and filters of a report, as the rollups read them."""
-
-    first_day: date
-    last_day: date
-    channel: str | None = None
-    agent_id: int | None = None
-    team_id: int | None = None
-    proactive: bool | None = None
-
-    def combos(self) -> np.ndarray:
-        """Whether each combination of stage, channel and source is counted."""
-        return np.array(
-            [
-                self.channel in (None, channel) and self.proactive in (None, proactive)
-                for _, channel, proactive in COMBOS
-            ]
-        )
-
-
-@dataclass(slots=True)
-class Figures:
-    """One stage on one channel: its summed counts and the seconds behind its percentiles."""
-
-    counts: list[int]
-    proactive_arrivals: int
-    first_responses: np.ndarray
-    resolutions: np.ndarray
-
-
-def _rows(narrowing: Narrowing, packed: Any) -> Any:
-    """The rollup rows of the range (``packed``: what of them to read) and the deltas not yet
-    folded, in one statement: one snapshot, whatever the folder commits meanwhile."""
-    rollup, delta = _ROLLUPS.c, _DELTAS.c
-    delta_where = [delta.day >= narrowing.first_day, delta.day <= narrowing.last_day]
-    if narrowing.team_id:
-        delta_where.append(delta.team_id == narrowing.team_id)
-    if narrowing.agent_id:
-        delta_where.append(delta.assignee_id == narrowing.agent_id)
-    if narrowing.channel:
-        delta_where.append(delta.channel == narrowing.channel)
-    if narrowing.proactive is not None:
-        delta_where.append(delta.proactive.is_(narrowing.proactive))
-    no_number = cast(null(), Integer)
-    return db.session.connection().execute(
-        union_all(
-            select(
-                rollup.day,
-                packed,
-                *(cast(null(), String) for _ in range(2)),
-                *(no_number for _ in range(8)),
-            ).where(
-                rollup.team_id == (narrowing.team_id or ANY),
-                rollup.assignee_id == (narrowing.agent_id or ANY),
-                rollup.day >= narrowing.first_day,
-                rollup.day <= narrowing.last_day,
-            ),
-            select(
-                delta.day,
-                cast(null(), LargeBinary),
-                type_coerce(delta.stage, String),
-                type_coerce(delta.channel, String),
-                # Flags as numbers: PostgreSQL unites a column's types only when they agree.
-                *(
-                    cast(flag, Integer)
-                    for flag in (delta.proactive, delta.sign, delta.reopened, delta.with_target)
-                ),
-                cast(delta.breached, Integer),
-                delta.score,
-                delta.first_response_seconds,
-                delta.resolution_seconds,
-            ).where(*delta_where),
-        )
-    )
-
-
-def figures(narrowing: Narrowing) -> dict[tuple[str, str], Figures]:
-    """The figures of every stage and channel with tickets in the range."""
-    headers, seconds = [], ([], [])
-    counts = np.zeros((len(COMBOS), len(COUNTS)), dtype=VALUES)
-    change = _Change()
-    for row in _rows(narrowing, _ROLLUPS.c.packed):
-        if row[1] is not None:
-            header, *values = _split(row[1])
-            headers.append(header)
-            for n in range(2):
-                seconds[n].append(values[n])
-        else:
-            stage, channel, proactive, sign, *rest = row[2:]
-            entry = Entry(
-                row[0], stage, channel, bool(proactive), None, None, *map(bool, rest[:3]), *rest[3:]
-            )
-            change.take(sign, entry)
-    stacked = np.stack(headers) if headers else np.zeros((0, len(COMBOS), _FIELDS), dtype=VALUES)
-    counts = stacked[:, :, : len(COUNTS)].sum(axis=0) + change.counts
-    per_combo = [_by_combo(stacked, seconds[n], n, change) for n in range(2)]
-    counted = narrowing.combos()
-    found = {}
-    for stage in Stage:
-        for channel in Channel:
-            combos = [
-                _COMBO[(stage.value, channel.value, proactive)]
-                for proactive in (False, True)
-                if counted[_COMBO[(stage.value, channel.value, proactive)]]
-            ]
-            summed = counts[combos].sum(axis=0)
-            if not summed[0]:
-                continue
-            found[(stage.value, channel.value)] = Figures(
-                [int(value) for value in summed],
-                sum(int(counts[combo][0]) for combo in combos if COMBOS[combo][2]),
-                *(np.concatenate([per_combo[n][combo] for combo in combos]) for n in range(2)),
-            )
-    return found
-
-
-def _by_combo(headers: np.ndarray, runs: list[np.ndarray], n: int, change: _Change) -> list:
-    """Each combination's seconds of kind ``n`` over every row, with the deltas applied."""
-    joined = np.concatenate(runs) if runs else np.empty(0, dtype=VALUES)
-    lengths = headers[:, :, len(COUNTS) + n]
-    # Each row's runs are in combination order: a stable sort by combination gathers them.
-    combo_of = np.repeat(
-        np.tile(np.arange(len(COMBOS), dtype=np.int16), len(headers)), lengths.ravel()
-    )
-    ordered = joined[np.argsort(combo_of, kind="stable")]
-    found = np.split(ordered, np.cumsum(lengths.sum(axis=0))[:-1])
-    for combo in set(change.added) | set(change.removed):
-        added = change.added[combo][n] if combo in change.added else []
-        removed = change.removed[combo][n] if combo in change.removed else []
-        found[combo] = without(np.concatenate((found[combo], _array(added))), removed)
-    return found
-
-
-def arrivals_per_day(narrowing: Narrowing) -> dict[tuple[date, str], int]:
-    """Tickets created on each local day, by stage (those with none left out)."""
-    counted = narrowing.combos()
-    found: dict[tuple[date, str], int] = defaultdict(int)
-    # Only the header of each row is read: the counts, not the seconds.
-    for row in _rows(narrowing, func.substr(_ROLLUPS.c.packed, 1, _HEADER * VALUES.itemsize)):
-        if row[1] is not None:
-            numbers = np.frombuffer(row[1], dtype=VALUES)
-            arrivals = numbers[1:_HEADER].reshape(len(COMBOS), _FIELDS)[:, 0] * counted
-            for stage, count in zip(
-                Stage, arrivals.reshape(len(Stage), -1).sum(axis=1), strict=True
-            ):
-                if count:
-                    found[(row[0], stage.value)] += int(count)
-        else:
-            found[(row[0], row[2])] += row[5]
-    return {key: count for key, count in found.items() if count}

@@ -6,6 +6,8 @@ whatever the range. Times are calendar seconds; percentiles are by nearest rank 
 rank ceil(p × n) of the sorted values), so SQLite and PostgreSQL give the same answer. Every
 figure is backed by a queue filter (``drill_down``) that lists exactly the tickets behind it.
 Each range is compared with the previous period: as many days, just before it (``compare``).
+The table and arrivals per day are read from the daily rollups (helpdesk/reports/rollups.py);
+the same figures counted from the tickets are in helpdesk/reports/stage_direct.py.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from sqlalchemy import ColumnElement, case, func, select
 from channels.base import Channel
 from helpdesk.extensions import db
 from helpdesk.models import Stage, Ticket, TicketStatus, utcnow
-from helpdesk.reports import rollups
+from helpdesk.reports import rollup_reads
 from helpdesk.reports.sql import unindexed
 from helpdesk.tickets.bins import Bin, bin_condition
 from helpdesk.tickets.queries import (
@@ -180,11 +182,11 @@ class ReportRange:
             found.append(trait_condition(Trait(self.source.value)))
         return found
 
-    def narrowed(self) -> rollups.Narrowing:
+    def narrowed(self) -> rollup_reads.Narrowing:
         """The days and filters as the rollups read them."""
         proactive = None if self.source is None else self.source == Source.PROACTIVE
         channel = self.channel.value if self.channel else None
-        return rollups.Narrowing(
+        return rollup_reads.Narrowing(
             self.first_day, self.last_day, channel, self.agent_id, self.team_id, proactive
         )
 
@@ -400,7 +402,7 @@ def _unordered(*columns: ColumnElement) -> list[ColumnElement]:
 
 def _from_rollups(load: StageLoad) -> Seconds:
     seconds: Seconds = {}
-    for (stage, channel), found in rollups.figures(load.range.narrowed()).items():
+    for (stage, channel), found in rollup_reads.figures(load.range.narrowed()).items():
         key = (Stage(stage), Channel(channel))
         cell = load.cell(*key)
         cell.arrivals, cell.reopened, cell.with_target, cell.breached = found.counts[:4]
@@ -455,7 +457,7 @@ def nearest_rank(values: np.ndarray, *percents: int) -> list[int | None]:
 def arrivals_per_day(report: ReportRange) -> dict[date, dict[Stage, int]]:
     """Tickets created on each local day of the range, by stage; days without any included."""
     found: dict[date, dict[Stage, int]] = {day: {} for day in report.days}
-    for (day, stage), count in rollups.arrivals_per_day(report.narrowed()).items():
+    for (day, stage), count in rollup_reads.arrivals_per_day(report.narrowed()).items():
         found[day][Stage(stage)] = count
     return found
 
