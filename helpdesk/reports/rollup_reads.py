@@ -35,9 +35,9 @@ from helpdesk.reports.rollups import (
     VALUES,
     Change,
     Entry,
-    as_values,
+    pack_day,
     split_packed,
-    without,
+    unpack_day,
 )
 
 
@@ -119,23 +119,32 @@ def _rows(narrowing: Narrowing, packed: Any) -> Any:
 
 def figures(narrowing: Narrowing) -> dict[tuple[str, str], Figures]:
     """The figures of every stage and channel with tickets in the range."""
-    headers, seconds = [], ([], [])
-    change = Change()
+    packed: dict[date, bytes] = {}
+    changes: dict[date, Change] = defaultdict(Change)
     for row in _rows(narrowing, StageRollup.__table__.c.packed):
         if row[1] is not None:
-            header, *values = split_packed(row[1])
-            headers.append(header)
-            for n in range(2):
-                seconds[n].append(values[n])
+            packed[row[0]] = row[1]
         else:
             stage, channel, proactive, sign, *rest = row[2:]
             entry = Entry(
                 row[0], stage, channel, bool(proactive), None, None, *map(bool, rest[:3]), *rest[3:]
             )
-            change.take(sign, entry)
-    stacked = np.stack(headers) if headers else np.zeros((0, len(COMBOS), FIELDS), dtype=VALUES)
-    counts = stacked[:, :, : len(COUNTS)].sum(axis=0) + change.counts
-    per_combo = [_by_combo(stacked, seconds[n], n, change) for n in range(2)]
+            changes[row[0]].take(sign, entry)
+    # The deltas not yet folded change their own day's row only: a few small rows to redo.
+    for day, change in changes.items():
+        applied = change.applied(unpack_day(packed.get(day)))
+        if applied is None:
+            packed.pop(day, None)
+        else:
+            packed[day] = pack_day(applied)
+    parts = [split_packed(blob) for blob in packed.values()]
+    headers = (
+        np.stack([header for header, _, _ in parts])
+        if parts
+        else np.zeros((0, len(COMBOS), FIELDS), dtype=VALUES)
+    )
+    counts = headers[:, :, : len(COUNTS)].sum(axis=0)
+    per_combo = [_by_combo(headers, [part[1 + n] for part in parts], n) for n in range(2)]
     counted = narrowing.combos()
     found = {}
     for stage in Stage:
@@ -156,8 +165,8 @@ def figures(narrowing: Narrowing) -> dict[tuple[str, str], Figures]:
     return found
 
 
-def _by_combo(headers: np.ndarray, runs: list[np.ndarray], n: int, change: Change) -> list:
-    """Each combination's seconds of kind ``n`` over every row, with the deltas applied."""
+def _by_combo(headers: np.ndarray, runs: list[np.ndarray], n: int) -> list[np.ndarray]:
+    """Each combination's seconds of kind ``n`` over every row."""
     joined = np.concatenate(runs) if runs else np.empty(0, dtype=VALUES)
     lengths = headers[:, :, len(COUNTS) + n]
     # Each row's runs are in combination order: a stable sort by combination gathers them.
@@ -165,12 +174,7 @@ def _by_combo(headers: np.ndarray, runs: list[np.ndarray], n: int, change: Chang
         np.tile(np.arange(len(COMBOS), dtype=np.int16), len(headers)), lengths.ravel()
     )
     ordered = joined[np.argsort(combo_of, kind="stable")]
-    found = np.split(ordered, np.cumsum(lengths.sum(axis=0))[:-1])
-    for combo in set(change.added) | set(change.removed):
-        added = change.added[combo][n] if combo in change.added else []
-        removed = change.removed[combo][n] if combo in change.removed else []
-        found[combo] = without(np.concatenate((found[combo], as_values(added))), removed)
-    return found
+    return np.split(ordered, np.cumsum(lengths.sum(axis=0))[:-1])
 
 
 def arrivals_per_day(narrowing: Narrowing) -> dict[tuple[date, str], int]:

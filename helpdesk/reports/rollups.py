@@ -76,7 +76,9 @@ _WATCHED = (
 )
 # The summed figures of a rollup row, in this order everywhere.
 COUNTS = ("arrivals", "reopened", "with_target", "breached", "csat_total", "csat_count")
-VALUES = np.dtype("<i8")  # seconds, packed little-endian in the rollup rows
+# Counts and seconds, packed little-endian in the rollup rows (ticket seconds are 32-bit
+# columns: PostgreSQL's INTEGER).
+VALUES = np.dtype("<i4")
 _ROLLUPS = StageRollup.__table__
 _DELTAS = StageDelta.__table__
 _PENDING = "stage_rollups.pending"
@@ -249,7 +251,7 @@ def _insert_deltas(session: Session, flush_context: Any) -> None:
 
 # --- the packed rows ----------------------------------------------------------------------
 #
-# A rollup row is int64s, little-endian: the number of combinations, then per combination of
+# A rollup row is int32s, little-endian: _LAYOUT, then per combination of
 # stage, channel and source (COMBOS' order) its COUNTS and how many first-response and
 # resolution seconds it has, then every combination's first-response seconds (in COMBOS'
 # order, each sorted), then every combination's resolution seconds alike. A row written with
@@ -263,23 +265,25 @@ COMBOS = tuple(
 )
 COMBO_INDEX = {combo: n for n, combo in enumerate(COMBOS)}
 FIELDS = len(COUNTS) + 2  # the counts, then how many seconds of each kind
-HEADER = 1 + len(COMBOS) * FIELDS  # int64s before the seconds
+HEADER = 1 + len(COMBOS) * FIELDS  # numbers before the seconds
+# The first number: this layout's version and how many combinations it was packed for.
+_LAYOUT = (2 << 16) | len(COMBOS)
 
 
 @dataclass(slots=True)
-class _Day:
+class Day:
     """One rollup row unpacked: per combination its counts and its seconds of both kinds."""
 
     header: np.ndarray  # len(COMBOS) × FIELDS
     seconds: tuple[list[np.ndarray], list[np.ndarray]]
 
 
-def _unpack(packed: bytes | None) -> _Day:
+def unpack_day(packed: bytes | None) -> Day:
     if not packed:
         empty = [np.empty(0, dtype=VALUES)] * len(COMBOS)
-        return _Day(np.zeros((len(COMBOS), FIELDS), dtype=VALUES), (list(empty), list(empty)))
+        return Day(np.zeros((len(COMBOS), FIELDS), dtype=VALUES), (list(empty), list(empty)))
     header, first_responses, resolutions = split_packed(packed)
-    return _Day(
+    return Day(
         header.copy(),
         tuple(  # type: ignore[arg-type]
             np.split(values, np.cumsum(header[:-1, len(COUNTS) + n]))
@@ -291,17 +295,17 @@ def _unpack(packed: bytes | None) -> _Day:
 def split_packed(packed: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A packed row's header and its two runs of seconds, without copying."""
     numbers = np.frombuffer(packed, dtype=VALUES)
-    if numbers[0] != len(COMBOS):
+    if numbers[0] != _LAYOUT:
         raise ValueError("stage rollups were packed for other stages (run: reports rebuild)")
     header = numbers[1:HEADER].reshape(len(COMBOS), FIELDS)
     middle = HEADER + int(header[:, len(COUNTS)].sum())
     return header, numbers[HEADER:middle], numbers[middle:]
 
 
-def _pack(day: _Day) -> bytes:
+def pack_day(day: Day) -> bytes:
     for n, values in enumerate(day.seconds):
         day.header[:, len(COUNTS) + n] = [len(combo) for combo in values]
-    head = np.array([len(COMBOS)], dtype=VALUES)
+    head = np.array([_LAYOUT], dtype=VALUES)
     return np.concatenate((head, day.header.ravel(), *day.seconds[0], *day.seconds[1])).tobytes()
 
 
@@ -329,7 +333,7 @@ class Change:
             if seconds is not None:
                 values[n].append(seconds)
 
-    def applied(self, day: _Day) -> _Day | None:
+    def applied(self, day: Day) -> Day | None:
         """The row with this change; None when no ticket counts in it any more."""
         day.header[:, : len(COUNTS)] += self.counts
         if not day.header[:, 0].any():
@@ -408,9 +412,9 @@ def _apply(connection: Connection, changes: dict[_Key, Change], *, empty: bool =
         connection.execute(delete(_ROLLUPS).where(key_columns.in_(chunk)))
     rows = []
     for key in keys:
-        day = changes[key].applied(_unpack(current.get(key)))
+        day = changes[key].applied(unpack_day(current.get(key)))
         if day is not None:
-            rows.append({**key._asdict(), "packed": _pack(day)})
+            rows.append({**key._asdict(), "packed": pack_day(day)})
     for start in range(0, len(rows), _BATCH):
         connection.execute(insert(_ROLLUPS), rows[start : start + _BATCH])
 

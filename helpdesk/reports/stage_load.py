@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, case, func, select
 from channels.base import Channel
 from helpdesk.extensions import db
 from helpdesk.models import Stage, Ticket, TicketStatus, utcnow
-from helpdesk.reports import rollup_reads
+from helpdesk.reports import rollup_reads, rollups
 from helpdesk.reports.sql import unindexed
 from helpdesk.tickets.bins import Bin, bin_condition
 from helpdesk.tickets.queries import (
@@ -363,8 +363,9 @@ def figures(cell: Cell) -> dict:
 
 
 def compare(report: ReportRange) -> Comparison:
-    """The figures of a range and of the previous period."""
-    return Comparison(stage_load(report), stage_load(report.previous()))
+    """The figures of a range and of the previous period (whose backlog, "now", is the same)."""
+    current = stage_load(report)
+    return Comparison(current, assembled(report.previous(), _from_rollups, backlog_of=current))
 
 
 # First-response and resolution seconds per stage and channel, as a filler hands them over.
@@ -376,16 +377,26 @@ def stage_load(report: ReportRange) -> StageLoad:
     return assembled(report, _from_rollups)
 
 
-def assembled(report: ReportRange, fill: Callable[[StageLoad], Seconds]) -> StageLoad:
+def assembled(
+    report: ReportRange,
+    fill: Callable[[StageLoad], Seconds],
+    backlog_of: StageLoad | None = None,
+) -> StageLoad:
     """The stage table from a filler that sets each stage's and channel's counts and returns
-    their seconds; the backlog (now), totals and percentiles are the same whatever fills."""
+    their seconds; the backlog (now, or as ``backlog_of`` counted it), totals and percentiles
+    are the same whatever fills."""
     load = StageLoad(report)
     for channel in (*Channel, None):
         load.totals[channel] = Cell()
         for stage in Stage:
             load.cells[(stage, channel)] = Cell()
     seconds = fill(load)
-    _count_backlog(load)
+    if backlog_of is None:
+        _count_backlog(load)
+    else:
+        for key, cell in load.cells.items():
+            if key[1] is not None:
+                cell.backlog = backlog_of.cells[key].backlog
     for stage in Stage:
         for channel in Channel:
             cell = load.cell(stage, channel)
@@ -424,7 +435,7 @@ def _count_backlog(load: StageLoad) -> None:
 
 def _percentiles(load: StageLoad, seconds: Seconds) -> None:
     """Nearest-rank percentiles per stage and channel, and over all stages or channels."""
-    none = np.empty(0, dtype=np.int64)
+    none = np.empty(0, dtype=rollups.VALUES)
     for stage in (*Stage, None):
         for channel in (*Channel, None):
             keys = [
