@@ -279,6 +279,7 @@ class Day:
 
 
 def unpack_day(packed: bytes | None) -> Day:
+    """A rollup row's numbers to change (an empty row for None)."""
     if not packed:
         empty = [np.empty(0, dtype=VALUES)] * len(COMBOS)
         return Day(np.zeros((len(COMBOS), FIELDS), dtype=VALUES), (list(empty), list(empty)))
@@ -296,13 +297,16 @@ def split_packed(packed: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A packed row's header and its two runs of seconds, without copying."""
     numbers = np.frombuffer(packed, dtype=VALUES)
     if numbers[0] != _LAYOUT:
-        raise ValueError("stage rollups were packed for other stages (run: reports rebuild)")
+        raise ValueError(
+            "stage rollups packed another way or for other stages (run: reports rebuild)"
+        )
     header = numbers[1:HEADER].reshape(len(COMBOS), FIELDS)
     middle = HEADER + int(header[:, len(COUNTS)].sum())
     return header, numbers[HEADER:middle], numbers[middle:]
 
 
 def pack_day(day: Day) -> bytes:
+    """A row's numbers packed, the seconds' counts in its header brought up to date."""
     for n, values in enumerate(day.seconds):
         day.header[:, len(COUNTS) + n] = [len(combo) for combo in values]
     head = np.array([_LAYOUT], dtype=VALUES)
@@ -356,6 +360,7 @@ def _changes(signed: Iterable[tuple[int, Entry]]) -> dict[_Key, Change]:
 
 
 def as_values(values: list[int]) -> np.ndarray:
+    """Seconds as the rollups pack them (an out-of-range value raises, never wraps)."""
     return np.asarray(values, dtype=VALUES)
 
 
