@@ -53,6 +53,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, web: bool = True) -
     from helpdesk.mail.mailboxes import smtp_settings_for
     from helpdesk.outbox import AdapterRegistry, twilio_adapter
     from helpdesk.privacy import suppressions  # noqa: F401  (carries refusals to new identities)
+    from helpdesk.reports import rollups  # noqa: F401  (its session hooks record report deltas)
     from helpdesk.tickets import versions  # noqa: F401  (its session hooks keep ticket versions)
     from helpdesk.tickets.sla import BusinessHours
     from helpdesk.web import register_web

@@ -14,6 +14,7 @@ def register_commands(app: Flask) -> None:
         chat,
         demo,
         mailbox,
+        reports,
         routing,
         sla,
         sms,
@@ -23,7 +24,7 @@ def register_commands(app: Flask) -> None:
         worker,
     )
 
-    for module in (users, teams, stages, routing, sla, mailbox, sms, chat, worker, demo):
+    for module in (users, teams, stages, routing, sla, reports, mailbox, sms, chat, worker, demo):
         app.cli.add_command(module.command)
     app.cli.add_command(backup.backup)
     app.cli.add_command(backup.restore)

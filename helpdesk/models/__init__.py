@@ -20,6 +20,7 @@ from helpdesk.models.macros import Macro
 from helpdesk.models.mail import InboundEmail, IntakeOutcome, Mailbox, Security
 from helpdesk.models.outreach import Campaign
 from helpdesk.models.people import ApiToken, Customer, CustomerIdentity, User
+from helpdesk.models.reports import StageDelta, StageRollup
 from helpdesk.models.routing import RoutingRule
 from helpdesk.models.stage_models import StageModel, StagePrediction
 from helpdesk.models.suppressions import Suppression
@@ -77,8 +78,10 @@ __all__ = [
     "Security",
     "SecurityPolicy",
     "Stage",
+    "StageDelta",
     "StageModel",
     "StagePrediction",
+    "StageRollup",
     "StageRule",
     "StageSla",
     "StageSource",

@@ -6,22 +6,25 @@ whatever the range. Times are calendar seconds; percentiles are by nearest rank 
 rank ceil(p × n) of the sorted values), so SQLite and PostgreSQL give the same answer. Every
 figure is backed by a queue filter (``drill_down``) that lists exactly the tickets behind it.
 Each range is compared with the previous period: as many days, just before it (``compare``).
+The table and arrivals per day are read from the daily rollups (helpdesk/reports/rollups.py);
+the same figures counted from the tickets are in helpdesk/reports/stage_direct.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, String, case, func, or_, select, type_coerce
+import numpy as np
+from sqlalchemy import ColumnElement, case, func, select
 
 from channels.base import Channel
 from helpdesk.extensions import db
-from helpdesk.models import Stage, Survey, Ticket, TicketStatus, utcnow
-from helpdesk.reports.sql import epoch_seconds, unindexed
+from helpdesk.models import Stage, Ticket, TicketStatus, utcnow
+from helpdesk.reports import rollup_reads, rollups
+from helpdesk.reports.sql import unindexed
 from helpdesk.tickets.bins import Bin, bin_condition
 from helpdesk.tickets.queries import (
     InvalidFilter,
@@ -178,6 +181,14 @@ class ReportRange:
         if self.source:
             found.append(trait_condition(Trait(self.source.value)))
         return found
+
+    def narrowed(self) -> rollup_reads.Narrowing:
+        """The days and filters as the rollups read them."""
+        proactive = None if self.source is None else self.source == Source.PROACTIVE
+        channel = self.channel.value if self.channel else None
+        return rollup_reads.Narrowing(
+            self.first_day, self.last_day, channel, self.agent_id, self.team_id, proactive
+        )
 
     def conditions(self) -> list[ColumnElement[bool]]:
         """Tickets created in the range, narrowed; never one merged into another (its
@@ -352,24 +363,46 @@ def figures(cell: Cell) -> dict:
 
 
 def compare(report: ReportRange) -> Comparison:
-    """The figures of a range and of the previous period."""
-    return Comparison(stage_load(report), stage_load(report.previous()))
+    """The figures of a range and of the previous period (whose backlog, "now", is the same)."""
+    current = stage_load(report)
+    return Comparison(current, assembled(report.previous(), _from_rollups, backlog_of=current))
+
+
+# First-response and resolution seconds per stage and channel, as a filler hands them over.
+Seconds = dict[tuple[Stage, Channel], tuple[np.ndarray, np.ndarray]]
 
 
 def stage_load(report: ReportRange) -> StageLoad:
-    """Every figure of the stage table for one range."""
+    """Every figure of the stage table for one range (from the rollups)."""
+    return assembled(report, _from_rollups)
+
+
+def assembled(
+    report: ReportRange,
+    fill: Callable[[StageLoad], Seconds],
+    backlog_of: StageLoad | None = None,
+) -> StageLoad:
+    """The stage table from a filler that sets each stage's and channel's counts and returns
+    their seconds; the backlog (now, or as ``backlog_of`` counted it), totals and percentiles
+    are the same whatever fills."""
     load = StageLoad(report)
     for channel in (*Channel, None):
         load.totals[channel] = Cell()
         for stage in Stage:
             load.cells[(stage, channel)] = Cell()
-    _count(load)
+    seconds = fill(load)
+    if backlog_of is None:
+        _count_backlog(load)
+    else:
+        for key, cell in load.cells.items():
+            if key[1] is not None:
+                cell.backlog = backlog_of.cells[key].backlog
     for stage in Stage:
         for channel in Channel:
             cell = load.cell(stage, channel)
             for total in (load.cell(stage), load.cell(None, channel), load.cell(None)):
                 total.add(cell)
-    _percentiles(load)
+    _percentiles(load, seconds)
     return load
 
 
@@ -378,90 +411,55 @@ def _unordered(*columns: ColumnElement) -> list[ColumnElement]:
     return [unindexed(column) for column in columns]
 
 
-def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return func.sum(case((condition, 1), else_=0))
+def _from_rollups(load: StageLoad) -> Seconds:
+    seconds: Seconds = {}
+    for (stage, channel), found in rollup_reads.figures(load.range.narrowed()).items():
+        key = (Stage(stage), Channel(channel))
+        cell = load.cell(*key)
+        cell.arrivals, cell.reopened, cell.with_target, cell.breached = found.counts[:4]
+        cell.csat_total, cell.csat_count = found.counts[4:]
+        cell.proactive_arrivals = found.proactive_arrivals
+        seconds[key] = (found.first_responses, found.resolutions)
+    return seconds
 
 
-def _count(load: StageLoad) -> None:
-    report = load.range
-    arrivals = db.session.execute(
-        select(
-            Ticket.stage,
-            Ticket.channel,
-            func.count(),
-            _flag(trait_condition(Trait.PROACTIVE)),
-            _flag(trait_condition(Trait.REOPEN)),
-            _flag(trait_condition(Trait.SLA_TARGET)),
-            _flag(trait_condition(Trait.SLA_BREACH)),
-        )
-        .where(*report.conditions())
-        .group_by(*_unordered(Ticket.stage, Ticket.channel))
-    )
-    for stage, channel, count, proactive, reopened, with_target, breached in arrivals:
-        cell = load.cell(stage, channel)
-        cell.arrivals, cell.proactive_arrivals, cell.reopened = count, proactive, reopened
-        cell.with_target, cell.breached = with_target, breached
+def _count_backlog(load: StageLoad) -> None:
     backlog = db.session.execute(
         select(Ticket.stage, Ticket.channel, func.count())
-        .where(Ticket.status.in_(OPEN_STATUSES), *report.narrowing())
+        .where(Ticket.status.in_(OPEN_STATUSES), *load.range.narrowing())
         .group_by(*_unordered(Ticket.stage, Ticket.channel))
     )
     for stage, channel, count in backlog:
         load.cell(stage, channel).backlog = count
-    answers = db.session.execute(
-        select(Ticket.stage, Ticket.channel, func.sum(Survey.score), func.count(Survey.score))
-        .join(Survey, Survey.ticket_id == Ticket.id)
-        .where(*report.conditions(), Survey.score.is_not(None))
-        .group_by(*_unordered(Ticket.stage, Ticket.channel))
-    )
-    for stage, channel, total, count in answers:
-        cell = load.cell(stage, channel)
-        cell.csat_total, cell.csat_count = total, count
 
 
-def _percentiles(load: StageLoad) -> None:
-    """Nearest-rank percentiles per stage and channel, and over all stages or channels.
-
-    The values come out of the covering report index in one read and are sorted here: at a
-    hundred thousand tickets that is several times cheaper than window functions in SQLite.
-    """
-    # Plain strings for stage and channel: no enum per row on the way out.
-    values: dict[tuple[str | None, str | None], tuple[list[int], list[int]]] = {
-        (stage, channel): ([], [])
-        for stage in (*(stage.value for stage in Stage), None)
-        for channel in (*(channel.value for channel in Channel), None)
-    }
-    rows = db.session.connection().execute(
-        select(
-            type_coerce(Ticket.stage, String),
-            type_coerce(Ticket.channel, String),
-            Ticket.first_response_seconds,
-            Ticket.resolution_seconds,
-        ).where(
-            *load.range.conditions(),
-            or_(Ticket.first_response_seconds.is_not(None), Ticket.resolution_seconds.is_not(None)),
-        )
-    )
-    for stage, channel, first_response, resolution in rows:
-        for key in ((stage, channel), (stage, None), (None, channel), (None, None)):
-            if first_response is not None:
-                values[key][0].append(first_response)
-            if resolution is not None:
-                values[key][1].append(resolution)
-    for (stage, channel), (first_responses, resolutions) in values.items():
-        cell = load.cell(Stage(stage) if stage else None, Channel(channel) if channel else None)
-        first_responses.sort()
-        resolutions.sort()
-        cell.first_response_median_s = _percentile(first_responses, PERCENTILES["median"])
-        cell.first_response_p90_s = _percentile(first_responses, PERCENTILES["p90"])
-        cell.resolution_median_s = _percentile(resolutions, PERCENTILES["median"])
+def _percentiles(load: StageLoad, seconds: Seconds) -> None:
+    """Nearest-rank percentiles per stage and channel, and over all stages or channels."""
+    none = np.empty(0, dtype=rollups.VALUES)
+    for stage in (*Stage, None):
+        for channel in (*Channel, None):
+            keys = [
+                (one_stage, one_channel)
+                for one_stage in ((stage,) if stage else Stage)
+                for one_channel in ((channel,) if channel else Channel)
+            ]
+            first_responses = np.concatenate([seconds.get(key, (none, none))[0] for key in keys])
+            resolutions = np.concatenate([seconds.get(key, (none, none))[1] for key in keys])
+            cell = load.cell(stage, channel)
+            cell.first_response_median_s, cell.first_response_p90_s = nearest_rank(
+                first_responses, PERCENTILES["median"], PERCENTILES["p90"]
+            )
+            (cell.resolution_median_s,) = nearest_rank(resolutions, PERCENTILES["median"])
 
 
-def _percentile(ordered: list[int], percent: int) -> int | None:
-    """The value at rank ceil(percent / 100 × n) of sorted values (nearest rank)."""
-    if not ordered:
-        return None
-    return ordered[(percent * len(ordered) + 99) // 100 - 1]
+def nearest_rank(values: np.ndarray, *percents: int) -> list[int | None]:
+    """The values at rank ceil(percent / 100 × n) of the sorted values (nearest rank), without
+    sorting them all."""
+    if not len(values):
+        return [None] * len(percents)
+    ranks = [(percent * len(values) + 99) // 100 - 1 for percent in percents]
+    chosen = np.partition(values, ranks)
+    return [int(chosen[rank]) for rank in ranks]
 
 
 # --- charts -----------------------------------------------------------------------------------
@@ -469,48 +467,10 @@ def _percentile(ordered: list[int], percent: int) -> int | None:
 
 def arrivals_per_day(report: ReportRange) -> dict[date, dict[Stage, int]]:
     """Tickets created on each local day of the range, by stage; days without any included."""
-    day_number = (epoch_seconds(Ticket.created_at) + _utc_offset(report)) // 86400
     found: dict[date, dict[Stage, int]] = {day: {} for day in report.days}
-    rows = db.session.execute(
-        select(day_number, Ticket.stage, func.count())
-        .where(*report.conditions())
-        .group_by(day_number, *_unordered(Ticket.stage))
-    )
-    for number, stage, count in rows:
-        day = date(1970, 1, 1) + timedelta(days=int(number))
-        found.setdefault(day, {})[stage] = count
+    for (day, stage), count in rollup_reads.arrivals_per_day(report.narrowed()).items():
+        found[day][Stage(stage)] = count
     return found
-
-
-def _utc_offset(report: ReportRange) -> ColumnElement[int]:
-    """The zone's UTC offset in seconds at each ticket's creation, as SQL: a CASE over the
-    offset changes inside the range (daylight saving), so local days come out exact."""
-    zone = ZoneInfo(report.timezone)
-    changes = list(_offset_changes(zone, report.start, report.end))
-    first_offset = int(report.start.astimezone(zone).utcoffset().total_seconds())
-    if not changes:
-        return first_offset  # type: ignore[return-value]
-    whens = []
-    offset = first_offset
-    for moment, next_offset in changes:
-        whens.append((Ticket.created_at < moment, offset))
-        offset = next_offset
-    return case(*whens, else_=offset)
-
-
-def _offset_changes(
-    zone: ZoneInfo, start: datetime, end: datetime
-) -> Iterator[tuple[datetime, int]]:
-    """(moment, new offset) for every change of the zone's offset between start and end."""
-    step = timedelta(minutes=15)  # zones change offset on quarter hours
-    offset = start.astimezone(zone).utcoffset()
-    moment = start
-    while moment < end:
-        moment += step
-        now = moment.astimezone(zone).utcoffset()
-        if now != offset:
-            yield moment, int(now.total_seconds())
-            offset = now
 
 
 def backlog_by_age(report: ReportRange, now: datetime | None = None) -> dict[Stage, list[int]]:
