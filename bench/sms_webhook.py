@@ -34,6 +34,7 @@ from urllib.parse import urlencode
 
 from flask import Flask, Response, request
 from sqlalchemy import create_engine, func, select
+from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -125,12 +126,26 @@ class Turns:
     failed: int = 0
     server_cpu: float = 0.0
     client_cpu: float = 0.0
+    database_cpu: float = 0.0
 
-    def add(self, server: subprocess.Popen, port: int, clients: int, seconds: float, seed: int):
+    def add(
+        self,
+        server: subprocess.Popen,
+        port: int,
+        clients: int,
+        seconds: float,
+        seed: int,
+        database: str | None,
+    ):
         """Measure one turn and add its figures."""
         cpu_before = cpu_seconds(server)
+        database_before = postgresql_cpu(database)
         rate, answered, failed, client_cpu = measure(port, clients, seconds, seed)
         self.server_cpu += cpu_seconds(server) - cpu_before
+        self.database_cpu += sum(
+            spent - database_before.get(pid, spent)
+            for pid, spent in postgresql_cpu(database).items()
+        )
         self.rates.append(rate)
         self.answered += answered
         self.failed += failed
@@ -139,6 +154,27 @@ class Turns:
     def cpu_ms(self, seconds: float) -> float:
         """Milliseconds of CPU per answered request."""
         return 1000 * seconds / max(self.answered, 1)
+
+
+def postgresql_cpu(database: str | None) -> dict[int, float]:
+    """CPU seconds used so far by each PostgreSQL backend serving ``database`` on this machine
+    (its processes name the database they serve); none for SQLite."""
+    if database is None:
+        return {}
+    spent = {}
+    for proc in Path("/proc").iterdir():
+        try:
+            if not proc.name.isdigit():
+                continue
+            title = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            # "postgres: 15/main: USER DATABASE HOST(PORT) STATE"
+            if not title.startswith("postgres: ") or f" {database} " not in title:
+                continue
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        spent[int(proc.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return spent
 
 
 def measure(port: int, clients: int, seconds: float, seed: int) -> tuple[float, int, int, float]:
@@ -196,6 +232,7 @@ def run(
             **twilio_settings(),
         }
         migrate(url, storage)
+        database_name = make_url(url).database if url.startswith("postgresql") else None
         servers = {
             name: start_web(spec, env, workers=workers, threads=threads)
             for name, spec in (
@@ -213,7 +250,9 @@ def run(
             # Short turns in alternation, so a change in the machine's load hits both alike.
             for turn in range(ROUNDS):
                 for name, (server, port) in servers.items():
-                    turns[name].add(server, port, clients, seconds / ROUNDS, seed=10 + turn)
+                    turns[name].add(
+                        server, port, clients, seconds / ROUNDS, 10 + turn, database_name
+                    )
                 loads.append(os.getloadavg())
         finally:
             for server, _ in servers.values():
@@ -231,6 +270,11 @@ def run(
             f"({figures.failed} failed); CPU per request: server "
             f"{figures.cpu_ms(figures.server_cpu):.2f} ms, clients "
             f"{figures.cpu_ms(figures.client_cpu):.2f} ms"
+            + (
+                f", PostgreSQL {figures.cpu_ms(figures.database_cpu):.2f} ms"
+                if database_name
+                else ""
+            )
         )
     ratio = statistics.median(turns[WEBHOOK].rates) / statistics.median(turns[BARE].rates)
     print(f"  ratio                {ratio:8.0%}  (target: at least 50 %)")

@@ -42,6 +42,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from channels.email.smtp import EmailAdapter
     from helpdesk import (
         audit,  # noqa: F401  (its session hooks keep the audit trail)
+        inbox_writer,
         models,  # noqa: F401  (register every table with the metadata)
     )
     from helpdesk.chat import hub
@@ -62,6 +63,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if sms_adapter is not None:
         registry.register(sms_adapter)
     app.extensions["helpdesk.adapters"] = registry
+    inbox_writer.init_app(app)
     hub.init_app(app)
     register_web(app)
     register_commands(app)

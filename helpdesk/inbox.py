@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Connection, func, select, tuple_
+from sqlalchemy import Connection, Insert, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -100,7 +100,7 @@ def accept(
     """
     at = at or utcnow()
     result = connection.execute(
-        _INSERTS[connection.dialect.name],
+        inbox_insert(connection.dialect.name),
         {
             "channel": channel,
             "external_id": external_id,
@@ -112,6 +112,11 @@ def accept(
         },
     )
     return result.rowcount == 1
+
+
+def inbox_insert(dialect: str) -> Insert:
+    """The insert of inbox rows on ``dialect`` that leaves a provider id already here alone."""
+    return _INSERTS[dialect]
 
 
 _INSERTS = {
