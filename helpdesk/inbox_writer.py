@@ -124,8 +124,11 @@ class InboxWriter:
             self._connection.execute(inbox_insert(self._connection.dialect.name), rows)
             self._connection.commit()
         except Exception:
-            # Rolled back and handed back to the pool (dropped when broken): the next try
-            # starts on a fresh connection.
+            # Dropped, not handed back to the pool: after a commit that failed half-way the
+            # pool may take the transaction for ended and skip its rollback, so the connection
+            # would keep the rows (and SQLite's write lock) for whoever took it next. Closing
+            # the driver's connection undoes whatever it held; the next try starts afresh.
+            self._connection.invalidate()
             self._connection.close()
             self._connection = None
             raise
