@@ -1,8 +1,9 @@
 """The webhook inbox: verified provider payloads stored as they come, made messages later.
 
 A webhook verifies the provider's signature, checks the payload's shape and stores it here
-with one insert (unique per provider id, so a retried webhook is stored once) and answers
-at once. The worker hands due items to the ticket service in batches, each in a savepoint:
+(unique per provider id, so a retried webhook is stored once; the web process's writer in
+inbox_writer.py commits the payloads of concurrent webhooks together) and answers as soon as
+it is committed. The worker hands due items to the ticket service in batches, each in a savepoint:
 a payload the service refuses keeps its reason here and is never lost. Each sender's items
 become messages in the order they came in, however many workers share the inbox.
 """
