@@ -46,6 +46,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, web: bool = True) -
     from channels.email.smtp import EmailAdapter
     from helpdesk import (
         audit,  # noqa: F401  (its session hooks keep the audit trail)
+        inbox_writer,
         models,  # noqa: F401  (register every table with the metadata)
     )
     from helpdesk.chat import hub
@@ -67,6 +68,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, web: bool = True) -
     if sms_adapter is not None:
         registry.register(sms_adapter)
     app.extensions["helpdesk.adapters"] = registry
+    inbox_writer.init_app(app)
     hub.init_app(app)
     if web:
         register_web(app)

@@ -1,8 +1,9 @@
 """The webhook inbox: verified provider payloads stored as they come, made messages later.
 
 A webhook verifies the provider's signature, checks the payload's shape and stores it here
-with one insert (unique per provider id, so a retried webhook is stored once) and answers
-at once. The worker hands due items to the ticket service in batches, each in a savepoint:
+(unique per provider id, so a retried webhook is stored once; the web process's writer in
+inbox_writer.py commits the payloads of concurrent webhooks together) and answers as soon as
+it is committed. The worker hands due items to the ticket service in batches, each in a savepoint:
 a payload the service refuses keeps its reason here and is never lost. Each sender's items
 become messages in the order they came in, however many workers share the inbox.
 """
@@ -17,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Connection, func, select, tuple_
+from sqlalchemy import Connection, Insert, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -100,7 +101,7 @@ def accept(
     """
     at = at or utcnow()
     result = connection.execute(
-        _INSERTS[connection.dialect.name],
+        inbox_insert(connection.dialect.name),
         {
             "channel": channel,
             "external_id": external_id,
@@ -112,6 +113,11 @@ def accept(
         },
     )
     return result.rowcount == 1
+
+
+def inbox_insert(dialect: str) -> Insert:
+    """The insert of inbox rows on ``dialect`` that leaves a provider id already here alone."""
+    return _INSERTS[dialect]
 
 
 _INSERTS = {

@@ -7,7 +7,8 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, flash, redirect, request, url_for
+from flask import Flask, Request, abort, flash, redirect, request, url_for
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -19,7 +20,24 @@ from helpdesk.models import Role, User
 View = TypeVar("View", bound=Callable[..., Any])
 
 
+# Provider webhooks are signed by the provider and never carry a login session: nothing about
+# users is looked up for them, and they answer at the rate the provider sends.
+SESSIONLESS_BLUEPRINTS = frozenset({"webhooks"})
+# Where those blueprints live, for what runs before the URL is matched.
+SESSIONLESS_PATHS = ("/webhooks/",)
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie session, not opened at all for the sessionless paths."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path.startswith(SESSIONLESS_PATHS):
+            return None  # Flask's null session: nothing to read, sign or send back
+        return super().open_session(app, request)
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = SessionInterface()
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to continue."
     login_manager.login_message_category = "info"
@@ -42,7 +60,7 @@ def user_for_session(session_id: str) -> User | None:
 
 
 def _note_seen() -> None:
-    if not current_user.is_authenticated:
+    if request.blueprint in SESSIONLESS_BLUEPRINTS or not current_user.is_authenticated:
         return
     if note_agent_seen(current_user):
         db.session.commit()
@@ -54,7 +72,7 @@ _OPEN_BLUEPRINTS = frozenset({"auth", "api", "chat", "webhooks", "survey", "unsu
 
 
 def _two_factor_first() -> Response | None:
-    if not current_user.is_authenticated or request.blueprint in _OPEN_BLUEPRINTS:
+    if request.blueprint in _OPEN_BLUEPRINTS or not current_user.is_authenticated:
         return None
     if request.endpoint == "static" or not two_factor.setup_required(current_user):
         return None

@@ -11,7 +11,7 @@ from flask import Response, current_app, request
 
 from channels import sms
 from channels.base import Channel
-from helpdesk import inbox
+from helpdesk import inbox_writer
 from helpdesk.extensions import db
 from helpdesk.tickets import sms as sms_service
 from helpdesk.web.webhooks import bp
@@ -26,13 +26,12 @@ def twilio_sms() -> Response:
     except sms.InvalidForm as error:
         return _plain(str(error), 400)
     # Stored as received (a retry is a no-op); the worker makes it a message moments later.
-    # One Core insert, its own transaction (autocommit), no ORM session: it is all this answer
-    # waits for, and Twilio's retries and bursts should find it quick. On SQLite the write
-    # lock is then held only while SQLite writes, never while this thread waits for the GIL.
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        inbox.accept(
-            connection, Channel.SMS, msg.external_id, request.form.to_dict(), sender=msg.sender
-        )
+    # The process's inbox writer stores it with the other texts arriving meanwhile, in one
+    # commit: this answer waits for that commit and nothing else (helpdesk/inbox_writer.py).
+    try:
+        inbox_writer.store(Channel.SMS, msg.external_id, request.form.to_dict(), sender=msg.sender)
+    except inbox_writer.NotStored:
+        return _plain("the text could not be stored now; send it again", 503)
     return Response(sms.EMPTY_TWIML, mimetype="text/xml")
 
 
