@@ -8,7 +8,8 @@ import pytest
 
 from helpdesk.extensions import db
 from helpdesk.models import Priority, Stage, Ticket, TicketStatus
-from helpdesk.tickets import queries, service, sla, word_matches
+from helpdesk.tickets import queries, service, sla, trash, word_matches
+from helpdesk.tickets.bins import Bin
 from helpdesk.tickets.queries import (
     InvalidFilter,
     QueueSort,
@@ -192,6 +193,45 @@ def test_word_counts_follow_status_changes(ctx, inbound, make_user, monkeypatch)
     assert walk(TicketFilter(q="parcel", statuses=(TicketStatus.SOLVED,)), QueueSort.NEWEST) == [
         ticket.id
     ]
+
+
+@pytest.mark.parametrize("most_left_out", [0, 2000], ids=["checked-by-ticket", "from-index"])
+def test_word_counts_leave_out_the_spam_and_the_trash(
+    ctx, inbound, make_user, monkeypatch, most_left_out
+):
+    """However the counts are read (the index alone less the spam and trash among its matches,
+    or each match's ticket looked up), they are the same, at the cap and below it."""
+    monkeypatch.setattr(word_matches, "_FEW", 0)
+    monkeypatch.setattr(word_matches, "_MOST_LEFT_OUT", most_left_out)
+    monkeypatch.setattr(queries, "COUNT_CAP", 2)
+    agent = make_user(role="admin")
+    tickets = [
+        receive(inbound, at(n + 1), sender=f"bin{n}@customer.test", text="parcel lost")
+        for n in range(8)
+    ]
+    receive(inbound, at(10), sender="other@customer.test", text="invoice wrong")
+    for ticket in tickets[:4]:
+        service.set_status(ticket, agent, "open")
+    # Open: 4 with the word, 2 of them spam or deleted. New: 4 with the word, 1 in the spam.
+    trash.mark_spam(tickets[0], agent)
+    trash.delete_ticket(tickets[1], agent)
+    trash.mark_spam(tickets[4], agent)
+    db.session.commit()
+
+    def counted(**fields) -> dict[str, str]:
+        counts = status_counts(TicketFilter(q="parcel", **fields))
+        return {status.value: str(count) for status, count in counts.items() if count.value}
+
+    assert counted() == {"new": "2+", "open": "2"}
+    assert counted(statuses=(TicketStatus.OPEN,)) == {"new": "2+", "open": "2"}
+    assert counted(in_bin=Bin.SPAM) == {"new": "1", "open": "1"}
+    assert counted(in_bin=Bin.TRASH) == {"open": "1"}
+    trash.unmark_spam(tickets[4], agent)
+    db.session.commit()
+    monkeypatch.setattr(queries, "COUNT_CAP", 3)
+    assert counted() == {"new": "3+", "open": "2"}
+    monkeypatch.setattr(queries, "COUNT_CAP", 4)
+    assert counted() == {"new": "4", "open": "2"}, "the spam ticket is back in the count"
 
 
 def test_a_word_search_pages_by_date_though_ids_stray_from_dates(ctx, inbound, make_user):

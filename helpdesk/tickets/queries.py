@@ -24,6 +24,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    not_,
     or_,
     select,
     tuple_,
@@ -361,7 +362,13 @@ def status_counts(filters: TicketFilter) -> dict[TicketStatus, StatusCount]:
     unfiltered = replace(filters, statuses=())
     if word_matches.only_words(filters.q):
         without_words = unfiltered.conditions(with_words=False)
-        values = word_matches.capped_status_counts(filters.q, _dialect(), without_words, COUNT_CAP)
+        left_out = None
+        if unfiltered == TicketFilter(q=filters.q, timezone=filters.timezone):
+            # Only the spam and the trash are left out: the index can count by itself.
+            left_out = not_(bin_condition(Bin.ACTIVE))
+        values = word_matches.capped_status_counts(
+            filters.q, _dialect(), without_words, COUNT_CAP, left_out
+        )
         if values is not None:
             return _status_counts(values)
     conditions = unfiltered.conditions()

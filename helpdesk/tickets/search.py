@@ -239,13 +239,7 @@ def indexed_ids(
 ) -> Select:
     """The ids of the tickets an ``index_query`` finds, those from ``floor`` to ``ceiling`` or
     ``among`` these ids only when given."""
-    if dialect == "postgresql":
-        ticket_id = _postgres_index.c.ticket_id
-        found = _postgres_index.c.words.op("@@")(bindparam("q", query, TSQUERY, unique=True))
-    else:
-        ticket_id = _sqlite_index.c.rowid
-        # detail=none tables take queries on the whole table, not on a column.
-        found = literal_column(SEARCH_TABLE).op("MATCH")(bindparam("q", query, unique=True))
+    ticket_id, found = _index_match(query, dialect)
     bounds = [found]
     if floor is not None:
         bounds.append(ticket_id >= floor)
@@ -254,6 +248,23 @@ def indexed_ids(
     if among is not None:
         bounds.append(ticket_id.in_(among))
     return select(ticket_id).where(*bounds).correlate(None)
+
+
+def holds_words(query: str, dialect: str) -> ColumnElement[bool]:
+    """Whether the ticket of the enclosing query holds what an ``index_query`` finds, checked
+    in its own index row: one lookup per ticket, however many tickets match."""
+    ticket_id, found = _index_match(query, dialect)
+    return select(ticket_id).where(ticket_id == Ticket.id, found).correlate(Ticket).exists()
+
+
+def _index_match(query: str, dialect: str) -> tuple[ColumnElement[int], ColumnElement[bool]]:
+    """The index's ticket id column, and the condition that its row holds an ``index_query``."""
+    if dialect == "postgresql":
+        found = _postgres_index.c.words.op("@@")(bindparam("q", query, TSQUERY, unique=True))
+        return _postgres_index.c.ticket_id, found
+    # detail=none tables take queries on the whole table, not on a column.
+    found = literal_column(SEARCH_TABLE).op("MATCH")(bindparam("q", query, unique=True))
+    return _sqlite_index.c.rowid, found
 
 
 def prefix_words(connection: Connection, prefix: str, most: int) -> list[str] | None:

@@ -18,9 +18,21 @@ them all to sort them by date, or to count them, costs far more than a page. So:
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, func, literal, or_, select, tuple_, union
+from sqlalchemy import (
+    ColumnElement,
+    ScalarSelect,
+    Select,
+    Subquery,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    union,
+)
 
 from helpdesk.extensions import db
 from helpdesk.models import Ticket, TicketStatus
@@ -35,6 +47,8 @@ _STRAYS_CAP = 200
 _MOST_PREFIX_WORDS = 40
 # Fewer matches than this are read whole: cheaper than windows and checks.
 _FEW = 5000
+# Tickets in the spam or the trash whose words a count checks one by one (``left_out``).
+_MOST_LEFT_OUT = 2000
 
 
 def only_words(q: str) -> bool:
@@ -83,12 +97,19 @@ def newest_keys(
 
 
 def capped_status_counts(
-    q: str, dialect: str, where: list[ColumnElement[bool]], cap: int
+    q: str,
+    dialect: str,
+    where: list[ColumnElement[bool]],
+    cap: int,
+    left_out: ColumnElement[bool] | None = None,
 ) -> list[int] | None:
     """Per status (in ``TicketStatus`` order), the tickets meeting ``where`` that hold the words
     of ``q``, each counted up to ``cap`` + 1, in one round trip. None when the search is better
     counted in one pass over its matches: not words alone, or words found in few tickets (on
-    SQLite; PostgreSQL's planner reads few matches well either way)."""
+    SQLite; PostgreSQL's planner reads few matches well either way).
+
+    ``left_out``, when given, says that ``where`` is exactly "not ``left_out``": the index is then
+    counted by itself, without looking up each match's ticket (see ``_counted_from_index``)."""
     if not only_words(q):
         return None
     terms = search.parse(q)
@@ -96,7 +117,11 @@ def capped_status_counts(
     every_status = search.index_query(terms, (), dialect, spelled_out)
     if dialect == "sqlite" and _fewer_than(every_status, _FEW):
         return None
-    counted = []
+    if left_out is not None:
+        counted = _counted_from_index(terms, dialect, spelled_out, every_status, left_out, cap)
+        if counted is not None:
+            return counted
+    subqueries = []
     for status in TicketStatus:
         query = search.index_query(terms, [status], dialect, spelled_out)
         # A join, not IN: the index's matches stream into the count, which stops at the cap.
@@ -108,8 +133,45 @@ def capped_status_counts(
             .limit(cap + 1)
             .subquery()
         )
-        counted.append(select(func.count()).select_from(first).scalar_subquery())
-    return list(db.session.execute(select(*counted)).one())
+        subqueries.append(_count(first))
+    return list(db.session.execute(select(*subqueries)).one())
+
+
+def _counted_from_index(
+    terms: list[search.Term],
+    dialect: str,
+    spelled_out: dict[str, list[str]],
+    every_status: str,
+    left_out: ColumnElement[bool],
+    cap: int,
+) -> list[int] | None:
+    """The capped counts of ``capped_status_counts`` read from the index alone: per status, the
+    index's matches counted up to ``cap`` + 1 + the left-out tickets among them, less those.
+
+    Looking up the ticket of each match (to leave out the spam and the trash) cost as much as
+    reading the index; the left-out tickets are few, so their matches are found once, by
+    checking each one's words, and taken off. None when they are too many for that."""
+    outside = db.session.execute(
+        select(Ticket.status, search.holds_words(every_status, dialect))
+        .where(left_out)
+        .limit(_MOST_LEFT_OUT + 1)
+    ).all()
+    if len(outside) > _MOST_LEFT_OUT:
+        return None
+    left_out_matches = Counter(status for status, holds in outside if holds)
+    subqueries = []
+    for status in TicketStatus:
+        query = search.index_query(terms, [status], dialect, spelled_out)
+        first = search.indexed_ids(query, dialect).limit(cap + 1 + left_out_matches[status])
+        subqueries.append(_count(first.subquery()))
+    found = db.session.execute(select(*subqueries)).one()
+    return [
+        count - left_out_matches[status] for status, count in zip(TicketStatus, found, strict=True)
+    ]
+
+
+def _count(rows: Subquery) -> ScalarSelect[int]:
+    return select(func.count()).select_from(rows).scalar_subquery()
 
 
 def _spelled_out(terms: list[search.Term], dialect: str) -> dict[str, list[str]]:
