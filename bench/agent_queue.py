@@ -397,6 +397,12 @@ class PostgresLoader:
         self.raw.commit()
 
     def finish(self) -> None:
+        # The index's list of words, as the app keeps it (migration 0040).
+        self.run(
+            "INSERT INTO ticket_search_terms (term) "
+            "SELECT DISTINCT unnest(tsvector_to_array(words)) FROM ticket_search "
+            "ON CONFLICT DO NOTHING"
+        )
         self.raw.commit()
         self.raw.autocommit = True
         with self.raw.cursor() as cursor:

@@ -73,7 +73,7 @@ def newest_keys(
     """The ids and creation times of the next ``wanted`` tickets, newest first, that meet
     ``where`` (the filters but the words, and the cursor's bound) and hold the words of ``q``."""
     terms = search.parse(q)
-    query = search.index_query(terms, statuses, "sqlite", _spelled_out(terms, "sqlite"))
+    query = search.index_query(terms, statuses, "sqlite", _spelled_out(terms))
     if _fewer_than(query, _FEW):
         return _read(where, search.indexed_ids(query, "sqlite"), wanted)
     size = _WINDOW
@@ -113,7 +113,7 @@ def capped_status_counts(
     if not only_words(q):
         return None
     terms = search.parse(q)
-    spelled_out = _spelled_out(terms, dialect)
+    spelled_out = _spelled_out(terms)
     every_status = search.index_query(terms, (), dialect, spelled_out)
     if dialect == "sqlite" and _fewer_than(every_status, _FEW):
         return None
@@ -174,11 +174,9 @@ def _count(rows: Subquery) -> ScalarSelect[int]:
     return select(func.count()).select_from(rows).scalar_subquery()
 
 
-def _spelled_out(terms: list[search.Term], dialect: str) -> dict[str, list[str]]:
-    """The words of each prefix that ``search.prefix_words`` spells out (SQLite only)."""
+def _spelled_out(terms: list[search.Term]) -> dict[str, list[str]]:
+    """The words of each prefix that ``search.prefix_words`` spells out."""
     spelled_out: dict[str, list[str]] = {}
-    if dialect != "sqlite":
-        return spelled_out
     connection = db.session.connection()
     for term in terms:
         if term.prefix:
