@@ -108,8 +108,9 @@ def capped_status_counts(
     counted in one pass over its matches: not words alone, or words found in few tickets (on
     SQLite; PostgreSQL's planner reads few matches well either way).
 
-    ``left_out``, when given, says that ``where`` is exactly "not ``left_out``": the index is then
-    counted by itself, without looking up each match's ticket (see ``_counted_from_index``)."""
+    ``left_out``, when given, says that ``where`` is exactly "not ``left_out``": on PostgreSQL the
+    index is then counted by itself, without looking up each match's ticket (see
+    ``_counted_from_index``)."""
     if not only_words(q):
         return None
     terms = search.parse(q)
@@ -117,7 +118,8 @@ def capped_status_counts(
     every_status = search.index_query(terms, (), dialect, spelled_out)
     if dialect == "sqlite" and _fewer_than(every_status, _FEW):
         return None
-    if left_out is not None:
+    # SQLite looks a match's ticket up by its rowid for next to nothing: only PostgreSQL gains.
+    if left_out is not None and dialect == "postgresql":
         counted = _counted_from_index(terms, dialect, spelled_out, every_status, left_out, cap)
         if counted is not None:
             return counted
