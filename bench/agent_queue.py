@@ -484,6 +484,8 @@ def cases(deep_cursor: str, order_number: str, count: int) -> list[tuple[str, di
         (f"q={SEARCHED_PHONE} (phone)", {"q": SEARCHED_PHONE}, None),
         ("status=new,open&sort=waiting", {"status": "new,open", "sort": "waiting"}, None),
         ("sort=priority", {"sort": "priority"}, None),
+        ("q=refund&sort=priority", {"q": "refund", "sort": "priority"}, None),
+        ("q=refund&sort=due", {"q": "refund", "sort": "due"}, None),
     ]
 
 

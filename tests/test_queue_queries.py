@@ -304,7 +304,10 @@ def test_every_sort_walks_a_multi_status_filter_once_in_order(ctx, inbound, make
     ]
     tickets = []
     for n, (day, status, priority, automatic) in enumerate(plan):
-        ticket = receive(inbound, at(day), sender=f"m{n}@customer.test", auto_submitted=automatic)
+        text = "parcel late" if n % 3 else "invoice wrong"
+        ticket = receive(
+            inbound, at(day), sender=f"m{n}@customer.test", text=text, auto_submitted=automatic
+        )
         service.set_status(ticket, agent, status)
         service.set_priority(ticket, agent, priority)
         tickets.append(ticket)
@@ -315,3 +318,15 @@ def test_every_sort_walks_a_multi_status_filter_once_in_order(ctx, inbound, make
     for limit in (1, 3, 50):
         assert walk(TicketFilter(), sort, limit) == expected_order(tickets, sort)
         assert walk(new_or_open, sort, limit) == expected_order(chosen, sort)
+    # A word search reads its matches whole when they are few, else checks each ticket of the
+    # sort's own order (SQLite): the same tickets in the same order either way.
+    late = [t for n, t in enumerate(tickets) if n % 3]
+    for few in (5000, 0):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(word_matches, "_FEW", few)
+            for limit in (1, 3, 50):
+                assert walk(TicketFilter(q="parcel"), sort, limit) == expected_order(late, sort)
+                late_and_new = TicketFilter(q="parc*", statuses=(TicketStatus.NEW,))
+                assert walk(late_and_new, sort, limit) == expected_order(
+                    [t for t in late if t.status == "new"], sort
+                )

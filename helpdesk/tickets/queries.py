@@ -330,11 +330,15 @@ def ticket_page(
         # A level the filter rules out has nothing to read: skip its query.
         skipped = [level not in filters.priorities for level in _PRIORITY_ORDER]
     read = None
+    conditions = None
     if sort == QueueSort.NEWEST and word_matches.windowed(filters.q, _dialect()):
         read = partial(word_matches.newest_keys, filters.q, filters.statuses)
+        conditions = filters.conditions(with_words=False)
+    elif (checked := word_matches.checked_in_order(filters.q, _dialect())) is not None:
+        conditions = [*filters.conditions(with_words=False), checked]
     return _keyset_page(
         Ticket,
-        filters.conditions(with_words=read is None),
+        conditions if conditions is not None else filters.conditions(),
         sort,
         limit,
         cursor,
