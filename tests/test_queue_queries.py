@@ -173,6 +173,34 @@ def test_status_counts_stop_at_the_cap(ctx, inbound, monkeypatch):
     assert str(StatusCount(1000, capped=True)) == "1,000+"
 
 
+@pytest.mark.parametrize("few", [5000, 0], ids=["matches-read-whole", "checked-per-ticket"])
+def test_capped_counts_of_word_searches(ctx, inbound, make_user, monkeypatch, few):
+    """Saved views count a word search the same whether its matches are read whole or each
+    ticket's words are checked (SQLite, words in many tickets)."""
+    monkeypatch.setattr(word_matches, "_FEW", few)
+    monkeypatch.setattr(word_matches, "_CHECK_COST", 1 if few else 0)
+    monkeypatch.setattr(queries, "COUNT_CAP", 3)
+    agent = make_user()
+    for n in range(6):
+        text = "parcel lost" if n < 4 else "invoice wrong"
+        ticket = receive(inbound, at(n + 1), sender=f"view{n}@customer.test", text=text)
+        if n % 2:
+            service.set_status(ticket, agent, "open")
+    db.session.commit()
+    views = [
+        TicketFilter(q="parcel"),
+        TicketFilter(q="parcel", statuses=(TicketStatus.OPEN,)),
+        TicketFilter(q="invoice wrong"),
+        TicketFilter(q="parcel invoice"),
+    ]
+    assert queries.capped_counts(views) == [
+        StatusCount(3, capped=True),
+        StatusCount(2, capped=False),
+        StatusCount(2, capped=False),
+        StatusCount(0, capped=False),
+    ]
+
+
 def test_word_counts_follow_status_changes(ctx, inbound, make_user, monkeypatch):
     monkeypatch.setattr(word_matches, "_FEW", 0)  # read status by status, as for common words
     agent = make_user()
@@ -324,6 +352,7 @@ def test_every_sort_walks_a_multi_status_filter_once_in_order(ctx, inbound, make
     for few in (5000, 0):
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(word_matches, "_FEW", few)
+            patch.setattr(word_matches, "_CHECK_COST", 1 if few else 0)
             for limit in (1, 3, 50):
                 assert walk(TicketFilter(q="parcel"), sort, limit) == expected_order(late, sort)
                 late_and_new = TicketFilter(q="parc*", statuses=(TicketStatus.NEW,))

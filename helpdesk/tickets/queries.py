@@ -330,15 +330,11 @@ def ticket_page(
         # A level the filter rules out has nothing to read: skip its query.
         skipped = [level not in filters.priorities for level in _PRIORITY_ORDER]
     read = None
-    conditions = None
     if sort == QueueSort.NEWEST and word_matches.windowed(filters.q, _dialect()):
         read = partial(word_matches.newest_keys, filters.q, filters.statuses)
-        conditions = filters.conditions(with_words=False)
-    elif (checked := word_matches.checked_in_order(filters.q, _dialect())) is not None:
-        conditions = [*filters.conditions(with_words=False), checked]
     return _keyset_page(
         Ticket,
-        conditions if conditions is not None else filters.conditions(),
+        filters.conditions(with_words=False) if read else _words_checked(filters, limit + 1),
         sort,
         limit,
         cursor,
@@ -415,12 +411,26 @@ def capped_counts(filters: list[TicketFilter]) -> list[StatusCount]:
         return []
     counted = [
         select(func.count())
-        .select_from(select(Ticket.id).where(*each.conditions()).limit(COUNT_CAP + 1).subquery())
+        .select_from(
+            select(Ticket.id)
+            .where(*_words_checked(each, COUNT_CAP + 1))
+            .limit(COUNT_CAP + 1)
+            .subquery()
+        )
         .scalar_subquery()
         for each in filters
     ]
     values = db.session.execute(select(*counted)).one()
     return [StatusCount(min(value, COUNT_CAP), value > COUNT_CAP) for value in values]
+
+
+def _words_checked(filters: TicketFilter, wanted: int) -> list[ColumnElement[bool]]:
+    """The filter's conditions for reading ``wanted`` rows, its words checked ticket by ticket
+    where that reads less than gathering every match first (``word_matches.checked_per_ticket``)."""
+    checked = word_matches.checked_per_ticket(filters.q, _dialect(), wanted)
+    if checked is None:
+        return filters.conditions()
+    return [*filters.conditions(with_words=False), checked]
 
 
 def cursor_for(ticket: Ticket, sort: QueueSort = QueueSort.NEWEST) -> str:

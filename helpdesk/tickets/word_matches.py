@@ -18,6 +18,7 @@ them all to sort them by date, or to count them, costs far more than a page. So:
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from datetime import datetime
 
@@ -47,6 +48,9 @@ _STRAYS_CAP = 200
 _MOST_PREFIX_WORDS = 40
 # Fewer matches than this are read whole: cheaper than windows and checks.
 _FEW = 5000
+# One ticket's words checked by rowid costs about as much as this many matches read in a row
+# (SQLite at 1,000,000 tickets: ~40 and ~6 microseconds).
+_CHECK_COST = 7
 # Tickets in the spam or the trash whose words a count checks one by one (``left_out``).
 _MOST_LEFT_OUT = 2000
 
@@ -63,20 +67,28 @@ def windowed(q: str, dialect: str) -> bool:
     return dialect == "sqlite" and only_words(q)
 
 
-def checked_in_order(q: str, dialect: str) -> ColumnElement[bool] | None:
-    """For a list read in another order than the newest (SQLite): the condition that a ticket
-    holds the words of ``q``, checked ticket by ticket as the list's own index is walked; None
-    when the words are found in few tickets (or the search is not words alone, or PostgreSQL),
-    which read their matches whole. As an IN list, a word in a quarter of a million tickets
-    had every match read and held before the first row came; checked one by one, a page stops
-    after a few hundred."""
+def checked_per_ticket(q: str, dialect: str, wanted: int) -> ColumnElement[bool] | None:
+    """The condition that a ticket holds the words of ``q``, checked ticket by ticket as a list
+    in another order than the newest, or a capped count, walks its own index until it has
+    ``wanted`` rows (SQLite); None when reading every match first costs less (words in fewer
+    tickets, see ``_checking_pays``), when the search is not words alone, or on PostgreSQL,
+    whose planner makes the same choice itself. As an IN list, a word in a quarter of a million
+    tickets had every match read and held before the first row came."""
     if dialect != "sqlite" or not only_words(q):
         return None
     terms = search.parse(q)
     query = search.index_query(terms, (), "sqlite", _spelled_out(terms))
-    if _fewer_than(query, _FEW):
+    if not _checking_pays(query, wanted):
         return None
     return search.holds_words(query, "sqlite")
+
+
+def _checking_pays(query: str, wanted: int) -> bool:
+    """Whether checking tickets one by one until ``wanted`` match reads less than reading all M
+    matches of ``query``: of N tickets it checks about wanted * N / M, each costing
+    ``_CHECK_COST`` matches read, so it pays when M * M > wanted * N * _CHECK_COST."""
+    tickets = db.session.scalar(select(func.max(Ticket.id))) or 0
+    return not _fewer_than(query, max(_FEW, math.isqrt(wanted * tickets * _CHECK_COST)))
 
 
 def newest_keys(
