@@ -381,6 +381,37 @@ def _write_sqlite_rows(connection: Connection, created: list[dict], changed: lis
         )
 
 
+def forget(connection: Connection, ids: list[int]) -> int:
+    """Drop these tickets' rows from the index, and on PostgreSQL the listed words no row
+    holds any more (an erased customer's name must not stay behind in the list); how many
+    rows went. SQLite's list is the index's own, so it follows by itself."""
+    if connection.dialect.name != "postgresql":
+        statement = sql(f"DELETE FROM {SEARCH_TABLE} WHERE rowid IN :ids")
+        return connection.execute(
+            statement.bindparams(bindparam("ids", expanding=True)), {"ids": ids}
+        ).rowcount
+    gone = (
+        connection.execute(
+            sql(
+                f"DELETE FROM {SEARCH_TABLE} WHERE ticket_id = ANY(:ids) "
+                "RETURNING tsvector_to_array(words)"
+            ),
+            {"ids": ids},
+        )
+        .scalars()
+        .all()
+    )
+    # A second statement: one with the DELETE above in a WITH would still see the rows it drops.
+    connection.execute(
+        sql(
+            f"DELETE FROM {SEARCH_TABLE}_terms AS listed WHERE term = ANY(:terms) AND NOT EXISTS "
+            f"(SELECT FROM {SEARCH_TABLE} WHERE words @@ quote_literal(listed.term)::tsquery)"
+        ),
+        {"terms": sorted({word for row in gone for word in row})},
+    )
+    return len(gone)
+
+
 def include_in_autogenerate(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:
     """Alembic's ``include_name`` hook: the search tables are no model's, so never compare them."""
     return not (type_ == "table" and name is not None and name.startswith(SEARCH_TABLE))
