@@ -566,7 +566,8 @@ def timed(case: Callable[[], object], repeat: int, server: bool = False) -> tupl
 
 
 def shown(figures: list[float]) -> str:
-    return " ".join(f"{figure:>7.1f}" for figure in figures)
+    """Figures in columns; one not measured (the server's CPU on SQLite) as a dash."""
+    return " ".join("      -" if math.isnan(figure) else f"{figure:>7.1f}" for figure in figures)
 
 
 def report(count: int, repeat: int) -> Figures:
@@ -654,7 +655,7 @@ def growth_report(by_size: dict[int, Figures]) -> None:
     print(f"{'case':<33} " + " ".join(f"{size:>23,}" for size in sizes))
     for n, (name, _) in enumerate(by_size[sizes[0]]):
         cells = [by_size[size][n][1] for size in sizes]
-        print(f"{name:<33} " + " ".join(f"{c[1]:>7.1f} {c[3]:>7.1f} {c[4]:>7.1f}" for c in cells))
+        print(f"{name:<33} " + " ".join(shown([c[1], c[3], c[4]]) for c in cells))
 
 
 # --- the database -----------------------------------------------------------------------------
