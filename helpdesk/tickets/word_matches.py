@@ -5,7 +5,10 @@ A word found in a quarter of a million tickets is a quarter of a million index e
 them all to sort them by date, or to count them, costs far more than a page. So:
 
 - *Counts* ask the index for the words together with one status (``search.status_word``): the
-  index walks both entry lists in step and the count stops at ``COUNT_CAP + 1``.
+  index walks both entry lists in step and the count stops at ``COUNT_CAP + 1``. On PostgreSQL,
+  when nothing but the words narrows the list, the index's own count is taken as it is, less
+  the spam and trash tickets among its matches, instead of each match's ticket being looked up.
+  A prefix is asked as the words it stands for (``search.prefix_words``).
 - *The newest page* (SQLite) reads the index from the highest ticket ids down, which FTS5 does
   in its own order, a window of ``_WINDOW`` matches at a time. Ticket ids grow with creation
   nearly always, but not always (a split ticket takes the date of its first message, a mailbox
@@ -14,6 +17,8 @@ them all to sort them by date, or to count them, costs far more than a page. So:
   window grows; past ``_STRAYS_CAP`` the page is read from every match). A window that does not
   fill the page grows eightfold. PostgreSQL's planner walks the date index and tests each
   ticket's row by itself when the word is common, so it gets the plain query.
+- *Other orders and saved views' counts* (SQLite) walk their own index and check each ticket's
+  words by its rowid when that reads less than gathering every match (``checked_per_ticket``).
 """
 
 from __future__ import annotations
