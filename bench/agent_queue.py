@@ -1,8 +1,9 @@
 """Server time of the agent queue's queries at scale: first page, deep page, filters, search.
 
-Usage: python bench/agent_queue.py [--tickets N] [--database-url URL] [--reuse] [--repeat R]
+Usage: python bench/agent_queue.py [--sizes N,N,...] [--database-url URL] [--reuse] [--repeat R]
 
-Fills a database with N tickets (default 1,000,000) spread over the last two years, each with
+For each size N (default 1,000,000; e.g. ``--sizes 10000,100000,1000000`` to see how cost grows),
+fills a database with N tickets spread over the last two years, each with
 at least one inbound message, many with agent replies, customer follow-ups and internal notes,
 across every channel, stage, status and priority, most assigned to one of 20 agents. Rows go
 in with bulk inserts (executemany on SQLite, COPY on PostgreSQL) while the secondary indexes
@@ -12,16 +13,19 @@ Then, inside an app context, it times what the queue page does per request: ``ti
 plus ``status_counts`` for the same filters, and the rows serialised to dicts. Every case runs
 R times (default 30) on a fresh session after warming up; it prints the median and p95. Last,
 it requests whole queue pages and customer lists through the Flask test client as a logged-in
-agent (session, queries and template: the server time of the page).
+agent (session, queries and template: the server time of the page). With several sizes, a last
+table sets each case's p95 (wall and CPU) side by side, size by size.
 
 Without --database-url the database is a SQLite file in the temp folder; a PostgreSQL URL gets
 a database of its own on that server (``helpdesk_queue_bench_N``). Either is kept afterwards,
-so --reuse measures again without refilling when it holds N tickets.
+so --reuse measures again without refilling when it holds N tickets (after bringing its schema
+up to the newest migration).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import random
 import re
@@ -394,6 +398,12 @@ class PostgresLoader:
         self.raw.commit()
 
     def finish(self) -> None:
+        # The index's list of words, as the app keeps it (migration 0040).
+        self.run(
+            "INSERT INTO ticket_search_terms (term) "
+            "SELECT DISTINCT unnest(tsvector_to_array(words)) FROM ticket_search "
+            "ON CONFLICT DO NOTHING"
+        )
         self.raw.commit()
         self.raw.autocommit = True
         with self.raw.cursor() as cursor:
@@ -475,11 +485,16 @@ def cases(deep_cursor: str, order_number: str, count: int) -> list[tuple[str, di
         (f"q={SEARCHED_PHONE} (phone)", {"q": SEARCHED_PHONE}, None),
         ("status=new,open&sort=waiting", {"status": "new,open", "sort": "waiting"}, None),
         ("sort=priority", {"sort": "priority"}, None),
+        ("q=refund&sort=priority", {"q": "refund", "sort": "priority"}, None),
+        ("q=refund&sort=due", {"q": "refund", "sort": "due"}, None),
     ]
 
 
-def measure(case: Callable[[], object], repeat: int) -> tuple[list[float], list[float]]:
-    """Wall-clock and this process's CPU milliseconds of each run, after three warm-ups."""
+def measure(
+    case: Callable[[], object], repeat: int, server: bool = False
+) -> tuple[list[float], list[float], list[float]]:
+    """Wall-clock and this process's CPU milliseconds of each run, after three warm-ups; with
+    ``server``, also the CPU the PostgreSQL backend of the app's session spent on it."""
     from helpdesk.extensions import db
 
     for _ in range(3):
@@ -487,15 +502,32 @@ def measure(case: Callable[[], object], repeat: int) -> tuple[list[float], list[
         db.session.remove()
     wall: list[float] = []
     cpu: list[float] = []
+    server_cpu: list[float] = []
     for _ in range(repeat):
+        backend = backend_cpu_ms() if server else None
         started, started_cpu = time.perf_counter(), time.process_time()
         case()
         wall.append((time.perf_counter() - started) * 1000)
         cpu.append((time.process_time() - started_cpu) * 1000)
+        if backend is not None:
+            server_cpu.append(backend_cpu_ms() - backend)
         db.session.remove()
         if sum(wall) > SLOW_CASE_BUDGET_MS and len(wall) >= 5:
             break  # a case this slow has made its point
-    return sorted(wall), sorted(cpu)
+    return sorted(wall), sorted(cpu), server_cpu
+
+
+def backend_cpu_ms() -> float | None:
+    """CPU milliseconds the PostgreSQL backend of the app's session has used so far (the server
+    runs on this machine); None on SQLite, where this process does all the work."""
+    from helpdesk.extensions import db
+
+    if db.engine.dialect.name != "postgresql":
+        return None
+    pid = db.session.scalar(text("SELECT pg_backend_pid()"))
+    # Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 def p95(timings: list[float]) -> float:
@@ -518,7 +550,28 @@ def queue_request(args: dict, cursor: str | None) -> Callable[[], object]:
     return run
 
 
-def report(count: int, repeat: int) -> None:
+# (case name, [wall median, wall p95, CPU median, CPU p95]) in the order measured.
+Figures = list[tuple[str, list[float]]]
+
+
+def timed(case: Callable[[], object], repeat: int, server: bool = False) -> tuple[list[float], int]:
+    """Median and p95 of wall-clock and CPU milliseconds, the mean server CPU (PostgreSQL, with
+    ``server``; the clock ticks in 10 ms, so only a mean over the runs says anything), and how
+    many runs they come from."""
+    wall, cpu, server_cpu = measure(case, repeat, server)
+    server_mean = statistics.mean(server_cpu) if server_cpu else math.nan
+    return [statistics.median(wall), p95(wall), statistics.median(cpu), p95(cpu), server_mean], len(
+        wall
+    )
+
+
+def shown(figures: list[float]) -> str:
+    """Figures in columns; one not measured (the server's CPU on SQLite) as a dash."""
+    return " ".join("      -" if math.isnan(figure) else f"{figure:>7.1f}" for figure in figures)
+
+
+def report(count: int, repeat: int) -> Figures:
+    """Time every case of ``cases`` as ``queue_request``, print and return the figures."""
     from sqlalchemy import select
 
     from helpdesk.extensions import db
@@ -537,21 +590,28 @@ def report(count: int, repeat: int) -> None:
     )
     order_number = re.search(r"order (\d{7})", some_text).group(1)
     db.session.remove()
-    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
-    print(f"load average {load} on {os.cpu_count()} cores")
-    # CPU is this process's: all the work on SQLite, only the client's share on PostgreSQL.
-    print(f"{'':<33} {'wall ms':^15} {'CPU ms':^15}")
-    print(f"{'case':<33} {'median':>7} {'p95':>7} {'median':>7} {'p95':>7} runs rows  counts")
+    print(f"load average {load_average()} on {os.cpu_count()} cores")
+    # CPU is this process's: all the work on SQLite, only the client's share on PostgreSQL,
+    # whose server's share is the last column.
+    print(f"{'':<33} {'wall ms':^15} {'CPU ms':^15} {'server':>7}")
+    print(
+        f"{'case':<33} {'median':>7} {'p95':>7} {'median':>7} {'p95':>7} {'mean':>7} runs rows"
+        "  counts"
+    )
+    found: Figures = []
     for name, args, cursor in cases(deep_cursor, order_number, count):
         rows, counts = queue_request(args, cursor)()
         db.session.remove()
-        wall, cpu = measure(queue_request(args, cursor), repeat)
-        figures = [statistics.median(wall), p95(wall), statistics.median(cpu), p95(cpu)]
-        shown = " ".join(f"{status[:2]}={value}" for status, value in counts.items())
-        print(
-            f"{name:<33} {' '.join(f'{f:>7.1f}' for f in figures)} {len(wall):>4} "
-            f"{len(rows):>4}  {shown}"
-        )
+        figures, runs = timed(queue_request(args, cursor), repeat, server=True)
+        counted = " ".join(f"{status[:2]}={value}" for status, value in counts.items())
+        print(f"{name:<33} {shown(figures)} {runs:>4} {len(rows):>4}  {counted}")
+        # The numbers in a case's name differ from size to size; the growth table keys on the rest.
+        found.append((re.sub(r"(?<=q=)#?\d+(?= \()", "N", name), figures))
+    return found
+
+
+def load_average() -> str:
+    return ", ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
 PAGES = (
@@ -564,7 +624,7 @@ PAGES = (
 )
 
 
-def page_report(app, repeat: int) -> None:
+def page_report(app, repeat: int) -> Figures:
     """The whole queue page as an agent's browser gets it: session, queries, template."""
     from helpdesk import accounts
     from helpdesk.extensions import db
@@ -575,14 +635,27 @@ def page_report(app, repeat: int) -> None:
         db.session.commit()
     client = app.test_client()
     client.post("/login", data={"email": email, "password": password})
+    found: Figures = []
     for name, path in PAGES:
 
         def request(path: str = path) -> None:
             assert client.get(path).status_code == 200
 
-        wall, cpu = measure(request, repeat)
-        figures = [statistics.median(wall), p95(wall), statistics.median(cpu), p95(cpu)]
-        print(f"{name:<33} {' '.join(f'{f:>7.1f}' for f in figures)} {len(wall):>4}")
+        figures, runs = timed(request, repeat)
+        print(f"{name:<33} {shown(figures)} {runs:>4}")
+        found.append((name, figures))
+    return found
+
+
+def growth_report(by_size: dict[int, Figures]) -> None:
+    """Each case's p95, wall and CPU, at every size measured: how cost grows with the tickets;
+    on PostgreSQL also the server's mean CPU."""
+    sizes = list(by_size)
+    print(f"\np95 ms by size, wall / CPU [/ server CPU mean] (load average {load_average()})")
+    print(f"{'case':<33} " + " ".join(f"{size:>23,}" for size in sizes))
+    for n, (name, _) in enumerate(by_size[sizes[0]]):
+        cells = [by_size[size][n][1] for size in sizes]
+        print(f"{name:<33} " + " ".join(shown([c[1], c[3], c[4]]) for c in cells))
 
 
 # --- the database -----------------------------------------------------------------------------
@@ -637,35 +710,51 @@ def bench_app(url: str, storage: str):
     )
 
 
+def sizes(value: str) -> list[int]:
+    """``--sizes``: ticket counts separated by commas."""
+    return [int(part) for part in value.split(",")]
+
+
+def measure_size(count: int, server_url: str | None, reuse: bool, repeat: int) -> Figures:
+    """Fill (or reuse) the database of ``count`` tickets and measure it."""
+    from flask_migrate import upgrade
+
+    from helpdesk.extensions import db
+
+    url = database_url(server_url, count)
+    reused = reuse and holds(url, count)
+    if not reused:
+        fresh_database(url, server_url)
+    with tempfile.TemporaryDirectory() as storage:
+        app = bench_app(url, storage)
+        with app.app_context():
+            print(f"\n{db.engine.dialect.name}, {count:,} tickets: {url}")
+            if reused:
+                print("  reusing the filled database")
+            # A reused database still takes the migrations written since it was filled.
+            upgrade()
+            if not reused:
+                with db.engine.connect() as connection:
+                    fill(connection, count)
+            figures = report(count, repeat) + page_report(app, repeat)
+            db.engine.dispose()
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tickets", type=int, default=1_000_000)
+    parser.add_argument("--sizes", type=sizes, default=[1_000_000], help="e.g. 10000,100000")
     parser.add_argument("--database-url", help="a PostgreSQL server; default a SQLite file")
     parser.add_argument("--reuse", action="store_true", help="keep a database already filled")
     parser.add_argument("--repeat", type=int, default=30)
     args = parser.parse_args()
     os.environ.setdefault("SECRET_KEY", "bench")
-    from flask_migrate import upgrade
-
-    from helpdesk.extensions import db
-
-    url = database_url(args.database_url, args.tickets)
-    reuse = args.reuse and holds(url, args.tickets)
-    if not reuse:
-        fresh_database(url, args.database_url)
-    with tempfile.TemporaryDirectory() as storage:
-        app = bench_app(url, storage)
-        with app.app_context():
-            print(f"{db.engine.dialect.name}, {args.tickets:,} tickets: {url}")
-            if reuse:
-                print("  reusing the filled database")
-            else:
-                upgrade()
-                with db.engine.connect() as connection:
-                    fill(connection, args.tickets)
-            report(args.tickets, args.repeat)
-            page_report(app, args.repeat)
-            db.engine.dispose()
+    by_size = {
+        count: measure_size(count, args.database_url, args.reuse, args.repeat)
+        for count in args.sizes
+    }
+    if len(by_size) > 1:
+        growth_report(by_size)
 
 
 if __name__ == "__main__":

@@ -284,6 +284,9 @@ def test_erasing_removes_everything_personal_and_keeps_the_report_figures(app, c
 
     for query in ("burrs", "espresso", "TRACK", "clicking", "Grinder", ANN, ANN_PHONE, "erased"):
         assert found_by_search(query) == [], query
+    # Nor does the index's list of words hold hers, which a prefix would spell out.
+    for prefix in ("bur", "espr", "click", "grind"):
+        assert search.prefix_words(db.session.connection(), prefix, 40) == [], prefix
     # Bob's ticket is still found by its words.
     assert found_by_search("manual") != []
 

@@ -8,7 +8,8 @@ import pytest
 
 from helpdesk.extensions import db
 from helpdesk.models import Priority, Stage, Ticket, TicketStatus
-from helpdesk.tickets import queries, service, sla, word_matches
+from helpdesk.tickets import queries, service, sla, trash, word_matches
+from helpdesk.tickets.bins import Bin
 from helpdesk.tickets.queries import (
     InvalidFilter,
     QueueSort,
@@ -172,6 +173,34 @@ def test_status_counts_stop_at_the_cap(ctx, inbound, monkeypatch):
     assert str(StatusCount(1000, capped=True)) == "1,000+"
 
 
+@pytest.mark.parametrize("few", [5000, 0], ids=["matches-read-whole", "checked-per-ticket"])
+def test_capped_counts_of_word_searches(ctx, inbound, make_user, monkeypatch, few):
+    """Saved views count a word search the same whether its matches are read whole or each
+    ticket's words are checked (SQLite, words in many tickets)."""
+    monkeypatch.setattr(word_matches, "_FEW", few)
+    monkeypatch.setattr(word_matches, "_CHECK_COST", 1 if few else 0)
+    monkeypatch.setattr(queries, "COUNT_CAP", 3)
+    agent = make_user()
+    for n in range(6):
+        text = "parcel lost" if n < 4 else "invoice wrong"
+        ticket = receive(inbound, at(n + 1), sender=f"view{n}@customer.test", text=text)
+        if n % 2:
+            service.set_status(ticket, agent, "open")
+    db.session.commit()
+    views = [
+        TicketFilter(q="parcel"),
+        TicketFilter(q="parcel", statuses=(TicketStatus.OPEN,)),
+        TicketFilter(q="invoice wrong"),
+        TicketFilter(q="parcel invoice"),
+    ]
+    assert queries.capped_counts(views) == [
+        StatusCount(3, capped=True),
+        StatusCount(2, capped=False),
+        StatusCount(2, capped=False),
+        StatusCount(0, capped=False),
+    ]
+
+
 def test_word_counts_follow_status_changes(ctx, inbound, make_user, monkeypatch):
     monkeypatch.setattr(word_matches, "_FEW", 0)  # read status by status, as for common words
     agent = make_user()
@@ -192,6 +221,45 @@ def test_word_counts_follow_status_changes(ctx, inbound, make_user, monkeypatch)
     assert walk(TicketFilter(q="parcel", statuses=(TicketStatus.SOLVED,)), QueueSort.NEWEST) == [
         ticket.id
     ]
+
+
+@pytest.mark.parametrize("most_left_out", [0, 2000], ids=["checked-by-ticket", "from-index"])
+def test_word_counts_leave_out_the_spam_and_the_trash(
+    ctx, inbound, make_user, monkeypatch, most_left_out
+):
+    """However the counts are read (the index alone less the spam and trash among its matches,
+    or each match's ticket looked up), they are the same, at the cap and below it."""
+    monkeypatch.setattr(word_matches, "_FEW", 0)
+    monkeypatch.setattr(word_matches, "_MOST_LEFT_OUT", most_left_out)
+    monkeypatch.setattr(queries, "COUNT_CAP", 2)
+    agent = make_user(role="admin")
+    tickets = [
+        receive(inbound, at(n + 1), sender=f"bin{n}@customer.test", text="parcel lost")
+        for n in range(8)
+    ]
+    receive(inbound, at(10), sender="other@customer.test", text="invoice wrong")
+    for ticket in tickets[:4]:
+        service.set_status(ticket, agent, "open")
+    # Open: 4 with the word, 2 of them spam or deleted. New: 4 with the word, 1 in the spam.
+    trash.mark_spam(tickets[0], agent)
+    trash.delete_ticket(tickets[1], agent)
+    trash.mark_spam(tickets[4], agent)
+    db.session.commit()
+
+    def counted(**fields) -> dict[str, str]:
+        counts = status_counts(TicketFilter(q="parcel", **fields))
+        return {status.value: str(count) for status, count in counts.items() if count.value}
+
+    assert counted() == {"new": "2+", "open": "2"}
+    assert counted(statuses=(TicketStatus.OPEN,)) == {"new": "2+", "open": "2"}
+    assert counted(in_bin=Bin.SPAM) == {"new": "1", "open": "1"}
+    assert counted(in_bin=Bin.TRASH) == {"open": "1"}
+    trash.unmark_spam(tickets[4], agent)
+    db.session.commit()
+    monkeypatch.setattr(queries, "COUNT_CAP", 3)
+    assert counted() == {"new": "3+", "open": "2"}
+    monkeypatch.setattr(queries, "COUNT_CAP", 4)
+    assert counted() == {"new": "4", "open": "2"}, "the spam ticket is back in the count"
 
 
 def test_a_word_search_pages_by_date_though_ids_stray_from_dates(ctx, inbound, make_user):
@@ -264,7 +332,10 @@ def test_every_sort_walks_a_multi_status_filter_once_in_order(ctx, inbound, make
     ]
     tickets = []
     for n, (day, status, priority, automatic) in enumerate(plan):
-        ticket = receive(inbound, at(day), sender=f"m{n}@customer.test", auto_submitted=automatic)
+        text = "parcel late" if n % 3 else "invoice wrong"
+        ticket = receive(
+            inbound, at(day), sender=f"m{n}@customer.test", text=text, auto_submitted=automatic
+        )
         service.set_status(ticket, agent, status)
         service.set_priority(ticket, agent, priority)
         tickets.append(ticket)
@@ -275,3 +346,16 @@ def test_every_sort_walks_a_multi_status_filter_once_in_order(ctx, inbound, make
     for limit in (1, 3, 50):
         assert walk(TicketFilter(), sort, limit) == expected_order(tickets, sort)
         assert walk(new_or_open, sort, limit) == expected_order(chosen, sort)
+    # A word search reads its matches whole when they are few, else checks each ticket of the
+    # sort's own order (SQLite): the same tickets in the same order either way.
+    late = [t for n, t in enumerate(tickets) if n % 3]
+    for few in (5000, 0):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(word_matches, "_FEW", few)
+            patch.setattr(word_matches, "_CHECK_COST", 1 if few else 0)
+            for limit in (1, 3, 50):
+                assert walk(TicketFilter(q="parcel"), sort, limit) == expected_order(late, sort)
+                late_and_new = TicketFilter(q="parc*", statuses=(TicketStatus.NEW,))
+                assert walk(late_and_new, sort, limit) == expected_order(
+                    [t for t in late if t.status == "new"], sort
+                )

@@ -5,11 +5,11 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from helpdesk.extensions import db
 from helpdesk.models import Ticket, TicketStatus
-from helpdesk.tickets import service, word_matches
+from helpdesk.tickets import search, service, word_matches
 from helpdesk.tickets.queries import (
     InvalidFilter,
     TicketFilter,
@@ -63,6 +63,31 @@ def test_a_prefix_of_many_words_finds_the_same(desk, monkeypatch):
     monkeypatch.setattr(word_matches, "_MOST_PREFIX_WORDS", 1)
     assert found("refu*") == {desk.refund, desk.refused, desk.texted_again}
     assert found("parc* refu*") == {desk.texted_again}
+
+
+@pytest.mark.parametrize("most_words", [1, 40], ids=["as-a-prefix", "spelled-out"])
+def test_a_prefix_counts_what_its_words_count(desk, make_user, monkeypatch, most_words):
+    """Counted status by status, a prefix asked as its words or as a prefix finds the tickets
+    its whole words find, words written after the ticket was opened (a note) included."""
+    monkeypatch.setattr(word_matches, "_FEW", 0)  # read status by status, as for common words
+    monkeypatch.setattr(word_matches, "_MOST_PREFIX_WORDS", most_words)
+    agent = make_user()
+    other = db.session.scalar(select(Ticket).where(Ticket.number == desk.other))
+    service.add_note(other, agent, "Refurbished one sent instead.")
+    service.set_status(other, agent, "open")
+    db.session.commit()
+    assert "refurbished" in search.prefix_words(db.session.connection(), "refu", 40)
+
+    def counted(q: str) -> dict[str, str]:
+        counts = status_counts(TicketFilter.from_args({"q": q}, me=0))
+        return {status.value: str(count) for status, count in counts.items() if count.value}
+
+    # The two texts are one ticket (one SMS conversation).
+    assert counted("refu*") == {"new": "3", "open": "1"}
+    assert counted("refur*") == counted("refurbished") == {"open": "1"}
+    assert counted("refun*") == {"new": "2"}
+    assert counted("parc* refu*") == {"new": "1"}
+    assert counted("refuz*") == {}
 
 
 def test_a_prefix_needs_two_characters(desk):

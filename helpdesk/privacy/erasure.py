@@ -15,7 +15,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, delete, event, false, or_, select, text, update
+from sqlalchemy import delete, event, false, or_, select, update
 from sqlalchemy.orm import Session
 
 from helpdesk import audit
@@ -36,8 +36,8 @@ from helpdesk.models import (
 from helpdesk.privacy.holdings import Holdings, about_them, holdings_of
 from helpdesk.privacy.suppressions import suppress
 from helpdesk.storage import blob_store
+from helpdesk.tickets import search
 from helpdesk.tickets.errors import TicketError
-from helpdesk.tickets.search import SEARCH_TABLE
 
 ERASED_NAME = "Erased customer"
 ERASED = "(erased)"
@@ -289,12 +289,7 @@ def forget_search_entries(ids: list[int]) -> int:
     """Drop these tickets' rows from the word index (renamed subjects were indexed on flush)."""
     if not ids:
         return 0
-    key = "ticket_id" if db.session.get_bind().dialect.name == "postgresql" else "rowid"
-    statement = text(f"DELETE FROM {SEARCH_TABLE} WHERE {key} IN :ids").bindparams(
-        bindparam("ids", expanding=True)
-    )
-    result = db.session.execute(statement, {"ids": ids})
-    return result.rowcount
+    return search.forget(db.session.connection(), ids)
 
 
 def delete_files_on_commit(candidates: set[str]) -> int:

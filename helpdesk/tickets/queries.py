@@ -24,6 +24,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    not_,
     or_,
     select,
     tuple_,
@@ -333,7 +334,7 @@ def ticket_page(
         read = partial(word_matches.newest_keys, filters.q, filters.statuses)
     return _keyset_page(
         Ticket,
-        filters.conditions(with_words=read is None),
+        filters.conditions(with_words=False) if read else _words_checked(filters, limit + 1),
         sort,
         limit,
         cursor,
@@ -361,7 +362,13 @@ def status_counts(filters: TicketFilter) -> dict[TicketStatus, StatusCount]:
     unfiltered = replace(filters, statuses=())
     if word_matches.only_words(filters.q):
         without_words = unfiltered.conditions(with_words=False)
-        values = word_matches.capped_status_counts(filters.q, _dialect(), without_words, COUNT_CAP)
+        left_out = None
+        if unfiltered == TicketFilter(q=filters.q, timezone=filters.timezone):
+            # Only the spam and the trash are left out: the index can count by itself.
+            left_out = not_(bin_condition(Bin.ACTIVE))
+        values = word_matches.capped_status_counts(
+            filters.q, _dialect(), without_words, COUNT_CAP, left_out
+        )
         if values is not None:
             return _status_counts(values)
     conditions = unfiltered.conditions()
@@ -404,12 +411,26 @@ def capped_counts(filters: list[TicketFilter]) -> list[StatusCount]:
         return []
     counted = [
         select(func.count())
-        .select_from(select(Ticket.id).where(*each.conditions()).limit(COUNT_CAP + 1).subquery())
+        .select_from(
+            select(Ticket.id)
+            .where(*_words_checked(each, COUNT_CAP + 1))
+            .limit(COUNT_CAP + 1)
+            .subquery()
+        )
         .scalar_subquery()
         for each in filters
     ]
     values = db.session.execute(select(*counted)).one()
     return [StatusCount(min(value, COUNT_CAP), value > COUNT_CAP) for value in values]
+
+
+def _words_checked(filters: TicketFilter, wanted: int) -> list[ColumnElement[bool]]:
+    """The filter's conditions for reading ``wanted`` rows, its words checked ticket by ticket
+    where that reads less than gathering every match first (``word_matches.checked_per_ticket``)."""
+    checked = word_matches.checked_per_ticket(filters.q, _dialect(), wanted)
+    if checked is None:
+        return filters.conditions()
+    return [*filters.conditions(with_words=False), checked]
 
 
 def cursor_for(ticket: Ticket, sort: QueueSort = QueueSort.NEWEST) -> str:

@@ -85,8 +85,8 @@ _WORD = re.compile(r"[^\W_]+")
 _STATUS_MARK = "\ue000"
 _ALL_MARKS = [f"{_STATUS_MARK}{status.value}" for status in TicketStatus]
 _sqlite_index = table(SEARCH_TABLE, column("rowid", Integer), column("words", Text))
-# FTS5's own list of the index's words (migration 0037).
-_sqlite_terms = table(f"{SEARCH_TABLE}_terms", column("term", Text))
+# The index's words: FTS5's own list on SQLite (migration 0038), a table on PostgreSQL (0040).
+_terms = table(f"{SEARCH_TABLE}_terms", column("term", Text))
 # Sorts after every character, so prefix + this bounds the words that start with prefix.
 _LAST_CHARACTER = "\U0010ffff"
 _postgres_index = table(SEARCH_TABLE, column("ticket_id", Integer), column("words", TSVECTOR))
@@ -210,24 +210,39 @@ def index_query(
     spelled_out: dict[str, list[str]] | None = None,
 ) -> str:
     """The index's own query (FTS5's syntax, or a tsquery) for tickets holding every word of
-    ``terms`` and in one of ``statuses`` (any status without). On SQLite a prefix found in
+    ``terms`` and in one of ``statuses`` (any status without). A prefix found in
     ``spelled_out`` is asked as its words, any of which matches (see ``prefix_words``)."""
     marks = [status_word(status) for status in statuses]
     if dialect == "postgresql":
         # Lexemes quoted and cast, not parsed by to_tsquery: the words are already normalised.
-        parts = _lexemes(terms, "'{}'", "'{}':*")
+        parts = [
+            _spelled(lexeme, lexeme[1:-3], spelled_out, "'{}'", " | ")
+            if lexeme.endswith(":*")
+            else lexeme
+            for lexeme in _lexemes(terms, "'{}'", "'{}':*")
+        ]
         if marks:
             parts.append("(" + " | ".join(f"'{mark}'" for mark in marks) + ")")
         return " & ".join(parts)
     parts = [
-        "(" + " OR ".join(f'"{word}"' for word in spelled_out[lexeme[1:-2]]) + ")"
-        if lexeme.endswith("*") and spelled_out and spelled_out.get(lexeme[1:-2])
+        _spelled(lexeme, lexeme[1:-2], spelled_out, '"{}"', " OR ")
+        if lexeme.endswith("*")
         else lexeme
         for lexeme in _lexemes(terms, '"{}"', '"{}"*')
     ]
     if marks:
         parts.append("(" + " OR ".join(f'"{mark}"' for mark in marks) + ")")
     return " AND ".join(parts)
+
+
+def _spelled(
+    lexeme: str, prefix: str, spelled_out: dict[str, list[str]] | None, whole: str, either: str
+) -> str:
+    """A prefix's lexeme as "any of its words" when ``spelled_out`` lists them, else as it is."""
+    found = (spelled_out or {}).get(prefix)
+    if not found:
+        return lexeme
+    return "(" + either.join(whole.format(word) for word in found) + ")"
 
 
 def indexed_ids(
@@ -239,13 +254,7 @@ def indexed_ids(
 ) -> Select:
     """The ids of the tickets an ``index_query`` finds, those from ``floor`` to ``ceiling`` or
     ``among`` these ids only when given."""
-    if dialect == "postgresql":
-        ticket_id = _postgres_index.c.ticket_id
-        found = _postgres_index.c.words.op("@@")(bindparam("q", query, TSQUERY, unique=True))
-    else:
-        ticket_id = _sqlite_index.c.rowid
-        # detail=none tables take queries on the whole table, not on a column.
-        found = literal_column(SEARCH_TABLE).op("MATCH")(bindparam("q", query, unique=True))
+    ticket_id, found = _index_match(query, dialect)
     bounds = [found]
     if floor is not None:
         bounds.append(ticket_id >= floor)
@@ -256,14 +265,34 @@ def indexed_ids(
     return select(ticket_id).where(*bounds).correlate(None)
 
 
+def holds_words(query: str, dialect: str) -> ColumnElement[bool]:
+    """Whether the ticket of the enclosing query holds what an ``index_query`` finds, checked
+    in its own index row: one lookup per ticket, however many tickets match."""
+    ticket_id, found = _index_match(query, dialect)
+    return select(ticket_id).where(ticket_id == Ticket.id, found).correlate(Ticket).exists()
+
+
+def _index_match(query: str, dialect: str) -> tuple[ColumnElement[int], ColumnElement[bool]]:
+    """The index's ticket id column, and the condition that its row holds an ``index_query``."""
+    if dialect == "postgresql":
+        found = _postgres_index.c.words.op("@@")(bindparam("q", query, TSQUERY, unique=True))
+        return _postgres_index.c.ticket_id, found
+    # detail=none tables take queries on the whole table, not on a column.
+    found = literal_column(SEARCH_TABLE).op("MATCH")(bindparam("q", query, unique=True))
+    return _sqlite_index.c.rowid, found
+
+
 def prefix_words(connection: Connection, prefix: str, most: int) -> list[str] | None:
-    """The index's words that start with ``prefix`` (SQLite), or None when there are more than
-    ``most``. FTS5 answers a prefix by merging the entries of all its words before it can give
-    the first match; asked as "any of these words", it reads them in step, newest first, and
-    stops with the page."""
+    """The index's words that start with ``prefix``, or None when there are more than ``most``.
+    The index answers a prefix by gathering the matches of all its words before it can give or
+    narrow the first one; asked as "any of these words", it reads them in step (newest first on
+    SQLite, skipping to the tickets of a status on PostgreSQL) and stops with the page or the
+    count. On PostgreSQL the list may hold words no ticket holds any more: asked for, they
+    find nothing."""
     found = connection.execute(
-        select(_sqlite_terms.c.term)
-        .where(_sqlite_terms.c.term >= prefix, _sqlite_terms.c.term < prefix + _LAST_CHARACTER)
+        select(_terms.c.term)
+        .where(_terms.c.term >= prefix, _terms.c.term < prefix + _LAST_CHARACTER)
+        .order_by(_terms.c.term)
         .limit(most + 1)
     ).scalars()
     words_found = list(found)
@@ -306,6 +335,15 @@ def add_words(connection: Connection, found: dict[int, list[str]]) -> None:
             ).bindparams(bindparam("words", type_=ARRAY(Text))),
             [{"ticket_id": ticket_id, "words": new} for ticket_id, new in found.items()],
         )
+        # Sorted, so transactions adding the same new words take their places in one order.
+        listed = sorted({word for new in found.values() for word in new})
+        connection.execute(
+            sql(
+                f"INSERT INTO {SEARCH_TABLE}_terms (term) SELECT unnest(CAST(:terms AS text[])) "
+                "ON CONFLICT DO NOTHING"
+            ),
+            {"terms": listed},
+        )
         return
     # SQLite: read the rows of all these tickets at once, then write the new and the grown.
     stored = _sqlite_rows(connection, list(found))
@@ -341,6 +379,37 @@ def _write_sqlite_rows(connection: Connection, created: list[dict], changed: lis
         connection.execute(
             sql(f"UPDATE {SEARCH_TABLE} SET words = :words WHERE rowid = :id"), changed
         )
+
+
+def forget(connection: Connection, ids: list[int]) -> int:
+    """Drop these tickets' rows from the index, and on PostgreSQL the listed words no row
+    holds any more (an erased customer's name must not stay behind in the list); how many
+    rows went. SQLite's list is the index's own, so it follows by itself."""
+    if connection.dialect.name != "postgresql":
+        statement = sql(f"DELETE FROM {SEARCH_TABLE} WHERE rowid IN :ids")
+        return connection.execute(
+            statement.bindparams(bindparam("ids", expanding=True)), {"ids": ids}
+        ).rowcount
+    gone = (
+        connection.execute(
+            sql(
+                f"DELETE FROM {SEARCH_TABLE} WHERE ticket_id = ANY(:ids) "
+                "RETURNING tsvector_to_array(words)"
+            ),
+            {"ids": ids},
+        )
+        .scalars()
+        .all()
+    )
+    # A second statement: one with the DELETE above in a WITH would still see the rows it drops.
+    connection.execute(
+        sql(
+            f"DELETE FROM {SEARCH_TABLE}_terms AS listed WHERE term = ANY(:terms) AND NOT EXISTS "
+            f"(SELECT FROM {SEARCH_TABLE} WHERE words @@ quote_literal(listed.term)::tsquery)"
+        ),
+        {"terms": sorted({word for row in gone for word in row})},
+    )
+    return len(gone)
 
 
 def include_in_autogenerate(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:
