@@ -1,7 +1,7 @@
 """word index: its list of words on PostgreSQL, for spelling out a prefix
 
 Revision ID: 0040_search_terms
-Revises: 0038_status_words
+Revises: 0039_stage_rollups
 Create Date: 2026-12-07 11:30:00
 
 A prefix (``refun*``) asked of the GIN index as a prefix gathers every match of every word it
@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0040_search_terms"
-down_revision = "0038_status_words"
+down_revision = "0039_stage_rollups"
 branch_labels = None
 depends_on = None
 
