@@ -68,6 +68,8 @@ def _queue_outbound(
         delivery_state=DeliveryState.DELIVERED if channel == Channel.CHAT else DeliveryState.QUEUED,
         next_attempt_at=None if channel == Channel.CHAT else at,
         created_at=at,
+        # Known empty, so the live event's list of files needs no read after the flush.
+        attachments=[],
     )
     db.session.add(message)
     _store_attachments(message, attachments)

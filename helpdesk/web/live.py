@@ -69,7 +69,8 @@ def _generate(
                 with app.app_context():
                     on_beat()
                     db.session.remove()
-            with engine.connect() as connection:
+            # One SELECT in autocommit: no BEGIN and ROLLBACK round trips around each read.
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                 found = events.since(connection, stream, after)
             if found:
                 chunk = "".join(events.as_sse(e) for e in found if not events.stale(e))
