@@ -122,7 +122,7 @@ def _bump_touched(session: Session, flush_context: Any) -> None:
     if log.due:
         ids = sorted(state.key[1][0] for state in log.due)
         # The new numbers come back with the update: nobody reads the row again for them.
-        bumped = dict(session.connection().execute(_BUMP, {"ids": ids}).tuples().all())
+        bumped = dict(session.connection().execute(_BUMP, {"ids": ids}).all())
         for state in log.due:
             if (ticket := state.obj()) is None:
                 continue
