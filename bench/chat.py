@@ -12,8 +12,9 @@ of about --pause seconds, as people read and type; 0 by default). Without pauses
 a closed loop: latency is the number of visitors over the rate the servers reach. Prints
 messages per second, p50 / p95 latencies: visitor -> agent (post sent until the agent's stream
 shows it; also apart for a chat's first message, which the agent finds through the queue's
-stream, and the ones after it) and agent -> visitor, and the CPU each web process and the
-client spent per message.
+stream, and the ones after it) and agent -> visitor, the CPU the visitors' web process spent
+per visitor message and the agent's per reply (each with its streams' reads), the client's
+CPU per message, and the load average before and after.
 """
 
 from __future__ import annotations
@@ -278,6 +279,7 @@ def main() -> None:
         # One thread per open stream (visitors or agent tickets) plus room for posts.
         threads = args.threads or args.visitors // args.workers + 50
         procs, urls = start_servers(env, args.workers, threads)
+        load_before = os.getloadavg()
         try:
             server_cpu = [cpu_seconds(proc) for proc in procs]
             client_cpu = time.process_time()
@@ -310,13 +312,22 @@ def main() -> None:
         if values:
             p50, p95 = percentile(values, 0.50) * 1000, percentile(values, 0.95) * 1000
             print(f"{label}: p50 {p50:.0f} ms, p95 {p95:.0f} ms ({len(values)} messages)")
-    per_message = ", ".join(f"{cpu / delivered * 1000:.1f}" for cpu in server_cpu)
+    # Each process's CPU over the messages written on it, the reads its streams made of the
+    # other side's messages included: what one more message costs that process.
+    visitor_side, agent_side = server_cpu
+    posted, answered = len(results.to_agent), len(results.to_visitor)
     print(
-        f"CPU per message: web processes {per_message} ms (visitors', agent's), "
-        f"this client {client_cpu / delivered * 1000:.1f} ms"
+        f"web CPU per message: {visitor_side / max(posted, 1) * 1000:.1f} ms per visitor "
+        f"message (visitors' process), {agent_side / max(answered, 1) * 1000:.1f} ms per agent "
+        f"reply (agent's process); this client {client_cpu / delivered * 1000:.1f} ms"
     )
+    print(f"load average before {_loads(load_before)}, after {_loads(os.getloadavg())}")
     if results.errors:
         print(f"errors: {results.errors}")
+
+
+def _loads(loads: tuple[float, float, float]) -> str:
+    return " / ".join(f"{value:.1f}" for value in loads)
 
 
 if __name__ == "__main__":

@@ -2,14 +2,16 @@
 
 Usage: python bench/chat_requests.py [--requests 200] [--chats 50] [--history 8]
                                      [--database-url URL] [--no-redis] [--profile PATH]
+                                     [--sort cumulative|tottime] [--lines 40]
 
 Fills a fresh database (PostgreSQL by default) with one chat site, an agent and ``--chats``
 conversations whose tickets already hold ``--history`` messages each (bench/chat.py's tickets
 end with ten), then runs each chat path through the Flask test client, one conversation after
 the other, and prints the median process CPU time per request: the widget's settings (every
 page view of the host site), a visitor's message, typing and stream, the agent's reply, typing
-and ticket stream. Streams are timed up to their first read (the replay a reconnecting browser
-gets); ``--profile PATH`` prints the top of a cProfile of that path instead.
+and ticket stream, with the SQL statements each sends and the load average. Streams are timed
+up to their first read (the replay a reconnecting browser gets); ``--profile PATH`` prints the
+top of a cProfile (process CPU) of that path instead.
 """
 
 from __future__ import annotations
@@ -173,6 +175,27 @@ def cpu_per_request(call: Callable[[], None], requests: int) -> float:
     return statistics.median(spent)
 
 
+def statements_per_request(app, call: Callable[[], None]) -> int:
+    """SQL statements one call sends (its transaction's BEGIN and COMMIT not counted)."""
+    from sqlalchemy import event
+
+    from helpdesk.extensions import db
+
+    sent = []
+
+    def count(*_args) -> None:
+        sent.append(1)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        call()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(sent)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200, help="per path")
@@ -182,6 +205,8 @@ def main() -> None:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--no-redis", action="store_true")
     parser.add_argument("--profile", metavar="PATH", help="cProfile one path, e.g. 'agent reply'")
+    parser.add_argument("--sort", default="cumulative", help="the profile's order (tottime…)")
+    parser.add_argument("--lines", type=int, default=40, help="how much of the profile to print")
     args = parser.parse_args()
 
     with scratch_database(args.database_url) as database_url:
@@ -189,13 +214,19 @@ def main() -> None:
         app, key = prepare(database_url, redis_url)
         calls = paths(Chats(app, key, args.chats, args.history))
         if args.profile:
-            profiler = cProfile.Profile()
+            # Process CPU, not wall time: waits for the database are not this process's cost.
+            profiler = cProfile.Profile(time.process_time)
             profiler.runcall(lambda: [calls[args.profile]() for _ in range(args.requests)])
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+            pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.lines)
         else:
             print(f"{args.history} messages of history, {'no ' if not redis_url else ''}Redis")
             for name, call in calls.items():
-                print(f"{name:16} {cpu_per_request(call, args.requests) * 1000:6.2f} ms CPU")
+                cpu = cpu_per_request(call, args.requests) * 1000
+                print(
+                    f"{name:16} {cpu:6.2f} ms CPU, {statements_per_request(app, call):2} statements"
+                )
+            load = " / ".join(f"{value:.1f}" for value in os.getloadavg())
+            print(f"load average {load}")
         with app.app_context():
             from helpdesk.extensions import db
 

@@ -271,8 +271,14 @@ def test_the_chat_page_sends_replies_without_a_reload(ctx, client, widget, login
     as_the_page = {"Accept": "application/json"}
     url = f"/tickets/{ticket.id}/messages"
 
+    before = ticket.version
     sent = client.post(url, data={"text": "Hi Eve", "reply": "1"}, headers=as_the_page)
     assert sent.status_code == 201
+    # The sidebar takes the ticket's new version and properties from the answer: they are the
+    # stored ones, so the agent's next save is not refused as stale.
+    stored = chat_ticket(ctx)
+    assert sent.json["version"] == stored.version == before + 1
+    assert sent.json["properties"]["status"] == stored.status.value == "open"
     assert [e["text"] for e in widget.stream() if e["type"] == "message"] == ["Hello", "Hi Eve"]
     refused = client.post(url, data={"text": " ", "reply": "1"}, headers=as_the_page)
     assert refused.status_code == 400 and "text" in refused.json["errors"]

@@ -186,6 +186,19 @@ def test_replies_go_to_the_targets_customer_and_the_other_is_copied(ctx, agent, 
     assert (reply.recipient, reply.cc) == ("ada@customer.test", ["bo@customer.test"])
 
 
+def test_a_reply_answers_none_of_the_customers_merged_in_at_any_remove(
+    ctx, agent, open_ticket, inbound
+):
+    a, b, c = (ticket_of(open_ticket(sender=f"c{n}@customer.test")) for n in range(3))
+    service.merge(a, b, agent)
+    service.merge(b, c, agent)
+    db.session.commit()
+    # The first ticket's customer writes last, on the thread they know: it lands on c.
+    service.receive(inbound(sender="c0@customer.test", subject=f"Re: [#{a.number}]"))
+    reply = service.reply(c, agent, "All of you: it ships today.")
+    assert reply.recipient == "c2@customer.test"
+
+
 def test_a_text_ticket_merged_in_is_never_texted(ctx, agent, inbound):
     target = service.receive(inbound("sms", sender="+15550002001", received_at=at(0))).ticket
     source = service.receive(inbound("sms", sender="+15550002002", received_at=at(5))).ticket

@@ -7,7 +7,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from channels.base import Channel, DeliveryError
 from helpdesk.chat import events as chat_events
@@ -68,6 +68,8 @@ def _queue_outbound(
         delivery_state=DeliveryState.DELIVERED if channel == Channel.CHAT else DeliveryState.QUEUED,
         next_attempt_at=None if channel == Channel.CHAT else at,
         created_at=at,
+        # Known empty, so the live event's list of files needs no read after the flush.
+        attachments=[],
     )
     db.session.add(message)
     _store_attachments(message, attachments)
@@ -122,8 +124,10 @@ def _reply_recipient(ticket: Ticket) -> str | None:
         .order_by(Message.created_at.desc(), Message.id.desc())
         .limit(1)
     )
-    if merged_in := _merged_in_customers(ticket):
-        others = select(CustomerIdentity.value).where(CustomerIdentity.customer_id.in_(merged_in))
+    if ticket.id is not None:
+        others = select(CustomerIdentity.value).where(
+            CustomerIdentity.customer_id.in_(_merged_in_customers(ticket))
+        )
         senders = senders.where(Message.sender.not_in(others))
     last_sender = db.session.scalar(senders)
     if last_sender:
@@ -136,18 +140,21 @@ def _reply_recipient(ticket: Ticket) -> str | None:
     return ticket.customer.identity(kind)
 
 
-def _merged_in_customers(ticket: Ticket) -> set[int]:
-    """The customers, other than its own, of the tickets merged into this one at any remove."""
-    found: set[int] = set()
-    frontier = [ticket.id] if ticket.id is not None else []
-    while frontier:
-        rows = db.session.execute(
-            select(Ticket.id, Ticket.customer_id).where(Ticket.merged_into_id.in_(frontier))
-        ).all()
-        frontier = [ticket_id for ticket_id, _ in rows]
-        found.update(customer_id for _, customer_id in rows)
-    found.discard(ticket.customer_id)
-    return found
+def _merged_in_customers(ticket: Ticket) -> Select:
+    """The customers, other than its own, of the tickets merged into this one at any remove:
+    a subquery, so a reply's recipient is found in one round trip."""
+    merged = (
+        select(Ticket.id, Ticket.customer_id)
+        .where(Ticket.merged_into_id == ticket.id)
+        .cte("merged_in", recursive=True)
+    )
+    # UNION, not UNION ALL: the walk ends even on a loop of merges.
+    merged = merged.union(
+        select(Ticket.id, Ticket.customer_id).where(Ticket.merged_into_id == merged.c.id)
+    )
+    # The ticket's customer as stored when the query runs (after the autoflush), not as read now.
+    own = select(Ticket.customer_id).where(Ticket.id == ticket.id).scalar_subquery()
+    return select(merged.c.customer_id).where(merged.c.customer_id != own)
 
 
 def _reply_subject(ticket: Ticket) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from itertools import pairwise
 
 from sqlalchemy import case, select
+from sqlalchemy.orm import joinedload
 
 from channels.base import Channel, InboundMessage
 from helpdesk.extensions import db
@@ -213,6 +214,8 @@ def _by_chat_conversation(msg: InboundMessage, endpoint: Endpoint) -> ThreadMatc
         return None
     ticket = db.session.scalar(
         select(Ticket)
+        # The message's live event names the customer: read in the same round trip.
+        .options(joinedload(Ticket.customer))
         .where(
             Ticket.channel == Channel.CHAT,
             Ticket.endpoint_id == endpoint.id,

@@ -31,6 +31,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import InstanceState, Session, SessionTransaction
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.interfaces import ORMOption
 
 from helpdesk.extensions import db
@@ -108,6 +109,7 @@ _BUMP = (
     update(Ticket.__table__)
     .where(Ticket.__table__.c.id.in_(bindparam("ids", expanding=True)))
     .values(version=Ticket.__table__.c.version + 1)
+    .returning(Ticket.__table__.c.id, Ticket.__table__.c.version)
 )
 
 
@@ -119,11 +121,16 @@ def _bump_touched(session: Session, flush_context: Any) -> None:
     transactions = _open_transactions(session)
     if log.due:
         ids = sorted(state.key[1][0] for state in log.due)
-        session.connection().execute(_BUMP, {"ids": ids})
+        # The new numbers come back with the update: nobody reads the row again for them.
+        bumped = dict(session.connection().execute(_BUMP, {"ids": ids}).all())
         for state in log.due:
-            if (ticket := state.obj()) is not None:
-                # Read again when asked for: the row holds the new number.
+            if (ticket := state.obj()) is None:
+                continue
+            if (version := bumped.get(state.key[1][0])) is None:
+                # Its row went in this flush (a purge): nothing to read, now or later.
                 session.expire(ticket, ["version"])
+            else:
+                set_committed_value(ticket, "version", version)
     for state in (*log.created, *log.due):
         log.bumped[state.key] = transactions
     log.created.clear()

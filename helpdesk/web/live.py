@@ -57,6 +57,9 @@ def _generate(
 ) -> Iterator[str]:
     heartbeat = app.config.get("HELPDESK_CHAT_HEARTBEAT", HEARTBEAT_SECONDS)
     ends_at = time.monotonic() + app.config.get("HELPDESK_CHAT_STREAM_SECONDS", STREAM_SECONDS)
+    # On PostgreSQL each read is one SELECT in autocommit: no BEGIN and ROLLBACK round trips
+    # around it. SQLite's driver begins no transaction for a read anyway.
+    read_options = {"isolation_level": "AUTOCOMMIT"} if engine.dialect.name == "postgresql" else {}
     waiter = hub_of(app).register(stream.keys)
     try:
         yield f"retry: {RECONNECT_MS}\n\n"
@@ -69,7 +72,7 @@ def _generate(
                 with app.app_context():
                     on_beat()
                     db.session.remove()
-            with engine.connect() as connection:
+            with engine.connect().execution_options(**read_options) as connection:
                 found = events.since(connection, stream, after)
             if found:
                 chunk = "".join(events.as_sse(e) for e in found if not events.stale(e))

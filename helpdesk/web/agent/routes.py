@@ -15,6 +15,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
 from helpdesk import accounts, saved_views, teams
@@ -245,7 +246,10 @@ def ticket(ticket_id: int) -> str:
 @staff_required
 def write_message(ticket_id: int) -> str | Response | tuple[str | Response, int]:
     compose = ComposeForm()
-    found = db.session.get(Ticket, ticket_id)
+    # A reply reads the customer (erased?) and the endpoint (its route): one round trip.
+    found = db.session.get(
+        Ticket, ticket_id, options=[joinedload(Ticket.customer), joinedload(Ticket.endpoint)]
+    )
     if found is not None and found.is_deleted:
         # Deleted while the page was open: say so, and hand back what was written.
         return render_template(
@@ -289,12 +293,14 @@ def write_message(ticket_id: int) -> str | Response | tuple[str | Response, int]
             field = compose.cc if isinstance(refused, InvalidCc) else compose.text
             field.errors.append(str(refused))
         else:
+            # Read before the commit, which would expire the ticket and cost a read of it again;
+            # the version is the one this transaction's flush gave it.
+            db.session.flush()
+            properties, version = versions.current_properties(found), found.version
             db.session.commit()
             if from_live_page:
                 # The sidebar follows what the reply did (a new ticket is open now).
-                return jsonify(
-                    ok=True, properties=versions.current_properties(found), version=found.version
-                ), 201
+                return jsonify(ok=True, properties=properties, version=version), 201
             flash(_written(compose.note.data, then), "success")
             # The URL's id, not found.id: after the commit that would reload the ticket.
             return redirect(url_for("agent.ticket", ticket_id=ticket_id, _anchor="composer"))
