@@ -684,3 +684,19 @@ def test_a_mailbox_held_by_a_live_worker_elsewhere_is_left_alone(
     report = fetch_mailbox(mailbox, "test-worker")
     assert report.skipped and "other-host:4242" in report.skipped
     assert db.session.scalar(select(func.count(Message.id))) == 0
+
+
+def test_a_lease_let_go_just_after_it_refused_us_is_reported_without_an_error(
+    ctx, make_mailbox, monkeypatch
+):
+    mailbox = make_mailbox()
+
+    def refused_and_then_released(mailbox, worker):
+        # The other worker's lease ends between our refused attempt and our reading it back.
+        mailbox.lease_owner = mailbox.lease_until = None
+        return False
+
+    monkeypatch.setattr("helpdesk.mail.intake.acquire_lease", refused_and_then_released)
+    report = fetch_mailbox(mailbox, "test-worker")
+    assert report.skipped == "another worker held it, and has let it go since"
+    assert report.error is None

@@ -99,7 +99,7 @@ def fetch_mailbox(
     """Take in everything new in one mailbox under its lease; commits per batch."""
     report = FetchReport(mailbox.address, {})
     if not acquire_lease(mailbox, worker):
-        report.skipped = f"{mailbox.lease_owner} holds it until {mailbox.lease_until:%H:%M:%S}"
+        report.skipped = _held_by(mailbox)
         return report
     try:
         with ImapFolder(imap_settings(mailbox)) as folder:
@@ -386,6 +386,14 @@ def acquire_lease(mailbox: Mailbox, worker: str, now: datetime | None = None) ->
     db.session.commit()
     db.session.refresh(mailbox)
     return taken == 1
+
+
+def _held_by(mailbox: Mailbox) -> str:
+    """Who kept us from the mailbox, as read just after we were refused."""
+    # The holder may have let go between our attempt and that read.
+    if mailbox.lease_until is None:
+        return "another worker held it, and has let it go since"
+    return f"{mailbox.lease_owner} holds it until {mailbox.lease_until:%H:%M:%S}"
 
 
 def _commit_under_lease(mailbox: Mailbox, worker: str) -> None:
