@@ -99,20 +99,24 @@ def accept(
     ``sender`` is the provider's own (for SMS the From number as Twilio sent it): the worker
     keeps each sender's items in their order by it.
     """
-    at = at or utcnow()
-    result = connection.execute(
-        inbox_insert(connection.dialect.name),
-        {
-            "channel": channel,
-            "external_id": external_id,
-            "sender": sender,
-            "payload": payload,
-            "received_at": at,
-            "next_attempt_at": at,
-            "attempts": 0,
-        },
-    )
+    row = new_item(channel, external_id, payload, at or utcnow(), sender=sender)
+    result = connection.execute(inbox_insert(connection.dialect.name), row)
     return result.rowcount == 1
+
+
+def new_item(
+    channel: Channel, external_id: str, payload: dict[str, Any], at: datetime, *, sender: str
+) -> dict[str, Any]:
+    """The values of a fresh inbox row received at ``at``, due for intake at once."""
+    return {
+        "channel": channel,
+        "external_id": external_id,
+        "sender": sender,
+        "payload": payload,
+        "received_at": at,
+        "next_attempt_at": at,
+        "attempts": 0,
+    }
 
 
 def inbox_insert(dialect: str) -> Insert:

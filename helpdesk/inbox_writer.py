@@ -23,7 +23,7 @@ from sqlalchemy import Connection
 
 from channels.base import Channel
 from helpdesk.extensions import db
-from helpdesk.inbox import inbox_insert
+from helpdesk.inbox import inbox_insert, new_item
 from helpdesk.models import utcnow
 from helpdesk.transient import describe, retried
 
@@ -60,18 +60,7 @@ class InboxWriter:
         self, channel: Channel, external_id: str, payload: dict[str, Any], *, sender: str
     ) -> None:
         """Return once the payload is committed (or was already stored), else raise NotStored."""
-        at = utcnow()
-        handover = _Handover(
-            {
-                "channel": channel,
-                "external_id": external_id,
-                "sender": sender,
-                "payload": payload,
-                "received_at": at,
-                "next_attempt_at": at,
-                "attempts": 0,
-            }
-        )
+        handover = _Handover(new_item(channel, external_id, payload, utcnow(), sender=sender))
         self._ensure_running()
         self._queue.put(handover)
         if not handover.done.wait(STORE_PATIENCE):
