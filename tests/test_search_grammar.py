@@ -5,11 +5,13 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
+from channels.base import Channel
 from helpdesk.extensions import db
 from helpdesk.models import Ticket, TicketStatus
 from helpdesk.tickets import search, service, word_matches
+from helpdesk.tickets.endpoints import endpoint_for
 from helpdesk.tickets.queries import (
     InvalidFilter,
     TicketFilter,
@@ -88,6 +90,22 @@ def test_a_prefix_counts_what_its_words_count(desk, make_user, monkeypatch, most
     assert counted("refun*") == {"new": "2"}
     assert counted("parc* refu*") == {"new": "1"}
     assert counted("refuz*") == {}
+
+
+@pytest.mark.postgresql
+def test_a_new_word_two_requests_bring_at_once_is_spelled_out_once(app, ctx, inbound):
+    endpoint_for(Channel.EMAIL, "support@shop.test")
+    db.session.commit()
+    first = service.receive(inbound(sender="ada@customer.test", text="Zephyrine kettle leaks"))
+    with app.app_context():
+        # The first transaction is still open: listing the same new words must not wait for it.
+        db.session.execute(text("SET LOCAL lock_timeout = '5s'"))
+        service.receive(inbound(sender="bob@customer.test", text="Zephyrine kettle leaks"))
+        db.session.commit()
+        db.session.remove()
+    db.session.commit()
+    assert search.prefix_words(db.session.connection(), "zephyr", 40) == ["zephyrine"]
+    assert found("zephyr*") == {first.ticket.number, first.ticket.number + 1}
 
 
 def test_a_prefix_needs_two_characters(desk):

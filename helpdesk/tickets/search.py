@@ -291,6 +291,7 @@ def prefix_words(connection: Connection, prefix: str, most: int) -> list[str] | 
     find nothing."""
     found = connection.execute(
         select(_terms.c.term)
+        .distinct()
         .where(_terms.c.term >= prefix, _terms.c.term < prefix + _LAST_CHARACTER)
         .order_by(_terms.c.term)
         .limit(most + 1)
@@ -335,14 +336,16 @@ def add_words(connection: Connection, found: dict[int, list[str]]) -> None:
             ).bindparams(bindparam("words", type_=ARRAY(Text))),
             [{"ticket_id": ticket_id, "words": new} for ticket_id, new in found.items()],
         )
-        # Sorted, so transactions adding the same new words take their places in one order.
-        listed = sorted({word for new in found.values() for word in new})
+        # The words not listed yet, as this transaction sees them. No unique key makes a
+        # concurrent transaction listing the same new word wait for this one's commit: both
+        # may list it, and readers take each word once.
         connection.execute(
             sql(
-                f"INSERT INTO {SEARCH_TABLE}_terms (term) SELECT unnest(CAST(:terms AS text[])) "
-                "ON CONFLICT DO NOTHING"
+                f"INSERT INTO {SEARCH_TABLE}_terms (term) SELECT DISTINCT new.term "
+                "FROM unnest(CAST(:terms AS text[])) AS new(term) WHERE NOT EXISTS "
+                f"(SELECT FROM {SEARCH_TABLE}_terms AS listed WHERE listed.term = new.term)"
             ),
-            {"terms": listed},
+            {"terms": [word for new in found.values() for word in new]},
         )
         return
     # SQLite: read the rows of all these tickets at once, then write the new and the grown.
