@@ -212,37 +212,39 @@ def index_query(
     """The index's own query (FTS5's syntax, or a tsquery) for tickets holding every word of
     ``terms`` and in one of ``statuses`` (any status without). A prefix found in
     ``spelled_out`` is asked as its words, any of which matches (see ``prefix_words``)."""
+    syntax = _POSTGRESQL_SYNTAX if dialect == "postgresql" else _SQLITE_SYNTAX
+    spelled_out = spelled_out or {}
+    parts = []
+    for term in terms:
+        for n, word in enumerate(term.words):
+            if not (term.prefix and n == len(term.words) - 1):
+                parts.append(syntax.whole.format(word))
+            elif found := spelled_out.get(word):
+                parts.append(syntax.any_of(found))
+            else:
+                parts.append(syntax.prefix.format(word))
     marks = [status_word(status) for status in statuses]
-    if dialect == "postgresql":
-        # Lexemes quoted and cast, not parsed by to_tsquery: the words are already normalised.
-        parts = [
-            _spelled(lexeme, lexeme[1:-3], spelled_out, "'{}'", " | ")
-            if lexeme.endswith(":*")
-            else lexeme
-            for lexeme in _lexemes(terms, "'{}'", "'{}':*")
-        ]
-        if marks:
-            parts.append("(" + " | ".join(f"'{mark}'" for mark in marks) + ")")
-        return " & ".join(parts)
-    parts = [
-        _spelled(lexeme, lexeme[1:-2], spelled_out, '"{}"', " OR ")
-        if lexeme.endswith("*")
-        else lexeme
-        for lexeme in _lexemes(terms, '"{}"', '"{}"*')
-    ]
     if marks:
-        parts.append("(" + " OR ".join(f'"{mark}"' for mark in marks) + ")")
-    return " AND ".join(parts)
+        parts.append(syntax.any_of(marks))
+    return syntax.every.join(parts)
 
 
-def _spelled(
-    lexeme: str, prefix: str, spelled_out: dict[str, list[str]] | None, whole: str, either: str
-) -> str:
-    """A prefix's lexeme as "any of its words" when ``spelled_out`` lists them, else as it is."""
-    found = (spelled_out or {}).get(prefix)
-    if not found:
-        return lexeme
-    return "(" + either.join(whole.format(word) for word in found) + ")"
+@dataclass(frozen=True, slots=True)
+class _IndexSyntax:
+    """How the index's own query language writes a word, a prefix, "any of" and "all of"."""
+
+    whole: str
+    prefix: str
+    either: str
+    every: str
+
+    def any_of(self, words: list[str]) -> str:
+        return "(" + self.either.join(self.whole.format(word) for word in words) + ")"
+
+
+# Lexemes quoted and cast, not parsed by to_tsquery: the words are already normalised.
+_POSTGRESQL_SYNTAX = _IndexSyntax("'{}'", "'{}':*", " | ", " & ")
+_SQLITE_SYNTAX = _IndexSyntax('"{}"', '"{}"*', " OR ", " AND ")
 
 
 def indexed_ids(
@@ -298,14 +300,6 @@ def prefix_words(connection: Connection, prefix: str, most: int) -> list[str] | 
     ).scalars()
     words_found = list(found)
     return None if len(words_found) > most else words_found
-
-
-def _lexemes(terms: list[Term], whole: str, prefix: str) -> list[str]:
-    return [
-        (prefix if term.prefix and n == len(term.words) - 1 else whole).format(word)
-        for term in terms
-        for n, word in enumerate(term.words)
-    ]
 
 
 def _also(term: Term) -> list[Select]:
