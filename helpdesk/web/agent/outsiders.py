@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, url_for
+from flask import flash, redirect, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from helpdesk.extensions import db
-from helpdesk.models import Message, utcnow
+from helpdesk.models import utcnow
 from helpdesk.tickets.copies import InvalidCc, copy_outsider
 from helpdesk.web.access import staff_required
 from helpdesk.web.agent import bp
-from helpdesk.web.agent.routes import _flash_refusal, _ticket_or_404
+from helpdesk.web.agent.routes import _flash_refusal, _message_or_404
 
 
 @bp.post("/tickets/<int:ticket_id>/messages/<int:message_id>/copy-sender")
 @staff_required
 def copy_sender(ticket_id: int, message_id: int) -> Response:
     """Copy the writer of a mail from outside the ticket on its replies (Cc) from now on."""
-    found = _ticket_or_404(ticket_id)
-    message = db.session.get(Message, message_id)
-    if message is None or message.ticket_id != found.id:
-        abort(404)
+    message = _message_or_404(ticket_id, message_id)
     address = message.sender
     try:
-        copy_outsider(found, message, current_user, utcnow())
+        copy_outsider(message.ticket, message, current_user, utcnow())
     except InvalidCc as refused:
         db.session.rollback()
         _flash_refusal("Not added to Cc", refused)

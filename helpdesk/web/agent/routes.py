@@ -348,10 +348,7 @@ def update_properties(ticket_id: int) -> str | Response | tuple[str, int]:
 @staff_required
 def retry_message(ticket_id: int, message_id: int) -> Response:
     """Send a failed reply again (the worker takes it at its next round)."""
-    found = _ticket_or_404(ticket_id)
-    message = db.session.get(Message, message_id)
-    if message is None or message.ticket_id != found.id:
-        abort(404)
+    message = _message_or_404(ticket_id, message_id)
     try:
         service.retry_delivery(message, current_user)
     except TicketError as refused:
@@ -447,6 +444,15 @@ def _same_site(url: str | None) -> bool:
 def _ticket_or_404(ticket_id: int) -> Ticket:
     """The ticket alone: what a reply, typing or a live stream needs, whatever its length."""
     return _visible_or_404(db.session.get(Ticket, ticket_id))
+
+
+def _message_or_404(ticket_id: int, message_id: int) -> Message:
+    """One message of a ticket the agent may see; 404 for a message of any other ticket."""
+    found = _ticket_or_404(ticket_id)
+    message = db.session.get(Message, message_id)
+    if message is None or message.ticket_id != found.id:
+        abort(404)
+    return message
 
 
 def _thread_or_404(ticket_id: int) -> Ticket:
