@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from helpdesk.web.api.schemas import MAX_ID, PageQuery, Response, Timestamp, User
+from helpdesk.web.api.query_schemas import PageQuery
+from helpdesk.web.api.schemas import MAX_ID, Response, Timestamp, User
 
 
 class AuditQuery(PageQuery):

@@ -7,7 +7,7 @@ from flask import request, url_for
 
 from helpdesk.models import Attachment
 from helpdesk.tickets import attachments, queries
-from helpdesk.web.api import bp, conversation_schemas, schemas
+from helpdesk.web.api import bp, conversation_schemas, query_schemas, schemas
 from helpdesk.web.api.openapi import operation
 from helpdesk.web.api.ticket_answers import ticket_row_or_404
 
@@ -17,7 +17,7 @@ from helpdesk.web.api.ticket_answers import ticket_row_or_404
     "listTicketMessages",
     (200, conversation_schemas.MessagePage, "One page of the ticket's messages."),
     (401, 404),
-    query=schemas.PageQuery,
+    query=query_schemas.PageQuery,
 )
 def list_messages(ticket_id: int) -> conversation_schemas.MessagePage:
     """A ticket's messages and notes, oldest first, paginated by cursor
@@ -25,7 +25,7 @@ def list_messages(ticket_id: int) -> conversation_schemas.MessagePage:
     Each as `GET /tickets/{id}` shows it; for threads too long to read in one answer.
     """
     ticket_row_or_404(ticket_id)
-    query: schemas.PageQuery = request.context.query
+    query: query_schemas.PageQuery = request.context.query
     page = queries.message_page(ticket_id, query.limit, query.cursor)
     return conversation_schemas.MessagePage.model_validate(page, from_attributes=True)
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from helpdesk.extensions import db
 from helpdesk.models import Customer
 from helpdesk.tickets import customer_merges, customer_records, queries
-from helpdesk.web.api import bp, customer_schemas, schemas
+from helpdesk.web.api import bp, customer_schemas, query_schemas, schemas
 from helpdesk.web.api.auth import api_user
 from helpdesk.web.api.errors import ApiError
 from helpdesk.web.api.openapi import operation
@@ -22,11 +22,11 @@ from helpdesk.web.api.openapi import operation
 @operation(
     "listCustomers",
     (200, schemas.CustomerPage, "One page of customers."),
-    query=schemas.CustomerQuery,
+    query=query_schemas.CustomerQuery,
 )
 def list_customers() -> schemas.CustomerPage:
     """Customers, newest first, paginated by cursor; customers merged into others left out"""
-    query: schemas.CustomerQuery = request.context.query
+    query: query_schemas.CustomerQuery = request.context.query
     page = queries.customer_page(query.q or "", query.limit, query.cursor)
     return schemas.CustomerPage.model_validate(page, from_attributes=True)
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field, StrictBool, StrictStr
 
 from helpdesk.models import Priority, Stage, TicketStatus
 from helpdesk.tickets import macros
+from helpdesk.web.api.change_schemas import values_of
 from helpdesk.web.api.schemas import (
     Message,
     Request,
@@ -16,7 +17,6 @@ from helpdesk.web.api.schemas import (
     Ticket,
     Timestamp,
     User,
-    values_of,
 )
 
 PLACEHOLDERS = ", ".join(f"`{{{{ {name} }}}}`" for name in macros.PLACEHOLDERS)

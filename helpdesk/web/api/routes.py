@@ -26,7 +26,7 @@ from helpdesk.tickets import assignment, bulk, queries, service, versions
 from helpdesk.tickets.bins import Bin
 from helpdesk.tickets.copies import addresses_in
 from helpdesk.tickets.errors import InvalidInput
-from helpdesk.web.api import bp, openapi, schemas, survey_schemas
+from helpdesk.web.api import bp, change_schemas, openapi, query_schemas, schemas, survey_schemas
 from helpdesk.web.api.auth import ADMINS, MANAGERS, api_user, require_role
 from helpdesk.web.api.dashboard_schemas import HotSpot
 from helpdesk.web.api.errors import ApiError, referenced
@@ -44,11 +44,13 @@ def openapi_json() -> Response:
 
 @bp.get("/tickets")
 @operation(
-    "listTickets", (200, schemas.TicketPage, "One page of tickets."), query=schemas.TicketQuery
+    "listTickets",
+    (200, schemas.TicketPage, "One page of tickets."),
+    query=query_schemas.TicketQuery,
 )
 def list_tickets() -> schemas.TicketPage:
     """Tickets, filtered, sorted and paginated by cursor"""
-    query: schemas.TicketQuery = request.context.query
+    query: query_schemas.TicketQuery = request.context.query
     filters = queries.TicketFilter.from_args(
         request.args, me=api_user().id, timezone=current_app.config["HELPDESK_TIMEZONE"]
     )
@@ -79,8 +81,8 @@ def get_ticket(ticket_id: int) -> tuple[schemas.Ticket, Headers]:
     (200, schemas.Ticket, "The updated ticket."),
     (401, 404, 412, 422),
     response_headers=ETAG,
-    json=schemas.TicketChanges,
-    headers=schemas.TicketHeaders,
+    json=change_schemas.TicketChanges,
+    headers=query_schemas.TicketHeaders,
 )
 def update_ticket(ticket_id: int) -> tuple[schemas.Ticket, Headers]:
     """Change status, priority, stage, team, assignee or tags; each change is audited
@@ -90,7 +92,7 @@ def update_ticket(ticket_id: int) -> tuple[schemas.Ticket, Headers]:
     nothing is written when the ticket changed since that ETag (412 `stale`).
     """
     ticket = ticket_or_404(ticket_id)
-    changes: schemas.TicketChanges = request.context.json
+    changes: change_schemas.TicketChanges = request.context.json
     user = api_user()
     if request.if_match:
         # Compared under the ticket's lock, so no other write lands between check and change.
@@ -127,7 +129,7 @@ def update_ticket(ticket_id: int) -> tuple[schemas.Ticket, Headers]:
     "bulkUpdateTickets",
     (200, schemas.BulkOutcome, "What changed, what already was so, and what was refused, why."),
     (401, 422),
-    json=schemas.BulkRequest,
+    json=change_schemas.BulkRequest,
 )
 def bulk_update() -> schemas.BulkOutcome:
     """Change many tickets at once: by ids or by the queue's filters, at most 1,000
@@ -139,7 +141,7 @@ def bulk_update() -> schemas.BulkOutcome:
     a reply text) are refused as a whole with 422 and change nothing. `spam` and `deleted`
     change closed tickets too; a ticket deleted meanwhile is refused.
     """
-    body: schemas.BulkRequest = request.context.json
+    body: change_schemas.BulkRequest = request.context.json
     user = api_user()
     if body.changes.deleted:
         require_role(MANAGERS, "only managers and admins delete tickets")
@@ -163,7 +165,7 @@ def bulk_update() -> schemas.BulkOutcome:
     )
 
 
-def _bulk_changes(body: schemas.BulkChanges, user: User) -> bulk.BulkChanges:
+def _bulk_changes(body: change_schemas.BulkChanges, user: User) -> bulk.BulkChanges:
     sent = body.model_fields_set
     macro = None
     if body.macro is not None:
@@ -191,8 +193,8 @@ def _bulk_changes(body: schemas.BulkChanges, user: User) -> bulk.BulkChanges:
     "replyToTicket",
     (201, schemas.Message, "The queued outbound message."),
     (401, 404, 409, 422),
-    json=schemas.ReplyText,
-    form=schemas.ReplyForm,
+    json=change_schemas.ReplyText,
+    form=change_schemas.ReplyForm,
 )
 def create_reply(ticket_id: int) -> tuple[schemas.Message, int]:
     """Queue a public reply on the ticket's channel
@@ -200,8 +202,10 @@ def create_reply(ticket_id: int) -> tuple[schemas.Message, int]:
     As JSON, or as `multipart/form-data` with files (one `files` part per file).
     """
 
-    def reply(ticket: Ticket, user: User, body: schemas.ReplyText | schemas.ReplyForm) -> Message:
-        if isinstance(body, schemas.ReplyText):
+    def reply(
+        ticket: Ticket, user: User, body: change_schemas.ReplyText | change_schemas.ReplyForm
+    ) -> Message:
+        if isinstance(body, change_schemas.ReplyText):
             return service.reply(ticket, user, body.text, cc=body.cc)
         files = [
             InboundAttachment(
@@ -219,7 +223,10 @@ def create_reply(ticket_id: int) -> tuple[schemas.Message, int]:
 
 @bp.post("/tickets/<int:ticket_id>/notes")
 @operation(
-    "addNote", (201, schemas.Message, "The note."), (401, 404, 409, 422), json=schemas.MessageText
+    "addNote",
+    (201, schemas.Message, "The note."),
+    (401, 404, 409, 422),
+    json=change_schemas.MessageText,
 )
 def create_note(ticket_id: int) -> tuple[schemas.Message, int]:
     """Add an internal note (never sent to the customer)"""
@@ -233,7 +240,7 @@ def create_note(ticket_id: int) -> tuple[schemas.Message, int]:
     "mergeTicket",
     (200, schemas.Ticket, "The ticket merged into, with the whole conversation."),
     (401, 404, 409, 422),
-    json=schemas.MergeInto,
+    json=change_schemas.MergeInto,
     response_headers=ETAG,
 )
 def merge_ticket(ticket_id: int) -> tuple[schemas.Ticket, Headers]:
@@ -248,7 +255,7 @@ def merge_ticket(ticket_id: int) -> tuple[schemas.Ticket, Headers]:
     either ticket was merged already, when both are one, or when the other is closed.
     """
     source = ticket_or_404(ticket_id)
-    body: schemas.MergeInto = request.context.json
+    body: change_schemas.MergeInto = request.context.json
     target = db.session.get(Ticket, body.into)
     if target is None:
         raise ApiError(404, "not_found", f"no ticket with id {body.into}")
@@ -265,7 +272,7 @@ def merge_ticket(ticket_id: int) -> tuple[schemas.Ticket, Headers]:
     "splitTicket",
     (201, schemas.Ticket, "The new ticket."),
     (401, 404, 409, 422),
-    json=schemas.SplitAt,
+    json=change_schemas.SplitAt,
     response_headers=ETAG,
 )
 def split_ticket(ticket_id: int) -> tuple[schemas.Ticket, int, Headers]:
@@ -277,7 +284,7 @@ def split_ticket(ticket_id: int) -> tuple[schemas.Ticket, int, Headers]:
     at the first message (nothing would remain) or when only internal notes would move.
     """
     ticket = ticket_or_404(ticket_id)
-    body: schemas.SplitAt = request.context.json
+    body: change_schemas.SplitAt = request.context.json
     message = db.session.get(Message, body.message_id)
     if message is None or message.ticket_id != ticket.id:
         raise ApiError(404, "not_found", f"no message with id {body.message_id} on this ticket")
@@ -332,7 +339,7 @@ def get_attachment(attachment_id: int) -> Response:
     "getStageLoad",
     (200, schemas.StageLoad, "One row per stage and channel, zeros included."),
     (401, 403),
-    query=schemas.StageLoadQuery,
+    query=query_schemas.StageLoadQuery,
 )
 def stage_load_report() -> schemas.StageLoad:
     """Service load per journey stage and channel (managers and admins)"""

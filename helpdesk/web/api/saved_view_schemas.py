@@ -9,12 +9,12 @@ from pydantic import BaseModel, Field, StrictStr
 from helpdesk import saved_views
 from helpdesk.models import SavedView as SavedViewRow
 from helpdesk.tickets.queries import COUNT_CAP, QueueSort, StatusCount
+from helpdesk.web.api.query_schemas import TicketFilterFields
 from helpdesk.web.api.schemas import (
     Request,
     Response,
     RowId,
     TeamRef,
-    TicketFilterFields,
     Timestamp,
     User,
 )

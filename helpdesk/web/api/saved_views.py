@@ -15,7 +15,7 @@ from helpdesk import saved_views
 from helpdesk.extensions import db
 from helpdesk.models import SavedView, Team, TokenScope
 from helpdesk.tickets import queries
-from helpdesk.web.api import bp, saved_view_schemas, schemas
+from helpdesk.web.api import bp, query_schemas, saved_view_schemas, schemas
 from helpdesk.web.api.auth import api_user
 from helpdesk.web.api.errors import ApiError, invalid, referenced
 from helpdesk.web.api.openapi import operation
@@ -47,7 +47,7 @@ def get_view(view_id: int) -> saved_view_schemas.SavedView:
     "listViewTickets",
     (200, schemas.TicketPage, "One page of the view's tickets."),
     (401, 404, 422),
-    query=schemas.PageQuery,
+    query=query_schemas.PageQuery,
 )
 def list_view_tickets(view_id: int) -> schemas.TicketPage:
     """The view's tickets in its sort, paginated by cursor, as `GET /tickets` with its filters
@@ -56,7 +56,7 @@ def list_view_tickets(view_id: int) -> schemas.TicketPage:
     make sense is refused with 422 `refused`, saying why: change its filters.
     """
     view = _visible(view_id)
-    query: schemas.PageQuery = request.context.query
+    query: query_schemas.PageQuery = request.context.query
     try:
         filters = saved_views.view_filter(view, api_user(), _timezone())
     except queries.InvalidFilter as broken:

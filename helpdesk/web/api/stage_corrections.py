@@ -9,7 +9,7 @@ from flask import current_app, request
 
 from helpdesk.reports import stage_corrections as report
 from helpdesk.reports.stage_load import ReportRange
-from helpdesk.web.api import bp, schemas
+from helpdesk.web.api import bp, query_schemas
 from helpdesk.web.api.auth import MANAGERS, require_role
 from helpdesk.web.api.openapi import operation
 from helpdesk.web.api.stage_corrections_schemas import StageCorrections
@@ -20,7 +20,7 @@ from helpdesk.web.api.stage_corrections_schemas import StageCorrections
     "getStageCorrections",
     (200, StageCorrections, "Each ticket from its intake stage to its stage at the range end."),
     (401, 403),
-    query=schemas.StageLoadQuery,
+    query=query_schemas.StageLoadQuery,
 )
 def stage_corrections_report() -> StageCorrections:
     """How often agents corrected the journey stage, per intake stage, rule and channel

@@ -11,7 +11,7 @@ from helpdesk.web.api import bp
 from helpdesk.web.api.auth import ADMINS, require_role
 from helpdesk.web.api.errors import ApiError, found
 from helpdesk.web.api.openapi import operation
-from helpdesk.web.api.schemas import PageQuery
+from helpdesk.web.api.query_schemas import PageQuery
 from helpdesk.web.api.webhook_delivery_schemas import Delivery, DeliveryPage
 from helpdesk.webhooks import endpoints
 
