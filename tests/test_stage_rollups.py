@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 
 from channels.base import Channel
 from helpdesk import teams
@@ -325,3 +326,75 @@ def test_changes_to_tickets_of_one_day_stage_and_channel_never_wait_for_each_oth
     rollups.fold_due()
     found = report.figures(report.stage_load(whole).cell(None))
     assert found == report.figures(stage_direct.stage_load(whole).cell(None))
+
+
+def test_the_journey_flow_reaches_back_as_far_as_a_report_spans(ctx, inbound, make_user):
+    agent = make_user(name="Ada")
+    days = (0, 700, 1400, 1401)
+    tickets = [
+        service.receive(
+            inbound(
+                sender="ada@customer.test",
+                text=f"Request {day}",
+                received_at=START + timedelta(days=day),
+            )
+        ).ticket
+        for day in days
+    ]
+    db.session.commit()
+    ranges = [
+        report.ReportRange(
+            (START + timedelta(days=first)).date(), (START + timedelta(days=last)).date(), "UTC"
+        )
+        for first, last in ((0, 700), (1, 700), (700, 1401), (699, 1400), (1400, 1401))
+    ]
+
+    def check() -> None:
+        for chosen in ranges:
+            assert report.journey_flow(chosen) == stage_direct.journey_flow(chosen), chosen
+
+    check()
+    # A correction far from the customer's other requests reaches the step after it.
+    service.set_stage(tickets[1], agent, Stage.USE, at=tickets[1].created_at)
+    trash.mark_spam(tickets[2], agent, at=tickets[2].created_at)
+    db.session.commit()
+    check()
+    assert report.journey_flow(ranges[2]) == {(Stage.USE, Stage.UNKNOWN): 1}
+    journey_rollups.fold_due()
+    check()
+
+
+@pytest.mark.postgresql
+def test_changes_to_one_customers_requests_take_turns_and_the_flow_stays_exact(
+    app, ctx, inbound, make_user
+):
+    agent = make_user(name="Ada")
+    first, second = (
+        service.receive(
+            inbound(
+                sender="ada@customer.test",
+                text=f"Request {n}",
+                received_at=START + timedelta(hours=n),
+            )
+        ).ticket
+        for n in range(2)
+    )
+    db.session.commit()
+    second_id, agent_id = second.id, agent.id
+    service.set_stage(first, agent, Stage.USE, at=START)  # its transaction stays open
+    db.session.flush()
+    with app.app_context():
+        # The step after the first request depends on it: this change waits its turn.
+        db.session.execute(text("SET LOCAL lock_timeout = '1s'"))
+        other = db.session.get(Ticket, second_id)
+        with pytest.raises(OperationalError, match="lock timeout"):
+            service.set_stage(other, db.session.get(User, agent_id), Stage.PURCHASE, at=START)
+            db.session.flush()
+        db.session.rollback()
+        db.session.remove()
+    db.session.commit()
+    service.set_stage(db.session.get(Ticket, second_id), agent, Stage.PURCHASE, at=START)
+    db.session.commit()
+    whole = report.ReportRange(START.date(), START.date(), "UTC")
+    assert report.journey_flow(whole) == {(Stage.USE, Stage.PURCHASE): 1}
+    assert report.journey_flow(whole) == stage_direct.journey_flow(whole)
