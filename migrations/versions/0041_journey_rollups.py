@@ -7,7 +7,9 @@ Create Date: 2026-12-07 14:20:00
 Each request is kept once per chain of the dashboard's filters (team and assignee scope, same
 channel or not, same source or not) with the local day and stage of the customer's previous
 request in that chain, so the flow of a range reads days, not tickets (see
-helpdesk/reports/journey_rollups.py). Existing tickets are counted now.
+helpdesk/reports/journey_rollups.py). Existing tickets are counted now. The backlog's index
+gains ``proactive``, so the dashboard filtered by source counts the open tickets from the
+index alone, as it does for the other filters.
 """
 
 import sqlalchemy as sa
@@ -21,6 +23,17 @@ revision = "0041_journey_rollups"
 down_revision = "0040_search_terms"
 branch_labels = None
 depends_on = None
+
+_BACKLOG_COLUMNS = [
+    "status",
+    "created_at",
+    "stage",
+    "channel",
+    "assignee_id",
+    "team_id",
+    "spam_at",
+    "deleted_at",
+]
 
 
 def upgrade():
@@ -51,8 +64,12 @@ def upgrade():
         ),
     )
     journey_rollups.rebuild(op.get_bind(), current_app.config["HELPDESK_TIMEZONE"])
+    op.drop_index("ix_tickets_backlog", table_name="tickets")
+    op.create_index("ix_tickets_backlog", "tickets", [*_BACKLOG_COLUMNS, "proactive"])
 
 
 def downgrade():
+    op.drop_index("ix_tickets_backlog", table_name="tickets")
+    op.create_index("ix_tickets_backlog", "tickets", _BACKLOG_COLUMNS)
     op.drop_table("journey_rollups")
     op.drop_table("journey_deltas")
