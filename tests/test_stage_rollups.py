@@ -317,7 +317,9 @@ def test_changes_to_tickets_of_one_day_stage_and_channel_never_wait_for_each_oth
         service.set_stage(other, db.session.get(User, agent_id), Stage.USE, at=START)
         db.session.commit()
         db.session.execute(text("SET LOCAL lock_timeout = '5s'"))
-        rollups.fold_due()  # the folder does not wait for the open transaction either
+        rollups.fold_due()  # the folders do not wait for the open transaction either
+        db.session.execute(text("SET LOCAL lock_timeout = '5s'"))
+        journey_rollups.fold_due()
         db.session.remove()
     db.session.commit()
     whole = report.ReportRange(START.date(), START.date(), "UTC")
