@@ -54,7 +54,10 @@ def create_app(test_config: dict[str, Any] | None = None, *, web: bool = True) -
     from helpdesk.mail.mailboxes import smtp_settings_for
     from helpdesk.outbox import AdapterRegistry, twilio_adapter
     from helpdesk.privacy import suppressions  # noqa: F401  (carries refusals to new identities)
-    from helpdesk.reports import rollups  # noqa: F401  (its session hooks record report deltas)
+    from helpdesk.reports import (  # noqa: F401  (their session hooks record report deltas)
+        journey_rollups,
+        rollups,
+    )
     from helpdesk.tickets import versions  # noqa: F401  (its session hooks keep ticket versions)
     from helpdesk.tickets.sla import BusinessHours
     from helpdesk.web import register_web

@@ -1,12 +1,13 @@
 """The stage dashboard's rollups against a direct count, after random ticket histories.
 
-Hypothesis plays histories of arrivals, stage corrections, reassignments, team changes, replies,
-solves, reopenings, surveys, merges, spam and deletions (and their undoing), with the worker's
-folding at random moments, then SLA breaches; after each, every figure of the dashboard (counts,
-rates, satisfaction, percentiles, arrivals per day) equals the same figure counted from the
-tickets (helpdesk/reports/stage_direct.py), for several ranges and filters, and the drill-down
-lists exactly the tickets counted; the rows kept change by change equal a rebuild; after a
-time-zone change and ``helpdesk reports rebuild`` the figures hold again.
+Hypothesis plays histories of arrivals (a few customers coming back, in any order of time),
+stage corrections, reassignments, team changes, replies, solves, reopenings, surveys, merges of
+tickets and of customers, spam and deletions (and their undoing), with the worker's folding at
+random moments, then SLA breaches; after each, every figure of the dashboard (counts, rates,
+satisfaction, percentiles, arrivals per day, the journey flow) equals the same figure counted
+from the tickets (helpdesk/reports/stage_direct.py), for several ranges and filters, and the
+drill-down lists exactly the tickets counted; the rows kept change by change equal a rebuild;
+after a time-zone change and ``helpdesk reports rebuild`` the figures hold again.
 """
 
 from __future__ import annotations
@@ -18,14 +19,25 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 
 from channels.base import Channel
 from helpdesk import teams
 from helpdesk.extensions import db
-from helpdesk.models import Stage, StageDelta, StageRollup, Team, Ticket, TicketStatus, User
-from helpdesk.reports import rollups, stage_direct
+from helpdesk.models import (
+    JourneyDelta,
+    JourneyRollup,
+    Stage,
+    StageDelta,
+    StageRollup,
+    Team,
+    Ticket,
+    TicketStatus,
+    User,
+)
+from helpdesk.reports import journey_rollups, rollups, stage_direct
 from helpdesk.reports import stage_load as report
-from helpdesk.tickets import queries, service, sla, trash
+from helpdesk.tickets import customer_merges, queries, service, sla, trash
 
 START = datetime(2026, 3, 7, 12, tzinfo=ZoneInfo("UTC"))  # daylight saving starts in New York
 DAYS = 4
@@ -33,14 +45,17 @@ STAGES = (Stage.PURCHASE, Stage.USE, Stage.UNKNOWN)
 ZONES = ("America/New_York", "Asia/Kolkata", "UTC")
 
 ticket_index = st.integers(0, 200)
+arrival = st.tuples(
+    st.just("arrive"),
+    st.sampled_from([Channel.EMAIL, *Channel]),
+    st.integers(0, DAYS * 24 - 1),
+    st.sampled_from(STAGES),
+    st.booleans(),
+    st.integers(0, 3),
+)
+# Arrivals weigh more, so customers come back often enough to walk a journey.
 steps = st.one_of(
-    st.tuples(
-        st.just("arrive"),
-        st.sampled_from(list(Channel)),
-        st.integers(0, DAYS * 24 - 1),
-        st.sampled_from(STAGES),
-        st.booleans(),
-    ),
+    *[arrival] * 6,
     st.tuples(st.just("stage"), ticket_index, st.sampled_from(STAGES)),
     st.tuples(st.just("assign"), ticket_index, st.integers(0, 2)),
     st.tuples(st.just("team"), ticket_index, st.integers(0, 2)),
@@ -49,6 +64,7 @@ steps = st.one_of(
     st.tuples(st.just("reopen"), ticket_index),
     st.tuples(st.just("survey"), ticket_index, st.integers(1, 5)),
     st.tuples(st.just("merge"), ticket_index, ticket_index),
+    st.tuples(st.just("customers"), ticket_index, ticket_index),
     st.tuples(st.just("spam"), ticket_index),
     st.tuples(st.just("delete"), ticket_index),
     st.tuples(st.just("restore"), ticket_index),
@@ -78,16 +94,17 @@ def new_york(app):
 
 
 @settings(
-    max_examples=12,
+    max_examples=16,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(history=st.lists(steps, min_size=1, max_size=24), zone=st.sampled_from(ZONES))
+@given(history=st.lists(steps, min_size=1, max_size=30), zone=st.sampled_from(ZONES))
 def test_every_rollup_figure_equals_a_direct_count(app, new_york, people, inbound, history, zone):
     app.config["HELPDESK_TIMEZONE"] = "America/New_York"
     with app.app_context():
         # An earlier example left the counts in another zone: back in New York, count again.
         rollups.rebuild(db.session.connection(), "America/New_York")
+        journey_rollups.rebuild(db.session.connection(), "America/New_York")
         sla.set_target("purchase", first_response=15, resolution=None)
         # A step an error undoes rolls back to here, not to the counts of the other zone.
         db.session.commit()
@@ -97,10 +114,13 @@ def test_every_rollup_figure_equals_a_direct_count(app, new_york, people, inboun
         db.session.commit()
         _check_figures(people, "America/New_York")
         rollups.fold_due()
+        journey_rollups.fold_due()
         kept = _rollup_rows()
-        assert db.session.scalar(select(func.count()).select_from(StageDelta)) == 0
+        for deltas in (StageDelta, JourneyDelta):
+            assert db.session.scalar(select(func.count()).select_from(deltas)) == 0
         _check_figures(people, "America/New_York")
         rollups.rebuild(db.session.connection(), "America/New_York")
+        journey_rollups.rebuild(db.session.connection(), "America/New_York")
         assert _rollup_rows() == kept
         db.session.commit()
     app.config["HELPDESK_TIMEZONE"] = zone
@@ -115,17 +135,21 @@ def _play(step: tuple, people: dict, inbound) -> None:
     if kind == "fold":
         # Small batches, so a change's taking back may be folded apart from its adding.
         rollups.fold(db.session.connection(), batch=args[0])
+        journey_rollups.fold(db.session.connection(), batch=args[0])
         return
     if kind == "arrive":
-        channel, hours, stage, proactive = args
-        number = db.session.query(Ticket).count()
+        channel, hours, stage, proactive, customer = args
+        # An email from a returning customer is a new request (SMS and chat would thread).
+        number = customer if channel == Channel.EMAIL else db.session.query(Ticket).count()
         sender = {"sender": f"c{number}@customer.test"} if channel == Channel.EMAIL else {}
         if channel == Channel.SMS:
             sender = {"sender": f"+1555000{number:04d}"}
         elif channel == Channel.CHAT:
             sender = {"sender": f"visitor-{number}"}
         at = START + timedelta(hours=hours, minutes=7)
-        ticket = service.receive(inbound(channel, received_at=at, **sender)).ticket
+        # A text of its own: the same mail twice from one sender is one message, taken in once.
+        text = f"Request {db.session.query(Ticket).count()} at {hours}"
+        ticket = service.receive(inbound(channel, received_at=at, text=text, **sender)).ticket
         ticket.stage, ticket.proactive = stage, proactive
         sla.apply_targets(ticket)
         db.session.flush()
@@ -173,6 +197,10 @@ def _act(kind, ticket, tickets, args, agents, people, inbound) -> None:
         target = tickets[args[1] % len(tickets)]
         service.check_merge(ticket, target)
         service.merge(ticket, target, actor, at=ticket.created_at + timedelta(minutes=30))
+    elif kind == "customers":
+        source, target = ticket.customer, tickets[args[1] % len(tickets)].customer
+        if source.id != target.id:
+            customer_merges.merge_customers(source, target, actor)
     elif kind == "spam":
         trash.mark_spam(ticket, actor, at=ticket.created_at + timedelta(minutes=30))
     elif kind == "delete":
@@ -185,8 +213,11 @@ def _act(kind, ticket, tickets, args, agents, people, inbound) -> None:
 
 
 def _rollup_rows() -> set[tuple]:
-    columns = [column for column in StageRollup.__table__.columns]
-    return {tuple(row) for row in db.session.execute(select(*columns))}
+    return {
+        (table.__tablename__, *row)
+        for table in (StageRollup, JourneyRollup)
+        for row in db.session.execute(select(*table.__table__.columns))
+    }
 
 
 def _ranges(people: dict, zone: str) -> list[report.ReportRange]:
@@ -204,6 +235,13 @@ def _ranges(people: dict, zone: str) -> list[report.ReportRange]:
         report.ReportRange(middle.first_day, middle.last_day, zone, agent_id=bob, team_id=line_two),
         report.ReportRange(whole.first_day, whole.last_day, zone, team_id=line_one),
         report.ReportRange(whole.first_day, whole.last_day, zone, source=report.Source.PROACTIVE),
+        report.ReportRange(
+            middle.first_day,
+            middle.last_day,
+            zone,
+            channel=Channel.EMAIL,
+            source=report.Source.REACTIVE,
+        ),
     ]
 
 
@@ -215,6 +253,7 @@ def _check_figures(people: dict, zone: str) -> None:
                 found = report.figures(load.cell(stage, channel))
                 assert found == report.figures(expected.cell(stage, channel)), (chosen, stage)
         assert report.arrivals_per_day(chosen) == stage_direct.arrivals_per_day(chosen)
+        assert report.journey_flow(chosen) == stage_direct.journey_flow(chosen), chosen
         _check_drill_down(chosen, load)
 
 
@@ -278,7 +317,9 @@ def test_changes_to_tickets_of_one_day_stage_and_channel_never_wait_for_each_oth
         service.set_stage(other, db.session.get(User, agent_id), Stage.USE, at=START)
         db.session.commit()
         db.session.execute(text("SET LOCAL lock_timeout = '5s'"))
-        rollups.fold_due()  # the folder does not wait for the open transaction either
+        rollups.fold_due()  # the folders do not wait for the open transaction either
+        db.session.execute(text("SET LOCAL lock_timeout = '5s'"))
+        journey_rollups.fold_due()
         db.session.remove()
     db.session.commit()
     whole = report.ReportRange(START.date(), START.date(), "UTC")
@@ -287,3 +328,75 @@ def test_changes_to_tickets_of_one_day_stage_and_channel_never_wait_for_each_oth
     rollups.fold_due()
     found = report.figures(report.stage_load(whole).cell(None))
     assert found == report.figures(stage_direct.stage_load(whole).cell(None))
+
+
+def test_the_journey_flow_reaches_back_as_far_as_a_report_spans(ctx, inbound, make_user):
+    agent = make_user(name="Ada")
+    days = (0, 700, 1400, 1401)
+    tickets = [
+        service.receive(
+            inbound(
+                sender="ada@customer.test",
+                text=f"Request {day}",
+                received_at=START + timedelta(days=day),
+            )
+        ).ticket
+        for day in days
+    ]
+    db.session.commit()
+    ranges = [
+        report.ReportRange(
+            (START + timedelta(days=first)).date(), (START + timedelta(days=last)).date(), "UTC"
+        )
+        for first, last in ((0, 700), (1, 700), (700, 1401), (699, 1400), (1400, 1401))
+    ]
+
+    def check() -> None:
+        for chosen in ranges:
+            assert report.journey_flow(chosen) == stage_direct.journey_flow(chosen), chosen
+
+    check()
+    # A correction far from the customer's other requests reaches the step after it.
+    service.set_stage(tickets[1], agent, Stage.USE, at=tickets[1].created_at)
+    trash.mark_spam(tickets[2], agent, at=tickets[2].created_at)
+    db.session.commit()
+    check()
+    assert report.journey_flow(ranges[2]) == {(Stage.USE, Stage.UNKNOWN): 1}
+    journey_rollups.fold_due()
+    check()
+
+
+@pytest.mark.postgresql
+def test_changes_to_one_customers_requests_take_turns_and_the_flow_stays_exact(
+    app, ctx, inbound, make_user
+):
+    agent = make_user(name="Ada")
+    first, second = (
+        service.receive(
+            inbound(
+                sender="ada@customer.test",
+                text=f"Request {n}",
+                received_at=START + timedelta(hours=n),
+            )
+        ).ticket
+        for n in range(2)
+    )
+    db.session.commit()
+    second_id, agent_id = second.id, agent.id
+    service.set_stage(first, agent, Stage.USE, at=START)  # its transaction stays open
+    db.session.flush()
+    with app.app_context():
+        # The step after the first request depends on it: this change waits its turn.
+        db.session.execute(text("SET LOCAL lock_timeout = '1s'"))
+        other = db.session.get(Ticket, second_id)
+        with pytest.raises(OperationalError, match="lock timeout"):
+            service.set_stage(other, db.session.get(User, agent_id), Stage.PURCHASE, at=START)
+            db.session.flush()
+        db.session.rollback()
+        db.session.remove()
+    db.session.commit()
+    service.set_stage(db.session.get(Ticket, second_id), agent, Stage.PURCHASE, at=START)
+    db.session.commit()
+    whole = report.ReportRange(START.date(), START.date(), "UTC")
+    assert report.journey_flow(whole) == {(Stage.USE, Stage.PURCHASE): 1}
+    assert report.journey_flow(whole) == stage_direct.journey_flow(whole)

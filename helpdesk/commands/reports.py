@@ -7,7 +7,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from helpdesk.extensions import db
-from helpdesk.reports import rollups
+from helpdesk.reports import journey_rollups, rollups
 
 
 @click.group("reports")
@@ -22,12 +22,17 @@ def rebuild() -> None:
     time-zone change)."""
     timezone = current_app.config["HELPDESK_TIMEZONE"]
     rows = rollups.rebuild(db.session.connection(), timezone)
+    flow_rows = journey_rollups.rebuild(db.session.connection(), timezone)
     db.session.commit()
-    click.echo(f"Stage dashboard counts rebuilt in {timezone}: {rows:,} rows.")
+    click.echo(
+        f"Stage dashboard counts rebuilt in {timezone}: {rows:,} rows, "
+        f"and {flow_rows:,} rows of its journey flow."
+    )
 
 
 @command.command("fold")
 @with_appcontext
 def fold() -> None:
     """Fold the recorded changes into the daily rows now (the worker does it every few seconds)."""
-    click.echo(f"Stage dashboard: {rollups.fold_due():,} changes folded.")
+    folded = rollups.fold_due() + journey_rollups.fold_due()
+    click.echo(f"Stage dashboard: {folded:,} changes folded.")

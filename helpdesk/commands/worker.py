@@ -25,7 +25,7 @@ from helpdesk.mail.intake import default_worker_name, fetch_all
 from helpdesk.mail.watch import listen_for_mail
 from helpdesk.media import fetch_due
 from helpdesk.outbox import RunSummary, run_due
-from helpdesk.reports import rollups
+from helpdesk.reports import journey_rollups, rollups
 from helpdesk.stage_model.schedule import CHECK_SECONDS, Retrainer
 from helpdesk.tickets import assignment, sla, trash
 from helpdesk.transient import log_failure
@@ -76,6 +76,9 @@ def periodic_jobs(
         PeriodicJob("fetching MMS media", interval=5.0, run=fetch_due),
         PeriodicJob("recording SLA breaches", interval=60, run=sla.record_breaches),
         PeriodicJob("folding the stage dashboard's changes", interval=5.0, run=rollups.fold_due),
+        PeriodicJob(
+            "folding the journey flow's changes", interval=5.0, run=journey_rollups.fold_due
+        ),
         PeriodicJob("assigning waiting tickets", interval=1.0, run=assignment.run_due),
         PeriodicJob("pruning typing and presence", interval=600, run=prune_passing_events),
         PeriodicJob("purging the trash", interval=3600, run=trash.purge_expired),

@@ -20,7 +20,7 @@ from helpdesk.models.macros import Macro
 from helpdesk.models.mail import InboundEmail, IntakeOutcome, Mailbox, Security
 from helpdesk.models.outreach import Campaign
 from helpdesk.models.people import ApiToken, Customer, CustomerIdentity, User
-from helpdesk.models.reports import StageDelta, StageRollup
+from helpdesk.models.reports import JourneyDelta, JourneyRollup, StageDelta, StageRollup
 from helpdesk.models.routing import RoutingRule
 from helpdesk.models.stage_models import StageModel, StagePrediction
 from helpdesk.models.suppressions import Suppression
@@ -66,6 +66,8 @@ __all__ = [
     "InboundEmail",
     "InboxItem",
     "IntakeOutcome",
+    "JourneyDelta",
+    "JourneyRollup",
     "LoginThrottle",
     "Macro",
     "Mailbox",

@@ -54,3 +54,40 @@ class StageRollup(db.Model):
     assignee_id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     packed: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class JourneyDelta(db.Model):
+    """One step of a customer's journey (their previous reported request and this one) as one
+    scope of the dashboard's filters sees it, added (sign 1) or taken back (sign -1) by the
+    transaction that changed it; only ever inserted. The worker folds them into
+    ``journey_rollups`` (helpdesk/reports/journey_rollups.py)."""
+
+    __tablename__ = "journey_deltas"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sign: Mapped[int] = mapped_column(SmallInteger)
+    team_id: Mapped[int]
+    assignee_id: Mapped[int]
+    chain: Mapped[int] = mapped_column(SmallInteger)
+    day: Mapped[date] = mapped_column(Date)
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel))
+    proactive: Mapped[bool]
+    stage: Mapped[Stage] = mapped_column(enum_column(Stage))
+    earlier_stage: Mapped[Stage] = mapped_column(enum_column(Stage))
+    earlier_day: Mapped[date] = mapped_column(Date)
+
+
+class JourneyRollup(db.Model):
+    """The journey steps whose later request arrived on one local day, as one scope of filters
+    sees them (team and assignee, ``ANY`` for either; ``chain`` says whether the previous
+    request had to be on the same channel and of the same source), packed into one blob
+    (layout in helpdesk/reports/journey_rollups.py). Only the folder and the rebuild write
+    here, one at a time."""
+
+    __tablename__ = "journey_rollups"
+
+    team_id: Mapped[int] = mapped_column(primary_key=True)
+    assignee_id: Mapped[int] = mapped_column(primary_key=True)
+    chain: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    packed: Mapped[bytes] = mapped_column(LargeBinary)

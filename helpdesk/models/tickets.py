@@ -112,6 +112,8 @@ class Ticket(db.Model):
             # Spam and deleted tickets are no backlog.
             "spam_at",
             "deleted_at",
+            # The source filter, so the backlog is still read from the index alone.
+            "proactive",
         ),
         # Per stage rule: how many tickets it decided and how many were corrected.
         Index("ix_tickets_intake_rule", "intake_rule"),

@@ -154,7 +154,7 @@ def _entry(row: Any, zone: ZoneInfo) -> Entry:
     )
 
 
-def _scopes(team_id: int | None, assignee_id: int | None) -> Iterator[tuple[int, int]]:
+def scopes(team_id: int | None, assignee_id: int | None) -> Iterator[tuple[int, int]]:
     """The (team, assignee) rows a ticket counts in: its own and those for any of either."""
     yield ANY, ANY
     if assignee_id:
@@ -354,7 +354,7 @@ class Change:
 def _changes(signed: Iterable[tuple[int, Entry]]) -> dict[_Key, Change]:
     found: dict[_Key, Change] = defaultdict(Change)
     for sign, entry in signed:
-        for team, assignee in _scopes(entry.team_id, entry.assignee_id):
+        for team, assignee in scopes(entry.team_id, entry.assignee_id):
             found[_Key(team, assignee, entry.day)].take(sign, entry)
     return found
 
@@ -380,7 +380,7 @@ def without(values: np.ndarray, removed: list[int] | np.ndarray) -> np.ndarray:
     return np.delete(values, positions)
 
 
-def _lock(connection: Connection) -> None:
+def lock_folding(connection: Connection) -> None:
     """One folder or rebuild at a time (on SQLite, the first write takes the database's lock)."""
     if connection.dialect.name == "postgresql":
         connection.execute(select(func.pg_advisory_xact_lock(_FOLD_LOCK)))
@@ -390,7 +390,7 @@ def fold(connection: Connection, batch: int = FOLD_BATCH) -> int:
     """Fold up to ``batch`` of the oldest deltas into the rollup rows; returns how many."""
     if connection.scalar(select(_DELTAS.c.id).limit(1)) is None:
         return 0  # nothing to do: no lock taken (on SQLite, no write lock every few seconds)
-    _lock(connection)
+    lock_folding(connection)
     oldest = select(_DELTAS.c.id).order_by(_DELTAS.c.id).limit(batch).scalar_subquery()
     # Exactly the rows deleted are folded, whatever commits meanwhile.
     taken = connection.execute(
@@ -438,7 +438,7 @@ def fold_due() -> int:
 def rebuild(connection: Connection, timezone: str) -> int:
     """Count every ticket again, on its local day in ``timezone`` (after an import, a bulk SQL
     change or a time-zone change); returns how many rollup rows there are."""
-    _lock(connection)
+    lock_folding(connection)
     connection.execute(delete(_DELTAS))
     connection.execute(delete(_ROLLUPS))
     zone = ZoneInfo(timezone)

@@ -94,6 +94,23 @@ def arrivals_per_day(report: ReportRange) -> dict[date, dict[Stage, int]]:
     return found
 
 
+def journey_flow(report: ReportRange) -> dict[tuple[Stage, Stage], int]:
+    """How customers moved between stages: (earlier stage, next stage) → how often, counting
+    each pair of one customer's consecutive requests that both arrived in the range."""
+    earlier = (
+        func.lag(Ticket.stage)
+        .over(partition_by=Ticket.customer_id, order_by=(Ticket.created_at, Ticket.id))
+        .label("earlier")
+    )
+    steps = select(earlier, Ticket.stage.label("stage")).where(*report.conditions()).subquery()
+    rows = db.session.execute(
+        select(steps.c.earlier, steps.c.stage, func.count())
+        .where(steps.c.earlier.is_not(None))
+        .group_by(steps.c.earlier, steps.c.stage)
+    )
+    return {(Stage(before), Stage(after)): count for before, after, count in rows}
+
+
 def _utc_offset(report: ReportRange) -> ColumnElement[int]:
     """The zone's UTC offset in seconds at each ticket's creation, as SQL: a CASE over the
     offset changes inside the range (daylight saving), so local days come out exact."""

@@ -6,8 +6,9 @@ whatever the range. Times are calendar seconds; percentiles are by nearest rank 
 rank ceil(p × n) of the sorted values), so SQLite and PostgreSQL give the same answer. Every
 figure is backed by a queue filter (``drill_down``) that lists exactly the tickets behind it.
 Each range is compared with the previous period: as many days, just before it (``compare``).
-The table and arrivals per day are read from the daily rollups (helpdesk/reports/rollups.py);
-the same figures counted from the tickets are in helpdesk/reports/stage_direct.py.
+The table and arrivals per day are read from the daily rollups (helpdesk/reports/rollups.py),
+the journey flow from its own (helpdesk/reports/journey_rollups.py); the same figures counted
+from the tickets are in helpdesk/reports/stage_direct.py.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy import ColumnElement, case, func, select
 from channels.base import Channel
 from helpdesk.extensions import db
 from helpdesk.models import Stage, Ticket, TicketStatus, utcnow
-from helpdesk.reports import rollup_reads, rollups
+from helpdesk.reports import journey_rollups, rollup_reads, rollups
 from helpdesk.reports.sql import unindexed
 from helpdesk.tickets.bins import Bin, bin_condition
 from helpdesk.tickets.queries import (
@@ -494,19 +495,12 @@ def backlog_by_age(report: ReportRange, now: datetime | None = None) -> dict[Sta
 
 def journey_flow(report: ReportRange) -> dict[tuple[Stage, Stage], int]:
     """How customers moved between stages: (earlier stage, next stage) → how often, counting
-    each pair of one customer's consecutive requests that both arrived in the range."""
-    earlier = (
-        func.lag(Ticket.stage)
-        .over(partition_by=Ticket.customer_id, order_by=(Ticket.created_at, Ticket.id))
-        .label("earlier")
-    )
-    steps = select(earlier, Ticket.stage.label("stage")).where(*report.conditions()).subquery()
-    rows = db.session.execute(
-        select(steps.c.earlier, steps.c.stage, func.count())
-        .where(steps.c.earlier.is_not(None))
-        .group_by(steps.c.earlier, steps.c.stage)
-    )
-    return {(Stage(before), Stage(after)): count for before, after, count in rows}
+    each pair of one customer's consecutive requests that both arrived in the range (from the
+    journey rollups)."""
+    return {
+        (Stage(before), Stage(after)): count
+        for (before, after), count in journey_rollups.flow(report.narrowed()).items()
+    }
 
 
 # --- drill-down -------------------------------------------------------------------------------
