@@ -116,12 +116,12 @@ def rebuild_rollups(app) -> None:
 
     from helpdesk.extensions import db
     from helpdesk.models import StageRollup
-    from helpdesk.reports import rollups
+    from helpdesk.reports import rollup_rows
 
     if db.session.scalar(select(func.count()).select_from(StageRollup)):
         return
     started = time.perf_counter()
-    rows = rollups.rebuild(db.session.connection(), app.config["HELPDESK_TIMEZONE"])
+    rows = rollup_rows.rebuild(db.session.connection(), app.config["HELPDESK_TIMEZONE"])
     db.session.commit()
     print(f"  rollups rebuilt in {time.perf_counter() - started:.0f} s: {rows:,} rows")
 

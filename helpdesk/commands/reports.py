@@ -7,7 +7,6 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from helpdesk.extensions import db
-from helpdesk.reports import rollups
 
 
 @click.group("reports")
@@ -20,8 +19,10 @@ def command() -> None:
 def rebuild() -> None:
     """Count every ticket again in HELPDESK_TIMEZONE (after an import, a bulk SQL change or a
     time-zone change)."""
+    from helpdesk.reports import rollup_rows  # numpy: loaded by these commands only
+
     timezone = current_app.config["HELPDESK_TIMEZONE"]
-    rows = rollups.rebuild(db.session.connection(), timezone)
+    rows = rollup_rows.rebuild(db.session.connection(), timezone)
     db.session.commit()
     click.echo(f"Stage dashboard counts rebuilt in {timezone}: {rows:,} rows.")
 
@@ -30,4 +31,6 @@ def rebuild() -> None:
 @with_appcontext
 def fold() -> None:
     """Fold the recorded changes into the daily rows now (the worker does it every few seconds)."""
-    click.echo(f"Stage dashboard: {rollups.fold_due():,} changes folded.")
+    from helpdesk.reports import rollup_rows  # numpy: loaded by these commands only
+
+    click.echo(f"Stage dashboard: {rollup_rows.fold_due():,} changes folded.")
