@@ -65,7 +65,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, web: bool = True) -
     hub.init_app(app)
     if web:
         register_web(app)
-    register_commands(app)
+    register_commands(app, web=web)
     _trust_proxies(app, app.config["HELPDESK_TRUSTED_PROXIES"])
     return app
 

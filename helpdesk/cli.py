@@ -7,13 +7,22 @@ from flask import Flask
 from flask.cli import FlaskGroup, ScriptInfo
 
 
-def register_commands(app: Flask) -> None:
-    """Attach every command group to the app (``flask --app wsgi`` sees the same commands)."""
+def register_commands(app: Flask, *, web: bool = True) -> None:
+    """Attach every command group to the app (``flask --app wsgi`` sees the same commands).
+
+    An app built for a command that serves nothing (``web=False``, see ``_WITHOUT_WEB``) gets
+    only those groups: a one-shot ``helpdesk mailbox fetch`` loads neither the backups (Alembic)
+    nor the demo, the worker's jobs or the other groups' modules.
+    """
+    from helpdesk.commands import mailbox
+
+    app.cli.add_command(mailbox.command)
+    if not web:
+        return
     from helpdesk.commands import (
         backup,
         chat,
         demo,
-        mailbox,
         reports,
         routing,
         sla,
@@ -24,7 +33,7 @@ def register_commands(app: Flask) -> None:
         worker,
     )
 
-    for module in (users, teams, stages, routing, sla, reports, mailbox, sms, chat, worker, demo):
+    for module in (users, teams, stages, routing, sla, reports, sms, chat, worker, demo):
         app.cli.add_command(module.command)
     app.cli.add_command(backup.backup)
     app.cli.add_command(backup.restore)
