@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from functools import cache
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -85,6 +86,7 @@ class Entry(NamedTuple):
     resolution_seconds: int | None
 
 
+@cache  # built once: every flush that touches a ticket reads it (statements are immutable)
 def source_rows() -> Any:
     """What a ticket's contribution is made of, one row per ticket, reported tickets only."""
     return (
