@@ -123,10 +123,10 @@ def rebuild_rollups(app) -> None:
 
     from helpdesk.extensions import db
     from helpdesk.models import JourneyRollup, StageRollup
-    from helpdesk.reports import journey_rollups, rollups
+    from helpdesk.reports import journey_rollups, rollup_rows
 
     for name, table, rebuild in (
-        ("rollups", StageRollup, rollups.rebuild),
+        ("rollups", StageRollup, rollup_rows.rebuild),
         ("journey rollups", JourneyRollup, journey_rollups.rebuild),
     ):
         if db.session.scalar(select(func.count()).select_from(table)):

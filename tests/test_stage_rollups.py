@@ -35,7 +35,7 @@ from helpdesk.models import (
     TicketStatus,
     User,
 )
-from helpdesk.reports import journey_rollups, rollups, stage_direct
+from helpdesk.reports import journey_rollups, rollup_rows, stage_direct
 from helpdesk.reports import stage_load as report
 from helpdesk.tickets import customer_merges, queries, service, sla, trash
 
@@ -103,7 +103,7 @@ def test_every_rollup_figure_equals_a_direct_count(app, new_york, people, inboun
     app.config["HELPDESK_TIMEZONE"] = "America/New_York"
     with app.app_context():
         # An earlier example left the counts in another zone: back in New York, count again.
-        rollups.rebuild(db.session.connection(), "America/New_York")
+        rollup_rows.rebuild(db.session.connection(), "America/New_York")
         journey_rollups.rebuild(db.session.connection(), "America/New_York")
         sla.set_target("purchase", first_response=15, resolution=None)
         # A step an error undoes rolls back to here, not to the counts of the other zone.
@@ -113,13 +113,13 @@ def test_every_rollup_figure_equals_a_direct_count(app, new_york, people, inboun
         sla.record_breaches(now=START + timedelta(days=DAYS + 1))
         db.session.commit()
         _check_figures(people, "America/New_York")
-        rollups.fold_due()
+        rollup_rows.fold_due()
         journey_rollups.fold_due()
         kept = _rollup_rows()
         for deltas in (StageDelta, JourneyDelta):
             assert db.session.scalar(select(func.count()).select_from(deltas)) == 0
         _check_figures(people, "America/New_York")
-        rollups.rebuild(db.session.connection(), "America/New_York")
+        rollup_rows.rebuild(db.session.connection(), "America/New_York")
         journey_rollups.rebuild(db.session.connection(), "America/New_York")
         assert _rollup_rows() == kept
         db.session.commit()
@@ -134,7 +134,7 @@ def _play(step: tuple, people: dict, inbound) -> None:
     kind, *args = step
     if kind == "fold":
         # Small batches, so a change's taking back may be folded apart from its adding.
-        rollups.fold(db.session.connection(), batch=args[0])
+        rollup_rows.fold(db.session.connection(), batch=args[0])
         journey_rollups.fold(db.session.connection(), batch=args[0])
         return
     if kind == "arrive":
@@ -289,7 +289,7 @@ def test_folding_keeps_every_figure_and_empties_the_deltas(ctx, inbound, make_us
     whole = report.ReportRange(START.date(), START.date(), "UTC")
     before = report.stage_load(whole)
     assert db.session.scalar(select(func.count()).select_from(StageDelta)) > 0
-    assert rollups.fold_due() > 0
+    assert rollup_rows.fold_due() > 0
     after = report.stage_load(whole)
     assert report.figures(after.cell(None)) == report.figures(before.cell(None))
     assert after.cell(None).first_response_median_s == 7 * 60
@@ -317,7 +317,7 @@ def test_changes_to_tickets_of_one_day_stage_and_channel_never_wait_for_each_oth
         service.set_stage(other, db.session.get(User, agent_id), Stage.USE, at=START)
         db.session.commit()
         db.session.execute(text("SET LOCAL lock_timeout = '5s'"))
-        rollups.fold_due()  # the folders do not wait for the open transaction either
+        rollup_rows.fold_due()  # the folders do not wait for the open transaction either
         db.session.execute(text("SET LOCAL lock_timeout = '5s'"))
         journey_rollups.fold_due()
         db.session.remove()
@@ -325,7 +325,7 @@ def test_changes_to_tickets_of_one_day_stage_and_channel_never_wait_for_each_oth
     whole = report.ReportRange(START.date(), START.date(), "UTC")
     assert report.stage_load(whole).cell(Stage.USE).arrivals == 2
     assert db.session.get(Ticket, first_id).stage == Stage.USE
-    rollups.fold_due()
+    rollup_rows.fold_due()
     found = report.figures(report.stage_load(whole).cell(None))
     assert found == report.figures(stage_direct.stage_load(whole).cell(None))
 

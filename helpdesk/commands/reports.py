@@ -7,7 +7,6 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from helpdesk.extensions import db
-from helpdesk.reports import journey_rollups, rollups
 
 
 @click.group("reports")
@@ -20,8 +19,10 @@ def command() -> None:
 def rebuild() -> None:
     """Count every ticket again in HELPDESK_TIMEZONE (after an import, a bulk SQL change or a
     time-zone change)."""
+    from helpdesk.reports import journey_rollups, rollup_rows  # numpy: loaded by these commands
+
     timezone = current_app.config["HELPDESK_TIMEZONE"]
-    rows = rollups.rebuild(db.session.connection(), timezone)
+    rows = rollup_rows.rebuild(db.session.connection(), timezone)
     flow_rows = journey_rollups.rebuild(db.session.connection(), timezone)
     db.session.commit()
     click.echo(
@@ -34,5 +35,7 @@ def rebuild() -> None:
 @with_appcontext
 def fold() -> None:
     """Fold the recorded changes into the daily rows now (the worker does it every few seconds)."""
-    folded = rollups.fold_due() + journey_rollups.fold_due()
+    from helpdesk.reports import journey_rollups, rollup_rows  # numpy: loaded by these commands
+
+    folded = rollup_rows.fold_due() + journey_rollups.fold_due()
     click.echo(f"Stage dashboard: {folded:,} changes folded.")

@@ -25,7 +25,6 @@ from helpdesk.mail.intake import default_worker_name, fetch_all
 from helpdesk.mail.watch import listen_for_mail
 from helpdesk.media import fetch_due
 from helpdesk.outbox import RunSummary, run_due
-from helpdesk.reports import journey_rollups, rollups
 from helpdesk.stage_model.schedule import CHECK_SECONDS, Retrainer
 from helpdesk.tickets import assignment, sla, trash
 from helpdesk.transient import log_failure
@@ -57,12 +56,17 @@ def periodic_jobs(
     several at once (mailboxes are fetched under a lease row in the database, webhook payloads
     and MMS media are claimed with row locks, the SLA check and the pruning are idempotent,
     assignment holds each team's and agent's lock while it hands out tickets, the stage
-    dashboard's changes are folded by one worker at a time (see reports/rollups.py), webhook
-    endpoints are worked under a lease in their row, the trash is purged with row locks; two
-    workers may each train a stage model at the same turn, and the promotion rule keeps the
-    better).
+    dashboard's changes are folded by one worker at a time (see reports/rollup_rows.py and
+    journey_rollups.py), webhook endpoints are worked under a lease in their row, the trash is
+    purged with row locks; two workers may each train a stage model at the same turn, and the
+    promotion rule keeps the better).
     ``once``: each job has finished when it returns (webhooks are sent and a due retrain is done
     before the job ends instead of in the background)."""
+    # Here, not at the top: every command's app loads this module, and a mailbox fetch has no
+    # use for the folding (nor for numpy, which it needs).
+    from helpdesk.reports import journey_rollups
+    from helpdesk.reports.rollup_rows import fold_due
+
     name = default_worker_name()
     retrainer = Retrainer()
     poll = current_app.config["HELPDESK_MAIL_POLL_SECONDS"]
@@ -75,7 +79,7 @@ def periodic_jobs(
         ),
         PeriodicJob("fetching MMS media", interval=5.0, run=fetch_due),
         PeriodicJob("recording SLA breaches", interval=60, run=sla.record_breaches),
-        PeriodicJob("folding the stage dashboard's changes", interval=5.0, run=rollups.fold_due),
+        PeriodicJob("folding the stage dashboard's changes", interval=5.0, run=fold_due),
         PeriodicJob(
             "folding the journey flow's changes", interval=5.0, run=journey_rollups.fold_due
         ),

@@ -18,7 +18,7 @@ ANY = 0
 class StageDelta(db.Model):
     """One ticket's contribution to the stage dashboard, added (sign 1) or taken back (sign -1)
     by the transaction that moved it; only ever inserted, so writers never wait on each other.
-    The worker folds them into ``stage_rollups`` (helpdesk/reports/rollups.py)."""
+    The worker folds them into ``stage_rollups`` (helpdesk/reports/rollup_rows.py)."""
 
     __tablename__ = "stage_deltas"
 
@@ -41,7 +41,7 @@ class StageDelta(db.Model):
 class StageRollup(db.Model):
     """Every ticket created on one local day, in one team and with one assignee, as the stage
     dashboard counts them: per stage, channel and source, the counts and the first-response and
-    resolution seconds, packed into one blob (layout in helpdesk/reports/rollups.py), so a
+    resolution seconds, packed into one blob (layout in helpdesk/reports/rollup_rows.py), so a
     year's report reads 365 rows and its percentiles stay exact to the second.
 
     Besides the row of its own team and assignee, each ticket counts in the rows where either

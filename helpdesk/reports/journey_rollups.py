@@ -59,7 +59,7 @@ from helpdesk.extensions import db
 from helpdesk.models import Customer, JourneyDelta, JourneyRollup, Stage, Ticket, utcnow
 from helpdesk.models.reports import ANY
 from helpdesk.reports.rollup_reads import Narrowing
-from helpdesk.reports.rollups import VALUES, as_values, lock_folding, scopes, without
+from helpdesk.reports.rollup_rows import VALUES, as_values, lock_folding, scopes, without
 from helpdesk.tickets.queries import Trait, trait_condition
 
 # The most days between a step's two requests that a report can count: a report spans at most

@@ -1,6 +1,6 @@
-"""Reading the stage dashboard's rollups (kept by helpdesk/reports/rollups.py): a range's daily
-rows and the deltas not yet folded, read in one statement, so the figures are exact at every
-moment whatever the folder commits meanwhile."""
+"""Reading the stage dashboard's rollups (kept by helpdesk/reports/rollups.py and
+rollup_rows.py): a range's daily rows and the deltas not yet folded, read in one statement, so
+the figures are exact at every moment whatever the folder commits meanwhile."""
 
 from __future__ import annotations
 
@@ -26,19 +26,18 @@ from channels.base import Channel
 from helpdesk.extensions import db
 from helpdesk.models import Stage, StageDelta, StageRollup
 from helpdesk.models.reports import ANY
-from helpdesk.reports.rollups import (
+from helpdesk.reports.rollup_rows import (
     COMBO_INDEX,
     COMBOS,
-    COUNTS,
     FIELDS,
     HEADER,
     VALUES,
     Change,
-    Entry,
     pack_day,
     split_packed,
     unpack_day,
 )
+from helpdesk.reports.rollups import COUNTS, Entry
 
 
 class Narrowing(NamedTuple):

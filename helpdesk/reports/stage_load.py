@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, case, func, select
 from channels.base import Channel
 from helpdesk.extensions import db
 from helpdesk.models import Stage, Ticket, TicketStatus, utcnow
-from helpdesk.reports import journey_rollups, rollup_reads, rollups
+from helpdesk.reports import journey_rollups, rollup_reads, rollup_rows
 from helpdesk.reports.sql import unindexed
 from helpdesk.tickets.bins import Bin, bin_condition
 from helpdesk.tickets.queries import (
@@ -436,7 +436,7 @@ def _count_backlog(load: StageLoad) -> None:
 
 def _percentiles(load: StageLoad, seconds: Seconds) -> None:
     """Nearest-rank percentiles per stage and channel, and over all stages or channels."""
-    none = np.empty(0, dtype=rollups.VALUES)
+    none = np.empty(0, dtype=rollup_rows.VALUES)
     for stage in (*Stage, None):
         for channel in (*Channel, None):
             keys = [

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 from flask import current_app
 
-from helpdesk.reports import rollups
+from helpdesk.reports import rollup_rows
 
 # revision identifiers, used by Alembic.
 revision = "0039_stage_rollups"
@@ -56,7 +56,7 @@ def upgrade():
             name=op.f("pk_stage_rollups"),
         ),
     )
-    rollups.rebuild(op.get_bind(), current_app.config["HELPDESK_TIMEZONE"])
+    rollup_rows.rebuild(op.get_bind(), current_app.config["HELPDESK_TIMEZONE"])
 
 
 def downgrade():
