@@ -123,11 +123,11 @@ def rebuild_rollups(app) -> None:
 
     from helpdesk.extensions import db
     from helpdesk.models import JourneyRollup, StageRollup
-    from helpdesk.reports import journey_rollups, rollup_rows
+    from helpdesk.reports import journey_rows, rollup_rows
 
     for name, table, rebuild in (
         ("rollups", StageRollup, rollup_rows.rebuild),
-        ("journey rollups", JourneyRollup, journey_rollups.rebuild),
+        ("journey rollups", JourneyRollup, journey_rows.rebuild),
     ):
         if db.session.scalar(select(func.count()).select_from(table)):
             continue

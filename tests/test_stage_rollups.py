@@ -35,7 +35,7 @@ from helpdesk.models import (
     TicketStatus,
     User,
 )
-from helpdesk.reports import journey_rollups, rollup_rows, stage_direct
+from helpdesk.reports import journey_rows, rollup_rows, stage_direct
 from helpdesk.reports import stage_load as report
 from helpdesk.tickets import customer_merges, queries, service, sla, trash
 
@@ -104,7 +104,7 @@ def test_every_rollup_figure_equals_a_direct_count(app, new_york, people, inboun
     with app.app_context():
         # An earlier example left the counts in another zone: back in New York, count again.
         rollup_rows.rebuild(db.session.connection(), "America/New_York")
-        journey_rollups.rebuild(db.session.connection(), "America/New_York")
+        journey_rows.rebuild(db.session.connection(), "America/New_York")
         sla.set_target("purchase", first_response=15, resolution=None)
         # A step an error undoes rolls back to here, not to the counts of the other zone.
         db.session.commit()
@@ -114,13 +114,13 @@ def test_every_rollup_figure_equals_a_direct_count(app, new_york, people, inboun
         db.session.commit()
         _check_figures(people, "America/New_York")
         rollup_rows.fold_due()
-        journey_rollups.fold_due()
+        journey_rows.fold_due()
         kept = _rollup_rows()
         for deltas in (StageDelta, JourneyDelta):
             assert db.session.scalar(select(func.count()).select_from(deltas)) == 0
         _check_figures(people, "America/New_York")
         rollup_rows.rebuild(db.session.connection(), "America/New_York")
-        journey_rollups.rebuild(db.session.connection(), "America/New_York")
+        journey_rows.rebuild(db.session.connection(), "America/New_York")
         assert _rollup_rows() == kept
         db.session.commit()
     app.config["HELPDESK_TIMEZONE"] = zone
@@ -135,7 +135,7 @@ def _play(step: tuple, people: dict, inbound) -> None:
     if kind == "fold":
         # Small batches, so a change's taking back may be folded apart from its adding.
         rollup_rows.fold(db.session.connection(), batch=args[0])
-        journey_rollups.fold(db.session.connection(), batch=args[0])
+        journey_rows.fold(db.session.connection(), batch=args[0])
         return
     if kind == "arrive":
         channel, hours, stage, proactive, customer = args
@@ -319,7 +319,7 @@ def test_changes_to_tickets_of_one_day_stage_and_channel_never_wait_for_each_oth
         db.session.execute(text("SET LOCAL lock_timeout = '5s'"))
         rollup_rows.fold_due()  # the folders do not wait for the open transaction either
         db.session.execute(text("SET LOCAL lock_timeout = '5s'"))
-        journey_rollups.fold_due()
+        journey_rows.fold_due()
         db.session.remove()
     db.session.commit()
     whole = report.ReportRange(START.date(), START.date(), "UTC")
@@ -362,7 +362,7 @@ def test_the_journey_flow_reaches_back_as_far_as_a_report_spans(ctx, inbound, ma
     db.session.commit()
     check()
     assert report.journey_flow(ranges[2]) == {(Stage.USE, Stage.UNKNOWN): 1}
-    journey_rollups.fold_due()
+    journey_rows.fold_due()
     check()
 
 

@@ -19,11 +19,11 @@ def command() -> None:
 def rebuild() -> None:
     """Count every ticket again in HELPDESK_TIMEZONE (after an import, a bulk SQL change or a
     time-zone change)."""
-    from helpdesk.reports import journey_rollups, rollup_rows  # numpy: loaded by these commands
+    from helpdesk.reports import journey_rows, rollup_rows  # numpy: loaded by these commands
 
     timezone = current_app.config["HELPDESK_TIMEZONE"]
     rows = rollup_rows.rebuild(db.session.connection(), timezone)
-    flow_rows = journey_rollups.rebuild(db.session.connection(), timezone)
+    flow_rows = journey_rows.rebuild(db.session.connection(), timezone)
     db.session.commit()
     click.echo(
         f"Stage dashboard counts rebuilt in {timezone}: {rows:,} rows, "
@@ -35,7 +35,7 @@ def rebuild() -> None:
 @with_appcontext
 def fold() -> None:
     """Fold the recorded changes into the daily rows now (the worker does it every few seconds)."""
-    from helpdesk.reports import journey_rollups, rollup_rows  # numpy: loaded by these commands
+    from helpdesk.reports import journey_rows, rollup_rows  # numpy: loaded by these commands
 
-    folded = rollup_rows.fold_due() + journey_rollups.fold_due()
+    folded = rollup_rows.fold_due() + journey_rows.fold_due()
     click.echo(f"Stage dashboard: {folded:,} changes folded.")

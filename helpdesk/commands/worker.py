@@ -64,7 +64,7 @@ def periodic_jobs(
     before the job ends instead of in the background)."""
     # Here, not at the top: every command's app loads this module, and a mailbox fetch has no
     # use for the folding (nor for numpy, which it needs).
-    from helpdesk.reports import journey_rollups
+    from helpdesk.reports import journey_rows
     from helpdesk.reports.rollup_rows import fold_due
 
     name = default_worker_name()
@@ -80,9 +80,7 @@ def periodic_jobs(
         PeriodicJob("fetching MMS media", interval=5.0, run=fetch_due),
         PeriodicJob("recording SLA breaches", interval=60, run=sla.record_breaches),
         PeriodicJob("folding the stage dashboard's changes", interval=5.0, run=fold_due),
-        PeriodicJob(
-            "folding the journey flow's changes", interval=5.0, run=journey_rollups.fold_due
-        ),
+        PeriodicJob("folding the journey flow's changes", interval=5.0, run=journey_rows.fold_due),
         PeriodicJob("assigning waiting tickets", interval=1.0, run=assignment.run_due),
         PeriodicJob("pruning typing and presence", interval=600, run=prune_passing_events),
         PeriodicJob("purging the trash", interval=3600, run=trash.purge_expired),

@@ -10,7 +10,7 @@ never loads numpy.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from itertools import groupby
@@ -23,8 +23,7 @@ from sqlalchemy import Connection, delete, func, insert, select, tuple_
 from channels.base import Channel
 from helpdesk.extensions import db
 from helpdesk.models import Stage, StageRollup, Ticket
-from helpdesk.models.reports import ANY
-from helpdesk.reports.rollups import COUNTS, DELTAS, Entry, entry_of, source_rows
+from helpdesk.reports.rollups import COUNTS, DELTAS, Entry, entry_of, scopes, source_rows
 
 # Counts and seconds, packed little-endian in the rollup rows (ticket seconds are 32-bit
 # columns: PostgreSQL's INTEGER).
@@ -40,17 +39,6 @@ class _Key(NamedTuple):
     team_id: int
     assignee_id: int
     day: date
-
-
-def scopes(team_id: int | None, assignee_id: int | None) -> Iterator[tuple[int, int]]:
-    """The (team, assignee) rows a ticket counts in: its own and those for any of either."""
-    yield ANY, ANY
-    if assignee_id:
-        yield ANY, assignee_id
-    if team_id:
-        yield team_id, ANY
-        if assignee_id:
-            yield team_id, assignee_id
 
 
 # --- the packed rows ----------------------------------------------------------------------

@@ -27,7 +27,7 @@ from the open tickets directly (helpdesk/reports/stage_load.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date
 from functools import cache
 from typing import Any, NamedTuple
@@ -38,6 +38,7 @@ from sqlalchemy import Connection, event, insert, select
 from sqlalchemy.orm import Session, attributes
 
 from helpdesk.models import StageDelta, Survey, Ticket
+from helpdesk.models.reports import ANY
 from helpdesk.tickets.queries import Trait, trait_condition
 
 # The ticket attributes its contribution depends on: a change to any of them may move it (a
@@ -128,6 +129,17 @@ def entry_of(row: Any, zone: ZoneInfo) -> Entry:
         first_response,
         resolution,
     )
+
+
+def scopes(team_id: int | None, assignee_id: int | None) -> Iterator[tuple[int, int]]:
+    """The (team, assignee) rows a ticket counts in: its own and those for any of either."""
+    yield ANY, ANY
+    if assignee_id:
+        yield ANY, assignee_id
+    if team_id:
+        yield team_id, ANY
+        if assignee_id:
+            yield team_id, assignee_id
 
 
 def _zone() -> ZoneInfo:

@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, case, func, select
 from channels.base import Channel
 from helpdesk.extensions import db
 from helpdesk.models import Stage, Ticket, TicketStatus, utcnow
-from helpdesk.reports import journey_rollups, rollup_reads, rollup_rows
+from helpdesk.reports import journey_rows, rollup_reads, rollup_rows
 from helpdesk.reports.sql import unindexed
 from helpdesk.tickets.bins import Bin, bin_condition
 from helpdesk.tickets.queries import (
@@ -499,7 +499,7 @@ def journey_flow(report: ReportRange) -> dict[tuple[Stage, Stage], int]:
     journey rollups)."""
     return {
         (Stage(before), Stage(after)): count
-        for (before, after), count in journey_rollups.flow(report.narrowed()).items()
+        for (before, after), count in journey_rows.flow(report.narrowed()).items()
     }
 
 

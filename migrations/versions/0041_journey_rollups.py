@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 from flask import current_app
 
-from helpdesk.reports import journey_rollups
+from helpdesk.reports import journey_rows
 
 # revision identifiers, used by Alembic.
 revision = "0041_journey_rollups"
@@ -63,7 +63,7 @@ def upgrade():
             "team_id", "assignee_id", "chain", "day", name=op.f("pk_journey_rollups")
         ),
     )
-    journey_rollups.rebuild(op.get_bind(), current_app.config["HELPDESK_TIMEZONE"])
+    journey_rows.rebuild(op.get_bind(), current_app.config["HELPDESK_TIMEZONE"])
     op.drop_index("ix_tickets_backlog", table_name="tickets")
     op.create_index("ix_tickets_backlog", "tickets", [*_BACKLOG_COLUMNS, "proactive"])
 
