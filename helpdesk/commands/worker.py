@@ -57,7 +57,7 @@ def periodic_jobs(
     and MMS media are claimed with row locks, the SLA check and the pruning are idempotent,
     assignment holds each team's and agent's lock while it hands out tickets, the stage
     dashboard's changes are folded by one worker at a time (see reports/rollup_rows.py and
-    journey_rollups.py), webhook endpoints are worked under a lease in their row, the trash is
+    journey_rows.py), webhook endpoints are worked under a lease in their row, the trash is
     purged with row locks; two workers may each train a stage model at the same turn, and the
     promotion rule keeps the better).
     ``once``: each job has finished when it returns (webhooks are sent and a due retrain is done

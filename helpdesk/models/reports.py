@@ -81,7 +81,7 @@ class JourneyRollup(db.Model):
     """The journey steps whose later request arrived on one local day, as one scope of filters
     sees them (team and assignee, ``ANY`` for either; ``chain`` says whether the previous
     request had to be on the same channel and of the same source), packed into one blob
-    (layout in helpdesk/reports/journey_rollups.py). Only the folder and the rebuild write
+    (layout in helpdesk/reports/journey_rows.py). Only the folder and the rebuild write
     here, one at a time."""
 
     __tablename__ = "journey_rollups"
