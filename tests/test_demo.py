@@ -139,7 +139,10 @@ def test_demo_loads_two_months_of_requests_on_every_channel(ctx, runner, receive
     ).all()
     assert len(rated) > DEMO_TICKETS / 10
     assert {channel for channel, _, _, _ in rated} == set(Channel)
-    assert {score for _, kind, score, _ in rated if kind == SurveyKind.CSAT} == {1, 2, 3, 4, 5}
+    # Unhappy, middling and happy answers (which rare low score comes up depends on the day the
+    # demo is loaded on: it is planned back from now).
+    csat_scores = {score for _, kind, score, _ in rated if kind == SurveyKind.CSAT}
+    assert csat_scores & {1, 2} and 3 in csat_scores and {4, 5} <= csat_scores
     # Detractors, passives and promoters alike (which rare low scores come up is chance).
     nps_scores = {score for _, kind, score, _ in rated if kind == SurveyKind.NPS}
     assert nps_scores & set(range(7)) and nps_scores & {7, 8} and nps_scores & {9, 10}
