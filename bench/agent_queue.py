@@ -143,8 +143,7 @@ class Filler:
 
     def tickets(self, first: int, last: int) -> Iterator[tuple[tuple, list[tuple], list[str]]]:
         """(ticket row, message rows, words) for ticket ids first..last."""
-        from helpdesk.models import TicketStatus
-        from helpdesk.tickets.search import status_word, words
+        from helpdesk.tickets.search import property_word, words
 
         rng = self.rng
         step = SPAN / self.count
@@ -177,12 +176,13 @@ class Filler:
                 ticket_id, channel, endpoint, customer, created, status, body, item, assignee
             )
             solved = last_at + timedelta(hours=20) if status in ("solved", "closed") else None
+            priority = pick(rng, PRIORITIES)
             row = (
                 ticket_id,
                 ticket_id,
                 subject,
                 status,
-                pick(rng, PRIORITIES),
+                priority,
                 channel,
                 endpoint,
                 f"conv-{customer}" if channel == "chat" else None,
@@ -204,8 +204,16 @@ class Filler:
             found = words(subject)
             for message in messages:
                 found += words(message[9])
-            # The index row ends with the ticket's status, as the app writes it.
-            found.append(status_word(TicketStatus(status)))
+            # The index row ends with the ticket's property words, as the app writes them.
+            properties = {
+                "status": status,
+                "stage": stage,
+                "channel": channel,
+                "priority": priority,
+                "assignee_id": assignee,
+                "team_id": team,
+            }
+            found += [property_word(name, value) for name, value in properties.items()]
             yield row, messages, list(dict.fromkeys(found))
 
     def _messages(self, ticket_id, channel, endpoint, customer, created, status, body, item, agent):
