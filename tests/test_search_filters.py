@@ -58,31 +58,18 @@ def expected(filters: TicketFilter, holding: set[int]) -> tuple[list[int], dict[
 
 
 @pytest.mark.parametrize(
-    ("few", "most_left_out", "most_prefix_words", "one_read_most"),
-    [
-        (5000, 2000, 40, 20_000),
-        (0, 2000, 40, 20_000),
-        (0, 0, 40, 20_000),
-        (0, 2000, 0, 20_000),
-        (0, 2000, 0, 1),
-    ],
-    ids=[
-        "matches-read-whole",
-        "from-index",
-        "tickets-looked-up",
-        "prefix-counted-in-one-read",
-        "prefix-counted-status-by-status",
-    ],
+    ("few", "most_left_out", "most_prefix_words"),
+    [(5000, 2000, 40), (0, 2000, 40), (0, 0, 40), (0, 2000, 0)],
+    ids=["matches-read-whole", "from-index", "tickets-looked-up", "prefix-not-spelled-out"],
 )
 def test_word_searches_with_filters_follow_every_property_change(
-    ctx, inbound, make_user, monkeypatch, few, most_left_out, most_prefix_words, one_read_most
+    ctx, inbound, make_user, monkeypatch, few, most_left_out, most_prefix_words
 ):
     """However the index is read (see helpdesk/tickets/word_matches.py), a word search narrowed
     by any filter finds and counts what the filter finds among the tickets holding the word."""
     monkeypatch.setattr(word_matches, "_FEW", few)
     monkeypatch.setattr(word_matches, "_MOST_LEFT_OUT", most_left_out)
     monkeypatch.setattr(word_matches, "_MOST_PREFIX_WORDS", most_prefix_words)
-    monkeypatch.setattr(word_matches, "_ONE_READ_MOST", one_read_most)
     monkeypatch.setattr(queries, "COUNT_CAP", 3)
     ann, bob = make_user(name="Ann"), make_user(name="Bob")
     admin = make_user(role="admin")

@@ -51,7 +51,6 @@ from sqlalchemy import (
     bindparam,
     column,
     event,
-    func,
     literal_column,
     select,
     table,
@@ -62,14 +61,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY, TSVECTOR
 from sqlalchemy.orm import Session, attributes
 from sqlalchemy.types import Text
 
-from helpdesk.models import (
-    CustomerIdentity,
-    Direction,
-    IdentityKind,
-    Message,
-    Ticket,
-    TicketStatus,
-)
+from helpdesk.models import CustomerIdentity, Direction, IdentityKind, Message, Ticket
 from helpdesk.tickets import customers
 
 SEARCH_TABLE = "ticket_search"
@@ -289,32 +281,6 @@ def indexed_ids(
     if among is not None:
         bounds.append(ticket_id.in_(among))
     return select(ticket_id).where(*bounds).correlate(None)
-
-
-def counted_by_status(connection: Connection, query: str, most: int) -> list[int] | None:
-    """PostgreSQL: per status (in ``TicketStatus`` order), the index rows an ``index_query``
-    finds, counted in one read of them; None when there are more than ``most``.
-
-    The GIN index answers a prefix of many words, or "any of" many words, by gathering the
-    matches of each word before narrowing them; asked once per status, it would gather them
-    five times."""
-    _, found = _index_match(query, "postgresql")
-    rows = select(_postgres_index.c.words).where(found).limit(most + 1).subquery()
-    per_status = [
-        func.count().filter(
-            rows.c.words.op("@@")(
-                bindparam(
-                    "s",
-                    _POSTGRESQL_SYNTAX.whole.format(property_word("status", status)),
-                    TSQUERY,
-                    unique=True,
-                )
-            )
-        )
-        for status in TicketStatus
-    ]
-    total, *counts = connection.execute(select(func.count(), *per_status).select_from(rows)).one()
-    return None if total > most else counts
 
 
 def holds_words(query: str, dialect: str) -> ColumnElement[bool]:

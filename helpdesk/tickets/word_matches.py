@@ -59,8 +59,6 @@ _FEW = 5000
 _CHECK_COST = 7
 # Tickets in the spam or the trash whose words a count checks one by one (``left_out``).
 _MOST_LEFT_OUT = 2000
-# Matches of a prefix of many words counted in one read rather than status by status.
-_ONE_READ_MOST = 20_000
 
 
 def only_words(q: str) -> bool:
@@ -196,11 +194,7 @@ def _counted_from_index(
 
     Looking up the ticket of each match (to leave out the spam and the trash) cost as much as
     reading the index; the left-out tickets are few, so their matches are found once, by
-    checking each one's words, and taken off. None when they are too many for that.
-
-    A prefix of more words than are spelled out is counted in one read of its matches when
-    they are few enough (``search.counted_by_status``), as the index gathers them anew for
-    every status it is asked."""
+    checking each one's words, and taken off. None when they are too many for that."""
     outside = db.session.execute(
         select(Ticket.status, search.holds_words(every_status, dialect))
         .where(left_out)
@@ -209,18 +203,12 @@ def _counted_from_index(
     if len(outside) > _MOST_LEFT_OUT:
         return None
     left_out_matches = Counter(status for status, holds in outside if holds)
-    found = None
-    if any(term.prefix and term.words[-1] not in spelled_out for term in terms):
-        found = search.counted_by_status(db.session.connection(), every_status, _ONE_READ_MOST)
-    if found is None:
-        subqueries = []
-        for status in TicketStatus:
-            query = search.index_query(
-                terms, _with_status(properties, status), dialect, spelled_out
-            )
-            first = search.indexed_ids(query, dialect).limit(cap + 1 + left_out_matches[status])
-            subqueries.append(_count(first.subquery()))
-        found = db.session.execute(select(*subqueries)).one()
+    subqueries = []
+    for status in TicketStatus:
+        query = search.index_query(terms, _with_status(properties, status), dialect, spelled_out)
+        first = search.indexed_ids(query, dialect).limit(cap + 1 + left_out_matches[status])
+        subqueries.append(_count(first.subquery()))
+    found = db.session.execute(select(*subqueries)).one()
     return [
         count - left_out_matches[status] for status, count in zip(TicketStatus, found, strict=True)
     ]
