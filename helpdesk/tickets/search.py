@@ -200,13 +200,21 @@ def phone_of(token: str) -> str | None:
     return customers.typed_phone(token) if phone_like(token.split()) else None
 
 
-def tickets_matching(query: str, dialect: str) -> ColumnElement[bool] | None:
-    """The condition 'the ticket matches every term of ``query``'; None without terms."""
+def tickets_matching(
+    query: str, dialect: str, properties: list[list[str]] | None = None
+) -> ColumnElement[bool] | None:
+    """The condition 'the ticket matches every term of ``query``'; None without terms. The
+    words are looked up together with ``properties`` (see ``index_query``), the property words
+    of the list's other filters, so the index hands over only the tickets that pass them too."""
     terms = parse(query)
     if not terms:
         return None
     plain = [term for term in terms if term.plain]
-    conditions = [Ticket.id.in_(_indexed(plain, dialect))] if plain else []
+    conditions = []
+    if plain:
+        conditions.append(
+            Ticket.id.in_(indexed_ids(index_query(plain, properties or (), dialect), dialect))
+        )
     for term in terms:
         if not term.plain:
             # One IN over a union, not an OR of conditions: the planner reads each part from

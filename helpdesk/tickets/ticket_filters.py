@@ -7,7 +7,7 @@ by them while it reads the words.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Literal
@@ -150,7 +150,11 @@ class TicketFilter:
         if self.teams_of is not None:
             mine = select(TeamMember.team_id).where(TeamMember.user_id == self.teams_of)
             found.append(Ticket.team_id.in_(mine))
-        matching = search.tickets_matching(self.q, dialect()) if with_words else None
+        matching = None
+        if with_words:
+            # Not the status: a list walks its (status, …) indexes and checks each one's words.
+            narrowing = replace(self, statuses=()).property_words()
+            matching = search.tickets_matching(self.q, dialect(), narrowing)
         if matching is not None:
             found.append(matching)
         if self.created_from:
