@@ -210,11 +210,7 @@ def tickets_matching(
     if not terms:
         return None
     plain = [term for term in terms if term.plain]
-    conditions = []
-    if plain:
-        conditions.append(
-            Ticket.id.in_(indexed_ids(index_query(plain, properties or (), dialect), dialect))
-        )
+    conditions = [Ticket.id.in_(_indexed(plain, dialect, properties or ()))] if plain else []
     for term in terms:
         if not term.plain:
             # One IN over a union, not an OR of conditions: the planner reads each part from
@@ -223,9 +219,10 @@ def tickets_matching(
     return and_(*conditions)
 
 
-def _indexed(terms: list[Term], dialect: str) -> Select:
-    """The ids of tickets holding every word of these terms (prefixes as prefixes)."""
-    return indexed_ids(index_query(terms, (), dialect), dialect)
+def _indexed(terms: list[Term], dialect: str, properties: Iterable[list[str]] = ()) -> Select:
+    """The ids of tickets holding every word of these terms (prefixes as prefixes) and of
+    ``properties`` (see ``index_query``)."""
+    return indexed_ids(index_query(terms, properties, dialect), dialect)
 
 
 def index_query(
