@@ -1,6 +1,7 @@
 """Server time of the agent queue's queries at scale: first page, deep page, filters, search.
 
 Usage: python bench/agent_queue.py [--sizes N,N,...] [--database-url URL] [--reuse] [--repeat R]
+                                   [--label NAME]
 
 For each size N (default 1,000,000; e.g. ``--sizes 10000,100000,1000000`` to see how cost grows),
 fills a database with N tickets spread over the last two years, each with
@@ -17,9 +18,9 @@ agent (session, queries and template: the server time of the page). With several
 table sets each case's p95 (wall and CPU) side by side, size by size.
 
 Without --database-url the database is a SQLite file in the temp folder; a PostgreSQL URL gets
-a database of its own on that server (``helpdesk_queue_bench_N``). Either is kept afterwards,
-so --reuse measures again without refilling when it holds N tickets (after bringing its schema
-up to the newest migration).
+a database of its own on that server (``helpdesk_queue_bench_N``, or ``…_N_NAME`` with
+--label NAME). Either is kept afterwards, so --reuse measures again without refilling when it
+holds N tickets (after bringing its schema up to the newest migration).
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, make_url
 
 AGENTS = 20
+# Assigned tickets are shared by four teams, for the team filter.
+TEAMS = 4
 # Customer 3 has an email address, customer 4 a phone number (see Filler.people).
 SEARCHED_EMAIL = "customer3@example.test"
 SEARCHED_PHONE = "+1 (555) 000-0004"
@@ -140,8 +143,7 @@ class Filler:
 
     def tickets(self, first: int, last: int) -> Iterator[tuple[tuple, list[tuple], list[str]]]:
         """(ticket row, message rows, words) for ticket ids first..last."""
-        from helpdesk.models import TicketStatus
-        from helpdesk.tickets.search import status_word, words
+        from helpdesk.tickets.search import property_word, words
 
         rng = self.rng
         step = SPAN / self.count
@@ -154,6 +156,7 @@ class Filler:
             customer = rng.randrange(self.customers) + 1
             assigned = rng.random() < (0.1 if status == "new" else 0.92)
             assignee = rng.randrange(AGENTS) + 1 if assigned else None
+            team = assignee % TEAMS + 1 if assignee else None
             stage = pick(rng, STAGES)
             title, sentence = rng.choice(ISSUES)
             item = f"{rng.choice(BRANDS)} {rng.choice(PRODUCTS)}"
@@ -173,12 +176,13 @@ class Filler:
                 ticket_id, channel, endpoint, customer, created, status, body, item, assignee
             )
             solved = last_at + timedelta(hours=20) if status in ("solved", "closed") else None
+            priority = pick(rng, PRIORITIES)
             row = (
                 ticket_id,
                 ticket_id,
                 subject,
                 status,
-                pick(rng, PRIORITIES),
+                priority,
                 channel,
                 endpoint,
                 f"conv-{customer}" if channel == "chat" else None,
@@ -188,6 +192,7 @@ class Filler:
                 "rule" if stage != "unknown" else "none",
                 "bench data",
                 assignee,
+                team,
                 customer,
                 None,
                 created,
@@ -199,8 +204,16 @@ class Filler:
             found = words(subject)
             for message in messages:
                 found += words(message[9])
-            # The index row ends with the ticket's status, as the app writes it.
-            found.append(status_word(TicketStatus(status)))
+            # The index row ends with the ticket's property words, as the app writes them.
+            properties = {
+                "status": status,
+                "stage": stage,
+                "channel": channel,
+                "priority": priority,
+                "assignee_id": assignee,
+                "team_id": team,
+            }
+            found += [property_word(name, value) for name, value in properties.items()]
             yield row, messages, list(dict.fromkeys(found))
 
     def _messages(self, ticket_id, channel, endpoint, customer, created, status, body, item, agent):
@@ -259,13 +272,14 @@ class Filler:
             at,
         )
 
-    def people(self) -> tuple[list[tuple], list[tuple], list[tuple], list[tuple]]:
-        """Users, endpoints, customers and their identities."""
+    def people(self) -> tuple[list[tuple], ...]:
+        """Users, teams, endpoints, customers and their identities."""
         rng = self.rng
         users = [
             (n, f"agent{n}@helpdesk.test", f"Agent {n}", "agent", "!", True, False, self.start)
             for n in range(1, AGENTS + 1)
         ]
+        teams = [(n, f"Line {n}", self.start) for n in range(1, TEAMS + 1)]
         endpoints = [
             (1, "email", "support@shop.test", "{}", self.start),
             (2, "email", "sales@shop.test", "{}", self.start),
@@ -284,17 +298,18 @@ class Filler:
             ][n % 3]
             # Proven: each came with a message from it.
             identities.append((n, n, kind, value, self.start, self.start))
-        return users, endpoints, customers, identities
+        return users, teams, endpoints, customers, identities
 
 
 COLUMNS = {
     "users": "id, email, name, role, password_hash, active, available, created_at",
+    "teams": "id, name, created_at",
     "endpoints": "id, channel, address, settings, created_at",
     "customers": "id, name, created_at",
     "customer_identities": "id, customer_id, kind, value, verified_at, created_at",
     "tickets": (
         "id, number, subject, status, priority, channel, endpoint_id, conversation_id, stage, "
-        "intake_stage, intake_rule, stage_source, stage_reason, assignee_id, customer_id, "
+        "intake_stage, intake_rule, stage_source, stage_reason, assignee_id, team_id, customer_id, "
         "previous_ticket_id, created_at, updated_at, last_customer_message_at, "
         "first_response_at, solved_at"
     ),
@@ -421,9 +436,10 @@ def fill(connection: Connection, count: int) -> None:
     indexes = loader.secondary_indexes()
     for name, _ in indexes:
         loader.run(f"DROP INDEX {name}")
-    users, endpoints, customers, identities = filler.people()
+    users, teams, endpoints, customers, identities = filler.people()
     for table, rows in [
         ("users", users),
+        ("teams", teams),
         ("endpoints", endpoints),
         ("customers", customers),
         ("customer_identities", identities),
@@ -434,7 +450,7 @@ def fill(connection: Connection, count: int) -> None:
         loader.run(f"SELECT setval('ticket_numbers', {count})")  # the next ticket's number
         # Rows went in with their ids: move the id sequences past them, so the page report can
         # add its agent.
-        for table in ("users", "customers", "customer_identities"):
+        for table in ("users", "teams", "customers", "customer_identities"):
             sequence = f"pg_get_serial_sequence('{table}', 'id')"
             loader.run(f"SELECT setval({sequence}, max(id)) FROM {table}")
     messages_total = 0
@@ -475,11 +491,25 @@ def cases(deep_cursor: str, order_number: str, count: int) -> list[tuple[str, di
         ("q=refund (common word)", {"q": "refund"}, None),
         ("q=refund&status=open", {"q": "refund", "status": "open"}, None),
         ("q=refund&stage=purchase", {"q": "refund", "stage": "purchase"}, None),
+        ("q=refund&channel=sms", {"q": "refund", "channel": "sms"}, None),
+        ("q=refund&priority=urgent", {"q": "refund", "priority": "urgent"}, None),
+        ("q=refund&assignee=3", {"q": "refund", "assignee": "3"}, None),
+        ("q=refund&assignee=none", {"q": "refund", "assignee": "none"}, None),
+        ("q=refund&team=2", {"q": "refund", "team": "2"}, None),
+        (
+            "q=refund&stage=use&status=closed",
+            {"q": "refund", "stage": "use", "status": "closed"},
+            None,
+        ),
         ("q=refund charged (two words)", {"q": "refund charged"}, None),
+        ("q=thanks order (two common words)", {"q": "thanks order"}, None),
         ("q=aurora (word in 3 %)", {"q": "aurora"}, None),
         ("q=thermo* (prefix)", {"q": "thermo*"}, None),
         ("q=ref* (common prefix)", {"q": "ref*"}, None),
         ("q=refun*&status=pending", {"q": "refun*", "status": "pending"}, None),
+        ("q=re* (prefix of 13 words)", {"q": "re*"}, None),
+        ("q=12* (prefix of >40 words)", {"q": "12*"}, None),
+        ("q=12*&stage=purchase", {"q": "12*", "stage": "purchase"}, None),
         (f"q=#{number} (ticket number)", {"q": f"#{number}"}, None),
         (f"q={SEARCHED_EMAIL} (email)", {"q": SEARCHED_EMAIL}, None),
         (f"q={SEARCHED_PHONE} (phone)", {"q": SEARCHED_PHONE}, None),
@@ -487,6 +517,8 @@ def cases(deep_cursor: str, order_number: str, count: int) -> list[tuple[str, di
         ("sort=priority", {"sort": "priority"}, None),
         ("q=refund&sort=priority", {"q": "refund", "sort": "priority"}, None),
         ("q=refund&sort=due", {"q": "refund", "sort": "due"}, None),
+        ("q=refund&sort=waiting", {"q": "refund", "sort": "waiting"}, None),
+        ("q=refund, deep page", {"q": "refund"}, deep_cursor),
     ]
 
 
@@ -661,12 +693,14 @@ def growth_report(by_size: dict[int, Figures]) -> None:
 # --- the database -----------------------------------------------------------------------------
 
 
-def database_url(url: str | None, count: int) -> str:
-    """The benchmark's own database: a file in the temp folder, or one on the given server."""
+def database_url(url: str | None, count: int, label: str = "") -> str:
+    """The benchmark's own database: a file in the temp folder, or one on the given server;
+    ``label`` tells apart the databases of benches run side by side."""
+    name = f"helpdesk_queue_bench_{count}" + (f"_{label}" if label else "")
     if not url:
-        return f"sqlite:///{Path(tempfile.gettempdir()) / f'helpdesk_queue_bench_{count}.sqlite3'}"
+        return f"sqlite:///{Path(tempfile.gettempdir()) / f'{name}.sqlite3'}"
     server = make_url(url).set(drivername="postgresql+psycopg")
-    return server.set(database=f"helpdesk_queue_bench_{count}").render_as_string(False)
+    return server.set(database=name).render_as_string(False)
 
 
 def fresh_database(url: str, server_url: str | None) -> None:
@@ -715,13 +749,15 @@ def sizes(value: str) -> list[int]:
     return [int(part) for part in value.split(",")]
 
 
-def measure_size(count: int, server_url: str | None, reuse: bool, repeat: int) -> Figures:
+def measure_size(
+    count: int, server_url: str | None, reuse: bool, repeat: int, label: str
+) -> Figures:
     """Fill (or reuse) the database of ``count`` tickets and measure it."""
     from flask_migrate import upgrade
 
     from helpdesk.extensions import db
 
-    url = database_url(server_url, count)
+    url = database_url(server_url, count, label)
     reused = reuse and holds(url, count)
     if not reused:
         fresh_database(url, server_url)
@@ -747,10 +783,11 @@ def main() -> None:
     parser.add_argument("--database-url", help="a PostgreSQL server; default a SQLite file")
     parser.add_argument("--reuse", action="store_true", help="keep a database already filled")
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--label", default="", help="added to the database's name")
     args = parser.parse_args()
     os.environ.setdefault("SECRET_KEY", "bench")
     by_size = {
-        count: measure_size(count, args.database_url, args.reuse, args.repeat)
+        count: measure_size(count, args.database_url, args.reuse, args.repeat, args.label)
         for count in args.sizes
     }
     if len(by_size) > 1:

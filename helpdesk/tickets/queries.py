@@ -1,4 +1,5 @@
-"""Ticket and customer lists: filters, sorts, keyset pagination and capped status counts.
+"""Ticket and customer lists: sorts, keyset pagination and capped status counts; the filters
+themselves are in helpdesk/tickets/ticket_filters.py.
 
 Callers pass plain values (the API and the agent queue parse query strings with
 ``TicketFilter.from_args``, ``parse_sort`` and ``parse_limit``), so nothing here depends on a
@@ -10,12 +11,12 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 from functools import partial
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -32,41 +33,31 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import InstrumentedAttribute, joinedload, selectinload
 
-from channels.base import Channel
 from helpdesk.extensions import db
 from helpdesk.models import (
     AuditEvent,
     Customer,
     CustomerIdentity,
-    FollowUpMode,
     IdentityKind,
     Message,
     Priority,
-    Stage,
-    Survey,
-    Tag,
-    TeamMember,
     Ticket,
     TicketEvent,
     TicketStatus,
     WebhookDelivery,
-    ticket_tags,
 )
 from helpdesk.tickets import search, word_matches
-from helpdesk.tickets.bins import Bin, bin_condition, parse_bin
-from helpdesk.tickets.filter_values import (
-    MY_TEAMS,
-    NO_TEAM,
-    UNASSIGNED,
-    InvalidFilter,
-    assignee_id,
-    enum_list,
-    parse_date,
-    search_text,
-    start_of_day,
-    tag_list,
-    team_id,
-)
+from helpdesk.tickets.bins import Bin, bin_condition
+
+# UNASSIGNED, parse_date, start_of_day, Trait and trait_condition stay importable from here,
+# where the lists and reports have always found them.
+from helpdesk.tickets.filter_values import UNASSIGNED as UNASSIGNED
+from helpdesk.tickets.filter_values import InvalidFilter
+from helpdesk.tickets.filter_values import parse_date as parse_date
+from helpdesk.tickets.filter_values import start_of_day as start_of_day
+from helpdesk.tickets.ticket_filters import TicketFilter, dialect
+from helpdesk.tickets.ticket_filters import Trait as Trait
+from helpdesk.tickets.ticket_filters import trait_condition as trait_condition
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -75,126 +66,6 @@ COUNT_CAP = 1000
 Row = TypeVar("Row", Ticket, Customer, AuditEvent)
 # Reads a segment's next (id, key) rows itself: (conditions, the cursor's id or None, how many).
 KeyReader = Callable[[list[ColumnElement[bool]], int | None, int], list[tuple[int, datetime]]]
-
-
-class Trait(StrEnum):
-    """Facts about a ticket the ``has`` filter asks for; the stage reports count the same."""
-
-    FIRST_RESPONSE = "first_response"  # an agent has answered publicly
-    RESOLUTION = "resolution"  # solved (and not reopened since)
-    REOPEN = "reopen"  # reopened at least once
-    SLA_TARGET = "sla_target"  # its stage had a target when it arrived or was corrected
-    SLA_BREACH = "sla_breach"  # a target was missed
-    CSAT = "csat"  # the customer answered the satisfaction question
-    # Not merged into another ticket, not spam, not deleted: the reports count only these.
-    REPORTED = "reported"
-    REACTIVE = "reactive"  # the customer started it (a request)
-    PROACTIVE = "proactive"  # the business started it (outreach)
-    FOLLOW_UP = "follow_up"  # flagged by an unhappy survey answer, not followed up yet
-
-
-def trait_condition(trait: Trait) -> ColumnElement[bool]:
-    """The WHERE clause for tickets that have ``trait``."""
-    return {
-        Trait.FIRST_RESPONSE: Ticket.first_response_seconds.is_not(None),
-        Trait.RESOLUTION: Ticket.resolution_seconds.is_not(None),
-        Trait.REOPEN: Ticket.reopen_count > 0,
-        Trait.SLA_TARGET: or_(
-            Ticket.first_response_due_at.is_not(None), Ticket.resolution_due_at.is_not(None)
-        ),
-        Trait.SLA_BREACH: or_(
-            Ticket.first_response_breached_at.is_not(None),
-            Ticket.resolution_breached_at.is_not(None),
-        ),
-        Trait.CSAT: exists().where(Survey.ticket_id == Ticket.id, Survey.score.is_not(None)),
-        Trait.REPORTED: and_(Ticket.merged_into_id.is_(None), bin_condition(Bin.ACTIVE)),
-        Trait.REACTIVE: Ticket.proactive.is_(False),
-        Trait.PROACTIVE: Ticket.proactive.is_(True),
-        Trait.FOLLOW_UP: exists().where(
-            Survey.ticket_id == Ticket.id,
-            Survey.follow_up == FollowUpMode.FLAG,
-            Survey.followed_up_at.is_(None),
-        ),
-    }[trait]
-
-
-@dataclass(frozen=True, slots=True)
-class TicketFilter:
-    """What a ticket list is narrowed to; empty fields do not narrow anything."""
-
-    statuses: tuple[TicketStatus, ...] = ()
-    stages: tuple[Stage, ...] = ()
-    channels: tuple[Channel, ...] = ()
-    priorities: tuple[Priority, ...] = ()
-    assignee: int | Literal["none"] | None = None  # a user id, UNASSIGNED, or anyone
-    team: int | Literal["none"] | None = None  # a team id, NO_TEAM, or any team
-    teams_of: int | None = None  # ``team=mine``: any team this user id is in
-    q: str = ""  # search terms, all of which must match (see helpdesk/tickets/search.py)
-    created_from: date | None = None  # inclusive, in ``timezone``
-    created_to: date | None = None  # inclusive, in ``timezone``
-    has: tuple[Trait, ...] = ()  # every trait must hold
-    tags: tuple[str, ...] = ()  # any of these tags
-    timezone: str = "UTC"  # the helpdesk's time zone, in which the dates are days
-    in_bin: Bin = Bin.ACTIVE  # the work, the spam, or the trash (admins only: the caller checks)
-
-    @classmethod
-    def from_args(cls, args: Mapping[str, str], me: int, timezone: str = "UTC") -> TicketFilter:
-        """Parse query-string values; ``me`` is the user id that ``assignee=me`` stands for."""
-        return cls(
-            statuses=enum_list(TicketStatus, args.get("status"), "status"),
-            stages=enum_list(Stage, args.get("stage"), "stage"),
-            channels=enum_list(Channel, args.get("channel"), "channel"),
-            priorities=enum_list(Priority, args.get("priority"), "priority"),
-            assignee=assignee_id(args.get("assignee"), me),
-            team=team_id(args.get("team")),
-            teams_of=me if args.get("team") == MY_TEAMS else None,
-            q=search_text(args.get("q")),
-            created_from=parse_date(args.get("created_from"), "created_from"),
-            created_to=parse_date(args.get("created_to"), "created_to"),
-            has=enum_list(Trait, args.get("has"), "has"),
-            tags=tag_list(args.get("tag")),
-            timezone=timezone,
-            in_bin=parse_bin(args.get("in")),
-        )
-
-    def conditions(self, with_words: bool = True) -> list[ColumnElement[bool]]:
-        """The WHERE clauses this filter stands for; those of ``q`` left out without words."""
-        found: list[ColumnElement[bool]] = [bin_condition(self.in_bin)]
-        for column, values in (
-            (Ticket.status, self.statuses),
-            (Ticket.stage, self.stages),
-            (Ticket.channel, self.channels),
-            (Ticket.priority, self.priorities),
-        ):
-            if values:
-                found.append(column.in_(values))
-        if self.assignee == UNASSIGNED:
-            found.append(Ticket.assignee_id.is_(None))
-        elif self.assignee is not None:
-            found.append(Ticket.assignee_id == self.assignee)
-        if self.team == NO_TEAM:
-            found.append(Ticket.team_id.is_(None))
-        elif self.team is not None:
-            found.append(Ticket.team_id == self.team)
-        if self.teams_of is not None:
-            mine = select(TeamMember.team_id).where(TeamMember.user_id == self.teams_of)
-            found.append(Ticket.team_id.in_(mine))
-        matching = search.tickets_matching(self.q, _dialect()) if with_words else None
-        if matching is not None:
-            found.append(matching)
-        if self.created_from:
-            found.append(Ticket.created_at >= start_of_day(self.created_from, self.timezone))
-        if self.created_to:
-            next_day = self.created_to + timedelta(days=1)
-            found.append(Ticket.created_at < start_of_day(next_day, self.timezone))
-        found.extend(trait_condition(trait) for trait in self.has)
-        if self.tags:
-            found.append(
-                exists()
-                .where(ticket_tags.c.ticket_id == Ticket.id)
-                .where(ticket_tags.c.tag_id.in_(select(Tag.id).where(Tag.name.in_(self.tags))))
-            )
-        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,8 +201,8 @@ def ticket_page(
         # A level the filter rules out has nothing to read: skip its query.
         skipped = [level not in filters.priorities for level in _PRIORITY_ORDER]
     read = None
-    if sort == QueueSort.NEWEST and word_matches.windowed(filters.q, _dialect()):
-        read = partial(word_matches.newest_keys, filters.q, filters.statuses)
+    if sort == QueueSort.NEWEST and word_matches.windowed(filters.q, dialect()):
+        read = partial(word_matches.newest_keys, filters.q, filters.property_words())
     return _keyset_page(
         Ticket,
         filters.conditions(with_words=False) if read else _words_checked(filters, limit + 1),
@@ -363,11 +234,12 @@ def status_counts(filters: TicketFilter) -> dict[TicketStatus, StatusCount]:
     if word_matches.only_words(filters.q):
         without_words = unfiltered.conditions(with_words=False)
         left_out = None
-        if unfiltered == TicketFilter(q=filters.q, timezone=filters.timezone):
-            # Only the spam and the trash are left out: the index can count by itself.
+        if unfiltered.narrowed_by_properties_alone():
+            # Only the spam and the trash are left out besides what the index holds as words:
+            # the index can count by itself.
             left_out = not_(bin_condition(Bin.ACTIVE))
         values = word_matches.capped_status_counts(
-            filters.q, _dialect(), without_words, COUNT_CAP, left_out
+            filters.q, dialect(), without_words, unfiltered.property_words(), COUNT_CAP, left_out
         )
         if values is not None:
             return _status_counts(values)
@@ -401,10 +273,6 @@ def _status_counts(values: list[int]) -> dict[TicketStatus, StatusCount]:
     }
 
 
-def _dialect() -> str:
-    return db.session.get_bind().dialect.name
-
-
 def capped_counts(filters: list[TicketFilter]) -> list[StatusCount]:
     """Matching tickets per filter, each counted up to COUNT_CAP, in one round trip."""
     if not filters:
@@ -427,7 +295,7 @@ def capped_counts(filters: list[TicketFilter]) -> list[StatusCount]:
 def _words_checked(filters: TicketFilter, wanted: int) -> list[ColumnElement[bool]]:
     """The filter's conditions for reading ``wanted`` rows, its words checked ticket by ticket
     where that reads less than gathering every match first (``word_matches.checked_per_ticket``)."""
-    checked = word_matches.checked_per_ticket(filters.q, _dialect(), wanted)
+    checked = word_matches.checked_per_ticket(filters.q, dialect(), wanted)
     if checked is None:
         return filters.conditions()
     return [*filters.conditions(with_words=False), checked]

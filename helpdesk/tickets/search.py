@@ -24,11 +24,12 @@ sane. A flush listener adds the words of every new message and ticket subject, s
 path can forget the index; deleting a ticket deletes its row (a trigger on SQLite, a cascading
 foreign key on PostgreSQL).
 
-Each row also holds the ticket's status as one more word (``status_word``) that no text can
-produce: a private-use character (never a letter or digit to ``words``, yet part of a token to
-FTS5) before the status's name. So "refund among open tickets" is one read of the index, which
-lets the queue count matches per status without reading every match (``word_matches``); the
-same listener moves the mark when a ticket's status changes.
+Each row also holds the ticket's properties the queue filters on (status, stage, channel,
+priority, assignee, team) as words no text can produce (``property_word``): a private-use
+character (never a letter or digit to ``words``, yet part of a token to FTS5), one per property,
+before the value. So "refund among open tickets of the purchase stage" is one read of the index,
+which lets the queue count matches per status without looking up every match's ticket
+(``word_matches``); the same listener moves the words when a ticket's properties change.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY, TSVECTOR
 from sqlalchemy.orm import Session, attributes
 from sqlalchemy.types import Text
 
-from helpdesk.models import CustomerIdentity, Direction, IdentityKind, Message, Ticket, TicketStatus
+from helpdesk.models import CustomerIdentity, Direction, IdentityKind, Message, Ticket
 from helpdesk.tickets import customers
 
 SEARCH_TABLE = "ticket_search"
@@ -81,9 +82,18 @@ _PHONE_PART = re.compile(r"[+(]?[\d().\-]*\d[\d().\-]*")
 _EDGE_PUNCTUATION = "\"'[]<>,;:.!?"
 
 _WORD = re.compile(r"[^\W_]+")
-# Before a status's name in the index; Unicode's private use area, so no typed word holds it.
-_STATUS_MARK = "\ue000"
-_ALL_MARKS = [f"{_STATUS_MARK}{status.value}" for status in TicketStatus]
+# The ticket attributes the index holds as words, each with the mark its words start with:
+# Unicode's private use area, so no typed word holds one.
+PROPERTY_MARKS = {
+    "status": "\ue000",
+    "stage": "\ue001",
+    "channel": "\ue002",
+    "priority": "\ue003",
+    "assignee_id": "\ue004",
+    "team_id": "\ue005",
+}
+# Relationships whose change sets a marked column only as the flush writes it.
+_SET_THROUGH = {"assignee_id": "assignee", "team_id": "team"}
 _sqlite_index = table(SEARCH_TABLE, column("rowid", Integer), column("words", Text))
 # The index's words: FTS5's own list on SQLite (migration 0038), a table on PostgreSQL (0040).
 _terms = table(f"{SEARCH_TABLE}_terms", column("term", Text))
@@ -92,9 +102,16 @@ _LAST_CHARACTER = "\U0010ffff"
 _postgres_index = table(SEARCH_TABLE, column("ticket_id", Integer), column("words", TSVECTOR))
 
 
-def status_word(status: TicketStatus) -> str:
-    """The index's word for a ticket status (see the module's docstring)."""
-    return f"{_STATUS_MARK}{TicketStatus(status).value}"
+def property_word(name: str, value: object) -> str:
+    """The index's word for one value of a ticket attribute of ``PROPERTY_MARKS`` (see the
+    module's docstring); None, as in an unassigned ticket, is "none"."""
+    shown = "none" if value is None else getattr(value, "value", value)
+    return f"{PROPERTY_MARKS[name]}{shown}"
+
+
+def property_words(ticket: Ticket) -> list[str]:
+    """A ticket's property words, as its index row holds them."""
+    return [property_word(name, getattr(ticket, name)) for name in PROPERTY_MARKS]
 
 
 def words(text: str | None) -> list[str]:
@@ -183,13 +200,17 @@ def phone_of(token: str) -> str | None:
     return customers.typed_phone(token) if phone_like(token.split()) else None
 
 
-def tickets_matching(query: str, dialect: str) -> ColumnElement[bool] | None:
-    """The condition 'the ticket matches every term of ``query``'; None without terms."""
+def tickets_matching(
+    query: str, dialect: str, properties: list[list[str]] | None = None
+) -> ColumnElement[bool] | None:
+    """The condition 'the ticket matches every term of ``query``'; None without terms. The
+    words are looked up together with ``properties`` (see ``index_query``), the property words
+    of the list's other filters, so the index hands over only the tickets that pass them too."""
     terms = parse(query)
     if not terms:
         return None
     plain = [term for term in terms if term.plain]
-    conditions = [Ticket.id.in_(_indexed(plain, dialect))] if plain else []
+    conditions = [Ticket.id.in_(_indexed(plain, dialect, properties or ()))] if plain else []
     for term in terms:
         if not term.plain:
             # One IN over a union, not an OR of conditions: the planner reads each part from
@@ -198,20 +219,22 @@ def tickets_matching(query: str, dialect: str) -> ColumnElement[bool] | None:
     return and_(*conditions)
 
 
-def _indexed(terms: list[Term], dialect: str) -> Select:
-    """The ids of tickets holding every word of these terms (prefixes as prefixes)."""
-    return indexed_ids(index_query(terms, (), dialect), dialect)
+def _indexed(terms: list[Term], dialect: str, properties: Iterable[list[str]] = ()) -> Select:
+    """The ids of tickets holding every word of these terms (prefixes as prefixes) and of
+    ``properties`` (see ``index_query``)."""
+    return indexed_ids(index_query(terms, properties, dialect), dialect)
 
 
 def index_query(
     terms: list[Term],
-    statuses: Iterable[TicketStatus],
+    properties: Iterable[list[str]],
     dialect: str,
     spelled_out: dict[str, list[str]] | None = None,
 ) -> str:
     """The index's own query (FTS5's syntax, or a tsquery) for tickets holding every word of
-    ``terms`` and in one of ``statuses`` (any status without). A prefix found in
-    ``spelled_out`` is asked as its words, any of which matches (see ``prefix_words``)."""
+    ``terms`` and one word of each list of ``properties`` (``property_word``: "stage purchase
+    or use, and status open"). A prefix found in ``spelled_out`` is asked as its words, any of
+    which matches (see ``prefix_words``)."""
     syntax = _POSTGRESQL_SYNTAX if dialect == "postgresql" else _SQLITE_SYNTAX
     spelled_out = spelled_out or {}
     parts = []
@@ -223,9 +246,7 @@ def index_query(
                 parts.append(syntax.any_of(found))
             else:
                 parts.append(syntax.prefix.format(word))
-    marks = [status_word(status) for status in statuses]
-    if marks:
-        parts.append(syntax.any_of(marks))
+    parts.extend(syntax.any_of(either) for either in properties)
     return syntax.every.join(parts)
 
 
@@ -438,37 +459,52 @@ def _index(
     found: defaultdict[int, list[str]] = defaultdict(list)
     _collect(objects, found)
     for ticket in created:
-        found[ticket.id].append(status_word(ticket.status))
+        found[ticket.id].extend(property_words(ticket))
     found_words = {ticket_id: list(dict.fromkeys(new)) for ticket_id, new in found.items() if new}
     if found_words:
         add_words(connection, found_words)
 
 
-def mark_statuses(connection: Connection, statuses: dict[int, TicketStatus]) -> None:
-    """Put each ticket's new status word in its index row in place of the old one."""
+def mark_properties(connection: Connection, marked: dict[int, list[str]]) -> None:
+    """Put each ticket's property words (``property_words``) in its index row in place of the
+    ones it held."""
+    marks = list(PROPERTY_MARKS.values())
     if connection.dialect.name == "postgresql":
+        held = f"SELECT word FROM unnest(tsvector_to_array({SEARCH_TABLE}.words)) AS word"
         connection.execute(
             sql(
                 f"INSERT INTO {SEARCH_TABLE} (ticket_id, words) "
-                "VALUES (:ticket_id, array_to_tsvector(ARRAY[:mark])) "
-                "ON CONFLICT (ticket_id) DO UPDATE "
-                f"SET words = ts_delete({SEARCH_TABLE}.words, :marks) || excluded.words"
-            ).bindparams(bindparam("marks", type_=ARRAY(Text))),
+                "VALUES (:ticket_id, array_to_tsvector(:words)) "
+                "ON CONFLICT (ticket_id) DO UPDATE SET words = "
+                f"ts_delete({SEARCH_TABLE}.words, ARRAY({held} WHERE left(word, 1) = ANY(:marks)))"
+                " || excluded.words"
+            ).bindparams(
+                bindparam("words", type_=ARRAY(Text)), bindparam("marks", type_=ARRAY(Text))
+            ),
             [
-                {"ticket_id": ticket_id, "mark": status_word(status), "marks": _ALL_MARKS}
-                for ticket_id, status in statuses.items()
+                {"ticket_id": ticket_id, "words": words, "marks": marks}
+                for ticket_id, words in marked.items()
             ],
         )
         return
-    stored = _sqlite_rows(connection, list(statuses))
+    stored = _sqlite_rows(connection, list(marked))
     created, changed = [], []
-    for ticket_id, status in statuses.items():
+    for ticket_id, new in marked.items():
         if ticket_id not in stored:
-            created.append({"id": ticket_id, "words": status_word(status)})
+            created.append({"id": ticket_id, "words": " ".join(new)})
             continue
-        kept = [word for word in stored[ticket_id].split() if not word.startswith(_STATUS_MARK)]
-        changed.append({"id": ticket_id, "words": " ".join([*kept, status_word(status)])})
+        kept = [word for word in stored[ticket_id].split() if word[0] not in marks]
+        changed.append({"id": ticket_id, "words": " ".join([*kept, *new])})
     _write_sqlite_rows(connection, created, changed)
+
+
+def _properties_changed(ticket: Ticket) -> bool:
+    names = [*PROPERTY_MARKS, *_SET_THROUGH.values()]
+    # Not loading what was not loaded: an attribute nobody touched has not changed.
+    return any(
+        attributes.get_history(ticket, name, attributes.PASSIVE_NO_INITIALIZE).has_changes()
+        for name in names
+    )
 
 
 @event.listens_for(Session, "after_flush")
@@ -482,9 +518,9 @@ def _index_flushed_text(session: Session, flush_context: Any) -> None:
     created = [obj for obj in session.new if isinstance(obj, Ticket)]
     _index(connection, itertools.chain(session.new, renamed), created)
     moved = {
-        obj.id: obj.status
+        obj.id: property_words(obj)
         for obj in session.dirty
-        if isinstance(obj, Ticket) and attributes.get_history(obj, "status").added
+        if isinstance(obj, Ticket) and _properties_changed(obj)
     }
     if moved:
-        mark_statuses(connection, moved)
+        mark_properties(connection, moved)

@@ -4,11 +4,12 @@ rather than the number of matches.
 A word found in a quarter of a million tickets is a quarter of a million index entries; reading
 them all to sort them by date, or to count them, costs far more than a page. So:
 
-- *Counts* ask the index for the words together with one status (``search.status_word``): the
-  index walks both entry lists in step and the count stops at ``COUNT_CAP + 1``. On PostgreSQL,
-  when nothing but the words narrows the list, the index's own count is taken as it is, less
-  the spam and trash tickets among its matches, instead of each match's ticket being looked up.
-  A prefix is asked as the words it stands for (``search.prefix_words``).
+- *Counts* ask the index for the words together with one status and the filter's other
+  properties (``search.property_word``): the index walks the entry lists in step and the count
+  stops at ``COUNT_CAP + 1``. On PostgreSQL, when nothing but the words and those properties
+  narrows the list, the index's own count is taken as it is, less the spam and trash tickets
+  among its matches, instead of each match's ticket being looked up. A prefix is asked as the
+  words it stands for (``search.prefix_words``).
 - *The newest page* (SQLite) reads the index from the highest ticket ids down, which FTS5 does
   in its own order, a window of ``_WINDOW`` matches at a time. Ticket ids grow with creation
   nearly always, but not always (a split ticket takes the date of its first message, a mailbox
@@ -98,15 +99,17 @@ def _checking_pays(query: str, wanted: int) -> bool:
 
 def newest_keys(
     q: str,
-    statuses: tuple[TicketStatus, ...],
+    properties: list[list[str]],
     where: list[ColumnElement[bool]],
     cursor_id: int | None,
     wanted: int,
 ) -> list[tuple[int, datetime]]:
     """The ids and creation times of the next ``wanted`` tickets, newest first, that meet
-    ``where`` (the filters but the words, and the cursor's bound) and hold the words of ``q``."""
+    ``where`` (the filters but the words, and the cursor's bound) and hold the words of ``q``
+    and the filter's ``properties`` (``search.index_query``), so that a window holds matches
+    of the whole filter where the index can tell."""
     terms = search.parse(q)
-    query = search.index_query(terms, statuses, "sqlite", _spelled_out(terms))
+    query = search.index_query(terms, properties, "sqlite", _spelled_out(terms))
     if _fewer_than(query, _FEW):
         return _read(where, search.indexed_ids(query, "sqlite"), wanted)
     size = _WINDOW
@@ -133,32 +136,37 @@ def capped_status_counts(
     q: str,
     dialect: str,
     where: list[ColumnElement[bool]],
+    properties: list[list[str]],
     cap: int,
     left_out: ColumnElement[bool] | None = None,
 ) -> list[int] | None:
     """Per status (in ``TicketStatus`` order), the tickets meeting ``where`` that hold the words
-    of ``q``, each counted up to ``cap`` + 1, in one round trip. None when the search is better
-    counted in one pass over its matches: not words alone, or words found in few tickets (on
-    SQLite; PostgreSQL's planner reads few matches well either way).
+    of ``q``, each counted up to ``cap`` + 1, in one round trip. ``properties`` are the property
+    words of ``where``'s filters (``search.index_query``), which the index narrows by first.
+    None when the search is better counted in one pass over its matches: not words alone, or
+    words found in few tickets (on SQLite; PostgreSQL's planner reads few matches well either
+    way).
 
-    ``left_out``, when given, says that ``where`` is exactly "not ``left_out``": on PostgreSQL the
-    index is then counted by itself, without looking up each match's ticket (see
-    ``_counted_from_index``)."""
+    ``left_out``, when given, says that ``where`` is exactly ``properties`` and "not
+    ``left_out``": on PostgreSQL the index is then counted by itself, without looking up each
+    match's ticket (see ``_counted_from_index``)."""
     if not only_words(q):
         return None
     terms = search.parse(q)
     spelled_out = _spelled_out(terms)
-    every_status = search.index_query(terms, (), dialect, spelled_out)
+    every_status = search.index_query(terms, properties, dialect, spelled_out)
     if dialect == "sqlite" and _fewer_than(every_status, _FEW):
         return None
     # SQLite looks a match's ticket up by its rowid for next to nothing: only PostgreSQL gains.
     if left_out is not None and dialect == "postgresql":
-        counted = _counted_from_index(terms, dialect, spelled_out, every_status, left_out, cap)
+        counted = _counted_from_index(
+            terms, dialect, spelled_out, every_status, properties, left_out, cap
+        )
         if counted is not None:
             return counted
     subqueries = []
     for status in TicketStatus:
-        query = search.index_query(terms, [status], dialect, spelled_out)
+        query = search.index_query(terms, _with_status(properties, status), dialect, spelled_out)
         # A join, not IN: the index's matches stream into the count, which stops at the cap.
         matches = search.indexed_ids(query, dialect).subquery()
         first = (
@@ -177,6 +185,7 @@ def _counted_from_index(
     dialect: str,
     spelled_out: dict[str, list[str]],
     every_status: str,
+    properties: list[list[str]],
     left_out: ColumnElement[bool],
     cap: int,
 ) -> list[int] | None:
@@ -196,13 +205,17 @@ def _counted_from_index(
     left_out_matches = Counter(status for status, holds in outside if holds)
     subqueries = []
     for status in TicketStatus:
-        query = search.index_query(terms, [status], dialect, spelled_out)
+        query = search.index_query(terms, _with_status(properties, status), dialect, spelled_out)
         first = search.indexed_ids(query, dialect).limit(cap + 1 + left_out_matches[status])
         subqueries.append(_count(first.subquery()))
     found = db.session.execute(select(*subqueries)).one()
     return [
         count - left_out_matches[status] for status, count in zip(TicketStatus, found, strict=True)
     ]
+
+
+def _with_status(properties: list[list[str]], status: TicketStatus) -> list[list[str]]:
+    return [*properties, [search.property_word("status", status)]]
 
 
 def _count(rows: Subquery) -> ScalarSelect[int]:
