@@ -79,6 +79,11 @@ def visitor_seen_long_ago(last_seen_at: datetime | None, now: datetime) -> bool:
 
 def visitor_present(conversation: ChatConversation, now: datetime | None = None) -> bool:
     """True while the visitor's widget is connected (or was, a moment ago)."""
-    if conversation.last_seen_at is None:
+    return visitor_here(conversation.last_seen_at, now)
+
+
+def visitor_here(last_seen_at: datetime | None, now: datetime | None = None) -> bool:
+    """``visitor_present`` for a conversation's "last seen" read without the conversation."""
+    if last_seen_at is None:
         return False
-    return (now or utcnow()) - conversation.last_seen_at <= VISITOR_PRESENT_WINDOW
+    return (now or utcnow()) - last_seen_at <= VISITOR_PRESENT_WINDOW

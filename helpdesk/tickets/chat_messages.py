@@ -25,25 +25,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, case, not_, select
+from sqlalchemy import and_, bindparam, case, exists, insert, not_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from channels.base import Channel, InboundMessage
 from channels.webchat import Visitor
 from helpdesk.chat import events as chat_events
+from helpdesk.chat import presence as chat_presence
 from helpdesk.extensions import db
 from helpdesk.models import (
     ChatConversation,
     Customer,
+    DeliveryState,
     Direction,
     Endpoint,
     Message,
     Ticket,
+    TicketEvent,
     TicketStatus,
+    User,
     utcnow,
 )
-from helpdesk.tickets import search, versions
+from helpdesk.tickets import outbound, search, versions
+from helpdesk.tickets.conversation import REPLY_LIMITS
 from helpdesk.tickets.customers import known_sender, read_sender
+from helpdesk.tickets.events import _excerpt
 from helpdesk.webhooks.events import ANY_ENDPOINT_ENABLED, emit_message_created
 
 _TICKETS = Ticket.__table__
@@ -240,3 +246,125 @@ def _announce(
     chat_events.publish_message(shown, conversation_id)
     if webhooks:
         emit_message_created(db.session(), shown.message_id)
+
+
+# --- an agent's reply --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChatReply:
+    """A reply written: the ticket's new version and its properties as the sidebar shows them."""
+
+    version: int
+    properties: dict[str, str]
+
+
+# What leaves a chat ticket as it is, but for the reply: a first response was given already
+# (so no clock stops), the status moves nowhere (a new ticket opens with its first reply), the
+# ticket takes replies and its customer may be written to.
+_TAKES_PLAIN_REPLIES = and_(
+    _TICKETS.c.channel == Channel.CHAT,
+    _TICKETS.c.status != TicketStatus.NEW,
+    _TICKETS.c.first_response_at.is_not(None),
+    _TICKETS.c.merged_into_id.is_(None),
+    _TICKETS.c.deleted_at.is_(None),
+    select(Customer.erased_at)
+    .where(Customer.id == _TICKETS.c.customer_id)
+    .scalar_subquery()
+    .is_(None),
+)
+_TICKET_ID = bindparam("ticket_id")
+_REPLY_TO = (
+    select(
+        _TAKES_PLAIN_REPLIES,
+        Ticket.conversation_id,
+        Ticket.endpoint_id,
+        Endpoint.address,
+        ChatConversation.last_seen_at,
+        outbound.last_customer_sender(_TICKET_ID).scalar_subquery(),
+        exists().where(
+            versions.newer_than_seen(_TICKET_ID, bindparam("seen"), bindparam("writer_id"))
+        ),
+        Ticket.team_id,
+        Ticket.assignee_id,
+        Ticket.status,
+        Ticket.priority,
+        Ticket.stage,
+        ANY_ENDPOINT_ENABLED,
+    )
+    .join(Endpoint, Endpoint.id == Ticket.endpoint_id)
+    .outerjoin(ChatConversation, ChatConversation.id == Ticket.conversation_id)
+    .where(Ticket.id == _TICKET_ID)
+)
+_AGENT_REPLIED = versions.written_with_bump(_TAKES_PLAIN_REPLIES, updated_at=_AT)
+
+
+def reply_in_chat(ticket_id: int, author: User, text: str, *, seen: int | None) -> ChatReply | None:
+    """Write an agent's reply on a chat ticket whose visitor is here, as ``service.reply``
+    would, and deliver it by its live event; None when it is the ticket service's to write
+    (nothing written), or when the writer has not seen the newest messages (``seen``: the
+    newest message their page showed; None when they confirmed or their page did not say).
+
+    None also when the ticket changed since it was read: the transaction is then rolled back.
+    """
+    text = (text or "").strip()
+    if not text or len(text) > REPLY_LIMITS[Channel.CHAT]:
+        return None  # the service says what is wrong with it
+    connection = db.session.connection()
+    params = {"ticket_id": ticket_id, "seen": seen or 0, "writer_id": author.id}
+    row = connection.execute(_REPLY_TO, params).one_or_none()
+    if row is None:
+        return None
+    (plain, conversation_id, site_id, site_key, visitor_seen_at, recipient, newer) = row[:7]
+    team_id, assignee_id, status, priority, stage, webhooks = row[7:]
+    if not plain or not chat_presence.visitor_here(visitor_seen_at) or not recipient:
+        return None  # a first response, a status to move, or the reply goes by email
+    if seen is not None and newer:
+        return None
+    at = utcnow()
+    message_id = _insert_message(
+        ticket_id=ticket_id,
+        direction=Direction.OUTBOUND,
+        channel=Channel.CHAT,
+        endpoint_id=site_id,
+        author_id=author.id,
+        sender=site_key,
+        recipient=recipient,
+        text=text,
+        thread_reason="agent reply",
+        # Delivered by the live event committed with it, as the ORM path marks it.
+        delivery_state=DeliveryState.DELIVERED,
+        created_at=at,
+    )
+    connection.execute(
+        insert(TicketEvent.__table__),
+        {
+            "ticket_id": ticket_id,
+            "actor_id": author.id,
+            "kind": "reply",
+            "to_value": _excerpt(text),
+            "created_at": at,
+        },
+    )
+    version = versions.bump_written(_AGENT_REPLIED, ticket_id, at=at)
+    if version is None:
+        db.session.rollback()
+        return None
+    _announce(
+        chat_events.MessageShown(
+            message_id=message_id,
+            ticket_id=ticket_id,
+            direction=Direction.OUTBOUND,
+            external_id=None,
+            author_id=author.id,
+            name=chat_events.agent_name_for_visitors(author.name),
+            text=text,
+            created_at=at,
+            channel=Channel.CHAT.value,
+            delivery=DeliveryState.DELIVERED.value,
+        ),
+        conversation_id,
+        webhooks=webhooks,
+    )
+    properties = versions.properties_of(team_id, assignee_id, status, priority, stage)
+    return ChatReply(version, properties)

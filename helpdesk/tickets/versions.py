@@ -36,7 +36,17 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.interfaces import ORMOption
 
 from helpdesk.extensions import db
-from helpdesk.models import Direction, Message, Team, Ticket, TicketEvent, User
+from helpdesk.models import (
+    Direction,
+    Message,
+    Priority,
+    Stage,
+    Team,
+    Ticket,
+    TicketEvent,
+    TicketStatus,
+    User,
+)
 from helpdesk.tickets import assignment, service
 from helpdesk.tickets.errors import InvalidInput, TicketError
 from helpdesk.tickets.outbound import IN_TRASH
@@ -236,12 +246,21 @@ PROPERTIES = ("team", "assignee", "status", "priority", "stage")
 
 def current_properties(ticket: Ticket) -> dict[str, str]:
     """The ticket's properties as a form carries them: enum values, the assignee's id or ""."""
+    return properties_of(
+        ticket.team_id, ticket.assignee_id, ticket.status, ticket.priority, ticket.stage
+    )
+
+
+def properties_of(
+    team_id: int | None, assignee_id: int | None, status: str, priority: str, stage: str
+) -> dict[str, str]:
+    """``current_properties`` from the ticket's columns as read without the ticket."""
     return {
-        "team": str(ticket.team_id or ""),
-        "assignee": str(ticket.assignee_id or ""),
-        "status": ticket.status.value,
-        "priority": ticket.priority.value,
-        "stage": ticket.stage.value,
+        "team": str(team_id or ""),
+        "assignee": str(assignee_id or ""),
+        "status": TicketStatus(status).value,
+        "priority": Priority(priority).value,
+        "stage": Stage(stage).value,
     }
 
 
@@ -339,16 +358,22 @@ def newer_messages(ticket: Ticket, seen_message_id: int, writer: User) -> list[M
     return list(
         db.session.scalars(
             select(Message)
-            .where(
-                Message.ticket_id == ticket.id,
-                Message.id > seen_message_id,
-                or_(
-                    Message.direction == Direction.INBOUND,
-                    and_(Message.author_id.is_not(None), Message.author_id != writer.id),
-                ),
-            )
+            .where(newer_than_seen(ticket.id, seen_message_id, writer.id))
             .order_by(Message.id)
         )
+    )
+
+
+def newer_than_seen(ticket_id: Any, seen_message_id: Any, writer_id: Any) -> ColumnElement[bool]:
+    """The messages ``newer_messages`` lists, as a condition (its arguments values or bound
+    parameters)."""
+    return and_(
+        Message.ticket_id == ticket_id,
+        Message.id > seen_message_id,
+        or_(
+            Message.direction == Direction.INBOUND,
+            and_(Message.author_id.is_not(None), Message.author_id != writer_id),
+        ),
     )
 
 
