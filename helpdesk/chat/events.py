@@ -14,7 +14,19 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, delete, event, func, insert, or_, select
+from sqlalchemy import (
+    Connection,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from helpdesk import counters
@@ -388,6 +400,12 @@ def since(
     connection: Connection, stream: Stream, after: int, limit: int = REPLAY_LIMIT
 ) -> Sequence[Row]:
     """Events of a stream with ids above ``after``, oldest first."""
+    return read_since(connection, events_query(stream, limit), after)
+
+
+def events_query(stream: Stream, limit: int = REPLAY_LIMIT) -> Select:
+    """The query of a stream's events after the id bound as ``after``: made once per stream,
+    read after every wake-up with ``read_since``."""
     conditions = []
     if stream.conversation_id:
         conditions.append(ChatEvent.conversation_id == stream.conversation_id)
@@ -404,12 +422,17 @@ def since(
                 or_(event_team_id.is_(None), event_team_id.in_(stream.team_ids)),
             )
         )
-    return connection.execute(
+    return (
         select(*EVENT_FIELDS)
-        .where(ChatEvent.id > after, or_(*conditions))
+        .where(ChatEvent.id > bindparam("after"), or_(*conditions))
         .order_by(ChatEvent.id)
         .limit(limit)
-    ).all()
+    )
+
+
+def read_since(connection: Connection, query: Select, after: int) -> Sequence[Row]:
+    """The events an ``events_query`` finds after event id ``after``, oldest first."""
+    return connection.execute(query, {"after": after}).all()
 
 
 def latest_id() -> int:
