@@ -9,12 +9,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, delete, event, func, insert, or_, select
+from sqlalchemy import (
+    Connection,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from helpdesk import counters
@@ -121,18 +133,21 @@ def publish(
     )
 
 
+_INSERT = insert(ChatEvent.__table__)
+_INSERT_DRAFTS = _INSERT.values(id=-func.nextval("chat_event_drafts"))
+
+
 def _publish_all(events: list[dict[str, Any]]) -> None:
     """Log events in one statement (an intake batch's messages, say), in their order."""
     at = utcnow()
     rows = [{**event, "created_at": at} for event in events]
-    table = ChatEvent.__table__
     # Ids come from the "chat_event" counter row, locked until commit, so they become visible
     # in id order. PostgreSQL takes that lock inside COMMIT (a deferred trigger, migration
     # 0009) and meanwhile the rows hold stand-ins; SQLite has one writer at a time anyway.
     if db.session.get_bind().dialect.name == "postgresql":
-        statement = insert(table).values(id=-func.nextval("chat_event_drafts"))
+        statement = _INSERT_DRAFTS
     else:
-        statement = insert(table)
+        statement = _INSERT
         for row, event_id in zip(rows, counters.next_values("chat_event", len(rows)), strict=True):
             row["id"] = event_id
     db.session.connection().execute(statement, rows)
@@ -194,39 +209,88 @@ def _message_event(message: Message, to_visitor: bool) -> dict[str, Any]:
     visitor."""
     ticket = message.ticket
     from_customer = message.direction == Direction.INBOUND
-    client_id = (message.external_id or "").partition(":")[2] if from_customer else None
     if message.from_outsider:
         name = message.sender
     elif from_customer:
         name = ticket.customer.display_name
     elif to_visitor:
-        name = _agent_name(message)
+        name = agent_name_for_visitors(message.author.name if message.author else None)
     else:
         name = message.author.name if message.author else "Helpdesk"
-    data = {
-        "message_id": message.id,
-        "client_id": client_id,
-        "from": "visitor" if from_customer else "agent",
-        "direction": message.direction.value,
-        "author_id": message.author_id,
-        "name": name,
-        "text": message.text,
-        "at": message.created_at.isoformat(),
-        "channel": message.channel.value,
-        "delivery": message.delivery_state.value if message.delivery_state else None,
-        "outsider": message.from_outsider,
-        # The files of a reply, by signed links the visitor's widget may open.
-        "files": [] if from_customer else _files(message),
-    }
+    event = message_event(
+        MessageShown(
+            message_id=message.id,
+            ticket_id=ticket.id,
+            direction=message.direction,
+            external_id=message.external_id,
+            author_id=message.author_id,
+            name=name,
+            text=message.text,
+            created_at=message.created_at,
+            channel=message.channel.value,
+            delivery=message.delivery_state.value if message.delivery_state else None,
+            outsider=message.from_outsider,
+            # The files of a reply, by signed links the visitor's widget may open.
+            files=[] if from_customer else _files(message),
+        ),
+        ticket.conversation_id if to_visitor else None,
+    )
     if message.auto_submitted and message.thread_reason == surveys.QUESTION_REASON:
         # The widget draws the scale's buttons under the survey question.
-        data["survey"] = surveys.chat_buttons(message.id)
+        event["data"]["survey"] = surveys.chat_buttons(message.id)
+    return event
+
+
+@dataclass(frozen=True, slots=True)
+class MessageShown:
+    """What the live views show of a stored message."""
+
+    message_id: int
+    ticket_id: int
+    direction: Direction
+    external_id: str | None
+    author_id: int | None
+    name: str
+    text: str
+    created_at: datetime
+    channel: str
+    delivery: str | None
+    outsider: bool = False
+    files: list[dict[str, str]] = field(default_factory=list)
+
+
+def message_event(shown: MessageShown, conversation_id: str | None) -> dict[str, Any]:
+    """The event of a stored message, for its ticket's live pages and, with the ticket's
+    ``conversation_id``, its chat visitor."""
+    from_customer = shown.direction == Direction.INBOUND
+    # The widget's own id for a visitor's message ("<conversation>:<client id>"): it shows
+    # the message once, whether it hears of it from its post or from the stream.
+    client_id = (shown.external_id or "").partition(":")[2] if from_customer else None
+    data = {
+        "message_id": shown.message_id,
+        "client_id": client_id,
+        "from": "visitor" if from_customer else "agent",
+        "direction": shown.direction.value,
+        "author_id": shown.author_id,
+        "name": shown.name,
+        "text": shown.text,
+        "at": shown.created_at.isoformat(),
+        "channel": shown.channel,
+        "delivery": shown.delivery,
+        "outsider": shown.outsider,
+        "files": shown.files,
+    }
     return {
         "kind": EventKind.MESSAGE,
         "data": data,
-        "ticket_id": ticket.id,
-        "conversation_id": ticket.conversation_id if to_visitor else None,
+        "ticket_id": shown.ticket_id,
+        "conversation_id": conversation_id,
     }
+
+
+def publish_message(shown: MessageShown, conversation_id: str | None) -> None:
+    """Log a message written without the ORM (its id known): ``message_event`` as it stands."""
+    _publish_all([message_event(shown, conversation_id)])
 
 
 def _files(message: Message) -> list[dict[str, str]]:
@@ -258,9 +322,9 @@ def _forget_unflushed_events(session: Session, previous_transaction: Any) -> Non
     session.info.pop(PENDING_EVENTS, None)
 
 
-def _agent_name(message: Message) -> str:
-    # Visitors see the agent's first name only.
-    return message.author.name.split()[0] if message.author else "Support"
+def agent_name_for_visitors(author_name: str | None) -> str:
+    """How a visitor sees an agent: by first name only ("Support" for no author)."""
+    return author_name.split()[0] if author_name else "Support"
 
 
 def publish_new_ticket(ticket: Ticket) -> None:
@@ -336,6 +400,12 @@ def since(
     connection: Connection, stream: Stream, after: int, limit: int = REPLAY_LIMIT
 ) -> Sequence[Row]:
     """Events of a stream with ids above ``after``, oldest first."""
+    return read_since(connection, events_query(stream, limit), after)
+
+
+def events_query(stream: Stream, limit: int = REPLAY_LIMIT) -> Select:
+    """The query of a stream's events after the id bound as ``after``: made once per stream,
+    read after every wake-up with ``read_since``."""
     conditions = []
     if stream.conversation_id:
         conditions.append(ChatEvent.conversation_id == stream.conversation_id)
@@ -352,12 +422,17 @@ def since(
                 or_(event_team_id.is_(None), event_team_id.in_(stream.team_ids)),
             )
         )
-    return connection.execute(
+    return (
         select(*EVENT_FIELDS)
-        .where(ChatEvent.id > after, or_(*conditions))
+        .where(ChatEvent.id > bindparam("after"), or_(*conditions))
         .order_by(ChatEvent.id)
         .limit(limit)
-    ).all()
+    )
+
+
+def read_since(connection: Connection, query: Select, after: int) -> Sequence[Row]:
+    """The events an ``events_query`` finds after event id ``after``, oldest first."""
+    return connection.execute(query, {"after": after}).all()
 
 
 def latest_id() -> int:

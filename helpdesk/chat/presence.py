@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, and_, select, update
 
 from helpdesk.extensions import db
 from helpdesk.models import ChatConversation, User, utcnow
@@ -51,14 +51,39 @@ def note_agent_seen(user: User, now: datetime | None = None) -> bool:
 def note_visitor_seen(conversation: ChatConversation, now: datetime | None = None) -> bool:
     """Refresh a visitor's "last seen" when it is getting old; True when it changed."""
     now = now or utcnow()
-    if conversation.last_seen_at is None or now - conversation.last_seen_at > VISITOR_REFRESH:
+    if visitor_seen_long_ago(conversation.last_seen_at, now):
         conversation.last_seen_at = now
         return True
     return False
 
 
+def note_visitor_seen_by_id(
+    conversation_id: str, last_seen_at: datetime | None, now: datetime | None = None
+) -> bool:
+    """``note_visitor_seen`` for a conversation read without the ORM (``last_seen_at`` as
+    read): one UPDATE when the stamp is getting old."""
+    now = now or utcnow()
+    if not visitor_seen_long_ago(last_seen_at, now):
+        return False
+    table = ChatConversation.__table__
+    db.session.connection().execute(
+        update(table).where(table.c.id == conversation_id).values(last_seen_at=now)
+    )
+    return True
+
+
+def visitor_seen_long_ago(last_seen_at: datetime | None, now: datetime) -> bool:
+    """True when a visitor's "last seen" is old enough to be written again."""
+    return last_seen_at is None or now - last_seen_at > VISITOR_REFRESH
+
+
 def visitor_present(conversation: ChatConversation, now: datetime | None = None) -> bool:
     """True while the visitor's widget is connected (or was, a moment ago)."""
-    if conversation.last_seen_at is None:
+    return visitor_here(conversation.last_seen_at, now)
+
+
+def visitor_here(last_seen_at: datetime | None, now: datetime | None = None) -> bool:
+    """``visitor_present`` for a conversation's "last seen" read without the conversation."""
+    if last_seen_at is None:
         return False
-    return (now or utcnow()) - conversation.last_seen_at <= VISITOR_PRESENT_WINDOW
+    return (now or utcnow()) - last_seen_at <= VISITOR_PRESENT_WINDOW

@@ -135,10 +135,15 @@ def site_by_key(key: str) -> Endpoint | None:
 
 def origin_allowed(site: Endpoint, origin: str | None) -> bool:
     """True when a browser page on ``origin`` may use this site's chat."""
+    return origin_listed(site.settings, origin)
+
+
+def origin_listed(settings: dict, origin: str | None) -> bool:
+    """True when a browser page on ``origin`` may use the chat of the site with ``settings``."""
     if not origin:
         return False
     try:
-        return normalize_origin(origin) in site.settings.get("origins", [])
+        return normalize_origin(origin) in settings.get("origins", [])
     except InvalidInput:
         return False
 

@@ -49,6 +49,17 @@ def visitor_token(conversation: ChatConversation, secret_key: str) -> str:
 
 def conversation_for(token: object, secret_key: str) -> ChatConversation | None:
     """The conversation a visitor token stands for; None for a forged or unknown token."""
+    conversation_id = conversation_id_in(token, secret_key)
+    if conversation_id is None:
+        return None
+    # Every visitor request checks the site's origins: load the site in the same round trip.
+    return db.session.get(
+        ChatConversation, conversation_id, options=[joinedload(ChatConversation.endpoint)]
+    )
+
+
+def conversation_id_in(token: object, secret_key: str) -> str | None:
+    """The id of the conversation a visitor token names; None for a forged token."""
     # The token comes from a JSON body: a number or a list there is no token either.
     if not isinstance(token, str) or not token:
         return None
@@ -58,10 +69,7 @@ def conversation_for(token: object, secret_key: str) -> ChatConversation | None:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("c"), str):
         return None
-    # Every visitor request checks the site's origins: load the site in the same round trip.
-    return db.session.get(
-        ChatConversation, data["c"], options=[joinedload(ChatConversation.endpoint)]
-    )
+    return data["c"]
 
 
 def visitor_of(conversation: ChatConversation) -> Visitor:

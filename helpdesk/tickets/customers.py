@@ -7,7 +7,7 @@ from datetime import datetime
 
 import phonenumbers
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from channels.base import Channel, InboundMessage
@@ -78,13 +78,14 @@ class Sender:
     """Who sent a message, as far as we know them: their identities and who holds them."""
 
     wanted: list[tuple[IdentityKind, str, bool]]
-    held: list[CustomerIdentity]  # every stored row of those identities, proven or claimed
+    # Every stored row of those identities, proven or claimed (``read_sender``: as plain rows).
+    held: list[CustomerIdentity] | list[HeldIdentity]
 
-    def rows(self, kind: IdentityKind, value: str) -> list[CustomerIdentity]:
+    def rows(self, kind: IdentityKind, value: str) -> list:
         return [row for row in self.held if row.kind == kind and row.value == value]
 
     @property
-    def customer(self) -> Customer | None:
+    def customer(self) -> Customer | Holder | None:
         """The customer holding the most trustworthy proven identity; None for a stranger.
 
         Only what the message proves counts: a typed address never says who is writing.
@@ -105,6 +106,57 @@ def look_up_sender(msg: InboundMessage) -> Sender:
     """The sender's identities and who holds them; reads only."""
     wanted = identities_of(msg)
     return Sender(wanted, identity_rows({(kind, value) for kind, value, _ in wanted}))
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """A customer as ``read_sender`` knows them."""
+
+    id: int
+    name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class HeldIdentity:
+    """A stored identity as ``read_sender`` knows it."""
+
+    kind: IdentityKind
+    value: str
+    verified: bool
+    customer: Holder
+
+
+_HELD = (
+    select(
+        CustomerIdentity.kind,
+        CustomerIdentity.value,
+        CustomerIdentity.verified_at.is_not(None),
+        Customer.id,
+        Customer.name,
+    )
+    .join(Customer, Customer.id == CustomerIdentity.customer_id)
+    .where(
+        CustomerIdentity.kind.in_(bindparam("kinds", expanding=True)),
+        CustomerIdentity.value.in_(bindparam("values", expanding=True)),
+    )
+)
+
+
+def read_sender(msg: InboundMessage) -> Sender:
+    """``look_up_sender`` in plain rows, loading nothing into the session: enough for
+    ``known_sender``, for a writer that goes on only when intake would change nobody."""
+    wanted = identities_of(msg)
+    pairs = {(kind, value) for kind, value, _ in wanted}
+    rows = db.session.connection().execute(
+        _HELD, {"kinds": sorted({kind for kind, _ in pairs}), "values": sorted(v for _, v in pairs)}
+    )
+    holders: dict[int, Holder] = {}
+    held = [
+        HeldIdentity(kind, value, verified, holders.setdefault(holder, Holder(holder, name)))
+        for kind, value, verified, holder, name in rows
+        if (kind, value) in pairs
+    ]
+    return Sender(wanted, held)
 
 
 def identity_rows(pairs: set[tuple[IdentityKind, str]]) -> list[CustomerIdentity]:
@@ -138,18 +190,34 @@ def resolve_customer(msg: InboundMessage, sender: Sender, at: datetime) -> Custo
     if customer.name is None and name:
         customer.name = name
     db.session.add(customer)
-    for kind, value, proven in sender.wanted:
-        rows = sender.rows(kind, value)
-        if any(row.customer is customer for row in rows):
-            continue
-        if proven and any(row.verified for row in rows):
-            continue
+    for kind, value, proven in _unrecorded(sender, customer):
         db.session.add(
             CustomerIdentity(
                 customer=customer, kind=kind, value=value, verified_at=at if proven else None
             )
         )
     return customer
+
+
+def _unrecorded(sender: Sender, customer: Customer) -> list[tuple[IdentityKind, str, bool]]:
+    """The sender's identities ``resolve_customer`` adds to ``customer``."""
+    return [
+        (kind, value, proven)
+        for kind, value, proven in sender.wanted
+        if not any(row.customer is customer for row in sender.rows(kind, value))
+        and not (proven and any(row.verified for row in sender.rows(kind, value)))
+    ]
+
+
+def known_sender(msg: InboundMessage, sender: Sender) -> bool:
+    """True when ``resolve_customer`` would change nobody for this message: its sender is a
+    customer already, with every identity and the name it brings."""
+    customer = sender.customer
+    return (
+        customer is not None
+        and not (customer.name is None and msg.sender_name)
+        and not _unrecorded(sender, customer)
+    )
 
 
 def phone_identity(number: str) -> CustomerIdentity | None:

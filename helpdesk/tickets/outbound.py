@@ -7,7 +7,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import Select, select
+from sqlalchemy import BindParameter, ColumnElement, Select, select
 
 from channels.base import Channel, DeliveryError
 from helpdesk.chat import events as chat_events
@@ -110,25 +110,11 @@ def _reply_recipient(ticket: Ticket) -> str | None:
     may add them to the Cc. Nor the customer of a ticket merged into this one: they are offered
     as Cc (email), and never texted or mailed in the ticket's customer's place.
     """
-    senders = (
-        select(Message.sender)
-        .where(
-            # Compared as objects, so a ticket not yet flushed is compared after the autoflush.
-            Message.ticket == ticket,
-            Message.direction == Direction.INBOUND,
-            Message.auto_submitted.is_(False),
-            Message.from_outsider.is_(False),
-            Message.sender.is_not(None),
-            Message.sender != "",
-        )
-        .order_by(Message.created_at.desc(), Message.id.desc())
-        .limit(1)
-    )
-    if ticket.id is not None:
-        others = select(CustomerIdentity.value).where(
-            CustomerIdentity.customer_id.in_(_merged_in_customers(ticket))
-        )
-        senders = senders.where(Message.sender.not_in(others))
+    if ticket.id is None:
+        # Compared as objects, so a ticket not yet flushed is compared after the autoflush.
+        senders = _senders(Message.ticket == ticket)
+    else:
+        senders = last_customer_sender(ticket.id)
     last_sender = db.session.scalar(senders)
     if last_sender:
         return last_sender
@@ -140,12 +126,38 @@ def _reply_recipient(ticket: Ticket) -> str | None:
     return ticket.customer.identity(kind)
 
 
-def _merged_in_customers(ticket: Ticket) -> Select:
+def last_customer_sender(ticket_id: int | BindParameter[int]) -> Select:
+    """Who wrote last on a stored ticket, as ``_reply_recipient`` answers them (the customers
+    of tickets merged into it left out): a query of one value, for a reader that asks it
+    together with other questions."""
+    others = select(CustomerIdentity.value).where(
+        CustomerIdentity.customer_id.in_(_merged_in_customers(ticket_id))
+    )
+    return _senders(Message.ticket_id == ticket_id).where(Message.sender.not_in(others))
+
+
+def _senders(on_ticket: ColumnElement[bool]) -> Select:
+    return (
+        select(Message.sender)
+        .where(
+            on_ticket,
+            Message.direction == Direction.INBOUND,
+            Message.auto_submitted.is_(False),
+            Message.from_outsider.is_(False),
+            Message.sender.is_not(None),
+            Message.sender != "",
+        )
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(1)
+    )
+
+
+def _merged_in_customers(ticket_id: int | BindParameter[int]) -> Select:
     """The customers, other than its own, of the tickets merged into this one at any remove:
     a subquery, so a reply's recipient is found in one round trip."""
     merged = (
         select(Ticket.id, Ticket.customer_id)
-        .where(Ticket.merged_into_id == ticket.id)
+        .where(Ticket.merged_into_id == ticket_id)
         .cte("merged_in", recursive=True)
     )
     # UNION, not UNION ALL: the walk ends even on a loop of merges.
@@ -153,7 +165,7 @@ def _merged_in_customers(ticket: Ticket) -> Select:
         select(Ticket.id, Ticket.customer_id).where(Ticket.merged_into_id == merged.c.id)
     )
     # The ticket's customer as stored when the query runs (after the autoflush), not as read now.
-    own = select(Ticket.customer_id).where(Ticket.id == ticket.id).scalar_subquery()
+    own = select(Ticket.customer_id).where(Ticket.id == ticket_id).scalar_subquery()
     return select(merged.c.customer_id).where(merged.c.customer_id != own)
 
 

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from sqlalchemy import (
     ColumnElement,
     ScalarResult,
+    Update,
     and_,
     bindparam,
     event,
@@ -35,7 +36,17 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.interfaces import ORMOption
 
 from helpdesk.extensions import db
-from helpdesk.models import Direction, Message, Team, Ticket, TicketEvent, User
+from helpdesk.models import (
+    Direction,
+    Message,
+    Priority,
+    Stage,
+    Team,
+    Ticket,
+    TicketEvent,
+    TicketStatus,
+    User,
+)
 from helpdesk.tickets import assignment, service
 from helpdesk.tickets.errors import InvalidInput, TicketError
 from helpdesk.tickets.outbound import IN_TRASH
@@ -155,6 +166,35 @@ def _forget_ended(session: Session, transaction: SessionTransaction) -> None:
         session.info.pop(_LOG, None)
 
 
+def written_with_bump(*conditions: ColumnElement[bool], **changes: Any) -> Update:
+    """An UPDATE for a writer that goes without the ORM: it writes ``changes`` to the ticket
+    whose id is bound as ``ticket_id`` and moves its version up by one, only when the ticket
+    meets ``conditions`` as committed then. Build it once; run it with ``bump_written``."""
+    table = Ticket.__table__
+    return (
+        update(table)
+        .where(table.c.id == bindparam("ticket_id"), *conditions)
+        .values(version=table.c.version + 1, **changes)
+        .returning(table.c.version)
+    )
+
+
+def bump_written(statement: Update, ticket_id: int, **values: Any) -> int | None:
+    """Run a ``written_with_bump`` UPDATE; the ticket's new version, or None when it did not
+    meet the conditions (nothing written).
+
+    The ticket counts as bumped for the rest of the transaction: a later flush that touches it
+    adds nothing more. Run one per ticket and transaction.
+    """
+    connection = db.session.connection()
+    version = connection.execute(statement, {"ticket_id": ticket_id, **values}).scalar()
+    if version is not None:
+        session = db.session()
+        key = inspect(Ticket).identity_key_from_primary_key((ticket_id,))
+        _log(session).bumped[key] = _open_transactions(session)
+    return version
+
+
 def lock(ticket_id: int) -> Ticket | None:
     """The ticket as committed now, held until this transaction ends: check, then write.
 
@@ -170,12 +210,7 @@ def lock_where(
     """The tickets meeting ``conditions`` as committed now (at most ``limit``, loaded with
     ``options``), held until this transaction ends, locked in id order: writers that lock
     several tickets at once never deadlock one another."""
-    connection = db.session.connection()
-    if (
-        connection.dialect.name == "sqlite"
-        and not connection.connection.driver_connection.in_transaction
-    ):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    begin_writing()
     return db.session.scalars(
         select(Ticket)
         .where(*conditions)
@@ -185,6 +220,17 @@ def lock_where(
         .options(*options)
         .execution_options(populate_existing=True)
     )
+
+
+def begin_writing() -> None:
+    """SQLite: take the write lock up front, since a read snapshot that another process wrote
+    past cannot be upgraded to a write (PostgreSQL needs nothing of the kind)."""
+    connection = db.session.connection()
+    if (
+        connection.dialect.name == "sqlite"
+        and not connection.connection.driver_connection.in_transaction
+    ):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def etag(ticket: Ticket) -> str:
@@ -200,12 +246,21 @@ PROPERTIES = ("team", "assignee", "status", "priority", "stage")
 
 def current_properties(ticket: Ticket) -> dict[str, str]:
     """The ticket's properties as a form carries them: enum values, the assignee's id or ""."""
+    return properties_of(
+        ticket.team_id, ticket.assignee_id, ticket.status, ticket.priority, ticket.stage
+    )
+
+
+def properties_of(
+    team_id: int | None, assignee_id: int | None, status: str, priority: str, stage: str
+) -> dict[str, str]:
+    """``current_properties`` from the ticket's columns as read without the ticket."""
     return {
-        "team": str(ticket.team_id or ""),
-        "assignee": str(ticket.assignee_id or ""),
-        "status": ticket.status.value,
-        "priority": ticket.priority.value,
-        "stage": ticket.stage.value,
+        "team": str(team_id or ""),
+        "assignee": str(assignee_id or ""),
+        "status": TicketStatus(status).value,
+        "priority": Priority(priority).value,
+        "stage": Stage(stage).value,
     }
 
 
@@ -303,16 +358,22 @@ def newer_messages(ticket: Ticket, seen_message_id: int, writer: User) -> list[M
     return list(
         db.session.scalars(
             select(Message)
-            .where(
-                Message.ticket_id == ticket.id,
-                Message.id > seen_message_id,
-                or_(
-                    Message.direction == Direction.INBOUND,
-                    and_(Message.author_id.is_not(None), Message.author_id != writer.id),
-                ),
-            )
+            .where(newer_than_seen(ticket.id, seen_message_id, writer.id))
             .order_by(Message.id)
         )
+    )
+
+
+def newer_than_seen(ticket_id: Any, seen_message_id: Any, writer_id: Any) -> ColumnElement[bool]:
+    """The messages ``newer_messages`` lists, as a condition (its arguments values or bound
+    parameters)."""
+    return and_(
+        Message.ticket_id == ticket_id,
+        Message.id > seen_message_id,
+        or_(
+            Message.direction == Direction.INBOUND,
+            and_(Message.author_id.is_not(None), Message.author_id != writer_id),
+        ),
     )
 
 

@@ -20,11 +20,12 @@ from helpdesk.models import Role, User
 View = TypeVar("View", bound=Callable[..., Any])
 
 
-# Provider webhooks are signed by the provider and never carry a login session: nothing about
-# users is looked up for them, and they answer at the rate the provider sends.
-SESSIONLESS_BLUEPRINTS = frozenset({"webhooks"})
+# Provider webhooks are signed by the provider, and the chat widget's requests by the visitor's
+# token: neither carries a login session, so nothing about users is looked up for them, and
+# each answers without reading, signing or sending a session cookie.
+SESSIONLESS_BLUEPRINTS = frozenset({"webhooks", "chat"})
 # Where those blueprints live, for what runs before the URL is matched.
-SESSIONLESS_PATHS = ("/webhooks/",)
+SESSIONLESS_PATHS = ("/webhooks/", "/chat/")
 
 
 class SessionInterface(SecureCookieSessionInterface):

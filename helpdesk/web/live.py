@@ -60,6 +60,7 @@ def _generate(
     # On PostgreSQL each read is one SELECT in autocommit: no BEGIN and ROLLBACK round trips
     # around it. SQLite's driver begins no transaction for a read anyway.
     read_options = {"isolation_level": "AUTOCOMMIT"} if engine.dialect.name == "postgresql" else {}
+    query = events.events_query(stream)
     waiter = hub_of(app).register(stream.keys)
     try:
         yield f"retry: {RECONNECT_MS}\n\n"
@@ -73,7 +74,7 @@ def _generate(
                     on_beat()
                     db.session.remove()
             with engine.connect().execution_options(**read_options) as connection:
-                found = events.since(connection, stream, after)
+                found = events.read_since(connection, query, after)
             if found:
                 chunk = "".join(events.as_sse(e) for e in found if not events.stale(e))
                 after = found[-1].id

@@ -214,6 +214,26 @@ def _write_outbox(session: Session) -> None:
         )
 
 
+# True when some endpoint may want events: a writer without the ORM reads it with what it
+# reads anyway, and asks what they subscribe to only then.
+ANY_ENDPOINT_ENABLED = select(WebhookEndpoint.id).where(WebhookEndpoint.enabled.is_(True)).exists()
+
+
+def emit_message_created(session: Session, message_id: int) -> None:
+    """``message.created`` for a message written without the ORM, when anyone subscribes to
+    it: what the flush of a new message row would have noticed."""
+    if "message.created" not in _subscribed_types(session):
+        return
+    found = _about_message("message.created", session.get(Message, message_id))
+    emit(
+        session,
+        found.type,
+        found.data(),
+        ticket_id=found.ticket_id(),
+        customer_id=found.customer_id(),
+    )
+
+
 def _subscribed_types(session: Session) -> set[str]:
     rows = session.scalars(select(WebhookEndpoint.events).where(WebhookEndpoint.enabled))
     return {type_ for events in rows for type_ in events}

@@ -76,6 +76,11 @@ class ComposeForm(FlaskForm):
         if not self.cc.raw_data:
             self.cc.data = ", ".join(cc)
 
+    @property
+    def has_files(self) -> bool:
+        """Whether any file was chosen (read nothing: ``attachments`` reads them)."""
+        return any(getattr(upload, "filename", None) for upload in self.files.data or ())
+
     def attachments(self) -> list[InboundAttachment]:
         """The files chosen for the reply, read into memory (the service checks their size)."""
         return [

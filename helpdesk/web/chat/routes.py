@@ -15,6 +15,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from channels.base import InboundMessage
 from channels.webchat import (
     MAX_NAME,
     ChatInputError,
@@ -26,7 +27,7 @@ from channels.webchat import (
 from helpdesk.chat import events, presence, sites, visitors
 from helpdesk.extensions import db, limiter
 from helpdesk.models import ChatConversation, Endpoint, Stage, Ticket
-from helpdesk.tickets import service
+from helpdesk.tickets import chat_messages, service
 from helpdesk.tickets.errors import TicketError
 from helpdesk.web.chat import bp
 from helpdesk.web.live import event_stream, resume_point
@@ -93,16 +94,31 @@ def start_conversation(key: str) -> tuple[Response, int]:
 @limiter.limit(_limit("HELPDESK_CHAT_LIMIT_MESSAGES_PER_VISITOR"), key_func=_visitor_key)
 @limiter.limit(_limit("HELPDESK_CHAT_LIMIT_MESSAGES_PER_IP"), key_func=_client_ip)
 def post_message() -> tuple[Response, int]:
-    conversation = _conversation()
+    chat = _chat()
     try:
-        msg = parse_message(visitors.visitor_of(conversation), _body())
-        stored = service.receive(msg)
-    except (ChatInputError, TicketError) as refused:
-        db.session.rollback()
+        msg = parse_message(chat.visitor, _body())
+    except ChatInputError as refused:
         return _error(400, "invalid", str(refused))
-    presence.note_visitor_seen(conversation)
+    # The next message of an open chat in a few statements; anything more, by the service.
+    stored = chat_messages.take_visitor_message(msg, chat)
+    if stored is None:
+        return _take_by_service(msg)
+    presence.note_visitor_seen_by_id(chat.visitor.conversation_id, chat.last_seen_at)
     db.session.commit()
     # A resent message (same client id) was stored the first time: say so, change nothing.
+    return jsonify(stored=stored), 201 if stored else 200
+
+
+def _take_by_service(msg: InboundMessage) -> tuple[Response, int]:
+    try:
+        stored = service.receive(msg)
+    except TicketError as refused:
+        db.session.rollback()
+        return _error(400, "invalid", str(refused))
+    conversation = db.session.get(ChatConversation, msg.conversation_id)
+    if conversation is not None:
+        presence.note_visitor_seen(conversation)
+    db.session.commit()
     return jsonify(stored=stored is not None), 201 if stored else 200
 
 
@@ -211,8 +227,12 @@ def _site_for_origin(key: str) -> Endpoint:
 
 
 def _check_origin(site: Endpoint) -> None:
+    _check_origin_listed(site.settings)
+
+
+def _check_origin_listed(site_settings: dict) -> None:
     origin = request.headers.get("Origin")
-    if not sites.origin_allowed(site, origin):
+    if not sites.origin_listed(site_settings, origin):
         abort(403, "This website is not registered for this chat.")
     request.environ[ALLOWED_ORIGIN] = origin
 
@@ -224,6 +244,17 @@ def _conversation() -> ChatConversation:
         abort(403, "This chat session is not valid; start a new chat.")
     _check_origin(conversation.endpoint)
     return conversation
+
+
+def _chat() -> chat_messages.Chat:
+    """``_conversation`` for a message: the chat read with its latest ticket, without the ORM."""
+    token = _body().get("token") or request.args.get("token")
+    conversation_id = visitors.conversation_id_in(token, current_app.config["SECRET_KEY"])
+    chat = chat_messages.find_chat(conversation_id) if conversation_id else None
+    if chat is None:
+        abort(403, "This chat session is not valid; start a new chat.")
+    _check_origin_listed(chat.site_settings)
+    return chat
 
 
 def _latest_ticket(conversation: ChatConversation) -> Ticket | None:
