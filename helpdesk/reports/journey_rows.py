@@ -19,10 +19,8 @@ from sqlalchemy import (
     String,
     cast,
     delete,
-    insert,
     null,
     select,
-    tuple_,
     type_coerce,
     union_all,
 )
@@ -40,7 +38,14 @@ from helpdesk.reports.journey_rollups import (
     visit_rows,
 )
 from helpdesk.reports.rollup_reads import Narrowing
-from helpdesk.reports.rollup_rows import VALUES, as_values, lock_folding, without
+from helpdesk.reports.rollup_rows import (
+    VALUES,
+    as_values,
+    fold_every,
+    lock_folding,
+    rewrite_rows,
+    without,
+)
 
 _GAP_BITS = 10
 _STAGES = {stage.value: n for n, stage in enumerate(Stage)}
@@ -114,38 +119,20 @@ def fold(connection: Connection, batch: int = FOLD_BATCH) -> int:
 def _apply(
     connection: Connection, changes: dict[_RowKey, tuple[Any, Any]], *, empty: bool = False
 ) -> None:
-    """Rewrite the rows the changes (steps added, steps taken back) touch; ``empty``: the table
-    is known to be empty (a rebuild), so nothing is read or deleted first."""
-    keys = sorted(changes)
-    current: dict[_RowKey, bytes] = {}
-    key_columns = tuple_(
-        _ROLLUPS.c.team_id, _ROLLUPS.c.assignee_id, _ROLLUPS.c.chain, _ROLLUPS.c.day
-    )
-    for start in range(0, 0 if empty else len(keys), 500):
-        chunk = keys[start : start + 500]
-        for row in connection.execute(select(_ROLLUPS).where(key_columns.in_(chunk))):
-            current[_RowKey(row.team_id, row.assignee_id, row.chain, row.day)] = row.packed
-        connection.execute(delete(_ROLLUPS).where(key_columns.in_(chunk)))
-    rows = []
-    for key in keys:
+    """Rewrite the rows the changes (steps added, steps taken back) touch."""
+
+    def changed(key: _RowKey, packed: bytes | None) -> bytes | None:
         added, removed = changes[key]
-        joined = np.concatenate((_unpack(current.get(key)), as_values(added)))
+        joined = np.concatenate((_unpack(packed), as_values(added)))
         steps = np.sort(without(joined, removed))
-        if len(steps):
-            rows.append({**key._asdict(), "packed": _pack(steps)})
-    for start in range(0, len(rows), _BATCH):
-        connection.execute(insert(_ROLLUPS), rows[start : start + _BATCH])
+        return _pack(steps) if len(steps) else None
+
+    rewrite_rows(connection, _ROLLUPS, sorted(changes), changed, empty=empty)
 
 
 def fold_due() -> int:
     """The worker's job: fold every delta waiting, a batch per transaction; returns how many."""
-    total = 0
-    while True:
-        folded = fold(db.session.connection())
-        db.session.commit()
-        total += folded
-        if folded < FOLD_BATCH:
-            return total
+    return fold_every(fold, FOLD_BATCH)
 
 
 def rebuild(connection: Connection, timezone: str) -> int:

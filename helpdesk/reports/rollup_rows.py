@@ -10,15 +10,15 @@ never loads numpy.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from itertools import groupby
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import Connection, delete, func, insert, select, tuple_
+from sqlalchemy import Connection, Table, delete, func, insert, select, tuple_
 
 from channels.base import Channel
 from helpdesk.extensions import db
@@ -197,33 +197,58 @@ def fold(connection: Connection, batch: int = FOLD_BATCH) -> int:
 
 
 def _apply(connection: Connection, changes: dict[_Key, Change], *, empty: bool = False) -> None:
-    """Rewrite the rollup rows the changes touch (only the folder writes them); ``empty``: the
-    table is known to be empty (a rebuild), so nothing is read or deleted first."""
-    keys = sorted(changes)
-    current: dict[_Key, bytes] = {}
-    key_columns = tuple_(_ROLLUPS.c.team_id, _ROLLUPS.c.assignee_id, _ROLLUPS.c.day)
+    """Rewrite the rollup rows the changes touch (only the folder writes them)."""
+
+    def changed(key: _Key, packed: bytes | None) -> bytes | None:
+        day = changes[key].applied(unpack_day(packed))
+        return None if day is None else pack_day(day)
+
+    rewrite_rows(connection, _ROLLUPS, sorted(changes), changed, empty=empty)
+
+
+def rewrite_rows(
+    connection: Connection,
+    table: Table,
+    keys: list[Any],
+    changed: Callable[[Any, bytes | None], bytes | None],
+    *,
+    empty: bool = False,
+) -> None:
+    """Replace the packed rows of ``table`` at ``keys`` (named tuples of its key columns) by
+    what ``changed`` makes of each (None: the row goes); ``empty``: the table is known to be
+    empty (a rebuild), so nothing is read or deleted first."""
+    if not keys:
+        return
+    names = keys[0]._fields
+    key_columns = tuple_(*(table.c[name] for name in names))
+    current: dict[Any, bytes] = {}
     for start in range(0, 0 if empty else len(keys), 500):
         chunk = keys[start : start + 500]
-        for row in connection.execute(select(_ROLLUPS).where(key_columns.in_(chunk))):
-            current[_Key(row.team_id, row.assignee_id, row.day)] = row.packed
-        connection.execute(delete(_ROLLUPS).where(key_columns.in_(chunk)))
+        for row in connection.execute(select(table).where(key_columns.in_(chunk))):
+            current[type(keys[0])(*(row._mapping[name] for name in names))] = row.packed
+        connection.execute(delete(table).where(key_columns.in_(chunk)))
     rows = []
     for key in keys:
-        day = changes[key].applied(unpack_day(current.get(key)))
-        if day is not None:
-            rows.append({**key._asdict(), "packed": pack_day(day)})
+        packed = changed(key, current.get(key))
+        if packed is not None:
+            rows.append({**key._asdict(), "packed": packed})
     for start in range(0, len(rows), _BATCH):
-        connection.execute(insert(_ROLLUPS), rows[start : start + _BATCH])
+        connection.execute(insert(table), rows[start : start + _BATCH])
 
 
 def fold_due() -> int:
     """The worker's job: fold every delta waiting, a batch per transaction; returns how many."""
+    return fold_every(fold, FOLD_BATCH)
+
+
+def fold_every(fold_batch: Callable[[Connection], int], batch: int) -> int:
+    """Call ``fold_batch`` and commit until it folds fewer than ``batch``; returns how many."""
     total = 0
     while True:
-        folded = fold(db.session.connection())
+        folded = fold_batch(db.session.connection())
         db.session.commit()
         total += folded
-        if folded < FOLD_BATCH:
+        if folded < batch:
             return total
 
 
