@@ -52,7 +52,6 @@ def derive_report_figures() -> None:
     """Fill the figures the ticket service keeps on each ticket, from the generated times."""
     from sqlalchemy import case, select, update
 
-    from helpdesk import teams
     from helpdesk.extensions import db
     from helpdesk.models import Ticket
     from helpdesk.reports.sql import epoch_seconds
@@ -60,14 +59,6 @@ def derive_report_figures() -> None:
     if db.session.scalar(select(Ticket.id).where(Ticket.first_response_due_at.is_not(None))):
         return
     started = time.perf_counter()
-    # The generator makes no teams: four lines share the assigned tickets, for the team filter.
-    lines = [teams.create_team(f"Line {n}").id for n in range(1, 5)]
-    db.session.flush()
-    db.session.execute(
-        update(Ticket)
-        .where(Ticket.assignee_id.is_not(None))
-        .values(team_id=case(*((Ticket.id % 4 == n, line) for n, line in enumerate(lines))))
-    )
     db.session.execute(
         update(Ticket).values(
             first_response_seconds=epoch_seconds(Ticket.first_response_at)
