@@ -241,7 +241,7 @@ def run(
             name: start_web(spec, env, workers=workers, threads=threads)
             for name, spec in (
                 (BARE, "bench.sms_webhook:bare_app()"),
-                (WEBHOOK, "helpdesk:create_app()"),
+                (WEBHOOK, "wsgi:app"),
             )
         }
         loads = [os.getloadavg()]
