@@ -50,3 +50,6 @@ def log_in(page: Page, live_url: str, email: str) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Tickets", exact=True)).to_be_visible()
+    # The page's script (deferred) sets up its controls once the document is parsed: a filter
+    # chosen before that would change nothing (the heading shows earlier).
+    page.wait_for_load_state("domcontentloaded")
