@@ -50,6 +50,7 @@ from helpdesk.tickets import outbound, search, versions
 from helpdesk.tickets.conversation import REPLY_LIMITS
 from helpdesk.tickets.customers import known_sender, read_sender
 from helpdesk.tickets.events import _excerpt
+from helpdesk.tickets.threading import chat_conversation_tickets, chat_thread_reason
 from helpdesk.webhooks.events import ANY_ENDPOINT_ENABLED, emit_message_created
 
 _TICKETS = Ticket.__table__
@@ -98,15 +99,10 @@ _CLOCK_WAITING = and_(
 )
 
 
-# The ticket intake threads a chat message to (threading._by_chat_conversation).
+# The ticket a chat message goes to, as intake threads it (threading.chat_conversation_tickets).
 _LATEST_TICKET = (
     select(Ticket.id)
-    .where(
-        Ticket.channel == Channel.CHAT,
-        Ticket.endpoint_id == ChatConversation.endpoint_id,
-        Ticket.conversation_id == ChatConversation.id,
-        Ticket.deleted_at.is_(None),
-    )
+    .where(*chat_conversation_tickets(ChatConversation.endpoint_id, ChatConversation.id))
     .order_by(Ticket.id.desc())
     .limit(1)
     .correlate(ChatConversation)
@@ -173,7 +169,7 @@ def take_visitor_message(msg: InboundMessage, chat: Chat) -> bool | None:
     if not known_sender(msg, read_sender(msg)):
         return None  # a new customer, identity or name to record
     at = msg.received_at or utcnow()
-    reason = f"chat conversation {msg.conversation_id}"
+    reason = chat_thread_reason(msg.conversation_id)
     message_id = _insert_message(
         ticket_id=ticket.id,
         direction=Direction.INBOUND,

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from itertools import pairwise
+from typing import Any
 
 from sqlalchemy import case, select
 from sqlalchemy.orm import joinedload
@@ -216,13 +217,24 @@ def _by_chat_conversation(msg: InboundMessage, endpoint: Endpoint) -> ThreadMatc
         select(Ticket)
         # The message's live event names the customer: read in the same round trip.
         .options(joinedload(Ticket.customer))
-        .where(
-            Ticket.channel == Channel.CHAT,
-            Ticket.endpoint_id == endpoint.id,
-            Ticket.conversation_id == msg.conversation_id,
-            Ticket.deleted_at.is_(None),
-        )
+        .where(*chat_conversation_tickets(endpoint.id, msg.conversation_id))
         .order_by(Ticket.id.desc())
         .limit(1)
     )
-    return ThreadMatch(ticket, f"chat conversation {msg.conversation_id}") if ticket else None
+    return ThreadMatch(ticket, chat_thread_reason(msg.conversation_id)) if ticket else None
+
+
+def chat_conversation_tickets(endpoint_id: Any, conversation_id: Any) -> tuple[Any, ...]:
+    """The tickets a chat conversation's messages may go to; the newest of them is the one.
+    Either argument may be a value or a column of a query the conditions correlate with."""
+    return (
+        Ticket.channel == Channel.CHAT,
+        Ticket.endpoint_id == endpoint_id,
+        Ticket.conversation_id == conversation_id,
+        Ticket.deleted_at.is_(None),
+    )
+
+
+def chat_thread_reason(conversation_id: str | None) -> str:
+    """How a chat message's ticket was found, as its thread reason says."""
+    return f"chat conversation {conversation_id}"
